@@ -1,0 +1,832 @@
+// Conversion of tree-sitter-tlaplus's concrete syntax tree into Buffy's TLA+ AST (tla/ast.ts).
+//
+// Every construct the grammar accepts is either mapped to an AST node or rejected with a
+// TlaError('unsupported', ...) naming the construct and its place; nothing is dropped
+// silently except theorems, proofs and USE/HIDE (which a model checker ignores) and comments.
+import type { Node } from 'web-tree-sitter';
+import type { Bound, Definition, ExceptPathStep, ExceptUpdate, Expr, InstancePathStep, Loc, Module, Param } from '../ast.ts';
+import { TlaError } from '../errors.ts';
+import { INFIX_OPS, POSTFIX_OPS, PREFIX_OPS, UNSUPPORTED_INFIX } from './operators.ts';
+
+/** Unit node types that carry no meaning for model checking. */
+const IGNORED_UNITS = new Set(['theorem', 'use_or_hide', 'single_line', 'header_line', 'double_line']);
+
+/** Named child nodes, comments and other extras left out. */
+function kids(n: Node): Node[] {
+  const out: Node[] = [];
+  for (const c of n.namedChildren) if (c && !c.isExtra) out.push(c);
+  return out;
+}
+
+/** Named children in a field (anonymous tokens such as ',' left out). */
+function fieldKids(n: Node, field: string): Node[] {
+  return n.childrenForFieldName(field).filter((c): c is Node => c !== null && c.isNamed && !c.isExtra);
+}
+
+function first(nodes: Node[]): Node | undefined {
+  return nodes[0];
+}
+
+/** The single child of a wrapper such as `infix_op_symbol` or a symbol field. */
+function symbolType(n: Node): string {
+  if (!n.type.endsWith('_op_symbol')) return n.type;
+  const inner = kids(n);
+  return inner.length === 1 ? inner[0]!.type : n.type;
+}
+
+/** First line of a node's text, shortened for messages. */
+export function snippet(text: string, max = 40): string {
+  const line = text.split('\n')[0]!.trim();
+  return line.length > max ? `${line.slice(0, max)}...` : line;
+}
+
+/** A natural number literal; digits in the given base. */
+function parseNatural(digits: string, base: number, loc: Loc, original: string): number {
+  const valid = base === 2 ? /^[01]+$/ : base === 8 ? /^[0-7]+$/ : base === 16 ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/;
+  if (!valid.test(digits)) throw new TlaError('parse', `malformed number literal ${original}`, loc);
+  const value = Number.parseInt(digits, base);
+  if (!Number.isSafeInteger(value)) {
+    throw new TlaError('unsupported', `number literal ${original} is too large (at most ${Number.MAX_SAFE_INTEGER})`, loc);
+  }
+  return value;
+}
+
+/** Decodes the text of a TLA+ string literal (with its quotes). */
+export function decodeString(raw: string, loc: Loc): string {
+  if (raw.length < 2 || !raw.startsWith('"') || !raw.endsWith('"')) {
+    throw new TlaError('parse', `malformed string literal ${snippet(raw)}`, loc);
+  }
+  const body = raw.slice(1, -1);
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const ch = body[i]!;
+    if (ch !== '\\') {
+      out += ch;
+      continue;
+    }
+    const next = body[i + 1];
+    i++;
+    switch (next) {
+      case '"':
+        out += '"';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      default:
+        throw new TlaError(
+          'parse',
+          `unknown escape sequence \\${next ?? ''} in string literal (allowed: \\" \\\\ \\n \\t \\r \\f)`,
+          loc,
+        );
+    }
+  }
+  return out;
+}
+
+/** A module named by EXTENDS or INSTANCE, with the place it is named and the module naming it. */
+export interface ModuleRefSite {
+  readonly from: string;
+  readonly name: string;
+  readonly via: 'EXTENDS' | 'INSTANCE';
+  readonly loc: Loc;
+}
+
+/** Converts one parsed file; `file` is used in every Loc. */
+export class Converter {
+  /** Every EXTENDS and INSTANCE met, in source order (submodules and LETs included). */
+  readonly refs: ModuleRefSite[] = [];
+  private readonly moduleStack: string[] = [];
+
+  constructor(readonly file: string) {}
+
+  loc(n: Node): Loc {
+    return { file: this.file, line: n.startPosition.row + 1, col: n.startPosition.column + 1 };
+  }
+
+  unsupported(what: string, n: Node): TlaError {
+    return new TlaError('unsupported', `${what} is not supported`, this.loc(n));
+  }
+
+  /** Expect a present child; a missing one is a grammar shape this converter does not know. */
+  need(n: Node | null | undefined, what: string, parent: Node): Node {
+    if (!n) {
+      throw new TlaError('parse', `malformed ${parent.type.replace(/_/g, ' ')}: ${what} missing near "${snippet(parent.text)}"`, this.loc(parent));
+    }
+    return n;
+  }
+
+  // ---------------------------------------------------------------- modules
+
+  module(n: Node): Module {
+    const name = this.need(n.childForFieldName('name'), 'module name', n).text;
+    this.moduleStack.push(name);
+    try {
+      return this.moduleBody(n, name);
+    } finally {
+      this.moduleStack.pop();
+    }
+  }
+
+  private moduleBody(n: Node, name: string): Module {
+    const extendsNames: string[] = [];
+    const constants: (Param & { loc: Loc })[] = [];
+    const variables: { name: string; loc: Loc }[] = [];
+    const definitions: Definition[] = [];
+    const assumptions: { expr: Expr; loc: Loc }[] = [];
+    const submodules: Module[] = [];
+    const nameId = n.childForFieldName('name')?.id;
+    const units = kids(n).filter((c) => c.id !== nameId);
+    const recursive = this.recursiveNames(units);
+    for (const u of units) {
+      switch (u.type) {
+        case 'extends':
+          for (const r of kids(u)) {
+            extendsNames.push(r.text);
+            this.refs.push({ from: name, name: r.text, via: 'EXTENDS', loc: this.loc(r) });
+          }
+          break;
+        case 'constant_declaration':
+          for (const c of kids(u)) {
+            if (c.type === 'identifier') constants.push({ name: c.text, arity: 0, loc: this.loc(c) });
+            else if (c.type === 'operator_declaration') constants.push({ ...this.opDeclaration(c), loc: this.loc(c) });
+            else throw this.unsupported(`constant declaration form "${snippet(c.text)}"`, c);
+          }
+          break;
+        case 'variable_declaration':
+          for (const v of kids(u)) variables.push({ name: v.text, loc: this.loc(v) });
+          break;
+        case 'recursive_declaration':
+          break; // names collected above; each marks its operator definition.
+        case 'assumption': {
+          const body = kids(u).filter((c) => c.type !== 'identifier' && c.type !== 'def_eq');
+          const e = this.need(body[body.length - 1], 'assumption', u);
+          assumptions.push({ expr: this.expr(e), loc: this.loc(u) });
+          break;
+        }
+        case 'module':
+          submodules.push(this.module(u));
+          break;
+        default:
+          if (IGNORED_UNITS.has(u.type)) break;
+          definitions.push(this.definition(u, false, recursive));
+      }
+    }
+    return {
+      name,
+      file: this.file,
+      extends: extendsNames,
+      constants,
+      variables,
+      definitions,
+      assumptions,
+      submodules,
+      standard: false,
+    };
+  }
+
+  /** Names declared RECURSIVE among a list of units or LET definitions. */
+  recursiveNames(units: Node[]): Set<string> {
+    const names = new Set<string>();
+    for (const u of units) {
+      if (u.type !== 'recursive_declaration') continue;
+      for (const d of kids(u)) {
+        if (d.type === 'identifier') names.add(d.text);
+        else if (d.type === 'operator_declaration') names.add(this.opDeclaration(d).name);
+      }
+    }
+    return names;
+  }
+
+  /** `F(_, _)`, `_ + _`, `-. _`, `_ ^+`: a declared operator's name and arity. */
+  opDeclaration(n: Node): Param {
+    const nameNode = this.need(n.childForFieldName('name'), 'operator name', n);
+    const arity = kids(n).filter((c) => c.type === 'placeholder').length;
+    return { name: this.declaredName(nameNode), arity };
+  }
+
+  /** The canonical name of an identifier or operator symbol in a declaration or definition. */
+  declaredName(n: Node): string {
+    switch (n.type) {
+      case 'identifier':
+      case 'identifier_ref':
+        return n.text;
+      case 'nat_number_set':
+        return 'Nat';
+      case 'int_number_set':
+        return 'Int';
+      case 'real_number_set':
+        return 'Real';
+      default:
+        return this.opSymbolName(n);
+    }
+  }
+
+  /** Canonical name of an `infix_op_symbol`, `prefix_op_symbol` or `postfix_op_symbol`. */
+  opSymbolName(n: Node): string {
+    const t = symbolType(n);
+    if (n.type === 'prefix_op_symbol') {
+      const name = PREFIX_OPS[t];
+      if (name) return name;
+    } else if (n.type === 'postfix_op_symbol') {
+      const name = POSTFIX_OPS[t];
+      if (name) return name;
+    } else {
+      const name = INFIX_OPS[t];
+      if (name) return name;
+      const bad = UNSUPPORTED_INFIX[t];
+      if (bad) throw this.unsupported(bad, n);
+    }
+    throw this.unsupported(`operator symbol "${n.text}"`, n);
+  }
+
+  definition(u: Node, local: boolean, recursive: ReadonlySet<string>): Definition {
+    switch (u.type) {
+      case 'local_definition': {
+        const inner = this.need(first(kids(u)), 'definition', u);
+        return this.definition(inner, true, recursive);
+      }
+      case 'operator_definition':
+        return this.opDefinition(u, local, recursive);
+      case 'function_definition':
+        return {
+          kind: 'fcnDef',
+          name: this.need(u.childForFieldName('name'), 'function name', u).text,
+          bounds: this.boundsOf(kids(u).filter((c) => c.type === 'quantifier_bound')),
+          body: this.expr(this.need(u.childForFieldName('definition'), 'function body', u)),
+          local,
+          loc: this.loc(u),
+        };
+      case 'module_definition': {
+        const inst = this.need(u.childForFieldName('definition'), 'INSTANCE', u);
+        const params = this.paramsOf(u);
+        return this.instance(inst, this.need(u.childForFieldName('name'), 'instance name', u).text, params, local, this.loc(u));
+      }
+      case 'instance':
+        return this.instance(u, null, [], local, this.loc(u));
+      default:
+        throw this.unsupported(`module-level construct ${u.type.replace(/_/g, ' ')} ("${snippet(u.text)}")`, u);
+    }
+  }
+
+  opDefinition(u: Node, local: boolean, recursive: ReadonlySet<string>): Definition {
+    const nameNode = this.need(u.childForFieldName('name'), 'operator name', u);
+    const name = this.declaredName(nameNode);
+    return {
+      kind: 'opDef',
+      name,
+      params: this.paramsOf(u),
+      body: this.expr(this.need(u.childForFieldName('definition'), 'definition body', u)),
+      local,
+      recursive: recursive.has(name),
+      loc: this.loc(u),
+    };
+  }
+
+  /** Parameters of an operator or module definition: `x` (arity 0) or `F(_, _)`. */
+  paramsOf(u: Node): Param[] {
+    const params: Param[] = [];
+    for (const p of fieldKids(u, 'parameter')) {
+      if (p.type === 'identifier') params.push({ name: p.text, arity: 0 });
+      else if (p.type === 'operator_declaration') params.push(this.opDeclaration(p));
+      else throw this.unsupported(`parameter form "${snippet(p.text)}"`, p);
+    }
+    return params;
+  }
+
+  instance(n: Node, name: string | null, params: Param[], local: boolean, loc: Loc): Definition {
+    let moduleName: string | null = null;
+    const substitutions: { name: string; expr: Expr }[] = [];
+    for (const c of kids(n)) {
+      if (c.type === 'identifier_ref' && moduleName === null) {
+        moduleName = c.text;
+        const from = this.moduleStack[this.moduleStack.length - 1] ?? '';
+        this.refs.push({ from, name: moduleName, via: 'INSTANCE', loc: this.loc(c) });
+      }
+      else if (c.type === 'substitution') substitutions.push(this.substitution(c));
+      else throw this.unsupported(`INSTANCE part "${snippet(c.text)}"`, c);
+    }
+    if (moduleName === null) throw new TlaError('parse', 'INSTANCE without a module name', this.loc(n));
+    return { kind: 'instance', name, params, module: moduleName, substitutions, local, loc };
+  }
+
+  substitution(n: Node): { name: string; expr: Expr } {
+    const parts = kids(n).filter((c) => c.type !== 'gets');
+    const target = this.need(parts[0], 'substituted name', n);
+    const value = this.need(parts[1], 'substituted expression', n);
+    return { name: this.declaredName(target), expr: this.argument(value) };
+  }
+
+  // ------------------------------------------------------------ expressions
+
+  /** An operator argument: an expression, a LAMBDA, or an operator symbol used as a value. */
+  argument(n: Node): Expr {
+    if (n.type === 'infix_op_symbol' || n.type === 'prefix_op_symbol' || n.type === 'postfix_op_symbol') {
+      return { kind: 'name', name: this.opSymbolName(n), loc: this.loc(n) };
+    }
+    return this.expr(n);
+  }
+
+  /** Bounds of quantifier_bound nodes: one Bound per name (sharing the set), tuples kept whole. */
+  boundsOf(nodes: Node[]): Bound[] {
+    const out: Bound[] = [];
+    for (const qb of nodes) {
+      if (qb.type !== 'quantifier_bound') throw this.unsupported(`bound "${snippet(qb.text)}"`, qb);
+      const set = this.expr(this.need(qb.childForFieldName('set'), 'set of the bound', qb));
+      for (const intro of fieldKids(qb, 'intro')) {
+        if (intro.type === 'identifier') out.push({ names: [intro.text], tuple: false, set, loc: this.loc(intro) });
+        else if (intro.type === 'tuple_of_identifiers') out.push({ names: this.tupleNames(intro), tuple: true, set, loc: this.loc(intro) });
+        else throw this.unsupported(`bound variable form "${snippet(intro.text)}"`, intro);
+      }
+    }
+    return out;
+  }
+
+  tupleNames(n: Node): string[] {
+    return kids(n)
+      .filter((c) => c.type === 'identifier')
+      .map((c) => c.text);
+  }
+
+  /** The single bound of a set filter or CHOOSE. */
+  singleBound(qb: Node, what: string): Bound {
+    const bounds = this.boundsOf([qb]);
+    if (bounds.length !== 1) throw new TlaError('parse', `${what} binds exactly one variable or tuple, not "${snippet(qb.text)}"`, this.loc(qb));
+    return bounds[0]!;
+  }
+
+  /** Flattens an unparenthesised chain of one junction (infix or bulleted) into its operands. */
+  junctionArgs(n: Node, symbol: 'land' | 'lor', out: Expr[]): void {
+    const list = symbol === 'land' ? 'conj_list' : 'disj_list';
+    if (n.type === 'bound_infix_op' && symbolType(this.need(n.childForFieldName('symbol'), 'operator', n)) === symbol) {
+      this.junctionArgs(this.need(n.childForFieldName('lhs'), 'left operand', n), symbol, out);
+      this.junctionArgs(this.need(n.childForFieldName('rhs'), 'right operand', n), symbol, out);
+      return;
+    }
+    if (n.type === list) {
+      for (const item of kids(n)) {
+        const body = kids(item).filter((c) => c.type !== 'bullet_conj' && c.type !== 'bullet_disj');
+        this.junctionArgs(this.need(body[0], 'junction item', item), symbol, out);
+      }
+      return;
+    }
+    out.push(this.expr(n));
+  }
+
+  /** Flattens `A \X B \X C` (unparenthesised) into its factors. */
+  productArgs(n: Node, out: Expr[]): void {
+    if (n.type === 'bound_infix_op' && symbolType(this.need(n.childForFieldName('symbol'), 'operator', n)) === 'times') {
+      this.productArgs(this.need(n.childForFieldName('lhs'), 'left operand', n), out);
+      this.productArgs(this.need(n.childForFieldName('rhs'), 'right operand', n), out);
+      return;
+    }
+    out.push(this.expr(n));
+  }
+
+  expr(n: Node): Expr {
+    const loc = this.loc(n);
+    switch (n.type) {
+      case 'nat_number':
+        return { kind: 'num', value: parseNatural(n.text, 10, loc, n.text), loc };
+      case 'binary_number':
+      case 'octal_number':
+      case 'hex_number': {
+        const digits = this.need(kids(n).find((c) => c.type === 'value'), 'digits', n).text;
+        const base = n.type === 'binary_number' ? 2 : n.type === 'octal_number' ? 8 : 16;
+        return { kind: 'num', value: parseNatural(digits, base, loc, n.text), loc };
+      }
+      case 'real_number':
+        throw this.unsupported(`the real number literal ${n.text}`, n);
+      case 'string':
+        return { kind: 'str', value: decodeString(n.text, loc), loc };
+      case 'boolean':
+        return { kind: 'bool', value: n.text === 'TRUE', loc };
+      case 'boolean_set':
+        return { kind: 'builtinSet', name: 'BOOLEAN', loc };
+      case 'string_set':
+        return { kind: 'builtinSet', name: 'STRING', loc };
+      case 'nat_number_set':
+      case 'int_number_set':
+      case 'real_number_set':
+        return { kind: 'name', name: this.declaredName(n), loc };
+      case 'identifier_ref':
+        return { kind: 'name', name: n.text, loc };
+      case 'parentheses':
+        return this.expr(this.need(first(kids(n)), 'expression in parentheses', n));
+      case 'bound_infix_op':
+        return this.infix(n, loc);
+      case 'bound_prefix_op':
+        return this.prefix(n, loc);
+      case 'bound_postfix_op':
+        return this.postfix(n, loc);
+      case 'bound_op':
+        return this.boundOp(n, loc);
+      case 'bound_nonfix_op':
+        return this.nonfix(n, loc);
+      case 'lambda': {
+        const parts = kids(n);
+        const body = this.need(parts[parts.length - 1], 'LAMBDA body', n);
+        const params = parts.slice(0, -1).map((p) => p.text);
+        return { kind: 'lambda', params, body: this.expr(body), loc };
+      }
+      case 'conj_list': {
+        const args: Expr[] = [];
+        this.junctionArgs(n, 'land', args);
+        return args.length === 1 ? args[0]! : { kind: 'and', args, loc };
+      }
+      case 'disj_list': {
+        const args: Expr[] = [];
+        this.junctionArgs(n, 'lor', args);
+        return args.length === 1 ? args[0]! : { kind: 'or', args, loc };
+      }
+      case 'bounded_quantification':
+        return {
+          kind: 'quant',
+          quantifier: this.quantifierKind(this.need(n.childForFieldName('quantifier'), 'quantifier', n)),
+          bounds: this.boundsOf(fieldKids(n, 'bound')),
+          body: this.expr(this.need(n.childForFieldName('expression'), 'quantifier body', n)),
+          loc,
+        };
+      case 'unbounded_quantification':
+        return this.unboundedQuant(n, loc);
+      case 'choose': {
+        const intro = this.need(n.childForFieldName('intro'), 'CHOOSE variable', n);
+        const setNode = n.childForFieldName('set');
+        const bound: Bound = {
+          names: intro.type === 'tuple_of_identifiers' ? this.tupleNames(intro) : [intro.text],
+          tuple: intro.type === 'tuple_of_identifiers',
+          set: setNode ? this.expr(setNode) : null,
+          loc: this.loc(intro),
+        };
+        return { kind: 'choose', bound, body: this.expr(this.need(n.childForFieldName('expression'), 'CHOOSE body', n)), loc };
+      }
+      case 'finite_set_literal':
+        return { kind: 'setEnum', elems: kids(n).map((c) => this.expr(c)), loc };
+      case 'set_filter':
+        return {
+          kind: 'setFilter',
+          bound: this.singleBound(this.need(n.childForFieldName('generator'), 'set filter bound', n), 'a set filter'),
+          pred: this.expr(this.need(n.childForFieldName('filter'), 'set filter predicate', n)),
+          loc,
+        };
+      case 'set_map':
+        return {
+          kind: 'setMap',
+          body: this.expr(this.need(n.childForFieldName('map'), 'set map expression', n)),
+          bounds: this.boundsOf(fieldKids(n, 'generator')),
+          loc,
+        };
+      case 'function_literal': {
+        const parts = kids(n);
+        const body = this.need(parts[parts.length - 1], 'function body', n);
+        return { kind: 'fcn', bounds: this.boundsOf(parts.filter((c) => c.type === 'quantifier_bound')), body: this.expr(body), loc };
+      }
+      case 'function_evaluation': {
+        const [fn, ...args] = kids(n);
+        return { kind: 'fcnApply', fn: this.expr(this.need(fn, 'function', n)), args: args.map((a) => this.expr(a)), loc };
+      }
+      case 'set_of_functions': {
+        const parts = kids(n).filter((c) => c.type !== 'maps_to');
+        return {
+          kind: 'fcnSet',
+          domain: this.expr(this.need(parts[0], 'domain', n)),
+          range: this.expr(this.need(parts[1], 'range', n)),
+          loc,
+        };
+      }
+      case 'record_literal': {
+        const parts = kids(n).filter((c) => c.type !== 'all_map_to');
+        const fields: { name: string; value: Expr }[] = [];
+        for (let i = 0; i + 1 < parts.length; i += 2) fields.push({ name: parts[i]!.text, value: this.expr(parts[i + 1]!) });
+        return { kind: 'record', fields, loc };
+      }
+      case 'set_of_records': {
+        const parts = kids(n);
+        const fields: { name: string; set: Expr }[] = [];
+        for (let i = 0; i + 1 < parts.length; i += 2) fields.push({ name: parts[i]!.text, set: this.expr(parts[i + 1]!) });
+        return { kind: 'recordSet', fields, loc };
+      }
+      case 'record_value': {
+        const parts = kids(n);
+        const rec = this.need(parts[0], 'record', n);
+        const field = this.need(parts[parts.length - 1], 'field name', n);
+        return { kind: 'dot', record: this.expr(rec), field: field.text, loc };
+      }
+      case 'tuple_literal':
+        return {
+          kind: 'tuple',
+          elems: kids(n)
+            .filter((c) => c.type !== 'langle_bracket' && c.type !== 'rangle_bracket')
+            .map((c) => this.expr(c)),
+          loc,
+        };
+      case 'except':
+        return this.except(n, loc);
+      case 'prev_func_val':
+        return { kind: 'at', loc };
+      case 'if_then_else':
+        return {
+          kind: 'if',
+          cond: this.expr(this.need(n.childForFieldName('if'), 'IF condition', n)),
+          then: this.expr(this.need(n.childForFieldName('then'), 'THEN branch', n)),
+          else: this.expr(this.need(n.childForFieldName('else'), 'ELSE branch', n)),
+          loc,
+        };
+      case 'case':
+        return this.caseExpr(n, loc);
+      case 'let_in':
+        return this.letIn(n, loc);
+      case 'step_expr_or_stutter': {
+        const [action, vars] = kids(n);
+        return {
+          kind: 'boxAction',
+          action: this.expr(this.need(action, 'action', n)),
+          vars: this.expr(this.need(vars, 'subscript', n)),
+          loc,
+        };
+      }
+      case 'step_expr_no_stutter': {
+        const [action, vars] = kids(n).filter((c) => c.type !== 'langle_bracket' && c.type !== 'rangle_bracket_sub');
+        return {
+          kind: 'angleAction',
+          action: this.expr(this.need(action, 'action', n)),
+          vars: this.expr(this.need(vars, 'subscript', n)),
+          loc,
+        };
+      }
+      case 'fairness': {
+        const [vars, action] = kids(n);
+        const strong = n.text.startsWith('SF_');
+        if (!strong && !n.text.startsWith('WF_')) throw this.unsupported(`fairness form "${snippet(n.text)}"`, n);
+        return {
+          kind: 'fairness',
+          strong,
+          vars: this.expr(this.need(vars, 'subscript', n)),
+          action: this.expr(this.need(action, 'action', n)),
+          loc,
+        };
+      }
+      case 'label':
+        return this.expr(this.need(n.childForFieldName('expression'), 'labelled expression', n));
+      case 'prefixed_op':
+        return this.moduleRef(n, loc);
+      case 'subexpression':
+        throw this.unsupported(`the subexpression reference ${snippet(n.text)}`, n);
+      case 'proof_step_ref':
+        throw this.unsupported(`the proof step reference ${snippet(n.text)}`, n);
+      default:
+        throw this.unsupported(`the construct ${n.type.replace(/_/g, ' ')} ("${snippet(n.text)}")`, n);
+    }
+  }
+
+  quantifierKind(q: Node): 'forall' | 'exists' {
+    if (q.type === 'forall') return 'forall';
+    if (q.type === 'exists') return 'exists';
+    throw this.unsupported(`quantifier ${q.text}`, q);
+  }
+
+  unboundedQuant(n: Node, loc: Loc): Expr {
+    const q = this.need(n.childForFieldName('quantifier'), 'quantifier', n);
+    const intros = fieldKids(n, 'intro');
+    const body = this.expr(this.need(n.childForFieldName('expression'), 'quantifier body', n));
+    if (q.type === 'temporal_forall' || q.type === 'temporal_exists') {
+      return {
+        kind: 'temporalQuant',
+        quantifier: q.type === 'temporal_forall' ? 'forall' : 'exists',
+        names: intros.map((i) => i.text),
+        body,
+        loc,
+      };
+    }
+    const bounds: Bound[] = intros.map((i) => ({ names: [i.text], tuple: false, set: null, loc: this.loc(i) }));
+    return { kind: 'quant', quantifier: this.quantifierKind(q), bounds, body, loc };
+  }
+
+  infix(n: Node, loc: Loc): Expr {
+    const symNode = this.need(n.childForFieldName('symbol'), 'operator', n);
+    const sym = symbolType(symNode);
+    const lhs = this.need(n.childForFieldName('lhs'), 'left operand', n);
+    const rhs = this.need(n.childForFieldName('rhs'), 'right operand', n);
+    switch (sym) {
+      case 'land':
+      case 'lor': {
+        const args: Expr[] = [];
+        this.junctionArgs(n, sym, args);
+        return { kind: sym === 'land' ? 'and' : 'or', args, loc };
+      }
+      case 'times': {
+        const args: Expr[] = [];
+        this.productArgs(n, args);
+        return { kind: 'apply', op: '\\X', args, loc };
+      }
+      case 'leads_to':
+        return { kind: 'leadsTo', lhs: this.expr(lhs), rhs: this.expr(rhs), loc };
+      default: {
+        const bad = UNSUPPORTED_INFIX[sym];
+        if (bad) throw this.unsupported(bad, symNode);
+        const op = INFIX_OPS[sym];
+        if (!op) throw this.unsupported(`the infix operator ${symNode.text}`, symNode);
+        return { kind: 'apply', op, args: [this.expr(lhs), this.expr(rhs)], loc };
+      }
+    }
+  }
+
+  prefix(n: Node, loc: Loc): Expr {
+    const symNode = this.need(n.childForFieldName('symbol'), 'operator', n);
+    const sym = symbolType(symNode);
+    const arg = this.expr(this.need(n.childForFieldName('rhs'), 'operand', n));
+    switch (sym) {
+      case 'enabled':
+        return { kind: 'enabled', expr: arg, loc };
+      case 'unchanged':
+        return { kind: 'unchanged', expr: arg, loc };
+      case 'always':
+        return { kind: 'always', expr: arg, loc };
+      case 'eventually':
+        return { kind: 'eventually', expr: arg, loc };
+      default: {
+        const op = PREFIX_OPS[sym];
+        if (!op) throw this.unsupported(`the prefix operator ${symNode.text}`, symNode);
+        return { kind: 'apply', op, args: [arg], loc };
+      }
+    }
+  }
+
+  postfix(n: Node, loc: Loc): Expr {
+    const symNode = this.need(n.childForFieldName('symbol'), 'operator', n);
+    const sym = symbolType(symNode);
+    const arg = this.expr(this.need(n.childForFieldName('lhs'), 'operand', n));
+    if (sym === 'prime') return { kind: 'prime', expr: arg, loc };
+    const op = POSTFIX_OPS[sym];
+    if (!op) throw this.unsupported(`the postfix operator ${symNode.text}`, symNode);
+    return { kind: 'apply', op, args: [arg], loc };
+  }
+
+  /** `Op(a, b)`. */
+  boundOp(n: Node, loc: Loc): Expr {
+    const name = this.need(n.childForFieldName('name'), 'operator name', n).text;
+    const args = fieldKids(n, 'parameter').map((a) => this.argument(a));
+    return { kind: 'apply', op: name, args, loc };
+  }
+
+  /** `+(a, b)`, `-.(a)`: an operator symbol applied in prefix notation. */
+  nonfix(n: Node, loc: Loc): Expr {
+    const symNode = this.need(n.childForFieldName('symbol'), 'operator', n);
+    const args = kids(n)
+      .filter((c) => c.id !== symNode.id)
+      .map((a) => this.argument(a));
+    const sym = symbolType(symNode);
+    const op = this.opSymbolName(symNode);
+    // Symbols with their own AST kinds keep those kinds when written in prefix notation.
+    const one = (what: string): Expr => {
+      if (args.length !== 1) throw new TlaError('parse', `${what} takes 1 argument, not ${args.length}`, loc);
+      return args[0]!;
+    };
+    const two = (what: string): [Expr, Expr] => {
+      if (args.length !== 2) throw new TlaError('parse', `${what} takes 2 arguments, not ${args.length}`, loc);
+      return [args[0]!, args[1]!];
+    };
+    switch (sym) {
+      case 'land':
+        return { kind: 'and', args: two('/\\'), loc };
+      case 'lor':
+        return { kind: 'or', args: two('\\/'), loc };
+      case 'leads_to': {
+        const [lhs, rhs] = two('~>');
+        return { kind: 'leadsTo', lhs, rhs, loc };
+      }
+      case 'prime':
+        return { kind: 'prime', expr: one("'"), loc };
+      case 'enabled':
+        return { kind: 'enabled', expr: one('ENABLED'), loc };
+      case 'unchanged':
+        return { kind: 'unchanged', expr: one('UNCHANGED'), loc };
+      case 'always':
+        return { kind: 'always', expr: one('[]'), loc };
+      case 'eventually':
+        return { kind: 'eventually', expr: one('<>'), loc };
+      default:
+        return { kind: 'apply', op, args, loc };
+    }
+  }
+
+  /** `M!Op`, `M(a)!Op(b)`, `A!B!Op`, `M!+(a, b)`. */
+  moduleRef(n: Node, loc: Loc): Expr {
+    const prefix = this.need(n.childForFieldName('prefix'), 'module prefix', n);
+    const path: InstancePathStep[] = [];
+    for (const c of kids(prefix)) {
+      if (c.type !== 'subexpr_component') throw this.unsupported(`the subexpression reference ${snippet(n.text)}`, c);
+      const comp = this.need(first(kids(c)), 'instance name', c);
+      if (comp.type === 'identifier_ref') path.push({ name: comp.text, args: [] });
+      else if (comp.type === 'bound_op') {
+        path.push({
+          name: this.need(comp.childForFieldName('name'), 'instance name', comp).text,
+          args: fieldKids(comp, 'parameter').map((a) => this.argument(a)),
+        });
+      } else throw this.unsupported(`the subexpression reference ${snippet(n.text)}`, comp);
+    }
+    const opNode = this.need(n.childForFieldName('op'), 'operator', n);
+    switch (opNode.type) {
+      case 'identifier_ref':
+        return { kind: 'moduleRef', path, op: opNode.text, args: [], loc };
+      case 'nat_number_set':
+      case 'int_number_set':
+      case 'real_number_set':
+        return { kind: 'moduleRef', path, op: this.declaredName(opNode), args: [], loc };
+      case 'bound_op':
+        return {
+          kind: 'moduleRef',
+          path,
+          op: this.need(opNode.childForFieldName('name'), 'operator name', opNode).text,
+          args: fieldKids(opNode, 'parameter').map((a) => this.argument(a)),
+          loc,
+        };
+      case 'bound_nonfix_op': {
+        const symNode = this.need(opNode.childForFieldName('symbol'), 'operator', opNode);
+        return {
+          kind: 'moduleRef',
+          path,
+          op: this.opSymbolName(symNode),
+          args: kids(opNode)
+            .filter((c) => c.id !== symNode.id)
+            .map((a) => this.argument(a)),
+          loc,
+        };
+      }
+      default:
+        throw this.unsupported(`the module reference ${snippet(n.text)}`, opNode);
+    }
+  }
+
+  except(n: Node, loc: Loc): Expr {
+    const fn = this.expr(this.need(n.childForFieldName('expr_to_update'), 'function to update', n));
+    const updates: ExceptUpdate[] = [];
+    for (const u of kids(n).filter((c) => c.type === 'except_update')) {
+      const path: ExceptPathStep[] = [];
+      for (const spec of fieldKids(u, 'update_specifier')) {
+        for (const step of kids(spec)) {
+          if (step.type === 'except_update_fn_appl') path.push({ kind: 'index', args: kids(step).map((a) => this.expr(a)) });
+          else if (step.type === 'except_update_record_field') {
+            path.push({ kind: 'field', name: this.need(first(kids(step)), 'field name', step).text });
+          } else throw this.unsupported(`EXCEPT path step "${snippet(step.text)}"`, step);
+        }
+      }
+      if (path.length === 0) throw new TlaError('parse', 'EXCEPT update without a path (expected ![...] or !.field)', this.loc(u));
+      updates.push({ path, value: this.expr(this.need(u.childForFieldName('new_val'), 'new value', u)) });
+    }
+    return { kind: 'except', fn, updates, loc };
+  }
+
+  caseExpr(n: Node, loc: Loc): Expr {
+    const arms: { cond: Expr; body: Expr }[] = [];
+    let other: Expr | null = null;
+    for (const c of kids(n)) {
+      if (c.type === 'case_box') continue;
+      const parts = kids(c).filter((p) => p.type !== 'case_arrow');
+      if (c.type === 'case_arm') {
+        arms.push({ cond: this.expr(this.need(parts[0], 'CASE condition', c)), body: this.expr(this.need(parts[1], 'CASE result', c)) });
+      } else if (c.type === 'other_arm') {
+        other = this.expr(this.need(parts[0], 'OTHER result', c));
+      } else throw this.unsupported(`CASE part "${snippet(c.text)}"`, c);
+    }
+    return { kind: 'case', arms, other, loc };
+  }
+
+  letIn(n: Node, loc: Loc): Expr {
+    const defNodes = fieldKids(n, 'definitions');
+    const recursive = this.recursiveNames(defNodes);
+    const defs: Definition[] = [];
+    for (const d of defNodes) {
+      if (d.type === 'recursive_declaration') continue;
+      defs.push(this.definition(d, false, recursive));
+    }
+    return { kind: 'let', defs, body: this.expr(this.need(n.childForFieldName('expression'), 'LET body', n)), loc };
+  }
+}
+
+/** The first ERROR or MISSING node in document order outside comments, or null. */
+export function firstSyntaxError(root: Node): Node | null {
+  if (!root.hasError) return null;
+  const stack: Node[] = [root];
+  while (stack.length > 0) {
+    const n = stack.pop()!;
+    if (n.type === 'block_comment' || n.type === 'comment') continue;
+    if (n.isError || n.isMissing) return n;
+    if (!n.hasError) continue;
+    const children = n.children.filter((c): c is Node => c !== null);
+    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
+  }
+  return null;
+}

@@ -1,0 +1,175 @@
+// The TLA+ parser front end: text -> ast.Module, and a root file -> LoadedSpec with every
+// module it needs (EXTENDS and INSTANCE, transitively).
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Node } from 'web-tree-sitter';
+import { STANDARD_MODULES } from '../ast.ts';
+import type { LoadedSpec, Loc, Module } from '../ast.ts';
+import { TlaError } from '../errors.ts';
+import { Converter, firstSyntaxError, snippet } from './convert.ts';
+import type { ModuleRefSite } from './convert.ts';
+import { parseCst } from './treesitter.ts';
+
+export { grammarWasmPath, getParser } from './treesitter.ts';
+
+export interface LoadSpecOptions {
+  /** Folders searched, in order, after the root file's folder. */
+  readonly libDirs?: readonly string[];
+}
+
+/** A parsed module with the places it names other modules. */
+export interface ParsedModule {
+  readonly module: Module;
+  readonly refs: readonly ModuleRefSite[];
+}
+
+function locOf(file: string, n: Node): Loc {
+  return { file, line: n.startPosition.row + 1, col: n.startPosition.column + 1 };
+}
+
+function syntaxError(file: string, text: string, n: Node): TlaError {
+  const loc = locOf(file, n);
+  if (n.isMissing) {
+    const rest = snippet(text.slice(n.startIndex)) || 'end of file';
+    return new TlaError('parse', `syntax error near "${rest}": missing ${n.type}`, loc);
+  }
+  const near = snippet(n.text) || snippet(text.slice(n.startIndex)) || 'end of file';
+  return new TlaError('parse', `syntax error near "${near}"`, loc);
+}
+
+/** Parses the first top-level module of `text`, reporting the places it names other modules. */
+export async function parseModuleWithRefs(text: string, file: string): Promise<ParsedModule> {
+  const tree = await parseCst(text);
+  try {
+    const root = tree.rootNode;
+    const err = firstSyntaxError(root);
+    if (err) throw syntaxError(file, text, err);
+    const moduleNode = root.namedChildren.find((c) => c !== null && c.type === 'module');
+    if (!moduleNode) {
+      throw new TlaError('parse', 'no module found: expected a header line such as "---- MODULE Name ----"', { file, line: 1, col: 1 });
+    }
+    const converter = new Converter(file);
+    const module = converter.module(moduleNode);
+    return { module, refs: converter.refs };
+  } finally {
+    tree.delete();
+  }
+}
+
+/** Parses one top-level module (the first in the text); `file` names it in locations. */
+export async function parseModuleText(text: string, file: string): Promise<Module> {
+  return (await parseModuleWithRefs(text, file)).module;
+}
+
+function standardModule(name: string): Module {
+  return {
+    name,
+    file: `<standard module ${name}>`,
+    extends: [],
+    constants: [],
+    variables: [],
+    definitions: [],
+    assumptions: [],
+    submodules: [],
+    standard: true,
+  };
+}
+
+async function readIfExists(file: string): Promise<string | null> {
+  try {
+    return await readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT' || code === 'ENOTDIR') return null;
+    throw new TlaError('io', `cannot read ${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Loads the root module and, transitively, every module it EXTENDS or INSTANCEs. Modules
+ * are looked up among the submodules already loaded, then as built-in standard modules,
+ * then as `<Name>.tla` in the root file's folder and each of `libDirs` in order.
+ */
+export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Promise<LoadedSpec> {
+  const rootText = await readIfExists(rootFile);
+  if (rootText === null) throw new TlaError('io', `root module file ${rootFile} not found`);
+  const searchDirs = [path.dirname(rootFile), ...(opts.libDirs ?? [])];
+  const modules = new Map<string, Module>();
+  const edges = new Map<string, ModuleRefSite[]>();
+
+  const register = (m: Module): void => {
+    if (!modules.has(m.name)) modules.set(m.name, m);
+    for (const sub of m.submodules) register(sub);
+  };
+  const noteRefs = (refs: readonly ModuleRefSite[]): ModuleRefSite[] => {
+    for (const r of refs) {
+      const list = edges.get(r.from) ?? [];
+      list.push(r);
+      edges.set(r.from, list);
+    }
+    return [...refs];
+  };
+
+  const checkName = (m: Module, file: string): void => {
+    const expected = path.basename(file, '.tla');
+    if (m.name !== expected) {
+      throw new TlaError('parse', `file ${path.basename(file)} holds module ${m.name}; a module must be in a file named ${m.name}.tla`, {
+        file,
+        line: 1,
+        col: 1,
+      });
+    }
+  };
+
+  const root = await parseModuleWithRefs(rootText, rootFile);
+  checkName(root.module, rootFile);
+  register(root.module);
+  const pending = noteRefs(root.refs);
+  while (pending.length > 0) {
+    const ref = pending.shift()!;
+    if (modules.has(ref.name)) continue;
+    if ((STANDARD_MODULES as readonly string[]).includes(ref.name)) {
+      modules.set(ref.name, standardModule(ref.name));
+      continue;
+    }
+    let found: ParsedModule | null = null;
+    for (const dir of searchDirs) {
+      const file = path.join(dir, `${ref.name}.tla`);
+      const text = await readIfExists(file);
+      if (text === null) continue;
+      found = await parseModuleWithRefs(text, file);
+      checkName(found.module, file);
+      break;
+    }
+    if (!found) {
+      const looked = [...searchDirs.map((d) => path.resolve(d)), `built-in standard modules (${STANDARD_MODULES.join(', ')})`];
+      throw new TlaError('io', `module ${ref.name} not found (named by ${ref.via} in ${ref.from}); looked in: ${looked.join('; ')}`, ref.loc);
+    }
+    register(found.module);
+    pending.push(...noteRefs(found.refs));
+  }
+  detectCycles(root.module.name, edges);
+  return { root: root.module, modules };
+}
+
+/** Rejects a module that EXTENDS or INSTANCEs itself, directly or through others. */
+function detectCycles(rootName: string, edges: ReadonlyMap<string, readonly ModuleRefSite[]>): void {
+  const done = new Set<string>();
+  const onPath: string[] = [];
+  const visit = (name: string): void => {
+    if (done.has(name)) return;
+    onPath.push(name);
+    for (const ref of edges.get(name) ?? []) {
+      const at = onPath.indexOf(ref.name);
+      if (at >= 0) {
+        const cycle = [...onPath.slice(at), ref.name].join(' -> ');
+        throw new TlaError('semantic', `circular module dependency ${cycle} (${ref.via} ${ref.name} in module ${ref.from})`, ref.loc);
+      }
+      visit(ref.name);
+    }
+    onPath.pop();
+    done.add(name);
+  };
+  visit(rootName);
+  for (const name of edges.keys()) visit(name);
+}
