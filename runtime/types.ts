@@ -1,0 +1,267 @@
+// The runtime's seams: the interfaces that the engine, the connectors and the cluster layer
+// share. Nothing here does I/O; implementations live in runtime/system.ts (clock, random,
+// memory store), runtime/connectors/* (connectors), runtime/engine/* (the worker engine and
+// the remote batch codec) and runtime/net, runtime/cluster (the cluster layer).
+//
+// Stability: these shapes are the contract between helpers. Add fields and functions; do not
+// rename or remove.
+
+import type { Application } from './api/app.ts';
+
+export type { Application, AppFactory, AppOptions };
+import type { AppFactory, AppOptions } from './api/options.ts';
+
+// ---------------------------------------------------------------------------------------------
+// Determinism seams: time, timers, randomness, storage. The engine never calls Date.now,
+// performance.now, setTimeout or Math.random itself; it is handed a Clock and a Random.
+
+/** A timer handle returned by `Clock.setTimer`; opaque to callers. */
+export type TimerHandle = number;
+
+export interface Clock {
+  /** Wall-clock time in milliseconds since the epoch (fractional allowed). Comparable across
+   * processes on one host; used for message birth times and source-to-sink latency. */
+  nowMs(): number;
+  /** Monotonic time in nanoseconds (never goes back). */
+  nowNs(): bigint;
+  /** Monotonic time in milliseconds, fractional (cheap: no bigint allocation). */
+  monotonicMs(): number;
+  /** Calls `fn` once after `delayMs` milliseconds. */
+  setTimer(delayMs: number, fn: () => void): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+
+export interface Random {
+  /** Uniform in [0, 1). */
+  next(): number;
+  /** Uniform integer in [0, 2^32). */
+  nextU32(): number;
+  /** Uniform integer in [0, bound), bound >= 1. */
+  nextInt(bound: number): number;
+}
+
+/** One write of an atomic batch: put bytes under a key, or delete the key (`value: null`). */
+export interface StoreOp {
+  readonly key: string;
+  readonly value: Uint8Array | null;
+}
+
+/** Durable key -> bytes storage. `writeBatch` is atomic: after a crash either every op of the
+ * batch is visible or none is. Only an in-memory store exists so far (runtime/system.ts). */
+export interface Store {
+  get(key: string): Promise<Uint8Array | undefined>;
+  writeBatch(ops: readonly StoreOp[]): Promise<void>;
+  /** Every entry whose key starts with `prefix`, in ascending key order. */
+  scan(prefix: string): AsyncIterable<readonly [string, Uint8Array]>;
+  close(): Promise<void>;
+}
+
+export interface Logger {
+  info(message: string): void;
+  warn(message: string): void;
+  error(message: string): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Message identity. A message id is (source id, offset, sub): the source's numeric id (its
+// declaration index in the application), the offset the source gave it, and a path number
+// that says which descendant of that source message it is. Stateless 1:1 steps (map, filter)
+// keep the id; a step that emits several outputs for one input (flatMap, a state step) gives
+// output i the id (source, offset, childSub(sub, i)). The three fields travel as numbers in
+// columnar batches, never as a string per message; `formatMessageId` materialises one when a
+// person needs to read it (dead letters, logs). See runtime/engine/ids.ts.
+
+export interface MessageId {
+  readonly source: number;
+  readonly offset: number;
+  readonly sub: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Connectors. Raw payloads are bytes or strings (a line of a text file is a string; a TCP frame
+// is bytes). Connectors are created from URIs by scheme: `file:PATH`, `stdout:`, `tcp:HOST:PORT`,
+// `memory:` (see runtime/connectors/index.ts, `registerConnector`).
+
+export type RawPayload = Uint8Array | string;
+
+/** A batch of raw payloads from a source. Message i has offset `offsets[i]` when `offsets` is
+ * given, otherwise `firstOffset + i`. Offsets of one source increase strictly. */
+export interface SourceBatch {
+  readonly payloads: readonly RawPayload[];
+  readonly firstOffset: number;
+  readonly offsets?: readonly number[];
+}
+
+export interface SourceContext {
+  /** The application's name for this source (e.g. `lines`). */
+  readonly sourceName: string;
+  readonly workerName: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Hands a batch to the engine. The returned promise resolves when the engine has room for
+   * more: the source must await it before emitting again (this is the backpressure). */
+  emit(batch: SourceBatch): Promise<void>;
+  /** Aborted when the engine asks the source to stop. */
+  readonly signal: AbortSignal;
+}
+
+export interface SourceConnector {
+  readonly uri: string;
+  /** Runs the source: emits batches until the input is exhausted or `stop()` is called;
+   * resolves then. Rejects on an I/O error (with a message naming the URI). */
+  run(ctx: SourceContext): Promise<void>;
+  /** Asks the source to stop emitting; resolves once it has stopped. Idempotent. */
+  stop(): Promise<void>;
+}
+
+/** A batch for a sink: encoded payloads, plus the ids and birth times of the messages. */
+export interface SinkBatch {
+  readonly payloads: readonly RawPayload[];
+  readonly ids?: MessageIdColumns;
+}
+
+export interface MessageIdColumns {
+  readonly source: readonly number[];
+  readonly offset: readonly number[];
+  readonly sub: readonly number[];
+}
+
+export interface SinkConnector {
+  readonly uri: string;
+  /** False for sinks that discard payloads (the engine then skips encoding). Default true. */
+  readonly wantsPayloads?: boolean;
+  /** Writes a batch; a returned promise means "wait before writing more" (backpressure). */
+  write(batch: SinkBatch): Promise<void> | void;
+  flush(): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface ConnectorContext {
+  readonly workerName: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** A parsed connector URI: `tcp:127.0.0.1:9000` -> scheme `tcp`, rest `127.0.0.1:9000`. */
+export interface ConnectorUri {
+  readonly raw: string;
+  readonly scheme: string;
+  readonly rest: string;
+}
+
+export interface ConnectorFactory {
+  createSource?(uri: ConnectorUri, ctx: ConnectorContext): SourceConnector;
+  createSink?(uri: ConnectorUri, ctx: ConnectorContext): SinkConnector;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Dead letters: a message whose decoder or user function threw. Written as JSON lines.
+
+export interface DeadLetter {
+  readonly worker: string;
+  readonly step: string;
+  /** `formatMessageId` of the message. */
+  readonly messageId: string;
+  readonly error: string;
+  /** The start of the payload (at most ~200 characters), as text. */
+  readonly payloadExcerpt: string;
+  readonly timeMs: number;
+}
+
+export interface DeadLetterSink {
+  write(letter: DeadLetter): void;
+  /** Letters written so far. */
+  readonly count: number;
+  close(): Promise<void>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Partitioning. Every state step declares a key function; key -> partition by a stable hash
+// (runtime/engine/partition.ts `partitionOfKey`), partition -> worker by the table every worker
+// holds. In embedded mode one worker owns every partition.
+
+export interface PartitionTable {
+  readonly partitionCount: number;
+  /** owners[p] is the name of the worker that owns partition p (length = partitionCount). */
+  readonly owners: readonly string[];
+}
+
+// ---------------------------------------------------------------------------------------------
+// Remote batches: messages on their way to a state step owned by another worker. Plain data,
+// columnar (one array per field, index i = message i). `encodeRemoteBatch` /
+// `decodeRemoteBatch` in runtime/engine/remote-batch.ts turn one into a single Uint8Array
+// (length-prefixed binary, no JSON per message) and back.
+
+export interface RemoteBatch {
+  /** Name of the target state step. */
+  readonly step: string;
+  /** Name of the sending worker. */
+  readonly fromWorker: string;
+  readonly source: readonly number[];
+  readonly offset: readonly number[];
+  readonly sub: readonly number[];
+  /** Birth time (Clock.nowMs at the source) of each message, for latency. */
+  readonly bornMs: readonly number[];
+  readonly partition: readonly number[];
+  /** The message values encoded by the step's input codec. */
+  readonly payloads: readonly RawPayload[];
+}
+
+/** How the engine hands a batch to another worker; awaiting the promise is the backpressure. */
+export interface RemoteOutlet {
+  send(worker: string, batch: RemoteBatch): Promise<void> | void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The worker engine (runtime/engine/worker.ts `createWorkerEngine`). One per process in a
+// cluster; the embedded runner uses one that owns every partition.
+
+export interface LatencyRecorder {
+  /** Records one source-to-sink latency in microseconds. */
+  recordUs(latencyUs: number): void;
+}
+
+export interface EngineMetrics {
+  /** Messages read from sources by this worker. */
+  readonly ingested: number;
+  /** Messages written to sinks by this worker. */
+  readonly sunk: number;
+  readonly deadLetters: number;
+  readonly remoteSent: number;
+  readonly remoteReceived: number;
+  /** Messages applied to state per state step. */
+  readonly stateApplied: Readonly<Record<string, number>>;
+}
+
+export interface WorkerEngine {
+  readonly workerName: string;
+  /** Opens the sinks, then starts the sources this worker runs. Resolves once started. */
+  start(): Promise<void>;
+  /** Resolves when every source of this worker has ended (input exhausted or stopped) and the
+   * batches they emitted have been processed locally (sent on, for remote ones). */
+  sourcesDone(): Promise<void>;
+  /** Processes a batch from another worker; resolves when there is room for more. */
+  deliverRemote(batch: RemoteBatch): Promise<void>;
+  /** Graceful stop: stops sources, waits for in-flight batches, flushes and closes sinks and
+   * the dead-letter sink. Idempotent. */
+  stop(): Promise<void>;
+  metrics(): EngineMetrics;
+}
+
+export interface WorkerEngineOptions {
+  readonly app: Application;
+  /** This worker's name; must appear in `partitions.owners` for the partitions it owns. */
+  readonly workerName: string;
+  readonly partitions: PartitionTable;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly deadLetters: DeadLetterSink;
+  /** Where batches for state steps owned by other workers go. */
+  readonly remote: RemoteOutlet;
+  /** Whether this worker runs the app's sources (default true; in a cluster, the initializer). */
+  readonly runSources?: boolean;
+  readonly random?: Random;
+  readonly store?: Store;
+  /** Receives each message's source-to-sink latency at the sinks. */
+  readonly latency?: LatencyRecorder;
+}
