@@ -1,0 +1,114 @@
+import { describe, expect, it } from 'vitest';
+import { readdirSync, readFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { parseCfg } from '../../../tla/check/cfg.ts';
+import { TlaError } from '../../../tla/errors.ts';
+
+const corpus = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'tla-corpus');
+
+function errorOf(text: string): TlaError {
+  try {
+    parseCfg(text, 'M.cfg');
+  } catch (e) {
+    if (e instanceof TlaError) return e;
+    throw e;
+  }
+  throw new Error('expected a TlaError');
+}
+
+describe('parseCfg', () => {
+  it('reads constants of every kind, substitutions, names and comments', () => {
+    const cfg = parseCfg(
+      [
+        '\\* a comment',
+        'CONSTANTS N = 3  M = -2',
+        '  S = {a, b, {1, "x"}}  Nil = Nil',
+        '  F <- Double  Op(_, _) <- Plus',
+        '(* block (* nested *) comment *)',
+        'CONSTANT Flag = TRUE',
+        'INIT Init NEXT Next',
+        'INVARIANT TypeOK',
+        'INVARIANTS Inv1',
+        '   Inv2',
+        'PROPERTY P1 PROPERTIES P2 P3',
+        'CONSTRAINT Bound ACTION_CONSTRAINTS A1 A2',
+        'SYMMETRY Perms VIEW View',
+        'CHECK_DEADLOCK FALSE',
+      ].join('\n'),
+      'M.cfg',
+    );
+    expect(
+      cfg.constants.map((c) => (c.kind === 'value' ? [c.name, c.value] : [c.name, '<-', c.target])),
+    ).toEqual([
+      ['N', { kind: 'int', value: 3 }],
+      ['M', { kind: 'int', value: -2 }],
+      [
+        'S',
+        {
+          kind: 'set',
+          elems: [
+            { kind: 'modelValue', name: 'a' },
+            { kind: 'modelValue', name: 'b' },
+            {
+              kind: 'set',
+              elems: [
+                { kind: 'int', value: 1 },
+                { kind: 'str', value: 'x' },
+              ],
+            },
+          ],
+        },
+      ],
+      ['Nil', { kind: 'modelValue', name: 'Nil' }],
+      ['F', '<-', 'Double'],
+      ['Op', '<-', 'Plus'],
+      ['Flag', { kind: 'bool', value: true }],
+    ]);
+    expect(cfg.init?.name).toBe('Init');
+    expect(cfg.next?.name).toBe('Next');
+    expect(cfg.invariants.map((n) => n.name)).toEqual(['TypeOK', 'Inv1', 'Inv2']);
+    expect(cfg.properties.map((n) => n.name)).toEqual(['P1', 'P2', 'P3']);
+    expect(cfg.constraints.map((n) => n.name)).toEqual(['Bound']);
+    expect(cfg.actionConstraints.map((n) => n.name)).toEqual(['A1', 'A2']);
+    expect(cfg.symmetry?.name).toBe('Perms');
+    expect(cfg.view?.name).toBe('View');
+    expect(cfg.checkDeadlock).toBe(false);
+    expect(cfg.invariants[2]!.loc).toEqual({ file: 'M.cfg', line: 10, col: 4 });
+  });
+
+  it('rejects what TLC rejects, with a location', () => {
+    const tuple = errorOf('CONSTANTS\n  Vals = <<1, 2>>\n');
+    expect(tuple.kind).toBe('config');
+    expect(tuple.loc).toEqual({ file: 'M.cfg', line: 2, col: 10 });
+    expect(tuple.message).toMatch(/tuple/);
+    const bang = errorOf('SPECIFICATION Spec\nPROPERTY Hi!Spec\n');
+    expect(bang.loc).toEqual({ file: 'M.cfg', line: 2, col: 12 });
+    expect(bang.message).toMatch(/Hi/);
+    expect(errorOf('INIT Init\n').message).toMatch(/NEXT/);
+    expect(errorOf('CHECK_DEADLOCK maybe').message).toMatch(/TRUE or FALSE/);
+    expect(errorOf('SPECIFICATION Spec INIT I NEXT N').message).toMatch(/SPECIFICATION/);
+    expect(errorOf('CONSTANT N 3').loc).toEqual({ file: 'M.cfg', line: 1, col: 12 });
+    expect(errorOf('(* open').message).toMatch(/unterminated/);
+    expect(errorOf('INVARIANT').message).toMatch(/at least one name/);
+  });
+
+  it.skipIf(!existsSync(corpus))('parses every corpus .cfg except the two TLC rejects', () => {
+    const rejected: string[] = [];
+    for (const dir of readdirSync(corpus)) {
+      const full = path.join(corpus, dir);
+      if (!existsSync(path.join(full, 'expected.json'))) continue;
+      for (const f of readdirSync(full).filter((x) => x.endsWith('.cfg'))) {
+        try {
+          parseCfg(readFileSync(path.join(full, f), 'utf8'), f);
+        } catch (e) {
+          if (!(e instanceof TlaError)) throw e;
+          rejected.push(`${dir}/${f}`);
+        }
+      }
+    }
+    expect(rejected.sort()).toEqual([
+      'check-10-constants/TupleValue.cfg',
+      'check-20-refinement-ok/BangInCfg.cfg',
+    ]);
+  });
+});

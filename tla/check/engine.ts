@@ -1,0 +1,457 @@
+// The explicit-state search: breadth-first over distinct states (by fingerprint), checking
+// invariants, action properties, constraints and deadlock the way TLC does, counting
+// statesGenerated and depth as TLC does, and rebuilding shortest counterexamples by replaying
+// successors along the parent chain. It works on an abstract SearchSystem, so the algorithms
+// are independent of the TLA+ evaluator (the checker adapts a Model to this interface).
+import { FingerprintSet, splitFingerprint } from './fpset.ts';
+
+export interface NamedStatePred<S> {
+  readonly name: string;
+  /** True when the predicate holds; throws (a TlaError) when it cannot be evaluated. */
+  holds(s: S): boolean;
+}
+
+export interface NamedActionPred<S> {
+  readonly name: string;
+  holds(s: S, t: S): boolean;
+}
+
+export interface SearchSystem<S, L> {
+  initStates(emit: (s: S) => void): void;
+  /** Calls emit once per successor TLC would generate (duplicates included). */
+  successors(s: S, emit: (t: S, label: L) => void): void;
+  /** 64-bit fingerprint of the state (of its VIEW, of its symmetry class). */
+  fingerprint(s: S): bigint;
+  readonly invariants: readonly NamedStatePred<S>[];
+  /** State predicates that must hold in every initial state (PROPERTY conjuncts without temporal operators). */
+  readonly initProperties: readonly NamedStatePred<S>[];
+  /** Action properties `[][A]_v`, checked on every generated transition. */
+  readonly actionProperties: readonly NamedActionPred<S>[];
+  readonly constraint?: (s: S) => boolean;
+  readonly actionConstraint?: (s: S, t: S) => boolean;
+}
+
+export interface TraceStep<S, L> {
+  readonly state: S;
+  /** The action that led here; null for the initial state. */
+  readonly label: L | null;
+}
+
+export interface Trace<S, L> {
+  readonly steps: readonly TraceStep<S, L>[];
+  /** 0-based index of the state the last state loops back to (a lasso), if any. */
+  readonly loopsTo?: number;
+  /** True when the lasso's cycle is the last state stuttering forever. */
+  readonly stuttering?: boolean;
+}
+
+export type ViolationKind = 'invariant' | 'deadlock' | 'action-property' | 'init-property' | 'liveness';
+
+export interface SearchViolation<S, L> {
+  readonly kind: ViolationKind;
+  /** The invariant or property name; null for deadlock. */
+  readonly name: string | null;
+  readonly trace: Trace<S, L>;
+}
+
+export interface SearchError<S, L> {
+  readonly error: unknown;
+  /** What was being done: 'initial states', 'successors', 'invariant X', ... */
+  readonly during: string;
+  /** The behaviour up to the state where the error arose (absent before any state exists). */
+  readonly trace?: Trace<S, L>;
+}
+
+export interface StateGraph<S> {
+  /** Distinct states by state number. */
+  readonly states: readonly S[];
+  /** Successor state numbers of each state (deduplicated, in generation order). */
+  readonly succ: readonly (readonly number[])[];
+  /** State numbers of the initial states (deduplicated). */
+  readonly init: readonly number[];
+}
+
+export interface SearchResult<S, L> {
+  readonly result: 'ok' | 'invariant' | 'property' | 'deadlock' | 'error';
+  readonly distinctStates: number;
+  readonly statesGenerated: number;
+  readonly depth: number;
+  readonly leftOnQueue: number;
+  readonly violation?: SearchViolation<S, L>;
+  readonly error?: SearchError<S, L>;
+  /** The explored graph, when recordGraph was asked for and the search completed. */
+  readonly graph?: StateGraph<S>;
+  /** Bytes held by the fingerprint set at the end. */
+  readonly fingerprintBytes: number;
+}
+
+export interface SearchProgress {
+  readonly distinctStates: number;
+  readonly statesGenerated: number;
+  readonly queue: number;
+  readonly depth: number;
+  readonly elapsedMs: number;
+}
+
+export interface SearchOptions {
+  readonly checkDeadlock?: boolean;
+  /** Stop with an error after this many distinct states. */
+  readonly maxStates?: number;
+  /** Keep every distinct state and the successor lists (needed for liveness, traces). */
+  readonly recordGraph?: boolean;
+  readonly onProgress?: (p: SearchProgress) => void;
+  readonly progressIntervalMs?: number;
+}
+
+/** Raised inside the search to stop it with an error result. */
+class StopSearch<S, L> {
+  constructor(readonly error: SearchError<S, L>) {}
+}
+
+/** A FIFO of (state, state number, depth) that releases memory as it drains. */
+class StateQueue<S> {
+  private states: (S | undefined)[] = [];
+  private ids: number[] = [];
+  private depths: number[] = [];
+  private head = 0;
+
+  get length(): number {
+    return this.states.length - this.head;
+  }
+
+  push(s: S, id: number, depth: number): void {
+    this.states.push(s);
+    this.ids.push(id);
+    this.depths.push(depth);
+  }
+
+  shift(): [S, number, number] {
+    const h = this.head++;
+    const s = this.states[h] as S;
+    this.states[h] = undefined;
+    const out: [S, number, number] = [s, this.ids[h]!, this.depths[h]!];
+    if (this.head >= 65536 && this.head * 2 >= this.states.length) {
+      this.states = this.states.slice(this.head);
+      this.ids = this.ids.slice(this.head);
+      this.depths = this.depths.slice(this.head);
+      this.head = 0;
+    }
+    return out;
+  }
+}
+
+export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}): SearchResult<S, L> {
+  const checkDeadlock = opts.checkDeadlock ?? true;
+  const maxStates = opts.maxStates ?? Infinity;
+  const record = opts.recordGraph ?? false;
+  const fps = new FingerprintSet();
+  const queue = new StateQueue<S>();
+  const states: S[] = [];
+  const succ: number[][] = [];
+  const initIds: number[] = [];
+  let generated = 0;
+  let depth = 0;
+  const started = Date.now();
+  let lastProgress = started;
+  const progressEvery = opts.progressIntervalMs ?? 1000;
+
+  const fpOf = (s: S, during: string, trace: () => Trace<S, L> | undefined): [number, number] => {
+    try {
+      return splitFingerprint(sys.fingerprint(s));
+    } catch (error) {
+      throw new StopSearch<S, L>({ error, during, trace: trace() });
+    }
+  };
+
+  /** Replays the parent chain of state `id` and returns the steps from an initial state to it. */
+  const replay = (id: number, accept?: (s: S) => boolean): TraceStep<S, L>[] => {
+    const chain: number[] = [];
+    for (let i = id; i !== -1; i = fps.parent(i)) chain.push(i);
+    chain.reverse();
+    const steps: TraceStep<S, L>[] = [];
+    const last = chain.length - 1;
+    const matches = (s: S, k: number): boolean => {
+      const [hi, lo] = splitFingerprint(sys.fingerprint(s));
+      return hi === fps.hi(chain[k]!) && lo === fps.lo(chain[k]!) && (k !== last || !accept || accept(s));
+    };
+    let found: S | undefined;
+    let fallback: S | undefined;
+    sys.initStates((s) => {
+      if (found !== undefined) return;
+      const [hi, lo] = splitFingerprint(sys.fingerprint(s));
+      if (hi !== fps.hi(chain[0]!) || lo !== fps.lo(chain[0]!)) return;
+      if (fallback === undefined) fallback = s;
+      if (matches(s, 0)) found = s;
+    });
+    let cur = found ?? fallback;
+    if (cur === undefined)
+      throw new Error('internal error: replay found no initial state with the recorded fingerprint');
+    steps.push({ state: cur, label: null });
+    for (let k = 1; k < chain.length; k++) {
+      let next: S | undefined;
+      let nextFallback: S | undefined;
+      let label: L | null = null;
+      let fallbackLabel: L | null = null;
+      const want = chain[k]!;
+      sys.successors(cur, (t, l) => {
+        if (next !== undefined) return;
+        const [hi, lo] = splitFingerprint(sys.fingerprint(t));
+        if (hi !== fps.hi(want) || lo !== fps.lo(want)) return;
+        if (nextFallback === undefined) {
+          nextFallback = t;
+          fallbackLabel = l;
+        }
+        if (matches(t, k)) {
+          next = t;
+          label = l;
+        }
+      });
+      if (next === undefined) {
+        next = nextFallback;
+        label = fallbackLabel;
+      }
+      if (next === undefined) throw new Error(`internal error: replay lost the trace at step ${k + 1}`);
+      steps.push({ state: next, label });
+      cur = next;
+    }
+    return steps;
+  };
+
+  const safeReplay = (id: number, accept?: (s: S) => boolean): Trace<S, L> | undefined => {
+    try {
+      return { steps: replay(id, accept) };
+    } catch {
+      return undefined;
+    }
+  };
+
+  const finish = (
+    result: SearchResult<S, L>['result'],
+    extra: { violation?: SearchViolation<S, L>; error?: SearchError<S, L>; complete?: boolean },
+  ): SearchResult<S, L> => ({
+    result,
+    distinctStates: fps.size,
+    statesGenerated: generated,
+    depth,
+    leftOnQueue: queue.length,
+    ...(extra.violation ? { violation: extra.violation } : {}),
+    ...(extra.error ? { error: extra.error } : {}),
+    ...(record && extra.complete ? { graph: { states, succ, init: initIds } } : {}),
+    fingerprintBytes: fps.bytes,
+  });
+
+  const evalPred = <T>(f: () => T, during: string, trace: () => Trace<S, L> | undefined): T => {
+    try {
+      return f();
+    } catch (error) {
+      if (error instanceof StopSearch) throw error;
+      throw new StopSearch<S, L>({ error, during, trace: trace() });
+    }
+  };
+
+  try {
+    // Initial states.
+    const inits: S[] = [];
+    try {
+      sys.initStates((s) => {
+        generated++;
+        inits.push(s);
+      });
+    } catch (error) {
+      throw new StopSearch<S, L>({ error, during: 'computing the initial states' });
+    }
+    for (const s of inits) {
+      const single = (): Trace<S, L> => ({ steps: [{ state: s, label: null }] });
+      const inModel = sys.constraint
+        ? evalPred(() => sys.constraint!(s), 'evaluating the CONSTRAINT', single)
+        : true;
+      if (!inModel) continue;
+      const [hi, lo] = fpOf(s, 'fingerprinting an initial state', single);
+      const id = fps.add(hi, lo, -1);
+      if (id < 0) continue;
+      initIds.push(id);
+      if (record) {
+        states.push(s);
+        succ.push([]);
+      }
+      depth = 1;
+      for (const inv of sys.invariants) {
+        if (!evalPred(() => inv.holds(s), `evaluating invariant ${inv.name}`, single)) {
+          return finish('invariant', { violation: { kind: 'invariant', name: inv.name, trace: single() } });
+        }
+      }
+      for (const p of sys.initProperties) {
+        if (!evalPred(() => p.holds(s), `evaluating property ${p.name}`, single)) {
+          return finish('property', { violation: { kind: 'init-property', name: p.name, trace: single() } });
+        }
+      }
+      queue.push(s, id, 1);
+      if (fps.size >= maxStates) {
+        throw new StopSearch<S, L>({
+          error: new Error(
+            `stopped after ${fps.size} distinct states (--max-states ${maxStates}); the search is incomplete`,
+          ),
+          during: 'exploring',
+        });
+      }
+    }
+
+    // Breadth-first exploration.
+    while (queue.length > 0) {
+      const [s, sid, sdepth] = queue.shift();
+      let nsucc = 0;
+      const pathTo = (): Trace<S, L> | undefined => safeReplay(sid);
+      const withStep = (t: S, label: L): Trace<S, L> | undefined => {
+        const base = safeReplay(sid);
+        return base ? { steps: [...base.steps, { state: t, label }] } : undefined;
+      };
+      const edges = record ? succ[sid]! : null;
+      try {
+        sys.successors(s, (t, label) => {
+          nsucc++;
+          generated++;
+          const inModel =
+            (sys.constraint
+              ? evalPred(
+                  () => sys.constraint!(t),
+                  'evaluating the CONSTRAINT',
+                  () => withStep(t, label),
+                )
+              : true) &&
+            (sys.actionConstraint
+              ? evalPred(
+                  () => sys.actionConstraint!(s, t),
+                  'evaluating the ACTION_CONSTRAINT',
+                  () => withStep(t, label),
+                )
+              : true);
+          let seen = false;
+          if (inModel) {
+            const [hi, lo] = fpOf(t, 'fingerprinting a state', () => withStep(t, label));
+            const r = fps.add(hi, lo, sid);
+            if (r < 0) {
+              seen = true;
+              if (edges && !edges.includes(-r - 1)) edges.push(-r - 1);
+            } else {
+              if (record) {
+                states.push(t);
+                succ.push([]);
+                edges!.push(r);
+              }
+              queue.push(t, r, sdepth + 1);
+              if (sdepth + 1 > depth) depth = sdepth + 1;
+            }
+          }
+          if (!seen) {
+            for (const inv of sys.invariants) {
+              if (
+                !evalPred(
+                  () => inv.holds(t),
+                  `evaluating invariant ${inv.name}`,
+                  () => withStep(t, label),
+                )
+              ) {
+                const trace = violationTrace(sid, t, label, (x) => !inv.holds(x));
+                throw new Found({ kind: 'invariant', name: inv.name, trace });
+              }
+            }
+          }
+          for (const ap of sys.actionProperties) {
+            if (
+              !evalPred(
+                () => ap.holds(s, t),
+                `evaluating action property ${ap.name}`,
+                () => withStep(t, label),
+              )
+            ) {
+              const trace = violationTrace(sid, t, label, null, ap);
+              throw new Found({ kind: 'action-property', name: ap.name, trace });
+            }
+          }
+          if (inModel && !seen && fps.size >= maxStates) {
+            throw new StopSearch<S, L>({
+              error: new Error(
+                `stopped after ${fps.size} distinct states (--max-states ${maxStates}); the search is incomplete`,
+              ),
+              during: 'exploring',
+            });
+          }
+        });
+      } catch (e) {
+        if (e instanceof Found) {
+          const v = e.violation as SearchViolation<S, L>;
+          return finish(v.kind === 'invariant' ? 'invariant' : 'property', { violation: v });
+        }
+        if (e instanceof StopSearch) throw e;
+        throw new StopSearch<S, L>({ error: e, during: 'computing successors', trace: pathTo() });
+      }
+      if (nsucc === 0 && checkDeadlock) {
+        const trace = safeReplay(sid, (x) => {
+          let any = false;
+          sys.successors(x, () => {
+            any = true;
+          });
+          return !any;
+        });
+        return finish('deadlock', {
+          violation: { kind: 'deadlock', name: null, trace: trace ?? { steps: [{ state: s, label: null }] } },
+        });
+      }
+      if (opts.onProgress) {
+        const now = Date.now();
+        if (now - lastProgress >= progressEvery) {
+          lastProgress = now;
+          opts.onProgress({
+            distinctStates: fps.size,
+            statesGenerated: generated,
+            queue: queue.length,
+            depth,
+            elapsedMs: now - started,
+          });
+        }
+      }
+    }
+    return finish('ok', { complete: true });
+  } catch (e) {
+    if (e instanceof StopSearch) return finish('error', { error: e.error as SearchError<S, L> });
+    throw e;
+  }
+
+  /** The shortest trace to the parent, then the violating successor (re-found on the replayed parent). */
+  function violationTrace(
+    sid: number,
+    t: S,
+    label: L,
+    bad: ((x: S) => boolean) | null,
+    ap?: NamedActionPred<S>,
+  ): Trace<S, L> {
+    const base = replay(sid);
+    const parent = base[base.length - 1]!.state;
+    const [hi, lo] = splitFingerprint(sys.fingerprint(t));
+    let chosen: TraceStep<S, L> | null = null;
+    try {
+      sys.successors(parent, (x, l) => {
+        if (chosen) return;
+        const [xh, xl] = splitFingerprint(sys.fingerprint(x));
+        if (xh !== hi || xl !== lo) return;
+        const isBad = bad ? safeBool(() => bad(x)) : ap ? safeBool(() => !ap.holds(parent, x)) : true;
+        if (isBad) chosen = { state: x, label: l };
+      });
+    } catch {
+      chosen = null;
+    }
+    return { steps: [...base, chosen ?? { state: t, label }] };
+  }
+}
+
+class Found<S, L> {
+  constructor(readonly violation: SearchViolation<S, L>) {}
+}
+
+function safeBool(f: () => boolean): boolean {
+  try {
+    return f();
+  } catch {
+    return false;
+  }
+}
