@@ -29,6 +29,13 @@ export interface SearchSystem<S, L> {
   readonly actionProperties: readonly NamedActionPred<S>[];
   readonly constraint?: (s: S) => boolean;
   readonly actionConstraint?: (s: S, t: S) => boolean;
+  /** Identifies a label (action name and arguments), to tell labelled edges apart. */
+  readonly labelKey?: (l: L) => string;
+}
+
+export interface LabelledEdge<L> {
+  readonly to: number;
+  readonly label: L;
 }
 
 export interface TraceStep<S, L> {
@@ -62,13 +69,15 @@ export interface SearchError<S, L> {
   readonly trace?: Trace<S, L>;
 }
 
-export interface StateGraph<S> {
+export interface StateGraph<S, L = unknown> {
   /** Distinct states by state number. */
   readonly states: readonly S[];
   /** Successor state numbers of each state (deduplicated, in generation order). */
   readonly succ: readonly (readonly number[])[];
   /** State numbers of the initial states (deduplicated). */
   readonly init: readonly number[];
+  /** With recordLabels: the distinct (target, label) edges of each state, in generation order. */
+  readonly labelled?: readonly (readonly LabelledEdge<L>[])[];
 }
 
 export interface SearchResult<S, L> {
@@ -80,7 +89,7 @@ export interface SearchResult<S, L> {
   readonly violation?: SearchViolation<S, L>;
   readonly error?: SearchError<S, L>;
   /** The explored graph, when recordGraph was asked for and the search completed. */
-  readonly graph?: StateGraph<S>;
+  readonly graph?: StateGraph<S, L>;
   /** Bytes held by the fingerprint set at the end. */
   readonly fingerprintBytes: number;
 }
@@ -99,6 +108,8 @@ export interface SearchOptions {
   readonly maxStates?: number;
   /** Keep every distinct state and the successor lists (needed for liveness, traces). */
   readonly recordGraph?: boolean;
+  /** With recordGraph: also keep each distinct labelled edge. */
+  readonly recordLabels?: boolean;
   readonly onProgress?: (p: SearchProgress) => void;
   readonly progressIntervalMs?: number;
 }
@@ -149,6 +160,8 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
   const states: S[] = [];
   const succ: number[][] = [];
   const initIds: number[] = [];
+  const labelled: LabelledEdge<L>[][] | null = record && opts.recordLabels ? [] : null;
+  const labelKey = sys.labelKey ?? ((l: L) => JSON.stringify(l));
   let generated = 0;
   let depth = 0;
   const started = Date.now();
@@ -236,7 +249,9 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
     leftOnQueue: queue.length,
     ...(extra.violation ? { violation: extra.violation } : {}),
     ...(extra.error ? { error: extra.error } : {}),
-    ...(record && extra.complete ? { graph: { states, succ, init: initIds } } : {}),
+    ...(record && extra.complete
+      ? { graph: { states, succ, init: initIds, ...(labelled ? { labelled } : {}) } }
+      : {}),
     fingerprintBytes: fps.bytes,
   });
 
@@ -273,6 +288,7 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
       if (record) {
         states.push(s);
         succ.push([]);
+        labelled?.push([]);
       }
       depth = 1;
       for (const inv of sys.invariants) {
@@ -306,6 +322,8 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
         return base ? { steps: [...base.steps, { state: t, label }] } : undefined;
       };
       const edges = record ? succ[sid]! : null;
+      const ledges = labelled ? labelled[sid]! : null;
+      const seenLabels = ledges ? new Set<string>() : null;
       try {
         sys.successors(s, (t, label) => {
           nsucc++;
@@ -329,13 +347,22 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
           if (inModel) {
             const [hi, lo] = fpOf(t, 'fingerprinting a state', () => withStep(t, label));
             const r = fps.add(hi, lo, sid);
+            const to = r < 0 ? -r - 1 : r;
+            if (ledges) {
+              const key = `${to}|${labelKey(label)}`;
+              if (!seenLabels!.has(key)) {
+                seenLabels!.add(key);
+                ledges.push({ to, label });
+              }
+            }
             if (r < 0) {
               seen = true;
-              if (edges && !edges.includes(-r - 1)) edges.push(-r - 1);
+              if (edges && !edges.includes(to)) edges.push(to);
             } else {
               if (record) {
                 states.push(t);
                 succ.push([]);
+                labelled?.push([]);
                 edges!.push(r);
               }
               queue.push(t, r, sdepth + 1);
