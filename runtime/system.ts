@@ -49,7 +49,8 @@ export function createSeededRandom(seed: number): Random {
     nextU32,
     next: () => nextU32() / 4294967296,
     nextInt(bound: number): number {
-      if (!Number.isInteger(bound) || bound < 1) throw new RangeError(`nextInt: bound ${bound} must be a positive integer`);
+      if (!Number.isInteger(bound) || bound < 1)
+        throw new RangeError(`nextInt: bound ${bound} must be a positive integer`);
       return Math.floor((nextU32() / 4294967296) * bound);
     },
   };
@@ -68,7 +69,8 @@ export class MemoryStore implements Store {
   async writeBatch(ops: readonly StoreOp[]): Promise<void> {
     this.assertOpen();
     for (const op of ops) {
-      if (typeof op.key !== 'string') throw new TypeError('MemoryStore.writeBatch: every op needs a string key');
+      if (typeof op.key !== 'string')
+        throw new TypeError('MemoryStore.writeBatch: every op needs a string key');
     }
     for (const op of ops) {
       if (op.value === null) this.data.delete(op.key);

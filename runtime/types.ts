@@ -116,7 +116,10 @@ export interface SourceConnector {
 
 /** A batch for a sink: encoded payloads, plus the ids and birth times of the messages. */
 export interface SinkBatch {
+  /** Empty when the sink said `wantsPayloads: false`; then `count` says how many messages. */
   readonly payloads: readonly RawPayload[];
+  /** Number of messages (payloads.length unless payloads were skipped). */
+  readonly count?: number;
   readonly ids?: MessageIdColumns;
 }
 

@@ -118,7 +118,9 @@ export interface Application {
 }
 
 export function isApplication(value: unknown): value is Application {
-  return typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'buffy-application';
+  return (
+    typeof value === 'object' && value !== null && (value as { kind?: unknown }).kind === 'buffy-application'
+  );
 }
 
 // ----- validation -----
@@ -127,17 +129,30 @@ const nameSchema = z
   .string({ error: 'must be a string' })
   .regex(/^[A-Za-z][A-Za-z0-9_.-]*$/, 'must start with a letter and hold only letters, digits, _ . -')
   .max(100, 'must be at most 100 characters');
-const fnSchema = z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', { message: 'must be a function' });
+const fnSchema = z.custom<(...args: any[]) => unknown>((v) => typeof v === 'function', {
+  message: 'must be a function',
+});
 const uriSchema = z
   .string({ error: 'must be a string' })
-  .regex(/^[A-Za-z][A-Za-z0-9+.-]*:/, 'must be a connector URI such as file:PATH, stdout:, tcp:HOST:PORT, memory:NAME');
-const codecSchema = z.object({ name: z.string(), encode: fnSchema, decode: fnSchema }, { error: 'must be a codec' });
+  .regex(
+    /^[A-Za-z][A-Za-z0-9+.-]*:/,
+    'must be a connector URI such as file:PATH, stdout:, tcp:HOST:PORT, memory:NAME',
+  );
+const codecSchema = z.object(
+  { name: z.string(), encode: fnSchema, decode: fnSchema },
+  { error: 'must be a codec' },
+);
 const decoderSchema = z.union([fnSchema, codecSchema], { error: 'must be a decoder function or a codec' });
 const encoderSchema = z.union([fnSchema, codecSchema], { error: 'must be an encoder function or a codec' });
 
 const sourceSpecSchema = z.object({ uri: uriSchema, decode: decoderSchema });
 const sinkSpecSchema = z.object({ uri: uriSchema, encode: encoderSchema });
-const stateSpecSchema = z.object({ key: fnSchema, init: fnSchema, update: fnSchema, codec: codecSchema.optional() });
+const stateSpecSchema = z.object({
+  key: fnSchema,
+  init: fnSchema,
+  update: fnSchema,
+  codec: codecSchema.optional(),
+});
 const appSettingsSchema = z.object({
   partitions: z.number({ error: 'must be a number' }).int('must be an integer').min(1).max(65536).optional(),
 });
@@ -212,7 +227,8 @@ export class AppBuilder {
     settings: { partitions?: number } = {},
   ) {
     check(nameSchema, name, 'application name');
-    this.partitionCount = check(appSettingsSchema, settings, `app "${name}"`).partitions ?? DEFAULT_PARTITION_COUNT;
+    this.partitionCount =
+      check(appSettingsSchema, settings, `app "${name}"`).partitions ?? DEFAULT_PARTITION_COUNT;
   }
 
   private where(kind: string, name: unknown): string {
@@ -223,7 +239,9 @@ export class AppBuilder {
     check(nameSchema, name, `app "${this.name}", ${kind} name "${String(name)}"`);
     if (this.built) throw new AppConfigError(`${this.where(kind, name)}: the application is already built`);
     if (this.names.has(name)) {
-      throw new AppConfigError(`${this.where(kind, name)}: the name "${name}" is used twice; step names must be unique`);
+      throw new AppConfigError(
+        `${this.where(kind, name)}: the name "${name}" is used twice; step names must be unique`,
+      );
     }
     this.names.set(name, this.nodes.length);
   }
@@ -309,11 +327,15 @@ export class AppBuilder {
     if (this.built) throw new AppConfigError(`app "${this.name}": build() called twice`);
     const nodes = this.nodes as unknown as AppNode[];
     if (!nodes.some((n) => n.kind === 'source')) {
-      throw new AppConfigError(`app "${this.name}": has no source; add one with app.source(name, { uri, decode })`);
+      throw new AppConfigError(
+        `app "${this.name}": has no source; add one with app.source(name, { uri, decode })`,
+      );
     }
     for (const n of nodes) {
       if (n.kind === 'state' && n.inputs.length === 0) {
-        throw new AppConfigError(`${this.where('state step', n.name)}: nothing feeds it; use stream.into("${n.name}")`);
+        throw new AppConfigError(
+          `${this.where('state step', n.name)}: nothing feeds it; use stream.into("${n.name}")`,
+        );
       }
       if (n.kind !== 'sink' && n.next.length === 0) {
         throw new AppConfigError(
@@ -363,7 +385,8 @@ export function defineApp(name: string, settings: { partitions?: number } = {}):
 export function excerpt(value: unknown, max = 200): string {
   let s: string;
   if (typeof value === 'string') s = value;
-  else if (value instanceof Uint8Array) s = Buffer.from(value.buffer, value.byteOffset, Math.min(value.byteLength, max * 4)).toString('utf8');
+  else if (value instanceof Uint8Array)
+    s = Buffer.from(value.buffer, value.byteOffset, Math.min(value.byteLength, max * 4)).toString('utf8');
   else {
     try {
       s = JSON.stringify(value) ?? String(value);

@@ -38,7 +38,8 @@ export function jsonCodec<T>(): Codec<T> {
 export const bytesCodec: Codec<Uint8Array> = {
   name: 'bytes',
   encode: (value: Uint8Array): RawPayload => value,
-  decode: (payload: RawPayload): Uint8Array => (typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload),
+  decode: (payload: RawPayload): Uint8Array =>
+    typeof payload === 'string' ? Buffer.from(payload, 'utf8') : payload,
 };
 
 export function asDecoder<T>(d: Decoder<T> | Codec<T>): Decoder<T> {

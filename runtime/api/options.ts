@@ -23,7 +23,10 @@ export class AppOptionsError extends Error {
 
 const uriSchema = z
   .string()
-  .regex(/^[A-Za-z][A-Za-z0-9+.-]*:/, 'must be a connector URI such as file:PATH, stdout:, tcp:HOST:PORT, memory:NAME');
+  .regex(
+    /^[A-Za-z][A-Za-z0-9+.-]*:/,
+    'must be a connector URI such as file:PATH, stdout:, tcp:HOST:PORT, memory:NAME',
+  );
 const paramSchema = z
   .string()
   .regex(/^[A-Za-z_][A-Za-z0-9_.-]*=/, 'must be KEY=VALUE with KEY of letters, digits, _ . -');
@@ -76,7 +79,9 @@ export function parseAppOptions(argv: readonly string[]): AppOptions {
       value = arg.slice(eq + 1);
     }
     if (flag !== '--source' && flag !== '--sink' && flag !== '--param') {
-      throw new AppOptionsError(`${arg}: unknown option; expected --source URI, --sink URI or --param KEY=VALUE`);
+      throw new AppOptionsError(
+        `${arg}: unknown option; expected --source URI, --sink URI or --param KEY=VALUE`,
+      );
     }
     if (value === undefined) {
       value = argv[++i];
@@ -91,7 +96,10 @@ export function parseAppOptions(argv: readonly string[]): AppOptions {
 }
 
 /** Validates an app's params with its own zod object schema; errors name the parameter. */
-export function parseParams<S extends z.ZodType>(schema: S, params: Readonly<Record<string, string>>): z.output<S> {
+export function parseParams<S extends z.ZodType>(
+  schema: S,
+  params: Readonly<Record<string, string>>,
+): z.output<S> {
   const r = schema.safeParse(params);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;

@@ -59,7 +59,9 @@ export function roundRobinTable(workers: readonly string[], partitionCount: numb
 export function validatePartitionTable(table: PartitionTable): PartitionTable {
   const n = table.partitionCount;
   if (!Number.isInteger(n) || n < 1 || n > 65536) {
-    throw new PartitionTableError(`partition table: partitionCount ${String(n)} must be an integer in 1..65536`);
+    throw new PartitionTableError(
+      `partition table: partitionCount ${String(n)} must be an integer in 1..65536`,
+    );
   }
   if (!Array.isArray(table.owners) || table.owners.length !== n) {
     throw new PartitionTableError(
@@ -68,7 +70,9 @@ export function validatePartitionTable(table: PartitionTable): PartitionTable {
   }
   table.owners.forEach((w, p) => {
     if (typeof w !== 'string' || w.length === 0) {
-      throw new PartitionTableError(`partition table: partition ${p} has no owner (got ${JSON.stringify(w)})`);
+      throw new PartitionTableError(
+        `partition table: partition ${p} has no owner (got ${JSON.stringify(w)})`,
+      );
     }
   });
   return table;

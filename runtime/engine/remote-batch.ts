@@ -36,7 +36,9 @@ function varintSize(v: number): number {
 
 function checkUint(v: number, what: string, i: number): void {
   if (!(Number.isInteger(v) && v >= 0 && v <= Number.MAX_SAFE_INTEGER)) {
-    throw new RemoteBatchError(`encodeRemoteBatch: message ${i}: ${what} ${String(v)} is not an integer in 0..2^53-1`);
+    throw new RemoteBatchError(
+      `encodeRemoteBatch: message ${i}: ${what} ${String(v)} is not an integer in 0..2^53-1`,
+    );
   }
 }
 
@@ -53,12 +55,14 @@ export function encodeRemoteBatch(batch: RemoteBatch): Uint8Array {
   let base = Infinity;
   for (let i = 0; i < n; i++) if (batch.bornMs[i]! < base) base = batch.bornMs[i]!;
   if (n === 0) base = 0;
-  if (!Number.isFinite(base)) throw new RemoteBatchError(`encodeRemoteBatch: step "${batch.step}": bornMs not finite`);
+  if (!Number.isFinite(base))
+    throw new RemoteBatchError(`encodeRemoteBatch: step "${batch.step}": bornMs not finite`);
 
   const step = Buffer.from(batch.step, 'utf8');
   const from = Buffer.from(batch.fromWorker, 'utf8');
   // Size estimate: exact for headers and ids; strings get up to 3 bytes per UTF-16 unit.
-  let size = 2 + varintSize(n) + varintSize(step.length) + step.length + varintSize(from.length) + from.length + 8;
+  let size =
+    2 + varintSize(n) + varintSize(step.length) + step.length + varintSize(from.length) + from.length + 8;
   for (let i = 0; i < n; i++) {
     const p = batch.payloads[i]!;
     const len = typeof p === 'string' ? p.length * 3 : p.byteLength;
@@ -98,7 +102,8 @@ export function encodeRemoteBatch(batch: RemoteBatch): Uint8Array {
     writeVarint(sub);
     writeVarint(part);
     const born = batch.bornMs[i]!;
-    if (!Number.isFinite(born)) throw new RemoteBatchError(`encodeRemoteBatch: message ${i}: bornMs ${born} not finite`);
+    if (!Number.isFinite(born))
+      throw new RemoteBatchError(`encodeRemoteBatch: message ${i}: bornMs ${born} not finite`);
     writeVarint(Math.round((born - base) * 1000));
     const p: RawPayload = batch.payloads[i]!;
     if (typeof p === 'string') {

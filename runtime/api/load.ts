@@ -1,0 +1,38 @@
+// Loads an application module: its default export is `(options: AppOptions) => Application`.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { isApplication } from './app.ts';
+import type { Application } from './app.ts';
+import type { AppOptions } from './options.ts';
+
+export class AppLoadError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'AppLoadError';
+  }
+}
+
+export async function loadApp(appPath: string, options: AppOptions): Promise<Application> {
+  const abs = resolve(appPath);
+  if (!existsSync(abs)) throw new AppLoadError(`${appPath}: no such application file`);
+  let mod: { default?: unknown };
+  try {
+    mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+  } catch (err) {
+    throw new AppLoadError(`${appPath}: cannot load the module: ${(err as Error).message}`, { cause: err });
+  }
+  const factory = mod.default;
+  if (typeof factory !== 'function') {
+    throw new AppLoadError(
+      `${appPath}: the default export must be a function (options: AppOptions) => Application, got ${typeof factory}`,
+    );
+  }
+  const app: unknown = await (factory as (o: AppOptions) => unknown)(options);
+  if (!isApplication(app)) {
+    throw new AppLoadError(
+      `${appPath}: the default export did not return an Application; end the factory with app.build()`,
+    );
+  }
+  return app;
+}

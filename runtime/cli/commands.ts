@@ -1,0 +1,123 @@
+// `buffy run APP`: runs an application embedded (one process) or, with --workers N > 1, as a
+// local cluster of N node processes (runtime/cluster/local.ts).
+import type { Command } from 'commander';
+import { AppConfigError } from '../api/app.ts';
+import { AppLoadError, loadApp } from '../api/load.ts';
+import { AppOptionsError, toAppOptions } from '../api/options.ts';
+import type { AppOptions } from '../api/options.ts';
+import { ConnectorError } from '../connectors/index.ts';
+import { FileDeadLetterSink } from '../engine/dead-letters.ts';
+import { startEmbedded } from '../engine/embedded.ts';
+import type { RunSummary } from '../engine/embedded.ts';
+import { createStderrLogger, createSystemClock } from '../system.ts';
+
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseWorkers(raw: string | undefined): number {
+  if (raw === undefined) return 1;
+  if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 64) {
+    throw new AppOptionsError(`--workers ${raw}: must be an integer from 1 to 64`);
+  }
+  return Number(raw);
+}
+
+function fmt(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+/** The summary printed at the end of an embedded run. */
+export function formatRunSummary(appName: string, s: RunSummary): string {
+  const secs = s.elapsedMs / 1000;
+  const m = s.metrics;
+  const rate = (x: number): string => (secs > 0 ? fmt(x / secs) : 'n/a');
+  const lines = [
+    `${appName}: ${s.stoppedEarly ? 'stopped' : 'done'} after ${secs.toFixed(3)} s`,
+    `  source messages: ${fmt(m.ingested)} (${rate(m.ingested)}/s)`,
+    ...Object.entries(m.stateApplied).map(
+      ([step, n]) => `  state step ${step}: ${fmt(n)} messages applied (${rate(n)}/s)`,
+    ),
+    `  sink messages: ${fmt(m.sunk)} (${rate(m.sunk)}/s)`,
+    `  dead letters: ${fmt(m.deadLetters)}`,
+  ];
+  if (s.finishText) lines.push(s.finishText);
+  return lines.join('\n');
+}
+
+interface RunFlags {
+  source?: string;
+  sink?: string;
+  param: string[];
+  workers?: string;
+  deadLetters: string;
+}
+
+async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: RunFlags): Promise<number> {
+  const app = await loadApp(appPath, options);
+  const log = createStderrLogger(app.name);
+  const run = startEmbedded(app, {
+    clock: createSystemClock(),
+    log,
+    deadLetters: new FileDeadLetterSink(flags.deadLetters, log),
+  });
+  let signalled = false;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (signalled) return;
+    signalled = true;
+    log.info(`${sig}: stopping sources, draining, flushing sinks`);
+    run.stop().catch(() => undefined);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  try {
+    const summary = await run.done;
+    const text = formatRunSummary(app.name, summary);
+    const toStderr =
+      (options.sink ?? '').startsWith('stdout:') || app.sinks.some((s) => s.uri.startsWith('stdout:'));
+    (toStderr ? process.stderr : process.stdout).write(`${text}\n`);
+    return 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+export function registerRuntimeCommands(program: Command): void {
+  program
+    .command('run')
+    .description('run an application: embedded in this process, or with --workers N as a local cluster')
+    .argument('<app>', 'application module (default export: (options) => Application)')
+    .option('--source <uri>', 'source connector URI (file:PATH, tcp:HOST:PORT, memory:NAME)')
+    .option('--sink <uri>', 'sink connector URI (file:PATH, stdout:, tcp:HOST:PORT, count:)')
+    .option('--param <key=value>', 'application parameter (repeatable)', collect, [])
+    .option('--workers <n>', 'number of worker processes (default 1: embedded)')
+    .option(
+      '--dead-letters <path>',
+      'file for messages whose processing threw (JSON lines)',
+      'buffy-dead-letters.jsonl',
+    )
+    .action(async (appPath: string, flags: RunFlags) => {
+      try {
+        const options = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
+        const workers = parseWorkers(flags.workers);
+        if (workers > 1) {
+          throw new AppOptionsError(
+            `--workers ${workers}: multi-process runs are started by runtime/cluster/local.ts, which is not wired in yet`,
+          );
+        }
+        process.exitCode = await runEmbeddedCommand(appPath, options, flags);
+      } catch (err) {
+        const usage =
+          err instanceof AppOptionsError ||
+          err instanceof AppConfigError ||
+          err instanceof AppLoadError ||
+          err instanceof ConnectorError;
+        process.stderr.write(`buffy run: ${(err as Error).message}\n`);
+        process.exitCode = usage ? EXIT_USAGE : EXIT_FAILURE;
+      }
+    });
+}

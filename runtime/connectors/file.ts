@@ -1,0 +1,216 @@
+// file:PATH connectors. Source: one message per line (\n or \r\n), offsets are 0-based line
+// numbers, the file is streamed in chunks (any size), a last line without a newline is a
+// message, an empty file gives none. Sink: one payload per line, appended in order.
+import { openSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import type { WriteStream } from 'node:fs';
+import { createWriteStream } from 'node:fs';
+import { resolve } from 'node:path';
+import { StringDecoder } from 'node:string_decoder';
+import type {
+  ConnectorFactory,
+  ConnectorUri,
+  RawPayload,
+  SinkBatch,
+  SinkConnector,
+  SourceConnector,
+  SourceContext,
+} from '../types.ts';
+
+export interface FileSourceOptions {
+  /** Lines per emitted batch (default 1024). */
+  batchLines?: number;
+  /** Bytes read per chunk (default 1 MiB). */
+  chunkBytes?: number;
+  /** A line longer than this (in UTF-16 units) is an error (default 64 Mi). */
+  maxLineChars?: number;
+}
+
+/** `file:PATH`, `file://PATH` or `file:///abs/path` -> a filesystem path (relative to cwd). */
+export function filePathOfUri(uri: ConnectorUri): string {
+  let p = uri.rest;
+  if (p.startsWith('//')) p = p.slice(2);
+  if (p.length === 0) throw new Error(`"${uri.raw}": missing path; expected file:PATH`);
+  return resolve(p);
+}
+
+export class FileSource implements SourceConnector {
+  private stopped = false;
+  private readonly batchLines: number;
+  private readonly chunkBytes: number;
+  private readonly maxLineChars: number;
+
+  constructor(
+    readonly uri: string,
+    readonly path: string,
+    options: FileSourceOptions = {},
+  ) {
+    this.batchLines = options.batchLines ?? 1024;
+    this.chunkBytes = options.chunkBytes ?? 1 << 20;
+    this.maxLineChars = options.maxLineChars ?? 64 * 1024 * 1024;
+    if (!(this.batchLines >= 1 && this.chunkBytes >= 1))
+      throw new Error(`source "${uri}": batchLines and chunkBytes must be >= 1`);
+  }
+
+  async run(ctx: SourceContext): Promise<void> {
+    let fh;
+    try {
+      fh = await open(this.path, 'r');
+    } catch (err) {
+      throw new Error(`source "${this.uri}": cannot open ${this.path}: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    try {
+      const buf = Buffer.allocUnsafe(this.chunkBytes);
+      const decoder = new StringDecoder('utf8');
+      let carry = '';
+      let lineNo = 0;
+      let batch: string[] = [];
+      let batchFirst = 0;
+      const flush = async (): Promise<void> => {
+        if (batch.length === 0) return;
+        const payloads = batch;
+        batch = [];
+        await ctx.emit({ payloads, firstOffset: batchFirst });
+        batchFirst = lineNo;
+      };
+      for (;;) {
+        if (this.stopped || ctx.signal.aborted) return;
+        let bytesRead: number;
+        try {
+          ({ bytesRead } = await fh.read(buf, 0, this.chunkBytes, null));
+        } catch (err) {
+          throw new Error(
+            `source "${this.uri}": read failed after line ${lineNo}: ${(err as Error).message}`,
+            { cause: err },
+          );
+        }
+        if (bytesRead === 0) break;
+        const text = carry + decoder.write(buf.subarray(0, bytesRead));
+        let start = 0;
+        for (;;) {
+          const nl = text.indexOf('\n', start);
+          if (nl < 0) break;
+          const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
+          batch.push(text.slice(start, end));
+          lineNo++;
+          start = nl + 1;
+          if (batch.length >= this.batchLines) {
+            await flush();
+            if (this.stopped || ctx.signal.aborted) return;
+          }
+        }
+        carry = start === 0 ? text : text.slice(start);
+        if (carry.length > this.maxLineChars) {
+          throw new Error(
+            `source "${this.uri}": line ${lineNo + 1} is longer than ${this.maxLineChars} characters; is this a text file?`,
+          );
+        }
+      }
+      const last = carry + decoder.end();
+      if (last.length > 0) {
+        batch.push(last.charCodeAt(last.length - 1) === 13 ? last.slice(0, -1) : last);
+        lineNo++;
+      }
+      await flush();
+    } finally {
+      await fh.close();
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
+}
+
+/** Writes a batch to a stream as lines; resolves at once unless the stream wants a drain. */
+export function writeLines(
+  stream: NodeJS.WritableStream & { writableNeedDrain?: boolean },
+  payloads: readonly RawPayload[],
+): Promise<void> | void {
+  if (payloads.length === 0) return;
+  let allStrings = true;
+  for (let i = 0; i < payloads.length; i++) {
+    if (typeof payloads[i] !== 'string') {
+      allStrings = false;
+      break;
+    }
+  }
+  let ok: boolean;
+  if (allStrings) {
+    ok = stream.write(`${(payloads as readonly string[]).join('\n')}\n`);
+  } else {
+    const parts: Uint8Array[] = [];
+    const nl = Buffer.from('\n');
+    for (const p of payloads) {
+      parts.push(typeof p === 'string' ? Buffer.from(p, 'utf8') : p, nl);
+    }
+    ok = stream.write(Buffer.concat(parts));
+  }
+  if (!ok) {
+    return new Promise<void>((res, rej) => {
+      const onDrain = (): void => {
+        stream.off('error', onError);
+        res();
+      };
+      const onError = (err: Error): void => {
+        stream.off('drain', onDrain);
+        rej(err);
+      };
+      stream.once('drain', onDrain);
+      stream.once('error', onError);
+    });
+  }
+}
+
+export class FileSink implements SinkConnector {
+  private readonly stream: WriteStream;
+  private error: Error | null = null;
+  private closed = false;
+
+  constructor(
+    readonly uri: string,
+    readonly path: string,
+    append = false,
+  ) {
+    let fd: number;
+    try {
+      fd = openSync(path, append ? 'a' : 'w');
+    } catch (err) {
+      throw new Error(`sink "${uri}": cannot open ${path} for writing: ${(err as Error).message}`, {
+        cause: err,
+      });
+    }
+    this.stream = createWriteStream('', { fd, highWaterMark: 1 << 20 });
+    this.stream.on('error', (err) => {
+      this.error = new Error(`sink "${uri}": write to ${path} failed: ${err.message}`);
+    });
+  }
+
+  write(batch: SinkBatch): Promise<void> | void {
+    if (this.error) throw this.error;
+    if (this.closed) throw new Error(`sink "${this.uri}": write after close`);
+    return writeLines(this.stream, batch.payloads);
+  }
+
+  async flush(): Promise<void> {
+    if (this.error) throw this.error;
+    if (this.stream.writableLength > 0) {
+      await new Promise<void>((res) => this.stream.write('', () => res()));
+    }
+    if (this.error) throw this.error;
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await new Promise<void>((res) => this.stream.end(() => res()));
+    if (this.error) throw this.error;
+  }
+}
+
+export const fileConnector: ConnectorFactory = {
+  createSource: (uri) => new FileSource(uri.raw, filePathOfUri(uri)),
+  createSink: (uri) => new FileSink(uri.raw, filePathOfUri(uri)),
+};

@@ -1,0 +1,153 @@
+// Connector registry: URI scheme -> factory. Built in: `file:PATH` (source and sink),
+// `stdout:` (sink), `memory:NAME` (source of lines given by tests; sink that keeps payloads),
+// `count:` (sink that only counts). The cluster layer registers `tcp:`.
+import type {
+  ConnectorContext,
+  ConnectorFactory,
+  ConnectorUri,
+  RawPayload,
+  SinkBatch,
+  SinkConnector,
+  SourceConnector,
+  SourceContext,
+} from '../types.ts';
+import { fileConnector } from './file.ts';
+import { stdoutConnector } from './stdout.ts';
+import { tcpConnector } from './tcp.ts';
+
+export class ConnectorError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConnectorError';
+  }
+}
+
+const registry = new Map<string, ConnectorFactory>();
+
+/** Registers (or replaces) the factory for a scheme (`tcp`, not `tcp:`). */
+export function registerConnector(scheme: string, factory: ConnectorFactory): void {
+  if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) {
+    throw new ConnectorError(
+      `registerConnector: scheme "${scheme}" must be lowercase letters, digits, + . -`,
+    );
+  }
+  registry.set(scheme, factory);
+}
+
+export function registeredSchemes(): string[] {
+  return [...registry.keys()].sort();
+}
+
+export function parseConnectorUri(raw: string): ConnectorUri {
+  const m = /^([A-Za-z][A-Za-z0-9+.-]*):(.*)$/s.exec(raw);
+  if (!m) {
+    throw new ConnectorError(
+      `"${raw}" is not a connector URI; expected SCHEME:..., e.g. file:PATH, stdout:, tcp:HOST:PORT`,
+    );
+  }
+  return { raw, scheme: m[1]!.toLowerCase(), rest: m[2]! };
+}
+
+function factoryFor(uri: ConnectorUri, role: 'source' | 'sink'): ConnectorFactory {
+  const f = registry.get(uri.scheme);
+  if (!f) {
+    throw new ConnectorError(
+      `${role} "${uri.raw}": no connector for scheme "${uri.scheme}:"; known: ${registeredSchemes()
+        .map((s) => `${s}:`)
+        .join(', ')}`,
+    );
+  }
+  return f;
+}
+
+export function createSource(raw: string, ctx: ConnectorContext): SourceConnector {
+  const uri = parseConnectorUri(raw);
+  const f = factoryFor(uri, 'source');
+  if (!f.createSource)
+    throw new ConnectorError(`source "${raw}": the ${uri.scheme}: connector cannot be a source`);
+  return f.createSource(uri, ctx);
+}
+
+export function createSink(raw: string, ctx: ConnectorContext): SinkConnector {
+  const uri = parseConnectorUri(raw);
+  const f = factoryFor(uri, 'sink');
+  if (!f.createSink) throw new ConnectorError(`sink "${raw}": the ${uri.scheme}: connector cannot be a sink`);
+  return f.createSink(uri, ctx);
+}
+
+// ----- memory: and count: -----
+
+/** Named in-memory channels for tests: a `memory:NAME` source emits the payloads set with
+ * `setMemorySource`; a `memory:NAME` sink appends to `memorySinkPayloads(NAME)`. */
+const memorySources = new Map<string, { payloads: readonly RawPayload[]; batchSize: number }>();
+const memorySinks = new Map<string, RawPayload[]>();
+
+export function setMemorySource(name: string, payloads: readonly RawPayload[], batchSize = 1024): void {
+  memorySources.set(name, { payloads, batchSize });
+}
+
+export function memorySinkPayloads(name: string): RawPayload[] {
+  let a = memorySinks.get(name);
+  if (!a) memorySinks.set(name, (a = []));
+  return a;
+}
+
+export function clearMemoryConnectors(): void {
+  memorySources.clear();
+  memorySinks.clear();
+}
+
+class MemorySource implements SourceConnector {
+  private stopped = false;
+  constructor(
+    readonly uri: string,
+    private readonly name: string,
+  ) {}
+  async run(ctx: SourceContext): Promise<void> {
+    const src = memorySources.get(this.name);
+    if (!src)
+      throw new ConnectorError(`source "${this.uri}": nothing was set with setMemorySource("${this.name}")`);
+    for (let i = 0; i < src.payloads.length && !this.stopped && !ctx.signal.aborted; i += src.batchSize) {
+      await ctx.emit({ payloads: src.payloads.slice(i, i + src.batchSize), firstOffset: i });
+    }
+  }
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
+}
+
+class MemorySink implements SinkConnector {
+  private readonly out: RawPayload[];
+  constructor(
+    readonly uri: string,
+    name: string,
+  ) {
+    this.out = memorySinkPayloads(name);
+  }
+  write(batch: SinkBatch): void {
+    for (const p of batch.payloads) this.out.push(p);
+  }
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+/** Discards payloads, counts messages. */
+export class CountSink implements SinkConnector {
+  readonly wantsPayloads = false;
+  count = 0;
+  constructor(readonly uri: string) {}
+  write(batch: SinkBatch): void {
+    this.count += batch.count ?? batch.payloads.length;
+  }
+  async flush(): Promise<void> {}
+  async close(): Promise<void> {}
+}
+
+registerConnector('memory', {
+  createSource: (uri) => new MemorySource(uri.raw, uri.rest),
+  createSink: (uri) => new MemorySink(uri.raw, uri.rest),
+});
+registerConnector('count', { createSink: (uri) => new CountSink(uri.raw) });
+registerConnector('file', fileConnector);
+registerConnector('stdout', stdoutConnector);
+registerConnector('tcp', tcpConnector);

@@ -1,0 +1,89 @@
+// Embedded execution: the whole application in this process, one worker owning every
+// partition. Used by `buffy run APP` (without --workers), the tests and the benchmark.
+import type { Application } from '../api/app.ts';
+import type { Clock, DeadLetterSink, EngineMetrics, LatencyRecorder, Logger, RemoteBatch } from '../types.ts';
+import { singleWorkerTable } from './partition.ts';
+import { EngineError, createWorkerEngine } from './worker.ts';
+import type { WorkerEngineImpl } from './worker.ts';
+
+export const EMBEDDED_WORKER = 'embedded';
+
+export interface EmbeddedOptions {
+  clock: Clock;
+  log: Logger;
+  deadLetters: DeadLetterSink;
+  latency?: LatencyRecorder;
+}
+
+export interface RunSummary {
+  readonly metrics: EngineMetrics;
+  readonly elapsedMs: number;
+  /** What the app's onFinish hook returned (e.g. the top words), if anything. */
+  readonly finishText: string | undefined;
+  /** True when the run ended by `stop()` rather than by its sources ending. */
+  readonly stoppedEarly: boolean;
+}
+
+export interface EmbeddedRun {
+  readonly engine: WorkerEngineImpl;
+  /** Resolves when the sources have ended (or stop() was called) and everything is flushed. */
+  readonly done: Promise<RunSummary>;
+  /** Graceful stop: stop sources, drain, flush and close sinks. */
+  stop(): Promise<RunSummary>;
+}
+
+export function startEmbedded(app: Application, options: EmbeddedOptions): EmbeddedRun {
+  const engine = createWorkerEngine({
+    app,
+    workerName: EMBEDDED_WORKER,
+    partitions: singleWorkerTable(EMBEDDED_WORKER, app.partitionCount),
+    clock: options.clock,
+    log: options.log,
+    deadLetters: options.deadLetters,
+    remote: {
+      send(worker: string, batch: RemoteBatch): never {
+        throw new EngineError(
+          `embedded run: step "${batch.step}" tried to send to worker "${worker}", but this worker owns every partition`,
+        );
+      },
+    },
+    ...(options.latency ? { latency: options.latency } : {}),
+  });
+  let stoppedEarly = false;
+  const t0 = options.clock.monotonicMs();
+  const summarize = (): RunSummary => {
+    const view = engine.finishView();
+    const text = app.onFinish?.(view);
+    return {
+      metrics: engine.metrics(),
+      elapsedMs: options.clock.monotonicMs() - t0,
+      finishText: typeof text === 'string' ? text : undefined,
+      stoppedEarly,
+    };
+  };
+  const done = (async (): Promise<RunSummary> => {
+    await engine.start();
+    try {
+      await engine.sourcesDone();
+    } catch (err) {
+      await engine.stop().catch(() => undefined);
+      throw err;
+    }
+    await engine.stop();
+    return summarize();
+  })();
+  return {
+    engine,
+    done,
+    async stop(): Promise<RunSummary> {
+      stoppedEarly = true;
+      await engine.stop();
+      return done;
+    },
+  };
+}
+
+/** Runs an application to the end of its sources. */
+export function runEmbedded(app: Application, options: EmbeddedOptions): Promise<RunSummary> {
+  return startEmbedded(app, options).done;
+}

@@ -1,0 +1,728 @@
+// The worker engine: runs an application's topology on one worker.
+//
+// Data path: a source batch is decoded into a columnar Batch (values + id columns + birth
+// times) and pushed synchronously through the operators: stateless steps turn arrays into
+// arrays, a state step loops over its batch (local keys applied at once, keys owned by other
+// workers grouped into one RemoteBatch per worker), sinks get one write per batch. The only
+// promises are per batch: sink writes and remote sends that ask to wait are collected and the
+// source's `emit` resolves when they have; that is the backpressure. A decoder or user function
+// that throws sends that one message to the dead letters and the batch goes on.
+import type { AppNode, Application, FinishView, Key, SinkNode, SourceNode, StateNode } from '../api/app.ts';
+import { excerpt } from '../api/app.ts';
+import { createSink, createSource } from '../connectors/index.ts';
+import type {
+  Clock,
+  ConnectorContext,
+  DeadLetterSink,
+  EngineMetrics,
+  LatencyRecorder,
+  Logger,
+  RawPayload,
+  RemoteBatch,
+  RemoteOutlet,
+  SinkConnector,
+  SourceBatch,
+  SourceConnector,
+  WorkerEngine,
+  WorkerEngineOptions,
+} from '../types.ts';
+import { childSub, formatMessageId } from './ids.ts';
+import { hashKey, validatePartitionTable } from './partition.ts';
+
+/** Messages in flight through the operators, one array per field (index i = message i). */
+export class Batch {
+  constructor(
+    readonly values: unknown[],
+    readonly source: number[],
+    readonly offset: number[],
+    readonly sub: number[],
+    readonly born: number[],
+  ) {}
+  get length(): number {
+    return this.values.length;
+  }
+}
+
+export class EngineError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EngineError';
+  }
+}
+
+interface Op {
+  push(b: Batch): void;
+}
+
+const RESOLVED: Promise<void> = Promise.resolve();
+
+function describeError(err: unknown): string {
+  if (err instanceof Error) return `${err.name}: ${err.message}`;
+  return String(err);
+}
+
+/** Shared context of the operators of one engine. */
+class Core {
+  readonly pending: Promise<unknown>[] = [];
+  ingested = 0;
+  sunk = 0;
+  remoteSent = 0;
+  remoteReceived = 0;
+
+  constructor(
+    readonly workerName: string,
+    readonly clock: Clock,
+    readonly log: Logger,
+    readonly deadLetters: DeadLetterSink,
+    readonly latency: LatencyRecorder | undefined,
+  ) {}
+
+  deadLetter(step: string, source: number, offset: number, sub: number, err: unknown, value: unknown): void {
+    this.deadLetters.write({
+      worker: this.workerName,
+      step,
+      messageId: formatMessageId(source, offset, sub),
+      error: describeError(err),
+      payloadExcerpt: excerpt(value),
+      timeMs: this.clock.nowMs(),
+    });
+  }
+
+  /** A promise for everything collected so far (or RESOLVED), clearing the collection. */
+  settle(): Promise<void> {
+    const n = this.pending.length;
+    if (n === 0) return RESOLVED;
+    const all = n === 1 ? this.pending[0]! : Promise.all(this.pending);
+    this.pending.length = 0;
+    return all.then(() => undefined);
+  }
+}
+
+function pushAll(next: readonly Op[], b: Batch): void {
+  if (b.length === 0) return;
+  for (let k = 0; k < next.length; k++) next[k]!.push(b);
+}
+
+/** Copies the messages whose `drop` flag is 0 (slow path after a failure). */
+function compact(values: unknown[], b: Batch, drop: Uint8Array): Batch {
+  const out = new Batch([], [], [], [], []);
+  for (let i = 0; i < values.length; i++) {
+    if (drop[i]) continue;
+    out.values.push(values[i]);
+    out.source.push(b.source[i]!);
+    out.offset.push(b.offset[i]!);
+    out.sub.push(b.sub[i]!);
+    out.born.push(b.born[i]!);
+  }
+  return out;
+}
+
+class MapOp implements Op {
+  next: Op[] = [];
+  constructor(
+    private readonly core: Core,
+    private readonly name: string,
+    private readonly fn: (v: unknown) => unknown,
+  ) {}
+  push(b: Batch): void {
+    const n = b.length;
+    const inV = b.values;
+    const out = new Array<unknown>(n);
+    const fn = this.fn;
+    let drop: Uint8Array | null = null;
+    for (let i = 0; i < n; i++) {
+      try {
+        out[i] = fn(inV[i]);
+      } catch (err) {
+        this.core.deadLetter(this.name, b.source[i]!, b.offset[i]!, b.sub[i]!, err, inV[i]);
+        (drop ??= new Uint8Array(n))[i] = 1;
+      }
+    }
+    pushAll(this.next, drop ? compact(out, b, drop) : new Batch(out, b.source, b.offset, b.sub, b.born));
+  }
+}
+
+class FilterOp implements Op {
+  next: Op[] = [];
+  constructor(
+    private readonly core: Core,
+    private readonly name: string,
+    private readonly fn: (v: unknown) => boolean,
+  ) {}
+  push(b: Batch): void {
+    const n = b.length;
+    const out = new Batch([], [], [], [], []);
+    const fn = this.fn;
+    for (let i = 0; i < n; i++) {
+      const v = b.values[i];
+      let keep: boolean;
+      try {
+        keep = fn(v);
+      } catch (err) {
+        this.core.deadLetter(this.name, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
+        continue;
+      }
+      if (!keep) continue;
+      out.values.push(v);
+      out.source.push(b.source[i]!);
+      out.offset.push(b.offset[i]!);
+      out.sub.push(b.sub[i]!);
+      out.born.push(b.born[i]!);
+    }
+    pushAll(this.next, out);
+  }
+}
+
+class FlatMapOp implements Op {
+  next: Op[] = [];
+  constructor(
+    private readonly core: Core,
+    private readonly name: string,
+    private readonly fn: (v: unknown) => readonly unknown[] | Iterable<unknown>,
+  ) {}
+  push(b: Batch): void {
+    const n = b.length;
+    const values: unknown[] = [];
+    const source: number[] = [];
+    const offset: number[] = [];
+    const sub: number[] = [];
+    const born: number[] = [];
+    const fn = this.fn;
+    for (let i = 0; i < n; i++) {
+      const v = b.values[i];
+      const s = b.source[i]!;
+      const o = b.offset[i]!;
+      const u = b.sub[i]!;
+      const t = b.born[i]!;
+      let r: readonly unknown[] | Iterable<unknown>;
+      try {
+        r = fn(v);
+        if (!Array.isArray(r)) r = Array.from(r as Iterable<unknown>);
+      } catch (err) {
+        this.core.deadLetter(this.name, s, o, u, err, v);
+        continue;
+      }
+      const arr = r as readonly unknown[];
+      for (let j = 0; j < arr.length; j++) {
+        values.push(arr[j]);
+        source.push(s);
+        offset.push(o);
+        sub.push(childSub(u, j));
+        born.push(t);
+      }
+    }
+    pushAll(this.next, new Batch(values, source, offset, sub, born));
+  }
+}
+
+interface RemoteGroup {
+  source: number[];
+  offset: number[];
+  sub: number[];
+  bornMs: number[];
+  partition: number[];
+  payloads: RawPayload[];
+}
+
+class StateOp implements Op {
+  next: Op[] = [];
+  /** Per partition: key -> state (created when the partition first sees a key). */
+  readonly maps: (Map<Key, unknown> | undefined)[];
+  /** Per partition: the state index, +1 per applied message. */
+  readonly stateIndex: Float64Array;
+  applied = 0;
+  private readonly local: Uint8Array;
+  private readonly owners: readonly string[];
+  private readonly count: number;
+  // Output of the message being applied (read by the emit closure).
+  private oValues: unknown[] = [];
+  private oSource: number[] = [];
+  private oOffset: number[] = [];
+  private oSub: number[] = [];
+  private oBorn: number[] = [];
+  private cSource = 0;
+  private cOffset = 0;
+  private cSub = 0;
+  private cBorn = 0;
+  private cIndex = 0;
+  private readonly emit: (out: unknown) => void;
+
+  constructor(
+    private readonly core: Core,
+    readonly node: StateNode,
+    owners: readonly string[],
+    private readonly remote: RemoteOutlet,
+  ) {
+    this.count = owners.length;
+    this.owners = owners;
+    this.maps = new Array(this.count).fill(undefined);
+    this.stateIndex = new Float64Array(this.count);
+    this.local = new Uint8Array(this.count);
+    for (let p = 0; p < this.count; p++) this.local[p] = owners[p] === core.workerName ? 1 : 0;
+    this.emit = (out: unknown): void => {
+      this.oValues.push(out);
+      this.oSource.push(this.cSource);
+      this.oOffset.push(this.cOffset);
+      this.oSub.push(childSub(this.cSub, this.cIndex++));
+      this.oBorn.push(this.cBorn);
+    };
+  }
+
+  private beginOutput(): void {
+    this.oValues = [];
+    this.oSource = [];
+    this.oOffset = [];
+    this.oSub = [];
+    this.oBorn = [];
+  }
+
+  private endOutput(): void {
+    pushAll(this.next, new Batch(this.oValues, this.oSource, this.oOffset, this.oSub, this.oBorn));
+  }
+
+  /** Applies one message to the state of `key` in partition `p` (owned here). */
+  private apply(p: number, key: Key, v: unknown, s: number, o: number, u: number, t: number): void {
+    let map = this.maps[p];
+    if (map === undefined) this.maps[p] = map = new Map();
+    const node = this.node;
+    this.cSource = s;
+    this.cOffset = o;
+    this.cSub = u;
+    this.cBorn = t;
+    this.cIndex = 0;
+    const mark = this.oValues.length;
+    try {
+      let st = map.get(key);
+      if (st === undefined) {
+        st = node.init(key);
+        map.set(key, st);
+      }
+      const r = node.update(st, v, this.emit, key);
+      if (r !== undefined && r !== st) map.set(key, r);
+    } catch (err) {
+      // Outputs emitted before the throw are withdrawn: the message has no effect but the letter.
+      this.oValues.length = mark;
+      this.oSource.length = mark;
+      this.oOffset.length = mark;
+      this.oSub.length = mark;
+      this.oBorn.length = mark;
+      this.core.deadLetter(node.name, s, o, u, err, v);
+      return;
+    }
+    this.stateIndex[p]!++;
+    this.applied++;
+  }
+
+  push(b: Batch): void {
+    const n = b.length;
+    const node = this.node;
+    const keyFn = node.key;
+    const count = this.count;
+    let groups: Map<string, RemoteGroup> | null = null;
+    this.beginOutput();
+    for (let i = 0; i < n; i++) {
+      const v = b.values[i];
+      let key: Key;
+      try {
+        key = keyFn(v);
+        if (typeof key !== 'string' && !(typeof key === 'number' && Number.isFinite(key))) {
+          throw new TypeError(
+            `key function returned ${typeof key === 'number' ? key : typeof key}; expected a string or a finite number`,
+          );
+        }
+      } catch (err) {
+        this.core.deadLetter(`${node.name} (key)`, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
+        continue;
+      }
+      const p = hashKey(key) % count;
+      if (this.local[p] === 1) {
+        this.apply(p, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
+        continue;
+      }
+      let payload: RawPayload;
+      try {
+        payload = node.codec.encode(v);
+      } catch (err) {
+        this.core.deadLetter(`${node.name} (encode)`, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
+        continue;
+      }
+      const owner = this.owners[p]!;
+      groups ??= new Map();
+      let g = groups.get(owner);
+      if (!g)
+        groups.set(owner, (g = { source: [], offset: [], sub: [], bornMs: [], partition: [], payloads: [] }));
+      g.source.push(b.source[i]!);
+      g.offset.push(b.offset[i]!);
+      g.sub.push(b.sub[i]!);
+      g.bornMs.push(b.born[i]!);
+      g.partition.push(p);
+      g.payloads.push(payload);
+    }
+    this.endOutput();
+    if (groups) {
+      for (const [worker, g] of groups) {
+        this.core.remoteSent += g.payloads.length;
+        const r = this.remote.send(worker, { step: node.name, fromWorker: this.core.workerName, ...g });
+        if (r) this.core.pending.push(r);
+      }
+    }
+  }
+
+  /** Applies a batch that another worker routed here. */
+  pushRemote(rb: RemoteBatch): void {
+    const node = this.node;
+    const n = rb.payloads.length;
+    this.beginOutput();
+    for (let i = 0; i < n; i++) {
+      const p = rb.partition[i]!;
+      if (!(p >= 0 && p < this.count && this.local[p] === 1)) {
+        throw new EngineError(
+          `worker "${this.core.workerName}" got a message for step "${node.name}" partition ${p} from worker "${rb.fromWorker}", but ${
+            p >= 0 && p < this.count
+              ? `partition ${p} belongs to "${this.owners[p]}"`
+              : `there are ${this.count} partitions`
+          }; the workers disagree on the partition table`,
+        );
+      }
+      const s = rb.source[i]!;
+      const o = rb.offset[i]!;
+      const u = rb.sub[i]!;
+      let v: unknown;
+      let key: Key;
+      try {
+        v = node.codec.decode(rb.payloads[i]!);
+      } catch (err) {
+        this.core.deadLetter(`${node.name} (decode)`, s, o, u, err, rb.payloads[i]);
+        continue;
+      }
+      try {
+        key = node.key(v);
+      } catch (err) {
+        this.core.deadLetter(`${node.name} (key)`, s, o, u, err, v);
+        continue;
+      }
+      this.apply(p, key, v, s, o, u, rb.bornMs[i]!);
+    }
+    this.endOutput();
+  }
+
+  *entries(): Iterable<readonly [Key, unknown]> {
+    for (const m of this.maps) if (m) yield* m;
+  }
+}
+
+class SinkOp implements Op {
+  connector: SinkConnector | null = null;
+  private wantsPayloads = true;
+  constructor(
+    private readonly core: Core,
+    readonly node: SinkNode,
+  ) {}
+  open(connector: SinkConnector): void {
+    this.connector = connector;
+    this.wantsPayloads = connector.wantsPayloads !== false;
+  }
+  push(b: Batch): void {
+    const n = b.length;
+    const c = this.connector;
+    if (!c) throw new EngineError(`sink "${this.node.name}" got messages before the engine started`);
+    let payloads: RawPayload[] = [];
+    if (this.wantsPayloads) {
+      const enc = this.node.encode;
+      payloads = new Array<RawPayload>(n);
+      let drop: Uint8Array | null = null;
+      for (let i = 0; i < n; i++) {
+        try {
+          payloads[i] = enc(b.values[i]);
+        } catch (err) {
+          this.core.deadLetter(
+            `${this.node.name} (encode)`,
+            b.source[i]!,
+            b.offset[i]!,
+            b.sub[i]!,
+            err,
+            b.values[i],
+          );
+          (drop ??= new Uint8Array(n))[i] = 1;
+        }
+      }
+      if (drop) {
+        const kept = compact(payloads, b, drop);
+        payloads = kept.values as RawPayload[];
+        b = kept;
+      }
+    }
+    const lat = this.core.latency;
+    if (lat) {
+      const now = this.core.clock.nowMs();
+      for (let i = 0; i < b.length; i++) lat.recordUs((now - b.born[i]!) * 1000);
+    }
+    this.core.sunk += b.length;
+    const r = c.write({ payloads, count: b.length, ids: { source: b.source, offset: b.offset, sub: b.sub } });
+    if (r) this.core.pending.push(r);
+  }
+}
+
+interface RunningSource {
+  node: SourceNode;
+  connector: SourceConnector;
+  next: Op[];
+  done: Promise<void>;
+}
+
+class Engine implements WorkerEngine {
+  readonly workerName: string;
+  private readonly core: Core;
+  private readonly app: Application;
+  private readonly ops: (Op | null)[];
+  private readonly statesByName = new Map<string, StateOp>();
+  private readonly sinkOps: SinkOp[] = [];
+  private readonly sources: RunningSource[] = [];
+  private readonly abort = new AbortController();
+  private readonly inflight = new Set<Promise<void>>();
+  private readonly runSources: boolean;
+  private started = false;
+  private stopping: Promise<void> | null = null;
+  private startMs = 0;
+  private failure: Error | null = null;
+
+  constructor(private readonly opts: WorkerEngineOptions) {
+    const { app, workerName, clock, log, deadLetters } = opts;
+    if (!workerName) throw new EngineError('createWorkerEngine: workerName must be a non-empty string');
+    const table = validatePartitionTable(opts.partitions);
+    if (table.partitionCount !== app.partitionCount) {
+      throw new EngineError(
+        `app "${app.name}" declares ${app.partitionCount} partitions but the partition table has ${table.partitionCount}`,
+      );
+    }
+    this.app = app;
+    this.workerName = workerName;
+    this.runSources = opts.runSources !== false;
+    this.core = new Core(workerName, clock, log, deadLetters, opts.latency);
+    const core = this.core;
+    this.ops = app.nodes.map((n: AppNode): Op | null => {
+      switch (n.kind) {
+        case 'source':
+          return null;
+        case 'map':
+          return new MapOp(core, n.name, n.fn);
+        case 'filter':
+          return new FilterOp(core, n.name, n.fn);
+        case 'flatMap':
+          return new FlatMapOp(core, n.name, n.fn);
+        case 'state': {
+          const op = new StateOp(core, n, table.owners, opts.remote);
+          this.statesByName.set(n.name, op);
+          return op;
+        }
+        case 'sink': {
+          const op = new SinkOp(core, n);
+          this.sinkOps.push(op);
+          return op;
+        }
+      }
+    });
+    for (const n of app.nodes) {
+      const op = this.ops[n.id];
+      if (op && 'next' in op) (op as { next: Op[] }).next = n.next.map((id) => this.ops[id]!);
+    }
+  }
+
+  private connectorContext(): ConnectorContext {
+    return { workerName: this.workerName, clock: this.opts.clock, log: this.opts.log };
+  }
+
+  private track(p: Promise<void>): Promise<void> {
+    if (p === RESOLVED) return p;
+    const t = p.catch((err: unknown) => {
+      this.fail(err);
+      throw err;
+    });
+    const tracked = t.finally(() => this.inflight.delete(tracked));
+    tracked.catch(() => undefined);
+    this.inflight.add(tracked);
+    return t;
+  }
+
+  private fail(err: unknown): void {
+    if (!this.failure) {
+      this.failure = err instanceof Error ? err : new Error(String(err));
+      this.abort.abort();
+    }
+  }
+
+  private ingest(rs: RunningSource, sb: SourceBatch): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const node = rs.node;
+    const n = sb.payloads.length;
+    const values = new Array<unknown>(n);
+    const offset = new Array<number>(n);
+    const first = sb.firstOffset;
+    const offs = sb.offsets;
+    const decode = node.decode;
+    const core = this.core;
+    let drop: Uint8Array | null = null;
+    for (let i = 0; i < n; i++) {
+      const o = offs ? offs[i]! : first + i;
+      offset[i] = o;
+      try {
+        values[i] = decode(sb.payloads[i]!);
+      } catch (err) {
+        core.deadLetter(`${node.name} (decode)`, node.sourceId, o, 0, err, sb.payloads[i]);
+        (drop ??= new Uint8Array(n))[i] = 1;
+      }
+    }
+    const now = this.opts.clock.nowMs();
+    let b = new Batch(
+      values,
+      new Array<number>(n).fill(node.sourceId),
+      offset,
+      new Array<number>(n).fill(0),
+      new Array<number>(n).fill(now),
+    );
+    if (drop) b = compact(values, b, drop);
+    core.ingested += n;
+    try {
+      pushAll(rs.next, b);
+    } catch (err) {
+      this.fail(err);
+      core.pending.length = 0;
+      return Promise.reject(err);
+    }
+    return this.track(core.settle());
+  }
+
+  async start(): Promise<void> {
+    if (this.started) throw new EngineError(`worker "${this.workerName}": start() called twice`);
+    this.started = true;
+    this.startMs = this.opts.clock.monotonicMs();
+    const ctx = this.connectorContext();
+    for (const s of this.sinkOps) s.open(createSink(s.node.uri, ctx));
+    if (!this.runSources) return;
+    for (const node of this.app.sources) {
+      const connector = createSource(node.uri, ctx);
+      const rs: RunningSource = {
+        node,
+        connector,
+        next: node.next.map((id) => this.ops[id]!),
+        done: RESOLVED,
+      };
+      this.sources.push(rs);
+    }
+    for (const rs of this.sources) {
+      rs.done = rs.connector.run({
+        sourceName: rs.node.name,
+        workerName: this.workerName,
+        clock: this.opts.clock,
+        log: this.opts.log,
+        signal: this.abort.signal,
+        emit: (batch) => this.ingest(rs, batch),
+      });
+      rs.done.catch((err: unknown) => this.fail(err));
+    }
+  }
+
+  async sourcesDone(): Promise<void> {
+    if (!this.started) throw new EngineError(`worker "${this.workerName}": sourcesDone() before start()`);
+    await Promise.all(this.sources.map((s) => s.done));
+    await this.drain();
+    if (this.failure) throw this.failure;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.inflight.size > 0) await Promise.allSettled([...this.inflight]);
+  }
+
+  deliverRemote(batch: RemoteBatch): Promise<void> {
+    if (this.failure) return Promise.reject(this.failure);
+    const op = this.statesByName.get(batch.step);
+    if (!op) {
+      return Promise.reject(
+        new EngineError(
+          `worker "${this.workerName}" got a batch for step "${batch.step}" from "${batch.fromWorker}", but app "${this.app.name}" has no such state step; do the workers run the same app?`,
+        ),
+      );
+    }
+    this.core.remoteReceived += batch.payloads.length;
+    try {
+      op.pushRemote(batch);
+    } catch (err) {
+      this.core.pending.length = 0;
+      return Promise.reject(err);
+    }
+    return this.track(this.core.settle());
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= this.doStop();
+    return this.stopping;
+  }
+
+  private async doStop(): Promise<void> {
+    this.abort.abort();
+    const errors: unknown[] = [];
+    await Promise.all(this.sources.map((s) => s.connector.stop().catch((e: unknown) => errors.push(e))));
+    const results = await Promise.allSettled(this.sources.map((s) => s.done));
+    for (const r of results) if (r.status === 'rejected' && r.reason !== this.failure) errors.push(r.reason);
+    await this.drain();
+    for (const s of this.sinkOps) {
+      if (!s.connector) continue;
+      try {
+        await s.connector.flush();
+        await s.connector.close();
+      } catch (err) {
+        errors.push(err);
+      }
+    }
+    await this.opts.deadLetters.close();
+    const first = this.failure ?? errors[0];
+    if (first) throw first instanceof Error ? first : new Error(String(first));
+  }
+
+  metrics(): EngineMetrics {
+    const stateApplied: Record<string, number> = {};
+    for (const [name, op] of this.statesByName) stateApplied[name] = op.applied;
+    const c = this.core;
+    return {
+      ingested: c.ingested,
+      sunk: c.sunk,
+      deadLetters: this.opts.deadLetters.count,
+      remoteSent: c.remoteSent,
+      remoteReceived: c.remoteReceived,
+      stateApplied,
+    };
+  }
+
+  /** The view an app's onFinish hook gets. */
+  finishView(): FinishView {
+    const elapsedMs = this.opts.clock.monotonicMs() - this.startMs;
+    return {
+      workerName: this.workerName,
+      elapsedMs,
+      metrics: this.metrics(),
+      states: <S>(step: string): Iterable<readonly [Key, S]> => {
+        const op = this.statesByName.get(step);
+        if (!op) throw new EngineError(`onFinish: app "${this.app.name}" has no state step "${step}"`);
+        return op.entries() as Iterable<readonly [Key, S]>;
+      },
+    };
+  }
+
+  /** State index of a step's partition (tests, conformance). */
+  stateIndexOf(step: string, partition: number): number {
+    const op = this.statesByName.get(step);
+    if (!op) throw new EngineError(`no state step "${step}"`);
+    return op.stateIndex[partition] ?? 0;
+  }
+}
+
+export type WorkerEngineImpl = WorkerEngine & {
+  finishView(): FinishView;
+  stateIndexOf(step: string, partition: number): number;
+};
+
+export function createWorkerEngine(options: WorkerEngineOptions): WorkerEngineImpl {
+  return new Engine(options);
+}
+
+export type { Batch as EngineBatch };
