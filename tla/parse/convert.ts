@@ -494,6 +494,8 @@ export class Converter {
         return { kind: 'fcn', bounds: this.boundsOf(parts.filter((c) => c.type === 'quantifier_bound')), body: this.expr(body), loc };
       }
       case 'function_evaluation': {
+        const lifted = this.liftNonfixPrefix(n);
+        if (lifted) return lifted;
         const [fn, ...args] = kids(n);
         return { kind: 'fcnApply', fn: this.expr(this.need(fn, 'function', n)), args: args.map((a) => this.expr(a)), loc };
       }
@@ -519,6 +521,8 @@ export class Converter {
         return { kind: 'recordSet', fields, loc };
       }
       case 'record_value': {
+        const lifted = this.liftNonfixPrefix(n);
+        if (lifted) return lifted;
         const parts = kids(n);
         const rec = this.need(parts[0], 'record', n);
         const field = this.need(parts[parts.length - 1], 'field name', n);
@@ -588,6 +592,50 @@ export class Converter {
         throw this.unsupported(`the proof step reference ${snippet(n.text)}`, n);
       default:
         throw this.unsupported(`the construct ${n.type.replace(/_/g, ' ')} ("${snippet(n.text)}")`, n);
+    }
+  }
+
+  /**
+   * The grammar reads `~(a)[b]` and `SUBSET (S).f` as the prefix operator in nonfix notation
+   * applied first, then indexed; TLA+ applies the prefix operator to the whole `(a)[b]`.
+   * For a chain of `[...]` and `.f` on such a nonfix prefix application, this returns the
+   * TLA+ reading; otherwise null.
+   */
+  liftNonfixPrefix(n: Node): Expr | null {
+    const chain: Node[] = [];
+    let base = n;
+    while (base.type === 'function_evaluation' || base.type === 'record_value') {
+      chain.push(base);
+      base = this.need(first(kids(base)), 'function or record', base);
+    }
+    if (base.type !== 'bound_nonfix_op') return null;
+    const symNode = this.need(base.childForFieldName('symbol'), 'operator', base);
+    if (symNode.type !== 'prefix_op_symbol' || symbolType(symNode) === 'negative') return null;
+    const args = kids(base).filter((c) => c.id !== symNode.id);
+    if (args.length !== 1) return null;
+    let inner = this.expr(args[0]!);
+    for (let i = chain.length - 1; i >= 0; i--) {
+      const link = chain[i]!;
+      const rest = kids(link).slice(1);
+      if (link.type === 'function_evaluation') {
+        inner = { kind: 'fcnApply', fn: inner, args: rest.map((a) => this.expr(a)), loc: this.loc(link) };
+      } else {
+        const field = this.need(rest[rest.length - 1], 'field name', link);
+        inner = { kind: 'dot', record: inner, field: field.text, loc: this.loc(link) };
+      }
+    }
+    const loc = this.loc(base);
+    switch (symbolType(symNode)) {
+      case 'enabled':
+        return { kind: 'enabled', expr: inner, loc };
+      case 'unchanged':
+        return { kind: 'unchanged', expr: inner, loc };
+      case 'always':
+        return { kind: 'always', expr: inner, loc };
+      case 'eventually':
+        return { kind: 'eventually', expr: inner, loc };
+      default:
+        return { kind: 'apply', op: this.opSymbolName(symNode), args: [inner], loc };
     }
   }
 
@@ -814,19 +862,4 @@ export class Converter {
     }
     return { kind: 'let', defs, body: this.expr(this.need(n.childForFieldName('expression'), 'LET body', n)), loc };
   }
-}
-
-/** The first ERROR or MISSING node in document order outside comments, or null. */
-export function firstSyntaxError(root: Node): Node | null {
-  if (!root.hasError) return null;
-  const stack: Node[] = [root];
-  while (stack.length > 0) {
-    const n = stack.pop()!;
-    if (n.type === 'block_comment' || n.type === 'comment') continue;
-    if (n.isError || n.isMissing) return n;
-    if (!n.hasError) continue;
-    const children = n.children.filter((c): c is Node => c !== null);
-    for (let i = children.length - 1; i >= 0; i--) stack.push(children[i]!);
-  }
-  return null;
 }

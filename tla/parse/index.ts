@@ -2,11 +2,11 @@
 // module it needs (EXTENDS and INSTANCE, transitively).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import type { Node } from 'web-tree-sitter';
 import { STANDARD_MODULES } from '../ast.ts';
-import type { LoadedSpec, Loc, Module } from '../ast.ts';
+import type { LoadedSpec, Module } from '../ast.ts';
 import { TlaError } from '../errors.ts';
-import { Converter, firstSyntaxError, snippet } from './convert.ts';
+import { Converter } from './convert.ts';
+import { syntaxError } from './syntax.ts';
 import type { ModuleRefSite } from './convert.ts';
 import { parseCst } from './treesitter.ts';
 
@@ -23,27 +23,40 @@ export interface ParsedModule {
   readonly refs: readonly ModuleRefSite[];
 }
 
-function locOf(file: string, n: Node): Loc {
-  return { file, line: n.startPosition.row + 1, col: n.startPosition.column + 1 };
+/**
+ * Turns PlusCal algorithm openings (`--algorithm`, `--fair algorithm`) into plain comment
+ * text of the same length. The algorithm lives in a comment and only its translation is
+ * read; without this, an algorithm the grammar does not accept would break the parse of the
+ * TLA+ around it. Occurrences inside string literals are left alone.
+ */
+export function neutralizePlusCal(text: string): string {
+  return text.replace(/--(?:algorithm\b|fair(?=\s+algorithm\b))/g, (match, offset: number) => {
+    const lineStart = text.lastIndexOf('\n', offset - 1) + 1;
+    return insideString(text, lineStart, offset) ? match : `  ${match.slice(2)}`;
+  });
 }
 
-function syntaxError(file: string, text: string, n: Node): TlaError {
-  const loc = locOf(file, n);
-  if (n.isMissing) {
-    const rest = snippet(text.slice(n.startIndex)) || 'end of file';
-    return new TlaError('parse', `syntax error near "${rest}": missing ${n.type}`, loc);
+/** Whether position `end` lies inside a string literal opened on its line (from `start`). */
+function insideString(text: string, start: number, end: number): boolean {
+  let inString = false;
+  for (let i = start; i < end; i++) {
+    const ch = text[i];
+    if (inString && ch === '\\') i++;
+    else if (ch === '"') inString = !inString;
   }
-  const near = snippet(n.text) || snippet(text.slice(n.startIndex)) || 'end of file';
-  return new TlaError('parse', `syntax error near "${near}"`, loc);
+  return inString;
 }
 
 /** Parses the first top-level module of `text`, reporting the places it names other modules. */
 export async function parseModuleWithRefs(text: string, file: string): Promise<ParsedModule> {
-  const tree = await parseCst(text);
+  if (!/-{4,}\s*MODULE\s/.test(text)) {
+    throw new TlaError('parse', 'no module found: expected a header line such as "---- MODULE Name ----"', { file, line: 1, col: 1 });
+  }
+  const tree = await parseCst(neutralizePlusCal(text));
   try {
     const root = tree.rootNode;
-    const err = firstSyntaxError(root);
-    if (err) throw syntaxError(file, text, err);
+    const err = syntaxError(root, text, file);
+    if (err) throw err;
     const moduleNode = root.namedChildren.find((c) => c !== null && c.type === 'module');
     if (!moduleNode) {
       throw new TlaError('parse', 'no module found: expected a header line such as "---- MODULE Name ----"', { file, line: 1, col: 1 });

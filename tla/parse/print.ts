@@ -8,7 +8,9 @@ const INFIX = new Set(Object.values(INFIX_OPS));
 const POSTFIX = new Set(Object.values(POSTFIX_OPS));
 const PREFIX_WORDS = new Set(['SUBSET', 'UNION', 'DOMAIN']);
 
-const IDENTIFIER = /^[A-Za-z0-9_]*[A-Za-z][A-Za-z0-9_]*$/;
+const IDENTIFIER_RE = /^[A-Za-z0-9_]*[A-Za-z][A-Za-z0-9_]*$/;
+/** An operator name written as an identifier (keyword operators such as SUBSET excluded). */
+const IDENTIFIER = { test: (op: string): boolean => IDENTIFIER_RE.test(op) && !PREFIX_WORDS.has(op) };
 
 /** A string literal with TLA+ escapes. */
 export function printString(s: string): string {
@@ -72,6 +74,15 @@ function isAtom(e: Expr): boolean {
 function operand(e: Expr): string {
   const s = printExpr(e);
   return isAtom(e) ? s : `(${s})`;
+}
+
+/** Kinds the grammar accepts bare as the subscript of [A]_v, <<A>>_v, WF_v and SF_v. */
+const SUBSCRIPT_KINDS = new Set(['name', 'tuple', 'moduleRef', 'setEnum', 'setFilter', 'setMap', 'fcn', 'fcnSet', 'record', 'recordSet', 'except']);
+
+function subscript(e: Expr): string {
+  const s = printExpr(e);
+  const bare = SUBSCRIPT_KINDS.has(e.kind) || (e.kind === 'apply' && IDENTIFIER.test(e.op) && e.args.length > 0);
+  return bare ? s : `(${s})`;
 }
 
 function list(es: readonly Expr[]): string {
@@ -174,11 +185,11 @@ export function printExpr(e: Expr): string {
     case 'enabled':
       return `ENABLED ${operand(e.expr)}`;
     case 'boxAction':
-      return `[${printExpr(e.action)}]_${operand(e.vars)}`;
+      return `[${printExpr(e.action)}]_${subscript(e.vars)}`;
     case 'angleAction':
-      return `<<${printExpr(e.action)}>>_${operand(e.vars)}`;
+      return `<<${printExpr(e.action)}>>_${subscript(e.vars)}`;
     case 'fairness':
-      return `${e.strong ? 'SF_' : 'WF_'}${operand(e.vars)}(${printExpr(e.action)})`;
+      return `${e.strong ? 'SF_' : 'WF_'}${subscript(e.vars)}(${printExpr(e.action)})`;
     case 'always':
       return `[]${operand(e.expr)}`;
     case 'eventually':

@@ -445,3 +445,15 @@ describe('Unicode notation', () => {
     expect(stripLocs(defU.definitions)).toEqual(stripLocs(defA.definitions));
   });
 });
+
+describe('prefix operators before a parenthesised, indexed operand', () => {
+  it('apply the prefix operator to the whole indexed expression, as TLA+ does', async () => {
+    const idx = (fn: Expr, ...args: Expr[]): Expr => ({ kind: 'fcnApply', fn, args }) as unknown as Expr;
+    expect(await exprOf('~(a)[b]')).toEqual(ap('~', idx(n('a'), n('b'))));
+    expect(await exprOf('SUBSET (a)[b][c]')).toEqual(ap('SUBSET', idx(idx(n('a'), n('b')), n('c'))));
+    expect(await exprOf('DOMAIN (r).f')).toEqual(ap('DOMAIN', { kind: 'dot', record: n('r'), field: 'f' } as unknown as Expr));
+    expect(await exprOf('ENABLED (a)[b]')).toEqual({ kind: 'enabled', expr: idx(n('a'), n('b')) });
+    expect(await exprOf('(~a)[b]')).toEqual(idx(ap('~', n('a')), n('b')));
+    expect(await exprOf('-(a)[b]')).toEqual(ap('-.', idx(n('a'), n('b'))));
+  });
+});

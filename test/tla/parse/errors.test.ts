@@ -1,0 +1,88 @@
+import { describe, expect, it } from 'vitest';
+import { TlaError } from '../../../tla/errors.ts';
+import { parseModuleText } from '../../../tla/parse/index.ts';
+import { moduleText } from './helpers.ts';
+
+/** The TlaError thrown by parsing `text` (fails the test when none is thrown). */
+async function errorOf(text: string): Promise<TlaError> {
+  try {
+    await parseModuleText(text, 'E.tla');
+  } catch (e) {
+    if (e instanceof TlaError) return e;
+    throw e;
+  }
+  throw new Error(`expected an error for:\n${text}`);
+}
+
+describe('syntax errors', () => {
+  it('reports the offending token with its place', async () => {
+    const e = await errorOf(moduleText('A == \\E x \\in S x\nB == 1'));
+    expect(e.kind).toBe('parse');
+    expect(e.message).toBe('syntax error near "x"');
+    expect(e.loc).toEqual({ file: 'E.tla', line: 2, col: 17 });
+    expect(e.describe()).toBe('E.tla:2:17: syntax error near "x"');
+  });
+
+  it('reports a missing token where it was expected', async () => {
+    const e = await errorOf(moduleText('A == [x \\in S |-> ]'));
+    expect(e.kind).toBe('parse');
+    expect(e.message).toMatch(/^syntax error near "\]"/);
+    expect(e.loc).toEqual({ file: 'E.tla', line: 2, col: 18 });
+  });
+
+  it('reports a stray token after a complete definition', async () => {
+    const e = await errorOf(moduleText("VARIABLE x\nA == x' = 1 )"));
+    expect(e.message).toBe('syntax error near ")"');
+    expect(e.loc).toEqual({ file: 'E.tla', line: 3, col: 13 });
+  });
+
+  it('reports an unterminated module at the end of the file', async () => {
+    const e = await errorOf('---- MODULE E ----\nA == 1\n');
+    expect(e.kind).toBe('parse');
+    expect(e.message).toMatch(/^syntax error at end of file/);
+    expect(e.loc).toEqual({ file: 'E.tla', line: 2, col: 7 });
+  });
+
+  it('rejects text without a module', async () => {
+    const e = await errorOf('just some words');
+    expect(e.kind).toBe('parse');
+    expect(e.message).toMatch(/no module found/);
+  });
+
+  it('ignores text the grammar cannot read inside comments', async () => {
+    const m = await parseModuleText(moduleText('(* --algorithm broken {{{ *)\n\\* ) ] }\nA == 1'), 'E.tla');
+    expect(m.definitions).toHaveLength(1);
+  });
+
+  it('rejects malformed literals', async () => {
+    const e = await errorOf(moduleText('A == "bad \\q escape"'));
+    expect(e.kind).toBe('parse');
+    expect(e.message).toMatch(/unknown escape sequence \\q/);
+    expect(e.loc).toEqual({ file: 'E.tla', line: 2, col: 6 });
+  });
+});
+
+describe('unsupported constructs', () => {
+  const cases: [string, RegExp, number][] = [
+    ['A == x \\cdot y', /\\cdot is not supported/, 8],
+    ['A == 1.5', /real number literal 1\.5 is not supported/, 6],
+    ['A == x -+-> y', /-\+-> .* is not supported/, 8],
+    ['A == Op!1', /subexpression reference Op!1 is not supported/, 6],
+    ['A == <1>2', /proof step reference <1>2 is not supported/, 6],
+    ['A == 99999999999999999999', /too large/, 6],
+  ];
+  for (const [src, msg, col] of cases) {
+    it(`names the construct and its place: ${src}`, async () => {
+      const e = await errorOf(moduleText(src));
+      expect(e.kind).toBe('unsupported');
+      expect(e.message).toMatch(msg);
+      expect(e.loc).toEqual({ file: 'E.tla', line: 2, col });
+    });
+  }
+
+  it('reports an unsupported construct nested deep inside a definition', async () => {
+    const e = await errorOf(moduleText('A == LET B == {x \\in S : x \\cdot 2}\n     IN B'));
+    expect(e.kind).toBe('unsupported');
+    expect(e.loc).toEqual({ file: 'E.tla', line: 2, col: 28 });
+  });
+});
