@@ -20,6 +20,7 @@ import type {
   SourceConnector,
   SourceContext,
 } from '../types.ts';
+import { registerConnector } from './index.ts';
 
 export interface TcpSourceOptions {
   readonly maxFrameBytes?: number;
@@ -289,3 +290,8 @@ export const tcpConnector: ConnectorFactory = {
   createSource: (uri) => new TcpSource(uri.raw, addressOf(uri)),
   createSink: (uri, ctx) => new TcpSink(uri.raw, addressOf(uri), ctx),
 };
+
+/** Registers `tcp:` with the connector registry (idempotent). */
+export function registerTcpConnector(): void {
+  registerConnector('tcp', tcpConnector);
+}

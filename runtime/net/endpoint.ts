@@ -16,7 +16,7 @@ export interface ByteTransport {
 
 export interface EndpointHandlers {
   /** A batch from the peer. Returning a promise delays the credit for it until it settles. */
-  onBatch?: (batch: DataBatch, from: Hello) => void | Promise<void>;
+  onBatch?: (batch: DataBatch, from: Hello, endpoint: ChannelEndpoint) => void | Promise<void>;
   onOpen?: (peer: Hello) => void;
   onClose?: (closed: ChannelClosed) => void;
   /** Errors for people (rejected hello, protocol errors, lost connections); default console.error. */
@@ -180,7 +180,7 @@ export class ChannelEndpoint {
     for (const b of batches) {
       let result: void | Promise<void>;
       try {
-        result = onBatch ? onBatch(b, from) : undefined;
+        result = onBatch ? onBatch(b, from, this) : undefined;
       } catch (err) {
         (this.handlers.log ?? console.error)(`${this.connection}: batch seq ${b.seq} from worker '${from.worker}' failed: ${String(err)}`);
         result = undefined;

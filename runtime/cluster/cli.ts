@@ -1,0 +1,214 @@
+// CLI commands of the cluster layer: `buffy node`, `buffy shutdown`, `buffy send`, `buffy receive`.
+// Every flag is validated with zod; errors name the flag. Exit codes: 0 clean, 1 runtime
+// failure, 2 bad usage.
+
+import type { Command } from 'commander';
+import { z } from 'zod';
+import { toAppOptions, AppOptionsError } from '../api/options.ts';
+import { AppLoadError } from '../api/load.ts';
+import { AppConfigError } from '../api/app.ts';
+import { ConnectorError } from '../connectors/index.ts';
+import { parseHostPort, formatAddress } from '../net/tcp-channel.ts';
+import type { HostPort } from '../net/tcp-channel.ts';
+import { startNode } from './node.ts';
+import { requestShutdown } from './control.ts';
+import { sendFile, startReceiver } from './tools.ts';
+
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+const hostPort = (flag: string) =>
+  z.string({ error: `${flag} is required (HOST:PORT)` }).transform((s, ctx): HostPort => {
+    try {
+      return parseHostPort(s, flag);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: (err as Error).message });
+      return z.NEVER;
+    }
+  });
+
+const intFlag = (flag: string, min: number, max: number) =>
+  z
+    .string()
+    .regex(/^\d+$/, `${flag} must be an integer`)
+    .transform(Number)
+    .refine((n) => n >= min && n <= max, `${flag} must be between ${min} and ${max}`);
+
+const workerName = z.string({ error: '--name is required' }).regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, '--name must start with a letter and hold only letters, digits, _ . - (at most 64)');
+
+function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
+  const r = schema.safeParse(raw);
+  if (!r.success) {
+    const issue = r.error.issues[0]!;
+    const flag = issue.path.length > 0 ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}` : 'options';
+    throw new UsageError(issue.message.startsWith('--') ? issue.message : `${flag}: ${issue.message}`);
+  }
+  return r.data;
+}
+
+function reportError(command: string, err: unknown): number {
+  const usage = err instanceof UsageError || err instanceof AppOptionsError || err instanceof AppConfigError || err instanceof AppLoadError || err instanceof ConnectorError;
+  process.stderr.write(`buffy ${command}: ${(err as Error).message}\n`);
+  return usage ? EXIT_USAGE : EXIT_FAILURE;
+}
+
+/** Sets the exit code and makes sure the process ends even if a handle lingers. */
+function exitSoon(code: number): void {
+  process.exitCode = code;
+  setTimeout(() => process.exit(code), 1000).unref();
+}
+
+const nodeSchema = z.object({
+  name: workerName,
+  initializer: z.boolean().optional(),
+  workers: intFlag('--workers', 1, 64),
+  control: hostPort('--control'),
+  data: hostPort('--data'),
+  cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, '--cluster must be letters, digits, _ . - (at most 100)'),
+  deadLetters: z.string().min(1).optional(),
+  stopWhenDone: z.boolean().optional(),
+});
+
+const sendSchema = z.object({
+  to: hostPort('--to'),
+  file: z.string({ error: '--file is required' }).min(1),
+  rate: z
+    .string()
+    .regex(/^\d+(\.\d+)?(\/s)?$/, '--rate must be a positive number of messages per second, e.g. 50000 or 50000/s')
+    .transform((s) => Number(s.replace('/s', '')))
+    .refine((n) => n > 0, '--rate must be positive')
+    .optional(),
+  batch: intFlag('--batch', 1, 1_000_000).optional(),
+  repeat: z.boolean().optional(),
+  messages: intFlag('--messages', 1, Number.MAX_SAFE_INTEGER).optional(),
+});
+
+const receiveSchema = z.object({ listen: hostPort('--listen'), out: z.string().min(1).optional() });
+const shutdownSchema = z.object({ control: hostPort('--control'), timeout: intFlag('--timeout', 1, 3_600_000) });
+
+export function registerClusterCommands(program: Command): void {
+  program
+    .command('node')
+    .description('run one worker of a multi-process cluster')
+    .argument('<app>', 'application module (default export: (options) => Application)')
+    .option('--name <name>', 'this worker\'s name, unique in the cluster')
+    .option('--initializer', 'this worker coordinates the cluster and runs the sources')
+    .option('--workers <n>', 'number of workers in the cluster')
+    .option('--control <host:port>', 'control address (the initializer listens there, the others connect)')
+    .option('--data <host:port>', 'address for data channels from other workers (port 0: any free port)', '127.0.0.1:0')
+    .option('--cluster <name>', 'cluster name; workers of other clusters are rejected', 'buffy')
+    .option('--source <uri>', 'source connector URI (on the initializer)')
+    .option('--sink <uri>', 'sink connector URI (every worker opens it)')
+    .option('--param <key=value>', 'application parameter (repeatable)', collect, [])
+    .option('--dead-letters <path>', 'file for messages whose processing threw (default out/dead-letters-NAME.jsonl)')
+    .option('--stop-when-done', 'initializer: stop the cluster once the sources have ended')
+    .action(async (appPath: string, flags: Record<string, unknown>) => {
+      let code: number;
+      try {
+        const f = parseFlags(nodeSchema, flags);
+        const appOptions = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
+        const handle = await startNode({
+          appPath,
+          appOptions,
+          name: f.name,
+          initializer: f.initializer ?? false,
+          workers: f.workers,
+          control: f.control,
+          data: f.data,
+          cluster: f.cluster,
+          ...(f.deadLetters ? { deadLetters: f.deadLetters } : {}),
+          stopWhenSourcesDone: f.stopWhenDone ?? false,
+        });
+        let signals = 0;
+        const onSignal = (sig: NodeJS.Signals) => {
+          signals++;
+          if (signals > 1) {
+            process.stderr.write(`[${f.name}] ${sig} again: exiting now\n`);
+            process.exit(EXIT_FAILURE);
+          }
+          handle.requestShutdown(`${sig} on worker '${f.name}'`);
+        };
+        process.on('SIGINT', onSignal);
+        process.on('SIGTERM', onSignal);
+        code = await handle.done;
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      } catch (err) {
+        code = reportError('node', err);
+      }
+      exitSoon(code);
+    });
+
+  program
+    .command('shutdown')
+    .description('stop a cluster cleanly: stop sources, drain, flush sinks, close; waits until done')
+    .option('--control <host:port>', 'the initializer\'s control address')
+    .option('--timeout <ms>', 'give up after this long', '60000')
+    .action(async (flags: Record<string, unknown>) => {
+      try {
+        const f = parseFlags(shutdownSchema, flags);
+        const workers = await requestShutdown(f.control, f.timeout);
+        process.stderr.write(`cluster stopped: ${workers.length} workers (${workers.join(', ')})\n`);
+        process.exitCode = 0;
+      } catch (err) {
+        process.exitCode = reportError('shutdown', err);
+      }
+    });
+
+  program
+    .command('send')
+    .description('send each line of a file as one frame (4-byte length + payload) to a TCP source')
+    .option('--to <host:port>', 'address of the tcp: source')
+    .option('--file <path>', 'file whose lines are the messages')
+    .option('--rate <n>', 'messages per second (token bucket); default: as fast as possible')
+    .option('--batch <n>', 'messages per write')
+    .option('--repeat', 'start over at the end of the file')
+    .option('--messages <n>', 'stop after this many messages')
+    .action(async (flags: Record<string, unknown>) => {
+      const controller = new AbortController();
+      const onSignal = () => controller.abort();
+      process.on('SIGINT', onSignal);
+      process.on('SIGTERM', onSignal);
+      try {
+        const f = parseFlags(sendSchema, flags);
+        const r = await sendFile({ ...f, to: f.to, file: f.file, signal: controller.signal });
+        process.stderr.write(`sent ${r.messages} messages (${r.bytes} bytes) to ${formatAddress(f.to)} in ${(r.elapsedMs / 1000).toFixed(3)} s: ${Math.round(r.messagesPerSecond)} messages/s\n`);
+        process.exitCode = 0;
+      } catch (err) {
+        process.exitCode = reportError('send', err);
+      } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
+      }
+    });
+
+  program
+    .command('receive')
+    .description('accept TCP connections; write each frame\'s payload as a line; stop on SIGINT/SIGTERM')
+    .option('--listen <host:port>', 'address to listen on (port 0: any free port)')
+    .option('--out <path>', 'output file (default: standard output)')
+    .action(async (flags: Record<string, unknown>) => {
+      try {
+        const f = parseFlags(receiveSchema, flags);
+        const receiver = await startReceiver({ listen: f.listen, ...(f.out ? { out: f.out } : {}) });
+        process.stderr.write(`buffy receive: listening on ${formatAddress(receiver.address)}\n`);
+        const sig = await new Promise<NodeJS.Signals>((resolve) => {
+          process.once('SIGINT', resolve);
+          process.once('SIGTERM', resolve);
+        });
+        const counts = await receiver.close();
+        process.stderr.write(`buffy receive: ${sig}: received ${counts.frames} frames (${counts.bytes} bytes) over ${counts.connections} connections\n`);
+        exitSoon(0);
+      } catch (err) {
+        process.exitCode = reportError('receive', err);
+      }
+    });
+}

@@ -1,0 +1,183 @@
+// The control protocol between `buffy node` processes, the initializer and `buffy shutdown`:
+// JSON messages, one per length-prefixed frame, validated with zod on arrival. Control traffic
+// is a handful of messages per run; the data path never goes through here.
+//
+// worker -> initializer: register, ready, sourcesDone, sourcesStopped, counters, stopped, shutdown
+// initializer -> worker: rejected, assign, start, stopSources, poll, stop
+// `buffy shutdown` -> initializer: shutdown;  initializer -> it: shutdownDone | error
+
+import net from 'node:net';
+import { z } from 'zod';
+import { FrameDecoder, encodeFrame } from '../net/framing.ts';
+import { connectSocket } from '../net/tcp-channel.ts';
+import type { HostPort } from '../net/tcp-channel.ts';
+
+export const CONTROL_PROTOCOL_VERSION = 1;
+/** Control messages are small; anything above this is not from a Buffy node. */
+export const CONTROL_MAX_FRAME_BYTES = 4 * 1024 * 1024;
+
+const name = z.string().min(1).max(200);
+const address = z.string().regex(/^(\[[^\]]+\]|[^:[\]]+):\d{1,5}$/, 'must be HOST:PORT');
+
+const metrics = z.object({
+  ingested: z.number(),
+  sunk: z.number(),
+  deadLetters: z.number(),
+  remoteSent: z.number(),
+  remoteReceived: z.number(),
+});
+
+export const controlMessageSchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('register'), protocolVersion: z.number().int(), cluster: name, app: name, worker: name, data: address }),
+  z.object({ t: z.literal('ready') }),
+  z.object({ t: z.literal('sourcesDone') }),
+  z.object({ t: z.literal('sourcesStopped') }),
+  z.object({ t: z.literal('stopSources') }),
+  z.object({ t: z.literal('counters'), round: z.number().int(), sentBatches: z.number().int().nonnegative(), processedBatches: z.number().int().nonnegative(), busy: z.boolean() }),
+  z.object({ t: z.literal('stopped'), metrics, finish: z.string().optional() }),
+  z.object({ t: z.literal('shutdown'), reason: z.string().max(1000) }),
+  z.object({ t: z.literal('rejected'), reason: z.string() }),
+  z.object({
+    t: z.literal('assign'),
+    partitions: z.object({ partitionCount: z.number().int().min(1).max(65536), owners: z.array(name) }),
+    peers: z.array(z.object({ name, data: address })),
+    runSources: z.array(name),
+  }),
+  z.object({ t: z.literal('start') }),
+  z.object({ t: z.literal('poll'), round: z.number().int() }),
+  z.object({ t: z.literal('stop') }),
+  z.object({ t: z.literal('shutdownDone'), workers: z.array(name) }),
+  z.object({ t: z.literal('error'), reason: z.string() }),
+]);
+
+export type ControlMessage = z.infer<typeof controlMessageSchema>;
+export type WorkerMetricsSummary = z.infer<typeof metrics>;
+
+/** One control connection: framed JSON both ways, every incoming message validated. */
+export class ControlConnection {
+  private readonly decoder: FrameDecoder;
+  private handler: ((m: ControlMessage) => void) | null = null;
+  private backlog: ControlMessage[] = [];
+  private closeHandlers: Array<(reason: string) => void> = [];
+  private closedReason: string | null = null;
+
+  constructor(
+    readonly socket: net.Socket,
+    readonly peer: string,
+    private readonly log: (m: string) => void,
+  ) {
+    this.decoder = new FrameDecoder({ connection: `control connection ${peer}`, maxFrameBytes: CONTROL_MAX_FRAME_BYTES });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      try {
+        this.decoder.push(chunk, (p) => this.onFrame(p));
+      } catch (err) {
+        this.log((err as Error).message);
+        this.destroy((err as Error).message);
+      }
+    });
+    socket.on('error', (err) => this.markClosed(err.message));
+    socket.on('close', () => this.markClosed('connection closed'));
+  }
+
+  private onFrame(p: Uint8Array): void {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(Buffer.from(p.buffer, p.byteOffset, p.byteLength).toString('utf8'));
+    } catch {
+      this.log(`control connection ${this.peer}: a frame is not JSON; dropping the connection`);
+      this.destroy('bad frame');
+      return;
+    }
+    const r = controlMessageSchema.safeParse(parsed);
+    if (!r.success) {
+      const issue = r.error.issues[0]!;
+      this.log(`control connection ${this.peer}: invalid message (${issue.path.join('.') || 'message'}: ${issue.message}); dropping the connection`);
+      this.destroy('invalid message');
+      return;
+    }
+    if (this.handler) this.handler(r.data);
+    else this.backlog.push(r.data);
+  }
+
+  /** Sets the message handler (messages that arrived before are handed over first). */
+  onMessage(handler: (m: ControlMessage) => void): void {
+    this.handler = handler;
+    const b = this.backlog;
+    this.backlog = [];
+    for (const m of b) handler(m);
+  }
+
+  /** Resolves with the next message (for request/response exchanges). */
+  next(timeoutMs: number, what: string): Promise<ControlMessage> {
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`control connection ${this.peer}: no ${what} within ${timeoutMs} ms`)), timeoutMs);
+      this.onClose((reason) => {
+        clearTimeout(timer);
+        reject(new Error(`control connection ${this.peer} closed while waiting for ${what}: ${reason}`));
+      });
+      this.onMessage((m) => {
+        clearTimeout(timer);
+        this.handler = null;
+        resolve(m);
+      });
+    });
+  }
+
+  send(m: ControlMessage): void {
+    if (this.closedReason !== null || this.socket.destroyed) return;
+    this.socket.write(encodeFrame(Buffer.from(JSON.stringify(m), 'utf8')));
+  }
+
+  onClose(handler: (reason: string) => void): void {
+    if (this.closedReason !== null) handler(this.closedReason);
+    else this.closeHandlers.push(handler);
+  }
+
+  get closed(): boolean {
+    return this.closedReason !== null;
+  }
+
+  /** Half-closes after pending writes. */
+  end(): void {
+    if (!this.socket.destroyed) this.socket.end();
+  }
+
+  destroy(reason: string): void {
+    this.socket.destroy();
+    this.markClosed(reason);
+  }
+
+  private markClosed(reason: string): void {
+    if (this.closedReason !== null) return;
+    this.closedReason = reason;
+    for (const h of this.closeHandlers) h(reason);
+    this.closeHandlers = [];
+  }
+}
+
+/** The host to connect to for an address a server listens on (0.0.0.0 / :: -> loopback). */
+export function connectHost(a: HostPort): HostPort {
+  if (a.host === '0.0.0.0') return { host: '127.0.0.1', port: a.port };
+  if (a.host === '::') return { host: '::1', port: a.port };
+  return a;
+}
+
+export async function connectControl(address: HostPort, who: string, log: (m: string) => void, timeoutMs = 10_000): Promise<ControlConnection> {
+  const socket = await connectSocket(connectHost(address), `${who}: control connection`, timeoutMs);
+  return new ControlConnection(socket, `to ${address.host}:${address.port}`, log);
+}
+
+/** `buffy shutdown`: asks the initializer to stop the cluster cleanly; resolves when it has. */
+export async function requestShutdown(address: HostPort, timeoutMs = 60_000, log: (m: string) => void = (m) => process.stderr.write(m + '\n')): Promise<string[]> {
+  const c = await connectControl(address, 'buffy shutdown', log);
+  try {
+    c.send({ t: 'shutdown', reason: 'buffy shutdown' });
+    const reply = await c.next(timeoutMs, 'shutdown confirmation');
+    if (reply.t === 'shutdownDone') return reply.workers;
+    if (reply.t === 'error') throw new Error(`buffy shutdown: the initializer answered: ${reply.reason}`);
+    throw new Error(`buffy shutdown: unexpected answer '${reply.t}' from the initializer`);
+  } finally {
+    c.destroy('done');
+  }
+}

@@ -1,0 +1,377 @@
+// One worker of a multi-process cluster (`buffy node`). It listens for data channels, registers
+// with the initializer over the control connection, receives the partition table and the peer
+// list, opens a data channel to every peer (one connection per pair: the worker whose name
+// sorts first accepts, the other connects), builds the WorkerEngine with a RemoteOutlet over
+// those channels, and follows the initializer's start / stopSources / poll / stop.
+// With --initializer it also runs the Coordinator (and registers with it like any worker).
+
+import { createWorkerEngine } from '../engine/worker.ts';
+import type { WorkerEngineImpl } from '../engine/worker.ts';
+import { encodeRemoteBatch, decodeRemoteBatch } from '../engine/remote-batch.ts';
+import { validatePartitionTable } from '../engine/partition.ts';
+import { FileDeadLetterSink } from '../engine/dead-letters.ts';
+import { loadApp } from '../api/load.ts';
+import type { AppOptions } from '../api/options.ts';
+import type { Application } from '../api/app.ts';
+import { createSystemClock, createStderrLogger } from '../system.ts';
+import type { Clock, LatencyRecorder, Logger, RemoteBatch, RemoteOutlet } from '../types.ts';
+import { ChannelEndpoint } from '../net/endpoint.ts';
+import type { EndpointOptions } from '../net/endpoint.ts';
+import { connectChannel, formatAddress, listenChannels, parseHostPort } from '../net/tcp-channel.ts';
+import type { ChannelServer, HostPort } from '../net/tcp-channel.ts';
+import type { DataBatch, Hello } from '../net/channel.ts';
+import { Coordinator } from './coordinator.ts';
+import { CONTROL_PROTOCOL_VERSION, connectControl, connectHost } from './control.ts';
+import type { ControlMessage } from './control.ts';
+import { registerTcpConnector } from '../connectors/tcp.ts';
+
+export interface NodeOptions {
+  readonly appPath: string;
+  readonly appOptions: AppOptions;
+  readonly name: string;
+  readonly initializer: boolean;
+  readonly workers: number;
+  readonly control: HostPort;
+  readonly data: HostPort;
+  readonly cluster: string;
+  /** Dead-letter file; default out/dead-letters-NAME.jsonl. */
+  readonly deadLetters?: string;
+  readonly stopWhenSourcesDone?: boolean;
+  /** Channel receive window in bytes (default 8 MiB). */
+  readonly windowBytes?: number;
+  readonly log?: Logger;
+  readonly clock?: Clock;
+  readonly latency?: LatencyRecorder;
+  /** Called once the control address is bound (initializer) and once the data address is. */
+  readonly onListening?: (what: 'control' | 'data', address: HostPort) => void;
+}
+
+export interface NodeHandle {
+  /** Resolves with the exit code once the node has stopped. */
+  readonly done: Promise<number>;
+  /** Asks the cluster to shut down (as `buffy shutdown` would). */
+  requestShutdown(reason: string): void;
+}
+
+const WINDOW_BYTES = 8 * 1024 * 1024;
+
+/** Splits a remote batch in two halves by message index. */
+export function splitRemoteBatch(b: RemoteBatch): [RemoteBatch, RemoteBatch] {
+  const mid = b.payloads.length >>> 1;
+  const part = (from: number, to: number): RemoteBatch => ({
+    step: b.step,
+    fromWorker: b.fromWorker,
+    source: b.source.slice(from, to),
+    offset: b.offset.slice(from, to),
+    sub: b.sub.slice(from, to),
+    bornMs: b.bornMs.slice(from, to),
+    partition: b.partition.slice(from, to),
+    payloads: b.payloads.slice(from, to),
+  });
+  return [part(0, mid), part(mid, b.payloads.length)];
+}
+
+/** The data side of a worker: channels to peers, the outlet the engine sends through. */
+class DataPlane implements RemoteOutlet {
+  readonly channels = new Map<string, ChannelEndpoint>();
+  private readonly waitingFor = new Map<string, Array<() => void>>();
+  sentBatches = 0;
+  processedBatches = 0;
+  private inflightDeliveries = 0;
+  private chains = new Map<ChannelEndpoint, Promise<void>>();
+  engine: WorkerEngineImpl | null = null;
+  private started: Promise<void>;
+  private markStarted: () => void = () => {};
+  server: ChannelServer | null = null;
+  peers: ReadonlySet<string> | null = null;
+
+  constructor(
+    private readonly name: string,
+    private readonly log: Logger,
+    private readonly maxBatchBytes: number,
+  ) {
+    this.started = new Promise((resolve) => (this.markStarted = resolve));
+  }
+
+  setStarted(): void {
+    this.markStarted();
+  }
+
+  get busy(): boolean {
+    if (this.inflightDeliveries > 0) return true;
+    for (const ch of this.channels.values()) {
+      const s = ch.core.stats;
+      if (s.queuedBatches > 0 || s.unconsumedMessages > 0) return true;
+    }
+    return false;
+  }
+
+  send(worker: string, batch: RemoteBatch): Promise<void> | void {
+    const ch = this.channels.get(worker);
+    if (!ch) throw new Error(`worker '${this.name}': no data channel to worker '${worker}' (peers: ${[...this.channels.keys()].join(', ') || 'none'})`);
+    const body = encodeRemoteBatch(batch);
+    if (body.length > this.maxBatchBytes && batch.payloads.length > 1) {
+      const [a, b] = splitRemoteBatch(batch);
+      const first = this.send(worker, a);
+      if (first) return first.then(() => this.send(worker, b));
+      return this.send(worker, b);
+    }
+    this.sentBatches++;
+    return ch.send(body, Math.max(1, batch.payloads.length));
+  }
+
+  /** Handler for batches arriving on a channel: decoded, then delivered in order. */
+  onBatch(ep: ChannelEndpoint, batch: DataBatch, from: Hello): Promise<void> {
+    const decoded = decodeRemoteBatch(batch.body);
+    this.inflightDeliveries++;
+    const prev = this.chains.get(ep) ?? this.started;
+    const p = prev.then(() => this.engine!.deliverRemote(decoded)).then(
+      () => {
+        this.processedBatches++;
+        this.inflightDeliveries--;
+      },
+      (err: unknown) => {
+        this.inflightDeliveries--;
+        this.log.error(`worker '${this.name}': batch ${batch.seq} from worker '${from.worker}' failed: ${(err as Error).message}`);
+      },
+    );
+    this.chains.set(ep, p);
+    return p;
+  }
+
+  addChannel(peer: string, ep: ChannelEndpoint): void {
+    if (this.peers && !this.peers.has(peer)) {
+      this.log.error(`worker '${this.name}': data channel from unknown worker '${peer}' (peers: ${[...this.peers].join(', ')}); closing it`);
+      ep.close(`worker '${peer}' is not a member of this cluster`);
+      return;
+    }
+    const old = this.channels.get(peer);
+    if (old && old !== ep) {
+      this.log.error(`worker '${this.name}': a second data channel from worker '${peer}'; closing the new one`);
+      ep.close('duplicate channel');
+      return;
+    }
+    this.channels.set(peer, ep);
+    void ep.whenClosed().then((c) => {
+      if (this.channels.get(peer) === ep) this.channels.delete(peer);
+      if (c.error) this.log.error(`worker '${this.name}': data channel to '${peer}' closed: ${c.reason}`);
+    });
+    const ws = this.waitingFor.get(peer);
+    if (ws) {
+      this.waitingFor.delete(peer);
+      for (const w of ws) w();
+    }
+  }
+
+  whenChannel(peer: string): Promise<void> {
+    if (this.channels.has(peer)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const ws = this.waitingFor.get(peer) ?? [];
+      ws.push(resolve);
+      this.waitingFor.set(peer, ws);
+    });
+  }
+
+  async close(): Promise<void> {
+    for (const ch of this.channels.values()) ch.close('worker stopping');
+    await Promise.all([...this.channels.values()].map((c) => c.whenClosed()));
+    await this.server?.close();
+  }
+}
+
+/** Starts a node; the returned handle's `done` resolves with the process exit code. */
+export async function startNode(o: NodeOptions): Promise<NodeHandle> {
+  registerTcpConnector();
+  const log = o.log ?? createStderrLogger(o.initializer ? `${o.name} (initializer)` : o.name);
+  const clock = o.clock ?? createSystemClock();
+  const app: Application = await loadApp(o.appPath, o.appOptions);
+  const windowBytes = o.windowBytes ?? WINDOW_BYTES;
+  const plane = new DataPlane(o.name, log, Math.floor(windowBytes / 2));
+  const channelOptions: EndpointOptions = { local: { cluster: o.cluster, app: app.name, worker: o.name }, windowBytes, maxQueuedBytes: windowBytes };
+
+  let coordinator: Coordinator | null = null;
+  let controlAddress = o.control;
+  if (o.initializer) {
+    coordinator = new Coordinator({
+      cluster: o.cluster,
+      app: app.name,
+      workers: o.workers,
+      partitionCount: app.partitionCount,
+      control: o.control,
+      initializer: o.name,
+      log,
+      stopWhenSourcesDone: o.stopWhenSourcesDone ?? false,
+    });
+    controlAddress = await coordinator.listen();
+    o.onListening?.('control', controlAddress);
+  }
+
+  plane.server = await listenChannels(
+    o.data,
+    channelOptions,
+    () => ({ log: (m) => log.error(m), onBatch: (b, from, ep) => plane.onBatch(ep, b, from) }),
+    (ep, peer) => plane.addChannel(peer.worker, ep),
+  );
+  const dataAddress = plane.server.address;
+  o.onListening?.('data', dataAddress);
+  const advertised = formatAddress({ host: connectHost({ host: o.data.host, port: 0 }).host, port: dataAddress.port });
+  log.info(`data listening on ${formatAddress(dataAddress)}`);
+
+  const control = await connectControl(controlAddress, `worker '${o.name}'`, (m) => log.error(m));
+  let engine: WorkerEngineImpl | null = null;
+  let exit: (code: number) => void = () => {};
+  const done = new Promise<number>((resolve) => (exit = resolve));
+  let stopping = false;
+  let finished = false;
+
+  const finish = async (code: number): Promise<void> => {
+    if (finished) return;
+    finished = true;
+    await plane.close().catch(() => undefined);
+    control.end();
+    if (coordinator) {
+      const r = await coordinator.done;
+      for (const w of r.workers) if (w.finish) process.stdout.write(`${w.finish}\n`);
+      code = Math.max(code, r.exitCode);
+    }
+    exit(code);
+  };
+
+  control.onClose((reason) => {
+    if (finished) return;
+    log.error(`lost the control connection to the initializer at ${formatAddress(controlAddress)} (${reason}); stopping`);
+    void (async () => {
+      try {
+        await engine?.stop();
+      } catch (err) {
+        log.error(`stopping after losing the initializer: ${(err as Error).message}`);
+      }
+      await finish(1);
+    })();
+  });
+
+  const onAssign = async (m: Extract<ControlMessage, { t: 'assign' }>): Promise<void> => {
+    const partitions = validatePartitionTable(m.partitions);
+    const names = m.peers.map((p) => p.name);
+    if (!names.includes(o.name)) throw new Error(`the initializer's peer list does not include this worker '${o.name}'`);
+    plane.peers = new Set(names.filter((n) => n !== o.name));
+    engine = createWorkerEngine({
+      app,
+      workerName: o.name,
+      partitions,
+      clock,
+      log,
+      deadLetters: new FileDeadLetterSink(o.deadLetters ?? `out/dead-letters-${o.name}.jsonl`, log),
+      remote: plane,
+      runSources: m.runSources.includes(o.name),
+      ...(o.latency ? { latency: o.latency } : {}),
+    });
+    plane.engine = engine;
+    // One connection per pair: connect to the peers whose names sort after ours.
+    const outgoing = m.peers.filter((p) => p.name > o.name);
+    await Promise.all(
+      outgoing.map(async (p) => {
+        const addr = parseHostPort(p.data, `data address of worker '${p.name}'`);
+        const ep = await connectChannel(addr, { ...channelOptions, expectedPeer: p.name, connection: `data channel ${o.name} -> ${p.name}` }, {
+          log: (msg) => log.error(msg),
+          onBatch: (b, from, endpoint) => plane.onBatch(endpoint, b, from),
+        });
+        plane.addChannel(p.name, ep);
+      }),
+    );
+    await Promise.all([...plane.peers].map((p) => plane.whenChannel(p)));
+    control.send({ t: 'ready' });
+  };
+
+  const stopSources = async (): Promise<void> => {
+    const e = engine!;
+    const withStopSources = e as WorkerEngineImpl & { stopSources?: () => Promise<void> };
+    if (typeof withStopSources.stopSources === 'function') await withStopSources.stopSources();
+    else await e.stop();
+  };
+
+  control.onMessage((m) => {
+    switch (m.t) {
+      case 'rejected':
+        log.error(`the initializer rejected this worker: ${m.reason}`);
+        void finish(1);
+        return;
+      case 'assign':
+        onAssign(m).catch((err: unknown) => {
+          log.error(`cannot join the cluster: ${(err as Error).message}`);
+          control.send({ t: 'error', reason: `worker '${o.name}' cannot join: ${(err as Error).message}` });
+          void finish(1);
+        });
+        return;
+      case 'start':
+        void (async () => {
+          try {
+            await engine!.start();
+            plane.setStarted();
+            log.info('started');
+            engine!.sourcesDone().then(
+              () => control.send({ t: 'sourcesDone' }),
+              (err: unknown) => log.error(`sources failed: ${(err as Error).message}`),
+            );
+          } catch (err) {
+            log.error(`cannot start: ${(err as Error).message}`);
+            control.send({ t: 'error', reason: `worker '${o.name}' cannot start: ${(err as Error).message}` });
+          }
+        })();
+        return;
+      case 'stopSources':
+        stopSources().then(
+          () => control.send({ t: 'sourcesStopped' }),
+          (err: unknown) => {
+            log.error(`stopping the sources: ${(err as Error).message}`);
+            control.send({ t: 'sourcesStopped' });
+          },
+        );
+        return;
+      case 'poll':
+        control.send({ t: 'counters', round: m.round, sentBatches: plane.sentBatches, processedBatches: plane.processedBatches, busy: plane.busy });
+        return;
+      case 'stop':
+        if (stopping) return;
+        stopping = true;
+        void (async () => {
+          let code = 0;
+          try {
+            await engine?.stop();
+          } catch (err) {
+            code = 1;
+            log.error(`stop: ${(err as Error).message}`);
+          }
+          let finishText: string | undefined;
+          if (engine && app.onFinish) {
+            try {
+              const t = app.onFinish(engine.finishView());
+              if (typeof t === 'string') finishText = t;
+            } catch (err) {
+              log.error(`the app's onFinish hook failed: ${(err as Error).message}`);
+            }
+          }
+          const mt = engine?.metrics();
+          control.send({
+            t: 'stopped',
+            metrics: { ingested: mt?.ingested ?? 0, sunk: mt?.sunk ?? 0, deadLetters: mt?.deadLetters ?? 0, remoteSent: mt?.remoteSent ?? 0, remoteReceived: mt?.remoteReceived ?? 0 },
+            ...(finishText !== undefined ? { finish: finishText } : {}),
+          });
+          await finish(code);
+        })();
+        return;
+      default:
+        log.warn(`unexpected control message '${m.t}' from the initializer; ignored`);
+    }
+  });
+
+  control.send({ t: 'register', protocolVersion: CONTROL_PROTOCOL_VERSION, cluster: o.cluster, app: app.name, worker: o.name, data: advertised });
+
+  return {
+    done,
+    requestShutdown(reason: string) {
+      if (coordinator) coordinator.beginShutdown(reason);
+      else control.send({ t: 'shutdown', reason });
+    },
+  };
+}
