@@ -222,6 +222,8 @@ export interface RemoteOutlet {
 export interface LatencyRecorder {
   /** Records one source-to-sink latency in microseconds. */
   recordUs(latencyUs: number): void;
+  /** Records `count` messages of the same latency (messages born together); optional. */
+  recordUsWithCount?(latencyUs: number, count: number): void;
 }
 
 export interface EngineMetrics {

@@ -45,7 +45,7 @@ export class FileSource implements SourceConnector {
     readonly path: string,
     options: FileSourceOptions = {},
   ) {
-    this.batchLines = options.batchLines ?? 1024;
+    this.batchLines = options.batchLines ?? 256;
     this.chunkBytes = options.chunkBytes ?? 1 << 20;
     this.maxLineChars = options.maxLineChars ?? 64 * 1024 * 1024;
     if (!(this.batchLines >= 1 && this.chunkBytes >= 1))

@@ -182,33 +182,43 @@ class FlatMapOp implements Op {
   ) {}
   push(b: Batch): void {
     const n = b.length;
-    const values: unknown[] = [];
-    const source: number[] = [];
-    const offset: number[] = [];
-    const sub: number[] = [];
-    const born: number[] = [];
     const fn = this.fn;
+    // Pass 1: call the function; pass 2: copy into arrays of the exact size (no growth).
+    const results = new Array<readonly unknown[] | null>(n);
+    let total = 0;
     for (let i = 0; i < n; i++) {
       const v = b.values[i];
-      const s = b.source[i]!;
-      const o = b.offset[i]!;
-      const u = b.sub[i]!;
-      const t = b.born[i]!;
       let r: readonly unknown[] | Iterable<unknown>;
       try {
         r = fn(v);
         if (!Array.isArray(r)) r = Array.from(r as Iterable<unknown>);
       } catch (err) {
-        this.core.deadLetter(this.name, s, o, u, err, v);
+        this.core.deadLetter(this.name, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
+        results[i] = null;
         continue;
       }
-      const arr = r as readonly unknown[];
-      for (let j = 0; j < arr.length; j++) {
-        values.push(arr[j]);
-        source.push(s);
-        offset.push(o);
-        sub.push(childSub(u, j));
-        born.push(t);
+      results[i] = r as readonly unknown[];
+      total += (r as readonly unknown[]).length;
+    }
+    const values = new Array<unknown>(total);
+    const source = new Array<number>(total);
+    const offset = new Array<number>(total);
+    const sub = new Array<number>(total);
+    const born = new Array<number>(total);
+    let k = 0;
+    for (let i = 0; i < n; i++) {
+      const arr = results[i];
+      if (arr === null || arr === undefined) continue;
+      const s = b.source[i]!;
+      const o = b.offset[i]!;
+      const u = b.sub[i]!;
+      const t = b.born[i]!;
+      for (let j = 0; j < arr.length; j++, k++) {
+        values[k] = arr[j];
+        source[k] = s;
+        offset[k] = o;
+        sub[k] = childSub(u, j);
+        born[k] = t;
       }
     }
     pushAll(this.next, new Batch(values, source, offset, sub, born));
@@ -240,6 +250,8 @@ class StateOp implements Op {
   private oOffset: number[] = [];
   private oSub: number[] = [];
   private oBorn: number[] = [];
+  /** Outputs so far in the o* arrays (which are preallocated to the input size). */
+  private oCount = 0;
   private cSource = 0;
   private cOffset = 0;
   private cSub = 0;
@@ -260,23 +272,33 @@ class StateOp implements Op {
     this.local = new Uint8Array(this.count);
     for (let p = 0; p < this.count; p++) this.local[p] = owners[p] === core.workerName ? 1 : 0;
     this.emit = (out: unknown): void => {
-      this.oValues.push(out);
-      this.oSource.push(this.cSource);
-      this.oOffset.push(this.cOffset);
-      this.oSub.push(childSub(this.cSub, this.cIndex++));
-      this.oBorn.push(this.cBorn);
+      const k = this.oCount++;
+      this.oValues[k] = out;
+      this.oSource[k] = this.cSource;
+      this.oOffset[k] = this.cOffset;
+      this.oSub[k] = childSub(this.cSub, this.cIndex++);
+      this.oBorn[k] = this.cBorn;
     };
   }
 
-  private beginOutput(): void {
-    this.oValues = [];
-    this.oSource = [];
-    this.oOffset = [];
-    this.oSub = [];
-    this.oBorn = [];
+  private beginOutput(capacity: number): void {
+    this.oValues = new Array<unknown>(capacity);
+    this.oSource = new Array<number>(capacity);
+    this.oOffset = new Array<number>(capacity);
+    this.oSub = new Array<number>(capacity);
+    this.oBorn = new Array<number>(capacity);
+    this.oCount = 0;
   }
 
   private endOutput(): void {
+    const k = this.oCount;
+    if (this.oValues.length !== k) {
+      this.oValues.length = k;
+      this.oSource.length = k;
+      this.oOffset.length = k;
+      this.oSub.length = k;
+      this.oBorn.length = k;
+    }
     pushAll(this.next, new Batch(this.oValues, this.oSource, this.oOffset, this.oSub, this.oBorn));
   }
 
@@ -290,7 +312,7 @@ class StateOp implements Op {
     this.cSub = u;
     this.cBorn = t;
     this.cIndex = 0;
-    const mark = this.oValues.length;
+    const mark = this.oCount;
     try {
       let st = map.get(key);
       if (st === undefined) {
@@ -301,11 +323,7 @@ class StateOp implements Op {
       if (r !== undefined && r !== st) map.set(key, r);
     } catch (err) {
       // Outputs emitted before the throw are withdrawn: the message has no effect but the letter.
-      this.oValues.length = mark;
-      this.oSource.length = mark;
-      this.oOffset.length = mark;
-      this.oSub.length = mark;
-      this.oBorn.length = mark;
+      this.oCount = mark;
       this.core.deadLetter(node.name, s, o, u, err, v);
       return;
     }
@@ -319,7 +337,7 @@ class StateOp implements Op {
     const keyFn = node.key;
     const count = this.count;
     let groups: Map<string, RemoteGroup> | null = null;
-    this.beginOutput();
+    this.beginOutput(n);
     for (let i = 0; i < n; i++) {
       const v = b.values[i];
       let key: Key;
@@ -372,7 +390,7 @@ class StateOp implements Op {
   pushRemote(rb: RemoteBatch): void {
     const node = this.node;
     const n = rb.payloads.length;
-    this.beginOutput();
+    this.beginOutput(n);
     for (let i = 0; i < n; i++) {
       const p = rb.partition[i]!;
       if (!(p >= 0 && p < this.count && this.local[p] === 1)) {
@@ -455,7 +473,20 @@ class SinkOp implements Op {
     const lat = this.core.latency;
     if (lat) {
       const now = this.core.clock.nowMs();
-      for (let i = 0; i < b.length; i++) lat.recordUs((now - b.born[i]!) * 1000);
+      const born = b.born;
+      const m = b.length;
+      if (lat.recordUsWithCount) {
+        // Runs of equal birth times (one source batch) are recorded at once.
+        for (let i = 0; i < m;) {
+          const t = born[i]!;
+          let j = i + 1;
+          while (j < m && born[j] === t) j++;
+          lat.recordUsWithCount((now - t) * 1000, j - i);
+          i = j;
+        }
+      } else {
+        for (let i = 0; i < m; i++) lat.recordUs((now - born[i]!) * 1000);
+      }
     }
     this.core.sunk += b.length;
     const r = c.write({ payloads, count: b.length, ids: { source: b.source, offset: b.offset, sub: b.sub } });

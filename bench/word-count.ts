@@ -1,0 +1,244 @@
+// Word count benchmark (`npm run bench`). One process, one deterministic corpus, three ways:
+//   (a) a raw single loop in plain TS (read, split, count in a Map);
+//   (b) Node.js object-mode streams: Readable(file) -> Transform split -> Transform count -> Writable;
+//   (c) Buffy embedded (examples/word-count.ts, file source, counting sink), with source-to-sink
+//       latency percentiles at full speed and at half of that rate (rate-limited source).
+// Prints words/s, ratios to (b), and latency percentiles. Each measurement is the median of
+// `--runs` runs (default 3). Options: --words N (default 2,000,000), --runs N.
+import { mkdtempSync, readFileSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Transform, Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import * as hdr from 'hdr-histogram-js';
+import wordCount, { splitWords } from '../examples/word-count.ts';
+import { registerConnector } from '../runtime/connectors/index.ts';
+import { MemoryDeadLetterSink } from '../runtime/engine/dead-letters.ts';
+import { runEmbedded } from '../runtime/engine/embedded.ts';
+import { createSystemClock } from '../runtime/system.ts';
+import type { Clock, LatencyRecorder, Logger, SourceConnector, SourceContext } from '../runtime/types.ts';
+import { generateCorpus } from './corpus.ts';
+
+function argValue(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`${name} ${process.argv[i + 1]}: must be a positive integer`);
+  return v;
+}
+
+const WORDS = argValue('--words', 2_000_000);
+const RUNS = argValue('--runs', 3);
+const clock: Clock = createSystemClock();
+const quietLog: Logger = {
+  info: () => undefined,
+  warn: (m) => console.error(m),
+  error: (m) => console.error(m),
+};
+
+interface Result {
+  words: number;
+  ms: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function measure(
+  name: string,
+  f: () => Promise<Result>,
+): Promise<{ wordsPerSecond: number; words: number }> {
+  const rates: number[] = [];
+  let words = 0;
+  for (let r = 0; r < RUNS; r++) {
+    const res = await f();
+    words = res.words;
+    rates.push(res.words / (res.ms / 1000));
+  }
+  const wps = median(rates);
+  console.log(
+    `${name.padEnd(44)} ${Math.round(wps).toLocaleString('en-US').padStart(12)} words/s  (${words} words, median of ${RUNS})`,
+  );
+  return { wordsPerSecond: wps, words };
+}
+
+// (a) raw loop
+async function rawLoop(file: string): Promise<Result> {
+  const t0 = clock.monotonicMs();
+  const text = readFileSync(file, 'utf8');
+  const counts = new Map<string, number>();
+  let words = 0;
+  let start = 0;
+  for (;;) {
+    const nl = text.indexOf('\n', start);
+    const line = nl < 0 ? text.slice(start) : text.slice(start, nl);
+    for (const w of splitWords(line)) {
+      counts.set(w, (counts.get(w) ?? 0) + 1);
+      words++;
+    }
+    if (nl < 0) break;
+    start = nl + 1;
+  }
+  return { words, ms: clock.monotonicMs() - t0 };
+}
+
+// (b) Node.js object-mode streams
+async function nodeStreams(file: string): Promise<Result> {
+  const t0 = clock.monotonicMs();
+  let carry = '';
+  const split = new Transform({
+    readableObjectMode: true,
+    decodeStrings: false,
+    transform(chunk: Buffer, _enc, cb) {
+      const text = carry + chunk.toString('utf8');
+      const lines = text.split('\n');
+      carry = lines.pop()!;
+      for (const line of lines) for (const w of splitWords(line)) this.push(w);
+      cb();
+    },
+    flush(cb) {
+      for (const w of splitWords(carry)) this.push(w);
+      cb();
+    },
+  });
+  const counts = new Map<string, number>();
+  const count = new Transform({
+    objectMode: true,
+    transform(word: string, _enc, cb) {
+      const n = (counts.get(word) ?? 0) + 1;
+      counts.set(word, n);
+      cb(null, { word, count: n });
+    },
+  });
+  let received = 0;
+  const sink = new Writable({
+    objectMode: true,
+    write(_u: unknown, _enc, cb) {
+      received++;
+      cb();
+    },
+  });
+  await pipeline(createReadStream(file, { highWaterMark: 1 << 16 }), split, count, sink);
+  return { words: received, ms: clock.monotonicMs() - t0 };
+}
+
+// (c) Buffy embedded
+function histogram(): hdr.Histogram {
+  return hdr.build({
+    lowestDiscernibleValue: 1,
+    highestTrackableValue: 60_000_000,
+    numberOfSignificantValueDigits: 3,
+  });
+}
+
+async function buffy(sourceUri: string, latency?: LatencyRecorder): Promise<Result> {
+  const app = wordCount({ source: sourceUri, sink: 'count:', params: { top: '0' } });
+  const summary = await runEmbedded(app, {
+    clock,
+    log: quietLog,
+    deadLetters: new MemoryDeadLetterSink(quietLog),
+    ...(latency ? { latency } : {}),
+  });
+  return { words: summary.metrics.sunk, ms: summary.elapsedMs };
+}
+
+/** `paced:` source: the corpus lines (set below) at `linesPerSecond`, emitted every ~1 ms. */
+let pacedLines: string[] = [];
+let pacedLinesPerSecond = 0;
+class PacedSource implements SourceConnector {
+  readonly uri = 'paced:';
+  private stopped = false;
+  async run(ctx: SourceContext): Promise<void> {
+    const c = ctx.clock;
+    const t0 = c.monotonicMs();
+    let next = 0;
+    while (next < pacedLines.length && !this.stopped) {
+      const due = Math.min(
+        pacedLines.length,
+        Math.floor(((c.monotonicMs() - t0) / 1000) * pacedLinesPerSecond),
+      );
+      if (due > next) {
+        await ctx.emit({ payloads: pacedLines.slice(next, due), firstOffset: next });
+        next = due;
+      } else {
+        await new Promise<void>((res) => c.setTimer(1, res));
+      }
+    }
+  }
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
+}
+registerConnector('paced', { createSource: () => new PacedSource() });
+
+function recorder(h: hdr.Histogram): LatencyRecorder {
+  return {
+    recordUs: (v) => h.recordValue(Math.max(1, Math.round(v))),
+    recordUsWithCount: (v, n) => h.recordValueWithCount(Math.max(1, Math.round(v)), n),
+  };
+}
+
+function latencyLine(name: string, h: hdr.Histogram): string {
+  const us = (v: number): string => (v >= 1000 ? `${(v / 1000).toFixed(2)} ms` : `${v} us`);
+  return `${name.padEnd(44)} p50 ${us(h.getValueAtPercentile(50))}  p99 ${us(h.getValueAtPercentile(99))}  p99.9 ${us(
+    h.getValueAtPercentile(99.9),
+  )}  max ${us(h.maxValue)}  (${h.totalCount} messages)`;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'buffy-bench-'));
+  try {
+    const file = join(dir, 'corpus.txt');
+    const text = generateCorpus({ words: WORDS, seed: 42 });
+    writeFileSync(file, text);
+    console.log(
+      `corpus: ${WORDS.toLocaleString('en-US')} words, ${(text.length / 1e6).toFixed(1)} MB, ${RUNS} runs each\n`,
+    );
+
+    // Warm-up (JIT) on a short prefix for each contender.
+    const warm = join(dir, 'warm.txt');
+    writeFileSync(warm, generateCorpus({ words: 200_000, seed: 1 }));
+    await rawLoop(warm);
+    await nodeStreams(warm);
+    await buffy(`file:${warm}`);
+
+    const a = await measure('(a) raw loop', () => rawLoop(file));
+    const b = await measure('(b) Node.js object-mode streams', () => nodeStreams(file));
+    const h = histogram();
+    const c = await measure('(c) Buffy embedded', () => {
+      h.reset();
+      return buffy(`file:${file}`, recorder(h));
+    });
+    // (d) 2-worker cluster: the lead wires H5's bench/cluster.ts here, e.g.
+    //   const { measureClusterWordCount } = await import('./cluster.ts');
+    //   const d = await measureClusterWordCount({ corpusFile: file, words: WORDS, workers: 2 });
+    //   and prints d.wordsPerSecond with its ratio to (b) and d's latency percentiles.
+    console.log('');
+    console.log(
+      `ratios to (b): (a) ${(a.wordsPerSecond / b.wordsPerSecond).toFixed(2)}x  (c) ${(c.wordsPerSecond / b.wordsPerSecond).toFixed(2)}x`,
+    );
+    console.log('');
+    console.log(latencyLine('(c) latency, full speed (last run)', h));
+
+    // Half rate: the same lines through a paced source at half of (c)'s measured rate.
+    pacedLines = text.split('\n');
+    if (pacedLines[pacedLines.length - 1] === '') pacedLines.pop();
+    const wordsPerLine = c.words / pacedLines.length;
+    pacedLinesPerSecond = c.wordsPerSecond / 2 / wordsPerLine;
+    const h2 = histogram();
+    const half = await buffy('paced:', recorder(h2));
+    console.log(
+      latencyLine(
+        `(c) latency at half rate (${Math.round(half.words / (half.ms / 1000)).toLocaleString('en-US')} words/s)`,
+        h2,
+      ),
+    );
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
