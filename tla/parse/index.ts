@@ -3,7 +3,7 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { STANDARD_MODULES } from '../ast.ts';
-import type { LoadedSpec, Module } from '../ast.ts';
+import type { Expr, LoadedSpec, Loc, Module } from '../ast.ts';
 import { TlaError } from '../errors.ts';
 import { Converter } from './convert.ts';
 import { syntaxError } from './syntax.ts';
@@ -72,6 +72,47 @@ export async function parseModuleWithRefs(text: string, file: string): Promise<P
 /** Parses one top-level module (the first in the text); `file` names it in locations. */
 export async function parseModuleText(text: string, file: string): Promise<Module> {
   return (await parseModuleWithRefs(text, file)).module;
+}
+
+/**
+ * Parses a lone expression (e.g. from a command line or a test), as if it were the body of a
+ * definition. Locations refer to `text` itself: line 1, column 1 is its first character.
+ */
+export async function parseExpressionText(text: string, file: string): Promise<Expr> {
+  if (/^\s*$/.test(text)) throw new TlaError('parse', 'empty expression', { file, line: 1, col: 1 });
+  // Each line is indented by two columns so that junction lists keep their alignment.
+  const indented = text
+    .split('\n')
+    .map((line) => `  ${line}`)
+    .join('\n');
+  const wrapped = `---- MODULE Expression ----\nE ==\n${indented}\n====\n`;
+  const shift = (loc: Loc): Loc => ({ file, line: loc.line - 2, col: Math.max(1, loc.col - 2) });
+  let module: Module;
+  try {
+    module = await parseModuleText(wrapped, file);
+  } catch (e) {
+    if (e instanceof TlaError && e.loc) {
+      const loc = e.loc.line > text.split('\n').length + 2 ? { file, line: text.split('\n').length, col: 1 } : shift(e.loc);
+      throw new TlaError(e.kind, e.message, loc.line < 1 ? { file, line: 1, col: 1 } : loc);
+    }
+    throw e;
+  }
+  const def = module.definitions[0];
+  if (module.definitions.length !== 1 || !def || def.kind !== 'opDef') {
+    throw new TlaError('parse', 'expected a single expression', { file, line: 1, col: 1 });
+  }
+  return relocate(def.body, shift);
+}
+
+/** A deep copy of an AST value with every `loc` mapped. */
+function relocate<T>(v: T, shift: (loc: Loc) => Loc): T {
+  if (Array.isArray(v)) return v.map((x) => relocate(x, shift)) as T;
+  if (v !== null && typeof v === 'object') {
+    const out: Record<string, unknown> = {};
+    for (const [k, x] of Object.entries(v)) out[k] = k === 'loc' ? shift(x as Loc) : relocate(x, shift);
+    return out as T;
+  }
+  return v;
 }
 
 function standardModule(name: string): Module {

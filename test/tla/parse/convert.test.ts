@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Expr } from '../../../tla/ast.ts';
+import { parseExpressionText } from '../../../tla/parse/index.ts';
 import { ap, defNamed, exprOf, exprWithLocs, n, num, parseBody, stripLocs } from './helpers.ts';
 
 describe('literals and names', () => {
@@ -455,5 +456,20 @@ describe('prefix operators before a parenthesised, indexed operand', () => {
     expect(await exprOf('ENABLED (a)[b]')).toEqual({ kind: 'enabled', expr: idx(n('a'), n('b')) });
     expect(await exprOf('(~a)[b]')).toEqual(idx(ap('~', n('a')), n('b')));
     expect(await exprOf('-(a)[b]')).toEqual(ap('-.', idx(n('a'), n('b'))));
+  });
+});
+
+describe('parseExpressionText', () => {
+  it('parses a lone expression with places relative to its own text', async () => {
+    const e = await parseExpressionText('/\\ x = 1\n/\\ y \\in S', 'cli');
+    expect(stripLocs(e)).toEqual({ kind: 'and', args: [ap('=', n('x'), num(1)), ap('\\in', n('y'), n('S'))] });
+    expect(e.loc).toEqual({ file: 'cli', line: 1, col: 1 });
+    if (e.kind !== 'and') throw new Error('expected and');
+    expect(e.args[1]!.loc).toEqual({ file: 'cli', line: 2, col: 4 });
+  });
+
+  it('places syntax errors in the expression text', async () => {
+    await expect(parseExpressionText('x +\n  (1 ]', 'cli')).rejects.toMatchObject({ kind: 'parse', loc: { file: 'cli', line: 2 } });
+    await expect(parseExpressionText('  ', 'cli')).rejects.toMatchObject({ kind: 'parse' });
   });
 });
