@@ -1,0 +1,1689 @@
+// Compilation of TLA+ expressions to JS closures.
+//
+// Names are resolved once, at compile time, against a chain of scopes. Bound variables,
+// operator parameters and LET values live in numbered slots of one runtime array
+// (`rt.slots`): every binder owns its slots, sets them on entry and restores the previous
+// values on exit, so recursion and re-entrance see the right values. Zero-arity definitions
+// that depend on no variable and no outer slot are evaluated once and cached.
+//
+// Actions are compiled in continuation-passing style (`Act = (k) => void`): a conjunct
+// `x' = e` assigns x' when it is unassigned and tests it otherwise, `x' \in S` enumerates S,
+// disjunctions and \E call k once per branch/witness (so duplicates are counted like TLC).
+import type { Bound, Definition, Expr, Loc, Module, Param } from '../ast.ts';
+import { TlaError, formatLoc } from '../errors.ts';
+import {
+  BOOLEAN_SET,
+  EMPTY_SET,
+  EMPTY_TUPLE,
+  FilteredSet,
+  LazyFcn,
+  RecordSet,
+  RecordValue,
+  STRING_SET,
+  SetEnum,
+  SetValue,
+  TupleValue,
+  describeValue,
+  equals,
+  fcnApply,
+  fcnExcept,
+  setOf,
+  toTlaShort,
+} from '../values.ts';
+import type { Value } from '../values.ts';
+import { asSet, fcnSet, product } from './builtins.ts';
+import type { Builtin, OpClosure } from './builtins.ts';
+
+export type Fn = () => Value;
+export type Act = (k: () => void) => void;
+
+/** What a compiled closure reads at run time. */
+export class Runtime {
+  /** Current state (partially assigned while enumerating initial states); null for constant evaluation. */
+  s: (Value | undefined)[] | null = null;
+  /** Next state (partially assigned while enumerating successors); null outside actions. */
+  t: (Value | undefined)[] | null = null;
+  slots: unknown[] = [];
+  lblName = '';
+  lblArgs: [string, Value][] = [];
+  /** The action being evaluated, for error messages. */
+  actionName = '';
+}
+
+const UNEVAL = Symbol('unevaluated');
+const FOUND = Symbol('found');
+
+// ---------------------------------------------------------------------------------------
+// Scopes and bindings
+
+interface OpInfo {
+  readonly name: string;
+  readonly params: readonly Param[];
+  readonly body: Expr;
+  readonly scope: Scope;
+  readonly loc: Loc;
+  readonly moduleLevel: boolean;
+  state: 0 | 1 | 2;
+  slots: number[];
+  bodyScope: Scope | null;
+  fn: Fn | null;
+  usesState: boolean;
+  cache: unknown;
+  acts: Map<string, Act>;
+}
+
+interface FcnInfo {
+  readonly name: string;
+  readonly bounds: readonly Bound[];
+  readonly body: Expr;
+  readonly scope: Scope;
+  readonly loc: Loc;
+  readonly moduleLevel: boolean;
+  state: 0 | 1 | 2;
+  selfSlot: number;
+  make: (() => LazyFcn) | null;
+  usesState: boolean;
+  cache: LazyFcn | null;
+}
+
+export interface InstanceInfo {
+  readonly def: Extract<Definition, { kind: 'instance' }>;
+  readonly scope: Scope;
+  /** For an instance without parameters: its module scope, built on first use. */
+  built: Scope | null;
+}
+
+export type Binding =
+  | { readonly k: 'var'; readonly index: number; readonly name: string }
+  | { readonly k: 'value'; readonly value: Value }
+  | { readonly k: 'unassigned'; readonly name: string; readonly loc: Loc }
+  | { readonly k: 'slot'; readonly slot: number; readonly name: string }
+  | { readonly k: 'opslot'; readonly slot: number; readonly arity: number; readonly name: string }
+  | { readonly k: 'letval'; readonly slot: number; readonly info: OpInfo }
+  | { readonly k: 'def'; readonly info: OpInfo }
+  | { readonly k: 'fcndef'; readonly info: FcnInfo }
+  | { readonly k: 'alias'; readonly expr: Expr; readonly scope: Scope }
+  | { readonly k: 'instance'; readonly info: InstanceInfo };
+
+export class Scope {
+  readonly map = new Map<string, Binding>();
+  /** Compiled closures of expressions evaluated in this scope (by the Model API). */
+  readonly cache = new Map<Expr, unknown>();
+  /** Child scopes created by Model.bind, by name. */
+  readonly bindChildren = new Map<string, { scope: Scope; slot: number }>();
+  constructor(readonly parent: Scope | null) {}
+  lookup(name: string): Binding | undefined {
+    let s: Scope | null = this;
+    while (s) {
+      const b = s.map.get(name);
+      if (b) return b;
+      s = s.parent;
+    }
+    return undefined;
+  }
+}
+
+/** Tracks, while compiling a definition, whether it reads variables or outer slots. */
+interface Tracker {
+  readonly slotStart: number;
+  usesState: boolean;
+  readonly self: OpInfo | FcnInfo | null;
+}
+
+export type Mode = 'init' | 'next';
+
+function isTrue(v: Value, what: string, loc: Loc): boolean {
+  if (typeof v === 'boolean') return v;
+  throw new TlaError('eval', `${what} should be a boolean, but it evaluated to ${describeValue(v)}`, loc);
+}
+
+function attachLoc(e: unknown, loc: Loc): unknown {
+  if (e instanceof TlaError && e.loc === null) return new TlaError(e.kind, e.message, loc);
+  return e;
+}
+
+function unsupported(what: string, loc: Loc): TlaError {
+  return new TlaError('unsupported', `${what} is not supported by Buffy's evaluator`, loc);
+}
+
+function semantic(msg: string, loc: Loc): TlaError {
+  return new TlaError('semantic', msg, loc);
+}
+
+function exprText(e: Expr): string {
+  switch (e.kind) {
+    case 'name':
+      return e.name;
+    case 'apply':
+      return e.args.length === 0 ? e.op : `${e.op}(...)`;
+    case 'moduleRef':
+      return `${e.path.map((p) => p.name).join('!')}!${e.op}`;
+    default:
+      return e.kind;
+  }
+}
+
+const TEMPORAL: ReadonlySet<string> = new Set(['fairness', 'always', 'eventually', 'leadsTo', 'temporalQuant']);
+
+export class Compiler {
+  readonly rt = new Runtime();
+  private trackers: Tracker[] = [];
+  private nextSlot = 0;
+
+  constructor(
+    readonly builtins: ReadonlyMap<string, Builtin>,
+    readonly variables: readonly string[],
+  ) {}
+
+  // -------------------------------------------------------------------------------------
+  // Slots and dependency tracking
+
+  allocSlot(): number {
+    this.rt.slots.push(undefined);
+    return this.nextSlot++;
+  }
+
+  private noteState(): void {
+    for (const t of this.trackers) t.usesState = true;
+  }
+
+  private noteSlot(slot: number): void {
+    for (const t of this.trackers) if (slot < t.slotStart) t.usesState = true;
+  }
+
+  private noteDef(info: OpInfo | FcnInfo): void {
+    if (info.state === 2) {
+      if (info.usesState) this.noteState();
+      return;
+    }
+    // In progress: a self-reference adds nothing; other cycles are treated as state-dependent.
+    for (const t of this.trackers) if (t.self !== info) t.usesState = true;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Module scopes
+
+  newOpInfo(d: Extract<Definition, { kind: 'opDef' }>, scope: Scope, moduleLevel: boolean): OpInfo {
+    return {
+      name: d.name,
+      params: d.params,
+      body: d.body,
+      scope,
+      loc: d.loc,
+      moduleLevel,
+      state: 0,
+      slots: [],
+      bodyScope: null,
+      fn: null,
+      usesState: false,
+      cache: UNEVAL,
+      acts: new Map(),
+    };
+  }
+
+  newFcnInfo(d: Extract<Definition, { kind: 'fcnDef' }>, scope: Scope, moduleLevel: boolean): FcnInfo {
+    return {
+      name: d.name,
+      bounds: d.bounds,
+      body: d.body,
+      scope,
+      loc: d.loc,
+      moduleLevel,
+      state: 0,
+      selfSlot: -1,
+      make: null,
+      usesState: false,
+      cache: null,
+    };
+  }
+
+  /** Adds a module's definitions to a scope (EXTENDS and unnamed INSTANCE are handled by the caller via `instantiate`). */
+  addDefinitions(scope: Scope, defs: readonly Definition[], instantiate: (d: Extract<Definition, { kind: 'instance' }>) => void): void {
+    for (const d of defs) {
+      if (d.kind === 'opDef') scope.map.set(d.name, { k: 'def', info: this.newOpInfo(d, scope, true) });
+      else if (d.kind === 'fcnDef') scope.map.set(d.name, { k: 'fcndef', info: this.newFcnInfo(d, scope, true) });
+      else if (d.name === null) instantiate(d);
+      else scope.map.set(d.name, { k: 'instance', info: { def: d, scope, built: null } });
+    }
+  }
+
+  /** Hook set by the model: builds the scope of module `mod` with the given substitutions. */
+  buildInstanceScope: (mod: Module, subst: (name: string) => Binding | undefined, loc: Loc) => Scope = () => {
+    throw new Error('buildInstanceScope not set');
+  };
+  findModule: (name: string, loc: Loc) => Module = () => {
+    throw new Error('findModule not set');
+  };
+
+  /** The module scope that a moduleRef path leads to. */
+  resolveInstancePath(e: Extract<Expr, { kind: 'moduleRef' }>, scope: Scope): Scope {
+    let cur = scope;
+    for (const step of e.path) {
+      const b = cur.lookup(step.name);
+      if (!b || b.k !== 'instance') throw semantic(`${step.name} is not an instance (in ${exprText(e)})`, e.loc);
+      const info = b.info;
+      const d = info.def;
+      if (d.params.length !== step.args.length) {
+        throw semantic(`Instance ${step.name} takes ${d.params.length} argument(s), got ${step.args.length}`, e.loc);
+      }
+      if (d.params.length === 0 && info.built) {
+        cur = info.built;
+        continue;
+      }
+      // Parameters are substituted by the argument expressions (in the caller's scope).
+      let substScope = info.scope;
+      if (d.params.length > 0) {
+        substScope = new Scope(info.scope);
+        d.params.forEach((p, i) => substScope.map.set(p.name, { k: 'alias', expr: step.args[i]!, scope: cur === scope ? scope : cur }));
+      }
+      const mod = this.findModule(d.module, d.loc);
+      const subs = new Map(d.substitutions.map((s) => [s.name, s.expr] as const));
+      const built = this.buildInstanceScope(
+        mod,
+        (name) => {
+          const ex = subs.get(name);
+          if (ex) return { k: 'alias', expr: ex, scope: substScope };
+          const implicit = substScope.lookup(name);
+          if (!implicit) return undefined;
+          return { k: 'alias', expr: { kind: 'name', name, loc: d.loc }, scope: substScope };
+        },
+        d.loc,
+      );
+      if (d.params.length === 0) info.built = built;
+      cur = built;
+    }
+    return cur;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Definitions
+
+  private ensureOp(info: OpInfo): void {
+    if (info.state !== 0) return;
+    info.state = 1;
+    const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: info };
+    const bodyScope = new Scope(info.scope);
+    for (const p of info.params) {
+      const slot = this.allocSlot();
+      info.slots.push(slot);
+      bodyScope.map.set(p.name, p.arity > 0 ? { k: 'opslot', slot, arity: p.arity, name: p.name } : { k: 'slot', slot, name: p.name });
+    }
+    info.bodyScope = bodyScope;
+    this.trackers.push(tracker);
+    try {
+      info.fn = this.expr(info.body, bodyScope);
+    } finally {
+      this.trackers.pop();
+    }
+    info.usesState = tracker.usesState;
+    info.state = 2;
+    if (info.usesState) this.noteState();
+  }
+
+  private ensureFcn(info: FcnInfo): void {
+    if (info.state !== 0) return;
+    info.state = 1;
+    const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: info };
+    info.selfSlot = this.allocSlot();
+    this.trackers.push(tracker);
+    try {
+      info.make = this.fcnMaker(info.bounds, info.body, info.scope, info.loc, info.selfSlot);
+    } finally {
+      this.trackers.pop();
+    }
+    info.usesState = tracker.usesState;
+    info.state = 2;
+    if (info.usesState) this.noteState();
+  }
+
+  /** A closure calling a user operator with argument closures (strict, call by value). */
+  private callOp(info: OpInfo, args: readonly Expr[], scope: Scope, loc: Loc): Fn {
+    this.ensureOp(info);
+    this.noteDef(info);
+    const argFns = this.opArgs(info.params, args, scope, loc, info.name);
+    const sl = this.rt.slots;
+    const slots = info.slots;
+    switch (argFns.length) {
+      case 0: {
+        if (info.moduleLevel && info.state === 2 && !info.usesState) {
+          return () => {
+            if (info.cache === UNEVAL) info.cache = info.fn!();
+            return info.cache as Value;
+          };
+        }
+        return () => info.fn!();
+      }
+      case 1: {
+        const [a0] = argFns as [Fn];
+        const [p0] = slots as [number];
+        return () => {
+          const v0 = a0();
+          const o0 = sl[p0];
+          sl[p0] = v0;
+          const r = info.fn!();
+          sl[p0] = o0;
+          return r;
+        };
+      }
+      case 2: {
+        const [a0, a1] = argFns as [Fn, Fn];
+        const [p0, p1] = slots as [number, number];
+        return () => {
+          const v0 = a0();
+          const v1 = a1();
+          const o0 = sl[p0];
+          const o1 = sl[p1];
+          sl[p0] = v0;
+          sl[p1] = v1;
+          const r = info.fn!();
+          sl[p0] = o0;
+          sl[p1] = o1;
+          return r;
+        };
+      }
+      default:
+        return () => {
+          const vs = argFns.map((f) => f());
+          const old = slots.map((p) => sl[p]);
+          for (let i = 0; i < vs.length; i++) sl[slots[i]!] = vs[i];
+          const r = info.fn!();
+          for (let i = 0; i < vs.length; i++) sl[slots[i]!] = old[i];
+          return r;
+        };
+    }
+  }
+
+  /** Argument closures; operator parameters take operator values. */
+  private opArgs(params: readonly Param[], args: readonly Expr[], scope: Scope, loc: Loc, name: string): Fn[] {
+    if (params.length !== args.length) {
+      throw semantic(`${name} takes ${params.length} argument(s) but is applied to ${args.length}`, loc);
+    }
+    return args.map((a, i) => (params[i]!.arity > 0 ? (this.opValue(a, scope, params[i]!.arity) as unknown as Fn) : this.expr(a, scope)));
+  }
+
+  /** An operator argument: a LAMBDA, or the name of an operator (user, parameter, builtin). */
+  opValue(e: Expr, scope: Scope, arity: number): () => OpClosure {
+    if (e.kind === 'lambda') {
+      if (e.params.length !== arity) throw semantic(`LAMBDA takes ${e.params.length} argument(s), but ${arity} are expected here`, e.loc);
+      const s = new Scope(scope);
+      const slots = e.params.map((p) => {
+        const slot = this.allocSlot();
+        s.map.set(p, { k: 'slot', slot, name: p });
+        return slot;
+      });
+      const body = this.expr(e.body, s);
+      const sl = this.rt.slots;
+      const clo: OpClosure = {
+        kind: 'op',
+        name: 'LAMBDA',
+        arity,
+        call: (args) => {
+          const old = slots.map((p) => sl[p]);
+          for (let i = 0; i < slots.length; i++) sl[slots[i]!] = args[i];
+          const r = body();
+          for (let i = 0; i < slots.length; i++) sl[slots[i]!] = old[i];
+          return r;
+        },
+      };
+      return () => clo;
+    }
+    if (e.kind === 'name') {
+      const b = this.resolve(e.name, scope);
+      if (b) {
+        if (b.k === 'opslot') {
+          this.noteSlot(b.slot);
+          const sl = this.rt.slots;
+          return () => sl[b.slot] as OpClosure;
+        }
+        if (b.k === 'def') {
+          const info = b.info;
+          if (info.params.length !== arity) {
+            throw semantic(`${info.name} takes ${info.params.length} argument(s), but an operator of ${arity} is expected here`, e.loc);
+          }
+          if (info.params.some((p) => p.arity > 0)) throw unsupported(`Passing the higher-order operator ${info.name} as an argument`, e.loc);
+          const params: Expr[] = info.params.map((_, i) => ({ kind: 'name', name: `\u0000arg${i}`, loc: e.loc }));
+          // Compile a call with slot-bound arguments.
+          const s = new Scope(scope);
+          const slots = params.map((p) => {
+            const slot = this.allocSlot();
+            s.map.set((p as { name: string }).name, { k: 'slot', slot, name: info.name });
+            return slot;
+          });
+          const call = this.callOp(info, params, s, e.loc);
+          const sl = this.rt.slots;
+          const clo: OpClosure = {
+            kind: 'op',
+            name: info.name,
+            arity,
+            call: (args) => {
+              const old = slots.map((p) => sl[p]);
+              for (let i = 0; i < slots.length; i++) sl[slots[i]!] = args[i];
+              const r = call();
+              for (let i = 0; i < slots.length; i++) sl[slots[i]!] = old[i];
+              return r;
+            },
+          };
+          return () => clo;
+        }
+        if (b.k === 'alias') return this.opValue(b.expr, b.scope, arity);
+        throw semantic(`${e.name} is not an operator of ${arity} argument(s)`, e.loc);
+      }
+      const bi = this.builtins.get(e.name);
+      if (bi && bi.arity === arity) {
+        const f = bi.fn as (...a: Value[]) => Value;
+        const clo: OpClosure = { kind: 'op', name: e.name, arity, call: (args) => f(...args) };
+        return () => clo;
+      }
+      throw semantic(`Unknown operator ${e.name}`, e.loc);
+    }
+    throw semantic(`An operator of ${arity} argument(s) is expected here, got ${exprText(e)}`, e.loc);
+  }
+
+  /** Name lookup, following aliases that are plain names. */
+  private resolve(name: string, scope: Scope): Binding | undefined {
+    return scope.lookup(name);
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Expressions
+
+  expr(e: Expr, scope: Scope): Fn {
+    const rt = this.rt;
+    switch (e.kind) {
+      case 'num': {
+        const v = e.value;
+        return () => v;
+      }
+      case 'str': {
+        const v = e.value;
+        return () => v;
+      }
+      case 'bool': {
+        const v = e.value;
+        return () => v;
+      }
+      case 'builtinSet': {
+        const v = e.name === 'BOOLEAN' ? BOOLEAN_SET : STRING_SET;
+        return () => v;
+      }
+      case 'name':
+        return this.nameRef(e.name, scope, e.loc, e);
+      case 'apply':
+        return this.apply(e, scope);
+      case 'moduleRef': {
+        const ms = this.resolveInstancePath(e, scope);
+        const b = ms.lookup(e.op);
+        if (!b) throw semantic(`${exprText(e)}: the module has no definition ${e.op}`, e.loc);
+        return this.applyBinding(b, e.op, e.args, scope, e.loc);
+      }
+      case 'lambda':
+        throw semantic('A LAMBDA can only be an argument of an operator', e.loc);
+      case 'and': {
+        const fs = e.args.map((a) => this.expr(a, scope));
+        const locs = e.args.map((a) => a.loc);
+        if (fs.length === 2) {
+          const [a, b] = fs as [Fn, Fn];
+          return () => isTrue(a(), 'A conjunct', locs[0]!) && isTrue(b(), 'A conjunct', locs[1]!);
+        }
+        return () => {
+          for (let i = 0; i < fs.length; i++) if (!isTrue(fs[i]!(), 'A conjunct', locs[i]!)) return false;
+          return true;
+        };
+      }
+      case 'or': {
+        const fs = e.args.map((a) => this.expr(a, scope));
+        const locs = e.args.map((a) => a.loc);
+        return () => {
+          for (let i = 0; i < fs.length; i++) if (isTrue(fs[i]!(), 'A disjunct', locs[i]!)) return true;
+          return false;
+        };
+      }
+      case 'quant': {
+        const bind = this.binder(e.bounds, scope, e.loc, e.quantifier === 'forall' ? '\\A' : '\\E');
+        const body = this.expr(e.body, bind.scope);
+        const loc = e.body.loc;
+        if (e.quantifier === 'exists') return () => bind.iterate(() => isTrue(body(), 'The body of \\E', loc));
+        return () => !bind.iterate(() => !isTrue(body(), 'The body of \\A', loc));
+      }
+      case 'temporalQuant':
+        throw unsupported('Temporal quantification (\\AA, \\EE)', e.loc);
+      case 'choose': {
+        if (!e.bound.set) throw unsupported('Unbounded CHOOSE', e.loc);
+        const bind = this.binder([e.bound], scope, e.loc, 'CHOOSE');
+        const body = this.expr(e.body, bind.scope);
+        const setFn = this.expr(e.bound.set, scope);
+        const loc = e.loc;
+        return () => {
+          let found: Value | undefined;
+          bind.iterate(() => {
+            if (isTrue(body(), 'The body of CHOOSE', loc)) {
+              found = bind.current();
+              return true;
+            }
+            return false;
+          });
+          if (found === undefined) {
+            throw new TlaError('eval', `CHOOSE found no element of ${toTlaShort(setFn())} satisfying the predicate`, loc);
+          }
+          return found;
+        };
+      }
+      case 'setEnum': {
+        const fs = e.elems.map((a) => this.expr(a, scope));
+        if (fs.length === 0) return () => EMPTY_SET;
+        const loc = e.loc;
+        return () => {
+          const arr: Value[] = new Array(fs.length);
+          for (let i = 0; i < fs.length; i++) arr[i] = fs[i]!();
+          try {
+            return setOf(arr);
+          } catch (x) {
+            throw attachLoc(x, loc);
+          }
+        };
+      }
+      case 'setFilter': {
+        const bind = this.binder([e.bound], scope, e.loc, 'set filter');
+        const pred = this.expr(e.pred, bind.scope);
+        const setFn = this.expr(e.bound.set!, scope);
+        const loc = e.loc;
+        return () => {
+          const base = setFn();
+          if (base instanceof SetValue && !base.isFinite()) {
+            return new FilteredSet(base, (v) => bind.withValue(v, () => isTrue(pred(), 'The predicate of a set filter', loc)), '{x \\in S : P}');
+          }
+          const out: Value[] = [];
+          bind.iterate(() => {
+            if (isTrue(pred(), 'The predicate of a set filter', loc)) out.push(bind.current());
+            return false;
+          });
+          return out.length === 0 ? EMPTY_SET : new SetEnum(out);
+        };
+      }
+      case 'setMap': {
+        const bind = this.binder(e.bounds, scope, e.loc, 'set map');
+        const body = this.expr(e.body, bind.scope);
+        const loc = e.loc;
+        return () => {
+          const out: Value[] = [];
+          bind.iterate(() => {
+            out.push(body());
+            return false;
+          });
+          try {
+            return setOf(out);
+          } catch (x) {
+            throw attachLoc(x, loc);
+          }
+        };
+      }
+      case 'fcn': {
+        const make = this.fcnMaker(e.bounds, e.body, scope, e.loc, -1);
+        return () => {
+          const lf = make();
+          return lf.domain.isFinite() ? lf.materialize() : lf;
+        };
+      }
+      case 'fcnApply': {
+        const f = this.expr(e.fn, scope);
+        const loc = e.loc;
+        if (e.args.length === 1) {
+          const a = this.expr(e.args[0]!, scope);
+          return () => {
+            const fv = f();
+            const av = a();
+            if (fv instanceof TupleValue && typeof av === 'number' && av >= 1 && av <= fv.elems.length) return fv.elems[av - 1]!;
+            try {
+              return fcnApply(fv, av);
+            } catch (x) {
+              throw attachLoc(x, loc);
+            }
+          };
+        }
+        const as = e.args.map((a) => this.expr(a, scope));
+        return () => {
+          const fv = f();
+          const av = new TupleValue(as.map((a) => a()));
+          try {
+            return fcnApply(fv, av);
+          } catch (x) {
+            throw attachLoc(x, loc);
+          }
+        };
+      }
+      case 'fcnSet': {
+        const d = this.expr(e.domain, scope);
+        const r = this.expr(e.range, scope);
+        const loc = e.loc;
+        return () => {
+          try {
+            return fcnSet(d(), r());
+          } catch (x) {
+            throw attachLoc(x, loc);
+          }
+        };
+      }
+      case 'record': {
+        const order = e.fields.map((f, i) => [f.name, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+        for (let i = 1; i < order.length; i++) {
+          if (order[i]![0] === order[i - 1]![0]) throw semantic(`Field ${order[i]![0]} appears twice in a record`, e.loc);
+        }
+        const names = order.map((o) => o[0]);
+        const fs = order.map((o) => this.expr(e.fields[o[1]]!.value, scope));
+        if (fs.length === 0) return () => EMPTY_TUPLE;
+        return () => {
+          const vals: Value[] = new Array(fs.length);
+          for (let i = 0; i < fs.length; i++) vals[i] = fs[i]!();
+          return new RecordValue(names, vals);
+        };
+      }
+      case 'recordSet': {
+        const names = e.fields.map((f) => f.name);
+        const fs = e.fields.map((f) => this.expr(f.set, scope));
+        const loc = e.loc;
+        return () => {
+          try {
+            return new RecordSet(names.map((n, i) => [n, asSet('[f : S]', fs[i]!())] as const));
+          } catch (x) {
+            throw attachLoc(x, loc);
+          }
+        };
+      }
+      case 'dot': {
+        const r = this.expr(e.record, scope);
+        const field = e.field;
+        const loc = e.loc;
+        return () => {
+          const rv = r();
+          if (rv instanceof RecordValue) {
+            const ns = rv.names;
+            for (let i = 0; i < ns.length; i++) if (ns[i] === field) return rv.vals[i]!;
+          }
+          try {
+            return fcnApply(rv, field);
+          } catch (x) {
+            throw attachLoc(x, loc);
+          }
+        };
+      }
+      case 'tuple': {
+        const fs = e.elems.map((a) => this.expr(a, scope));
+        if (fs.length === 0) return () => EMPTY_TUPLE;
+        return () => {
+          const arr: Value[] = new Array(fs.length);
+          for (let i = 0; i < fs.length; i++) arr[i] = fs[i]!();
+          return new TupleValue(arr);
+        };
+      }
+      case 'except':
+        return this.except(e, scope);
+      case 'at': {
+        const b = scope.lookup('@');
+        if (!b || b.k !== 'slot') throw semantic('@ used outside the value of an EXCEPT update', e.loc);
+        const sl = rt.slots;
+        this.noteSlot(b.slot);
+        return () => sl[b.slot] as Value;
+      }
+      case 'if': {
+        const c = this.expr(e.cond, scope);
+        const t = this.expr(e.then, scope);
+        const f = this.expr(e.else, scope);
+        const loc = e.cond.loc;
+        return () => (isTrue(c(), 'The condition of IF', loc) ? t() : f());
+      }
+      case 'case': {
+        const conds = e.arms.map((a) => this.expr(a.cond, scope));
+        const bodies = e.arms.map((a) => this.expr(a.body, scope));
+        const other = e.other ? this.expr(e.other, scope) : null;
+        const loc = e.loc;
+        return () => {
+          for (let i = 0; i < conds.length; i++) if (isTrue(conds[i]!(), 'A CASE guard', loc)) return bodies[i]!();
+          if (other) return other();
+          throw new TlaError('eval', 'Attempted to evaluate a CASE with no arm enabled (no guard is true and there is no OTHER)', loc);
+        };
+      }
+      case 'let': {
+        const { scope: s, enter } = this.letScope(e.defs, scope);
+        const body = this.expr(e.body, s);
+        if (!enter) return body;
+        return () => {
+          const restore = enter();
+          const r = body();
+          restore();
+          return r;
+        };
+      }
+      case 'prime':
+        return this.prime(e.expr, scope, e.loc);
+      case 'unchanged': {
+        const targets = this.unchangedTargets(e.expr, scope);
+        const loc = e.loc;
+        return () => {
+          for (const t of targets) if (!this.unchangedHolds(t, loc)) return false;
+          return true;
+        };
+      }
+      case 'enabled': {
+        const act = this.action(e.expr, scope, 'next', false);
+        const n = this.variables.length;
+        return () => this.runEnabled(act, n);
+      }
+      case 'boxAction': {
+        const a = this.expr(e.action, scope);
+        const u = this.unchangedTargets(e.vars, scope);
+        const loc = e.loc;
+        return () => {
+          let same = true;
+          for (const t of u) if (!this.unchangedHolds(t, loc)) same = false;
+          return same || isTrue(a(), 'The action of [A]_v', loc);
+        };
+      }
+      case 'angleAction': {
+        const a = this.expr(e.action, scope);
+        const u = this.unchangedTargets(e.vars, scope);
+        const loc = e.loc;
+        return () => {
+          if (!isTrue(a(), 'The action of <<A>>_v', loc)) return false;
+          for (const t of u) if (!this.unchangedHolds(t, loc)) return true;
+          return false;
+        };
+      }
+      case 'fairness':
+      case 'always':
+      case 'eventually':
+      case 'leadsTo':
+        throw unsupported(`The temporal operator ${e.kind === 'fairness' ? (e.strong ? 'SF' : 'WF') : e.kind} evaluated as a value`, e.loc);
+    }
+  }
+
+  runEnabled(act: Act, n: number): boolean {
+    const rt = this.rt;
+    const saveT = rt.t;
+    const saveName = rt.lblName;
+    const saveArgs = rt.lblArgs;
+    rt.t = new Array(n);
+    try {
+      act(() => {
+        throw FOUND;
+      });
+      return false;
+    } catch (x) {
+      if (x === FOUND) return true;
+      throw x;
+    } finally {
+      rt.t = saveT;
+      rt.lblName = saveName;
+      rt.lblArgs = saveArgs;
+    }
+  }
+
+  private prime(inner: Expr, scope: Scope, loc: Loc): Fn {
+    const rt = this.rt;
+    this.noteState();
+    const v = this.varTarget(inner, scope);
+    if (v !== null) {
+      const name = this.variables[v]!;
+      return () => {
+        const t = rt.t;
+        if (t === null) throw new TlaError('eval', `${name}' (a primed variable) cannot be evaluated here: there is no next state`, loc);
+        const x = t[v];
+        if (x === undefined) {
+          throw new TlaError('eval', `${name}' is read before it is assigned${rt.actionName ? ` in action ${rt.actionName}` : ''}`, loc);
+        }
+        return x;
+      };
+    }
+    const f = this.expr(inner, scope);
+    return () => {
+      const s = rt.s;
+      const t = rt.t;
+      if (t === null) throw new TlaError('eval', 'A primed expression cannot be evaluated here: there is no next state', loc);
+      rt.s = t;
+      rt.t = null;
+      try {
+        return f();
+      } finally {
+        rt.s = s;
+        rt.t = t;
+      }
+    };
+  }
+
+  /** If e names a state variable (through aliases), its index. */
+  varTarget(e: Expr, scope: Scope): number | null {
+    let ex = e;
+    let sc = scope;
+    for (let depth = 0; depth < 100; depth++) {
+      if (ex.kind !== 'name') return null;
+      const b = sc.lookup(ex.name);
+      if (!b) return null;
+      if (b.k === 'var') return b.index;
+      if (b.k === 'alias') {
+        ex = b.expr;
+        sc = b.scope;
+        continue;
+      }
+      return null;
+    }
+    return null;
+  }
+
+  /** UNCHANGED e: the variables (or, for other expressions, closures) it covers. */
+  private unchangedTargets(e: Expr, scope: Scope): ({ v: number } | { f: Fn; p: Fn })[] {
+    const v = this.varTarget(e, scope);
+    if (v !== null) {
+      this.noteState();
+      return [{ v }];
+    }
+    if (e.kind === 'tuple') return e.elems.flatMap((x) => this.unchangedTargets(x, scope));
+    if (e.kind === 'name') {
+      const b = scope.lookup(e.name);
+      if (b && b.k === 'def' && b.info.params.length === 0) return this.unchangedTargets(b.info.body, b.info.scope);
+      if (b && b.k === 'alias') return this.unchangedTargets(b.expr, b.scope);
+    }
+    if (e.kind === 'moduleRef' && e.args.length === 0) {
+      const ms = this.resolveInstancePath(e, scope);
+      const b = ms.lookup(e.op);
+      if (b && b.k === 'def' && b.info.params.length === 0) return this.unchangedTargets(b.info.body, b.info.scope);
+    }
+    return [{ f: this.expr(e, scope), p: this.prime(e, scope, e.loc) }];
+  }
+
+  private unchangedHolds(t: { v: number } | { f: Fn; p: Fn }, loc: Loc): boolean {
+    const rt = this.rt;
+    if ('v' in t) {
+      const nt = rt.t;
+      const s = rt.s;
+      if (nt === null || s === null) throw new TlaError('eval', 'UNCHANGED cannot be evaluated here: there is no next state', loc);
+      const x = nt[t.v];
+      if (x === undefined) throw new TlaError('eval', `${this.variables[t.v]}' is read before it is assigned`, loc);
+      return equals(x, s[t.v]!);
+    }
+    return equals(t.p(), t.f());
+  }
+
+  private nameRef(name: string, scope: Scope, loc: Loc, e: Expr): Fn {
+    const b = scope.lookup(name);
+    if (!b) {
+      const bi = this.builtins.get(name);
+      if (bi && bi.arity === 0) {
+        if (bi.impure) this.noteState();
+        const f = bi.fn as () => Value;
+        return () => f();
+      }
+      if (bi) throw semantic(`The operator ${name} takes ${bi.arity} argument(s) but is used without arguments`, loc);
+      throw semantic(`Unknown name ${name}`, loc);
+    }
+    return this.applyBinding(b, name, [], scope, loc, e);
+  }
+
+  private applyBinding(b: Binding, name: string, args: readonly Expr[], scope: Scope, loc: Loc, self?: Expr): Fn {
+    const rt = this.rt;
+    const sl = rt.slots;
+    const noArgs = (): void => {
+      if (args.length > 0) throw semantic(`${name} is not an operator and cannot be applied to arguments`, loc);
+    };
+    switch (b.k) {
+      case 'var': {
+        noArgs();
+        this.noteState();
+        const i = b.index;
+        return () => {
+          const s = rt.s;
+          if (s === null) throw new TlaError('eval', `The variable ${name} cannot be evaluated in a constant expression`, loc);
+          const v = s[i];
+          if (v === undefined) throw new TlaError('eval', `The variable ${name} is read before it is assigned a value`, loc);
+          return v;
+        };
+      }
+      case 'value': {
+        noArgs();
+        const v = b.value;
+        return () => v;
+      }
+      case 'unassigned':
+        throw new TlaError('eval', `The constant ${name} has no value: give it one in the model (.cfg CONSTANT ${name} = ...)`, loc);
+      case 'slot': {
+        noArgs();
+        this.noteSlot(b.slot);
+        const s = b.slot;
+        return () => sl[s] as Value;
+      }
+      case 'letval': {
+        noArgs();
+        this.noteSlot(b.slot);
+        const s = b.slot;
+        const info = b.info;
+        this.ensureOp(info);
+        return () => {
+          let v = sl[s];
+          if (v === UNEVAL) {
+            v = info.fn!();
+            sl[s] = v;
+          }
+          return v as Value;
+        };
+      }
+      case 'opslot': {
+        this.noteSlot(b.slot);
+        const s = b.slot;
+        if (args.length === 0 && b.arity > 0) return () => sl[s] as unknown as Value;
+        if (args.length !== b.arity) throw semantic(`The operator parameter ${name} takes ${b.arity} argument(s), got ${args.length}`, loc);
+        const fs = args.map((a) => this.expr(a, scope));
+        return () => {
+          const vs = fs.map((f) => f());
+          try {
+            return (sl[s] as OpClosure).call(vs);
+          } catch (x) {
+            throw attachLoc(x, loc);
+          }
+        };
+      }
+      case 'def': {
+        if (args.length === 0 && b.info.params.length > 0) {
+          // An operator used as a value (e.g. passed on to another operator).
+          const f = this.opValue(self ?? { kind: 'name', name, loc }, scope, b.info.params.length);
+          return f as unknown as Fn;
+        }
+        return this.callOp(b.info, args, scope, loc);
+      }
+      case 'fcndef': {
+        noArgs();
+        const info = b.info;
+        this.ensureFcn(info);
+        this.noteDef(info);
+        const self2 = info.selfSlot;
+        if (info.moduleLevel && !info.usesState) {
+          return () => {
+            const cur = sl[self2] as LazyFcn | undefined;
+            if (cur) return cur;
+            if (!info.cache) info.cache = info.make!();
+            return info.cache;
+          };
+        }
+        return () => (sl[self2] as LazyFcn | undefined) ?? info.make!();
+      }
+      case 'alias': {
+        if (args.length === 0) return this.expr(b.expr, b.scope);
+        if (b.expr.kind === 'name') {
+          const target = b.scope.lookup(b.expr.name);
+          if (target) return this.applyBinding(target, b.expr.name, args, scope, loc);
+          return this.apply({ kind: 'apply', op: b.expr.name, args, loc }, scope);
+        }
+        if (b.expr.kind === 'lambda') {
+          const op = this.opValue(b.expr, b.scope, args.length);
+          const fs = args.map((a) => this.expr(a, scope));
+          return () => op().call(fs.map((f) => f()));
+        }
+        throw semantic(`${name} is substituted by an expression and cannot be applied to arguments`, loc);
+      }
+      case 'instance':
+        throw semantic(`${name} is a module instance; refer to its definitions as ${name}!Op`, loc);
+    }
+  }
+
+  private apply(e: Extract<Expr, { kind: 'apply' }>, scope: Scope): Fn {
+    const b = scope.lookup(e.op);
+    if (b) return this.applyBinding(b, e.op, e.args, scope, e.loc);
+    const loc = e.loc;
+    const op = e.op;
+    // Short-circuiting and special forms.
+    switch (op) {
+      case '=>': {
+        const [a, c] = this.args2(e, scope);
+        return () => !isTrue(a(), 'The left side of =>', loc) || isTrue(c(), 'The right side of =>', loc);
+      }
+      case '/\\': {
+        const [a, c] = this.args2(e, scope);
+        return () => isTrue(a(), 'A conjunct', loc) && isTrue(c(), 'A conjunct', loc);
+      }
+      case '\\/': {
+        const [a, c] = this.args2(e, scope);
+        return () => isTrue(a(), 'A disjunct', loc) || isTrue(c(), 'A disjunct', loc);
+      }
+      case '=': {
+        const [a, c] = this.args2(e, scope);
+        return () => {
+          const x = a();
+          const y = c();
+          if (x === y) return true;
+          try {
+            return equals(x, y);
+          } catch (err) {
+            throw attachLoc(err, loc);
+          }
+        };
+      }
+      case '\\in':
+      case '\\notin': {
+        const [a, c] = this.args2(e, scope);
+        const neg = op === '\\notin';
+        return () => {
+          const x = a();
+          const s = c();
+          if (!(s instanceof SetValue)) throw new TlaError('eval', `${op} expects a set on its right, got ${describeValue(s)}`, loc);
+          try {
+            return s.has(x) !== neg;
+          } catch (err) {
+            throw attachLoc(err, loc);
+          }
+        };
+      }
+      case '\\X': {
+        const fs = e.args.map((a) => this.expr(a, scope));
+        return () => {
+          try {
+            return product(fs.map((f) => f()));
+          } catch (err) {
+            throw attachLoc(err, loc);
+          }
+        };
+      }
+      case "'":
+        return this.prime(e.args[0]!, scope, loc);
+    }
+    const bi = this.builtins.get(op);
+    if (!bi) throw semantic(`Unknown operator ${op}`, loc);
+    if (bi.arity !== e.args.length) throw semantic(`The operator ${op} takes ${bi.arity} argument(s), got ${e.args.length}`, loc);
+    if (bi.impure) this.noteState();
+    const fs = e.args.map((a, i) => (bi.opArgs?.includes(i) ? (this.opValue(a, scope, op === 'SortSeq' ? 2 : 1) as unknown as Fn) : this.expr(a, scope)));
+    switch (fs.length) {
+      case 0: {
+        const f = bi.fn as () => Value;
+        return () => f();
+      }
+      case 1: {
+        const f = bi.fn as (a: Value) => Value;
+        const [a] = fs as [Fn];
+        return () => {
+          const x = a();
+          try {
+            return f(x);
+          } catch (err) {
+            throw attachLoc(err, loc);
+          }
+        };
+      }
+      case 2: {
+        const f = bi.fn as (a: Value, b: Value) => Value;
+        const [a, c] = fs as [Fn, Fn];
+        return () => {
+          const x = a();
+          const y = c();
+          try {
+            return f(x, y);
+          } catch (err) {
+            throw attachLoc(err, loc);
+          }
+        };
+      }
+      default: {
+        const f = bi.fn as (...a: Value[]) => Value;
+        return () => {
+          const xs = fs.map((g) => g());
+          try {
+            return f(...xs);
+          } catch (err) {
+            throw attachLoc(err, loc);
+          }
+        };
+      }
+    }
+  }
+
+  private args2(e: Extract<Expr, { kind: 'apply' }>, scope: Scope): [Fn, Fn] {
+    if (e.args.length !== 2) throw semantic(`${e.op} takes 2 arguments, got ${e.args.length}`, e.loc);
+    return [this.expr(e.args[0]!, scope), this.expr(e.args[1]!, scope)];
+  }
+
+  private except(e: Extract<Expr, { kind: 'except' }>, scope: Scope): Fn {
+    const f = this.expr(e.fn, scope);
+    const loc = e.loc;
+    const sl = this.rt.slots;
+    const updates = e.updates.map((u) => {
+      const keys = u.path.map((step): Fn => {
+        if (step.kind === 'field') {
+          const name = step.name;
+          return () => name;
+        }
+        if (step.args.length === 1) return this.expr(step.args[0]!, scope);
+        const as = step.args.map((a) => this.expr(a, scope));
+        return () => new TupleValue(as.map((a) => a()));
+      });
+      const atSlot = this.allocSlot();
+      const s = new Scope(scope);
+      s.map.set('@', { k: 'slot', slot: atSlot, name: '@' });
+      const val = this.expr(u.value, s);
+      return { keys, atSlot, val };
+    });
+    const upd = (fv: Value, keys: readonly Fn[], i: number, kv: Value[], u: { atSlot: number; val: Fn }): Value => {
+      const key = kv[i]!;
+      let old: Value;
+      try {
+        old = fcnApply(fv, key);
+      } catch {
+        // TLC leaves a function unchanged when the EXCEPT path is not in its domain.
+        return fv;
+      }
+      let nv: Value;
+      if (i === keys.length - 1) {
+        const o = sl[u.atSlot];
+        sl[u.atSlot] = old;
+        nv = u.val();
+        sl[u.atSlot] = o;
+      } else nv = upd(old, keys, i + 1, kv, u);
+      return fcnExcept(fv, key, nv);
+    };
+    return () => {
+      let fv = f();
+      for (const u of updates) {
+        const kv = u.keys.map((k) => k());
+        try {
+          fv = upd(fv, u.keys, 0, kv, u);
+        } catch (x) {
+          throw attachLoc(x, loc);
+        }
+      }
+      return fv;
+    };
+  }
+
+  /** LET: a scope with the definitions, and (when some are zero-arity values) an entry hook. */
+  letScope(defs: readonly Definition[], scope: Scope): { scope: Scope; enter: (() => () => void) | null } {
+    const s = new Scope(scope);
+    const valSlots: number[] = [];
+    for (const d of defs) {
+      if (d.kind === 'opDef') {
+        const info = this.newOpInfo(d, s, false);
+        if (d.params.length === 0) {
+          const slot = this.allocSlot();
+          valSlots.push(slot);
+          s.map.set(d.name, { k: 'letval', slot, info });
+        } else s.map.set(d.name, { k: 'def', info });
+      } else if (d.kind === 'fcnDef') {
+        s.map.set(d.name, { k: 'fcndef', info: this.newFcnInfo(d, s, false) });
+      } else {
+        throw unsupported('INSTANCE inside LET', d.loc);
+      }
+    }
+    if (valSlots.length === 0) return { scope: s, enter: null };
+    const sl = this.rt.slots;
+    if (valSlots.length === 1) {
+      const p = valSlots[0]!;
+      return {
+        scope: s,
+        enter: () => {
+          const o = sl[p];
+          sl[p] = UNEVAL;
+          return () => {
+            sl[p] = o;
+          };
+        },
+      };
+    }
+    return {
+      scope: s,
+      enter: () => {
+        const old = valSlots.map((p) => sl[p]);
+        for (const p of valSlots) sl[p] = UNEVAL;
+        return () => {
+          for (let i = 0; i < valSlots.length; i++) sl[valSlots[i]!] = old[i];
+        };
+      },
+    };
+  }
+
+  /** A function constructor [x \in S, ... |-> e] (or a recursive definition when selfSlot >= 0). */
+  private fcnMaker(bounds: readonly Bound[], body: Expr, scope: Scope, loc: Loc, selfSlot: number): () => LazyFcn {
+    const bind = this.binder(bounds, scope, loc, 'function constructor');
+    const bodyFn = this.expr(body, bind.scope);
+    const domFn = bind.domain;
+    const sl = this.rt.slots;
+    return () => {
+      const dom = domFn();
+      const lf: LazyFcn = new LazyFcn(
+        dom,
+        (arg) => {
+          const saveSelf = selfSlot >= 0 ? sl[selfSlot] : undefined;
+          if (selfSlot >= 0) sl[selfSlot] = lf;
+          const r = bind.withValue(arg, bodyFn);
+          if (selfSlot >= 0) sl[selfSlot] = saveSelf;
+          return r;
+        },
+        true,
+      );
+      return lf;
+    };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Binders: \A, \E, CHOOSE, set builders, function constructors
+
+  binder(
+    bounds: readonly Bound[],
+    scope: Scope,
+    loc: Loc,
+    what: string,
+  ): {
+    scope: Scope;
+    iterate: (cb: () => boolean) => boolean;
+    current: () => Value;
+    withValue: <T>(v: Value, f: () => T) => T;
+    domain: () => SetValue;
+  } {
+    const s = new Scope(scope);
+    const sl = this.rt.slots;
+    const parts = bounds.map((b) => {
+      if (!b.set) throw unsupported(`Unbounded ${what} (${b.names.join(', ')})`, b.loc);
+      const setFn = this.expr(b.set, scope);
+      const slots = b.names.map((n) => {
+        const slot = this.allocSlot();
+        s.map.set(n, { k: 'slot', slot, name: n });
+        return slot;
+      });
+      return { setFn, slots, tuple: b.tuple, loc: b.loc, names: b.names };
+    });
+    const assign = (p: (typeof parts)[number], v: Value): void => {
+      if (!p.tuple) {
+        sl[p.slots[0]!] = v;
+        return;
+      }
+      if (!(v instanceof TupleValue) || v.elems.length !== p.slots.length) {
+        throw new TlaError('eval', `Cannot bind <<${p.names.join(', ')}>> to ${describeValue(v)}: it is not a tuple of ${p.slots.length} elements`, p.loc);
+      }
+      for (let i = 0; i < p.slots.length; i++) sl[p.slots[i]!] = v.elems[i]!;
+    };
+    const elems = (p: (typeof parts)[number]): readonly Value[] => {
+      const sv = p.setFn();
+      if (!(sv instanceof SetValue)) throw new TlaError('eval', `${what} ranges over ${describeValue(sv)}, which is not a set`, p.loc);
+      try {
+        return sv.normalized().elems;
+      } catch (x) {
+        throw attachLoc(x, p.loc);
+      }
+    };
+    const allSlots = parts.flatMap((p) => p.slots);
+    const save = (): unknown[] => allSlots.map((x) => sl[x]);
+    const restore = (old: unknown[]): void => {
+      for (let i = 0; i < allSlots.length; i++) sl[allSlots[i]!] = old[i];
+    };
+    let iterate: (cb: () => boolean) => boolean;
+    if (parts.length === 1 && !parts[0]!.tuple) {
+      const p = parts[0]!;
+      const slot = p.slots[0]!;
+      iterate = (cb) => {
+        const es = elems(p);
+        const o = sl[slot];
+        for (let i = 0; i < es.length; i++) {
+          sl[slot] = es[i]!;
+          if (cb()) {
+            sl[slot] = o;
+            return true;
+          }
+        }
+        sl[slot] = o;
+        return false;
+      };
+    } else {
+      iterate = (cb) => {
+        const old = save();
+        const rec = (i: number): boolean => {
+          if (i === parts.length) return cb();
+          const p = parts[i]!;
+          for (const v of elems(p)) {
+            assign(p, v);
+            if (rec(i + 1)) return true;
+          }
+          return false;
+        };
+        const r = rec(0);
+        restore(old);
+        return r;
+      };
+    }
+    // The bound value(s) as one value: the element, or a tuple for several bounds.
+    const current = (): Value => {
+      if (parts.length === 1) {
+        const p = parts[0]!;
+        return p.tuple ? new TupleValue(p.slots.map((x) => sl[x] as Value)) : (sl[p.slots[0]!] as Value);
+      }
+      return new TupleValue(parts.map((p) => (p.tuple ? new TupleValue(p.slots.map((x) => sl[x] as Value)) : (sl[p.slots[0]!] as Value))));
+    };
+    const withValue = <T>(v: Value, f: () => T): T => {
+      const old = save();
+      if (parts.length === 1) assign(parts[0]!, v);
+      else {
+        if (!(v instanceof TupleValue) || v.elems.length !== parts.length) {
+          throw new TlaError('eval', `Expected a tuple of ${parts.length} elements, got ${describeValue(v)}`, loc);
+        }
+        parts.forEach((p, i) => assign(p, v.elems[i]!));
+      }
+      const r = f();
+      restore(old);
+      return r;
+    };
+    const domain = (): SetValue => {
+      const sets = parts.map((p) => {
+        const sv = p.setFn();
+        if (!(sv instanceof SetValue)) throw new TlaError('eval', `${what} ranges over ${describeValue(sv)}, which is not a set`, p.loc);
+        return sv;
+      });
+      if (sets.length === 1) return sets[0]!;
+      return product(sets) as SetValue;
+    };
+    return { scope: s, iterate, current, withValue, domain };
+  }
+
+  // -------------------------------------------------------------------------------------
+  // Actions
+
+  /**
+   * Compiles e as an action. mode 'next': primed variables are assigned; 'init': unprimed
+   * ones. split: e is reached from the top through \/, \E and operator definitions only, so
+   * operators set the action label and \E variables become label arguments.
+   */
+  action(e: Expr, scope: Scope, mode: Mode, split: boolean): Act {
+    const rt = this.rt;
+    switch (e.kind) {
+      case 'and':
+        return this.andAction(e.args, scope, mode);
+      case 'or': {
+        const acts = e.args.map((a) => this.action(a, scope, mode, split));
+        return (k) => {
+          for (let i = 0; i < acts.length; i++) acts[i]!(k);
+        };
+      }
+      case 'bool':
+        return e.value ? (k) => k() : () => {};
+      case 'quant': {
+        if (e.quantifier === 'forall') break;
+        const bind = this.binder(e.bounds, scope, e.loc, '\\E');
+        const body = this.action(e.body, bind.scope, mode, split);
+        if (!split) {
+          return (k) => {
+            bind.iterate(() => {
+              body(k);
+              return false;
+            });
+          };
+        }
+        const names = e.bounds.flatMap((b) => b.names);
+        const slots = names.map((n) => (bind.scope.map.get(n) as { slot: number }).slot);
+        const sl = rt.slots;
+        return (k) => {
+          bind.iterate(() => {
+            const args = rt.lblArgs;
+            const saved = args.length;
+            for (let i = 0; i < names.length; i++) args.push([names[i]!, sl[slots[i]!] as Value]);
+            body(k);
+            args.length = saved;
+            return false;
+          });
+        };
+      }
+      case 'if': {
+        const c = this.expr(e.cond, scope);
+        const t = this.action(e.then, scope, mode, false);
+        const f = this.action(e.else, scope, mode, false);
+        const loc = e.cond.loc;
+        return (k) => (isTrue(c(), 'The condition of IF', loc) ? t(k) : f(k));
+      }
+      case 'case': {
+        const conds = e.arms.map((a) => this.expr(a.cond, scope));
+        const bodies = e.arms.map((a) => this.action(a.body, scope, mode, false));
+        const other = e.other ? this.action(e.other, scope, mode, false) : null;
+        const loc = e.loc;
+        return (k) => {
+          for (let i = 0; i < conds.length; i++) if (isTrue(conds[i]!(), 'A CASE guard', loc)) return bodies[i]!(k);
+          if (other) return other(k);
+          throw new TlaError('eval', 'Attempted to evaluate a CASE with no arm enabled (no guard is true and there is no OTHER)', loc);
+        };
+      }
+      case 'let': {
+        const { scope: s, enter } = this.letScope(e.defs, scope);
+        const body = this.action(e.body, s, mode, split);
+        if (!enter) return body;
+        return (k) => {
+          const restore = enter();
+          body(k);
+          restore();
+        };
+      }
+      case 'unchanged': {
+        if (mode === 'init') throw semantic('UNCHANGED cannot appear in an initial predicate', e.loc);
+        const targets = this.unchangedTargets(e.expr, scope);
+        return this.unchangedAction(targets, e.loc);
+      }
+      case 'boxAction': {
+        const a = this.action(e.action, scope, mode, split);
+        const u = this.unchangedAction(this.unchangedTargets(e.vars, scope), e.loc);
+        return (k) => {
+          a(k);
+          u(k);
+        };
+      }
+      case 'angleAction': {
+        const a = this.action(e.action, scope, mode, split);
+        const u = this.unchangedTargets(e.vars, scope);
+        const loc = e.loc;
+        return (k) =>
+          a(() => {
+            for (const t of u) if (!this.unchangedHolds(t, loc)) return k();
+          });
+      }
+      case 'name': {
+        const b = scope.lookup(e.name);
+        if (b && b.k === 'def' && b.info.params.length === 0) return this.callAction(b.info, [], scope, mode, split, e.name, e.loc);
+        if (b && b.k === 'letval') {
+          const info = b.info;
+          return this.callAction(info, [], scope, mode, split, e.name, e.loc);
+        }
+        if (b && b.k === 'alias' && b.expr.kind !== 'name') return this.action(b.expr, b.scope, mode, split);
+        if (b && b.k === 'alias') return this.action(b.expr, b.scope, mode, split);
+        if (mode === 'init' && b && b.k === 'var') break;
+        break;
+      }
+      case 'apply': {
+        const b = scope.lookup(e.op);
+        if (b && b.k === 'def') return this.callAction(b.info, e.args, scope, mode, split, e.op, e.loc);
+        if (b) break;
+        if (e.op === '=' && e.args.length === 2) {
+          const target = this.assignTarget(e.args[0]!, scope, mode);
+          if (target !== null) return this.assign(target, this.expr(e.args[1]!, scope), false, e.loc);
+        }
+        if (e.op === '\\in' && e.args.length === 2) {
+          const target = this.assignTarget(e.args[0]!, scope, mode);
+          if (target !== null) return this.assign(target, this.expr(e.args[1]!, scope), true, e.loc);
+        }
+        if (e.op === '/\\' && e.args.length === 2) return this.andAction(e.args, scope, mode);
+        if (e.op === '\\/' && e.args.length === 2) {
+          const [a, c] = e.args.map((x) => this.action(x, scope, mode, split)) as [Act, Act];
+          return (k) => {
+            a(k);
+            c(k);
+          };
+        }
+        if (e.op === '=>' && e.args.length === 2) {
+          const c = this.expr(e.args[0]!, scope);
+          const a = this.action(e.args[1]!, scope, mode, false);
+          const loc = e.loc;
+          return (k) => (isTrue(c(), 'The left side of =>', loc) ? a(k) : k());
+        }
+        break;
+      }
+      case 'moduleRef': {
+        const ms = this.resolveInstancePath(e, scope);
+        const b = ms.lookup(e.op);
+        if (b && b.k === 'def') return this.callAction(b.info, e.args, scope, mode, split, e.op, e.loc);
+        break;
+      }
+    }
+    if (TEMPORAL.has(e.kind)) throw unsupported(`The temporal formula ${exprText(e)} used as an action`, e.loc);
+    const p = this.expr(e, scope);
+    const loc = e.loc;
+    return (k) => {
+      if (isTrue(p(), 'An action conjunct', loc)) k();
+    };
+  }
+
+  private andAction(args: readonly Expr[], scope: Scope, mode: Mode): Act {
+    const acts = args.map((a) => this.action(a, scope, mode, false));
+    // Right fold: a1(() => a2(() => ... k)).
+    let chain: (k: () => void) => void = (k) => k();
+    for (let i = acts.length - 1; i >= 0; i--) {
+      const a = acts[i]!;
+      const rest = chain;
+      chain = i === acts.length - 1 ? a : (k) => a(() => rest(k));
+    }
+    return chain;
+  }
+
+  /** The variable that `lhs` assigns in this mode (x' in next, x in init), or null. */
+  private assignTarget(lhs: Expr, scope: Scope, mode: Mode): number | null {
+    if (mode === 'next') {
+      if (lhs.kind === 'prime') return this.varTarget(lhs.expr, scope);
+      if (lhs.kind === 'apply' && lhs.op === "'" && lhs.args.length === 1) return this.varTarget(lhs.args[0]!, scope);
+      return null;
+    }
+    return this.varTarget(lhs, scope);
+  }
+
+  private assign(v: number, rhs: Fn, member: boolean, loc: Loc): Act {
+    const rt = this.rt;
+    this.noteState();
+    const name = this.variables[v]!;
+    if (!member) {
+      return (k) => {
+        const target = rt.t ?? rt.s!;
+        const cur = target[v];
+        if (cur === undefined) {
+          target[v] = rhs();
+          k();
+          target[v] = undefined;
+        } else {
+          let eq: boolean;
+          try {
+            eq = equals(cur, rhs());
+          } catch (x) {
+            throw attachLoc(x, loc);
+          }
+          if (eq) k();
+        }
+      };
+    }
+    return (k) => {
+      const target = rt.t ?? rt.s!;
+      const cur = target[v];
+      const s = rhs();
+      if (!(s instanceof SetValue)) throw new TlaError('eval', `${name} \\in S: S is ${describeValue(s)}, which is not a set`, loc);
+      if (cur !== undefined) {
+        let m: boolean;
+        try {
+          m = s.has(cur);
+        } catch (x) {
+          throw attachLoc(x, loc);
+        }
+        if (m) k();
+        return;
+      }
+      let es: readonly Value[];
+      try {
+        es = s.normalized().elems;
+      } catch (x) {
+        throw attachLoc(x, loc);
+      }
+      for (let i = 0; i < es.length; i++) {
+        target[v] = es[i]!;
+        k();
+      }
+      target[v] = undefined;
+    };
+  }
+
+  private unchangedAction(targets: ({ v: number } | { f: Fn; p: Fn })[], loc: Loc): Act {
+    const rt = this.rt;
+    if (targets.every((t) => 'v' in t)) {
+      const vs = targets.map((t) => (t as { v: number }).v);
+      return (k) => {
+        const t = rt.t!;
+        const s = rt.s!;
+        const assigned: number[] = [];
+        let ok = true;
+        for (const v of vs) {
+          const cur = t[v];
+          if (cur === undefined) {
+            t[v] = s[v];
+            assigned.push(v);
+          } else if (!equals(cur, s[v]!)) {
+            ok = false;
+            break;
+          }
+        }
+        if (ok) k();
+        for (const v of assigned) t[v] = undefined;
+      };
+    }
+    return (k) => {
+      for (const t of targets) if (!this.unchangedHolds(t, loc)) return;
+      k();
+    };
+  }
+
+  /** An operator applied in an action: its body is enumerated as an action. */
+  private callAction(info: OpInfo, args: readonly Expr[], scope: Scope, mode: Mode, split: boolean, name: string, loc: Loc): Act {
+    const rt = this.rt;
+    const sl = rt.slots;
+    let argFns: Fn[];
+    let slots: number[];
+    let body: Act;
+    if (info.bodyScope === null && info.state === 0 && !info.moduleLevel && info.params.length === 0) {
+      // A LET value used as an action: compile its body in its scope.
+      this.ensureOp(info);
+    }
+    this.ensureOp(info);
+    argFns = this.opArgs(info.params, args, scope, loc, name);
+    slots = info.slots;
+    const key = `${mode}:${split}`;
+    const cached = info.acts.get(key);
+    if (cached) body = cached;
+    else {
+      // Guard against recursion while compiling: a placeholder that looks the real one up.
+      info.acts.set(key, (k) => info.acts.get(key)!(k));
+      body = this.action(info.body, info.bodyScope!, mode, split);
+      info.acts.set(key, body);
+    }
+    const n = argFns.length;
+    const labelName = info.name;
+    const params = info.params;
+    if (!split) {
+      if (n === 0) return body;
+      return (k) => {
+        const vs = argFns.map((f) => f());
+        const old = slots.map((p) => sl[p]);
+        for (let i = 0; i < n; i++) sl[slots[i]!] = vs[i];
+        body(k);
+        for (let i = 0; i < n; i++) sl[slots[i]!] = old[i];
+      };
+    }
+    return (k) => {
+      const vs = argFns.map((f) => f());
+      const old = slots.map((p) => sl[p]);
+      for (let i = 0; i < n; i++) sl[slots[i]!] = vs[i];
+      const saveName = rt.lblName;
+      const saveArgs = rt.lblArgs;
+      rt.lblName = labelName;
+      const la: [string, Value][] = [];
+      for (let i = 0; i < n; i++) if (params[i]!.arity === 0) la.push([params[i]!.name, vs[i] as Value]);
+      rt.lblArgs = la;
+      body(k);
+      rt.lblName = saveName;
+      rt.lblArgs = saveArgs;
+      for (let i = 0; i < n; i++) sl[slots[i]!] = old[i];
+    };
+  }
+
+  /** Evaluates a constant expression of a definition (used for ASSUME places and tests). */
+  formatPlace(loc: Loc): string {
+    return formatLoc(loc);
+  }
+}

@@ -1,0 +1,405 @@
+// The evaluator's public API: buildModel(spec, constants, overrides) -> Model
+// (see tla/README.md for the contract used by the checker).
+import type { Expr, LoadedSpec, Loc, Module } from '../ast.ts';
+import { STANDARD_MODULES } from '../ast.ts';
+import { TlaError, formatLoc } from '../errors.ts';
+import { describeValue, toTla } from '../values.ts';
+import type { Value } from '../values.ts';
+import { makeBuiltins } from './builtins.ts';
+import { Compiler, Scope } from './compile.ts';
+import type { Act, Binding, Fn } from './compile.ts';
+
+export type State = readonly Value[];
+
+export interface ActionLabel {
+  name: string;
+  args: Record<string, Value>;
+}
+
+export type ConstantAssignment = { kind: 'value'; value: Value } | { kind: 'operator'; name: string };
+
+/** Opaque evaluation context: a compile-time scope plus values bound with Model.bind. */
+export interface Ctx {
+  readonly scope: Scope;
+  readonly binds: readonly (readonly [number, Value])[];
+}
+
+export interface Model {
+  variables: readonly string[];
+  rootCtx: Ctx;
+  lookup(name: string): Expr;
+  unfold(expr: Expr, ctx: Ctx): { expr: Expr; ctx: Ctx } | null;
+  bind(ctx: Ctx, name: string, value: Value): Ctx;
+  checkAssumptions(): void;
+  initStates(init: Expr, ctx: Ctx, emit: (s: State) => void): void;
+  successors(next: Expr, ctx: Ctx, s: State, emit: (t: State, label: ActionLabel) => void): void;
+  evalState(expr: Expr, ctx: Ctx, s: State): Value;
+  evalAction(expr: Expr, ctx: Ctx, s: State, t: State): Value;
+  enabled(action: Expr, ctx: Ctx, s: State): boolean;
+  evalConstant(expr: Expr, ctx: Ctx): Value;
+  /** The value TLCGet("level") returns (the checker sets it to the current depth). */
+  tlcLevel: number;
+}
+
+export interface BuildOptions {
+  /** Where Print and PrintT write (default: stderr). */
+  print?: (line: string) => void;
+  /** Seed of RandomElement's generator (default 1: runs are reproducible). */
+  seed?: number;
+}
+
+const STANDARD: ReadonlySet<string> = new Set(STANDARD_MODULES);
+
+interface CacheEntry {
+  fn?: Fn;
+  init?: Act;
+  next?: Act;
+  enabled?: Act;
+}
+
+export function buildModel(
+  spec: LoadedSpec,
+  constants: ReadonlyMap<string, ConstantAssignment>,
+  overrides: ReadonlyMap<string, string> = new Map(),
+  options: BuildOptions = {},
+): Model {
+  // Every module by name, nested ones included.
+  const modules = new Map<string, Module>();
+  const addModule = (m: Module): void => {
+    if (!modules.has(m.name)) modules.set(m.name, m);
+    for (const s of m.submodules) addModule(s);
+  };
+  addModule(spec.root);
+  for (const m of spec.modules.values()) addModule(m);
+  const findModule = (name: string, loc: Loc): Module => {
+    const m = modules.get(name);
+    if (!m) throw new TlaError('semantic', `Module ${name} is not loaded`, loc);
+    return m;
+  };
+
+  // Variables: the root module's and those of the modules it extends.
+  const variables: string[] = [];
+  const seenVars = new Set<string>();
+  const collectVars = (m: Module, seen: Set<string>): void => {
+    if (seen.has(m.name)) return;
+    seen.add(m.name);
+    for (const e of m.extends) if (!STANDARD.has(e)) collectVars(findModule(e, { file: m.file, line: 1, col: 1 }), seen);
+    for (const v of m.variables) {
+      if (!seenVars.has(v.name)) {
+        seenVars.add(v.name);
+        variables.push(v.name);
+      }
+    }
+  };
+  collectVars(spec.root, new Set());
+
+  let rngState = (options.seed ?? 1) >>> 0 || 1;
+  const registers = new Map<number, Value>();
+  let model: Model;
+  const builtins = makeBuiltins({
+    print: options.print ?? ((line) => process.stderr.write(`${line}\n`)),
+    random: () => {
+      // xorshift32: deterministic, seedable.
+      rngState ^= rngState << 13;
+      rngState ^= rngState >>> 17;
+      rngState ^= rngState << 5;
+      return (rngState >>> 0) / 4294967296;
+    },
+    tlcGet: (k) => {
+      if (typeof k === 'number') {
+        const v = registers.get(k);
+        if (v === undefined) throw new TlaError('eval', `TLCGet(${k}): register ${k} was never set with TLCSet`);
+        return v;
+      }
+      if (k === 'level') return model.tlcLevel;
+      throw new TlaError('unsupported', `TLCGet(${describeValue(k)}) is not supported (only integer registers and "level")`);
+    },
+    tlcSet: (k, v) => {
+      if (typeof k !== 'number') throw new TlaError('unsupported', `TLCSet(${describeValue(k)}, ...) is not supported (only integer registers)`);
+      registers.set(k, v);
+    },
+  });
+  const compiler = new Compiler(builtins, variables);
+  compiler.findModule = findModule;
+
+  const assumptions: { expr: Expr; scope: Scope; loc: Loc }[] = [];
+
+  /** The scope of module `mod` where its constants/variables are bound by subst. */
+  const buildScope = (mod: Module, subst: (name: string) => Binding | undefined, root: boolean, withAssumptions: boolean): Scope => {
+    const scope = new Scope(null);
+    const seen = new Set<string>();
+    const visit = (m: Module): void => {
+      if (seen.has(m.name)) return;
+      seen.add(m.name);
+      for (const e of m.extends) if (!STANDARD.has(e)) visit(findModule(e, { file: m.file, line: 1, col: 1 }));
+      for (const c of m.constants) scope.map.set(c.name, subst(c.name) ?? { k: 'unassigned', name: c.name, loc: c.loc });
+      for (const v of m.variables) {
+        if (root) scope.map.set(v.name, { k: 'var', index: variables.indexOf(v.name), name: v.name });
+        else {
+          const b = subst(v.name);
+          if (!b) throw new TlaError('semantic', `INSTANCE of ${mod.name}: its variable ${v.name} has no substitution and no same-named variable or definition to stand for it`, v.loc);
+          scope.map.set(v.name, b);
+        }
+      }
+      compiler.addDefinitions(scope, m.definitions, (inst) => {
+        const im = findModule(inst.module, inst.loc);
+        const subs = new Map(inst.substitutions.map((s) => [s.name, s.expr] as const));
+        const instScope = buildScope(
+          im,
+          (name) => {
+            const ex = subs.get(name);
+            if (ex) return { k: 'alias', expr: ex, scope };
+            if (!scope.lookup(name) && !m.constants.some((c) => c.name === name) && !m.variables.some((v) => v.name === name)) {
+              return undefined;
+            }
+            return { k: 'alias', expr: { kind: 'name', name, loc: inst.loc }, scope };
+          },
+          false,
+          withAssumptions,
+        );
+        for (const [name, b] of instScope.map) {
+          if (b.k === 'def' || b.k === 'fcndef' || b.k === 'instance') {
+            const local = im.definitions.some((d) => d.kind !== 'instance' && d.name === name && d.local);
+            if (!local) scope.map.set(name, b);
+          }
+        }
+      });
+      if (withAssumptions) for (const a of m.assumptions) assumptions.push({ expr: a.expr, scope, loc: a.loc });
+    };
+    visit(mod);
+    return scope;
+  };
+
+  compiler.buildInstanceScope = (mod, subst) => buildScope(mod, subst, false, false);
+
+  const declared = new Set<string>();
+  const collectConsts = (m: Module, seen: Set<string>): void => {
+    if (seen.has(m.name)) return;
+    seen.add(m.name);
+    for (const e of m.extends) if (!STANDARD.has(e)) collectConsts(findModule(e, { file: m.file, line: 1, col: 1 }), seen);
+    for (const c of m.constants) declared.add(c.name);
+  };
+  collectConsts(spec.root, new Set());
+
+  let rootScope: Scope;
+  const constantBinding = (name: string): Binding | undefined => {
+    const a = constants.get(name);
+    if (!a) return undefined;
+    if (a.kind === 'value') return { k: 'value', value: a.value };
+    return { k: 'alias', expr: { kind: 'name', name: a.name, loc: { file: spec.root.file, line: 0, col: 0 } }, scope: rootScope };
+  };
+  rootScope = buildScope(spec.root, constantBinding, true, true);
+  // Definitions replaced by values or other operators in the model.
+  for (const name of constants.keys()) {
+    if (declared.has(name)) continue;
+    const b = constantBinding(name);
+    if (b) rootScope.map.set(name, b);
+  }
+  for (const [name, repl] of overrides) {
+    if (!rootScope.lookup(repl)) throw new TlaError('config', `Cannot replace ${name} by ${repl}: ${repl} is not defined`);
+    rootScope.map.set(name, { k: 'alias', expr: { kind: 'name', name: repl, loc: { file: spec.root.file, line: 0, col: 0 } }, scope: rootScope });
+  }
+
+  const rt = compiler.rt;
+  const nVars = variables.length;
+
+  const entry = (expr: Expr, scope: Scope): CacheEntry => {
+    let c = scope.cache.get(expr) as CacheEntry | undefined;
+    if (!c) {
+      c = {};
+      scope.cache.set(expr, c);
+    }
+    return c;
+  };
+  const exprFn = (expr: Expr, ctx: Ctx): Fn => {
+    const c = entry(expr, ctx.scope);
+    if (!c.fn) c.fn = compiler.expr(expr, ctx.scope);
+    return c.fn;
+  };
+  const applyBinds = (ctx: Ctx): void => {
+    for (const [slot, v] of ctx.binds) rt.slots[slot] = v;
+  };
+  /** Runs f with rt.s/rt.t set, restoring the previous evaluation context afterwards (re-entrance from emit callbacks). */
+  const withStates = <T>(s: (Value | undefined)[] | null, t: (Value | undefined)[] | null, f: () => T): T => {
+    const saveS = rt.s;
+    const saveT = rt.t;
+    const saveName = rt.lblName;
+    const saveArgs = rt.lblArgs;
+    const saveAction = rt.actionName;
+    rt.s = s;
+    rt.t = t;
+    try {
+      return f();
+    } finally {
+      rt.s = saveS;
+      rt.t = saveT;
+      rt.lblName = saveName;
+      rt.lblArgs = saveArgs;
+      rt.actionName = saveAction;
+    }
+  };
+
+  const names = new Map<string, Expr>();
+  const rootCtx: Ctx = { scope: rootScope, binds: [] };
+
+  const describeExpr = (e: Expr): string => (e.kind === 'name' ? e.name : e.kind === 'apply' ? e.op : `the action at ${formatLoc(e.loc)}`);
+
+  model = {
+    variables,
+    rootCtx,
+    tlcLevel: 0,
+    lookup(name) {
+      let e = names.get(name);
+      if (!e) {
+        const b = rootScope.lookup(name);
+        if (!b) throw new TlaError('config', `${name} is not defined in module ${spec.root.name}`);
+        const loc = b.k === 'def' || b.k === 'fcndef' ? b.info.loc : { file: spec.root.file, line: 1, col: 1 };
+        e = { kind: 'name', name, loc };
+        names.set(name, e);
+      }
+      return e;
+    },
+    unfold(expr, ctx) {
+      let b: Binding | undefined;
+      let args: readonly Expr[] = [];
+      if (expr.kind === 'name') b = ctx.scope.lookup(expr.name);
+      else if (expr.kind === 'apply') {
+        b = ctx.scope.lookup(expr.op);
+        args = expr.args;
+      } else if (expr.kind === 'moduleRef') {
+        // Resolve through the instance path by compiling a reference (builds the instance scope).
+        const probe = ctx.scope;
+        const ms = compiler.resolveInstancePath(expr, probe);
+        b = ms.lookup(expr.op);
+        args = expr.args;
+      } else return null;
+      if (!b) return null;
+      if (b.k === 'alias' && args.length === 0) return { expr: b.expr, ctx: { scope: b.scope, binds: ctx.binds } };
+      if (b.k !== 'def') return null;
+      const info = b.info;
+      if (info.params.length !== args.length) return null;
+      if (args.length === 0) return { expr: info.body, ctx: { scope: info.scope, binds: ctx.binds } };
+      const s = new Scope(info.scope);
+      info.params.forEach((p, i) => s.map.set(p.name, { k: 'alias', expr: args[i]!, scope: ctx.scope }));
+      return { expr: info.body, ctx: { scope: s, binds: ctx.binds } };
+    },
+    bind(ctx, name, value) {
+      let child = ctx.scope.bindChildren.get(name);
+      if (!child) {
+        const scope = new Scope(ctx.scope);
+        const slot = compiler.allocSlot();
+        scope.map.set(name, { k: 'slot', slot, name });
+        child = { scope, slot };
+        ctx.scope.bindChildren.set(name, child);
+      }
+      return { scope: child.scope, binds: [...ctx.binds, [child.slot, value] as const] };
+    },
+    checkAssumptions() {
+      for (const a of assumptions) {
+        const c = entry(a.expr, a.scope);
+        if (!c.fn) c.fn = compiler.expr(a.expr, a.scope);
+        const f = c.fn;
+        const v = withStates(null, null, f);
+        if (v === true) continue;
+        if (v === false) throw new TlaError('eval', `Assumption at ${formatLoc(a.loc)} is false`, a.loc);
+        throw new TlaError('eval', `Assumption at ${formatLoc(a.loc)} is not a boolean: it evaluated to ${describeValue(v)}`, a.loc);
+      }
+    },
+    initStates(init, ctx, emit) {
+      const c = entry(init, ctx.scope);
+      if (!c.init) c.init = compiler.action(init, ctx.scope, 'init', false);
+      const act = c.init;
+      applyBinds(ctx);
+      const s: (Value | undefined)[] = new Array(nVars).fill(undefined);
+      withStates(s, null, () => {
+        rt.actionName = describeExpr(init);
+        act(() => {
+          for (let i = 0; i < nVars; i++) {
+            if (s[i] === undefined) {
+              throw new TlaError('eval', `The initial predicate ${describeExpr(init)} does not assign a value to the variable ${variables[i]}`, init.loc);
+            }
+          }
+          const copy = s.slice() as Value[];
+          const saveS = rt.s;
+          emit(copy);
+          rt.s = saveS;
+        });
+      });
+    },
+    successors(next, ctx, s, emit) {
+      const c = entry(next, ctx.scope);
+      if (!c.next) c.next = compiler.action(next, ctx.scope, 'next', true);
+      const act = c.next;
+      applyBinds(ctx);
+      const t: (Value | undefined)[] = new Array(nVars).fill(undefined);
+      const top = describeExpr(next);
+      withStates(s as Value[], t, () => {
+        rt.lblName = top;
+        rt.lblArgs = [];
+        rt.actionName = top;
+        try {
+          act(() => {
+            for (let i = 0; i < nVars; i++) {
+              if (t[i] === undefined) {
+                throw new TlaError(
+                  'eval',
+                  `Action ${rt.lblName} produced a successor that does not assign a value to the variable ${variables[i]} (from state ${showState(variables, s)})`,
+                  next.loc,
+                );
+              }
+            }
+            const args: Record<string, Value> = {};
+            for (const [n, v] of rt.lblArgs) args[n] = v;
+            const copy = t.slice() as Value[];
+            const label = { name: rt.lblName, args };
+            // emit may evaluate other expressions (invariants): keep our context intact.
+            withStates(rt.s, rt.t, () => emit(copy, label));
+          });
+        } catch (x) {
+          if (x instanceof TlaError && x.kind === 'eval' && !x.message.includes('while computing successors')) {
+            throw new TlaError(x.kind, `${x.message}\n  while computing successors with action ${rt.lblName} of state ${showState(variables, s)}`, x.loc);
+          }
+          throw x;
+        }
+      });
+    },
+    evalState(expr, ctx, s) {
+      const f = exprFn(expr, ctx);
+      applyBinds(ctx);
+      return withStates(s as Value[], null, f);
+    },
+    evalAction(expr, ctx, s, t) {
+      const f = exprFn(expr, ctx);
+      applyBinds(ctx);
+      return withStates(s as Value[], t as Value[], f);
+    },
+    enabled(action, ctx, s) {
+      const c = entry(action, ctx.scope);
+      if (!c.enabled) c.enabled = compiler.action(action, ctx.scope, 'next', false);
+      const act = c.enabled;
+      applyBinds(ctx);
+      return withStates(s as Value[], null, () => compiler.runEnabled(act, nVars));
+    },
+    evalConstant(expr, ctx) {
+      const f = exprFn(expr, ctx);
+      applyBinds(ctx);
+      return withStates(null, null, f);
+    },
+  };
+  return model;
+}
+
+/** `x = 1, y = {}`: a state for messages. */
+export function showState(variables: readonly string[], s: State): string {
+  const parts = variables.map((v, i) => {
+    const x = s[i];
+    let text: string;
+    try {
+      text = x === undefined ? '(unassigned)' : toTla(x);
+    } catch {
+      text = '(unprintable)';
+    }
+    return `${v} = ${text.length > 120 ? `${text.slice(0, 120)}...` : text}`;
+  });
+  return `[${parts.join(', ')}]`;
+}

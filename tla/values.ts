@@ -1,0 +1,1404 @@
+// TLA+ values as the evaluator and the checker see them, with TLC's semantics.
+//
+// Representation (chosen for the checker's hot path):
+// - integers are JS numbers (TLC's 32-bit range; arithmetic that leaves it is an error),
+//   booleans are JS booleans, strings are JS strings;
+// - model values are interned `ModelValue` objects (one object per name);
+// - finite sets are `SetEnum`: a canonical array, sorted in TLC's order, without duplicates;
+//   sets that need not or cannot be enumerated are lazy (`IntervalSet`, `SubsetSet`,
+//   `FcnSet`, `RecordSet`, `ProductSet`, `SeqSet`, `NatSet`, `IntSet`, `StringSet`,
+//   `FilteredSet`, `UnionSet`, `DiffSet`);
+// - functions have one canonical form per value, so equality and fingerprints do not depend
+//   on how a function was built: domain 1..n (also the empty function) -> `TupleValue`,
+//   non-empty domain of strings -> `RecordValue`, anything else -> `FcnValue`; a function
+//   over an infinite domain or defined recursively is a `LazyFcn` until it must be compared.
+import type { Loc } from './ast.ts';
+import { TlaError } from './errors.ts';
+
+export type Value = number | boolean | string | ModelValue | SetValue | FcnLike;
+export type FcnLike = TupleValue | RecordValue | FcnValue | LazyFcn;
+
+// ---------------------------------------------------------------------------------------
+// Errors
+
+function evalError(msg: string, loc: Loc | null = null): TlaError {
+  return new TlaError('eval', msg, loc);
+}
+
+const INT_MAX = 2147483647;
+const INT_MIN = -2147483648;
+
+/** Checks that an integer result is inside TLC's 32-bit range. */
+export function checkInt(n: number, a: number, op: string, b: number): number {
+  if (n > INT_MAX || n < INT_MIN || !Number.isFinite(n)) {
+    throw evalError(`Overflow when computing ${a} ${op} ${b}: TLC integers are 32-bit (-2147483648..2147483647)`);
+  }
+  return n;
+}
+
+// ---------------------------------------------------------------------------------------
+// Model values
+
+export class ModelValue {
+  readonly h1: number;
+  readonly h2: number;
+  constructor(
+    readonly name: string,
+    readonly index: number,
+  ) {
+    this.h1 = hashString(name, 0x6d6f6465);
+    this.h2 = hashString(name, 0x1b7c3a59);
+  }
+}
+
+const modelValues = new Map<string, ModelValue>();
+
+/** The model value of that name (one object per name, so identity is equality). */
+export function modelValue(name: string): ModelValue {
+  let mv = modelValues.get(name);
+  if (!mv) {
+    mv = new ModelValue(name, modelValues.size);
+    modelValues.set(name, mv);
+  }
+  return mv;
+}
+
+// ---------------------------------------------------------------------------------------
+// Sets
+
+export abstract class SetValue {
+  /** Hash cache (valid when hashed is true). */
+  h1 = 0;
+  h2 = 0;
+  hashed = false;
+  /** Membership without enumeration. */
+  abstract has(v: Value): boolean;
+  /** False when the set cannot be enumerated (Nat, Int, STRING, Seq(S), a filter of those...). */
+  abstract isFinite(): boolean;
+  /** The canonical enumerated form; an error for sets that are not enumerable. */
+  abstract normalized(): SetEnum;
+  /** Number of elements (an error when infinite). */
+  size(): number {
+    return this.normalized().elems.length;
+  }
+  /** TLA+ text for a lazy set (enumerated sets print their elements). */
+  abstract show(): string;
+}
+
+function notEnumerable(s: SetValue): TlaError {
+  return evalError(`The set ${s.show()} is not enumerable (it is infinite or defined by a predicate over an infinite set)`);
+}
+
+export class SetEnum extends SetValue {
+  constructor(readonly elems: readonly Value[]) {
+    super();
+  }
+  has(v: Value): boolean {
+    return indexInSorted(this.elems, v) >= 0;
+  }
+  isFinite(): boolean {
+    return true;
+  }
+  normalized(): SetEnum {
+    return this;
+  }
+  override size(): number {
+    return this.elems.length;
+  }
+  show(): string {
+    return toTla(this);
+  }
+}
+
+export const EMPTY_SET = new SetEnum([]);
+export const BOOLEAN_SET = new SetEnum([false, true]);
+
+/** Binary search for v in a canonical array; -1 when absent. Model values never raise errors. */
+export function indexInSorted(elems: readonly Value[], v: Value): number {
+  let lo = 0;
+  let hi = elems.length - 1;
+  if (hi < 8) {
+    for (let i = 0; i <= hi; i++) if (equals(elems[i]!, v)) return i;
+    return -1;
+  }
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compare(elems[mid]!, v);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
+}
+
+/** Sorts (TLC order) and removes duplicates; takes ownership of arr. */
+export function setOf(arr: Value[]): SetEnum {
+  const n = arr.length;
+  if (n === 0) return EMPTY_SET;
+  if (n === 1) return new SetEnum(arr);
+  let sorted = true;
+  for (let i = 1; i < n; i++) {
+    if (compare(arr[i - 1]!, arr[i]!) >= 0) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return new SetEnum(arr);
+  arr.sort(compare);
+  let w = 1;
+  for (let i = 1; i < n; i++) {
+    if (compare(arr[w - 1]!, arr[i]!) !== 0) arr[w++] = arr[i]!;
+  }
+  arr.length = w;
+  return new SetEnum(arr);
+}
+
+export class IntervalSet extends SetValue {
+  constructor(
+    readonly lo: number,
+    readonly hi: number,
+  ) {
+    super();
+  }
+  has(v: Value): boolean {
+    if (typeof v === 'number') return v >= this.lo && v <= this.hi;
+    if (v instanceof ModelValue) return false;
+    throw evalError(`Attempted to check whether ${describeValue(v)} is in the integer interval ${this.show()}`);
+  }
+  isFinite(): boolean {
+    return true;
+  }
+  private norm: SetEnum | null = null;
+  normalized(): SetEnum {
+    if (!this.norm) {
+      const out: Value[] = [];
+      for (let i = this.lo; i <= this.hi; i++) out.push(i);
+      this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
+    }
+    return this.norm;
+  }
+  override size(): number {
+    return this.hi >= this.lo ? this.hi - this.lo + 1 : 0;
+  }
+  show(): string {
+    return `${this.lo}..${this.hi}`;
+  }
+}
+
+export class NatSet extends SetValue {
+  has(v: Value): boolean {
+    if (typeof v === 'number') return v >= 0;
+    if (v instanceof ModelValue) return false;
+    throw evalError(`Attempted to check whether ${describeValue(v)} is in Nat`);
+  }
+  isFinite(): boolean {
+    return false;
+  }
+  normalized(): SetEnum {
+    throw notEnumerable(this);
+  }
+  show(): string {
+    return 'Nat';
+  }
+}
+
+export class IntSet extends SetValue {
+  has(v: Value): boolean {
+    if (typeof v === 'number') return true;
+    if (v instanceof ModelValue) return false;
+    throw evalError(`Attempted to check whether ${describeValue(v)} is in Int`);
+  }
+  isFinite(): boolean {
+    return false;
+  }
+  normalized(): SetEnum {
+    throw notEnumerable(this);
+  }
+  show(): string {
+    return 'Int';
+  }
+}
+
+export class StringSet extends SetValue {
+  has(v: Value): boolean {
+    if (typeof v === 'string') return true;
+    if (v instanceof ModelValue) return false;
+    throw evalError(`Attempted to check whether ${describeValue(v)} is in STRING`);
+  }
+  isFinite(): boolean {
+    return false;
+  }
+  normalized(): SetEnum {
+    throw notEnumerable(this);
+  }
+  show(): string {
+    return 'STRING';
+  }
+}
+
+export const NAT = new NatSet();
+export const INT = new IntSet();
+export const STRING_SET = new StringSet();
+
+export class SubsetSet extends SetValue {
+  constructor(readonly base: SetValue) {
+    super();
+  }
+  has(v: Value): boolean {
+    if (!(v instanceof SetValue)) {
+      if (v instanceof ModelValue) return false;
+      throw evalError(`Attempted to check whether the non-set ${describeValue(v)} is in ${this.show()}`);
+    }
+    return subseteq(v, this.base);
+  }
+  isFinite(): boolean {
+    return this.base.isFinite();
+  }
+  private norm: SetEnum | null = null;
+  normalized(): SetEnum {
+    if (this.norm) return this.norm;
+    const b = this.base.normalized().elems;
+    const n = b.length;
+    if (n > 24) throw evalError(`SUBSET of a set with ${n} elements is too large to enumerate`);
+    const out: Value[] = [];
+    // Sets compare by size first, then element-wise: enumerate k-subsets in lexicographic order.
+    const idx: number[] = [];
+    for (let k = 0; k <= n; k++) {
+      for (let i = 0; i < k; i++) idx[i] = i;
+      idx.length = k;
+      while (true) {
+        const elems: Value[] = new Array(k);
+        for (let i = 0; i < k; i++) elems[i] = b[idx[i]!]!;
+        out.push(k === 0 ? EMPTY_SET : new SetEnum(elems));
+        let i = k - 1;
+        while (i >= 0 && idx[i] === n - k + i) i--;
+        if (i < 0) break;
+        idx[i]!++;
+        for (let j = i + 1; j < k; j++) idx[j] = idx[j - 1]! + 1;
+      }
+    }
+    this.norm = new SetEnum(out);
+    return this.norm;
+  }
+  override size(): number {
+    const n = this.base.size();
+    if (n > 30) throw evalError(`Cardinality of SUBSET of a set with ${n} elements exceeds TLC's integers`);
+    return 2 ** n;
+  }
+  show(): string {
+    return `SUBSET ${showInner(this.base)}`;
+  }
+}
+
+/** Odometer over the cartesian product of lists, last position fastest (lexicographic). */
+function odometer(lists: readonly (readonly Value[])[], f: (vals: Value[]) => void): void {
+  const n = lists.length;
+  for (const l of lists) if (l.length === 0) return;
+  const idx = new Array<number>(n).fill(0);
+  while (true) {
+    const vals: Value[] = new Array(n);
+    for (let i = 0; i < n; i++) vals[i] = lists[i]![idx[i]!]!;
+    f(vals);
+    let i = n - 1;
+    while (i >= 0) {
+      idx[i]!++;
+      if (idx[i]! < lists[i]!.length) break;
+      idx[i] = 0;
+      i--;
+    }
+    if (i < 0) return;
+  }
+}
+
+function productSize(sizes: number[], what: string): number {
+  let p = 1;
+  for (const s of sizes) p *= s;
+  if (p > INT_MAX) throw evalError(`The number of elements of ${what} exceeds TLC's integers`);
+  return p;
+}
+
+/** [S -> T]. */
+export class FcnSet extends SetValue {
+  constructor(
+    readonly domain: SetValue,
+    readonly range: SetValue,
+  ) {
+    super();
+  }
+  has(v: Value): boolean {
+    if (!isFcn(v)) {
+      if (v instanceof ModelValue) return false;
+      throw evalError(`Attempted to check whether the non-function ${describeValue(v)} is in ${this.show()}`);
+    }
+    if (v instanceof LazyFcn) {
+      if (!setEquals(v.domain, this.domain)) return false;
+      const f = v.materialize();
+      return allIn(fcnVals(f), this.range);
+    }
+    if (!setEquals(fcnDomain(v), this.domain)) return false;
+    return allIn(fcnVals(v), this.range);
+  }
+  isFinite(): boolean {
+    return this.domain.isFinite() && this.range.isFinite();
+  }
+  private norm: SetEnum | null = null;
+  normalized(): SetEnum {
+    if (this.norm) return this.norm;
+    const dom = this.domain.normalized().elems;
+    const rng = this.range.normalized().elems;
+    productSize(dom.map(() => rng.length), this.show());
+    const out: Value[] = [];
+    odometer(
+      dom.map(() => rng),
+      (vals) => out.push(mkFcn(dom as Value[], vals)),
+    );
+    this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
+    return this.norm;
+  }
+  override size(): number {
+    const d = this.domain.size();
+    const r = this.range.size();
+    return productSize(new Array<number>(d).fill(r), this.show());
+  }
+  show(): string {
+    return `[${showInner(this.domain)} -> ${showInner(this.range)}]`;
+  }
+}
+
+function allIn(vals: readonly Value[], s: SetValue): boolean {
+  for (const x of vals) if (!s.has(x)) return false;
+  return true;
+}
+
+/** [a : S, b : T]; names sorted. */
+export class RecordSet extends SetValue {
+  readonly names: readonly string[];
+  readonly sets: readonly SetValue[];
+  constructor(fields: readonly (readonly [string, SetValue])[]) {
+    super();
+    const sorted = [...fields].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    this.names = sorted.map((f) => f[0]);
+    this.sets = sorted.map((f) => f[1]);
+  }
+  has(v: Value): boolean {
+    if (!(v instanceof RecordValue)) {
+      if (v instanceof ModelValue) return false;
+      if (isFcn(v)) return false;
+      throw evalError(`Attempted to check whether the non-record ${describeValue(v)} is in ${this.show()}`);
+    }
+    if (v.names.length !== this.names.length) return false;
+    for (let i = 0; i < this.names.length; i++) {
+      if (v.names[i] !== this.names[i]) return false;
+      if (!this.sets[i]!.has(v.vals[i]!)) return false;
+    }
+    return true;
+  }
+  isFinite(): boolean {
+    return this.sets.every((s) => s.isFinite());
+  }
+  private norm: SetEnum | null = null;
+  normalized(): SetEnum {
+    if (this.norm) return this.norm;
+    const lists = this.sets.map((s) => s.normalized().elems);
+    productSize(
+      lists.map((l) => l.length),
+      this.show(),
+    );
+    const out: Value[] = [];
+    odometer(lists, (vals) => out.push(new RecordValue(this.names, vals)));
+    this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
+    return this.norm;
+  }
+  override size(): number {
+    return productSize(
+      this.sets.map((s) => s.size()),
+      this.show(),
+    );
+  }
+  show(): string {
+    return `[${this.names.map((n, i) => `${n} : ${showInner(this.sets[i]!)}`).join(', ')}]`;
+  }
+}
+
+/** S1 \X S2 \X ... (a set of tuples). */
+export class ProductSet extends SetValue {
+  constructor(readonly sets: readonly SetValue[]) {
+    super();
+  }
+  has(v: Value): boolean {
+    if (!(v instanceof TupleValue)) {
+      if (v instanceof ModelValue || isFcn(v)) return false;
+      throw evalError(`Attempted to check whether the non-tuple ${describeValue(v)} is in ${this.show()}`);
+    }
+    if (v.elems.length !== this.sets.length) return false;
+    for (let i = 0; i < this.sets.length; i++) if (!this.sets[i]!.has(v.elems[i]!)) return false;
+    return true;
+  }
+  isFinite(): boolean {
+    return this.sets.every((s) => s.isFinite());
+  }
+  private norm: SetEnum | null = null;
+  normalized(): SetEnum {
+    if (this.norm) return this.norm;
+    const lists = this.sets.map((s) => s.normalized().elems);
+    productSize(
+      lists.map((l) => l.length),
+      this.show(),
+    );
+    const out: Value[] = [];
+    odometer(lists, (vals) => out.push(new TupleValue(vals)));
+    this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
+    return this.norm;
+  }
+  override size(): number {
+    return productSize(
+      this.sets.map((s) => s.size()),
+      this.show(),
+    );
+  }
+  show(): string {
+    return this.sets.map((s) => showInner(s)).join(' \\X ');
+  }
+}
+
+/** Seq(S). */
+export class SeqSet extends SetValue {
+  constructor(readonly base: SetValue) {
+    super();
+  }
+  has(v: Value): boolean {
+    if (!(v instanceof TupleValue)) {
+      if (v instanceof ModelValue || isFcn(v)) return false;
+      throw evalError(`Attempted to check whether the non-sequence ${describeValue(v)} is in ${this.show()}`);
+    }
+    return allIn(v.elems, this.base);
+  }
+  isFinite(): boolean {
+    return false;
+  }
+  normalized(): SetEnum {
+    throw notEnumerable(this);
+  }
+  show(): string {
+    return `Seq(${toTla(this.base)})`;
+  }
+}
+
+/** {x \in S : P} where S is not enumerable: membership only. */
+export class FilteredSet extends SetValue {
+  constructor(
+    readonly base: SetValue,
+    readonly pred: (v: Value) => boolean,
+    readonly text: string,
+  ) {
+    super();
+  }
+  has(v: Value): boolean {
+    return this.base.has(v) && this.pred(v);
+  }
+  isFinite(): boolean {
+    return false;
+  }
+  normalized(): SetEnum {
+    throw notEnumerable(this);
+  }
+  show(): string {
+    return this.text;
+  }
+}
+
+/** S \cup T where one side is not enumerable. */
+export class UnionSet extends SetValue {
+  constructor(readonly parts: readonly SetValue[]) {
+    super();
+  }
+  has(v: Value): boolean {
+    for (const p of this.parts) if (p.has(v)) return true;
+    return false;
+  }
+  isFinite(): boolean {
+    return false;
+  }
+  normalized(): SetEnum {
+    throw notEnumerable(this);
+  }
+  show(): string {
+    return this.parts.map((p) => showInner(p)).join(' \\cup ');
+  }
+}
+
+/** S \ T where S is not enumerable. */
+export class DiffSet extends SetValue {
+  constructor(
+    readonly a: SetValue,
+    readonly b: SetValue,
+  ) {
+    super();
+  }
+  has(v: Value): boolean {
+    return this.a.has(v) && !this.b.has(v);
+  }
+  isFinite(): boolean {
+    return false;
+  }
+  normalized(): SetEnum {
+    throw notEnumerable(this);
+  }
+  show(): string {
+    return `${showInner(this.a)} \\ ${showInner(this.b)}`;
+  }
+}
+
+// Set algebra on canonical arrays.
+
+export function setUnion(a: SetValue, b: SetValue): SetValue {
+  if (!a.isFinite() || !b.isFinite()) return new UnionSet([a, b]);
+  const x = a.normalized().elems;
+  const y = b.normalized().elems;
+  if (x.length === 0) return b.normalized();
+  if (y.length === 0) return a.normalized();
+  const out: Value[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < x.length && j < y.length) {
+    const c = compare(x[i]!, y[j]!);
+    if (c < 0) out.push(x[i++]!);
+    else if (c > 0) out.push(y[j++]!);
+    else {
+      out.push(x[i++]!);
+      j++;
+    }
+  }
+  while (i < x.length) out.push(x[i++]!);
+  while (j < y.length) out.push(y[j++]!);
+  return new SetEnum(out);
+}
+
+export function setIntersect(a: SetValue, b: SetValue): SetValue {
+  if (!a.isFinite()) {
+    if (!b.isFinite()) return new FilteredSet(a, (v) => b.has(v), `${showInner(a)} \\cap ${showInner(b)}`);
+    return setIntersect(b, a);
+  }
+  const x = a.normalized().elems;
+  if (b instanceof SetEnum) {
+    const y = b.elems;
+    const out: Value[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < x.length && j < y.length) {
+      const c = compare(x[i]!, y[j]!);
+      if (c < 0) i++;
+      else if (c > 0) j++;
+      else {
+        out.push(x[i++]!);
+        j++;
+      }
+    }
+    return out.length === 0 ? EMPTY_SET : new SetEnum(out);
+  }
+  const out: Value[] = [];
+  for (const v of x) if (b.has(v)) out.push(v);
+  return out.length === 0 ? EMPTY_SET : new SetEnum(out);
+}
+
+export function setDiff(a: SetValue, b: SetValue): SetValue {
+  if (!a.isFinite()) return new DiffSet(a, b);
+  const x = a.normalized().elems;
+  if (b instanceof SetEnum) {
+    const y = b.elems;
+    if (y.length === 0) return a.normalized();
+    const out: Value[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < x.length && j < y.length) {
+      const c = compare(x[i]!, y[j]!);
+      if (c < 0) out.push(x[i++]!);
+      else if (c > 0) j++;
+      else {
+        i++;
+        j++;
+      }
+    }
+    while (i < x.length) out.push(x[i++]!);
+    return out.length === 0 ? EMPTY_SET : new SetEnum(out);
+  }
+  const out: Value[] = [];
+  for (const v of x) if (!b.has(v)) out.push(v);
+  return out.length === 0 ? EMPTY_SET : new SetEnum(out);
+}
+
+export function subseteq(a: SetValue, b: SetValue): boolean {
+  if (a instanceof IntervalSet && b instanceof IntervalSet) {
+    return a.lo > a.hi || (b.lo <= a.lo && a.hi <= b.hi);
+  }
+  if (!a.isFinite()) {
+    if (b instanceof IntSet && (a instanceof NatSet || a instanceof IntSet)) return true;
+    if (b instanceof NatSet && a instanceof NatSet) return true;
+    if (b instanceof StringSet && a instanceof StringSet) return true;
+    throw evalError(`Cannot decide whether the non-enumerable set ${a.show()} is a subset of ${b.show()}`);
+  }
+  for (const v of a.normalized().elems) if (!b.has(v)) return false;
+  return true;
+}
+
+/** UNION of a set of sets. */
+export function bigUnion(s: SetValue): SetValue {
+  const parts = s.normalized().elems;
+  let acc: SetValue = EMPTY_SET;
+  const all: Value[] = [];
+  let lazy = false;
+  for (const p of parts) {
+    if (!(p instanceof SetValue)) throw evalError(`UNION applied to a set containing the non-set ${describeValue(p)}`);
+    if (!p.isFinite()) lazy = true;
+  }
+  if (lazy) return new UnionSet(parts as SetValue[]);
+  for (const p of parts) for (const v of (p as SetValue).normalized().elems) all.push(v);
+  acc = setOf(all);
+  return acc;
+}
+
+// ---------------------------------------------------------------------------------------
+// Functions
+
+export class TupleValue {
+  h1 = 0;
+  h2 = 0;
+  hashed = false;
+  constructor(readonly elems: readonly Value[]) {}
+}
+
+export class RecordValue {
+  h1 = 0;
+  h2 = 0;
+  hashed = false;
+  /** names sorted, one value per name. */
+  constructor(
+    readonly names: readonly string[],
+    readonly vals: readonly Value[],
+  ) {}
+  indexOf(name: string): number {
+    const ns = this.names;
+    for (let i = 0; i < ns.length; i++) if (ns[i] === name) return i;
+    return -1;
+  }
+}
+
+export class FcnValue {
+  h1 = 0;
+  h2 = 0;
+  hashed = false;
+  /** dom canonical (sorted, no duplicates), vals parallel. */
+  constructor(
+    readonly dom: readonly Value[],
+    readonly vals: readonly Value[],
+  ) {}
+}
+
+/** A function whose values are computed on demand (recursive definitions, infinite domains). */
+export class LazyFcn {
+  private memo: Map<unknown, Value> | null = null;
+  private done: FcnValue | TupleValue | RecordValue | null = null;
+  constructor(
+    readonly domain: SetValue,
+    readonly compute: (arg: Value) => Value,
+    readonly memoize: boolean,
+  ) {}
+  apply(arg: Value): Value {
+    if (this.done) return fcnApply(this.done, arg);
+    if (!this.domain.has(arg)) throw outOfDomain(this, arg);
+    if (!this.memoize) return this.compute(arg);
+    const key = typeof arg === 'object' ? fingerprintKey(arg) : arg;
+    if (!this.memo) this.memo = new Map();
+    let v = this.memo.get(key);
+    if (v === undefined) {
+      v = this.compute(arg);
+      this.memo.set(key, v);
+    }
+    return v;
+  }
+  materialize(): TupleValue | RecordValue | FcnValue {
+    if (!this.done) {
+      if (!this.domain.isFinite()) {
+        throw evalError(`The function with domain ${this.domain.show()} cannot be compared, hashed or printed: its domain is infinite`);
+      }
+      const dom = this.domain.normalized().elems;
+      const vals = dom.map((d) => this.apply(d));
+      this.done = mkFcn(dom as Value[], vals) as TupleValue | RecordValue | FcnValue;
+    }
+    return this.done;
+  }
+}
+
+export const EMPTY_TUPLE = new TupleValue([]);
+
+export function isFcn(v: Value): v is FcnLike {
+  return v instanceof TupleValue || v instanceof RecordValue || v instanceof FcnValue || v instanceof LazyFcn;
+}
+
+/** The canonical function with this (canonical) domain and these values. */
+export function mkFcn(dom: readonly Value[], vals: readonly Value[]): Value {
+  const n = dom.length;
+  if (n === 0) return EMPTY_TUPLE;
+  const d0 = dom[0];
+  if (typeof d0 === 'number') {
+    if (d0 === 1 && dom[n - 1] === n) return new TupleValue(vals);
+    return new FcnValue(dom, vals);
+  }
+  if (typeof d0 === 'string') return new RecordValue(dom as string[], vals);
+  return new FcnValue(dom, vals);
+}
+
+/** A record from field/value pairs in any order (duplicates: the last wins). */
+export function mkRecord(fields: readonly (readonly [string, Value])[]): Value {
+  if (fields.length === 0) return EMPTY_TUPLE;
+  const sorted = [...fields].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+  const names: string[] = [];
+  const vals: Value[] = [];
+  for (const [n, v] of sorted) {
+    if (names.length > 0 && names[names.length - 1] === n) vals[vals.length - 1] = v;
+    else {
+      names.push(n);
+      vals.push(v);
+    }
+  }
+  return new RecordValue(names, vals);
+}
+
+/** A function from unsorted (key, value) pairs; duplicate keys keep the first value. */
+export function fcnFromPairs(keys: Value[], vals: Value[]): Value {
+  const n = keys.length;
+  if (n === 0) return EMPTY_TUPLE;
+  const order = keys.map((_, i) => i);
+  let sorted = true;
+  for (let i = 1; i < n; i++) {
+    if (compare(keys[i - 1]!, keys[i]!) >= 0) {
+      sorted = false;
+      break;
+    }
+  }
+  if (sorted) return mkFcn(keys, vals);
+  order.sort((a, b) => compare(keys[a]!, keys[b]!) || a - b);
+  const dom: Value[] = [];
+  const vs: Value[] = [];
+  for (const i of order) {
+    if (dom.length > 0 && compare(dom[dom.length - 1]!, keys[i]!) === 0) continue;
+    dom.push(keys[i]!);
+    vs.push(vals[i]!);
+  }
+  return mkFcn(dom, vs);
+}
+
+function outOfDomain(f: Value, arg: Value): TlaError {
+  return evalError(`Attempted to apply function ${toTlaShort(f)} to ${toTlaShort(arg)}, which is not in its domain`);
+}
+
+export function fcnApply(f: Value, arg: Value): Value {
+  if (f instanceof TupleValue) {
+    if (typeof arg === 'number' && arg >= 1 && arg <= f.elems.length && Number.isInteger(arg)) return f.elems[arg - 1]!;
+    throw outOfDomain(f, arg);
+  }
+  if (f instanceof RecordValue) {
+    if (typeof arg === 'string') {
+      const i = f.indexOf(arg);
+      if (i >= 0) return f.vals[i]!;
+    }
+    throw outOfDomain(f, arg);
+  }
+  if (f instanceof FcnValue) {
+    const i = indexInSorted(f.dom, arg);
+    if (i >= 0) return f.vals[i]!;
+    throw outOfDomain(f, arg);
+  }
+  if (f instanceof LazyFcn) return f.apply(arg);
+  throw evalError(`Attempted to apply ${describeValue(f)}, which is not a function, to ${toTlaShort(arg)}`);
+}
+
+export function fcnDomain(f: Value): SetValue {
+  if (f instanceof TupleValue) return f.elems.length === 0 ? EMPTY_SET : new IntervalSet(1, f.elems.length);
+  if (f instanceof RecordValue) return new SetEnum(f.names);
+  if (f instanceof FcnValue) return new SetEnum(f.dom);
+  if (f instanceof LazyFcn) return f.domain;
+  throw evalError(`DOMAIN applied to ${describeValue(f)}, which is not a function`);
+}
+
+/** Domain elements of a finite function, canonical. */
+export function fcnKeys(f: Value): readonly Value[] {
+  if (f instanceof TupleValue) {
+    const out: Value[] = new Array(f.elems.length);
+    for (let i = 0; i < out.length; i++) out[i] = i + 1;
+    return out;
+  }
+  if (f instanceof RecordValue) return f.names;
+  if (f instanceof FcnValue) return f.dom;
+  if (f instanceof LazyFcn) return fcnKeys(f.materialize());
+  throw evalError(`Expected a function, got ${describeValue(f)}`);
+}
+
+export function fcnVals(f: Value): readonly Value[] {
+  if (f instanceof TupleValue) return f.elems;
+  if (f instanceof RecordValue || f instanceof FcnValue) return f.vals;
+  if (f instanceof LazyFcn) return fcnVals(f.materialize());
+  throw evalError(`Expected a function, got ${describeValue(f)}`);
+}
+
+/** [f EXCEPT ![arg] = v]; arg must be in the domain (TLC leaves f unchanged otherwise, we do too). */
+export function fcnExcept(f: Value, arg: Value, v: Value): Value {
+  if (f instanceof TupleValue) {
+    if (typeof arg === 'number' && arg >= 1 && arg <= f.elems.length) {
+      const e = f.elems.slice();
+      e[arg - 1] = v;
+      return new TupleValue(e);
+    }
+    return f;
+  }
+  if (f instanceof RecordValue) {
+    if (typeof arg === 'string') {
+      const i = f.indexOf(arg);
+      if (i >= 0) {
+        const vals = f.vals.slice();
+        vals[i] = v;
+        return new RecordValue(f.names, vals);
+      }
+    }
+    return f;
+  }
+  if (f instanceof FcnValue) {
+    const i = indexInSorted(f.dom, arg);
+    if (i < 0) return f;
+    const vals = f.vals.slice();
+    vals[i] = v;
+    return new FcnValue(f.dom, vals);
+  }
+  if (f instanceof LazyFcn) return fcnExcept(f.materialize(), arg, v);
+  throw evalError(`EXCEPT applied to ${describeValue(f)}, which is not a function`);
+}
+
+// ---------------------------------------------------------------------------------------
+// Kinds, equality, order
+
+export function kindName(v: Value): string {
+  if (typeof v === 'number') return 'integer';
+  if (typeof v === 'boolean') return 'boolean';
+  if (typeof v === 'string') return 'string';
+  if (v instanceof ModelValue) return 'model value';
+  if (v instanceof SetValue) return 'set';
+  if (v instanceof TupleValue) return 'tuple';
+  if (v instanceof RecordValue) return 'record';
+  return 'function';
+}
+
+/** "integer 4", "tuple <<1, 2>>": for error messages. */
+export function describeValue(v: Value): string {
+  return `${kindName(v)} ${toTlaShort(v)}`;
+}
+
+export function toTlaShort(v: Value, max = 200): string {
+  let s: string;
+  try {
+    s = toTla(v);
+  } catch {
+    s = v instanceof SetValue ? v.show() : '(a function over an infinite domain)';
+  }
+  return s.length > max ? `${s.slice(0, max)}...` : s;
+}
+
+function incomparable(a: Value, b: Value, what: string): TlaError {
+  return evalError(`Attempted to ${what} ${describeValue(a)} with ${describeValue(b)}: values of different kinds are not comparable in TLC`);
+}
+
+/** TLA+ equality with TLC's rules: values of different kinds are an error, except model values. */
+export function equals(a: Value, b: Value): boolean {
+  if (a === b) return true;
+  switch (typeof a) {
+    case 'number':
+      if (typeof b === 'number') return false;
+      break;
+    case 'string':
+      if (typeof b === 'string') return false;
+      break;
+    case 'boolean':
+      if (typeof b === 'boolean') return false;
+      break;
+    default:
+      if (a instanceof ModelValue) return false;
+      if (a instanceof SetValue) {
+        if (b instanceof SetValue) return setEquals(a, b);
+        break;
+      }
+      if (isFcn(b)) return fcnEquals(a, b);
+  }
+  if (b instanceof ModelValue) return false;
+  throw incomparable(a, b, 'check equality of');
+}
+
+export function setEquals(a: SetValue, b: SetValue): boolean {
+  if (a === b) return true;
+  if (a instanceof IntervalSet && b instanceof IntervalSet) {
+    const ea = a.lo > a.hi;
+    const eb = b.lo > b.hi;
+    return ea || eb ? ea && eb : a.lo === b.lo && a.hi === b.hi;
+  }
+  if (!a.isFinite() || !b.isFinite()) {
+    if (a.constructor === b.constructor && (a instanceof NatSet || a instanceof IntSet || a instanceof StringSet)) return true;
+    if (a.isFinite() !== b.isFinite()) {
+      // A finite set never equals Nat, Int or STRING.
+      if (b instanceof NatSet || b instanceof IntSet || b instanceof StringSet) return false;
+      if (a instanceof NatSet || a instanceof IntSet || a instanceof StringSet) return false;
+    }
+    throw evalError(`Cannot compare the sets ${a.show()} and ${b.show()}: at least one is not enumerable`);
+  }
+  const x = a.normalized();
+  const y = b.normalized();
+  const xe = x.elems;
+  const ye = y.elems;
+  if (xe.length !== ye.length) return false;
+  if (x.hashed && y.hashed && (x.h1 !== y.h1 || x.h2 !== y.h2)) return false;
+  for (let i = 0; i < xe.length; i++) if (!equals(xe[i]!, ye[i]!)) return false;
+  return true;
+}
+
+function fcnEquals(a: FcnLike, b: FcnLike): boolean {
+  if (a instanceof LazyFcn) a = a.materialize();
+  if (b instanceof LazyFcn) b = b.materialize();
+  if (a === b) return true;
+  if (a.hashed && b.hashed && (a.h1 !== b.h1 || a.h2 !== b.h2)) return false;
+  if (a instanceof TupleValue) {
+    if (!(b instanceof TupleValue)) return false;
+    const x = a.elems;
+    const y = b.elems;
+    if (x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!equals(x[i]!, y[i]!)) return false;
+    return true;
+  }
+  if (a instanceof RecordValue) {
+    if (!(b instanceof RecordValue)) return false;
+    const n = a.names.length;
+    if (n !== b.names.length) return false;
+    for (let i = 0; i < n; i++) if (a.names[i] !== b.names[i]) return false;
+    for (let i = 0; i < n; i++) if (!equals(a.vals[i]!, b.vals[i]!)) return false;
+    return true;
+  }
+  if (!(b instanceof FcnValue)) return false;
+  const n = a.dom.length;
+  if (n !== b.dom.length) return false;
+  for (let i = 0; i < n; i++) if (!equals(a.dom[i]!, b.dom[i]!)) return false;
+  for (let i = 0; i < n; i++) if (!equals(a.vals[i]!, b.vals[i]!)) return false;
+  return true;
+}
+
+/**
+ * TLC's total order within a kind: integers numerically, FALSE < TRUE, strings by content,
+ * model values by creation, sets by size then elements, functions by domain size, then
+ * domain elements, then values. Model values sort before any other kind; other mixed
+ * kinds are an error as in TLC.
+ */
+export function compare(a: Value, b: Value): number {
+  if (a === b) return 0;
+  const ta = typeof a;
+  if (ta === 'number') {
+    if (typeof b === 'number') return (a as number) < b ? -1 : 1;
+  } else if (ta === 'string') {
+    if (typeof b === 'string') return (a as string) < b ? -1 : (a as string) > b ? 1 : 0;
+  } else if (ta === 'boolean') {
+    if (typeof b === 'boolean') return a ? 1 : -1;
+  } else if (a instanceof ModelValue) {
+    if (b instanceof ModelValue) return a.index - b.index;
+    return -1;
+  } else if (a instanceof SetValue) {
+    if (b instanceof SetValue) return compareSets(a, b);
+  } else if (isFcn(b)) {
+    return compareFcns(a as FcnLike, b);
+  }
+  if (b instanceof ModelValue) return 1;
+  throw incomparable(a, b, 'compare');
+}
+
+function compareSets(a: SetValue, b: SetValue): number {
+  const x = a.normalized().elems;
+  const y = b.normalized().elems;
+  if (x.length !== y.length) return x.length - y.length;
+  for (let i = 0; i < x.length; i++) {
+    const c = compare(x[i]!, y[i]!);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+function compareFcns(a: FcnLike, b: FcnLike): number {
+  if (a instanceof TupleValue && b instanceof TupleValue) {
+    const x = a.elems;
+    const y = b.elems;
+    if (x.length !== y.length) return x.length - y.length;
+    for (let i = 0; i < x.length; i++) {
+      const c = compare(x[i]!, y[i]!);
+      if (c !== 0) return c;
+    }
+    return 0;
+  }
+  const ka = fcnKeys(a);
+  const kb = fcnKeys(b);
+  if (ka.length !== kb.length) return ka.length - kb.length;
+  for (let i = 0; i < ka.length; i++) {
+    const c = compare(ka[i]!, kb[i]!);
+    if (c !== 0) return c;
+  }
+  const va = fcnVals(a);
+  const vb = fcnVals(b);
+  for (let i = 0; i < va.length; i++) {
+    const c = compare(va[i]!, vb[i]!);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Fingerprints: two independent 32-bit murmur3-style lanes, stable across runs, computed on
+// the canonical form (so equal values have equal fingerprints whatever their construction).
+
+function mix(h: number, k: number): number {
+  k = Math.imul(k, 0xcc9e2d51);
+  k = (k << 15) | (k >>> 17);
+  k = Math.imul(k, 0x1b873593);
+  h ^= k;
+  h = (h << 13) | (h >>> 19);
+  return (Math.imul(h, 5) + 0xe6546b64) | 0;
+}
+
+function fmix(h: number): number {
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h;
+}
+
+function hashString(s: string, seed: number): number {
+  let h = seed;
+  for (let i = 0; i < s.length; i++) h = mix(h, s.charCodeAt(i));
+  return fmix(h ^ s.length);
+}
+
+const SEED1 = 0x3c6ef372;
+const SEED2 = 0x7f4a7c15;
+const TAG_INT = 1;
+const TAG_BOOL = 2;
+const TAG_STR = 3;
+const TAG_SET = 5;
+const TAG_FCN = 6;
+
+const strCache = new Map<string, number>();
+const strCache2 = new Map<string, number>();
+
+// The result of hashValue: two lanes in module variables (no allocation).
+let H1 = 0;
+let H2 = 0;
+
+function hashValue(v: Value): void {
+  switch (typeof v) {
+    case 'number':
+      H1 = fmix(mix(mix(SEED1, TAG_INT), v | 0));
+      H2 = fmix(mix(mix(SEED2, TAG_INT), Math.imul(v | 0, 0x9e3779b1)));
+      return;
+    case 'boolean':
+      H1 = fmix(mix(SEED1 ^ TAG_BOOL, v ? 1 : 0));
+      H2 = fmix(mix(SEED2 ^ TAG_BOOL, v ? 7 : 3));
+      return;
+    case 'string': {
+      let a = strCache.get(v);
+      let b: number;
+      if (a === undefined) {
+        a = hashString(v, SEED1 ^ TAG_STR);
+        b = hashString(v, SEED2 ^ TAG_STR);
+        if (strCache.size < 100_000) {
+          strCache.set(v, a);
+          strCache2.set(v, b);
+        }
+      } else b = strCache2.get(v)!;
+      H1 = a;
+      H2 = b;
+      return;
+    }
+  }
+  if (v instanceof ModelValue) {
+    H1 = v.h1;
+    H2 = v.h2;
+    return;
+  }
+  if (v instanceof SetValue) {
+    const s = v.normalized();
+    if (!s.hashed) {
+      let a = mix(SEED1, TAG_SET);
+      let b = mix(SEED2, TAG_SET);
+      const es = s.elems;
+      for (let i = 0; i < es.length; i++) {
+        hashValue(es[i]!);
+        a = mix(a, H1);
+        b = mix(b, H2);
+      }
+      s.h1 = fmix(a ^ es.length);
+      s.h2 = fmix(b ^ Math.imul(es.length, 0x27d4eb2f));
+      s.hashed = true;
+    }
+    if (v !== s) {
+      v.h1 = s.h1;
+      v.h2 = s.h2;
+      v.hashed = true;
+    }
+    H1 = s.h1;
+    H2 = s.h2;
+    return;
+  }
+  let f = v as FcnLike;
+  if (f instanceof LazyFcn) f = f.materialize();
+  if (!f.hashed) {
+    let a = mix(SEED1, TAG_FCN);
+    let b = mix(SEED2, TAG_FCN);
+    let n: number;
+    if (f instanceof TupleValue) {
+      const es = f.elems;
+      n = es.length;
+      for (let i = 0; i < n; i++) {
+        hashValue(i + 1);
+        a = mix(a, H1);
+        b = mix(b, H2);
+        hashValue(es[i]!);
+        a = mix(a, H1);
+        b = mix(b, H2);
+      }
+    } else {
+      const ks = f instanceof RecordValue ? f.names : f.dom;
+      const vs = f.vals;
+      n = ks.length;
+      for (let i = 0; i < n; i++) {
+        hashValue(ks[i]!);
+        a = mix(a, H1);
+        b = mix(b, H2);
+        hashValue(vs[i]!);
+        a = mix(a, H1);
+        b = mix(b, H2);
+      }
+    }
+    f.h1 = fmix(a ^ n);
+    f.h2 = fmix(b ^ Math.imul(n, 0x165667b1));
+    f.hashed = true;
+  }
+  H1 = f.h1;
+  H2 = f.h2;
+}
+
+/** 64-bit fingerprint of a value as [hi, lo] unsigned 32-bit halves. */
+export function fingerprintPair(v: Value): [number, number] {
+  hashValue(v);
+  return [H1 >>> 0, H2 >>> 0];
+}
+
+/** 64-bit fingerprint of a value. */
+export function fingerprint(v: Value): bigint {
+  hashValue(v);
+  return (BigInt(H1 >>> 0) << 32n) | BigInt(H2 >>> 0);
+}
+
+/** A Map key for a value: a number-free string of its fingerprint (for memo tables). */
+export function fingerprintKey(v: Value): string {
+  hashValue(v);
+  return `${H1 >>> 0}:${H2 >>> 0}`;
+}
+
+function hashState(state: readonly Value[]): void {
+  let a = SEED1 ^ 0x51a7e;
+  let b = SEED2 ^ 0x51a7e;
+  for (let i = 0; i < state.length; i++) {
+    hashValue(state[i]!);
+    a = mix(a, H1);
+    b = mix(b, H2);
+  }
+  H1 = fmix(a ^ state.length);
+  H2 = fmix(b ^ Math.imul(state.length, 0x2545f491));
+}
+
+/** 64-bit fingerprint of a state (one value per variable). */
+export function fingerprintState(state: readonly Value[]): bigint {
+  hashState(state);
+  return (BigInt(H1 >>> 0) << 32n) | BigInt(H2 >>> 0);
+}
+
+/** The same fingerprint as fingerprintState, written as two uint32 into out[0] (high) and out[1] (low); allocation-free. */
+export function fingerprintStateInto(state: readonly Value[], out: Uint32Array | number[]): void {
+  hashState(state);
+  out[0] = H1 >>> 0;
+  out[1] = H2 >>> 0;
+}
+
+// ---------------------------------------------------------------------------------------
+// Printing (TLC's format)
+
+export function quoteString(s: string): string {
+  let out = '"';
+  for (const ch of s) {
+    if (ch === '"') out += '\\"';
+    else if (ch === '\\') out += '\\\\';
+    else if (ch === '\n') out += '\\n';
+    else if (ch === '\t') out += '\\t';
+    else if (ch === '\r') out += '\\r';
+    else if (ch === '\f') out += '\\f';
+    else out += ch;
+  }
+  return out + '"';
+}
+
+function showInner(s: SetValue): string {
+  const t = s instanceof SetEnum || s instanceof IntervalSet || s instanceof NatSet || s instanceof IntSet || s instanceof StringSet ? toTla(s) : s.show();
+  return s instanceof SetEnum || s instanceof NatSet || s instanceof IntSet || s instanceof StringSet || s instanceof SeqSet ? t : `(${t})`;
+}
+
+/** The value in TLA+ syntax, as TLC prints it. */
+export function toTla(v: Value): string {
+  switch (typeof v) {
+    case 'number':
+      return String(v);
+    case 'boolean':
+      return v ? 'TRUE' : 'FALSE';
+    case 'string':
+      return quoteString(v);
+  }
+  if (v instanceof ModelValue) return v.name;
+  if (v instanceof SetEnum) return `{${v.elems.map(toTla).join(', ')}}`;
+  if (v instanceof IntervalSet) return v.show();
+  if (v instanceof SetValue) {
+    if (v.isFinite() && !(v instanceof SubsetSet || v instanceof FcnSet || v instanceof RecordSet || v instanceof ProductSet)) {
+      return toTla(v.normalized());
+    }
+    return v.show();
+  }
+  if (v instanceof TupleValue) return `<<${v.elems.map(toTla).join(', ')}>>`;
+  if (v instanceof RecordValue) return `[${v.names.map((n, i) => `${n} |-> ${toTla(v.vals[i]!)}`).join(', ')}]`;
+  if (v instanceof LazyFcn) return toTla(v.materialize());
+  const f = v as FcnValue;
+  return `(${f.dom.map((d, i) => `${toTla(d)} :> ${toTla(f.vals[i]!)}`).join(' @@ ')})`;
+}
+
+// ---------------------------------------------------------------------------------------
+// ITF (Informal Trace Format) encoding
+
+export type ItfValue = boolean | string | ItfValue[] | { [k: string]: ItfValue };
+
+export function toItf(v: Value): ItfValue {
+  switch (typeof v) {
+    case 'number':
+      return { '#bigint': String(v) };
+    case 'boolean':
+    case 'string':
+      return v;
+  }
+  if (v instanceof ModelValue) return { '#unserializable': v.name };
+  if (v instanceof SetValue) return { '#set': v.normalized().elems.map(toItf) };
+  if (v instanceof TupleValue) return { '#tup': v.elems.map(toItf) };
+  if (v instanceof RecordValue) {
+    const o: { [k: string]: ItfValue } = {};
+    v.names.forEach((n, i) => (o[n] = toItf(v.vals[i]!)));
+    return o;
+  }
+  if (v instanceof LazyFcn) return toItf(v.materialize());
+  const f = v as FcnValue;
+  return { '#map': f.dom.map((d, i) => [toItf(d), toItf(f.vals[i]!)]) };
+}
+
+/** Decodes an ITF value (inverse of toItf). */
+export function fromItf(j: unknown): Value {
+  if (typeof j === 'boolean' || typeof j === 'string') return j;
+  if (typeof j === 'number' && Number.isInteger(j)) return j;
+  if (Array.isArray(j) || j === null || typeof j !== 'object') throw new TlaError('io', `Not an ITF value: ${JSON.stringify(j)}`);
+  const o = j as Record<string, unknown>;
+  if ('#bigint' in o) {
+    const n = Number(o['#bigint']);
+    if (!Number.isSafeInteger(n)) throw new TlaError('io', `ITF integer out of range: ${String(o['#bigint'])}`);
+    return n;
+  }
+  if ('#set' in o) return setOf((o['#set'] as unknown[]).map(fromItf));
+  if ('#tup' in o) return new TupleValue((o['#tup'] as unknown[]).map(fromItf));
+  if ('#map' in o) {
+    const pairs = o['#map'] as unknown[][];
+    return fcnFromPairs(
+      pairs.map((p) => fromItf(p[0])),
+      pairs.map((p) => fromItf(p[1])),
+    );
+  }
+  if ('#unserializable' in o) return modelValue(String(o['#unserializable']));
+  return mkRecord(Object.entries(o).map(([k, v]) => [k, fromItf(v)] as const));
+}
+
+// ---------------------------------------------------------------------------------------
+// Symmetry
+
+/** The value with every model value m replaced by perm.get(m) (when present). */
+export function permute(v: Value, perm: ReadonlyMap<ModelValue, ModelValue>): Value {
+  if (typeof v !== 'object') return v;
+  if (v instanceof ModelValue) return perm.get(v) ?? v;
+  if (v instanceof SetValue) {
+    const es = v.normalized().elems;
+    let changed = false;
+    const out: Value[] = new Array(es.length);
+    for (let i = 0; i < es.length; i++) {
+      const p = permute(es[i]!, perm);
+      if (p !== es[i]) changed = true;
+      out[i] = p;
+    }
+    return changed ? setOf(out) : v;
+  }
+  if (v instanceof TupleValue) {
+    let changed = false;
+    const out = v.elems.map((e) => {
+      const p = permute(e, perm);
+      if (p !== e) changed = true;
+      return p;
+    });
+    return changed ? new TupleValue(out) : v;
+  }
+  if (v instanceof RecordValue) {
+    let changed = false;
+    const out = v.vals.map((e) => {
+      const p = permute(e, perm);
+      if (p !== e) changed = true;
+      return p;
+    });
+    return changed ? new RecordValue(v.names, out) : v;
+  }
+  const f = v instanceof LazyFcn ? v.materialize() : v;
+  if (!(f instanceof FcnValue)) return permute(f, perm);
+  let changed = false;
+  const ks = f.dom.map((e) => {
+    const p = permute(e, perm);
+    if (p !== e) changed = true;
+    return p;
+  });
+  const vs = f.vals.map((e) => {
+    const p = permute(e, perm);
+    if (p !== e) changed = true;
+    return p;
+  });
+  return changed ? fcnFromPairs(ks, vs) : f;
+}
+
+// ---------------------------------------------------------------------------------------
+// Constructors (for the .cfg reader and tests)
+
+export function int(n: number): number {
+  if (!Number.isInteger(n)) throw evalError(`${n} is not an integer`);
+  return checkInt(n, n, '+', 0);
+}
+export function str(s: string): string {
+  return s;
+}
+export function bool(b: boolean): boolean {
+  return b;
+}
+export function setOfValues(vs: readonly Value[]): SetEnum {
+  return setOf([...vs]);
+}
+export function tuple(vs: readonly Value[]): TupleValue {
+  return vs.length === 0 ? EMPTY_TUPLE : new TupleValue([...vs]);
+}
+export function record(fields: Readonly<Record<string, Value>>): Value {
+  return mkRecord(Object.entries(fields));
+}
