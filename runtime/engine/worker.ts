@@ -494,6 +494,24 @@ class SinkOp implements Op {
   }
 }
 
+interface Deferred {
+  promise: Promise<void>;
+  resolve(): void;
+  reject(err: unknown): void;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  let reject!: (err: unknown) => void;
+  const promise = new Promise<void>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  // A rejection reaches deliverRemote's callers; it must never count as unhandled.
+  promise.catch(() => undefined);
+  return { promise, resolve, reject };
+}
+
 interface RunningSource {
   node: SourceNode;
   connector: SourceConnector;
@@ -516,6 +534,8 @@ class Engine implements WorkerEngine {
   private stopping: Promise<void> | null = null;
   private startMs = 0;
   private failure: Error | null = null;
+  private sinksOpen = false;
+  private readonly opened = deferred();
 
   constructor(private readonly opts: WorkerEngineOptions) {
     const { app, workerName, clock, log, deadLetters } = opts;
@@ -628,7 +648,15 @@ class Engine implements WorkerEngine {
     this.started = true;
     this.startMs = this.opts.clock.monotonicMs();
     const ctx = this.connectorContext();
-    for (const s of this.sinkOps) s.open(createSink(s.node.uri, ctx));
+    try {
+      for (const s of this.sinkOps) s.open(createSink(s.node.uri, ctx));
+    } catch (err) {
+      this.fail(err);
+      this.opened.reject(err);
+      throw err;
+    }
+    this.sinksOpen = true;
+    this.opened.resolve();
     if (!this.runSources) return;
     for (const node of this.app.sources) {
       const connector = createSource(node.uri, ctx);
@@ -666,6 +694,9 @@ class Engine implements WorkerEngine {
 
   deliverRemote(batch: RemoteBatch): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    // A peer may start sending before this worker has started: hold its batches until then
+    // (the peer awaits the promise, so this is bounded by its backpressure).
+    if (!this.sinksOpen) return this.opened.promise.then(() => this.deliverRemote(batch));
     const op = this.statesByName.get(batch.step);
     if (!op) {
       return Promise.reject(
@@ -691,6 +722,8 @@ class Engine implements WorkerEngine {
 
   private async doStop(): Promise<void> {
     this.abort.abort();
+    if (!this.sinksOpen)
+      this.opened.reject(new EngineError(`worker "${this.workerName}" stopped before it started`));
     const errors: unknown[] = [];
     await Promise.all(this.sources.map((s) => s.connector.stop().catch((e: unknown) => errors.push(e))));
     const results = await Promise.allSettled(this.sources.map((s) => s.done));

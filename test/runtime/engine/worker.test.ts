@@ -1,0 +1,354 @@
+import fc from 'fast-check';
+import { afterEach, describe, expect, it } from 'vitest';
+import { defineApp } from '../../../runtime/api/app.ts';
+import type { Application } from '../../../runtime/api/app.ts';
+import { jsonCodec, stringCodec } from '../../../runtime/api/codec.ts';
+import {
+  clearMemoryConnectors,
+  memorySinkPayloads,
+  registerConnector,
+  setMemorySource,
+} from '../../../runtime/connectors/index.ts';
+import { MemoryDeadLetterSink } from '../../../runtime/engine/dead-letters.ts';
+import { runEmbedded, startEmbedded } from '../../../runtime/engine/embedded.ts';
+import { partitionOfKey, roundRobinTable } from '../../../runtime/engine/partition.ts';
+import { decodeRemoteBatch, encodeRemoteBatch } from '../../../runtime/engine/remote-batch.ts';
+import { createWorkerEngine } from '../../../runtime/engine/worker.ts';
+import { createSystemClock } from '../../../runtime/system.ts';
+import type {
+  Logger,
+  RemoteBatch,
+  SinkBatch,
+  SinkConnector,
+  SourceConnector,
+  SourceContext,
+} from '../../../runtime/types.ts';
+
+const clock = createSystemClock();
+const silent: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+afterEach(() => clearMemoryConnectors());
+
+/** key:value lines -> per-key running sum; each update "key=sum". */
+function sumApp(tag: string, partitions = 16): Application {
+  const app = defineApp('sums', { partitions });
+  app
+    .source('in', { uri: `memory:${tag}-in`, decode: stringCodec })
+    .map('parse', (line: string) => {
+      const [k, v] = line.split(':');
+      const n = Number(v);
+      if (!k || !Number.isFinite(n)) throw new Error(`bad line "${line}"`);
+      return { k, n };
+    })
+    .state('sum', {
+      key: (m: { k: string; n: number }) => m.k,
+      init: () => ({ total: 0 }),
+      update: (s: { total: number }, m: { k: string; n: number }, emit: (o: string) => void) => {
+        if (m.n === 13) throw new Error('unlucky 13');
+        s.total += m.n;
+        emit(`${m.k}=${s.total}`);
+      },
+      codec: jsonCodec<{ k: string; n: number }>(),
+    })
+    .sink('out', { uri: `memory:${tag}-out`, encode: stringCodec });
+  return app.build();
+}
+
+/** The reference: what the app must produce, computed directly. */
+function referenceSums(lines: readonly string[]): {
+  finals: Map<string, number>;
+  updates: number;
+  bad: number;
+} {
+  const finals = new Map<string, number>();
+  let updates = 0;
+  let bad = 0;
+  for (const line of lines) {
+    const [k, v] = line.split(':');
+    const n = Number(v);
+    if (!k || !Number.isFinite(n) || n === 13) {
+      bad++;
+      continue;
+    }
+    finals.set(k, (finals.get(k) ?? 0) + n);
+    updates++;
+  }
+  return { finals, updates, bad };
+}
+
+function finalsOf(payloads: readonly unknown[]): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const p of payloads) {
+    const [k, v] = String(p).split('=');
+    m.set(k!, Number(v));
+  }
+  return m;
+}
+
+const lineArb = fc.oneof(
+  {
+    weight: 8,
+    arbitrary: fc
+      .tuple(fc.constantFrom('a', 'b', 'c', 'dd', 'é', 'k9'), fc.integer({ min: 0, max: 20 }))
+      .map(([k, n]) => `${k}:${n}`),
+  },
+  { weight: 1, arbitrary: fc.constantFrom('garbage', ':5', 'x:y') },
+);
+
+describe('worker engine, embedded', () => {
+  it('applies every message once per key, in order; throwing steps dead-letter only their message', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(lineArb, { maxLength: 300 }),
+        fc.integer({ min: 1, max: 50 }),
+        async (lines, batch) => {
+          clearMemoryConnectors();
+          setMemorySource('t-in', lines, batch);
+          const dead = new MemoryDeadLetterSink();
+          const s = await runEmbedded(sumApp('t'), { clock, log: silent, deadLetters: dead });
+          const ref = referenceSums(lines);
+          const out = memorySinkPayloads('t-out');
+          expect(out.length).toBe(ref.updates);
+          expect(finalsOf(out)).toEqual(ref.finals);
+          expect(dead.count).toBe(ref.bad);
+          expect(s.metrics.ingested).toBe(lines.length);
+          expect(s.metrics.sunk).toBe(ref.updates);
+          for (const l of dead.letters) {
+            expect(l.worker).toBe('embedded');
+            expect(['parse', 'sum']).toContain(l.step);
+            expect(l.messageId).toMatch(/^0:\d+$/);
+            expect(lines[Number(l.messageId.split(':')[1])]).toBe(
+              l.payloadExcerpt.replace(/^\{"k":"(.*)","n":(\d+)\}$/, '$1:$2'),
+            );
+          }
+        },
+      ),
+      { numRuns: 60 },
+    );
+  });
+
+  it('withdraws outputs emitted before an update threw', async () => {
+    const app = defineApp('w');
+    app
+      .source('in', { uri: 'memory:w-in', decode: stringCodec })
+      .state('st', {
+        key: (x: string) => x,
+        init: () => ({}),
+        update: (_s: object, x: string, emit: (o: string) => void) => {
+          emit(`${x}-1`);
+          if (x === 'boom') throw new Error('half done');
+          emit(`${x}-2`);
+        },
+        codec: stringCodec,
+      })
+      .sink('out', { uri: 'memory:w-out', encode: stringCodec });
+    setMemorySource('w-in', ['a', 'boom', 'b']);
+    const dead = new MemoryDeadLetterSink();
+    await runEmbedded(app.build(), { clock, log: silent, deadLetters: dead });
+    expect(memorySinkPayloads('w-out')).toEqual(['a-1', 'a-2', 'b-1', 'b-2']);
+    expect(dead.letters.map((l) => [l.step, l.messageId, l.error])).toEqual([
+      ['st', '0:1', 'Error: half done'],
+    ]);
+  });
+
+  it('gives outputs deterministic ids (source, offset, output path)', async () => {
+    const app = defineApp('ids');
+    const seen: string[] = [];
+    registerConnector('idsink', {
+      createSink: () => ({
+        uri: 'idsink:',
+        write(b: SinkBatch) {
+          b.payloads.forEach((p, i) => seen.push(`${String(p)}@${b.ids!.offset[i]}.${b.ids!.sub[i]}`));
+        },
+        flush: async () => undefined,
+        close: async () => undefined,
+      }),
+    });
+    app
+      .source('in', { uri: 'memory:ids-in', decode: stringCodec })
+      .flatMap('split', (l: string) => l.split(' '))
+      .sink('out', { uri: 'idsink:', encode: stringCodec });
+    setMemorySource('ids-in', ['x y', 'z']);
+    await runEmbedded(app.build(), { clock, log: silent, deadLetters: new MemoryDeadLetterSink() });
+    expect(seen).toEqual(['x@0.1', 'y@0.2', 'z@1.1']);
+  });
+});
+
+describe('worker engine, two workers', () => {
+  it('routes each key to the worker owning its partition; results equal the single-worker run', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(lineArb, { maxLength: 200 }), async (lines) => {
+        clearMemoryConnectors();
+        setMemorySource('r-in', lines, 7);
+        const app = sumApp('r', 8);
+        const table = roundRobinTable(['w1', 'w2'], 8);
+        const engines = new Map<string, ReturnType<typeof createWorkerEngine>>();
+        const applied: Record<string, string[]> = { w1: [], w2: [] };
+        const dead = new MemoryDeadLetterSink();
+        for (const name of ['w1', 'w2']) {
+          engines.set(
+            name,
+            createWorkerEngine({
+              app,
+              workerName: name,
+              partitions: table,
+              clock,
+              log: silent,
+              deadLetters: dead,
+              runSources: name === 'w1',
+              remote: {
+                // Through the wire format, as the cluster does.
+                send: (worker: string, b: RemoteBatch) => {
+                  const decoded = decodeRemoteBatch(encodeRemoteBatch(b));
+                  for (const p of decoded.payloads) applied[worker]!.push(JSON.parse(String(p)).k);
+                  return engines.get(worker)!.deliverRemote(decoded);
+                },
+              },
+            }),
+          );
+        }
+        for (const e of engines.values()) await e.start();
+        await engines.get('w1')!.sourcesDone();
+        for (const e of engines.values()) await e.stop();
+        const ref = referenceSums(lines);
+        expect(finalsOf(memorySinkPayloads('r-out'))).toEqual(ref.finals);
+        expect(memorySinkPayloads('r-out').length).toBe(ref.updates);
+        // Only keys owned by w2 travelled to it; none travelled to w1 (it runs the source).
+        for (const k of applied.w2!) expect(table.owners[partitionOfKey(k, 8)]).toBe('w2');
+        expect(applied.w1).toEqual([]);
+        const m1 = engines.get('w1')!.metrics();
+        const m2 = engines.get('w2')!.metrics();
+        expect(m1.remoteSent).toBe(m2.remoteReceived);
+        expect(m1.stateApplied.sum! + m2.stateApplied.sum!).toBe(ref.updates);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
+  it('rejects a batch for a partition it does not own, naming both workers', async () => {
+    setMemorySource('x-in', []);
+    const app = sumApp('x', 4);
+    const table = roundRobinTable(['w1', 'w2'], 4);
+    const e = createWorkerEngine({
+      app,
+      workerName: 'w1',
+      partitions: table,
+      clock,
+      log: silent,
+      deadLetters: new MemoryDeadLetterSink(),
+      remote: { send: () => undefined },
+      runSources: false,
+    });
+    await e.start();
+    const b: RemoteBatch = {
+      step: 'sum',
+      fromWorker: 'w2',
+      source: [0],
+      offset: [0],
+      sub: [0],
+      bornMs: [0],
+      partition: [1],
+      payloads: ['{"k":"a","n":1}'],
+    };
+    await expect(e.deliverRemote(b)).rejects.toThrow(
+      /worker "w1" got a message for step "sum" partition 1 from worker "w2", but partition 1 belongs to "w2"/,
+    );
+    await expect(e.deliverRemote({ ...b, step: 'nope' })).rejects.toThrow(/no such state step/);
+    await e.stop().catch(() => undefined);
+  });
+});
+
+/** A source that emits forever (until stopped), one small batch per tick. */
+class EndlessSource implements SourceConnector {
+  readonly uri = 'endless:';
+  stopped = false;
+  emitted = 0;
+  async run(ctx: SourceContext): Promise<void> {
+    while (!this.stopped && !ctx.signal.aborted) {
+      const payloads = Array.from({ length: 10 }, (_, i) => `k${(this.emitted + i) % 5}:1`);
+      await ctx.emit({ payloads, firstOffset: this.emitted });
+      this.emitted += payloads.length;
+      await new Promise<void>((r) => setTimeout(r, 1));
+    }
+  }
+  async stop(): Promise<void> {
+    this.stopped = true;
+  }
+}
+
+/** A sink that takes `delayMs` per write and records flush/close. */
+class SlowSink implements SinkConnector {
+  readonly uri = 'slow:';
+  written = 0;
+  inFlight = 0;
+  maxInFlight = 0;
+  flushed = false;
+  closed = false;
+  constructor(private readonly delayMs: number) {}
+  write(b: SinkBatch): Promise<void> {
+    this.inFlight++;
+    this.maxInFlight = Math.max(this.maxInFlight, this.inFlight);
+    return new Promise((r) =>
+      setTimeout(() => {
+        this.written += b.payloads.length;
+        this.inFlight--;
+        r();
+      }, this.delayMs),
+    );
+  }
+  async flush(): Promise<void> {
+    this.flushed = true;
+  }
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+}
+
+describe('graceful stop and backpressure', () => {
+  it('stop() ends an endless source, drains in-flight batches, flushes and closes the sink', async () => {
+    const source = new EndlessSource();
+    const sink = new SlowSink(3);
+    registerConnector('endless', { createSource: () => source });
+    registerConnector('slow', { createSink: () => sink });
+    const app = defineApp('stop');
+    app
+      .source('in', { uri: 'endless:', decode: stringCodec })
+      .state('count', {
+        key: (l: string) => l,
+        init: () => ({ n: 0 }),
+        update: (s: { n: number }, l: string, emit: (o: string) => void) => void emit(`${l} ${++s.n}`),
+        codec: stringCodec,
+      })
+      .sink('out', { uri: 'slow:', encode: stringCodec });
+    const run = startEmbedded(app.build(), { clock, log: silent, deadLetters: new MemoryDeadLetterSink() });
+    await new Promise((r) => setTimeout(r, 60));
+    const summary = await run.stop();
+    expect(summary.stoppedEarly).toBe(true);
+    expect(source.emitted).toBeGreaterThan(0);
+    // Everything the source emitted reached the sink: nothing lost in flight.
+    expect(sink.written).toBe(source.emitted);
+    expect(summary.metrics.sunk).toBe(source.emitted);
+    expect(sink.flushed && sink.closed).toBe(true);
+    // The source waited for each write: backpressure kept at most one batch in the sink.
+    expect(sink.maxInFlight).toBe(1);
+  });
+
+  it('a failing sink fails the run with its error, and the engine still closes', async () => {
+    registerConnector('failing', {
+      createSink: () => ({
+        uri: 'failing:',
+        write: () => Promise.reject(new Error('disk full')),
+        flush: async () => undefined,
+        close: async () => undefined,
+      }),
+    });
+    setMemorySource('f-in', ['a:1', 'b:2']);
+    const app = defineApp('f');
+    app
+      .source('in', { uri: 'memory:f-in', decode: stringCodec })
+      .sink('out', { uri: 'failing:', encode: stringCodec });
+    await expect(
+      runEmbedded(app.build(), { clock, log: silent, deadLetters: new MemoryDeadLetterSink() }),
+    ).rejects.toThrow(/disk full/);
+  });
+});
