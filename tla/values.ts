@@ -644,7 +644,6 @@ export function subseteq(a: SetValue, b: SetValue): boolean {
 /** UNION of a set of sets. */
 export function bigUnion(s: SetValue): SetValue {
   const parts = s.normalized().elems;
-  let acc: SetValue = EMPTY_SET;
   const all: Value[] = [];
   let lazy = false;
   for (const p of parts) {
@@ -653,8 +652,7 @@ export function bigUnion(s: SetValue): SetValue {
   }
   if (lazy) return new UnionSet(parts as SetValue[]);
   for (const p of parts) for (const v of (p as SetValue).normalized().elems) all.push(v);
-  acc = setOf(all);
-  return acc;
+  return setOf(all);
 }
 
 // ---------------------------------------------------------------------------------------

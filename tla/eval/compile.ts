@@ -113,7 +113,9 @@ export class Scope {
   readonly bindChildren = new Map<string, { scope: Scope; slot: number }>();
   constructor(readonly parent: Scope | null) {}
   lookup(name: string): Binding | undefined {
-    let s: Scope | null = this;
+    const own = this.map.get(name);
+    if (own) return own;
+    let s: Scope | null = this.parent;
     while (s) {
       const b = s.map.get(name);
       if (b) return b;
@@ -1633,16 +1635,14 @@ export class Compiler {
   private callAction(info: OpInfo, args: readonly Expr[], scope: Scope, mode: Mode, split: boolean, name: string, loc: Loc): Act {
     const rt = this.rt;
     const sl = rt.slots;
-    let argFns: Fn[];
-    let slots: number[];
     let body: Act;
     if (info.bodyScope === null && info.state === 0 && !info.moduleLevel && info.params.length === 0) {
       // A LET value used as an action: compile its body in its scope.
       this.ensureOp(info);
     }
     this.ensureOp(info);
-    argFns = this.opArgs(info.params, args, scope, loc, name);
-    slots = info.slots;
+    const argFns = this.opArgs(info.params, args, scope, loc, name);
+    const slots = info.slots;
     const key = `${mode}:${split}`;
     const cached = info.acts.get(key);
     if (cached) body = cached;

@@ -95,7 +95,7 @@ export function buildModel(
 
   let rngState = (options.seed ?? 1) >>> 0 || 1;
   const registers = new Map<number, Value>();
-  let model: Model;
+  const modelRef: { m: Model | null } = { m: null };
   const builtins = makeBuiltins({
     print: options.print ?? ((line) => process.stderr.write(`${line}\n`)),
     random: () => {
@@ -111,7 +111,7 @@ export function buildModel(
         if (v === undefined) throw new TlaError('eval', `TLCGet(${k}): register ${k} was never set with TLCSet`);
         return v;
       }
-      if (k === 'level') return model.tlcLevel;
+      if (k === 'level') return modelRef.m!.tlcLevel;
       throw new TlaError('unsupported', `TLCGet(${describeValue(k)}) is not supported (only integer registers and "level")`);
     },
     tlcSet: (k, v) => {
@@ -125,8 +125,14 @@ export function buildModel(
   const assumptions: { expr: Expr; scope: Scope; loc: Loc }[] = [];
 
   /** The scope of module `mod` where its constants/variables are bound by subst. */
-  const buildScope = (mod: Module, subst: (name: string) => Binding | undefined, root: boolean, withAssumptions: boolean): Scope => {
-    const scope = new Scope(null);
+  const buildScope = (
+    mod: Module,
+    subst: (name: string) => Binding | undefined,
+    root: boolean,
+    withAssumptions: boolean,
+    into: Scope = new Scope(null),
+  ): Scope => {
+    const scope = into;
     const seen = new Set<string>();
     const visit = (m: Module): void => {
       if (seen.has(m.name)) return;
@@ -164,7 +170,7 @@ export function buildModel(
           }
         }
       });
-      if (withAssumptions) for (const a of m.assumptions) assumptions.push({ expr: a.expr, scope, loc: a.loc });
+      if (withAssumptions) for (const a of m.assumptions) assumptions.push({ expr: a.expr, scope, loc: a.expr.loc });
     };
     visit(mod);
     return scope;
@@ -181,14 +187,14 @@ export function buildModel(
   };
   collectConsts(spec.root, new Set());
 
-  let rootScope: Scope;
+  const rootScope = new Scope(null);
   const constantBinding = (name: string): Binding | undefined => {
     const a = constants.get(name);
     if (!a) return undefined;
     if (a.kind === 'value') return { k: 'value', value: a.value };
     return { k: 'alias', expr: { kind: 'name', name: a.name, loc: { file: spec.root.file, line: 0, col: 0 } }, scope: rootScope };
   };
-  rootScope = buildScope(spec.root, constantBinding, true, true);
+  buildScope(spec.root, constantBinding, true, true, rootScope);
   // Definitions replaced by values or other operators in the model.
   for (const name of constants.keys()) {
     if (declared.has(name)) continue;
@@ -244,7 +250,7 @@ export function buildModel(
 
   const describeExpr = (e: Expr): string => (e.kind === 'name' ? e.name : e.kind === 'apply' ? e.op : `the action at ${formatLoc(e.loc)}`);
 
-  model = {
+  const model: Model = {
     variables,
     rootCtx,
     tlcLevel: 0,
@@ -320,9 +326,7 @@ export function buildModel(
             }
           }
           const copy = s.slice() as Value[];
-          const saveS = rt.s;
-          emit(copy);
-          rt.s = saveS;
+          withStates(rt.s, rt.t, () => emit(copy));
         });
       });
     },
@@ -353,9 +357,14 @@ export function buildModel(
             const copy = t.slice() as Value[];
             const label = { name: rt.lblName, args };
             // emit may evaluate other expressions (invariants): keep our context intact.
-            withStates(rt.s, rt.t, () => emit(copy, label));
+            try {
+              withStates(rt.s, rt.t, () => emit(copy, label));
+            } catch (x) {
+              throw new FromEmit(x);
+            }
           });
         } catch (x) {
+          if (x instanceof FromEmit) throw x.error;
           if (x instanceof TlaError && x.kind === 'eval' && !x.message.includes('while computing successors')) {
             throw new TlaError(x.kind, `${x.message}\n  while computing successors with action ${rt.lblName} of state ${showState(variables, s)}`, x.loc);
           }
@@ -386,7 +395,13 @@ export function buildModel(
       return withStates(null, null, f);
     },
   };
+  modelRef.m = model;
   return model;
+}
+
+/** An exception thrown by the checker's emit callback, passed through untouched. */
+class FromEmit {
+  constructor(readonly error: unknown) {}
 }
 
 /** `x = 1, y = {}`: a state for messages. */
