@@ -10,6 +10,8 @@ import { FileDeadLetterSink } from '../engine/dead-letters.ts';
 import { startEmbedded } from '../engine/embedded.ts';
 import type { RunSummary } from '../engine/embedded.ts';
 import { createStderrLogger, createSystemClock } from '../system.ts';
+import { registerClusterCommands } from '../cluster/cli.ts';
+import { runLocalCluster } from '../cluster/local.ts';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -104,12 +106,10 @@ export function registerRuntimeCommands(program: Command): void {
       try {
         const options = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
         const workers = parseWorkers(flags.workers);
-        if (workers > 1) {
-          throw new AppOptionsError(
-            `--workers ${workers}: multi-process runs are started by runtime/cluster/local.ts, which is not wired in yet`,
-          );
-        }
-        process.exitCode = await runEmbeddedCommand(appPath, options, flags);
+        process.exitCode =
+          workers > 1
+            ? await runLocalCluster(appPath, options, workers)
+            : await runEmbeddedCommand(appPath, options, flags);
       } catch (err) {
         const usage =
           err instanceof AppOptionsError ||
@@ -120,4 +120,5 @@ export function registerRuntimeCommands(program: Command): void {
         process.exitCode = usage ? EXIT_USAGE : EXIT_FAILURE;
       }
     });
+  registerClusterCommands(program);
 }
