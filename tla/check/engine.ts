@@ -325,7 +325,22 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
       const ledges = labelled ? labelled[sid]! : null;
       const seenLabels = ledges ? new Set<string>() : null;
       try {
-        sys.successors(s, (t, label) => {
+        // Collect first, check after: predicates (ENABLED in an invariant) may run the
+        // evaluator's action enumeration again, which must not happen inside an enumeration.
+        const outs: S[] = [];
+        const labels: L[] = [];
+        try {
+          sys.successors(s, (t, label) => {
+            outs.push(t);
+            labels.push(label);
+          });
+        } catch (error) {
+          generated += outs.length;
+          throw new StopSearch<S, L>({ error, during: 'computing successors', trace: pathTo() });
+        }
+        for (let k = 0; k < outs.length; k++) {
+          const t = outs[k]!;
+          const label = labels[k]!;
           nsucc++;
           generated++;
           const inModel =
@@ -403,7 +418,7 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
               during: 'exploring',
             });
           }
-        });
+        }
       } catch (e) {
         if (e instanceof Found) {
           const v = e.violation as SearchViolation<S, L>;

@@ -1,0 +1,89 @@
+// One test per configuration of the TLA+ corpus (../shared/tla-corpus): the built-in checker
+// must give TLC's answers recorded in each folder's expected.json.
+import { describe, expect, it } from 'vitest';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { loadModel } from '../../tla/check/model.ts';
+import { check, type CheckResult } from '../../tla/check/checker.ts';
+import { TlaError } from '../../tla/errors.ts';
+
+const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+const corpusRoot = path.resolve(repoRoot, '..', 'shared', 'tla-corpus');
+
+interface Expected {
+  model: string;
+  config: string;
+  tlc: {
+    result: 'ok' | 'invariant' | 'property' | 'deadlock' | 'error';
+    distinctStates?: number;
+    statesGenerated?: number;
+    depth?: number;
+    countsInformative?: boolean;
+    violation?: { name?: string; traceLength?: number; stuttering?: boolean; observed?: unknown[] };
+    message?: string;
+  };
+}
+
+function cases(): { dir: string; e: Expected }[] {
+  if (!existsSync(corpusRoot)) return [];
+  const out: { dir: string; e: Expected }[] = [];
+  for (const dir of readdirSync(corpusRoot).sort()) {
+    const f = path.join(corpusRoot, dir, 'expected.json');
+    if (!existsSync(f)) continue;
+    const j = JSON.parse(readFileSync(f, 'utf8')) as Expected | Expected[];
+    for (const e of Array.isArray(j) ? j : [j]) out.push({ dir, e });
+  }
+  return out;
+}
+
+async function run(dir: string, e: Expected): Promise<CheckResult | { loadError: unknown }> {
+  const folder = path.join(corpusRoot, dir);
+  try {
+    const cm = await loadModel(path.join(folder, e.model), path.join(folder, e.config));
+    return check(cm);
+  } catch (err) {
+    return { loadError: err };
+  }
+}
+
+const all = cases();
+
+describe.skipIf(all.length === 0)('TLA+ corpus (TLC 2.18 answers)', () => {
+  for (const { dir, e } of all) {
+    it(`${dir}/${e.config}: ${e.tlc.result}`, async () => {
+      const r = await run(dir, e);
+      const want = e.tlc;
+      if ('loadError' in r) {
+        // Errors TLC reports before exploring (bad .cfg, false ASSUME) surface while loading.
+        if (want.result === 'error') {
+          expect(r.loadError).toBeInstanceOf(TlaError);
+          expect((r.loadError as TlaError).kind).not.toBe('unsupported');
+          return;
+        }
+        throw r.loadError;
+      }
+      const detail = r.error ? `${r.error.location ?? ''} ${r.error.message}` : '';
+      expect(r.result, detail).toBe(want.result);
+      if (want.result === 'ok') {
+        expect(r.distinctStates, 'distinct states').toBe(want.distinctStates);
+        expect(r.depth, 'depth').toBe(want.depth);
+        expect(r.statesGenerated, 'states generated').toBe(want.statesGenerated);
+        return;
+      }
+      if (want.result === 'error') {
+        expect(r.error!.kind, r.error!.message).toBe('eval');
+        return;
+      }
+      const v = r.violation!;
+      if (want.violation?.name !== undefined) expect(v.name).toBe(want.violation.name);
+      if (want.result === 'property' && v.kind === 'liveness') {
+        // any valid lasso: it ends in a loop or stutters
+        expect(v.trace.loopsTo).toBeDefined();
+        expect(v.trace.steps.length).toBeGreaterThan(0);
+        return;
+      }
+      if (want.violation?.traceLength !== undefined)
+        expect(v.trace.steps.length, 'trace length').toBe(want.violation.traceLength);
+    });
+  }
+});

@@ -1,0 +1,370 @@
+// The built-in checker: adapts a CheckModel to the search engine, runs the breadth-first
+// search, then checks liveness on the explored graph, and reports in TLC's terms.
+import type { Expr } from '../ast.ts';
+import { TlaError, formatLoc } from '../errors.ts';
+import type { ActionLabel, State } from '../eval/index.ts';
+import { fingerprintState, permute, toTla, toTlaShort, type Value } from '../values.ts';
+import { search, type SearchResult, type SearchSystem, type StateGraph, type Trace } from './engine.ts';
+import { traceToItf, type ItfTrace } from './itf.ts';
+import { findFairLasso, type EdgePred, type Fairness, type Obligation, type StatePred } from './liveness.ts';
+import type { CheckModel, Formula, Pred } from './model.ts';
+
+export type CheckVerdict = 'ok' | 'invariant' | 'property' | 'deadlock' | 'error';
+
+export interface CheckViolation {
+  /** Invariant or property name (null for deadlock). */
+  readonly name: string | null;
+  readonly kind: 'invariant' | 'deadlock' | 'action-property' | 'init-property' | 'liveness';
+  readonly trace: Trace<State, ActionLabel>;
+}
+
+export interface CheckError {
+  readonly message: string;
+  readonly location: string | null;
+  readonly kind: string;
+  readonly trace?: Trace<State, ActionLabel>;
+}
+
+export interface CheckResult {
+  readonly result: CheckVerdict;
+  readonly distinctStates: number;
+  readonly statesGenerated: number;
+  readonly depth: number;
+  readonly leftOnQueue: number;
+  readonly durationMs: number;
+  readonly violation?: CheckViolation;
+  readonly error?: CheckError;
+  readonly graph?: StateGraph<State, ActionLabel>;
+}
+
+export interface CheckOptions {
+  readonly checkDeadlock?: boolean;
+  readonly maxStates?: number;
+  readonly onProgress?: (p: {
+    distinctStates: number;
+    statesGenerated: number;
+    queue: number;
+    depth: number;
+    elapsedMs: number;
+  }) => void;
+  /** Keep the explored graph with labelled edges in the result. */
+  readonly keepGraph?: boolean;
+}
+
+function asBool(v: Value, what: string, e: Expr): boolean {
+  if (typeof v === 'boolean') return v;
+  throw new TlaError('eval', `${what} should be a boolean, but evaluated to ${toTlaShort(v)}`, e.loc);
+}
+
+/** The action name and arguments as a stable string. */
+export function labelKey(l: ActionLabel): string {
+  const args = Object.keys(l.args)
+    .sort()
+    .map((k) => `${k}=${toTla(l.args[k]!)}`);
+  return `${l.name}(${args.join(',')})`;
+}
+
+/** The search system for a model: successors, fingerprints (VIEW, SYMMETRY), checks. */
+export function searchSystem(cm: CheckModel): SearchSystem<State, ActionLabel> {
+  const m = cm.model;
+  const stateHolds = (f: Formula, what: string) => (s: State) =>
+    asBool(m.evalState(f.expr, f.ctx, s), what, f.expr);
+  const actionHolds = (f: Formula, what: string) => (s: State, t: State) =>
+    asBool(m.evalAction(f.expr, f.ctx, s, t), what, f.expr);
+  const viewFp = cm.view
+    ? (s: State): bigint => fingerprintState([m.evalState(cm.view!.expr, cm.view!.ctx, s)])
+    : (s: State): bigint => fingerprintState(s);
+  const perms = cm.symmetry;
+  const fingerprint = perms
+    ? (s: State): bigint => {
+        let best = viewFp(s);
+        for (const p of perms) {
+          if (p.size === 0) continue;
+          const f = viewFp(s.map((v) => permute(v, p)));
+          if (f < best) best = f;
+        }
+        return best;
+      }
+    : viewFp;
+  const constraints = cm.constraints.map((f) => stateHolds(f, `CONSTRAINT ${f.name}`));
+  const actionConstraints = cm.actionConstraints.map((f) => actionHolds(f, `ACTION_CONSTRAINT ${f.name}`));
+  return {
+    initStates: (emit) => m.initStates(cm.init.expr, cm.init.ctx, emit),
+    successors: (s, emit) => m.successors(cm.next.expr, cm.next.ctx, s, emit),
+    fingerprint,
+    invariants: cm.invariants.map((f) => ({ name: f.name, holds: stateHolds(f, `invariant ${f.name}`) })),
+    initProperties: cm.initProperties.map((f) => ({
+      name: f.name,
+      holds: stateHolds(f, `property ${f.name}`),
+    })),
+    actionProperties: cm.actionProperties.map((f) => ({
+      name: f.name,
+      holds: actionHolds(f, `action property ${f.name}`),
+    })),
+    ...(constraints.length > 0 ? { constraint: (s: State) => constraints.every((c) => c(s)) } : {}),
+    ...(actionConstraints.length > 0
+      ? { actionConstraint: (s: State, t: State) => actionConstraints.every((c) => c(s, t)) }
+      : {}),
+    labelKey,
+  };
+}
+
+/** Runs the built-in checker on a loaded model. */
+export function check(cm: CheckModel, opts: CheckOptions = {}): CheckResult {
+  const started = Date.now();
+  const sys = searchSystem(cm);
+  const needGraph = cm.liveness.length > 0 || (opts.keepGraph ?? false);
+  const r: SearchResult<State, ActionLabel> = search(sys, {
+    checkDeadlock: opts.checkDeadlock ?? cm.checkDeadlock,
+    ...(opts.maxStates !== undefined ? { maxStates: opts.maxStates } : {}),
+    recordGraph: needGraph,
+    recordLabels: opts.keepGraph ?? false,
+    ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+  });
+  const base = {
+    distinctStates: r.distinctStates,
+    statesGenerated: r.statesGenerated,
+    depth: r.depth,
+    leftOnQueue: r.leftOnQueue,
+  };
+  if (r.result === 'error') {
+    return {
+      result: 'error',
+      ...base,
+      durationMs: Date.now() - started,
+      error: describeError(r.error!.error, r.error!.during, r.error!.trace),
+    };
+  }
+  if (r.violation) {
+    return {
+      result: r.result,
+      ...base,
+      durationMs: Date.now() - started,
+      violation: { name: r.violation.name, kind: r.violation.kind, trace: r.violation.trace },
+    };
+  }
+  const graph = r.graph!;
+  if (cm.liveness.length > 0) {
+    try {
+      const v = checkLiveness(cm, graph);
+      if (v) return { result: 'property', ...base, durationMs: Date.now() - started, violation: v };
+    } catch (e) {
+      return {
+        result: 'error',
+        ...base,
+        durationMs: Date.now() - started,
+        error: describeError(e, 'checking liveness'),
+      };
+    }
+  }
+  return { result: 'ok', ...base, durationMs: Date.now() - started, ...(opts.keepGraph ? { graph } : {}) };
+}
+
+export function describeError(e: unknown, during: string, trace?: Trace<State, ActionLabel>): CheckError {
+  if (e instanceof TlaError) {
+    return {
+      message: `${e.message} (while ${during})`,
+      location: e.loc ? formatLoc(e.loc) : null,
+      kind: e.kind,
+      ...(trace ? { trace } : {}),
+    };
+  }
+  const msg = e instanceof Error ? e.message : String(e);
+  return {
+    message: `${msg} (while ${during})`,
+    location: null,
+    kind: 'internal',
+    ...(trace ? { trace } : {}),
+  };
+}
+
+function checkLiveness(cm: CheckModel, g: StateGraph<State, ActionLabel>): CheckViolation | null {
+  const m = cm.model;
+  const st = g.states;
+  const statePred = (p: Pred): StatePred => {
+    const f = p.f;
+    if (p.level === 'enabled') return (i) => m.enabled(f.expr, f.ctx, st[i]!) !== p.negate;
+    if (p.level !== 'state') throw new Error('internal error: a step predicate used as a state predicate');
+    return (i) => asBool(m.evalState(f.expr, f.ctx, st[i]!), `property ${f.name}`, f.expr) !== p.negate;
+  };
+  const stepPred = (p: Pred): EdgePred => {
+    const f = p.f;
+    if (p.level === 'state')
+      return (_i, j) => asBool(m.evalState(f.expr, f.ctx, st[j]!), `property ${f.name}`, f.expr) !== p.negate;
+    return (i, j) =>
+      asBool(m.evalAction(f.expr, f.ctx, st[i]!, st[j]!), `property ${f.name}`, f.expr) !== p.negate;
+  };
+  const and =
+    (ps: StatePred[]): StatePred =>
+    (i) =>
+      ps.every((p) => p(i));
+  const fairness: Fairness[] = cm.fairness.map((f) => ({
+    kind: f.kind,
+    name: f.name,
+    enabled: (i) => m.enabled(f.angle.expr, f.angle.ctx, st[i]!),
+    taken: (i, j) => asBool(m.evalAction(f.angle.expr, f.angle.ctx, st[i]!, st[j]!), f.name, f.angle.expr),
+  }));
+  const lg = { size: st.length, init: g.init, succ: g.succ };
+  for (const ob of cm.liveness) {
+    const o: Obligation = {
+      name: ob.name,
+      always: ob.always.map(statePred),
+      ...(ob.trigger
+        ? { trigger: { now: and(ob.trigger.now.map(statePred)), then: and(ob.trigger.then.map(statePred)) } }
+        : {}),
+      eventuallyAlways: ob.eventuallyAlways.map(statePred),
+      eventuallyAlwaysSteps: ob.eventuallyAlwaysSteps.map(stepPred),
+      infinitelyOften: ob.infinitelyOften.map(statePred),
+      infinitelyOftenSteps: ob.infinitelyOftenSteps.map(stepPred),
+    };
+    const lasso = findFairLasso(lg, o, fairness);
+    if (lasso) {
+      const steps = lassoSteps(cm, g, lasso.states);
+      return {
+        name: ob.name,
+        kind: 'liveness',
+        trace: { steps, loopsTo: lasso.loopsTo, ...(lasso.stuttering ? { stuttering: true } : {}) },
+      };
+    }
+  }
+  return null;
+}
+
+/** The states of a path in the graph, with the label of a step producing each. */
+function lassoSteps(
+  cm: CheckModel,
+  g: StateGraph<State, ActionLabel>,
+  path: readonly number[],
+): { state: State; label: ActionLabel | null }[] {
+  const m = cm.model;
+  const fp = searchSystem(cm).fingerprint;
+  return path.map((i, k) => {
+    const s = g.states[i]!;
+    if (k === 0) return { state: s, label: null };
+    const prev = g.states[path[k - 1]!]!;
+    let label: ActionLabel | null = null;
+    const want = fp(s);
+    m.successors(cm.next.expr, cm.next.ctx, prev, (t, l) => {
+      if (label === null && fp(t) === want) label = l;
+    });
+    return { state: s, label };
+  });
+}
+
+/** The JSON summary (`--json`). */
+export interface CheckJson {
+  readonly engine: 'builtin' | 'tlc';
+  readonly spec: string;
+  readonly config: string | null;
+  readonly result: CheckVerdict;
+  readonly distinctStates: number | null;
+  readonly statesGenerated: number | null;
+  readonly depth: number | null;
+  readonly durationMs: number;
+  readonly violation?: { name: string | null; kind: string; trace: ItfTrace; loopsTo?: number };
+  readonly error?: { message: string; location: string | null; trace?: ItfTrace };
+}
+
+export function toJson(
+  cm: {
+    specFile: string;
+    cfgFile: string | null;
+    model: { variables: readonly string[] };
+    cfg: { init: { name: string } | null };
+  },
+  r: CheckResult,
+  engine: 'builtin' | 'tlc' = 'builtin',
+): CheckJson {
+  const vars = cm.model.variables;
+  const meta = { source: cm.specFile, initName: cm.cfg.init?.name ?? 'Init' };
+  return {
+    engine,
+    spec: cm.specFile,
+    config: cm.cfgFile,
+    result: r.result,
+    distinctStates: r.distinctStates,
+    statesGenerated: r.statesGenerated,
+    depth: r.depth,
+    durationMs: r.durationMs,
+    ...(r.violation
+      ? {
+          violation: {
+            name: r.violation.name,
+            kind: r.violation.kind,
+            trace: traceToItf(vars, r.violation.trace, {
+              ...meta,
+              description: describeViolation(r.violation),
+            }),
+            ...(r.violation.trace.loopsTo !== undefined ? { loopsTo: r.violation.trace.loopsTo } : {}),
+          },
+        }
+      : {}),
+    ...(r.error
+      ? {
+          error: {
+            message: r.error.message,
+            location: r.error.location,
+            ...(r.error.trace ? { trace: traceToItf(vars, r.error.trace, meta) } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+export function describeViolation(v: CheckViolation): string {
+  switch (v.kind) {
+    case 'invariant':
+      return `Invariant ${v.name} is violated.`;
+    case 'deadlock':
+      return 'Deadlock reached.';
+    case 'action-property':
+      return `Action property ${v.name} is violated.`;
+    case 'init-property':
+      return `Property ${v.name} is violated by the initial state.`;
+    case 'liveness':
+      return `Temporal property ${v.name} is violated.`;
+  }
+}
+
+/** TLC-style text: the error line, the behaviour, and the summary lines. */
+export function formatReport(vars: readonly string[], r: CheckResult): string {
+  const out: string[] = [];
+  const stateLines = (s: State): string[] =>
+    vars.length === 1 ? [`${vars[0]} = ${toTla(s[0]!)}`] : vars.map((v, i) => `/\\ ${v} = ${toTla(s[i]!)}`);
+  const labelText = (l: ActionLabel | null): string => {
+    if (!l) return '<Initial predicate>';
+    const args = Object.entries(l.args).map(([k, v]) => `${k} = ${toTla(v)}`);
+    return `<${l.name}${args.length ? `(${args.join(', ')})` : ''}>`;
+  };
+  const traceLines = (t: Trace<State, ActionLabel>): void => {
+    t.steps.forEach((st, i) => {
+      out.push(`State ${i + 1}: ${labelText(st.label)}`);
+      out.push(...stateLines(st.state), '');
+    });
+    if (t.stuttering) out.push(`State ${t.steps.length + 1}: Stuttering`, '');
+    else if (t.loopsTo !== undefined) out.push(`Back to state ${t.loopsTo + 1}`, '');
+  };
+  if (r.violation) {
+    out.push(`Error: ${describeViolation(r.violation)}`);
+    out.push(
+      r.violation.kind === 'liveness'
+        ? 'Error: The following behavior constitutes a counter-example:'
+        : 'Error: The behavior up to this point is:',
+    );
+    traceLines(r.violation.trace);
+  } else if (r.error) {
+    out.push(`Error: ${r.error.location ? `${r.error.location}: ` : ''}${r.error.message}`);
+    if (r.error.trace) {
+      out.push('Error: The behavior up to this point is:');
+      traceLines(r.error.trace);
+    }
+  } else {
+    out.push('Model checking completed. No error has been found.');
+  }
+  out.push(
+    `${r.statesGenerated} states generated, ${r.distinctStates} distinct states found, ${r.leftOnQueue} states left on queue.`,
+  );
+  if (r.result === 'ok') out.push(`The depth of the complete state graph search is ${r.depth}.`);
+  out.push(`Finished in ${r.durationMs} ms.`);
+  return out.join('\n');
+}

@@ -1,0 +1,719 @@
+// From a .tla file and its .cfg to a checker-ready model: constants and substitutions,
+// the initial predicate and next-state relation (directly or from SPECIFICATION), fairness,
+// invariants, properties split into what the search checks (initial-state predicates,
+// invariants, action properties) and liveness obligations, constraints, VIEW and SYMMETRY.
+import { readFileSync, existsSync } from 'node:fs';
+import type { Expr, LoadedSpec, Loc } from '../ast.ts';
+import { TlaError } from '../errors.ts';
+import { loadSpec } from '../parse/index.ts';
+import { buildModel, type ConstantAssignment, type Ctx, type Model } from '../eval/index.ts';
+import {
+  ModelValue,
+  SetValue,
+  TupleValue,
+  fcnKeys,
+  fcnVals,
+  isFcn,
+  modelValue,
+  setOf,
+  toTla,
+  type Value,
+} from '../values.ts';
+import { parseCfg, type CfgValue, type ModelConfig } from './cfg.ts';
+
+/** An expression with the context it is evaluated in, and a name for messages. */
+export interface Formula {
+  readonly name: string;
+  readonly expr: Expr;
+  readonly ctx: Ctx;
+}
+
+/** A state or step predicate used by liveness checking (possibly negated). */
+export interface Pred {
+  readonly level: 'state' | 'step' | 'enabled';
+  readonly f: Formula;
+  readonly negate: boolean;
+}
+
+export interface FairnessFormula {
+  readonly kind: 'WF' | 'SF';
+  readonly name: string;
+  /** `<<A>>_v`: ENABLED of it, and it as a step predicate. */
+  readonly angle: Formula;
+}
+
+/** The negation of a liveness conjunct (see liveness.ts Obligation), with formulas. */
+export interface SymbolicObligation {
+  readonly name: string;
+  readonly always: Pred[];
+  trigger?: { now: Pred[]; then: Pred[] };
+  readonly eventuallyAlways: Pred[];
+  readonly eventuallyAlwaysSteps: Pred[];
+  readonly infinitelyOften: Pred[];
+  readonly infinitelyOftenSteps: Pred[];
+}
+
+export interface CheckModel {
+  readonly spec: LoadedSpec;
+  readonly specFile: string;
+  readonly cfgFile: string | null;
+  readonly cfg: ModelConfig;
+  readonly model: Model;
+  readonly init: Formula;
+  readonly next: Formula;
+  readonly fairness: readonly FairnessFormula[];
+  readonly invariants: readonly Formula[];
+  readonly initProperties: readonly Formula[];
+  readonly actionProperties: readonly Formula[];
+  readonly liveness: readonly SymbolicObligation[];
+  readonly constraints: readonly Formula[];
+  readonly actionConstraints: readonly Formula[];
+  readonly view: Formula | null;
+  readonly symmetry: readonly ReadonlyMap<ModelValue, ModelValue>[] | null;
+  readonly checkDeadlock: boolean;
+}
+
+export interface LoadModelOptions {
+  readonly libDirs?: readonly string[];
+  /** Overrides the .cfg's CHECK_DEADLOCK. */
+  readonly checkDeadlock?: boolean;
+}
+
+/** The .cfg beside the spec: SPEC.cfg for SPEC.tla. */
+export function defaultCfgFile(specFile: string): string {
+  return specFile.replace(/\.tla$/, '') + '.cfg';
+}
+
+/** Parses the spec and its configuration and prepares everything the checker needs. */
+export async function loadModel(
+  specFile: string,
+  cfgFile?: string | null,
+  opts: LoadModelOptions = {},
+): Promise<CheckModel> {
+  const spec = await loadSpec(specFile, { libDirs: [...(opts.libDirs ?? [])] });
+  const cfgPath = cfgFile ?? defaultCfgFile(specFile);
+  let cfg: ModelConfig;
+  if (existsSync(cfgPath)) {
+    cfg = parseCfg(readFileSync(cfgPath, 'utf8'), cfgPath);
+  } else if (cfgFile) {
+    throw new TlaError('io', `configuration file ${cfgFile} not found`);
+  } else {
+    throw new TlaError('io', `no configuration file given and ${cfgPath} does not exist; pass --config FILE`);
+  }
+  return modelFromConfig(spec, specFile, existsSync(cfgPath) ? cfgPath : null, cfg, opts);
+}
+
+export function modelFromConfig(
+  spec: LoadedSpec,
+  specFile: string,
+  cfgFile: string | null,
+  cfg: ModelConfig,
+  opts: LoadModelOptions = {},
+): CheckModel {
+  const root = spec.root;
+  const declared = new Map(root.constants.map((c) => [c.name, c]));
+  const defined = new Set(root.definitions.flatMap((d) => (d.name ? [d.name] : [])));
+  // Definitions from extended modules can be overridden too.
+  const allDefined = new Set<string>(defined);
+  const visit = (name: string, seen: Set<string>): void => {
+    if (seen.has(name)) return;
+    seen.add(name);
+    const m = spec.modules.get(name);
+    if (!m) return;
+    for (const d of m.definitions) if (d.name) allDefined.add(d.name);
+    for (const c of m.constants) if (!declared.has(c.name)) declared.set(c.name, c);
+    for (const e of m.extends) visit(e, seen);
+  };
+  for (const e of root.extends) visit(e, new Set([root.name]));
+
+  const constants = new Map<string, ConstantAssignment>();
+  const overrides = new Map<string, string>();
+  for (const c of cfg.constants) {
+    if (c.kind === 'value') {
+      if (!declared.has(c.name)) {
+        if (allDefined.has(c.name)) {
+          throw new TlaError(
+            'config',
+            `${c.name} is a definition, not a CONSTANT; to replace it write ${c.name} <- OtherDefinition`,
+            c.loc,
+          );
+        }
+        throw new TlaError('config', `${c.name} is not a CONSTANT of module ${root.name}`, c.loc);
+      }
+      constants.set(c.name, { kind: 'value', value: cfgToValue(c.value) });
+    } else {
+      // The evaluator reports a target (or an overridden name) that is not defined.
+      if (declared.has(c.name)) constants.set(c.name, { kind: 'operator', name: c.target });
+      else overrides.set(c.name, c.target);
+    }
+  }
+  for (const [name, decl] of declared) {
+    if (!constants.has(name)) {
+      throw new TlaError(
+        'config',
+        `constant ${name} has no value in ${cfgFile ?? 'the configuration'}; add "CONSTANT ${name} = ..." (or ${name} <- Def)`,
+        decl.loc,
+      );
+    }
+  }
+
+  const model = buildModel(spec, constants, overrides);
+  model.checkAssumptions();
+  const formula = (n: { name: string; loc: Loc }, what: string): Formula => {
+    let expr: Expr;
+    try {
+      expr = model.lookup(n.name);
+    } catch (e) {
+      if (e instanceof TlaError) {
+        throw new TlaError('config', `${what} ${n.name} is not defined in module ${root.name}`, n.loc);
+      }
+      throw e;
+    }
+    return { name: n.name, expr, ctx: model.rootCtx };
+  };
+
+  const an = new Analyzer(model);
+  let init: Formula;
+  let next: Formula;
+  const fairness: FairnessFormula[] = [];
+  if (cfg.specification) {
+    const specF = formula(cfg.specification, 'SPECIFICATION');
+    const parts = an.specParts(specF);
+    init = parts.init;
+    next = parts.next;
+    fairness.push(...parts.fairness);
+  } else if (cfg.init && cfg.next) {
+    init = formula(cfg.init, 'INIT');
+    next = formula(cfg.next, 'NEXT');
+  } else {
+    throw new TlaError(
+      'config',
+      `${cfg.file}: the configuration names neither SPECIFICATION nor INIT and NEXT`,
+      {
+        file: cfg.file,
+        line: 1,
+        col: 1,
+      },
+    );
+  }
+
+  const invariants = cfg.invariants.map((n) => formula(n, 'INVARIANT'));
+  for (const inv of invariants) {
+    if (an.level(inv.expr, inv.ctx) > 0) {
+      throw new TlaError(
+        'semantic',
+        `INVARIANT ${inv.name} is not a state predicate (it has primes or temporal operators)`,
+        inv.expr.loc,
+      );
+    }
+  }
+  const initProperties: Formula[] = [];
+  const actionProperties: Formula[] = [];
+  const liveness: SymbolicObligation[] = [];
+  for (const p of cfg.properties) {
+    const f = formula(p, 'PROPERTY');
+    an.property(f, { invariants, initProperties, actionProperties, liveness });
+  }
+
+  const constraints = cfg.constraints.map((n) => formula(n, 'CONSTRAINT'));
+  const actionConstraints = cfg.actionConstraints.map((n) => formula(n, 'ACTION_CONSTRAINT'));
+  const view = cfg.view ? formula(cfg.view, 'VIEW') : null;
+  let symmetry: ReadonlyMap<ModelValue, ModelValue>[] | null = null;
+  if (cfg.symmetry) {
+    const f = formula(cfg.symmetry, 'SYMMETRY');
+    symmetry = permutations(model.evalConstant(f.expr, f.ctx), cfg.symmetry.name, f.expr.loc);
+  }
+  return {
+    spec,
+    specFile,
+    cfgFile,
+    cfg,
+    model,
+    init,
+    next,
+    fairness,
+    invariants,
+    initProperties,
+    actionProperties,
+    liveness,
+    constraints,
+    actionConstraints,
+    view,
+    symmetry,
+    checkDeadlock: opts.checkDeadlock ?? cfg.checkDeadlock ?? true,
+  };
+}
+
+export function cfgToValue(v: CfgValue): Value {
+  switch (v.kind) {
+    case 'int':
+    case 'str':
+    case 'bool':
+      return v.value;
+    case 'modelValue':
+      return modelValue(v.name);
+    case 'set':
+      return setOf(v.elems.map(cfgToValue));
+  }
+}
+
+function permutations(v: Value, name: string, loc: Loc): ReadonlyMap<ModelValue, ModelValue>[] {
+  if (!(v instanceof SetValue))
+    throw new TlaError('semantic', `SYMMETRY ${name} must be a set of permutations, got ${toTla(v)}`, loc);
+  const out: Map<ModelValue, ModelValue>[] = [];
+  for (const p of v.normalized().elems) {
+    if (!isFcn(p))
+      throw new TlaError(
+        'semantic',
+        `SYMMETRY ${name} contains ${toTla(p)}, which is not a permutation`,
+        loc,
+      );
+    const ks = fcnKeys(p);
+    const vs = fcnVals(p);
+    const m = new Map<ModelValue, ModelValue>();
+    ks.forEach((k, i) => {
+      const w = vs[i]!;
+      if (!(k instanceof ModelValue) || !(w instanceof ModelValue)) {
+        throw new TlaError(
+          'semantic',
+          `SYMMETRY ${name}: permutations must map model values to model values, got ${toTla(p)}`,
+          loc,
+        );
+      }
+      if (k !== w) m.set(k, w);
+    });
+    out.push(m);
+  }
+  return out;
+}
+
+/** Level analysis and decomposition of temporal formulas, expanding definitions through Model.unfold. */
+class Analyzer {
+  private readonly memo = new Map<Expr, number>();
+  private readonly active = new Set<Expr>();
+
+  constructor(private readonly model: Model) {}
+
+  /** 0: constant or state, 1: action, 2: temporal. */
+  level(e: Expr, ctx: Ctx): number {
+    const cached = this.memo.get(e);
+    if (cached !== undefined) return cached;
+    let lv = 0;
+    switch (e.kind) {
+      case 'prime':
+      case 'unchanged':
+      case 'boxAction':
+      case 'angleAction':
+        lv = 1;
+        break;
+      case 'enabled':
+        lv = 0;
+        break;
+      case 'always':
+      case 'eventually':
+      case 'leadsTo':
+      case 'fairness':
+      case 'temporalQuant':
+        lv = 2;
+        break;
+      case 'name':
+      case 'apply':
+      case 'moduleRef': {
+        const args = e.kind === 'name' ? [] : e.args;
+        for (const a of args) lv = Math.max(lv, this.level(a, ctx));
+        const u = this.safeUnfold(e, ctx);
+        if (u && !this.active.has(u.expr)) {
+          this.active.add(u.expr);
+          try {
+            lv = Math.max(lv, this.level(u.expr, u.ctx));
+          } finally {
+            this.active.delete(u.expr);
+          }
+        }
+        // Results through definitions depend on arguments: memoize only argument-free references.
+        if (args.length > 0) return lv;
+        break;
+      }
+      default:
+        for (const c of children(e)) lv = Math.max(lv, this.level(c, ctx));
+    }
+    this.memo.set(e, lv);
+    return lv;
+  }
+
+  private safeUnfold(e: Expr, ctx: Ctx): { expr: Expr; ctx: Ctx } | null {
+    try {
+      return this.model.unfold(e, ctx);
+    } catch {
+      return null;
+    }
+  }
+
+  /** Expands definitions until the top of the expression is not a defined name. */
+  private head(e: Expr, ctx: Ctx): { expr: Expr; ctx: Ctx } {
+    let cur = { expr: e, ctx };
+    for (let k = 0; k < 1000; k++) {
+      if (cur.expr.kind !== 'name' && cur.expr.kind !== 'apply' && cur.expr.kind !== 'moduleRef') return cur;
+      const u = this.safeUnfold(cur.expr, cur.ctx);
+      if (!u) return cur;
+      cur = u;
+    }
+    return cur;
+  }
+
+  /** Top-level conjuncts, through definitions and bounded \A (each instance bound in the context). */
+  conjuncts(e: Expr, ctx: Ctx, out: { expr: Expr; ctx: Ctx }[] = []): { expr: Expr; ctx: Ctx }[] {
+    if (this.level(e, ctx) < 2) {
+      out.push({ expr: e, ctx });
+      return out;
+    }
+    const h = this.head(e, ctx);
+    const x = h.expr;
+    if (x.kind === 'and') {
+      for (const a of x.args) this.conjuncts(a, h.ctx, out);
+      return out;
+    }
+    if (x.kind === 'quant' && x.quantifier === 'forall' && x.bounds.every((b) => b.set !== null)) {
+      for (const c of this.instances(x.bounds, h.ctx)) this.conjuncts(x.body, c, out);
+      return out;
+    }
+    out.push(h);
+    return out;
+  }
+
+  /** Every binding of the bounded variables (sets evaluated as constants). */
+  private instances(bounds: readonly import('../ast.ts').Bound[], ctx: Ctx): Ctx[] {
+    let ctxs = [ctx];
+    for (const b of bounds) {
+      const next: Ctx[] = [];
+      for (const c of ctxs) {
+        const set = this.model.evalConstant(b.set!, c);
+        if (!(set instanceof SetValue))
+          throw new TlaError('semantic', `the bound of ${b.names.join(', ')} is not a set`, b.loc);
+        for (const v of set.normalized().elems) {
+          if (b.tuple) {
+            if (!(v instanceof TupleValue) || v.elems.length !== b.names.length) {
+              throw new TlaError('eval', `cannot bind <<${b.names.join(', ')}>> to ${toTla(v)}`, b.loc);
+            }
+            let cc = c;
+            b.names.forEach((n, i) => (cc = this.model.bind(cc, n, v.elems[i]!)));
+            next.push(cc);
+          } else {
+            // `x, y \in S` is one Bound per name in the AST; several names here bind each to the element.
+            let cc = c;
+            for (const n of b.names) cc = this.model.bind(cc, n, v);
+            next.push(cc);
+          }
+        }
+      }
+      ctxs = next;
+    }
+    return ctxs;
+  }
+
+  specParts(spec: Formula): { init: Formula; next: Formula; fairness: FairnessFormula[] } {
+    const inits: { expr: Expr; ctx: Ctx }[] = [];
+    let next: Formula | null = null;
+    const fairness: FairnessFormula[] = [];
+    for (const c of this.conjuncts(spec.expr, spec.ctx)) {
+      const lv = this.level(c.expr, c.ctx);
+      if (lv === 0) {
+        inits.push(c);
+        continue;
+      }
+      const h = this.head(c.expr, c.ctx);
+      const x = h.expr;
+      if (x.kind === 'always') {
+        const inner = this.head(x.expr, h.ctx);
+        if (this.level(inner.expr, inner.ctx) <= 1) {
+          if (next) {
+            throw new TlaError(
+              'unsupported',
+              `SPECIFICATION ${spec.name} has more than one [][Next]_vars conjunct`,
+              x.loc,
+            );
+          }
+          const act = inner.expr.kind === 'boxAction' ? inner.expr.action : inner.expr;
+          next = { name: spec.name, expr: act, ctx: inner.ctx };
+          continue;
+        }
+      }
+      if (x.kind === 'fairness') {
+        fairness.push(this.fairnessOf(x, h.ctx));
+        continue;
+      }
+      throw new TlaError(
+        'unsupported',
+        `SPECIFICATION ${spec.name}: the conjunct at ${x.loc.line}:${x.loc.col} is not Init, [][Next]_vars, WF_vars(A) or SF_vars(A)`,
+        x.loc,
+      );
+    }
+    if (inits.length === 0)
+      throw new TlaError(
+        'semantic',
+        `SPECIFICATION ${spec.name} has no initial predicate conjunct`,
+        spec.expr.loc,
+      );
+    if (!next)
+      throw new TlaError(
+        'semantic',
+        `SPECIFICATION ${spec.name} has no [][Next]_vars conjunct`,
+        spec.expr.loc,
+      );
+    let init: Formula;
+    if (inits.length === 1) {
+      init = { name: spec.name, expr: inits[0]!.expr, ctx: inits[0]!.ctx };
+    } else if (inits.every((i) => i.ctx === inits[0]!.ctx)) {
+      init = {
+        name: spec.name,
+        expr: { kind: 'and', args: inits.map((i) => i.expr), loc: inits[0]!.expr.loc },
+        ctx: inits[0]!.ctx,
+      };
+    } else {
+      throw new TlaError(
+        'unsupported',
+        `SPECIFICATION ${spec.name}: initial predicates from different contexts cannot be combined`,
+        spec.expr.loc,
+      );
+    }
+    return { init, next, fairness };
+  }
+
+  private fairnessOf(x: Extract<Expr, { kind: 'fairness' }>, ctx: Ctx): FairnessFormula {
+    const angle: Expr = { kind: 'angleAction', action: x.action, vars: x.vars, loc: x.loc };
+    return {
+      kind: x.strong ? 'SF' : 'WF',
+      name: `${x.strong ? 'SF' : 'WF'} at ${x.loc.line}:${x.loc.col}`,
+      angle: { name: 'fairness', expr: angle, ctx },
+    };
+  }
+
+  property(
+    p: Formula,
+    into: {
+      invariants: Formula[];
+      initProperties: Formula[];
+      actionProperties: Formula[];
+      liveness: SymbolicObligation[];
+    },
+  ): void {
+    for (const c of this.conjuncts(p.expr, p.ctx)) {
+      const lv = this.level(c.expr, c.ctx);
+      if (lv === 0) {
+        into.initProperties.push({ name: p.name, expr: c.expr, ctx: c.ctx });
+        continue;
+      }
+      if (lv === 1) {
+        throw new TlaError(
+          'semantic',
+          `PROPERTY ${p.name}: an action formula is not a temporal property (did you mean [][A]_vars?)`,
+          c.expr.loc,
+        );
+      }
+      const h = this.head(c.expr, c.ctx);
+      if (h.expr.kind === 'always') {
+        const inner = this.head(h.expr.expr, h.ctx);
+        const ilv = this.level(inner.expr, inner.ctx);
+        if (ilv === 0) {
+          into.invariants.push({ name: p.name, expr: inner.expr, ctx: inner.ctx });
+          continue;
+        }
+        if (ilv === 1) {
+          into.actionProperties.push({ name: p.name, expr: inner.expr, ctx: inner.ctx });
+          continue;
+        }
+      }
+      const ob: SymbolicObligation = {
+        name: p.name,
+        always: [],
+        eventuallyAlways: [],
+        eventuallyAlwaysSteps: [],
+        infinitelyOften: [],
+        infinitelyOftenSteps: [],
+      };
+      this.negate(h.expr, h.ctx, ob, p.name);
+      into.liveness.push(ob);
+    }
+  }
+
+  private pred(e: Expr, ctx: Ctx, negate: boolean, name: string): Pred {
+    const lv = this.level(e, ctx);
+    if (lv >= 2)
+      throw new TlaError(
+        'unsupported',
+        `PROPERTY ${name}: nested temporal formula at ${e.loc.line}:${e.loc.col} is not supported here`,
+        e.loc,
+      );
+    return { level: lv === 0 ? 'state' : 'step', f: { name, expr: e, ctx }, negate };
+  }
+
+  /** Adds to `ob` the conditions of a behaviour satisfying NOT e. */
+  private negate(e0: Expr, ctx0: Ctx, ob: SymbolicObligation, name: string): void {
+    const { expr: e, ctx } = this.head(e0, ctx0);
+    const unsupported = (): never => {
+      throw new TlaError(
+        'unsupported',
+        `PROPERTY ${name}: the temporal formula at ${e.loc.file}:${e.loc.line}:${e.loc.col} is not one of the supported forms ` +
+          '([]P, <>P, []<>P, <>[]P, P ~> Q, [][A]_v, WF/SF, and their conjunctions, disjunctions and \\A)',
+        e.loc,
+      );
+    };
+    switch (e.kind) {
+      case 'and': {
+        // NOT (A /\ B) = NOT A \/ NOT B: only when all but one conjunct is a state predicate at the start.
+        return unsupported();
+      }
+      case 'or':
+        for (const a of e.args) this.negate(a, ctx, ob, name);
+        return;
+      case 'eventually': {
+        const x = this.head(e.expr, ctx);
+        const lv = this.level(x.expr, x.ctx);
+        if (lv === 0) {
+          ob.always.push(this.pred(x.expr, x.ctx, true, name));
+          return;
+        }
+        if (x.expr.kind === 'always') {
+          const y = this.head(x.expr.expr, x.ctx);
+          const p = this.pred(y.expr, y.ctx, true, name);
+          (p.level === 'state' ? ob.infinitelyOften : ob.infinitelyOftenSteps).push(p);
+          return;
+        }
+        return unsupported();
+      }
+      case 'always': {
+        const x = this.head(e.expr, ctx);
+        if (x.expr.kind === 'eventually') {
+          const y = this.head(x.expr.expr, x.ctx);
+          const p = this.pred(y.expr, y.ctx, true, name);
+          (p.level === 'state' ? ob.eventuallyAlways : ob.eventuallyAlwaysSteps).push(p);
+          return;
+        }
+        if (x.expr.kind === 'apply' && x.expr.op === '=>' && x.expr.args.length === 2) {
+          const [pe, qe] = x.expr.args as [Expr, Expr];
+          const q = this.head(qe, x.ctx);
+          if (
+            this.level(pe, x.ctx) === 0 &&
+            q.expr.kind === 'eventually' &&
+            this.level(q.expr.expr, q.ctx) === 0
+          ) {
+            this.addTrigger(
+              ob,
+              this.pred(pe, x.ctx, false, name),
+              this.pred(q.expr.expr, q.ctx, true, name),
+              e,
+            );
+            return;
+          }
+        }
+        if (x.expr.kind === 'always') return this.negate(x.expr, x.ctx, ob, name);
+        if (this.level(x.expr, x.ctx) === 0) {
+          // NOT []P with P a state predicate: eventually NOT P, i.e. a trigger with no obligation after it.
+          this.addTrigger(ob, this.pred(x.expr, x.ctx, true, name), null, e);
+          return;
+        }
+        return unsupported();
+      }
+      case 'leadsTo': {
+        if (this.level(e.lhs, ctx) === 0 && this.level(e.rhs, ctx) === 0) {
+          this.addTrigger(ob, this.pred(e.lhs, ctx, false, name), this.pred(e.rhs, ctx, true, name), e);
+          return;
+        }
+        return unsupported();
+      }
+      case 'fairness': {
+        const f = this.fairnessOf(e, ctx);
+        const enabled: Pred = { level: 'enabled', f: f.angle, negate: false };
+        const notTaken: Pred = { level: 'step', f: f.angle, negate: true };
+        if (e.strong) ob.infinitelyOften.push(enabled);
+        else ob.eventuallyAlways.push(enabled);
+        ob.eventuallyAlwaysSteps.push(notTaken);
+        return;
+      }
+      default:
+        return unsupported();
+    }
+  }
+
+  private addTrigger(ob: SymbolicObligation, now: Pred, then: Pred | null, at: Expr): void {
+    if (ob.trigger) {
+      throw new TlaError(
+        'unsupported',
+        `PROPERTY ${ob.name}: more than one leads-to/[] obligation in one disjunction is not supported`,
+        at.loc,
+      );
+    }
+    ob.trigger = { now: [now], then: then ? [then] : [] };
+  }
+}
+
+/** The direct subexpressions of an expression. */
+export function children(e: Expr): Expr[] {
+  switch (e.kind) {
+    case 'num':
+    case 'str':
+    case 'bool':
+    case 'builtinSet':
+    case 'name':
+    case 'at':
+      return [];
+    case 'apply':
+    case 'moduleRef':
+      return [...e.args];
+    case 'lambda':
+      return [e.body];
+    case 'and':
+    case 'or':
+      return [...e.args];
+    case 'quant':
+      return [...e.bounds.flatMap((b) => (b.set ? [b.set] : [])), e.body];
+    case 'temporalQuant':
+      return [e.body];
+    case 'choose':
+      return [...(e.bound.set ? [e.bound.set] : []), e.body];
+    case 'setEnum':
+      return [...e.elems];
+    case 'setFilter':
+      return [...(e.bound.set ? [e.bound.set] : []), e.pred];
+    case 'setMap':
+      return [e.body, ...e.bounds.flatMap((b) => (b.set ? [b.set] : []))];
+    case 'fcn':
+      return [...e.bounds.flatMap((b) => (b.set ? [b.set] : [])), e.body];
+    case 'fcnApply':
+      return [e.fn, ...e.args];
+    case 'fcnSet':
+      return [e.domain, e.range];
+    case 'record':
+      return e.fields.map((f) => f.value);
+    case 'recordSet':
+      return e.fields.map((f) => f.set);
+    case 'dot':
+      return [e.record];
+    case 'tuple':
+      return [...e.elems];
+    case 'except':
+      return [
+        e.fn,
+        ...e.updates.flatMap((u) => [...u.path.flatMap((s) => (s.kind === 'index' ? s.args : [])), u.value]),
+      ];
+    case 'if':
+      return [e.cond, e.then, e.else];
+    case 'case':
+      return [...e.arms.flatMap((a) => [a.cond, a.body]), ...(e.other ? [e.other] : [])];
+    case 'let':
+      return [...e.defs.flatMap((d) => (d.kind === 'opDef' || d.kind === 'fcnDef' ? [d.body] : [])), e.body];
+    case 'prime':
+    case 'unchanged':
+    case 'enabled':
+    case 'always':
+    case 'eventually':
+      return [e.expr];
+    case 'boxAction':
+    case 'angleAction':
+      return [e.action, e.vars];
+    case 'fairness':
+      return [e.vars, e.action];
+    case 'leadsTo':
+      return [e.lhs, e.rhs];
+  }
+}

@@ -1,0 +1,340 @@
+// The `buffy check` and `buffy traces` commands.
+import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError, Option } from 'commander';
+import { TlaError, formatLoc } from './errors.ts';
+import type { State } from './eval/index.ts';
+import { check, formatReport, toJson, type CheckJson, type CheckResult } from './check/checker.ts';
+import { defaultCfgFile, loadModel, type CheckModel } from './check/model.ts';
+import { labelStep } from './check/label.ts';
+import { javaAvailable, runTlc, tlcJar, type TlcOutcome } from './check/tlc.ts';
+import { traceToItf, type ItfTrace } from './check/itf.ts';
+import { generateTraces } from './index.ts';
+
+/** Exit codes: 0 ok, 1 a violation or an evaluation error, 2 bad usage or input. */
+const EXIT_VIOLATION = 1;
+const EXIT_USAGE = 2;
+
+function exitCodeForError(e: unknown): number {
+  if (e instanceof TlaError) return e.kind === 'eval' ? EXIT_VIOLATION : EXIT_USAGE;
+  return EXIT_VIOLATION;
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof TlaError) return e.describe();
+  return e instanceof Error ? e.message : String(e);
+}
+
+const positiveInt =
+  (what: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 1)
+      throw new InvalidArgumentError(`${what} must be a positive integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+const nonNegativeInt =
+  (what: string) =>
+  (v: string): number => {
+    const n = Number(v);
+    if (!Number.isSafeInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
+    return n;
+  };
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+interface CheckFlags {
+  config?: string;
+  lib: string[];
+  engine?: 'builtin' | 'tlc';
+  json?: boolean;
+  workers?: string;
+  deadlock: boolean;
+  maxStates?: number;
+}
+
+export function registerTlaCommands(program: Command): void {
+  program
+    .command('check')
+    .description('model-check a TLA+ spec with its .cfg model (built-in checker, or TLC when available)')
+    .argument('<spec>', 'the root .tla module')
+    .option('--config <file>', 'the .cfg model (default: SPEC.cfg beside the spec)')
+    .option('--lib <dir>', 'a folder to look for modules in (repeatable)', collect, [] as string[])
+    .addOption(
+      new Option(
+        '--engine <engine>',
+        'builtin or tlc (default: tlc when TLA2TOOLS_JAR and java are available)',
+      ).choices(['builtin', 'tlc']),
+    )
+    .option('--json', 'print the result as JSON on stdout')
+    .option('--workers <n>', 'TLC worker count (ignored by the built-in checker, which is single-threaded)')
+    .option('--no-deadlock', 'do not report deadlocks (overrides CHECK_DEADLOCK)')
+    .option('--max-states <n>', 'stop with an error after N distinct states', positiveInt('--max-states'))
+    .action(async (spec: string, flags: CheckFlags) => {
+      process.exitCode = await runCheckCommand(spec, flags);
+    });
+
+  program
+    .command('traces')
+    .description('generate ITF traces from a spec: an edge cover of its state graph, or seeded random walks')
+    .argument('<spec>', 'the root .tla module')
+    .option('--config <file>', 'the .cfg model (default: SPEC.cfg beside the spec)')
+    .option('--lib <dir>', 'a folder to look for modules in (repeatable)', collect, [] as string[])
+    .addOption(
+      new Option('--cover <what>', 'cover every edge of the reachable state graph').choices(['edges']),
+    )
+    .option('--random <n>', 'number of random walks', positiveInt('--random'))
+    .option('--depth <d>', 'steps per random walk', nonNegativeInt('--depth'), 20)
+    .option('--seed <s>', 'seed of the random walks', nonNegativeInt('--seed'), 1)
+    .option('--max-steps <n>', 'longest edge-cover trace (steps)', positiveInt('--max-steps'))
+    .requiredOption('--out <dir>', 'folder to write trace-0001.itf.json ... into')
+    .action(async (spec: string, flags: TraceFlags) => {
+      process.exitCode = await runTracesCommand(spec, flags);
+    });
+}
+
+/** The engine to use: tlc when asked, or by default when a jar and java are available. */
+function chooseEngine(flag: 'builtin' | 'tlc' | undefined): 'builtin' | 'tlc' {
+  if (flag) return flag;
+  return tlcJar() && javaAvailable() ? 'tlc' : 'builtin';
+}
+
+async function runCheckCommand(spec: string, flags: CheckFlags): Promise<number> {
+  const engine = chooseEngine(flags.engine);
+  const cfgFile = flags.config ?? defaultCfgFile(spec);
+  if (!existsSync(spec))
+    return usageFailure(engine, spec, cfgFile, flags.json, new TlaError('io', `spec file ${spec} not found`));
+  if (!existsSync(cfgFile)) {
+    return usageFailure(
+      engine,
+      spec,
+      cfgFile,
+      flags.json,
+      new TlaError('io', `configuration file ${cfgFile} not found; pass --config FILE`),
+    );
+  }
+  if (engine === 'tlc') return runTlcCheck(spec, cfgFile, flags);
+
+  let cm: CheckModel;
+  const started = Date.now();
+  try {
+    cm = await loadModel(spec, cfgFile, {
+      libDirs: flags.lib,
+      ...(flags.deadlock === false ? { checkDeadlock: false } : {}),
+    });
+  } catch (e) {
+    return usageFailure(engine, spec, cfgFile, flags.json, e, Date.now() - started);
+  }
+  const tty = process.stderr.isTTY === true;
+  const r = check(cm, {
+    ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}),
+    ...(tty
+      ? {
+          onProgress: (p) =>
+            process.stderr.write(
+              `\r${p.distinctStates} distinct states, ${p.statesGenerated} generated, ${p.queue} on queue, depth ${p.depth}, ` +
+                `${Math.round((p.distinctStates * 1000) / Math.max(1, p.elapsedMs))} states/s   `,
+            ),
+        }
+      : {}),
+  });
+  if (tty) process.stderr.write('\r\x1b[K');
+  if (flags.json) {
+    process.stdout.write(JSON.stringify(toJson(cm, r)) + '\n');
+  } else {
+    process.stdout.write(formatReport(cm.model.variables, r) + '\n');
+  }
+  return exitCodeFor(r);
+}
+
+function exitCodeFor(r: CheckResult): number {
+  if (r.result === 'ok') return 0;
+  if (r.result === 'error')
+    return r.error && ['parse', 'semantic', 'config', 'io', 'unsupported'].includes(r.error.kind)
+      ? EXIT_USAGE
+      : EXIT_VIOLATION;
+  return EXIT_VIOLATION;
+}
+
+function usageFailure(
+  engine: 'builtin' | 'tlc',
+  spec: string,
+  cfg: string | null,
+  json: boolean | undefined,
+  e: unknown,
+  durationMs = 0,
+): number {
+  if (json) {
+    const out: CheckJson = {
+      engine,
+      spec,
+      config: cfg,
+      result: 'error',
+      distinctStates: null,
+      statesGenerated: null,
+      depth: null,
+      durationMs,
+      error: {
+        message: e instanceof TlaError ? e.message : errorText(e),
+        location: e instanceof TlaError && e.loc ? formatLoc(e.loc) : null,
+      },
+    };
+    process.stdout.write(JSON.stringify(out) + '\n');
+  } else {
+    process.stderr.write(`buffy check: ${errorText(e)}\n`);
+  }
+  return exitCodeForError(e);
+}
+
+async function runTlcCheck(spec: string, cfgFile: string, flags: CheckFlags): Promise<number> {
+  // TLC reports its own errors; the built-in model only helps label the trace's steps.
+  const cm: CheckModel | null = await loadModel(spec, cfgFile, { libDirs: flags.lib }).catch(() => null);
+  let run;
+  try {
+    run = await runTlc({
+      specFile: spec,
+      cfgFile,
+      libDirs: flags.lib,
+      ...(flags.deadlock === false ? { checkDeadlock: false } : {}),
+      ...(flags.json ? {} : { onLine: (l: string) => process.stdout.write(l + '\n') }),
+    });
+  } catch (e) {
+    return usageFailure('tlc', spec, cfgFile, flags.json, e);
+  }
+  const json = tlcToJson(spec, cfgFile, run.outcome, run.durationMs, cm);
+  if (flags.json) process.stdout.write(JSON.stringify(json) + '\n');
+  if (json.result === 'ok') return 0;
+  if (json.result === 'error') return run.exitCode >= 150 && run.exitCode < 255 ? EXIT_USAGE : EXIT_VIOLATION;
+  return EXIT_VIOLATION;
+}
+
+/** TLC's outcome as the same JSON summary, its trace as ITF (labelled by the step labeller when the model loads). */
+export function tlcToJson(
+  spec: string,
+  cfgFile: string,
+  o: TlcOutcome,
+  durationMs: number,
+  cm: CheckModel | null,
+): CheckJson {
+  const vars = cm ? [...cm.model.variables] : o.trace.length > 0 ? [...o.trace[0]!.vars.keys()] : [];
+  const states: State[] = o.trace.map((st) =>
+    vars.map((v) => {
+      const x = st.vars.get(v);
+      if (x === undefined) throw new TlaError('io', `TLC's trace has no value for variable ${v}`);
+      return x;
+    }),
+  );
+  const steps = states.map((s, i) => {
+    if (i === 0) return { state: s, label: null };
+    const labels = cm ? safeLabels(cm, states[i - 1]!, s) : [];
+    const name = o.trace[i]!.action;
+    const label = labels.find((l) => l.name === name) ?? labels[0] ?? (name ? { name, args: {} } : null);
+    return { state: s, label };
+  });
+  let trace: ItfTrace | null = null;
+  if (steps.length > 0) {
+    trace = traceToItf(
+      vars,
+      {
+        steps,
+        ...(o.loopsTo !== null ? { loopsTo: o.loopsTo } : o.stuttering ? { loopsTo: steps.length - 1 } : {}),
+      },
+      {
+        source: spec,
+        initName: cm?.init.name ?? 'Init',
+        ...(o.message ? { description: o.message } : {}),
+      },
+    );
+  }
+  let name = o.violation?.name ?? null;
+  if (o.violation?.kind === 'liveness' && cm && cm.cfg.properties.length === 1)
+    name = cm.cfg.properties[0]!.name;
+  return {
+    engine: 'tlc',
+    spec,
+    config: cfgFile,
+    result: o.result,
+    distinctStates: o.distinctStates,
+    statesGenerated: o.statesGenerated,
+    depth: o.depth,
+    durationMs,
+    ...(o.violation && trace
+      ? {
+          violation: {
+            name,
+            kind: o.violation.kind,
+            trace,
+            ...(trace.loop !== undefined ? { loopsTo: trace.loop } : {}),
+          },
+        }
+      : {}),
+    ...(o.result === 'error'
+      ? {
+          error: {
+            message: [o.message ?? 'TLC failed', ...o.detail].join('\n'),
+            location: null,
+            ...(trace ? { trace } : {}),
+          },
+        }
+      : {}),
+  };
+}
+
+function safeLabels(cm: CheckModel, s: State, t: State): ReturnType<typeof labelStep> {
+  try {
+    return labelStep(cm.model, cm.next, s, t);
+  } catch {
+    return [];
+  }
+}
+
+interface TraceFlags {
+  config?: string;
+  lib: string[];
+  cover?: 'edges';
+  random?: number;
+  depth: number;
+  seed: number;
+  maxSteps?: number;
+  out: string;
+}
+
+async function runTracesCommand(spec: string, flags: TraceFlags): Promise<number> {
+  if ((flags.cover ? 1 : 0) + (flags.random !== undefined ? 1 : 0) !== 1) {
+    process.stderr.write('buffy traces: give exactly one of --cover edges or --random N\n');
+    return EXIT_USAGE;
+  }
+  let cm: CheckModel;
+  try {
+    cm = await loadModel(spec, flags.config ?? null, { libDirs: flags.lib });
+  } catch (e) {
+    process.stderr.write(`buffy traces: ${errorText(e)}\n`);
+    return exitCodeForError(e);
+  }
+  let gen;
+  try {
+    gen = flags.cover
+      ? generateTraces(cm, {
+          mode: 'cover',
+          ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
+        })
+      : generateTraces(cm, { mode: 'random', count: flags.random!, depth: flags.depth, seed: flags.seed });
+  } catch (e) {
+    process.stderr.write(`buffy traces: ${errorText(e)}\n`);
+    return exitCodeForError(e);
+  }
+  mkdirSync(flags.out, { recursive: true });
+  gen.traces.forEach((t, i) => {
+    writeFileSync(
+      path.join(flags.out, `trace-${String(i + 1).padStart(4, '0')}.itf.json`),
+      JSON.stringify(t, null, 1) + '\n',
+    );
+  });
+  const steps = gen.traces.reduce((a, t) => a + t.states.length - 1, 0);
+  const summary =
+    gen.edgesTotal !== undefined
+      ? `${gen.traces.length} traces (${steps} steps) written to ${flags.out}; edges covered ${gen.edgesCovered}/${gen.edgesTotal}`
+      : `${gen.traces.length} random traces (${steps} steps, seed ${flags.seed}) written to ${flags.out}`;
+  process.stdout.write(summary + '\n');
+  return 0;
+}
