@@ -6,7 +6,7 @@
 import type { Node } from 'web-tree-sitter';
 import type { Bound, Definition, ExceptPathStep, ExceptUpdate, Expr, InstancePathStep, Loc, Module, Param } from '../ast.ts';
 import { TlaError } from '../errors.ts';
-import { INFIX_OPS, POSTFIX_OPS, PREFIX_OPS, UNSUPPORTED_INFIX } from './operators.ts';
+import { GRAMMAR_MISPLACED_PREFIX, INFIX_OPS, INFIX_PREC_LOW, POSTFIX_OPS, PREFIX_OPS, PREFIX_PREC_HIGH, UNSUPPORTED_INFIX } from './operators.ts';
 
 /** Unit node types that carry no meaning for model checking. */
 const IGNORED_UNITS = new Set(['theorem', 'use_or_hide', 'single_line', 'header_line', 'double_line']);
@@ -109,6 +109,10 @@ export class Converter {
   /** Every EXTENDS and INSTANCE met, in source order (submodules and LETs included). */
   readonly refs: ModuleRefSite[] = [];
   private readonly moduleStack: string[] = [];
+  /** CST nodes to be read as another node (see liftPrefix), by node id. */
+  private readonly replaced = new Map<number, Node>();
+  /** Replacement nodes that stood in parentheses in the source: atoms for liftPrefix. */
+  private readonly parenthesised = new Set<number>();
 
   constructor(readonly file: string) {}
 
@@ -368,7 +372,8 @@ export class Converter {
   }
 
   /** Flattens an unparenthesised chain of one junction (infix or bulleted) into its operands. */
-  junctionArgs(n: Node, symbol: 'land' | 'lor', out: Expr[]): void {
+  junctionArgs(node: Node, symbol: 'land' | 'lor', out: Expr[]): void {
+    const n = this.resolve(node);
     const list = symbol === 'land' ? 'conj_list' : 'disj_list';
     if (n.type === 'bound_infix_op' && symbolType(this.need(n.childForFieldName('symbol'), 'operator', n)) === symbol) {
       this.junctionArgs(this.need(n.childForFieldName('lhs'), 'left operand', n), symbol, out);
@@ -386,7 +391,8 @@ export class Converter {
   }
 
   /** Flattens `A \X B \X C` (unparenthesised) into its factors. */
-  productArgs(n: Node, out: Expr[]): void {
+  productArgs(node: Node, out: Expr[]): void {
+    const n = this.resolve(node);
     if (n.type === 'bound_infix_op' && symbolType(this.need(n.childForFieldName('symbol'), 'operator', n)) === 'times') {
       this.productArgs(this.need(n.childForFieldName('lhs'), 'left operand', n), out);
       this.productArgs(this.need(n.childForFieldName('rhs'), 'right operand', n), out);
@@ -395,7 +401,14 @@ export class Converter {
     out.push(this.expr(n));
   }
 
-  expr(n: Node): Expr {
+  /** The node to read in place of `n`. */
+  resolve(n: Node): Node {
+    for (let r = this.replaced.get(n.id); r; r = this.replaced.get(n.id)) n = r;
+    return n;
+  }
+
+  expr(node: Node): Expr {
+    const n = this.resolve(node);
     const loc = this.loc(n);
     switch (n.type) {
       case 'nat_number':
@@ -494,7 +507,7 @@ export class Converter {
         return { kind: 'fcn', bounds: this.boundsOf(parts.filter((c) => c.type === 'quantifier_bound')), body: this.expr(body), loc };
       }
       case 'function_evaluation': {
-        const lifted = this.liftNonfixPrefix(n);
+        const lifted = this.liftPrefix(n);
         if (lifted) return lifted;
         const [fn, ...args] = kids(n);
         return { kind: 'fcnApply', fn: this.expr(this.need(fn, 'function', n)), args: args.map((a) => this.expr(a)), loc };
@@ -521,7 +534,7 @@ export class Converter {
         return { kind: 'recordSet', fields, loc };
       }
       case 'record_value': {
-        const lifted = this.liftNonfixPrefix(n);
+        const lifted = this.liftPrefix(n);
         if (lifted) return lifted;
         const parts = kids(n);
         const rec = this.need(parts[0], 'record', n);
@@ -595,50 +608,6 @@ export class Converter {
     }
   }
 
-  /**
-   * The grammar reads `~(a)[b]` and `SUBSET (S).f` as the prefix operator in nonfix notation
-   * applied first, then indexed; TLA+ applies the prefix operator to the whole `(a)[b]`.
-   * For a chain of `[...]` and `.f` on such a nonfix prefix application, this returns the
-   * TLA+ reading; otherwise null.
-   */
-  liftNonfixPrefix(n: Node): Expr | null {
-    const chain: Node[] = [];
-    let base = n;
-    while (base.type === 'function_evaluation' || base.type === 'record_value') {
-      chain.push(base);
-      base = this.need(first(kids(base)), 'function or record', base);
-    }
-    if (base.type !== 'bound_nonfix_op') return null;
-    const symNode = this.need(base.childForFieldName('symbol'), 'operator', base);
-    if (symNode.type !== 'prefix_op_symbol' || symbolType(symNode) === 'negative') return null;
-    const args = kids(base).filter((c) => c.id !== symNode.id);
-    if (args.length !== 1) return null;
-    let inner = this.expr(args[0]!);
-    for (let i = chain.length - 1; i >= 0; i--) {
-      const link = chain[i]!;
-      const rest = kids(link).slice(1);
-      if (link.type === 'function_evaluation') {
-        inner = { kind: 'fcnApply', fn: inner, args: rest.map((a) => this.expr(a)), loc: this.loc(link) };
-      } else {
-        const field = this.need(rest[rest.length - 1], 'field name', link);
-        inner = { kind: 'dot', record: inner, field: field.text, loc: this.loc(link) };
-      }
-    }
-    const loc = this.loc(base);
-    switch (symbolType(symNode)) {
-      case 'enabled':
-        return { kind: 'enabled', expr: inner, loc };
-      case 'unchanged':
-        return { kind: 'unchanged', expr: inner, loc };
-      case 'always':
-        return { kind: 'always', expr: inner, loc };
-      case 'eventually':
-        return { kind: 'eventually', expr: inner, loc };
-      default:
-        return { kind: 'apply', op: this.opSymbolName(symNode), args: [inner], loc };
-    }
-  }
-
   quantifierKind(q: Node): 'forall' | 'exists' {
     if (q.type === 'forall') return 'forall';
     if (q.type === 'exists') return 'exists';
@@ -662,7 +631,78 @@ export class Converter {
     return { kind: 'quant', quantifier: this.quantifierKind(q), bounds, body, loc };
   }
 
+  /**
+   * Restores the TLA+ scope of a prefix operator at the far left of the operator chain at `n`
+   * (infix operators, postfix operators, `f[x]`, `r.f`), where the grammar reads it otherwise:
+   * - SUBSET and UNION (precedence 8) and DOMAIN (9) reach over every tighter operator that
+   *   follows: `SUBSET 1..3` is `SUBSET (1..3)`, the grammar reads `(SUBSET 1)..3`;
+   * - a prefix operator before parentheses, `~(a)[b]` or `SUBSET (S) \X T`, is the operator
+   *   applied to the parenthesised expression and what follows within its reach; the grammar
+   *   reads a nonfix application `~(a)` first.
+   * Returns the TLA+ reading when it differs from the tree, otherwise null.
+   */
+  liftPrefix(n: Node): Expr | null {
+    let cur = this.resolve(n);
+    let lowest = Infinity;
+    for (;;) {
+      if (this.parenthesised.has(cur.id)) return null;
+      if (cur.type === 'bound_infix_op') {
+        const sym = symbolType(this.need(cur.childForFieldName('symbol'), 'operator', cur));
+        lowest = Math.min(lowest, INFIX_PREC_LOW[sym] ?? 0);
+        cur = this.resolve(this.need(cur.childForFieldName('lhs'), 'left operand', cur));
+      } else if (cur.type === 'bound_postfix_op') {
+        lowest = Math.min(lowest, 15);
+        cur = this.resolve(this.need(cur.childForFieldName('lhs'), 'operand', cur));
+      } else if (cur.type === 'function_evaluation' || cur.type === 'record_value') {
+        lowest = Math.min(lowest, cur.type === 'function_evaluation' ? 16 : 17);
+        cur = this.resolve(this.need(first(kids(cur)), 'function or record', cur));
+      } else break;
+    }
+    const symNode = cur.childForFieldName('symbol');
+    if (!symNode) return null;
+    const sym = symbolType(symNode);
+    let operand: Node | undefined;
+    let inParens = false;
+    if (cur.type === 'bound_prefix_op' && GRAMMAR_MISPLACED_PREFIX.has(sym)) {
+      operand = this.need(cur.childForFieldName('rhs'), 'operand', cur);
+    } else if (cur.type === 'bound_nonfix_op' && symNode.type === 'prefix_op_symbol' && sym !== 'negative') {
+      const args = kids(cur).filter((c) => c.id !== symNode.id);
+      if (args.length !== 1) return null;
+      operand = args[0];
+      inParens = true;
+    }
+    const reach = PREFIX_PREC_HIGH[sym];
+    if (!operand || reach === undefined || lowest <= reach) return null;
+    this.replaced.set(cur.id, operand);
+    if (inParens) this.parenthesised.add(operand.id);
+    let inner: Expr;
+    try {
+      inner = this.expr(n);
+    } finally {
+      this.replaced.delete(cur.id);
+      this.parenthesised.delete(operand.id);
+    }
+    const loc = this.loc(cur);
+    switch (sym) {
+      case 'enabled':
+        return { kind: 'enabled', expr: inner, loc };
+      case 'unchanged':
+        return { kind: 'unchanged', expr: inner, loc };
+      case 'always':
+        return { kind: 'always', expr: inner, loc };
+      case 'eventually':
+        return { kind: 'eventually', expr: inner, loc };
+      default: {
+        const op = PREFIX_OPS[sym];
+        if (!op) throw this.unsupported(`the prefix operator ${symNode.text}`, symNode);
+        return { kind: 'apply', op, args: [inner], loc };
+      }
+    }
+  }
+
   infix(n: Node, loc: Loc): Expr {
+    const lifted = this.liftPrefix(n);
+    if (lifted) return lifted;
     const symNode = this.need(n.childForFieldName('symbol'), 'operator', n);
     const sym = symbolType(symNode);
     const lhs = this.need(n.childForFieldName('lhs'), 'left operand', n);
@@ -713,6 +753,8 @@ export class Converter {
   }
 
   postfix(n: Node, loc: Loc): Expr {
+    const lifted = this.liftPrefix(n);
+    if (lifted) return lifted;
     const symNode = this.need(n.childForFieldName('symbol'), 'operator', n);
     const sym = symbolType(symNode);
     const arg = this.expr(this.need(n.childForFieldName('lhs'), 'operand', n));

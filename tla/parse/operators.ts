@@ -120,3 +120,62 @@ export const POSTFIX_OPS: Readonly<Record<string, string>> = {
   sup_hash: '^#',
   prime: "'",
 };
+
+/**
+ * The low end of each infix operator's precedence range (Specifying Systems, p. 271). The
+ * grammar parses with the high end; the low end decides how far SUBSET, UNION and DOMAIN reach.
+ */
+export const INFIX_PREC_LOW: Readonly<Record<string, number>> = {
+  implies: 1,
+  ...Object.fromEntries(['plus_arrow', 'equiv', 'iff', 'leads_to'].map((t) => [t, 2])),
+  land: 3,
+  lor: 3,
+  ...Object.fromEntries(
+    [
+      'assign', 'bnf_rule', 'eq', 'neq', 'lt', 'gt', 'leq', 'geq', 'approx', 'rs_ttile', 'rd_ttile', 'ls_ttile',
+      'ld_ttile', 'asymp', 'cong', 'doteq', 'gg', 'll', 'in', 'notin', 'prec', 'succ', 'preceq', 'succeq',
+      'propto', 'sim', 'simeq', 'sqsubset', 'sqsupset', 'sqsubseteq', 'sqsupseteq', 'subset', 'supset',
+      'subseteq', 'supseteq', 'cdot',
+    ].map((t) => [t, 5]),
+  ),
+  compose: 6,
+  map_to: 7,
+  map_from: 7,
+  setminus: 8,
+  cap: 8,
+  cup: 8,
+  ...Object.fromEntries(
+    ['dots_2', 'dots_3', 'excl', 'hashhash', 'dol', 'doldol', 'qq', 'sqcap', 'sqcup', 'uplus', 'wr'].map((t) => [t, 9]),
+  ),
+  ...Object.fromEntries(['plus', 'plusplus', 'oplus', 'mod', 'modmod', 'vert', 'vertvert', 'times'].map((t) => [t, 10])),
+  ...Object.fromEntries(['ominus', 'minus', 'minusminus'].map((t) => [t, 11])),
+  ...Object.fromEntries(
+    ['amp', 'ampamp', 'odot', 'oslash', 'otimes', 'mul', 'mulmul', 'slash', 'slashslash', 'bigcirc', 'bullet', 'div', 'circ', 'star'].map((t) => [
+      t,
+      13,
+    ]),
+  ),
+  pow: 14,
+  powpow: 14,
+};
+
+/**
+ * The high end of each prefix operator's precedence range: the operator applies to everything
+ * after it up to the first infix operator whose range is not above this. SUBSET and UNION are
+ * 8-8 and DOMAIN 9-9 (the grammar gives them 13, so `SUBSET 1..3` must be re-read as
+ * `SUBSET (1..3)`); `~` is 4-4, ENABLED, UNCHANGED, [] and <> are 4-15, `-` is 12-12.
+ */
+export const PREFIX_PREC_HIGH: Readonly<Record<string, number>> = {
+  lnot: 4,
+  enabled: 15,
+  unchanged: 15,
+  always: 15,
+  eventually: 15,
+  powerset: 8,
+  union: 8,
+  domain: 9,
+  negative: 12,
+};
+
+/** Prefix operators the grammar binds tighter than TLA+ does. */
+export const GRAMMAR_MISPLACED_PREFIX: ReadonlySet<string> = new Set(['powerset', 'union', 'domain']);

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Bound, Definition, ExceptPathStep, Expr } from '../../../tla/ast.ts';
 import { neutralizePlusCal } from '../../../tla/parse/index.ts';
-import { INFIX_OPS } from '../../../tla/parse/operators.ts';
+import { INFIX_OPS, INFIX_PREC_LOW, UNSUPPORTED_INFIX } from '../../../tla/parse/operators.ts';
 import { printDefinition, printExpr } from '../../../tla/parse/print.ts';
 import { exprOf, parseBody, stripLocs } from './helpers.ts';
 
@@ -194,5 +194,13 @@ describe('PlusCal neutralisation', () => {
     );
     expect(neutralizePlusCal('(* --algorithm A *) X == "--algorithm"')).toBe('(*   algorithm A *) X == "--algorithm"');
     expect(neutralizePlusCal('(* --fair algorithm A *)')).toBe('(*   fair algorithm A *)');
+  });
+});
+
+describe('operator tables', () => {
+  it('give every infix symbol a precedence', () => {
+    for (const sym of [...Object.keys(INFIX_OPS), ...Object.keys(UNSUPPORTED_INFIX)]) {
+      expect(INFIX_PREC_LOW[sym], sym).toBeGreaterThan(0);
+    }
   });
 });
