@@ -20,7 +20,11 @@ export async function loadApp(appPath: string, options: AppOptions): Promise<App
   try {
     mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
   } catch (err) {
-    throw new AppLoadError(`${appPath}: cannot load the module: ${(err as Error).message}`, { cause: err });
+    const message = (err as Error).message;
+    const hint = /require\(\)? ?(of )?ES Module|require\(esm\)/i.test(message)
+      ? ' (the file is loaded as CommonJS: name it .mts, or put it in a package whose package.json says "type": "module")'
+      : '';
+    throw new AppLoadError(`${appPath}: cannot load the module: ${message}${hint}`, { cause: err });
   }
   const factory = mod.default;
   if (typeof factory !== 'function') {
