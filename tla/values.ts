@@ -33,7 +33,7 @@ export function checkInt(n: number, a: number, op: string, b: number): number {
   if (n > INT_MAX || n < INT_MIN || !Number.isFinite(n)) {
     throw evalError(`Overflow when computing ${a} ${op} ${b}: TLC integers are 32-bit (-2147483648..2147483647)`);
   }
-  return n;
+  return n | 0; // also turns -0 into 0
 }
 
 // ---------------------------------------------------------------------------------------

@@ -292,7 +292,7 @@ export function makeBuiltins(host: BuiltinHost): ReadonlyMap<string, Builtin> {
     const y = asInt('%', b);
     if (y <= 0) throw err(`The second argument of % should be a positive number, but instead it is: ${y}`);
     const r = x % y;
-    return r < 0 ? r + y : r;
+    return r < 0 ? r + y : r | 0;
   });
   def1('-.', (a) => {
     const x = asInt('-', a);

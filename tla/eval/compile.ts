@@ -68,6 +68,7 @@ interface OpInfo {
   bodyScope: Scope | null;
   fn: Fn | null;
   usesState: boolean;
+  free: number[];
   cache: unknown;
   acts: Map<string, Act>;
 }
@@ -130,6 +131,8 @@ interface Tracker {
   readonly slotStart: number;
   usesState: boolean;
   readonly self: OpInfo | FcnInfo | null;
+  /** Outer slots read (collected for LAMBDA capture and operator definitions). */
+  readonly free: Set<number>;
 }
 
 export type Mode = 'init' | 'next';
@@ -190,12 +193,18 @@ export class Compiler {
   }
 
   private noteSlot(slot: number): void {
-    for (const t of this.trackers) if (slot < t.slotStart) t.usesState = true;
+    for (const t of this.trackers) {
+      if (slot < t.slotStart) {
+        t.usesState = true;
+        t.free.add(slot);
+      }
+    }
   }
 
   private noteDef(info: OpInfo | FcnInfo): void {
     if (info.state === 2) {
       if (info.usesState) this.noteState();
+      if ('free' in info) for (const f of info.free) this.noteSlot(f);
       return;
     }
     // In progress: a self-reference adds nothing; other cycles are treated as state-dependent.
@@ -218,6 +227,7 @@ export class Compiler {
       bodyScope: null,
       fn: null,
       usesState: false,
+      free: [],
       cache: UNEVAL,
       acts: new Map(),
     };
@@ -303,7 +313,7 @@ export class Compiler {
   private ensureOp(info: OpInfo): void {
     if (info.state !== 0) return;
     info.state = 1;
-    const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: info };
+    const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: info, free: new Set() };
     const bodyScope = new Scope(info.scope);
     for (const p of info.params) {
       const slot = this.allocSlot();
@@ -318,6 +328,7 @@ export class Compiler {
       this.trackers.pop();
     }
     info.usesState = tracker.usesState;
+    info.free = [...tracker.free];
     info.state = 2;
     if (info.usesState) this.noteState();
   }
@@ -325,7 +336,7 @@ export class Compiler {
   private ensureFcn(info: FcnInfo): void {
     if (info.state !== 0) return;
     info.state = 1;
-    const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: info };
+    const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: info, free: new Set() };
     info.selfSlot = this.allocSlot();
     this.trackers.push(tracker);
     try {
@@ -408,26 +419,58 @@ export class Compiler {
     if (e.kind === 'lambda') {
       if (e.params.length !== arity) throw semantic(`LAMBDA takes ${e.params.length} argument(s), but ${arity} are expected here`, e.loc);
       const s = new Scope(scope);
+      const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: null, free: new Set() };
       const slots = e.params.map((p) => {
         const slot = this.allocSlot();
         s.map.set(p, { k: 'slot', slot, name: p });
         return slot;
       });
-      const body = this.expr(e.body, s);
+      this.trackers.push(tracker);
+      let body: Fn;
+      try {
+        body = this.expr(e.body, s);
+      } finally {
+        this.trackers.pop();
+      }
+      for (const f of tracker.free) this.noteSlot(f);
+      if (tracker.usesState) this.noteState();
       const sl = this.rt.slots;
-      const clo: OpClosure = {
-        kind: 'op',
-        name: 'LAMBDA',
-        arity,
-        call: (args) => {
-          const old = slots.map((p) => sl[p]);
-          for (let i = 0; i < slots.length; i++) sl[slots[i]!] = args[i];
-          const r = body();
-          for (let i = 0; i < slots.length; i++) sl[slots[i]!] = old[i];
-          return r;
-        },
+      // The LAMBDA captures the values of the outer bound variables it reads when it is
+      // created (lexical scope), so recursion that rebinds them does not change its meaning.
+      const free = [...tracker.free];
+      const all = [...free, ...slots];
+      const nf = free.length;
+      if (nf === 0) {
+        const clo: OpClosure = {
+          kind: 'op',
+          name: 'LAMBDA',
+          arity,
+          call: (args) => {
+            const old = slots.map((p) => sl[p]);
+            for (let i = 0; i < slots.length; i++) sl[slots[i]!] = args[i];
+            const r = body();
+            for (let i = 0; i < slots.length; i++) sl[slots[i]!] = old[i];
+            return r;
+          },
+        };
+        return () => clo;
+      }
+      return () => {
+        const captured = free.map((p) => sl[p]);
+        return {
+          kind: 'op',
+          name: 'LAMBDA',
+          arity,
+          call: (args) => {
+            const old = all.map((p) => sl[p]);
+            for (let i = 0; i < nf; i++) sl[free[i]!] = captured[i];
+            for (let i = 0; i < slots.length; i++) sl[slots[i]!] = args[i];
+            const r = body();
+            for (let i = 0; i < all.length; i++) sl[all[i]!] = old[i];
+            return r;
+          },
+        };
       };
-      return () => clo;
     }
     if (e.kind === 'name') {
       const b = this.resolve(e.name, scope);
