@@ -6,6 +6,7 @@ import { AppLoadError, loadApp } from '../api/load.ts';
 import { AppOptionsError, toAppOptions } from '../api/options.ts';
 import type { AppOptions } from '../api/options.ts';
 import { ConnectorError } from '../connectors/index.ts';
+import { registerTcpConnector } from '../connectors/tcp.ts';
 import { FileDeadLetterSink } from '../engine/dead-letters.ts';
 import { startEmbedded } from '../engine/embedded.ts';
 import type { RunSummary } from '../engine/embedded.ts';
@@ -89,6 +90,7 @@ async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: R
 }
 
 export function registerRuntimeCommands(program: Command): void {
+  registerTcpConnector();
   program
     .command('run')
     .description('run an application: embedded in this process, or with --workers N as a local cluster')

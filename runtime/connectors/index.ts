@@ -1,6 +1,8 @@
 // Connector registry: URI scheme -> factory. Built in: `file:PATH` (source and sink),
 // `stdout:` (sink), `memory:NAME` (source of lines given by tests; sink that keeps payloads),
-// `count:` (sink that only counts). The cluster layer registers `tcp:`.
+// `count:` (sink that only counts). `tcp:` comes from `registerTcpConnector()` in
+// runtime/connectors/tcp.ts (it imports this module, so importing it here would be a cycle);
+// `buffy run` and `buffy node` call it.
 import type {
   ConnectorContext,
   ConnectorFactory,
@@ -13,7 +15,6 @@ import type {
 } from '../types.ts';
 import { fileConnector } from './file.ts';
 import { stdoutConnector } from './stdout.ts';
-import { tcpConnector } from './tcp.ts';
 
 export class ConnectorError extends Error {
   constructor(message: string) {
@@ -150,4 +151,3 @@ registerConnector('memory', {
 registerConnector('count', { createSink: (uri) => new CountSink(uri.raw) });
 registerConnector('file', fileConnector);
 registerConnector('stdout', stdoutConnector);
-registerConnector('tcp', tcpConnector);
