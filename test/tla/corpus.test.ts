@@ -19,6 +19,7 @@ interface Expected {
     statesGenerated?: number;
     depth?: number;
     countsInformative?: boolean;
+    errorTraceLength?: number;
     violation?: { name?: string; traceLength?: number; stuttering?: boolean; observed?: unknown[] };
     message?: string;
   };
@@ -72,6 +73,9 @@ describe.skipIf(all.length === 0)('TLA+ corpus (TLC 2.18 answers)', () => {
       }
       if (want.result === 'error') {
         expect(r.error!.kind, r.error!.message).toBe('eval');
+        // the behaviour up to the state where evaluation failed, as long as TLC's
+        if (want.errorTraceLength !== undefined)
+          expect(r.error!.trace?.steps.length ?? 0).toBe(want.errorTraceLength);
         return;
       }
       const v = r.violation!;

@@ -3,7 +3,7 @@
 import type { Expr } from '../ast.ts';
 import { TlaError, formatLoc } from '../errors.ts';
 import type { ActionLabel, State } from '../eval/index.ts';
-import { fingerprintState, permute, toTla, toTlaShort, type Value } from '../values.ts';
+import { fingerprintStateInto, permute, toTla, toTlaShort, type Value } from '../values.ts';
 import { search, type SearchResult, type SearchSystem, type StateGraph, type Trace } from './engine.ts';
 import { traceToItf, type ItfTrace } from './itf.ts';
 import { findFairLasso, type EdgePred, type Fairness, type Obligation, type StatePred } from './liveness.ts';
@@ -71,27 +71,33 @@ export function searchSystem(cm: CheckModel): SearchSystem<State, ActionLabel> {
     asBool(m.evalState(f.expr, f.ctx, s), what, f.expr);
   const actionHolds = (f: Formula, what: string) => (s: State, t: State) =>
     asBool(m.evalAction(f.expr, f.ctx, s, t), what, f.expr);
-  const viewFp = cm.view
-    ? (s: State): bigint => fingerprintState([m.evalState(cm.view!.expr, cm.view!.ctx, s)])
-    : (s: State): bigint => fingerprintState(s);
-  const perms = cm.symmetry;
-  const fingerprint = perms
-    ? (s: State): bigint => {
-        let best = viewFp(s);
-        for (const p of perms) {
-          if (p.size === 0) continue;
-          const f = viewFp(s.map((v) => permute(v, p)));
-          if (f < best) best = f;
-        }
-        return best;
+  const view = cm.view;
+  const viewed = view ? (s: State): State => [m.evalState(view.expr, view.ctx, s)] : (s: State): State => s;
+  const perms = cm.symmetry?.filter((p) => p.size > 0) ?? [];
+  const tmp = new Uint32Array(2);
+  /** The fingerprint of the view, minimised over the symmetry permutations. */
+  const fingerprintInto = (s: State, out: Uint32Array): void => {
+    fingerprintStateInto(viewed(s), out);
+    for (const p of perms) {
+      fingerprintStateInto(viewed(s.map((v) => permute(v, p))), tmp);
+      if (tmp[0]! < out[0]! || (tmp[0] === out[0] && tmp[1]! < out[1]!)) {
+        out[0] = tmp[0]!;
+        out[1] = tmp[1]!;
       }
-    : viewFp;
+    }
+  };
+  const fpOut = new Uint32Array(2);
+  const fingerprint = (s: State): bigint => {
+    fingerprintInto(s, fpOut);
+    return (BigInt(fpOut[0]!) << 32n) | BigInt(fpOut[1]!);
+  };
   const constraints = cm.constraints.map((f) => stateHolds(f, `CONSTRAINT ${f.name}`));
   const actionConstraints = cm.actionConstraints.map((f) => actionHolds(f, `ACTION_CONSTRAINT ${f.name}`));
   return {
     initStates: (emit) => m.initStates(cm.init.expr, cm.init.ctx, emit),
     successors: (s, emit) => m.successors(cm.next.expr, cm.next.ctx, s, emit),
     fingerprint,
+    fingerprintInto,
     invariants: cm.invariants.map((f) => ({ name: f.name, holds: stateHolds(f, `invariant ${f.name}`) })),
     initProperties: cm.initProperties.map((f) => ({
       name: f.name,
@@ -163,7 +169,7 @@ export function check(cm: CheckModel, opts: CheckOptions = {}): CheckResult {
 export function describeError(e: unknown, during: string, trace?: Trace<State, ActionLabel>): CheckError {
   if (e instanceof TlaError) {
     return {
-      message: `${e.message} (while ${during})`,
+      message: /\bwhile\b/.test(e.message) ? e.message : `${e.message} (while ${during})`,
       location: e.loc ? formatLoc(e.loc) : null,
       kind: e.kind,
       ...(trace ? { trace } : {}),
