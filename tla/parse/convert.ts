@@ -6,7 +6,18 @@
 import type { Node } from 'web-tree-sitter';
 import type { Bound, Definition, ExceptPathStep, ExceptUpdate, Expr, InstancePathStep, Loc, Module, Param } from '../ast.ts';
 import { TlaError } from '../errors.ts';
-import { GRAMMAR_MISPLACED_PREFIX, INFIX_OPS, INFIX_PREC_LOW, POSTFIX_OPS, PREFIX_OPS, PREFIX_PREC_HIGH, UNSUPPORTED_INFIX } from './operators.ts';
+import {
+  ASSOCIATIVE_INFIX,
+  GRAMMAR_MISPLACED_PREFIX,
+  INFIX_OPS,
+  INFIX_PREC_HIGH,
+  INFIX_PREC_LOW,
+  POSTFIX_OPS,
+  PREFIX_OPS,
+  PREFIX_PREC,
+  PREFIX_PREC_HIGH,
+  UNSUPPORTED_INFIX,
+} from './operators.ts';
 
 /** Unit node types that carry no meaning for model checking. */
 const IGNORED_UNITS = new Set(['theorem', 'use_or_hide', 'single_line', 'header_line', 'double_line']);
@@ -700,6 +711,37 @@ export class Converter {
     }
   }
 
+  /**
+   * TLA+ forbids mixing, without parentheses, operators whose precedence ranges overlap
+   * (`a /\ b \/ c`, `S \cup T \cap U`, `SUBSET S \cup T`) and chaining a non-associative
+   * one (`a = b = c`); the grammar accepts them with a reading of its own.
+   */
+  checkPrecedence(symNode: Node, sym: string, lhs: Node, rhs: Node): void {
+    const range: [number, number] = [INFIX_PREC_LOW[sym] ?? 0, INFIX_PREC_HIGH[sym] ?? 0];
+    const conflict = (otherSym: string, otherRange: readonly [number, number]): TlaError =>
+      new TlaError(
+        'parse',
+        `precedence conflict between ${symNode.text} (precedence ${range[0]}-${range[1]}) and ${otherSym} ` +
+          `(precedence ${otherRange[0]}-${otherRange[1]}): add parentheses`,
+        this.loc(symNode),
+      );
+    const overlaps = (r: readonly [number, number]): boolean => r[0] <= range[1] && range[0] <= r[1];
+    for (const side of [lhs, rhs]) {
+      if (side.type === 'bound_infix_op') {
+        const otherNode = this.need(side.childForFieldName('symbol'), 'operator', side);
+        const other = symbolType(otherNode);
+        const r: [number, number] = [INFIX_PREC_LOW[other] ?? 0, INFIX_PREC_HIGH[other] ?? 0];
+        if (overlaps(r) && !(other === sym && ASSOCIATIVE_INFIX.has(sym) && side.id === lhs.id)) {
+          throw conflict(otherNode.text, r);
+        }
+      } else if (side.type === 'bound_prefix_op' && side.id === lhs.id) {
+        const otherNode = this.need(side.childForFieldName('symbol'), 'operator', side);
+        const r = PREFIX_PREC[symbolType(otherNode)];
+        if (r && overlaps(r)) throw conflict(otherNode.text, r);
+      }
+    }
+  }
+
   infix(n: Node, loc: Loc): Expr {
     const lifted = this.liftPrefix(n);
     if (lifted) return lifted;
@@ -707,6 +749,7 @@ export class Converter {
     const sym = symbolType(symNode);
     const lhs = this.need(n.childForFieldName('lhs'), 'left operand', n);
     const rhs = this.need(n.childForFieldName('rhs'), 'right operand', n);
+    this.checkPrecedence(symNode, sym, this.resolve(lhs), this.resolve(rhs));
     switch (sym) {
       case 'land':
       case 'lor': {

@@ -179,3 +179,32 @@ export const PREFIX_PREC_HIGH: Readonly<Record<string, number>> = {
 
 /** Prefix operators the grammar binds tighter than TLA+ does. */
 export const GRAMMAR_MISPLACED_PREFIX: ReadonlySet<string> = new Set(['powerset', 'union', 'domain']);
+
+/** The high end of each infix operator's precedence range (the level the grammar parses at). */
+export const INFIX_PREC_HIGH: Readonly<Record<string, number>> = {
+  ...INFIX_PREC_LOW,
+  ...Object.fromEntries(['mod', 'modmod', 'vert', 'vertvert'].map((t) => [t, 11])),
+  ...Object.fromEntries(['excl', 'hashhash', 'dol', 'doldol', 'qq', 'sqcap', 'sqcup', 'uplus', 'times'].map((t) => [t, 13])),
+  wr: 14,
+  cdot: 14,
+};
+
+/** Infix operators that may be chained without parentheses (`a + b + c`); the rest may not (`a = b = c`). */
+export const ASSOCIATIVE_INFIX: ReadonlySet<string> = new Set([
+  'amp', 'ampamp', 'hashhash', 'dol', 'doldol', 'modmod', 'oplus', 'ominus', 'odot', 'otimes', 'mul', 'mulmul',
+  'plus', 'plusplus', 'minus', 'minusminus', 'slashslash', 'land', 'lor', 'qq', 'compose', 'vert', 'vertvert',
+  'bigcirc', 'bullet', 'cap', 'cup', 'circ', 'sqcap', 'sqcup', 'star', 'uplus', 'cdot', 'times',
+]);
+
+/** Precedence ranges of prefix operators (Specifying Systems, p. 271). */
+export const PREFIX_PREC: Readonly<Record<string, readonly [number, number]>> = {
+  lnot: [4, 4],
+  enabled: [4, 15],
+  unchanged: [4, 15],
+  always: [4, 15],
+  eventually: [4, 15],
+  powerset: [8, 8],
+  union: [8, 8],
+  domain: [9, 9],
+  negative: [12, 12],
+};

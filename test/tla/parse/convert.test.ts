@@ -430,7 +430,7 @@ describe('Unicode notation', () => {
     const pairs: [string, string][] = [
       ['∀ x ∈ S : x ≤ 1 ∧ x ≥ 0', '\\A x \\in S : x <= 1 /\\ x >= 0'],
       ['∃ x ∈ S : x ≠ 1 ∨ ¬P', '\\E x \\in S : x /= 1 \\/ ~P'],
-      ['A ∪ B ∩ C ⊆ D', 'A \\cup B \\cap C \\subseteq D'],
+      ['A ∪ (B ∩ C) ⊆ D', 'A \\cup (B \\cap C) \\subseteq D'],
       ['x ∉ S ⇒ P ≡ Q', 'x \\notin S => P \\equiv Q'],
       ['[x ∈ S ↦ ⟨x, 1⟩]', '[x \\in S |-> <<x, 1>>]'],
       ['[S → T]', '[S -> T]'],

@@ -86,3 +86,31 @@ describe('unsupported constructs', () => {
     expect(e.loc).toEqual({ file: 'E.tla', line: 2, col: 28 });
   });
 });
+
+describe('precedence conflicts (rejected by TLA+, read somehow by the grammar)', () => {
+  // The place reported is the operator whose operand breaks the rule.
+  const conflicts: [string, number][] = [
+    ['a /\\ b \\/ c', 13],
+    ['S \\cup T \\cap U', 15],
+    ['S \\ T \\cup U', 12],
+    ['a = b = c', 12],
+    ['a => b => c', 13],
+    ['a * b / c', 12],
+    ['a + b % c', 8],
+    ['SUBSET S \\cup T', 15],
+    ['ENABLED A = B', 16],
+  ];
+  for (const [src, col] of conflicts) {
+    it(`rejects ${src}`, async () => {
+      const e = await errorOf(moduleText(`A == ${src}`));
+      expect(e.kind).toBe('parse');
+      expect(e.message).toMatch(/^precedence conflict between .* add parentheses$/);
+      expect(e.loc).toEqual({ file: 'E.tla', line: 2, col });
+    });
+  }
+
+  it('accepts associative chains and operators of separate ranges', async () => {
+    const ok = ['a + b + c', 'a - b - c', 'a + b - c', 'f @@ g @@ h', 'a :> 1 @@ b :> 2', '~a = b', '-a + b', 'A \\X B \\X C', 'a .. b + 1', '[]P => <>Q', 'a \\/ (b /\\ c)', 'DOMAIN f \\cup g'];
+    for (const src of ok) await expect(parseModuleText(moduleText(`A == ${src}`), 'E.tla'), src).resolves.toBeDefined();
+  });
+});
