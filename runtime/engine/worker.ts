@@ -234,10 +234,16 @@ interface RemoteGroup {
   payloads: RawPayload[];
 }
 
+/** The state of one key, with its partition (computed once, when the key is first seen). */
+interface StateEntry {
+  s: unknown;
+  readonly p: number;
+}
+
 class StateOp implements Op {
   next: Op[] = [];
-  /** Per partition: key -> state (created when the partition first sees a key). */
-  readonly maps: (Map<Key, unknown> | undefined)[];
+  /** key -> state entry, for the keys of the partitions this worker owns. */
+  readonly entries = new Map<Key, StateEntry>();
   /** Per partition: the state index, +1 per applied message. */
   readonly stateIndex: Float64Array;
   applied = 0;
@@ -267,7 +273,6 @@ class StateOp implements Op {
   ) {
     this.count = owners.length;
     this.owners = owners;
-    this.maps = new Array(this.count).fill(undefined);
     this.stateIndex = new Float64Array(this.count);
     this.local = new Uint8Array(this.count);
     for (let p = 0; p < this.count; p++) this.local[p] = owners[p] === core.workerName ? 1 : 0;
@@ -302,33 +307,53 @@ class StateOp implements Op {
     pushAll(this.next, new Batch(this.oValues, this.oSource, this.oOffset, this.oSub, this.oBorn));
   }
 
-  /** Applies one message to the state of `key` in partition `p` (owned here). */
-  private apply(p: number, key: Key, v: unknown, s: number, o: number, u: number, t: number): void {
-    let map = this.maps[p];
-    if (map === undefined) this.maps[p] = map = new Map();
-    const node = this.node;
+  private setCurrent(s: number, o: number, u: number, t: number): void {
     this.cSource = s;
     this.cOffset = o;
     this.cSub = u;
     this.cBorn = t;
     this.cIndex = 0;
+  }
+
+  /** Applies one message to an existing key's state. */
+  private apply(e: StateEntry, key: Key, v: unknown, s: number, o: number, u: number, t: number): void {
+    this.setCurrent(s, o, u, t);
     const mark = this.oCount;
     try {
-      let st = map.get(key);
-      if (st === undefined) {
-        st = node.init(key);
-        map.set(key, st);
-      }
-      const r = node.update(st, v, this.emit, key);
-      if (r !== undefined && r !== st) map.set(key, r);
+      const r = this.node.update(e.s, v, this.emit, key);
+      if (r !== undefined) e.s = r;
     } catch (err) {
-      // Outputs emitted before the throw are withdrawn: the message has no effect but the letter.
-      this.oCount = mark;
-      this.core.deadLetter(node.name, s, o, u, err, v);
+      this.failed(mark, s, o, u, err, v);
       return;
     }
+    this.stateIndex[e.p]!++;
+    this.applied++;
+  }
+
+  /** Applies the first message of a key (of partition `p`, owned here): init, then update; the
+   * key's state exists only if both succeed. */
+  private applyNew(p: number, key: Key, v: unknown, s: number, o: number, u: number, t: number): void {
+    this.setCurrent(s, o, u, t);
+    const mark = this.oCount;
+    let st: unknown;
+    try {
+      st = this.node.init(key);
+      const r = this.node.update(st, v, this.emit, key);
+      if (r !== undefined) st = r;
+    } catch (err) {
+      this.failed(mark, s, o, u, err, v);
+      return;
+    }
+    this.entries.set(key, { s: st, p });
     this.stateIndex[p]!++;
     this.applied++;
+  }
+
+  /** Outputs emitted before the throw are withdrawn; the message goes to the dead letters.
+   * (Changes the update made to the state object in place before throwing are not undone.) */
+  private failed(mark: number, s: number, o: number, u: number, err: unknown, v: unknown): void {
+    this.oCount = mark;
+    this.core.deadLetter(this.node.name, s, o, u, err, v);
   }
 
   push(b: Batch): void {
@@ -336,6 +361,7 @@ class StateOp implements Op {
     const node = this.node;
     const keyFn = node.key;
     const count = this.count;
+    const entries = this.entries;
     let groups: Map<string, RemoteGroup> | null = null;
     this.beginOutput(n);
     for (let i = 0; i < n; i++) {
@@ -352,9 +378,14 @@ class StateOp implements Op {
         this.core.deadLetter(`${node.name} (key)`, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
         continue;
       }
+      const e = entries.get(key);
+      if (e !== undefined) {
+        this.apply(e, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
+        continue;
+      }
       const p = hashKey(key) % count;
       if (this.local[p] === 1) {
-        this.apply(p, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
+        this.applyNew(p, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
         continue;
       }
       let payload: RawPayload;
@@ -419,13 +450,23 @@ class StateOp implements Op {
         this.core.deadLetter(`${node.name} (key)`, s, o, u, err, v);
         continue;
       }
-      this.apply(p, key, v, s, o, u, rb.bornMs[i]!);
+      const e = this.entries.get(key);
+      if (e !== undefined) {
+        this.apply(e, key, v, s, o, u, rb.bornMs[i]!);
+        continue;
+      }
+      if (hashKey(key) % this.count !== p) {
+        throw new EngineError(
+          `worker "${this.core.workerName}", step "${node.name}": worker "${rb.fromWorker}" routed key ${JSON.stringify(key)} to partition ${p}, but it hashes to ${hashKey(key) % this.count}; do the workers run the same app version?`,
+        );
+      }
+      this.applyNew(p, key, v, s, o, u, rb.bornMs[i]!);
     }
     this.endOutput();
   }
 
-  *entries(): Iterable<readonly [Key, unknown]> {
-    for (const m of this.maps) if (m) yield* m;
+  *stateEntries(): Iterable<readonly [Key, unknown]> {
+    for (const [k, e] of this.entries) yield [k, e.s] as const;
   }
 }
 
@@ -767,7 +808,7 @@ class Engine implements WorkerEngine {
       states: <S>(step: string): Iterable<readonly [Key, S]> => {
         const op = this.statesByName.get(step);
         if (!op) throw new EngineError(`onFinish: app "${this.app.name}" has no state step "${step}"`);
-        return op.entries() as Iterable<readonly [Key, S]>;
+        return op.stateEntries() as Iterable<readonly [Key, S]>;
       },
     };
   }
