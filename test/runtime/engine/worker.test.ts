@@ -144,8 +144,11 @@ describe('worker engine, embedded', () => {
       .sink('out', { uri: 'memory:w-out', encode: stringCodec });
     setMemorySource('w-in', ['a', 'boom', 'b']);
     const dead = new MemoryDeadLetterSink();
-    await runEmbedded(app.build(), { clock, log: silent, deadLetters: dead });
+    const run = startEmbedded(app.build(), { clock, log: silent, deadLetters: dead });
+    await run.done;
     expect(memorySinkPayloads('w-out')).toEqual(['a-1', 'a-2', 'b-1', 'b-2']);
+    // The failed first message of "boom" created no state for it.
+    expect([...run.engine.finishView().states('st')].map(([k]) => k)).toEqual(['a', 'b']);
     expect(dead.letters.map((l) => [l.step, l.messageId, l.error])).toEqual([
       ['st', '0:1', 'Error: half done'],
     ]);
