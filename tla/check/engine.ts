@@ -289,17 +289,20 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
       const inModel = sys.constraint
         ? evalPred(() => sys.constraint!(s), 'evaluating the CONSTRAINT', single)
         : true;
-      if (!inModel) continue;
-      const [hi, lo] = fpOf(s, 'fingerprinting an initial state', single);
-      const id = fps.add(hi, lo, -1);
-      if (id < 0) continue;
-      initIds.push(id);
-      if (record) {
-        states.push(s);
-        succ.push([]);
-        labelled?.push([]);
+      // As TLC does: a state outside the CONSTRAINT is not kept, but its invariants are checked.
+      let id = -1;
+      if (inModel) {
+        const [hi, lo] = fpOf(s, 'fingerprinting an initial state', single);
+        id = fps.add(hi, lo, -1);
+        if (id < 0) continue;
+        initIds.push(id);
+        if (record) {
+          states.push(s);
+          succ.push([]);
+          labelled?.push([]);
+        }
+        depth = 1;
       }
-      depth = 1;
       for (const inv of sys.invariants) {
         if (!evalPred(() => inv.holds(s), `evaluating invariant ${inv.name}`, single)) {
           return finish('invariant', { violation: { kind: 'invariant', name: inv.name, trace: single() } });
@@ -310,6 +313,7 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
           return finish('property', { violation: { kind: 'init-property', name: p.name, trace: single() } });
         }
       }
+      if (id < 0) continue;
       queue.push(s, id, 1);
       if (fps.size >= maxStates) {
         throw new StopSearch<S, L>({

@@ -74,6 +74,17 @@ describe('search', () => {
     expect(r3.violation!.trace.steps.map((s) => s.state)).toEqual([0, 1, 2]);
   });
 
+  it('checks invariants on initial states outside the CONSTRAINT without keeping them', () => {
+    const g = { init: [0, 5], succ: { 0: [1], 1: [], 5: [6] } };
+    const r = search(fakeSystem(g, { constraint: (s) => s < 5 }), { checkDeadlock: false });
+    expect(r.distinctStates).toBe(2);
+    const r2 = search(
+      fakeSystem(g, { constraint: (s) => s < 5, invariants: [{ name: 'Small', holds: (s) => s < 5 }] }),
+    );
+    expect(r2.result).toBe('invariant');
+    expect(r2.violation!.trace.steps.map((s) => s.state)).toEqual([5]);
+  });
+
   it('reports action property violations on transitions to seen states', () => {
     const g = { init: [0], succ: { 0: [1], 1: [2], 2: [0] } };
     const r = search(fakeSystem(g, { actionProperties: [{ name: 'Up', holds: (s, t) => t > s }] }));

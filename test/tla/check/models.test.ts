@@ -16,6 +16,8 @@ import {
 } from '../../../tla/index.ts';
 import { equals, fcnApply, mkFcn, tuple } from '../../../tla/values.ts';
 import { main } from '../../../runtime/cli/main.ts';
+import { tlcToJson } from '../../../tla/cli.ts';
+import { parseTlcOutput } from '../../../tla/check/tlc.ts';
 
 const dir = path.join(import.meta.dirname, 'models');
 const spec = path.join(dir, 'Counters.tla');
@@ -109,6 +111,32 @@ describe('library API', () => {
     const a = generateTraces(cm, { mode: 'random', count: 4, depth: 7, seed: 42 });
     expect(generateTraces(cm, { mode: 'random', count: 4, depth: 7, seed: 42 })).toEqual(a);
     expect(a.traces.every((t) => t.states.length === 8)).toBe(true);
+  });
+});
+
+describe('TLC output as the JSON summary', () => {
+  it('labels TLC trace steps with the step labeller', async () => {
+    const cm = await load('CountersFull.cfg');
+    const text = [
+      'Error: Invariant NotAllFull is violated.',
+      'Error: The behavior up to this point is:',
+      'State 1: <Initial predicate>',
+      'c = <<0, 0>>',
+      '',
+      'State 2: <Tick line 14, col 12 to line 14, col 43 of module Counters>',
+      'c = <<0, 1>>',
+      '',
+      'State 3: <Tick line 14, col 12 to line 14, col 43 of module Counters>',
+      'c = <<1, 1>>',
+      '',
+      '7 states generated, 6 distinct states found, 2 states left on queue.',
+    ].join('\n');
+    const j = tlcToJson(spec, path.join(dir, 'CountersFull.cfg'), parseTlcOutput(text), 5, cm);
+    expect(j).toMatchObject({ engine: 'tlc', result: 'invariant', distinctStates: 6, statesGenerated: 7 });
+    expect(j.violation!.name).toBe('NotAllFull');
+    const actions = j.violation!.trace.states.map((s) => s['#meta'].action);
+    expect(actions[1]).toEqual({ name: 'Tick', args: { i: { '#bigint': '2' } } });
+    expect(actions[2]).toEqual({ name: 'Tick', args: { i: { '#bigint': '1' } } });
   });
 });
 

@@ -201,3 +201,64 @@ describe('parseTlcValue', () => {
     expect(() => parseTlcValue('1 2')).toThrow(/unexpected text/);
   });
 });
+
+describe('runTlc with a stand-in java', () => {
+  it('runs tlc2.TLC -workers 1 with the config in a copy of the spec folder and reads its output', async () => {
+    const { mkdtempSync, writeFileSync, chmodSync, readFileSync, rmSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const path = await import('node:path');
+    const { runTlc } = await import('../../../tla/check/tlc.ts');
+    const dir = mkdtempSync(path.join(tmpdir(), 'buffy-fakejava-'));
+    const bin = path.join(dir, 'bin');
+    const argsFile = path.join(dir, 'args.txt');
+    const { mkdirSync } = await import('node:fs');
+    mkdirSync(bin);
+    // A stand-in for java: records its arguments and the files it was given, prints TLC-style output.
+    writeFileSync(
+      path.join(bin, 'java'),
+      [
+        '#!/bin/sh',
+        `echo "$@" > ${JSON.stringify(argsFile)}`,
+        `ls >> ${JSON.stringify(argsFile)}`,
+        'echo "Error: Invariant Inv is violated."',
+        'echo "Error: The behavior up to this point is:"',
+        'echo "State 1: <Initial predicate>"',
+        'echo "x = 0"',
+        'echo ""',
+        'echo "State 2: <Step line 7, col 9 to line 7, col 20 of module M>"',
+        'echo "x = 1"',
+        'echo ""',
+        'echo "3 states generated, 2 distinct states found, 0 states left on queue."',
+        'exit 12',
+      ].join('\n'),
+    );
+    chmodSync(path.join(bin, 'java'), 0o755);
+    const specDir = path.join(dir, 'spec');
+    mkdirSync(specDir);
+    writeFileSync(path.join(specDir, 'M.tla'), '---- MODULE M ----\n====\n');
+    writeFileSync(path.join(specDir, 'M.cfg'), 'INIT Init NEXT Next\n');
+    writeFileSync(path.join(dir, 'tla2tools.jar'), '');
+    const oldPath = process.env.PATH;
+    process.env.PATH = `${bin}${path.delimiter}${oldPath}`;
+    try {
+      const run = await runTlc({
+        specFile: path.join(specDir, 'M.tla'),
+        cfgFile: path.join(specDir, 'M.cfg'),
+        jar: path.join(dir, 'tla2tools.jar'),
+        checkDeadlock: false,
+      });
+      expect(run.exitCode).toBe(12);
+      expect(run.outcome.result).toBe('invariant');
+      expect(run.outcome.violation?.name).toBe('Inv');
+      expect(run.outcome.trace.map((s) => s.vars.get('x'))).toEqual([0, 1]);
+      const recorded = readFileSync(argsFile, 'utf8');
+      expect(recorded).toMatch(
+        /-XX:\+UseParallelGC -cp \S+tla2tools\.jar tlc2\.TLC -workers 1 -config \S+\.cfg -metadir \S+ -deadlock M\.tla/,
+      );
+      expect(recorded).toMatch(/^M\.tla$/m);
+    } finally {
+      process.env.PATH = oldPath;
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
