@@ -576,6 +576,8 @@ class Engine implements WorkerEngine {
   private startMs = 0;
   private failure: Error | null = null;
   private sinksOpen = false;
+  /** Set once stop() has drained and begins closing the sinks. */
+  private closing = false;
   private readonly opened = deferred();
 
   constructor(private readonly opts: WorkerEngineOptions) {
@@ -738,6 +740,13 @@ class Engine implements WorkerEngine {
     // A peer may start sending before this worker has started: hold its batches until then
     // (the peer awaits the promise, so this is bounded by its backpressure).
     if (!this.sinksOpen) return this.opened.promise.then(() => this.deliverRemote(batch));
+    if (this.closing) {
+      return Promise.reject(
+        new EngineError(
+          `worker "${this.workerName}" is stopping and its sinks are closed; it refused a batch of ${batch.payloads.length} messages for step "${batch.step}" from "${batch.fromWorker}" (drain the cluster before stopping workers)`,
+        ),
+      );
+    }
     const op = this.statesByName.get(batch.step);
     if (!op) {
       return Promise.reject(
@@ -770,6 +779,7 @@ class Engine implements WorkerEngine {
     const results = await Promise.allSettled(this.sources.map((s) => s.done));
     for (const r of results) if (r.status === 'rejected' && r.reason !== this.failure) errors.push(r.reason);
     await this.drain();
+    this.closing = true;
     for (const s of this.sinkOps) {
       if (!s.connector) continue;
       try {

@@ -258,6 +258,9 @@ describe('worker engine, two workers', () => {
     );
     await expect(e.deliverRemote({ ...b, step: 'nope' })).rejects.toThrow(/no such state step/);
     await e.stop().catch(() => undefined);
+    await expect(e.deliverRemote({ ...b, partition: [0] })).rejects.toThrow(
+      /is stopping and its sinks are closed/,
+    );
   });
 });
 
