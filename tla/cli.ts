@@ -48,7 +48,7 @@ interface CheckFlags {
   lib: string[];
   engine?: 'builtin' | 'tlc';
   json?: boolean;
-  workers?: string;
+  workers?: number;
   deadlock: boolean;
   maxStates?: number;
 }
@@ -67,7 +67,11 @@ export function registerTlaCommands(program: Command): void {
       ).choices(['builtin', 'tlc']),
     )
     .option('--json', 'print the result as JSON on stdout')
-    .option('--workers <n>', 'TLC worker count (ignored by the built-in checker, which is single-threaded)')
+    .option(
+      '--workers <n>',
+      'TLC worker threads (default 1; ignored by the built-in checker)',
+      positiveInt('--workers'),
+    )
     .option('--no-deadlock', 'do not report deadlocks (overrides CHECK_DEADLOCK)')
     .option('--max-states <n>', 'stop with an error after N distinct states', positiveInt('--max-states'))
     .action(async (spec: string, flags: CheckFlags) => {
@@ -196,6 +200,7 @@ async function runTlcCheck(spec: string, cfgFile: string, flags: CheckFlags): Pr
       cfgFile,
       libDirs: flags.lib,
       ...(flags.deadlock === false ? { checkDeadlock: false } : {}),
+      ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
       ...(flags.json ? {} : { onLine: (l: string) => process.stdout.write(l + '\n') }),
     });
   } catch (e) {

@@ -300,6 +300,21 @@ export function parseCfg(text: string, file: string): ModelConfig {
     }
     const op = take();
     if (op.kind === 'punct' && op.text === '=') {
+      // `x = [model value]` (the Toolbox's notation): x is the model value named x.
+      const a = toks[p]!;
+      const b = toks[p + 1]!;
+      const c = toks[p + 2]!;
+      const d = toks[p + 3]!;
+      if (a.text === '[' && b.text === 'model' && c.text === 'value' && d.text === ']') {
+        p += 4;
+        constants.push({
+          kind: 'value',
+          name: t.text,
+          value: { kind: 'modelValue', name: t.text },
+          loc: t.loc,
+        });
+        return;
+      }
       constants.push({ kind: 'value', name: t.text, value: value(), loc: t.loc });
       return;
     }

@@ -276,13 +276,13 @@ export function toJson(
     specFile: string;
     cfgFile: string | null;
     model: { variables: readonly string[] };
-    cfg: { init: { name: string } | null };
+    init: { name: string };
   },
   r: CheckResult,
   engine: 'builtin' | 'tlc' = 'builtin',
 ): CheckJson {
   const vars = cm.model.variables;
-  const meta = { source: cm.specFile, initName: cm.cfg.init?.name ?? 'Init' };
+  const meta = { source: cm.specFile, initName: cm.init.name };
   return {
     engine,
     spec: cm.specFile,

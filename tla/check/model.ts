@@ -462,7 +462,8 @@ class Analyzer {
       );
     let init: Formula;
     if (inits.length === 1) {
-      init = { name: spec.name, expr: inits[0]!.expr, ctx: inits[0]!.ctx };
+      const e = inits[0]!.expr;
+      init = { name: e.kind === 'name' ? e.name : 'Init', expr: e, ctx: inits[0]!.ctx };
     } else if (inits.every((i) => i.ctx === inits[0]!.ctx)) {
       init = {
         name: spec.name,

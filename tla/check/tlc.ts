@@ -335,6 +335,8 @@ export interface TlcRunOptions {
   readonly cfgFile: string;
   readonly libDirs?: readonly string[];
   readonly checkDeadlock?: boolean;
+  /** TLC worker threads (default 1, as the parity and benchmark figures assume). */
+  readonly workers?: number;
   readonly jar?: string;
   readonly javaOptions?: readonly string[];
   /** Called with each line TLC prints (progress display). */
@@ -394,7 +396,7 @@ export async function runTlc(opts: TlcRunOptions): Promise<TlcRun> {
       path.resolve(jar),
       'tlc2.TLC',
       '-workers',
-      '1',
+      String(opts.workers ?? 1),
       '-config',
       cfgName,
       '-metadir',

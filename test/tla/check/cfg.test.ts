@@ -25,7 +25,7 @@ describe('parseCfg', () => {
         '  S = {a, b, {1, "x"}}  Nil = Nil',
         '  F <- Double  Op(_, _) <- Plus',
         '(* block (* nested *) comment *)',
-        'CONSTANT Flag = TRUE',
+        'CONSTANT Flag = TRUE  None = [model value]',
         'INIT Init NEXT Next',
         'INVARIANT TypeOK',
         'INVARIANTS Inv1',
@@ -63,6 +63,7 @@ describe('parseCfg', () => {
       ['F', '<-', 'Double'],
       ['Op', '<-', 'Plus'],
       ['Flag', { kind: 'bool', value: true }],
+      ['None', { kind: 'modelValue', name: 'None' }],
     ]);
     expect(cfg.init?.name).toBe('Init');
     expect(cfg.next?.name).toBe('Next');
