@@ -8,7 +8,6 @@ import type { Bound, Definition, ExceptPathStep, ExceptUpdate, Expr, InstancePat
 import { TlaError } from '../errors.ts';
 import {
   ASSOCIATIVE_INFIX,
-  GRAMMAR_MISPLACED_PREFIX,
   INFIX_OPS,
   INFIX_PREC_HIGH,
   INFIX_PREC_LOW,
@@ -643,14 +642,12 @@ export class Converter {
   }
 
   /**
-   * Restores the TLA+ scope of a prefix operator at the far left of the operator chain at `n`
-   * (infix operators, postfix operators, `f[x]`, `r.f`), where the grammar reads it otherwise:
-   * - SUBSET and UNION (precedence 8) and DOMAIN (9) reach over every tighter operator that
-   *   follows: `SUBSET 1..3` is `SUBSET (1..3)`, the grammar reads `(SUBSET 1)..3`;
-   * - a prefix operator before parentheses, `~(a)[b]` or `SUBSET (S) \X T`, is the operator
-   *   applied to the parenthesised expression and what follows within its reach; the grammar
-   *   reads a nonfix application `~(a)` first.
-   * Returns the TLA+ reading when it differs from the tree, otherwise null.
+   * The grammar reads a prefix operator before parentheses, `~(a)[b]` or `~(a) = b`, as a
+   * nonfix application `~(a)` that the rest then applies to. In TLA+ it is the prefix operator
+   * applied to the parenthesised expression and to whatever follows within the operator's
+   * reach (the infix, postfix, `f[x]` and `r.f` operators that bind tighter than it):
+   * `~((a)[b])`, `~((a) = b)`. For the operator chain at `n`, this returns that reading when
+   * it differs from the tree, otherwise null.
    */
   liftPrefix(n: Node): Expr | null {
     let cur = this.resolve(n);
@@ -672,20 +669,14 @@ export class Converter {
     const symNode = cur.childForFieldName('symbol');
     if (!symNode) return null;
     const sym = symbolType(symNode);
-    let operand: Node | undefined;
-    let inParens = false;
-    if (cur.type === 'bound_prefix_op' && GRAMMAR_MISPLACED_PREFIX.has(sym)) {
-      operand = this.need(cur.childForFieldName('rhs'), 'operand', cur);
-    } else if (cur.type === 'bound_nonfix_op' && symNode.type === 'prefix_op_symbol' && sym !== 'negative') {
-      const args = kids(cur).filter((c) => c.id !== symNode.id);
-      if (args.length !== 1) return null;
-      operand = args[0];
-      inParens = true;
-    }
+    if (cur.type !== 'bound_nonfix_op' || symNode.type !== 'prefix_op_symbol' || sym === 'negative') return null;
+    const args = kids(cur).filter((c) => c.id !== symNode.id);
+    if (args.length !== 1) return null;
+    const operand = args[0]!;
     const reach = PREFIX_PREC_HIGH[sym];
-    if (!operand || reach === undefined || lowest <= reach) return null;
+    if (reach === undefined || lowest <= reach) return null;
     this.replaced.set(cur.id, operand);
-    if (inParens) this.parenthesised.add(operand.id);
+    this.parenthesised.add(operand.id);
     let inner: Expr;
     try {
       inner = this.expr(n);
@@ -727,6 +718,7 @@ export class Converter {
       );
     const overlaps = (r: readonly [number, number]): boolean => r[0] <= range[1] && range[0] <= r[1];
     for (const side of [lhs, rhs]) {
+      if (this.parenthesised.has(side.id)) continue;
       if (side.type === 'bound_infix_op') {
         const otherNode = this.need(side.childForFieldName('symbol'), 'operator', side);
         const other = symbolType(otherNode);
@@ -734,8 +726,9 @@ export class Converter {
         if (overlaps(r) && !(other === sym && ASSOCIATIVE_INFIX.has(sym) && side.id === lhs.id)) {
           throw conflict(otherNode.text, r);
         }
-      } else if (side.type === 'bound_prefix_op' && side.id === lhs.id) {
+      } else if ((side.type === 'bound_prefix_op' || side.type === 'bound_nonfix_op') && side.id === lhs.id) {
         const otherNode = this.need(side.childForFieldName('symbol'), 'operator', side);
+        if (side.type === 'bound_nonfix_op' && otherNode.type !== 'prefix_op_symbol') continue;
         const r = PREFIX_PREC[symbolType(otherNode)];
         if (r && overlaps(r)) throw conflict(otherNode.text, r);
       }

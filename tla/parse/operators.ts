@@ -122,8 +122,8 @@ export const POSTFIX_OPS: Readonly<Record<string, string>> = {
 };
 
 /**
- * The low end of each infix operator's precedence range (Specifying Systems, p. 271). The
- * grammar parses with the high end; the low end decides how far SUBSET, UNION and DOMAIN reach.
+ * The low end of each infix operator's precedence range, as SANY (TLC's parser) has them. The
+ * grammar parses with the high end; the low end matters for precedence conflicts.
  */
 export const INFIX_PREC_LOW: Readonly<Record<string, number>> = {
   implies: 1,
@@ -161,9 +161,8 @@ export const INFIX_PREC_LOW: Readonly<Record<string, number>> = {
 
 /**
  * The high end of each prefix operator's precedence range: the operator applies to everything
- * after it up to the first infix operator whose range is not above this. SUBSET and UNION are
- * 8-8 and DOMAIN 9-9 (the grammar gives them 13, so `SUBSET 1..3` must be re-read as
- * `SUBSET (1..3)`); `~` is 4-4, ENABLED, UNCHANGED, [] and <> are 4-15, `-` is 12-12.
+ * after it up to the first infix operator whose range is not above this. `~` is 4-4; ENABLED,
+ * UNCHANGED, [] and <> are 4-15; SUBSET, UNION and DOMAIN 10-13; `-` is 12-12.
  */
 export const PREFIX_PREC_HIGH: Readonly<Record<string, number>> = {
   lnot: 4,
@@ -171,14 +170,13 @@ export const PREFIX_PREC_HIGH: Readonly<Record<string, number>> = {
   unchanged: 15,
   always: 15,
   eventually: 15,
-  powerset: 8,
-  union: 8,
-  domain: 9,
+  powerset: 13,
+  union: 13,
+  domain: 13,
   negative: 12,
 };
 
-/** Prefix operators the grammar binds tighter than TLA+ does. */
-export const GRAMMAR_MISPLACED_PREFIX: ReadonlySet<string> = new Set(['powerset', 'union', 'domain']);
+
 
 /** The high end of each infix operator's precedence range (the level the grammar parses at). */
 export const INFIX_PREC_HIGH: Readonly<Record<string, number>> = {
@@ -192,19 +190,19 @@ export const INFIX_PREC_HIGH: Readonly<Record<string, number>> = {
 /** Infix operators that may be chained without parentheses (`a + b + c`); the rest may not (`a = b = c`). */
 export const ASSOCIATIVE_INFIX: ReadonlySet<string> = new Set([
   'amp', 'ampamp', 'hashhash', 'dol', 'doldol', 'modmod', 'oplus', 'ominus', 'odot', 'otimes', 'mul', 'mulmul',
-  'plus', 'plusplus', 'minus', 'minusminus', 'slashslash', 'land', 'lor', 'qq', 'compose', 'vert', 'vertvert',
+  'plus', 'plusplus', 'minus', 'minusminus', 'land', 'lor', 'qq', 'compose', 'vert', 'vertvert',
   'bigcirc', 'bullet', 'cap', 'cup', 'circ', 'sqcap', 'sqcup', 'star', 'uplus', 'cdot', 'times',
 ]);
 
-/** Precedence ranges of prefix operators (Specifying Systems, p. 271). */
+/** Precedence ranges of prefix operators, as SANY has them. */
 export const PREFIX_PREC: Readonly<Record<string, readonly [number, number]>> = {
   lnot: [4, 4],
   enabled: [4, 15],
   unchanged: [4, 15],
   always: [4, 15],
   eventually: [4, 15],
-  powerset: [8, 8],
-  union: [8, 8],
-  domain: [9, 9],
+  powerset: [10, 13],
+  union: [10, 13],
+  domain: [10, 13],
   negative: [12, 12],
 };

@@ -201,7 +201,15 @@ export function printExpr(e: Expr): string {
 
 function printParams(params: readonly { name: string; arity: number }[]): string {
   if (params.length === 0) return '';
-  const ps = params.map((p) => (p.arity === 0 ? p.name : `${p.name}(${Array.from({ length: p.arity }, () => '_').join(', ')})`));
+  const ps = params.map((p) => {
+    if (p.arity === 0) return p.name;
+    if (!IDENTIFIER.test(p.name)) {
+      if (p.arity === 2 && INFIX.has(p.name)) return `_ ${p.name} _`;
+      if (p.arity === 1 && POSTFIX.has(p.name)) return `_ ${p.name}`;
+      if (p.arity === 1) return `${p.name} _`;
+    }
+    return `${p.name}(${Array.from({ length: p.arity }, () => '_').join(', ')})`;
+  });
   return `(${ps.join(', ')})`;
 }
 

@@ -474,28 +474,22 @@ describe('parseExpressionText', () => {
   });
 });
 
-describe('reach of prefix operators (Specifying Systems precedence, not the grammar)', () => {
-  it('lets SUBSET and UNION (8-8) and DOMAIN (9-9) reach over tighter infix operators', async () => {
-    expect(await exprOf('SUBSET 1..3')).toEqual(ap('SUBSET', ap('..', num(1), num(3))));
-    expect(await exprOf('x \\in SUBSET a + b .. c')).toEqual(ap('\\in', n('x'), ap('SUBSET', ap('..', ap('+', n('a'), n('b')), n('c')))));
-    expect(await exprOf('SUBSET S \\X T')).toEqual(ap('SUBSET', ap('\\X', n('S'), n('T'))));
-    expect(await exprOf('SUBSET SUBSET a .. b')).toEqual(ap('SUBSET', ap('SUBSET', ap('..', n('a'), n('b')))));
-    expect(await exprOf('DOMAIN f + 1')).toEqual(ap('DOMAIN', ap('+', n('f'), num(1))));
-  });
-
-  it('stops them at operators that do not bind tighter', async () => {
-    expect(await exprOf('SUBSET a .. b \\cup c')).toEqual(ap('\\cup', ap('SUBSET', ap('..', n('a'), n('b'))), n('c')));
+describe('reach of prefix operators (SANY precedence)', () => {
+  it('lets SUBSET, UNION and DOMAIN (10-13) bind tighter than looser infix operators', async () => {
+    expect(await exprOf('SUBSET 1..3')).toEqual(ap('..', ap('SUBSET', num(1)), num(3)));
+    expect(await exprOf('SUBSET Key \\ {{}}')).toEqual(ap('\\', ap('SUBSET', n('Key')), { kind: 'setEnum', elems: [{ kind: 'setEnum', elems: [] }] } as unknown as Expr));
+    expect(await exprOf('UNION a \\cup UNION b')).toEqual(ap('\\cup', ap('UNION', n('a')), ap('UNION', n('b'))));
     expect(await exprOf('SUBSET S = T')).toEqual(ap('=', ap('SUBSET', n('S')), n('T')));
-    expect(await exprOf('DOMAIN f \\cup g')).toEqual(ap('\\cup', ap('DOMAIN', n('f')), n('g')));
-    expect(await exprOf('(SUBSET a) .. b')).toEqual(ap('..', ap('SUBSET', n('a')), n('b')));
+    expect(await exprOf('SUBSET a ^ 2')).toEqual(ap('SUBSET', ap('^', n('a'), num(2))));
   });
 
   it('reads a prefix operator before parentheses as applying to what follows within its reach', async () => {
-    expect(await exprOf('SUBSET (S) \\X T')).toEqual(ap('SUBSET', ap('\\X', n('S'), n('T'))));
     expect(await exprOf('~(a) = b')).toEqual(ap('~', ap('=', n('a'), n('b'))));
+    expect(await exprOf('~(a = b) = c')).toEqual(ap('~', ap('=', ap('=', n('a'), n('b')), n('c'))));
     expect(await exprOf('~(a) /\\ b')).toEqual({ kind: 'and', args: [ap('~', n('a')), n('b')] });
     expect(await exprOf("~(x)'")).toEqual(ap('~', { kind: 'prime', expr: n('x') } as unknown as Expr));
     expect(await exprOf('ENABLED (A) /\\ B')).toEqual({ kind: 'and', args: [{ kind: 'enabled', expr: n('A') }, n('B')] });
+    expect(await exprOf('SUBSET (a)[1] .. 2')).toEqual(ap('..', ap('SUBSET', { kind: 'fcnApply', fn: n('a'), args: [num(1)] } as unknown as Expr), num(2)));
     expect(await exprOf('~(a)')).toEqual(ap('~', n('a')));
   });
 });

@@ -163,7 +163,7 @@ describe('printing and parsing back', () => {
 
   it('gives the same AST for definitions of every form', async () => {
     const m = await parseBody(
-      ['RECURSIVE F(_, _)', 'F(a, G(_)) == G(a)', 'x (+) y == x', 'f[i \\in S, <<j, k>> \\in T] == i', 'LOCAL I(p) == INSTANCE M WITH a <- p', 'INSTANCE N'].join('\n'),
+      ['RECURSIVE F(_, _)', 'F(a, G(_)) == G(a)', 'H(a, _ ** _, -. _) == a ** a', 'x (+) y == x', 'f[i \\in S, <<j, k>> \\in T] == i', 'LOCAL I(p) == INSTANCE M WITH a <- p', 'INSTANCE N'].join('\n'),
     );
     const again = await parseBody(m.definitions.map(printDefinition).join('\n'));
     expect(stripLocs(again.definitions)).toEqual(stripLocs(m.definitions));
