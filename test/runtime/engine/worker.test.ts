@@ -177,54 +177,63 @@ describe('worker engine, embedded', () => {
   });
 });
 
-describe('worker engine, two workers', () => {
-  it('routes each key to the worker owning its partition; results equal the single-worker run', async () => {
+describe('worker engine, several workers', () => {
+  it('routes each key to the worker owning its partition; results equal the reference', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(lineArb, { maxLength: 200 }), async (lines) => {
-        clearMemoryConnectors();
-        setMemorySource('r-in', lines, 7);
-        const app = sumApp('r', 8);
-        const table = roundRobinTable(['w1', 'w2'], 8);
-        const engines = new Map<string, ReturnType<typeof createWorkerEngine>>();
-        const applied: Record<string, string[]> = { w1: [], w2: [] };
-        const dead = new MemoryDeadLetterSink();
-        for (const name of ['w1', 'w2']) {
-          engines.set(
-            name,
-            createWorkerEngine({
-              app,
-              workerName: name,
-              partitions: table,
-              clock,
-              log: silent,
-              deadLetters: dead,
-              runSources: name === 'w1',
-              remote: {
-                // Through the wire format, as the cluster does.
-                send: (worker: string, b: RemoteBatch) => {
-                  const decoded = decodeRemoteBatch(encodeRemoteBatch(b));
-                  for (const p of decoded.payloads) applied[worker]!.push(JSON.parse(String(p)).k);
-                  return engines.get(worker)!.deliverRemote(decoded);
+      fc.asyncProperty(
+        fc.array(lineArb, { maxLength: 200 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.integer({ min: 1, max: 12 }),
+        async (lines, workerCount, partitions) => {
+          clearMemoryConnectors();
+          setMemorySource('r-in', lines, 7);
+          const app = sumApp('r', partitions);
+          const names = Array.from({ length: workerCount }, (_, i) => `w${i + 1}`);
+          const table = roundRobinTable(names, partitions);
+          const engines = new Map<string, ReturnType<typeof createWorkerEngine>>();
+          const received = new Map<string, string[]>(names.map((n) => [n, []]));
+          const dead = new MemoryDeadLetterSink();
+          for (const name of names) {
+            engines.set(
+              name,
+              createWorkerEngine({
+                app,
+                workerName: name,
+                partitions: table,
+                clock,
+                log: silent,
+                deadLetters: dead,
+                runSources: name === 'w1',
+                remote: {
+                  // Through the wire format, as the cluster does.
+                  send: (worker: string, b: RemoteBatch) => {
+                    expect(worker).not.toBe(b.fromWorker);
+                    const decoded = decodeRemoteBatch(encodeRemoteBatch(b));
+                    for (const p of decoded.payloads) received.get(worker)!.push(JSON.parse(String(p)).k);
+                    return engines.get(worker)!.deliverRemote(decoded);
+                  },
                 },
-              },
-            }),
-          );
-        }
-        for (const e of engines.values()) await e.start();
-        await engines.get('w1')!.sourcesDone();
-        for (const e of engines.values()) await e.stop();
-        const ref = referenceSums(lines);
-        expect(finalsOf(memorySinkPayloads('r-out'))).toEqual(ref.finals);
-        expect(memorySinkPayloads('r-out').length).toBe(ref.updates);
-        // Only keys owned by w2 travelled to it; none travelled to w1 (it runs the source).
-        for (const k of applied.w2!) expect(table.owners[partitionOfKey(k, 8)]).toBe('w2');
-        expect(applied.w1).toEqual([]);
-        const m1 = engines.get('w1')!.metrics();
-        const m2 = engines.get('w2')!.metrics();
-        expect(m1.remoteSent).toBe(m2.remoteReceived);
-        expect(m1.stateApplied.sum! + m2.stateApplied.sum!).toBe(ref.updates);
-      }),
-      { numRuns: 40 },
+              }),
+            );
+          }
+          for (const e of engines.values()) await e.start();
+          await engines.get('w1')!.sourcesDone();
+          for (const e of engines.values()) await e.stop();
+          const ref = referenceSums(lines);
+          expect(finalsOf(memorySinkPayloads('r-out'))).toEqual(ref.finals);
+          expect(memorySinkPayloads('r-out').length).toBe(ref.updates);
+          // Each worker received exactly the keys it owns; w1 (running the source) kept its own.
+          for (const [w, keys] of received)
+            for (const k of keys) expect(table.owners[partitionOfKey(k, partitions)]).toBe(w);
+          expect(received.get('w1')).toEqual([]);
+          const metrics = names.map((n) => engines.get(n)!.metrics());
+          const sent = metrics.reduce((a, m) => a + m.remoteSent, 0);
+          expect(metrics.reduce((a, m) => a + m.remoteReceived, 0)).toBe(sent);
+          expect(metrics.reduce((a, m) => a + m.stateApplied.sum!, 0)).toBe(ref.updates);
+          if (workerCount === 1) expect(sent).toBe(0);
+        },
+      ),
+      { numRuns: 50 },
     );
   });
 
