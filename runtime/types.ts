@@ -247,6 +247,10 @@ export interface WorkerEngine {
   sourcesDone(): Promise<void>;
   /** Processes a batch from another worker; resolves when there is room for more. */
   deliverRemote(batch: RemoteBatch): Promise<void>;
+  /** Stops this worker's sources and waits until the batches they emitted have been processed
+   * (sent on, for remote ones). Sinks stay open and batches from peers are still accepted, so a
+   * cluster can drain before calling stop(). Idempotent. */
+  stopSources(): Promise<void>;
   /** Graceful stop: stops sources, waits for in-flight batches, flushes and closes sinks and
    * the dead-letter sink. Idempotent. */
   stop(): Promise<void>;

@@ -573,6 +573,7 @@ class Engine implements WorkerEngine {
   private readonly runSources: boolean;
   private started = false;
   private stopping: Promise<void> | null = null;
+  private sourcesStopping: Promise<unknown[]> | null = null;
   private startMs = 0;
   private failure: Error | null = null;
   private sinksOpen = false;
@@ -770,14 +771,30 @@ class Engine implements WorkerEngine {
     return this.stopping;
   }
 
-  private async doStop(): Promise<void> {
+  stopSources(): Promise<void> {
+    this.sourcesStopping ??= this.doStopSources();
+    return this.sourcesStopping.then((errors) => {
+      if (errors.length > 0) throw errors[0] instanceof Error ? errors[0] : new Error(String(errors[0]));
+    });
+  }
+
+  /** Stops the sources and drains; returns the errors met (other than the engine's failure). */
+  private async doStopSources(): Promise<unknown[]> {
     this.abort.abort();
-    if (!this.sinksOpen)
-      this.opened.reject(new EngineError(`worker "${this.workerName}" stopped before it started`));
     const errors: unknown[] = [];
     await Promise.all(this.sources.map((s) => s.connector.stop().catch((e: unknown) => errors.push(e))));
     const results = await Promise.allSettled(this.sources.map((s) => s.done));
     for (const r of results) if (r.status === 'rejected' && r.reason !== this.failure) errors.push(r.reason);
+    await this.drain();
+    return errors;
+  }
+
+  private async doStop(): Promise<void> {
+    if (!this.sinksOpen)
+      this.opened.reject(new EngineError(`worker "${this.workerName}" stopped before it started`));
+    this.sourcesStopping ??= this.doStopSources();
+    const errors = [...(await this.sourcesStopping)];
+    // Batches from peers that arrived while the sources were stopping.
     await this.drain();
     this.closing = true;
     for (const s of this.sinkOps) {

@@ -348,6 +348,53 @@ describe('graceful stop and backpressure', () => {
     expect(sink.maxInFlight).toBe(1);
   });
 
+  it('stopSources() stops and drains the sources but keeps sinks open for peers until stop()', async () => {
+    const source = new EndlessSource();
+    const sink = new SlowSink(1);
+    registerConnector('endless2', { createSource: () => source });
+    registerConnector('slow2', { createSink: () => sink });
+    const app = defineApp('two-phase', { partitions: 2 });
+    app
+      .source('in', { uri: 'endless2:', decode: stringCodec })
+      .state('count', {
+        key: (l: string) => l,
+        init: () => ({ n: 0 }),
+        update: (s: { n: number }, l: string, emit: (o: string) => void) => void emit(`${l} ${++s.n}`),
+        codec: stringCodec,
+      })
+      .sink('out', { uri: 'slow2:', encode: stringCodec });
+    const e = createWorkerEngine({
+      app: app.build(),
+      workerName: 'w1',
+      partitions: { partitionCount: 2, owners: ['w1', 'w1'] },
+      clock,
+      log: silent,
+      deadLetters: new MemoryDeadLetterSink(),
+      remote: { send: () => undefined },
+    });
+    await e.start();
+    await new Promise((r) => setTimeout(r, 30));
+    await e.stopSources();
+    const emitted = source.emitted;
+    expect(sink.written).toBe(emitted);
+    expect(sink.closed).toBe(false);
+    await e.sourcesDone();
+    await e.deliverRemote({
+      step: 'count',
+      fromWorker: 'w2',
+      source: [0],
+      offset: [0],
+      sub: [0],
+      bornMs: [clock.nowMs()],
+      partition: [partitionOfKey('late', 2)],
+      payloads: ['late'],
+    });
+    expect(sink.written).toBe(emitted + 1);
+    await e.stop();
+    expect(sink.closed).toBe(true);
+    expect(source.emitted).toBe(emitted);
+  });
+
   it('a failing sink fails the run with its error, and the engine still closes', async () => {
     registerConnector('failing', {
       createSink: () => ({
