@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { TlaError } from '../../../tla/errors.ts';
 import { parseModuleText } from '../../../tla/parse/index.ts';
+import { unclosedBrackets } from '../../../tla/parse/syntax.ts';
 import { moduleText } from './helpers.ts';
 
 /** The TlaError thrown by parsing `text` (fails the test when none is thrown). */
@@ -115,5 +116,26 @@ describe('precedence conflicts (rejected by TLA+, read somehow by the grammar)',
   it('accepts associative chains and operators of separate ranges', async () => {
     const ok = ['a + b + c', 'a - b - c', 'a + b - c', 'f @@ g @@ h', 'a :> 1 @@ b :> 2', '~a = b', '-a + b', 'A \\X B \\X C', 'a .. b + 1', '[]P => <>Q', 'a \\/ (b /\\ c)', 'DOMAIN f \\cup g', 'SUBSET S \\cup T', '~(a = b) = c'];
     for (const src of ok) await expect(parseModuleText(moduleText(`A == ${src}`), 'E.tla'), src).resolves.toBeDefined();
+  });
+});
+
+describe('unclosed brackets', () => {
+  it('are named in the syntax error', async () => {
+    const e = await errorOf(moduleText('A == {1, 2\nB == 2'));
+    expect(e.message).toMatch(/the "\{" at 2:6 is never closed/);
+    const f = await errorOf(moduleText('A == <<1, (2\nB == 2'));
+    expect(f.message).toMatch(/the "\(" at 2:11 is never closed/);
+  });
+
+  it('are found outside strings and comments only', () => {
+    const text = '(( free text before\n---- MODULE M ----\nA == "(" \\* (\n(* ( (* nested ( *) *)\nB == [x \\in {1} |-> <<x, (x)>>]\nC == {\n====';
+    const open = unclosedBrackets(text);
+    expect(open.map((b) => b.text)).toEqual(['{']);
+    expect(text.slice(open[0]!.index - 5, open[0]!.index + 1)).toBe('C == {');
+  });
+
+  it('gives no hint when the brackets balance', async () => {
+    const e = await errorOf(moduleText('A == {1, 2 3}'));
+    expect(e.message).toBe('syntax error near "3}"');
   });
 });
