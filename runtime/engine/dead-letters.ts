@@ -6,7 +6,7 @@ import { dirname, resolve } from 'node:path';
 import type { DeadLetter, DeadLetterSink, Logger } from '../types.ts';
 
 function warningLine(l: DeadLetter, where: string): string {
-  return `step "${l.step}" failed on message ${l.messageId} (${l.error}); the message went to ${where}, processing continues`;
+  return `step "${l.step}" on worker "${l.worker}" failed on message ${l.messageId} (${l.error}); the message went to ${where}, processing continues`;
 }
 
 /** Appends dead letters to a JSON-lines file, opened on the first letter (synchronously, so a

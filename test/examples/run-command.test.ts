@@ -111,7 +111,9 @@ export default (o) => {
       error: 'Error: no bad lines',
       payloadExcerpt: 'bad',
     });
-    expect(r.stderr).toMatch(/warning: step "check" failed on message 0:1 \(Error: no bad lines\)/);
+    expect(r.stderr).toMatch(
+      /warning: step "check" on worker "embedded" failed on message 0:1 \(Error: no bad lines\)/,
+    );
     expect(r.stderr.trim().split('\n')).toHaveLength(1);
   });
 
