@@ -55,9 +55,10 @@ export async function parseModuleWithRefs(text: string, file: string): Promise<P
   const tree = await parseCst(neutralizePlusCal(text));
   try {
     const root = tree.rootNode;
-    const err = syntaxError(root, text, file);
-    if (err) throw err;
     const moduleNode = root.namedChildren.find((c) => c !== null && c.type === 'module');
+    // Only the first module counts: text after its closing ==== line is ignored, as TLC does.
+    const err = syntaxError(moduleNode ?? root, text, file);
+    if (err) throw err;
     if (!moduleNode) {
       throw new TlaError('parse', 'no module found: expected a header line such as "---- MODULE Name ----"', { file, line: 1, col: 1 });
     }

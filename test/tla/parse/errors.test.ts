@@ -139,3 +139,11 @@ describe('unclosed brackets', () => {
     expect(e.message).toBe('syntax error near "3}"');
   });
 });
+
+describe('text after the module', () => {
+  it('is ignored, even when it would not parse', async () => {
+    const m = await parseModuleText('---- MODULE E ----\nA == 1\n====\nfree text ( [ \\/ /\\\n---- MODULE F ----\nB == (\n====\n', 'E.tla');
+    expect(m.name).toBe('E');
+    expect(m.definitions).toHaveLength(1);
+  });
+});
