@@ -57,19 +57,29 @@ function validLasso(
   }
 }
 
-/** Brute force: is there a closed walk (with stuttering) of length <= maxLen, reachable within `always`, that is fair and accepting? */
+/** Brute force: is there a closed walk (with stuttering) of length <= maxLen, reachable within `always` (and after a trigger), that is fair and accepting? */
 function bruteForce(g: LiveGraph, ob: Obligation, fair: readonly Fairness[], maxLen: number): boolean {
   const ok = (s: number): boolean => ob.always.every((p) => p(s));
-  const reach = new Set<number>();
-  const q = g.init.filter(ok);
-  q.forEach((s) => reach.add(s));
-  for (let h = 0; h < q.length; h++) {
-    for (const j of g.succ[q[h]!]!) {
-      if (ok(j) && !reach.has(j)) {
-        reach.add(j);
-        q.push(j);
+  const closure = (seeds: number[], inside: (s: number) => boolean): Set<number> => {
+    const reach = new Set<number>(seeds);
+    const q = [...seeds];
+    for (let h = 0; h < q.length; h++) {
+      for (const j of g.succ[q[h]!]!) {
+        if (inside(j) && !reach.has(j)) {
+          reach.add(j);
+          q.push(j);
+        }
       }
     }
+    return reach;
+  };
+  let reach = closure(g.init.filter(ok), ok);
+  if (ob.trigger) {
+    const t = ob.trigger;
+    reach = closure(
+      [...reach].filter((s) => t.now(s) && t.then(s)),
+      (s) => ok(s) && t.then(s),
+    );
   }
   const accepting = (steps: [number, number][]): boolean => {
     const sts = steps.map(([i]) => i);
@@ -162,6 +172,11 @@ describe('findFairLasso', () => {
         eaMask: fc.integer({ min: 0, max: 15 }),
         ioMask: fc.integer({ min: 0, max: 15 }),
         useIo: fc.boolean(),
+        trig: fc.option(
+          fc.record({ now: fc.integer({ min: 0, max: 15 }), then: fc.integer({ min: 0, max: 15 }) }),
+        ),
+        eaStepMask: fc.option(fc.integer({ min: 0, max: 0xffff })),
+        ioStepMask: fc.option(fc.integer({ min: 0, max: 0xffff })),
         fairKinds: fc.array(
           fc.record({
             kind: fc.constantFrom('WF' as const, 'SF' as const),
@@ -182,6 +197,18 @@ describe('findFairLasso', () => {
           always: [bit(c.alwaysMask)],
           eventuallyAlways: [(i) => ((c.eaMask >> i) & 1) === 1 || i === 0],
           infinitelyOften: c.useIo ? [(i) => ((c.ioMask >> i) & 1) === 1] : [],
+          eventuallyAlwaysSteps:
+            c.eaStepMask === null ? [] : [(i, j) => i === j || ((c.eaStepMask! >> (i * 4 + j)) & 1) === 1],
+          infinitelyOftenSteps:
+            c.ioStepMask === null ? [] : [(i, j) => i !== j && ((c.ioStepMask! >> (i * 4 + j)) & 1) === 1],
+          ...(c.trig
+            ? {
+                trigger: {
+                  now: (i: number) => ((c.trig!.now >> i) & 1) === 1,
+                  then: (i: number) => ((c.trig!.then >> i) & 1) === 1,
+                },
+              }
+            : {}),
         };
         const fair: Fairness[] = c.fairKinds.map((f, k) => ({
           kind: f.kind,
@@ -193,7 +220,7 @@ describe('findFairLasso', () => {
         if (l) validLasso(g, ob, fair, l.states, l.loopsTo, l.stuttering);
         expect(l !== null).toBe(bruteForce(g, ob, fair, 2 * c.n + 2));
       }),
-      { numRuns: 400 },
+      { numRuns: 1500 },
     );
   });
 });
