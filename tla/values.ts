@@ -1033,6 +1033,22 @@ function compareFcns(a: FcnLike, b: FcnLike): number {
     }
     return 0;
   }
+  if (a instanceof RecordValue && b instanceof RecordValue) {
+    const n = a.names.length;
+    if (n !== b.names.length) return n - b.names.length;
+    if (a.names !== b.names) {
+      for (let i = 0; i < n; i++) {
+        const x = a.names[i]!;
+        const y = b.names[i]!;
+        if (x !== y) return x < y ? -1 : 1;
+      }
+    }
+    for (let i = 0; i < n; i++) {
+      const c = compare(a.vals[i]!, b.vals[i]!);
+      if (c !== 0) return c;
+    }
+    return 0;
+  }
   const ka = fcnKeys(a);
   const kb = fcnKeys(b);
   if (ka.length !== kb.length) return ka.length - kb.length;

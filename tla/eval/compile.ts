@@ -27,6 +27,7 @@ import {
   equals,
   fcnApply,
   fcnExcept,
+  mkFcn,
   setOf,
   toTlaShort,
 } from '../values.ts';
@@ -340,7 +341,7 @@ export class Compiler {
     info.selfSlot = this.allocSlot();
     this.trackers.push(tracker);
     try {
-      info.make = this.fcnMaker(info.bounds, info.body, info.scope, info.loc, info.selfSlot);
+      info.make = this.fcnMaker(info.bounds, info.body, info.scope, info.loc, info.selfSlot).make;
     } finally {
       this.trackers.pop();
     }
@@ -663,11 +664,8 @@ export class Compiler {
         };
       }
       case 'fcn': {
-        const make = this.fcnMaker(e.bounds, e.body, scope, e.loc, -1);
-        return () => {
-          const lf = make();
-          return lf.domain.isFinite() ? lf.materialize() : lf;
-        };
+        const { make, eager } = this.fcnMaker(e.bounds, e.body, scope, e.loc, -1);
+        return () => eager() ?? make();
       }
       case 'fcnApply': {
         const f = this.expr(e.fn, scope);
@@ -809,6 +807,7 @@ export class Compiler {
         };
       }
       case 'enabled': {
+        this.noteState();
         const act = this.action(e.expr, scope, 'next', false);
         const n = this.variables.length;
         return () => this.runEnabled(act, n);
@@ -1279,12 +1278,31 @@ export class Compiler {
   }
 
   /** A function constructor [x \in S, ... |-> e] (or a recursive definition when selfSlot >= 0). */
-  private fcnMaker(bounds: readonly Bound[], body: Expr, scope: Scope, loc: Loc, selfSlot: number): () => LazyFcn {
+  private fcnMaker(
+    bounds: readonly Bound[],
+    body: Expr,
+    scope: Scope,
+    loc: Loc,
+    selfSlot: number,
+  ): { make: () => LazyFcn; eager: () => Value | null } {
     const bind = this.binder(bounds, scope, loc, 'function constructor');
     const bodyFn = this.expr(body, bind.scope);
     const domFn = bind.domain;
     const sl = this.rt.slots;
-    return () => {
+    // A finite domain: build the function directly (domain order = iteration order).
+    const eager = (): Value | null => {
+      const dom = domFn();
+      if (!dom.isFinite()) return null;
+      const keys = dom.normalized().elems;
+      const vals: Value[] = new Array(keys.length);
+      let i = 0;
+      bind.iterate(() => {
+        vals[i++] = bodyFn();
+        return false;
+      });
+      return mkFcn(keys, vals);
+    };
+    const make = (): LazyFcn => {
       const dom = domFn();
       const lf: LazyFcn = new LazyFcn(
         dom,
@@ -1299,6 +1317,7 @@ export class Compiler {
       );
       return lf;
     };
+    return { make, eager };
   }
 
   // -------------------------------------------------------------------------------------
@@ -1566,19 +1585,28 @@ export class Compiler {
     if (TEMPORAL.has(e.kind)) throw unsupported(`The temporal formula ${exprText(e)} used as an action`, e.loc);
     const p = this.expr(e, scope);
     const loc = e.loc;
-    return (k) => {
+    const act: Act = (k) => {
       if (isTrue(p(), 'An action conjunct', loc)) k();
     };
+    this.fusable.set(act, (rest) => (k) => {
+      if (isTrue(p(), 'An action conjunct', loc)) rest(k);
+    });
+    return act;
   }
+
+  /** Acts that can be fused with the act that follows them in a conjunction. */
+  private readonly fusable = new WeakMap<Act, (rest: Act) => Act>();
 
   private andAction(args: readonly Expr[], scope: Scope, mode: Mode): Act {
     const acts = args.map((a) => this.action(a, scope, mode, false));
-    // Right fold: a1(() => a2(() => ... k)).
-    let chain: (k: () => void) => void = (k) => k();
-    for (let i = acts.length - 1; i >= 0; i--) {
+    // Right fold: a1(() => a2(() => ... k)). Guards, assignments and UNCHANGED are fused
+    // with the rest of the chain, so they allocate no continuation at run time.
+    let chain: Act = acts[acts.length - 1]!;
+    for (let i = acts.length - 2; i >= 0; i--) {
       const a = acts[i]!;
       const rest = chain;
-      chain = i === acts.length - 1 ? a : (k) => a(() => rest(k));
+      const fuse = this.fusable.get(a);
+      chain = fuse ? fuse(rest) : (k) => a(() => rest(k));
     }
     return chain;
   }
@@ -1598,23 +1626,28 @@ export class Compiler {
     this.noteState();
     const name = this.variables[v]!;
     if (!member) {
-      return (k) => {
-        const target = rt.t ?? rt.s!;
-        const cur = target[v];
-        if (cur === undefined) {
-          target[v] = rhs();
-          k();
-          target[v] = undefined;
-        } else {
-          let eq: boolean;
-          try {
-            eq = equals(cur, rhs());
-          } catch (x) {
-            throw attachLoc(x, loc);
+      const fused =
+        (rest: Act): Act =>
+        (k) => {
+          const target = rt.t ?? rt.s!;
+          const cur = target[v];
+          if (cur === undefined) {
+            target[v] = rhs();
+            rest(k);
+            target[v] = undefined;
+          } else {
+            let eq: boolean;
+            try {
+              eq = equals(cur, rhs());
+            } catch (x) {
+              throw attachLoc(x, loc);
+            }
+            if (eq) rest(k);
           }
-          if (eq) k();
-        }
-      };
+        };
+      const act = fused((k) => k());
+      this.fusable.set(act, fused);
+      return act;
     }
     return (k) => {
       const target = rt.t ?? rt.s!;
@@ -1649,24 +1682,32 @@ export class Compiler {
     const rt = this.rt;
     if (targets.every((t) => 'v' in t)) {
       const vs = targets.map((t) => (t as { v: number }).v);
-      return (k) => {
-        const t = rt.t!;
-        const s = rt.s!;
-        const assigned: number[] = [];
-        let ok = true;
-        for (const v of vs) {
-          const cur = t[v];
-          if (cur === undefined) {
-            t[v] = s[v];
-            assigned.push(v);
-          } else if (!equals(cur, s[v]!)) {
-            ok = false;
-            break;
+      const n = vs.length;
+      const fused =
+        (rest: Act): Act =>
+        (k) => {
+          const t = rt.t!;
+          const s = rt.s!;
+          // The variables this conjunct assigned (and must unassign afterwards).
+          const assigned: number[] = [];
+          let ok = true;
+          for (let i = 0; i < n; i++) {
+            const v = vs[i]!;
+            const cur = t[v];
+            if (cur === undefined) {
+              t[v] = s[v];
+              assigned.push(v);
+            } else if (!equals(cur, s[v]!)) {
+              ok = false;
+              break;
+            }
           }
-        }
-        if (ok) k();
-        for (const v of assigned) t[v] = undefined;
-      };
+          if (ok) rest(k);
+          for (let i = 0; i < assigned.length; i++) t[assigned[i]!] = undefined;
+        };
+      const act = fused((k) => k());
+      this.fusable.set(act, fused);
+      return act;
     }
     return (k) => {
       for (const t of targets) if (!this.unchangedHolds(t, loc)) return;
@@ -1684,6 +1725,7 @@ export class Compiler {
       this.ensureOp(info);
     }
     this.ensureOp(info);
+    this.noteDef(info);
     const argFns = this.opArgs(info.params, args, scope, loc, name);
     const slots = info.slots;
     const key = `${mode}:${split}`;

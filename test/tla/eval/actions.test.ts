@@ -64,6 +64,13 @@ Next == \\/ \\E d \\in {1, 2} : Inc(d)
     expect(() => m.evalState(m.lookup('PrimeSum'), m.rootCtx, [1, 2])).toThrow(/no next state/);
   });
 
+  it('re-evaluates ENABLED in every state, whatever was compiled first', async () => {
+    const m = await modelOf('VARIABLE x\nInc == x < 2 /\\ x\' = x + 1\nNext == Inc\nCanInc == ENABLED Inc');
+    expect(successorsOf(m, 'Next', [0]).length).toBe(1);
+    expect(m.evalState(m.lookup('CanInc'), m.rootCtx, [0])).toBe(true);
+    expect(m.evalState(m.lookup('CanInc'), m.rootCtx, [2])).toBe(false);
+  });
+
   it('handles IF, CASE and LET inside actions and primes of operator calls', async () => {
     const m = await modelOf(`VARIABLES x
 Double(v) == 2 * v
