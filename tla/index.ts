@@ -3,7 +3,7 @@
 // steps, and generate traces.
 import type { Expr } from './ast.ts';
 import { TlaError } from './errors.ts';
-import { loadSpec, parseModuleText } from './parse/index.ts';
+import { loadSpec, parseExpressionText } from './parse/index.ts';
 import type { ActionLabel, State } from './eval/index.ts';
 import type { Value } from './values.ts';
 import { search } from './check/engine.ts';
@@ -58,15 +58,8 @@ export async function evaluate(cm: CheckModel, text: string, state: State): Prom
 }
 
 /** Parses one TLA+ expression (names resolve when it is evaluated against a model). */
-export async function parseExpression(text: string): Promise<Expr> {
-  const mod = await parseModuleText(
-    `---- MODULE BuffyExpression ----\nBuffyExpression == ${text}\n====\n`,
-    '<expression>',
-  );
-  const def = mod.definitions.find((d) => d.name === 'BuffyExpression');
-  if (!def || def.kind !== 'opDef')
-    throw new TlaError('parse', `cannot read the expression ${JSON.stringify(text)}`);
-  return def.body;
+export function parseExpression(text: string): Promise<Expr> {
+  return parseExpressionText(text, '<expression>');
 }
 
 /** All action instances under which (s, t) is a step of the model's next-state relation. */
