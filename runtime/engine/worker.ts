@@ -558,6 +558,39 @@ interface RunningSource {
   connector: SourceConnector;
   next: Op[];
   done: Promise<void>;
+  /** The last offset this source emitted (-1 before the first). */
+  lastOffset: number;
+}
+
+/** Offsets of a source must be integers that increase strictly: they are the message ids. */
+function checkOffsets(rs: RunningSource, sb: SourceBatch): void {
+  const n = sb.payloads.length;
+  if (n === 0) return;
+  const where = `source "${rs.node.name}" (${rs.connector.uri})`;
+  if (sb.offsets) {
+    if (sb.offsets.length !== n) {
+      throw new EngineError(`${where} emitted ${n} payloads with ${sb.offsets.length} offsets`);
+    }
+    let prev = rs.lastOffset;
+    for (let i = 0; i < n; i++) {
+      const o = sb.offsets[i]!;
+      if (!(Number.isSafeInteger(o) && o > prev)) {
+        throw new EngineError(
+          `${where}: offset ${o} of message ${i} does not follow ${prev}; offsets must increase`,
+        );
+      }
+      prev = o;
+    }
+    rs.lastOffset = prev;
+  } else {
+    const f = sb.firstOffset;
+    if (!(Number.isSafeInteger(f) && f > rs.lastOffset && Number.isSafeInteger(f + n - 1))) {
+      throw new EngineError(
+        `${where}: batch offset ${f} does not follow ${rs.lastOffset}; offsets must increase`,
+      );
+    }
+    rs.lastOffset = f + n - 1;
+  }
 }
 
 class Engine implements WorkerEngine {
@@ -648,6 +681,12 @@ class Engine implements WorkerEngine {
 
   private ingest(rs: RunningSource, sb: SourceBatch): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    try {
+      checkOffsets(rs, sb);
+    } catch (err) {
+      this.fail(err);
+      return Promise.reject(err);
+    }
     const node = rs.node;
     const n = sb.payloads.length;
     const values = new Array<unknown>(n);
@@ -709,6 +748,7 @@ class Engine implements WorkerEngine {
         connector,
         next: node.next.map((id) => this.ops[id]!),
         done: RESOLVED,
+        lastOffset: -1,
       };
       this.sources.push(rs);
     }

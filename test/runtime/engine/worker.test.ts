@@ -395,6 +395,38 @@ describe('graceful stop and backpressure', () => {
     expect(source.emitted).toBe(emitted);
   });
 
+  it('a source whose offsets do not increase fails the run, naming the source', async () => {
+    for (const [name, batches] of [
+      [
+        'back',
+        [
+          { payloads: ['a', 'b'], firstOffset: 5 },
+          { payloads: ['c'], firstOffset: 6 },
+        ],
+      ],
+      ['dup', [{ payloads: ['a', 'b'], firstOffset: 0, offsets: [3, 3] }]],
+    ] as const) {
+      registerConnector(name, {
+        createSource: () => ({
+          uri: `${name}:`,
+          run: async (ctx: SourceContext) => {
+            for (const b of batches) await ctx.emit(b);
+          },
+          stop: async () => undefined,
+        }),
+      });
+      const app = defineApp('offsets');
+      app
+        .source('in', { uri: `${name}:`, decode: stringCodec })
+        .sink('out', { uri: 'count:', encode: stringCodec });
+      await expect(
+        runEmbedded(app.build(), { clock, log: silent, deadLetters: new MemoryDeadLetterSink() }),
+      ).rejects.toThrow(
+        new RegExp(`source "in" \\(${name}:\\).*offset.*does not follow.*offsets must increase`),
+      );
+    }
+  });
+
   it('a failing sink fails the run with its error, and the engine still closes', async () => {
     registerConnector('failing', {
       createSink: () => ({
