@@ -793,6 +793,20 @@ export class Converter {
     if (lifted) return lifted;
     const symNode = this.need(n.childForFieldName('symbol'), 'operator', n);
     const sym = symbolType(symNode);
+    // Postfix operators have precedence 15, inside the range of ENABLED, UNCHANGED, [] and <>
+    // (4-15): `ENABLED x'` is a conflict in TLA+ (the grammar reads `(ENABLED x)'`).
+    const operand = this.resolve(this.need(n.childForFieldName('lhs'), 'operand', n));
+    if ((operand.type === 'bound_prefix_op' || operand.type === 'bound_nonfix_op') && !this.parenthesised.has(operand.id)) {
+      const prefixNode = this.need(operand.childForFieldName('symbol'), 'operator', operand);
+      const r = PREFIX_PREC[symbolType(prefixNode)];
+      if ((operand.type === 'bound_prefix_op' || prefixNode.type === 'prefix_op_symbol') && r && r[0] <= 15 && 15 <= r[1]) {
+        throw new TlaError(
+          'parse',
+          `precedence conflict between ${symNode.text} (precedence 15-15) and ${prefixNode.text} (precedence ${r[0]}-${r[1]}): add parentheses`,
+          this.loc(symNode),
+        );
+      }
+    }
     const arg = this.expr(this.need(n.childForFieldName('lhs'), 'operand', n));
     if (sym === 'prime') return { kind: 'prime', expr: arg, loc };
     const op = POSTFIX_OPS[sym];

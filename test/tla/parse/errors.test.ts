@@ -102,6 +102,8 @@ describe('precedence conflicts (rejected by TLA+, read somehow by the grammar)',
     ['DOMAIN f + 1', 15],
     ['SUBSET (S) \\X T', 17],
     ['x + y % 2', 8],
+    ["ENABLED y'", 15],
+    ["UNCHANGED (x)'", 19],
     ['ENABLED A = B', 16],
   ];
   for (const [src, col] of conflicts) {
@@ -114,7 +116,7 @@ describe('precedence conflicts (rejected by TLA+, read somehow by the grammar)',
   }
 
   it('accepts associative chains and operators of separate ranges', async () => {
-    const ok = ['a + b + c', 'a - b - c', 'a + b - c', 'f @@ g @@ h', 'a :> 1 @@ b :> 2', '~a = b', '-a + b', 'A \\X B \\X C', 'a .. b + 1', '[]P => <>Q', 'a \\/ (b /\\ c)', 'DOMAIN f \\cup g', 'SUBSET S \\cup T', '~(a = b) = c'];
+    const ok = ['a + b + c', 'a - b - c', 'a + b - c', 'f @@ g @@ h', 'a :> 1 @@ b :> 2', '~a = b', '-a + b', 'A \\X B \\X C', 'a .. b + 1', '[]P => <>Q', 'a \\/ (b /\\ c)', 'DOMAIN f \\cup g', 'SUBSET S \\cup T', '~(a = b) = c', "-y'", "~y'", "ENABLED (y')", "(UNCHANGED x)'"];
     for (const src of ok) await expect(parseModuleText(moduleText(`A == ${src}`), 'E.tla'), src).resolves.toBeDefined();
   });
 });
