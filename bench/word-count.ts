@@ -145,7 +145,8 @@ async function buffy(sourceUri: string, latency?: LatencyRecorder): Promise<Resu
   return { words: summary.metrics.sunk, ms: summary.elapsedMs };
 }
 
-/** `paced:` source: the corpus lines (set below) at `linesPerSecond`, emitted every ~1 ms. */
+/** `paced:` source: the corpus lines (set below) at `pacedLinesPerSecond`, emitted every ~1 ms.
+ * Latency is measured from a message's entry into the engine (its birth) to its sink. */
 let pacedLines: string[] = [];
 let pacedLinesPerSecond = 0;
 class PacedSource implements SourceConnector {
@@ -156,8 +157,10 @@ class PacedSource implements SourceConnector {
     const t0 = c.monotonicMs();
     let next = 0;
     while (next < pacedLines.length && !this.stopped) {
+      // At most 256 lines per batch, like the file source: a late tick does not become one huge batch.
       const due = Math.min(
         pacedLines.length,
+        next + 256,
         Math.floor(((c.monotonicMs() - t0) / 1000) * pacedLinesPerSecond),
       );
       if (due > next) {
