@@ -169,6 +169,9 @@ function exprText(e: Expr): string {
   }
 }
 
+/** Names of the Reals module, which Buffy's evaluator does not implement. */
+const REALS: ReadonlySet<string> = new Set(['Real', 'Infinity', '/']);
+
 const TEMPORAL: ReadonlySet<string> = new Set(['fairness', 'always', 'eventually', 'leadsTo', 'temporalQuant']);
 
 export class Compiler {
@@ -287,7 +290,7 @@ export class Compiler {
       let substScope = info.scope;
       if (d.params.length > 0) {
         substScope = new Scope(info.scope);
-        d.params.forEach((p, i) => substScope.map.set(p.name, { k: 'alias', expr: step.args[i]!, scope: cur === scope ? scope : cur }));
+        d.params.forEach((p, i) => substScope.map.set(p.name, { k: 'alias', expr: step.args[i]!, scope }));
       }
       const mod = this.findModule(d.module, d.loc);
       const subs = new Map(d.substitutions.map((s) => [s.name, s.expr] as const));
@@ -956,6 +959,7 @@ export class Compiler {
         return () => f();
       }
       if (bi) throw semantic(`The operator ${name} takes ${bi.arity} argument(s) but is used without arguments`, loc);
+      if (REALS.has(name)) throw unsupported(`${name} (module Reals)`, loc);
       throw semantic(`Unknown name ${name}`, loc);
     }
     return this.applyBinding(b, name, [], scope, loc, e);
@@ -999,6 +1003,7 @@ export class Compiler {
         const s = b.slot;
         const info = b.info;
         this.ensureOp(info);
+        this.noteDef(info);
         return () => {
           let v = sl[s];
           if (v === UNEVAL) {
@@ -1127,7 +1132,10 @@ export class Compiler {
         return this.prime(e.args[0]!, scope, loc);
     }
     const bi = this.builtins.get(op);
-    if (!bi) throw semantic(`Unknown operator ${op}`, loc);
+    if (!bi) {
+      if (REALS.has(op)) throw unsupported(`The operator ${op} (module Reals)`, loc);
+      throw semantic(`Unknown operator ${op}`, loc);
+    }
     if (bi.arity !== e.args.length) throw semantic(`The operator ${op} takes ${bi.arity} argument(s), got ${e.args.length}`, loc);
     if (bi.impure) this.noteState();
     const fs = e.args.map((a, i) => (bi.opArgs?.includes(i) ? (this.opValue(a, scope, op === 'SortSeq' ? 2 : 1) as unknown as Fn) : this.expr(a, scope)));

@@ -72,6 +72,7 @@ export function buildModel(
   addModule(spec.root);
   for (const m of spec.modules.values()) addModule(m);
   const findModule = (name: string, loc: Loc): Module => {
+    if (name === 'Reals') throw new TlaError('unsupported', 'The standard module Reals is not supported by Buffy\'s evaluator (TLC integers only)', loc);
     const m = modules.get(name);
     if (!m) throw new TlaError('semantic', `Module ${name} is not loaded`, loc);
     return m;
