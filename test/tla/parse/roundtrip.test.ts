@@ -204,3 +204,61 @@ describe('operator tables', () => {
     }
   });
 });
+
+// ASCII token -> a Unicode spelling the grammar accepts for it.
+const UNICODE: Record<string, string> = {
+  '\\A': '∀', '\\E': '∃', '\\in': '∈', '\\notin': '∉', '|->': '↦', '->': '→', '<<': '⟨', '>>': '⟩',
+  '/\\': '∧', '\\/': '∨', '~>': '⇝', '~': '¬', '[]': '□', '<>': '◇', '=>': '⇒', '<=>': '⇔', '==': '≜',
+  '\\leq': '≤', '\\geq': '≥', '#': '≠', '\\cup': '∪', '\\cap': '∩', '\\subseteq': '⊆', '\\subset': '⊂',
+  '\\supseteq': '⊇', '\\supset': '⊃', '\\X': '×', '\\o': '∘', '..': '‥', '...': '…', '\\oplus': '⊕',
+  '\\ominus': '⊖', '\\odot': '⊙', '\\oslash': '⊘', '\\otimes': '⊗', '\\sqsubseteq': '⊑', '\\sqsupseteq': '⊒',
+  '\\sqsubset': '⊏', '\\sqsupset': '⊐', '\\sqcap': '⊓', '\\sqcup': '⊔', '\\uplus': '⊎', '\\div': '÷',
+  '\\approx': '≈', '\\asymp': '≍', '\\cong': '≅', '\\doteq': '≐', '\\gg': '≫', '\\ll': '≪', '\\prec': '≺',
+  '\\succ': '≻', '\\preceq': '⪯', '\\succeq': '⪰', '\\propto': '∝', '\\sim': '∼', '\\simeq': '≃',
+  '\\star': '⋆', '\\bullet': '●', '\\bigcirc': '◯', '\\wr': '≀', '||': '‖', ':=': '≔', '::=': '⩴', '??': '⁇',
+  '!!': '‼', '|-': '⊢', '|=': '⊨', '-|': '⊣', '=|': '⫤', '^+': '⁺',
+  // Tokens that contain a shorter one above but have no Unicode spelling of their own.
+  '^#': '^#', '^*': '^*', '##': '##', '<:': '<:', ':>': ':>', '@@': '@@',
+};
+const UNICODE_TOKENS = Object.keys(UNICODE).sort((a, b) => b.length - a.length);
+
+/** The ASCII text with every operator token in a Unicode spelling (string literals untouched). */
+function toUnicode(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    if (text[i] === '"') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== '"') j += text[j] === '\\' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    const word = /^\\[A-Za-z]+/.exec(text.slice(i));
+    const token = word ? (UNICODE[word[0]] !== undefined ? word[0] : null) : UNICODE_TOKENS.find((t) => !t.startsWith('\\') && text.startsWith(t, i));
+    if (token) {
+      out += UNICODE[token];
+      i += token.length;
+    } else if (word) {
+      out += word[0];
+      i += word[0].length;
+    } else {
+      out += text[i];
+      i++;
+    }
+  }
+  return out;
+}
+
+describe('Unicode spellings', () => {
+  it('give the same AST as ASCII for any expression', async () => {
+    await fc.assert(
+      fc.asyncProperty(expr(3), async (e) => {
+        const ascii = printExpr(e);
+        const unicode = toUnicode(ascii);
+        expect(await exprOf(unicode), `${ascii}\n${unicode}`).toEqual(await exprOf(ascii));
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
