@@ -1,0 +1,91 @@
+// Loading a model: what the .cfg says must fit the module, and errors say where.
+import { describe, expect, it, beforeAll, afterAll } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { loadModel } from '../../../tla/check/model.ts';
+import { check } from '../../../tla/check/checker.ts';
+import { TlaError } from '../../../tla/errors.ts';
+
+const SPEC = `---- MODULE Tiny ----
+EXTENDS Naturals
+CONSTANTS N, Who
+VARIABLE x
+Init == x = 0
+Next == x < N /\\ x' = x + 1
+Spec == Init /\\ [][Next]_x /\\ WF_x(Next)
+Small == x <= N
+Step == x' = x + 1
+Weird == [](x = 0 => [](x = 0))
+Grows == <>(x = N)
+Both == <>(x = N) /\\ [](x >= 0)
+====
+`;
+
+let dir = '';
+const spec = (): string => path.join(dir, 'Tiny.tla');
+async function loadWith(cfg: string) {
+  const f = path.join(dir, `m${Math.random().toString(36).slice(2)}.cfg`);
+  writeFileSync(f, cfg);
+  return loadModel(spec(), f);
+}
+async function loadError(cfg: string): Promise<TlaError> {
+  try {
+    await loadWith(cfg);
+  } catch (e) {
+    if (e instanceof TlaError) return e;
+    throw e;
+  }
+  throw new Error('expected an error');
+}
+
+beforeAll(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'buffy-load-'));
+  writeFileSync(spec(), SPEC);
+});
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('loadModel', () => {
+  it('checks a model given by SPECIFICATION with a liveness and a mixed property', async () => {
+    const cm = await loadWith(
+      'CONSTANTS N = 3 Who = [model value]\nSPECIFICATION Spec\nINVARIANT Small\nPROPERTIES Grows Both\nCHECK_DEADLOCK FALSE\n',
+    );
+    expect(cm.init.name).toBe('Init');
+    expect(cm.fairness.map((f) => f.kind)).toEqual(['WF']);
+    expect(cm.liveness.map((o) => o.name)).toEqual(['Grows', 'Both']);
+    expect(cm.invariants.map((f) => f.name)).toEqual(['Small', 'Both']);
+    expect(check(cm)).toMatchObject({ result: 'ok', distinctStates: 4, statesGenerated: 4, depth: 4 });
+  });
+
+  it('names a constant without a value, where it is declared', async () => {
+    const e = await loadError('CONSTANT N = 3\nINIT Init\nNEXT Next\n');
+    expect(e.kind).toBe('config');
+    expect(e.message).toMatch(/constant Who has no value/);
+    expect(e.loc?.line).toBe(3);
+  });
+
+  it('rejects values for definitions and names that are not defined, at the .cfg place', async () => {
+    const e1 = await loadError('CONSTANTS N = 3 Who = w Small = 2\nINIT Init\nNEXT Next\n');
+    expect(e1.message).toMatch(/Small is a definition, not a CONSTANT/);
+    expect(e1.loc).toMatchObject({ line: 1, col: 25 });
+    const e2 = await loadError('CONSTANTS N = 3 Who = w\nINIT Init\nNEXT Next\nINVARIANT Missing\n');
+    expect(e2.message).toMatch(/INVARIANT Missing is not defined/);
+    expect(e2.loc).toMatchObject({ line: 4, col: 11 });
+  });
+
+  it('rejects an action as an invariant and unsupported temporal forms, naming the place', async () => {
+    const e1 = await loadError('CONSTANTS N = 3 Who = w\nINIT Init\nNEXT Next\nINVARIANT Step\n');
+    expect(e1.message).toMatch(/INVARIANT Step is not a state predicate/);
+    const e2 = await loadError('CONSTANTS N = 3 Who = w\nSPECIFICATION Spec\nPROPERTY Weird\n');
+    expect(e2.kind).toBe('unsupported');
+    expect(e2.message).toMatch(/PROPERTY Weird/);
+    expect(e2.loc?.line).toBe(10);
+  });
+
+  it('the --no-deadlock override wins over the .cfg', async () => {
+    const f = path.join(dir, 'dl.cfg');
+    writeFileSync(f, 'CONSTANTS N = 2 Who = w\nINIT Init\nNEXT Next\nCHECK_DEADLOCK TRUE\n');
+    expect(check(await loadModel(spec(), f)).result).toBe('deadlock');
+    expect(check(await loadModel(spec(), f, { checkDeadlock: false })).result).toBe('ok');
+  });
+});
