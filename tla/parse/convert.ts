@@ -4,7 +4,17 @@
 // TlaError('unsupported', ...) naming the construct and its place; nothing is dropped
 // silently except theorems, proofs and USE/HIDE (which a model checker ignores) and comments.
 import type { Node } from 'web-tree-sitter';
-import type { Bound, Definition, ExceptPathStep, ExceptUpdate, Expr, InstancePathStep, Loc, Module, Param } from '../ast.ts';
+import type {
+  Bound,
+  Definition,
+  ExceptPathStep,
+  ExceptUpdate,
+  Expr,
+  InstancePathStep,
+  Loc,
+  Module,
+  Param,
+} from '../ast.ts';
 import { TlaError } from '../errors.ts';
 import {
   ASSOCIATIVE_INFIX,
@@ -52,11 +62,16 @@ export function snippet(text: string, max = 40): string {
 
 /** A natural number literal; digits in the given base. */
 function parseNatural(digits: string, base: number, loc: Loc, original: string): number {
-  const valid = base === 2 ? /^[01]+$/ : base === 8 ? /^[0-7]+$/ : base === 16 ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/;
+  const valid =
+    base === 2 ? /^[01]+$/ : base === 8 ? /^[0-7]+$/ : base === 16 ? /^[0-9a-fA-F]+$/ : /^[0-9]+$/;
   if (!valid.test(digits)) throw new TlaError('parse', `malformed number literal ${original}`, loc);
   const value = Number.parseInt(digits, base);
   if (!Number.isSafeInteger(value)) {
-    throw new TlaError('unsupported', `number literal ${original} is too large (at most ${Number.MAX_SAFE_INTEGER})`, loc);
+    throw new TlaError(
+      'unsupported',
+      `number literal ${original} is too large (at most ${Number.MAX_SAFE_INTEGER})`,
+      loc,
+    );
   }
   return value;
 }
@@ -137,7 +152,11 @@ export class Converter {
   /** Expect a present child; a missing one is a grammar shape this converter does not know. */
   need(n: Node | null | undefined, what: string, parent: Node): Node {
     if (!n) {
-      throw new TlaError('parse', `malformed ${parent.type.replace(/_/g, ' ')}: ${what} missing near "${snippet(parent.text)}"`, this.loc(parent));
+      throw new TlaError(
+        'parse',
+        `malformed ${parent.type.replace(/_/g, ' ')}: ${what} missing near "${snippet(parent.text)}"`,
+        this.loc(parent),
+      );
     }
     return n;
   }
@@ -175,7 +194,8 @@ export class Converter {
         case 'constant_declaration':
           for (const c of kids(u)) {
             if (c.type === 'identifier') constants.push({ name: c.text, arity: 0, loc: this.loc(c) });
-            else if (c.type === 'operator_declaration') constants.push({ ...this.opDeclaration(c), loc: this.loc(c) });
+            else if (c.type === 'operator_declaration')
+              constants.push({ ...this.opDeclaration(c), loc: this.loc(c) });
             else throw this.unsupported(`constant declaration form "${snippet(c.text)}"`, c);
           }
           break;
@@ -286,12 +306,21 @@ export class Converter {
       case 'module_definition': {
         const inst = this.need(u.childForFieldName('definition'), 'INSTANCE', u);
         const params = this.paramsOf(u);
-        return this.instance(inst, this.need(u.childForFieldName('name'), 'instance name', u).text, params, local, this.loc(u));
+        return this.instance(
+          inst,
+          this.need(u.childForFieldName('name'), 'instance name', u).text,
+          params,
+          local,
+          this.loc(u),
+        );
       }
       case 'instance':
         return this.instance(u, null, [], local, this.loc(u));
       default:
-        throw this.unsupported(`module-level construct ${u.type.replace(/_/g, ' ')} ("${snippet(u.text)}")`, u);
+        throw this.unsupported(
+          `module-level construct ${u.type.replace(/_/g, ' ')} ("${snippet(u.text)}")`,
+          u,
+        );
     }
   }
 
@@ -328,8 +357,7 @@ export class Converter {
         moduleName = c.text;
         const from = this.moduleStack[this.moduleStack.length - 1] ?? '';
         this.refs.push({ from, name: moduleName, via: 'INSTANCE', loc: this.loc(c) });
-      }
-      else if (c.type === 'substitution') substitutions.push(this.substitution(c));
+      } else if (c.type === 'substitution') substitutions.push(this.substitution(c));
       else throw this.unsupported(`INSTANCE part "${snippet(c.text)}"`, c);
     }
     if (moduleName === null) throw new TlaError('parse', 'INSTANCE without a module name', this.loc(n));
@@ -360,8 +388,10 @@ export class Converter {
       if (qb.type !== 'quantifier_bound') throw this.unsupported(`bound "${snippet(qb.text)}"`, qb);
       const set = this.expr(this.need(qb.childForFieldName('set'), 'set of the bound', qb));
       for (const intro of fieldKids(qb, 'intro')) {
-        if (intro.type === 'identifier') out.push({ names: [intro.text], tuple: false, set, loc: this.loc(intro) });
-        else if (intro.type === 'tuple_of_identifiers') out.push({ names: this.tupleNames(intro), tuple: true, set, loc: this.loc(intro) });
+        if (intro.type === 'identifier')
+          out.push({ names: [intro.text], tuple: false, set, loc: this.loc(intro) });
+        else if (intro.type === 'tuple_of_identifiers')
+          out.push({ names: this.tupleNames(intro), tuple: true, set, loc: this.loc(intro) });
         else throw this.unsupported(`bound variable form "${snippet(intro.text)}"`, intro);
       }
     }
@@ -377,7 +407,12 @@ export class Converter {
   /** The single bound of a set filter or CHOOSE. */
   singleBound(qb: Node, what: string): Bound {
     const bounds = this.boundsOf([qb]);
-    if (bounds.length !== 1) throw new TlaError('parse', `${what} binds exactly one variable or tuple, not "${snippet(qb.text)}"`, this.loc(qb));
+    if (bounds.length !== 1)
+      throw new TlaError(
+        'parse',
+        `${what} binds exactly one variable or tuple, not "${snippet(qb.text)}"`,
+        this.loc(qb),
+      );
     return bounds[0]!;
   }
 
@@ -385,7 +420,10 @@ export class Converter {
   junctionArgs(node: Node, symbol: 'land' | 'lor', out: Expr[]): void {
     const n = this.resolve(node);
     const list = symbol === 'land' ? 'conj_list' : 'disj_list';
-    if (n.type === 'bound_infix_op' && symbolType(this.need(n.childForFieldName('symbol'), 'operator', n)) === symbol) {
+    if (
+      n.type === 'bound_infix_op' &&
+      symbolType(this.need(n.childForFieldName('symbol'), 'operator', n)) === symbol
+    ) {
       this.junctionArgs(this.need(n.childForFieldName('lhs'), 'left operand', n), symbol, out);
       this.junctionArgs(this.need(n.childForFieldName('rhs'), 'right operand', n), symbol, out);
       return;
@@ -403,7 +441,10 @@ export class Converter {
   /** Flattens `A \X B \X C` (unparenthesised) into its factors. */
   productArgs(node: Node, out: Expr[]): void {
     const n = this.resolve(node);
-    if (n.type === 'bound_infix_op' && symbolType(this.need(n.childForFieldName('symbol'), 'operator', n)) === 'times') {
+    if (
+      n.type === 'bound_infix_op' &&
+      symbolType(this.need(n.childForFieldName('symbol'), 'operator', n)) === 'times'
+    ) {
       this.productArgs(this.need(n.childForFieldName('lhs'), 'left operand', n), out);
       this.productArgs(this.need(n.childForFieldName('rhs'), 'right operand', n), out);
       return;
@@ -426,7 +467,11 @@ export class Converter {
       case 'binary_number':
       case 'octal_number':
       case 'hex_number': {
-        const digits = this.need(kids(n).find((c) => c.type === 'value'), 'digits', n).text;
+        const digits = this.need(
+          kids(n).find((c) => c.type === 'value'),
+          'digits',
+          n,
+        ).text;
         const base = n.type === 'binary_number' ? 2 : n.type === 'octal_number' ? 8 : 16;
         return { kind: 'num', value: parseNatural(digits, base, loc, n.text), loc };
       }
@@ -493,14 +538,22 @@ export class Converter {
           set: setNode ? this.expr(setNode) : null,
           loc: this.loc(intro),
         };
-        return { kind: 'choose', bound, body: this.expr(this.need(n.childForFieldName('expression'), 'CHOOSE body', n)), loc };
+        return {
+          kind: 'choose',
+          bound,
+          body: this.expr(this.need(n.childForFieldName('expression'), 'CHOOSE body', n)),
+          loc,
+        };
       }
       case 'finite_set_literal':
         return { kind: 'setEnum', elems: kids(n).map((c) => this.expr(c)), loc };
       case 'set_filter':
         return {
           kind: 'setFilter',
-          bound: this.singleBound(this.need(n.childForFieldName('generator'), 'set filter bound', n), 'a set filter'),
+          bound: this.singleBound(
+            this.need(n.childForFieldName('generator'), 'set filter bound', n),
+            'a set filter',
+          ),
           pred: this.expr(this.need(n.childForFieldName('filter'), 'set filter predicate', n)),
           loc,
         };
@@ -514,13 +567,23 @@ export class Converter {
       case 'function_literal': {
         const parts = kids(n);
         const body = this.need(parts[parts.length - 1], 'function body', n);
-        return { kind: 'fcn', bounds: this.boundsOf(parts.filter((c) => c.type === 'quantifier_bound')), body: this.expr(body), loc };
+        return {
+          kind: 'fcn',
+          bounds: this.boundsOf(parts.filter((c) => c.type === 'quantifier_bound')),
+          body: this.expr(body),
+          loc,
+        };
       }
       case 'function_evaluation': {
         const lifted = this.liftPrefix(n);
         if (lifted) return lifted;
         const [fn, ...args] = kids(n);
-        return { kind: 'fcnApply', fn: this.expr(this.need(fn, 'function', n)), args: args.map((a) => this.expr(a)), loc };
+        return {
+          kind: 'fcnApply',
+          fn: this.expr(this.need(fn, 'function', n)),
+          args: args.map((a) => this.expr(a)),
+          loc,
+        };
       }
       case 'set_of_functions': {
         const parts = kids(n).filter((c) => c.type !== 'maps_to');
@@ -534,13 +597,15 @@ export class Converter {
       case 'record_literal': {
         const parts = kids(n).filter((c) => c.type !== 'all_map_to');
         const fields: { name: string; value: Expr }[] = [];
-        for (let i = 0; i + 1 < parts.length; i += 2) fields.push({ name: parts[i]!.text, value: this.expr(parts[i + 1]!) });
+        for (let i = 0; i + 1 < parts.length; i += 2)
+          fields.push({ name: parts[i]!.text, value: this.expr(parts[i + 1]!) });
         return { kind: 'record', fields, loc };
       }
       case 'set_of_records': {
         const parts = kids(n);
         const fields: { name: string; set: Expr }[] = [];
-        for (let i = 0; i + 1 < parts.length; i += 2) fields.push({ name: parts[i]!.text, set: this.expr(parts[i + 1]!) });
+        for (let i = 0; i + 1 < parts.length; i += 2)
+          fields.push({ name: parts[i]!.text, set: this.expr(parts[i + 1]!) });
         return { kind: 'recordSet', fields, loc };
       }
       case 'record_value': {
@@ -585,7 +650,9 @@ export class Converter {
         };
       }
       case 'step_expr_no_stutter': {
-        const [action, vars] = kids(n).filter((c) => c.type !== 'langle_bracket' && c.type !== 'rangle_bracket_sub');
+        const [action, vars] = kids(n).filter(
+          (c) => c.type !== 'langle_bracket' && c.type !== 'rangle_bracket_sub',
+        );
         return {
           kind: 'angleAction',
           action: this.expr(this.need(action, 'action', n)),
@@ -596,7 +663,8 @@ export class Converter {
       case 'fairness': {
         const [vars, action] = kids(n);
         const strong = n.text.startsWith('SF_');
-        if (!strong && !n.text.startsWith('WF_')) throw this.unsupported(`fairness form "${snippet(n.text)}"`, n);
+        if (!strong && !n.text.startsWith('WF_'))
+          throw this.unsupported(`fairness form "${snippet(n.text)}"`, n);
         return {
           kind: 'fairness',
           strong,
@@ -637,7 +705,12 @@ export class Converter {
         loc,
       };
     }
-    const bounds: Bound[] = intros.map((i) => ({ names: [i.text], tuple: false, set: null, loc: this.loc(i) }));
+    const bounds: Bound[] = intros.map((i) => ({
+      names: [i.text],
+      tuple: false,
+      set: null,
+      loc: this.loc(i),
+    }));
     return { kind: 'quant', quantifier: this.quantifierKind(q), bounds, body, loc };
   }
 
@@ -669,7 +742,8 @@ export class Converter {
     const symNode = cur.childForFieldName('symbol');
     if (!symNode) return null;
     const sym = symbolType(symNode);
-    if (cur.type !== 'bound_nonfix_op' || symNode.type !== 'prefix_op_symbol' || sym === 'negative') return null;
+    if (cur.type !== 'bound_nonfix_op' || symNode.type !== 'prefix_op_symbol' || sym === 'negative')
+      return null;
     const args = kids(cur).filter((c) => c.id !== symNode.id);
     if (args.length !== 1) return null;
     const operand = args[0]!;
@@ -796,10 +870,18 @@ export class Converter {
     // Postfix operators have precedence 15, inside the range of ENABLED, UNCHANGED, [] and <>
     // (4-15): `ENABLED x'` is a conflict in TLA+ (the grammar reads `(ENABLED x)'`).
     const operand = this.resolve(this.need(n.childForFieldName('lhs'), 'operand', n));
-    if ((operand.type === 'bound_prefix_op' || operand.type === 'bound_nonfix_op') && !this.parenthesised.has(operand.id)) {
+    if (
+      (operand.type === 'bound_prefix_op' || operand.type === 'bound_nonfix_op') &&
+      !this.parenthesised.has(operand.id)
+    ) {
       const prefixNode = this.need(operand.childForFieldName('symbol'), 'operator', operand);
       const r = PREFIX_PREC[symbolType(prefixNode)];
-      if ((operand.type === 'bound_prefix_op' || prefixNode.type === 'prefix_op_symbol') && r && r[0] <= 15 && 15 <= r[1]) {
+      if (
+        (operand.type === 'bound_prefix_op' || prefixNode.type === 'prefix_op_symbol') &&
+        r &&
+        r[0] <= 15 &&
+        15 <= r[1]
+      ) {
         throw new TlaError(
           'parse',
           `precedence conflict between ${symNode.text} (precedence 15-15) and ${prefixNode.text} (precedence ${r[0]}-${r[1]}): add parentheses`,
@@ -835,7 +917,8 @@ export class Converter {
       return args[0]!;
     };
     const two = (what: string): [Expr, Expr] => {
-      if (args.length !== 2) throw new TlaError('parse', `${what} takes 2 arguments, not ${args.length}`, loc);
+      if (args.length !== 2)
+        throw new TlaError('parse', `${what} takes 2 arguments, not ${args.length}`, loc);
       return [args[0]!, args[1]!];
     };
     switch (sym) {
@@ -867,7 +950,8 @@ export class Converter {
     const prefix = this.need(n.childForFieldName('prefix'), 'module prefix', n);
     const path: InstancePathStep[] = [];
     for (const c of kids(prefix)) {
-      if (c.type !== 'subexpr_component') throw this.unsupported(`the subexpression reference ${snippet(n.text)}`, c);
+      if (c.type !== 'subexpr_component')
+        throw this.unsupported(`the subexpression reference ${snippet(n.text)}`, c);
       const comp = this.need(first(kids(c)), 'instance name', c);
       if (comp.type === 'identifier_ref') path.push({ name: comp.text, args: [] });
       else if (comp.type === 'bound_op') {
@@ -917,13 +1001,15 @@ export class Converter {
       const path: ExceptPathStep[] = [];
       for (const spec of fieldKids(u, 'update_specifier')) {
         for (const step of kids(spec)) {
-          if (step.type === 'except_update_fn_appl') path.push({ kind: 'index', args: kids(step).map((a) => this.expr(a)) });
+          if (step.type === 'except_update_fn_appl')
+            path.push({ kind: 'index', args: kids(step).map((a) => this.expr(a)) });
           else if (step.type === 'except_update_record_field') {
             path.push({ kind: 'field', name: this.need(first(kids(step)), 'field name', step).text });
           } else throw this.unsupported(`EXCEPT path step "${snippet(step.text)}"`, step);
         }
       }
-      if (path.length === 0) throw new TlaError('parse', 'EXCEPT update without a path (expected ![...] or !.field)', this.loc(u));
+      if (path.length === 0)
+        throw new TlaError('parse', 'EXCEPT update without a path (expected ![...] or !.field)', this.loc(u));
       updates.push({ path, value: this.expr(this.need(u.childForFieldName('new_val'), 'new value', u)) });
     }
     return { kind: 'except', fn, updates, loc };
@@ -936,7 +1022,10 @@ export class Converter {
       if (c.type === 'case_box') continue;
       const parts = kids(c).filter((p) => p.type !== 'case_arrow');
       if (c.type === 'case_arm') {
-        arms.push({ cond: this.expr(this.need(parts[0], 'CASE condition', c)), body: this.expr(this.need(parts[1], 'CASE result', c)) });
+        arms.push({
+          cond: this.expr(this.need(parts[0], 'CASE condition', c)),
+          body: this.expr(this.need(parts[1], 'CASE result', c)),
+        });
       } else if (c.type === 'other_arm') {
         other = this.expr(this.need(parts[0], 'OTHER result', c));
       } else throw this.unsupported(`CASE part "${snippet(c.text)}"`, c);
@@ -952,6 +1041,11 @@ export class Converter {
       if (d.type === 'recursive_declaration') continue;
       defs.push(this.definition(d, false, recursive));
     }
-    return { kind: 'let', defs, body: this.expr(this.need(n.childForFieldName('expression'), 'LET body', n)), loc };
+    return {
+      kind: 'let',
+      defs,
+      body: this.expr(this.need(n.childForFieldName('expression'), 'LET body', n)),
+      loc,
+    };
   }
 }

@@ -50,7 +50,11 @@ function insideString(text: string, start: number, end: number): boolean {
 /** Parses the first top-level module of `text`, reporting the places it names other modules. */
 export async function parseModuleWithRefs(text: string, file: string): Promise<ParsedModule> {
   if (!/-{4,}\s*MODULE\s/.test(text)) {
-    throw new TlaError('parse', 'no module found: expected a header line such as "---- MODULE Name ----"', { file, line: 1, col: 1 });
+    throw new TlaError('parse', 'no module found: expected a header line such as "---- MODULE Name ----"', {
+      file,
+      line: 1,
+      col: 1,
+    });
   }
   const tree = await parseCst(neutralizePlusCal(text));
   try {
@@ -60,7 +64,11 @@ export async function parseModuleWithRefs(text: string, file: string): Promise<P
     const err = syntaxError(moduleNode ?? root, text, file);
     if (err) throw err;
     if (!moduleNode) {
-      throw new TlaError('parse', 'no module found: expected a header line such as "---- MODULE Name ----"', { file, line: 1, col: 1 });
+      throw new TlaError('parse', 'no module found: expected a header line such as "---- MODULE Name ----"', {
+        file,
+        line: 1,
+        col: 1,
+      });
     }
     const converter = new Converter(file);
     const module = converter.module(moduleNode);
@@ -93,7 +101,10 @@ export async function parseExpressionText(text: string, file: string): Promise<E
     module = await parseModuleText(wrapped, file);
   } catch (e) {
     if (e instanceof TlaError && e.loc) {
-      const loc = e.loc.line > text.split('\n').length + 2 ? { file, line: text.split('\n').length, col: 1 } : shift(e.loc);
+      const loc =
+        e.loc.line > text.split('\n').length + 2
+          ? { file, line: text.split('\n').length, col: 1 }
+          : shift(e.loc);
       throw new TlaError(e.kind, e.message, loc.line < 1 ? { file, line: 1, col: 1 } : loc);
     }
     throw e;
@@ -168,11 +179,15 @@ export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Pr
   const checkName = (m: Module, file: string): void => {
     const expected = path.basename(file, '.tla');
     if (m.name !== expected) {
-      throw new TlaError('parse', `file ${path.basename(file)} holds module ${m.name}; a module must be in a file named ${m.name}.tla`, {
-        file,
-        line: 1,
-        col: 1,
-      });
+      throw new TlaError(
+        'parse',
+        `file ${path.basename(file)} holds module ${m.name}; a module must be in a file named ${m.name}.tla`,
+        {
+          file,
+          line: 1,
+          col: 1,
+        },
+      );
     }
   };
 
@@ -197,8 +212,15 @@ export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Pr
       break;
     }
     if (!found) {
-      const looked = [...searchDirs.map((d) => path.resolve(d)), `built-in standard modules (${STANDARD_MODULES.join(', ')})`];
-      throw new TlaError('io', `module ${ref.name} not found (named by ${ref.via} in ${ref.from}); looked in: ${looked.join('; ')}`, ref.loc);
+      const looked = [
+        ...searchDirs.map((d) => path.resolve(d)),
+        `built-in standard modules (${STANDARD_MODULES.join(', ')})`,
+      ];
+      throw new TlaError(
+        'io',
+        `module ${ref.name} not found (named by ${ref.via} in ${ref.from}); looked in: ${looked.join('; ')}`,
+        ref.loc,
+      );
     }
     register(found.module);
     pending.push(...noteRefs(found.refs));
@@ -218,7 +240,11 @@ function detectCycles(rootName: string, edges: ReadonlyMap<string, readonly Modu
       const at = onPath.indexOf(ref.name);
       if (at >= 0) {
         const cycle = [...onPath.slice(at), ref.name].join(' -> ');
-        throw new TlaError('semantic', `circular module dependency ${cycle} (${ref.via} ${ref.name} in module ${ref.from})`, ref.loc);
+        throw new TlaError(
+          'semantic',
+          `circular module dependency ${cycle} (${ref.via} ${ref.name} in module ${ref.from})`,
+          ref.loc,
+        );
       }
       visit(ref.name);
     }

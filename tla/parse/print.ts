@@ -77,11 +77,24 @@ function operand(e: Expr): string {
 }
 
 /** Kinds the grammar accepts bare as the subscript of [A]_v, <<A>>_v, WF_v and SF_v. */
-const SUBSCRIPT_KINDS = new Set(['name', 'tuple', 'moduleRef', 'setEnum', 'setFilter', 'setMap', 'fcn', 'fcnSet', 'record', 'recordSet', 'except']);
+const SUBSCRIPT_KINDS = new Set([
+  'name',
+  'tuple',
+  'moduleRef',
+  'setEnum',
+  'setFilter',
+  'setMap',
+  'fcn',
+  'fcnSet',
+  'record',
+  'recordSet',
+  'except',
+]);
 
 function subscript(e: Expr): string {
   const s = printExpr(e);
-  const bare = SUBSCRIPT_KINDS.has(e.kind) || (e.kind === 'apply' && IDENTIFIER.test(e.op) && e.args.length > 0);
+  const bare =
+    SUBSCRIPT_KINDS.has(e.kind) || (e.kind === 'apply' && IDENTIFIER.test(e.op) && e.args.length > 0);
   return bare ? s : `(${s})`;
 }
 
@@ -124,11 +137,14 @@ export function printExpr(e: Expr): string {
       if (e.op === '~' && e.args.length === 1) return `~${operand(e.args[0]!)}`;
       if (PREFIX_WORDS.has(e.op) && e.args.length === 1) return `${e.op} ${operand(e.args[0]!)}`;
       if (POSTFIX.has(e.op) && e.args.length === 1) return `${operand(e.args[0]!)}${e.op}`;
-      if (INFIX.has(e.op) && e.args.length === 2) return `${operand(e.args[0]!)} ${e.op} ${operand(e.args[1]!)}`;
+      if (INFIX.has(e.op) && e.args.length === 2)
+        return `${operand(e.args[0]!)} ${e.op} ${operand(e.args[1]!)}`;
       return `${e.op}(${list(e.args)})`;
     }
     case 'moduleRef': {
-      const prefix = e.path.map((s) => (s.args.length === 0 ? `${s.name}!` : `${s.name}(${list(s.args)})!`)).join('');
+      const prefix = e.path
+        .map((s) => (s.args.length === 0 ? `${s.name}!` : `${s.name}(${list(s.args)})!`))
+        .join('');
       return e.args.length === 0 ? `${prefix}${e.op}` : `${prefix}${e.op}(${list(e.args)})`;
     }
     case 'lambda':
@@ -223,16 +239,22 @@ export function printDefinition(d: Definition): string {
         : '';
       if (!IDENTIFIER.test(d.name)) {
         const [a, b] = d.params;
-        if (d.params.length === 2 && INFIX.has(d.name)) return `${recDecl}${local}${a!.name} ${d.name} ${b!.name} == ${operand(d.body)}`;
-        if (d.params.length === 1 && d.name === '-.') return `${recDecl}${local}-. ${a!.name} == ${operand(d.body)}`;
-        if (d.params.length === 1 && POSTFIX.has(d.name)) return `${recDecl}${local}${a!.name}${d.name} == ${operand(d.body)}`;
+        if (d.params.length === 2 && INFIX.has(d.name))
+          return `${recDecl}${local}${a!.name} ${d.name} ${b!.name} == ${operand(d.body)}`;
+        if (d.params.length === 1 && d.name === '-.')
+          return `${recDecl}${local}-. ${a!.name} == ${operand(d.body)}`;
+        if (d.params.length === 1 && POSTFIX.has(d.name))
+          return `${recDecl}${local}${a!.name}${d.name} == ${operand(d.body)}`;
       }
       return `${recDecl}${local}${d.name}${printParams(d.params)} == ${operand(d.body)}`;
     }
     case 'fcnDef':
       return `${local}${d.name}[${d.bounds.map(printBound).join(', ')}] == ${operand(d.body)}`;
     case 'instance': {
-      const subs = d.substitutions.length === 0 ? '' : ` WITH ${d.substitutions.map((s) => `${s.name} <- ${printArg(s.expr)}`).join(', ')}`;
+      const subs =
+        d.substitutions.length === 0
+          ? ''
+          : ` WITH ${d.substitutions.map((s) => `${s.name} <- ${printArg(s.expr)}`).join(', ')}`;
       const head = d.name === null ? '' : `${d.name}${printParams(d.params)} == `;
       return `${local}${head}INSTANCE ${d.module}${subs}`;
     }

@@ -108,7 +108,11 @@ export function syntaxError(root: Node, text: string, file: string): TlaError | 
   let err = firstErrorNode(root, true);
   if (!err) return null;
   // An ERROR that spans a large region often holds a smaller, better placed one.
-  for (let inner = err.isError ? firstErrorNode(err, false) : null; inner; inner = inner.isError ? firstErrorNode(inner, false) : null) {
+  for (
+    let inner = err.isError ? firstErrorNode(err, false) : null;
+    inner;
+    inner = inner.isError ? firstErrorNode(inner, false) : null
+  ) {
     err = inner;
   }
   const rest = (index: number): string => snippet(text.slice(index)) || 'end of file';
@@ -122,7 +126,11 @@ export function syntaxError(root: Node, text: string, file: string): TlaError | 
   const children = err.children.filter((c): c is Node => c !== null && !isComment(c));
   const last = children[children.length - 1];
   if (!last) {
-    return new TlaError('parse', `syntax error near "${rest(err.startIndex)}"${bracketHint(text, file, err.startIndex)}`, locAt(file, text, err.startIndex));
+    return new TlaError(
+      'parse',
+      `syntax error near "${rest(err.startIndex)}"${bracketHint(text, file, err.startIndex)}`,
+      locAt(file, text, err.startIndex),
+    );
   }
   if (last.isNamed && last.childCount > 0 && text.slice(err.endIndex).trim() === '') {
     const end = text.trimEnd().length;
@@ -132,5 +140,9 @@ export function syntaxError(root: Node, text: string, file: string): TlaError | 
       locAt(file, text, end),
     );
   }
-  return new TlaError('parse', `syntax error near "${rest(last.startIndex)}"${bracketHint(text, file, last.startIndex)}`, locAt(file, text, last.startIndex));
+  return new TlaError(
+    'parse',
+    `syntax error near "${rest(last.startIndex)}"${bracketHint(text, file, last.startIndex)}`,
+    locAt(file, text, last.startIndex),
+  );
 }

@@ -37,7 +37,9 @@ describe('operators', () => {
     expect(await exprOf('a - b - c')).toEqual(ap('-', ap('-', n('a'), n('b')), n('c')));
     expect(await exprOf('a .. b + 1')).toEqual(ap('..', n('a'), ap('+', n('b'), num(1))));
     expect(await exprOf('a \\in S \\cup T')).toEqual(ap('\\in', n('a'), ap('\\cup', n('S'), n('T'))));
-    expect(await exprOf('x = 1 => y # 2')).toEqual(ap('=>', ap('=', n('x'), num(1)), ap('#', n('y'), num(2))));
+    expect(await exprOf('x = 1 => y # 2')).toEqual(
+      ap('=>', ap('=', n('x'), num(1)), ap('#', n('y'), num(2))),
+    );
   });
 
   it('maps ASCII alternatives to canonical names', async () => {
@@ -91,7 +93,11 @@ describe('operators', () => {
 
   it('reads operator application, higher-order arguments and LAMBDA', async () => {
     expect(await exprOf('F(x, G, LAMBDA a, b : a + b)')).toEqual(
-      ap('F', n('x'), n('G'), { kind: 'lambda', params: ['a', 'b'], body: ap('+', n('a'), n('b')) } as unknown as Expr),
+      ap('F', n('x'), n('G'), {
+        kind: 'lambda',
+        params: ['a', 'b'],
+        body: ap('+', n('a'), n('b')),
+      } as unknown as Expr),
     );
     expect(await exprOf('F(+, \\cup)')).toEqual(ap('F', n('+'), n('\\cup')));
     expect(await exprOf('+(1, 2)')).toEqual(ap('+', num(1), num(2)));
@@ -101,9 +107,18 @@ describe('operators', () => {
 describe('junctions', () => {
   it('flattens infix /\\ and \\/ chains left to right', async () => {
     expect(await exprOf('a /\\ b /\\ c')).toEqual({ kind: 'and', args: [n('a'), n('b'), n('c')] });
-    expect(await exprOf('a \\/ (b /\\ c) \\/ d')).toEqual({ kind: 'or', args: [n('a'), { kind: 'and', args: [n('b'), n('c')] }, n('d')] });
-    expect(await exprOf('(a \\land b) \\lor c')).toEqual({ kind: 'or', args: [{ kind: 'and', args: [n('a'), n('b')] }, n('c')] });
-    expect(await exprOf('a /\\ (b /\\ c)')).toEqual({ kind: 'and', args: [n('a'), { kind: 'and', args: [n('b'), n('c')] }] });
+    expect(await exprOf('a \\/ (b /\\ c) \\/ d')).toEqual({
+      kind: 'or',
+      args: [n('a'), { kind: 'and', args: [n('b'), n('c')] }, n('d')],
+    });
+    expect(await exprOf('(a \\land b) \\lor c')).toEqual({
+      kind: 'or',
+      args: [{ kind: 'and', args: [n('a'), n('b')] }, n('c')],
+    });
+    expect(await exprOf('a /\\ (b /\\ c)')).toEqual({
+      kind: 'and',
+      args: [n('a'), { kind: 'and', args: [n('b'), n('c')] }],
+    });
   });
 
   it('reads bulleted lists by indentation', async () => {
@@ -117,7 +132,10 @@ describe('junctions', () => {
   it('ends a list at a token left of its bullets', async () => {
     // The second \/ is left of the inner bullets: it belongs to the outer disjunction.
     const src = ['\\/ /\\ a', '        /\\ b', '     \\/ c'].join('\n');
-    expect(await exprOf(src)).toEqual({ kind: 'or', args: [{ kind: 'and', args: [n('a'), n('b')] }, n('c')] });
+    expect(await exprOf(src)).toEqual({
+      kind: 'or',
+      args: [{ kind: 'and', args: [n('a'), n('b')] }, n('c')],
+    });
   });
 
   it('reads a one-item list as its item', async () => {
@@ -150,8 +168,18 @@ describe('quantifiers and binders', () => {
       ],
       body: n('P'),
     });
-    expect(await exprOf('\\EE x : P')).toEqual({ kind: 'temporalQuant', quantifier: 'exists', names: ['x'], body: n('P') });
-    expect(await exprOf('\\AA x, y : P')).toEqual({ kind: 'temporalQuant', quantifier: 'forall', names: ['x', 'y'], body: n('P') });
+    expect(await exprOf('\\EE x : P')).toEqual({
+      kind: 'temporalQuant',
+      quantifier: 'exists',
+      names: ['x'],
+      body: n('P'),
+    });
+    expect(await exprOf('\\AA x, y : P')).toEqual({
+      kind: 'temporalQuant',
+      quantifier: 'forall',
+      names: ['x', 'y'],
+      body: n('P'),
+    });
   });
 
   it('reads CHOOSE with and without a set, and with a tuple', async () => {
@@ -160,7 +188,11 @@ describe('quantifiers and binders', () => {
       bound: { names: ['x'], tuple: false, set: n('S') },
       body: ap('>', n('x'), num(1)),
     });
-    expect(await exprOf('CHOOSE x : P')).toEqual({ kind: 'choose', bound: { names: ['x'], tuple: false, set: null }, body: n('P') });
+    expect(await exprOf('CHOOSE x : P')).toEqual({
+      kind: 'choose',
+      bound: { names: ['x'], tuple: false, set: null },
+      body: n('P'),
+    });
     expect(await exprOf('CHOOSE <<x, y>> \\in S : P')).toEqual({
       kind: 'choose',
       bound: { names: ['x', 'y'], tuple: true, set: n('S') },
@@ -220,7 +252,11 @@ describe('functions, records, tuples', () => {
         { name: 'b', set: n('T') },
       ],
     });
-    expect(await exprOf('r.f.g')).toEqual({ kind: 'dot', record: { kind: 'dot', record: n('r'), field: 'f' }, field: 'g' });
+    expect(await exprOf('r.f.g')).toEqual({
+      kind: 'dot',
+      record: { kind: 'dot', record: n('r'), field: 'f' },
+      field: 'g',
+    });
   });
 
   it('reads tuples, empty tuples included', async () => {
@@ -233,7 +269,10 @@ describe('functions, records, tuples', () => {
       kind: 'except',
       fn: n('f'),
       updates: [
-        { path: [{ kind: 'index', args: [num(1)] }], value: ap('+', { kind: 'at' } as unknown as Expr, num(1)) },
+        {
+          path: [{ kind: 'index', args: [num(1)] }],
+          value: ap('+', { kind: 'at' } as unknown as Expr, num(1)),
+        },
         { path: [{ kind: 'index', args: [num(2), num(3)] }], value: num(0) },
         { path: [{ kind: 'field', name: 'a' }], value: num(1) },
         {
@@ -251,7 +290,12 @@ describe('functions, records, tuples', () => {
 
 describe('control forms', () => {
   it('reads IF and CASE with OTHER', async () => {
-    expect(await exprOf('IF a THEN 1 ELSE 2')).toEqual({ kind: 'if', cond: n('a'), then: num(1), else: num(2) });
+    expect(await exprOf('IF a THEN 1 ELSE 2')).toEqual({
+      kind: 'if',
+      cond: n('a'),
+      then: num(1),
+      else: num(2),
+    });
     expect(await exprOf('CASE a -> 1 [] b -> 2 [] OTHER -> 3')).toEqual({
       kind: 'case',
       arms: [
@@ -260,19 +304,39 @@ describe('control forms', () => {
       ],
       other: num(3),
     });
-    expect(await exprOf('CASE a -> 1')).toEqual({ kind: 'case', arms: [{ cond: n('a'), body: num(1) }], other: null });
+    expect(await exprOf('CASE a -> 1')).toEqual({
+      kind: 'case',
+      arms: [{ cond: n('a'), body: num(1) }],
+      other: null,
+    });
   });
 
   it('reads LET with several definitions, function definitions and RECURSIVE', async () => {
-    const e = await exprOf(['LET RECURSIVE g(_)', '      g(k) == IF k = 0 THEN 0 ELSE g(k - 1)', '      h[i \\in S] == i', '      c == 1', '  IN g(c) + h[c]'].join('\n'));
+    const e = await exprOf(
+      [
+        'LET RECURSIVE g(_)',
+        '      g(k) == IF k = 0 THEN 0 ELSE g(k - 1)',
+        '      h[i \\in S] == i',
+        '      c == 1',
+        '  IN g(c) + h[c]',
+      ].join('\n'),
+    );
     expect(e.kind).toBe('let');
     if (e.kind !== 'let') return;
-    expect(e.defs.map((d) => [d.kind, d.kind === 'instance' ? d.module : d.name, d.kind === 'opDef' ? d.recursive : null])).toEqual([
+    expect(
+      e.defs.map((d) => [
+        d.kind,
+        d.kind === 'instance' ? d.module : d.name,
+        d.kind === 'opDef' ? d.recursive : null,
+      ]),
+    ).toEqual([
       ['opDef', 'g', true],
       ['fcnDef', 'h', null],
       ['opDef', 'c', false],
     ]);
-    expect(e.body).toEqual(ap('+', ap('g', n('c')), { kind: 'fcnApply', fn: n('h'), args: [n('c')] } as unknown as Expr));
+    expect(e.body).toEqual(
+      ap('+', ap('g', n('c')), { kind: 'fcnApply', fn: n('h'), args: [n('c')] } as unknown as Expr),
+    );
   });
 
   it('keeps the expression of a label', async () => {
@@ -282,9 +346,15 @@ describe('control forms', () => {
 
 describe('actions and temporal operators', () => {
   it('reads UNCHANGED, ENABLED, [A]_v, <<A>>_v, WF, SF, [], <>, ~>', async () => {
-    expect(await exprOf('UNCHANGED <<x, y>>')).toEqual({ kind: 'unchanged', expr: { kind: 'tuple', elems: [n('x'), n('y')] } });
+    expect(await exprOf('UNCHANGED <<x, y>>')).toEqual({
+      kind: 'unchanged',
+      expr: { kind: 'tuple', elems: [n('x'), n('y')] },
+    });
     expect(await exprOf('ENABLED A')).toEqual({ kind: 'enabled', expr: n('A') });
-    expect(await exprOf('[][Next]_vars')).toEqual({ kind: 'always', expr: { kind: 'boxAction', action: n('Next'), vars: n('vars') } });
+    expect(await exprOf('[][Next]_vars')).toEqual({
+      kind: 'always',
+      expr: { kind: 'boxAction', action: n('Next'), vars: n('vars') },
+    });
     expect(await exprOf('<><<A>>_<<x>>')).toEqual({
       kind: 'eventually',
       expr: { kind: 'angleAction', action: n('A'), vars: { kind: 'tuple', elems: [n('x')] } },
@@ -302,8 +372,18 @@ describe('actions and temporal operators', () => {
 
 describe('module references', () => {
   it('reads M!Op, M(a)!Op(b), A!B!Op and M!+(a, b)', async () => {
-    expect(await exprOf('M!Op')).toEqual({ kind: 'moduleRef', path: [{ name: 'M', args: [] }], op: 'Op', args: [] });
-    expect(await exprOf('M(1)!Op(2)')).toEqual({ kind: 'moduleRef', path: [{ name: 'M', args: [num(1)] }], op: 'Op', args: [num(2)] });
+    expect(await exprOf('M!Op')).toEqual({
+      kind: 'moduleRef',
+      path: [{ name: 'M', args: [] }],
+      op: 'Op',
+      args: [],
+    });
+    expect(await exprOf('M(1)!Op(2)')).toEqual({
+      kind: 'moduleRef',
+      path: [{ name: 'M', args: [num(1)] }],
+      op: 'Op',
+      args: [num(2)],
+    });
     expect(await exprOf('A!B!Op')).toEqual({
       kind: 'moduleRef',
       path: [
@@ -313,7 +393,12 @@ describe('module references', () => {
       op: 'Op',
       args: [],
     });
-    expect(await exprOf('M!+(1, 2)')).toEqual({ kind: 'moduleRef', path: [{ name: 'M', args: [] }], op: '+', args: [num(1), num(2)] });
+    expect(await exprOf('M!+(1, 2)')).toEqual({
+      kind: 'moduleRef',
+      path: [{ name: 'M', args: [] }],
+      op: '+',
+      args: [num(1), num(2)],
+    });
   });
 });
 
@@ -378,7 +463,10 @@ describe('module units', () => {
       'instance -() Q local=true subs=',
       'op After() local=false rec=false',
     ]);
-    expect(stripLocs(m.assumptions.map((a) => a.expr))).toEqual([ap('>', n('N'), num(0)), ap('\\in', n('K'), n('Nat'))]);
+    expect(stripLocs(m.assumptions.map((a) => a.expr))).toEqual([
+      ap('>', n('N'), num(0)),
+      ap('\\in', n('K'), n('Nat')),
+    ]);
     expect(m.submodules.map((s) => [s.name, s.definitions.length])).toEqual([['Inner', 1]]);
     expect(m.standard).toBe(false);
   });
@@ -452,7 +540,9 @@ describe('prefix operators before a parenthesised, indexed operand', () => {
     const idx = (fn: Expr, ...args: Expr[]): Expr => ({ kind: 'fcnApply', fn, args }) as unknown as Expr;
     expect(await exprOf('~(a)[b]')).toEqual(ap('~', idx(n('a'), n('b'))));
     expect(await exprOf('SUBSET (a)[b][c]')).toEqual(ap('SUBSET', idx(idx(n('a'), n('b')), n('c'))));
-    expect(await exprOf('DOMAIN (r).f')).toEqual(ap('DOMAIN', { kind: 'dot', record: n('r'), field: 'f' } as unknown as Expr));
+    expect(await exprOf('DOMAIN (r).f')).toEqual(
+      ap('DOMAIN', { kind: 'dot', record: n('r'), field: 'f' } as unknown as Expr),
+    );
     expect(await exprOf('ENABLED (a)[b]')).toEqual({ kind: 'enabled', expr: idx(n('a'), n('b')) });
     expect(await exprOf('(~a)[b]')).toEqual(idx(ap('~', n('a')), n('b')));
     expect(await exprOf('-(a)[b]')).toEqual(ap('-.', idx(n('a'), n('b'))));
@@ -462,14 +552,20 @@ describe('prefix operators before a parenthesised, indexed operand', () => {
 describe('parseExpressionText', () => {
   it('parses a lone expression with places relative to its own text', async () => {
     const e = await parseExpressionText('/\\ x = 1\n/\\ y \\in S', 'cli');
-    expect(stripLocs(e)).toEqual({ kind: 'and', args: [ap('=', n('x'), num(1)), ap('\\in', n('y'), n('S'))] });
+    expect(stripLocs(e)).toEqual({
+      kind: 'and',
+      args: [ap('=', n('x'), num(1)), ap('\\in', n('y'), n('S'))],
+    });
     expect(e.loc).toEqual({ file: 'cli', line: 1, col: 1 });
     if (e.kind !== 'and') throw new Error('expected and');
     expect(e.args[1]!.loc).toEqual({ file: 'cli', line: 2, col: 4 });
   });
 
   it('places syntax errors in the expression text', async () => {
-    await expect(parseExpressionText('x +\n  (1 ]', 'cli')).rejects.toMatchObject({ kind: 'parse', loc: { file: 'cli', line: 2 } });
+    await expect(parseExpressionText('x +\n  (1 ]', 'cli')).rejects.toMatchObject({
+      kind: 'parse',
+      loc: { file: 'cli', line: 2 },
+    });
     await expect(parseExpressionText('  ', 'cli')).rejects.toMatchObject({ kind: 'parse' });
   });
 });
@@ -477,8 +573,15 @@ describe('parseExpressionText', () => {
 describe('reach of prefix operators (SANY precedence)', () => {
   it('lets SUBSET, UNION and DOMAIN (10-13) bind tighter than looser infix operators', async () => {
     expect(await exprOf('SUBSET 1..3')).toEqual(ap('..', ap('SUBSET', num(1)), num(3)));
-    expect(await exprOf('SUBSET Key \\ {{}}')).toEqual(ap('\\', ap('SUBSET', n('Key')), { kind: 'setEnum', elems: [{ kind: 'setEnum', elems: [] }] } as unknown as Expr));
-    expect(await exprOf('UNION a \\cup UNION b')).toEqual(ap('\\cup', ap('UNION', n('a')), ap('UNION', n('b'))));
+    expect(await exprOf('SUBSET Key \\ {{}}')).toEqual(
+      ap('\\', ap('SUBSET', n('Key')), {
+        kind: 'setEnum',
+        elems: [{ kind: 'setEnum', elems: [] }],
+      } as unknown as Expr),
+    );
+    expect(await exprOf('UNION a \\cup UNION b')).toEqual(
+      ap('\\cup', ap('UNION', n('a')), ap('UNION', n('b'))),
+    );
     expect(await exprOf('SUBSET S = T')).toEqual(ap('=', ap('SUBSET', n('S')), n('T')));
     expect(await exprOf('SUBSET a ^ 2')).toEqual(ap('SUBSET', ap('^', n('a'), num(2))));
   });
@@ -488,8 +591,13 @@ describe('reach of prefix operators (SANY precedence)', () => {
     expect(await exprOf('~(a = b) = c')).toEqual(ap('~', ap('=', ap('=', n('a'), n('b')), n('c'))));
     expect(await exprOf('~(a) /\\ b')).toEqual({ kind: 'and', args: [ap('~', n('a')), n('b')] });
     expect(await exprOf("~(x)'")).toEqual(ap('~', { kind: 'prime', expr: n('x') } as unknown as Expr));
-    expect(await exprOf('ENABLED (A) /\\ B')).toEqual({ kind: 'and', args: [{ kind: 'enabled', expr: n('A') }, n('B')] });
-    expect(await exprOf('SUBSET (a)[1] .. 2')).toEqual(ap('..', ap('SUBSET', { kind: 'fcnApply', fn: n('a'), args: [num(1)] } as unknown as Expr), num(2)));
+    expect(await exprOf('ENABLED (A) /\\ B')).toEqual({
+      kind: 'and',
+      args: [{ kind: 'enabled', expr: n('A') }, n('B')],
+    });
+    expect(await exprOf('SUBSET (a)[1] .. 2')).toEqual(
+      ap('..', ap('SUBSET', { kind: 'fcnApply', fn: n('a'), args: [num(1)] } as unknown as Expr), num(2)),
+    );
     expect(await exprOf('~(a)')).toEqual(ap('~', n('a')));
   });
 });

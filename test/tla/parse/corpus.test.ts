@@ -13,7 +13,16 @@ function misplaced(v: unknown, file: string, lines: number, out: string[] = []):
     const o = v as Record<string, unknown>;
     if (typeof o.kind === 'string' && o.kind !== 'index' && o.kind !== 'field') {
       const loc = o.loc as { file?: string; line?: number; col?: number } | undefined;
-      if (!loc || loc.file !== file || !loc.line || loc.line < 1 || loc.line > lines || !loc.col || loc.col < 1) out.push(JSON.stringify(o).slice(0, 120));
+      if (
+        !loc ||
+        loc.file !== file ||
+        !loc.line ||
+        loc.line < 1 ||
+        loc.line > lines ||
+        !loc.col ||
+        loc.col < 1
+      )
+        out.push(JSON.stringify(o).slice(0, 120));
     }
     for (const [k, x] of Object.entries(o)) if (k !== 'loc') misplaced(x, file, lines, out);
   }

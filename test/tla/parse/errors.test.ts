@@ -116,8 +116,28 @@ describe('precedence conflicts (rejected by TLA+, read somehow by the grammar)',
   }
 
   it('accepts associative chains and operators of separate ranges', async () => {
-    const ok = ['a + b + c', 'a - b - c', 'a + b - c', 'f @@ g @@ h', 'a :> 1 @@ b :> 2', '~a = b', '-a + b', 'A \\X B \\X C', 'a .. b + 1', '[]P => <>Q', 'a \\/ (b /\\ c)', 'DOMAIN f \\cup g', 'SUBSET S \\cup T', '~(a = b) = c', "-y'", "~y'", "ENABLED (y')", "(UNCHANGED x)'"];
-    for (const src of ok) await expect(parseModuleText(moduleText(`A == ${src}`), 'E.tla'), src).resolves.toBeDefined();
+    const ok = [
+      'a + b + c',
+      'a - b - c',
+      'a + b - c',
+      'f @@ g @@ h',
+      'a :> 1 @@ b :> 2',
+      '~a = b',
+      '-a + b',
+      'A \\X B \\X C',
+      'a .. b + 1',
+      '[]P => <>Q',
+      'a \\/ (b /\\ c)',
+      'DOMAIN f \\cup g',
+      'SUBSET S \\cup T',
+      '~(a = b) = c',
+      "-y'",
+      "~y'",
+      "ENABLED (y')",
+      "(UNCHANGED x)'",
+    ];
+    for (const src of ok)
+      await expect(parseModuleText(moduleText(`A == ${src}`), 'E.tla'), src).resolves.toBeDefined();
   });
 });
 
@@ -130,7 +150,8 @@ describe('unclosed brackets', () => {
   });
 
   it('are found outside strings and comments only', () => {
-    const text = '(( free text before\n---- MODULE M ----\nA == "(" \\* (\n(* ( (* nested ( *) *)\nB == [x \\in {1} |-> <<x, (x)>>]\nC == {\n====';
+    const text =
+      '(( free text before\n---- MODULE M ----\nA == "(" \\* (\n(* ( (* nested ( *) *)\nB == [x \\in {1} |-> <<x, (x)>>]\nC == {\n====';
     const open = unclosedBrackets(text);
     expect(open.map((b) => b.text)).toEqual(['{']);
     expect(text.slice(open[0]!.index - 5, open[0]!.index + 1)).toBe('C == {');
@@ -144,7 +165,10 @@ describe('unclosed brackets', () => {
 
 describe('text after the module', () => {
   it('is ignored, even when it would not parse', async () => {
-    const m = await parseModuleText('---- MODULE E ----\nA == 1\n====\nfree text ( [ \\/ /\\\n---- MODULE F ----\nB == (\n====\n', 'E.tla');
+    const m = await parseModuleText(
+      '---- MODULE E ----\nA == 1\n====\nfree text ( [ \\/ /\\\n---- MODULE F ----\nB == (\n====\n',
+      'E.tla',
+    );
     expect(m.name).toBe('E');
     expect(m.definitions).toHaveLength(1);
   });

@@ -48,13 +48,27 @@ describe('loadSpec', () => {
 
     const spec = await loadSpec(root, { libDirs: [lib1, lib2] });
     expect(spec.root.name).toBe('Main');
-    expect([...spec.modules.keys()].sort()).toEqual(['Deep', 'Deeper', 'Local', 'Main', 'Naturals', 'Sequences', 'Shared', 'TLC']);
+    expect([...spec.modules.keys()].sort()).toEqual([
+      'Deep',
+      'Deeper',
+      'Local',
+      'Main',
+      'Naturals',
+      'Sequences',
+      'Shared',
+      'TLC',
+    ]);
     const shared = spec.modules.get('Shared')!;
     expect(shared.file).toBe(path.join(lib1, 'Shared.tla'));
     const s = shared.definitions[0]!;
     expect(s.kind === 'opDef' && s.body.kind === 'str' ? s.body.value : null).toBe('lib1');
     for (const std of ['Naturals', 'Sequences', 'TLC']) {
-      expect(spec.modules.get(std)).toMatchObject({ name: std, standard: true, definitions: [], extends: [] });
+      expect(spec.modules.get(std)).toMatchObject({
+        name: std,
+        standard: true,
+        definitions: [],
+        extends: [],
+      });
     }
     expect(spec.modules.get('Main')!.standard).toBe(false);
   });
@@ -64,7 +78,14 @@ describe('loadSpec', () => {
     const root = writeModule(
       dir,
       'Outer',
-      ['---- MODULE Inner ----', 'EXTENDS FromInner', 'X == 1', '====', 'I == INSTANCE Inner', 'Op == LET J == INSTANCE FromLet IN J!Y'].join('\n'),
+      [
+        '---- MODULE Inner ----',
+        'EXTENDS FromInner',
+        'X == 1',
+        '====',
+        'I == INSTANCE Inner',
+        'Op == LET J == INSTANCE FromLet IN J!Y',
+      ].join('\n'),
     );
     writeModule(dir, 'FromInner', 'Z == 1');
     writeModule(dir, 'FromLet', 'Y == 2');

@@ -14,7 +14,38 @@ const samples = [
   'expr-24-unicode-tictactoe/TicTacToe.tla',
 ].map((rel) => ({ rel, text: fs.readFileSync(path.join(corpusDir, rel), 'utf8') }));
 
-const fragments = ['(', ')', '[', ']', '{', '}', '<<', '>>', '/\\', '\\/', '==', ',', ':', 'IN', 'LET', 'EXCEPT', '!', '@', '"', '(*', '*)', '\\*', '====', '\n', '1.5', 'THEN', '->', '|->', '_', "'"];
+const fragments = [
+  '(',
+  ')',
+  '[',
+  ']',
+  '{',
+  '}',
+  '<<',
+  '>>',
+  '/\\',
+  '\\/',
+  '==',
+  ',',
+  ':',
+  'IN',
+  'LET',
+  'EXCEPT',
+  '!',
+  '@',
+  '"',
+  '(*',
+  '*)',
+  '\\*',
+  '====',
+  '\n',
+  '1.5',
+  'THEN',
+  '->',
+  '|->',
+  '_',
+  "'",
+];
 
 describe('damaged input', () => {
   it('is always answered with a TlaError that has a place inside the file, never a crash', async () => {
