@@ -75,6 +75,7 @@ const nodeSchema = z.object({
   cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, '--cluster must be letters, digits, _ . - (at most 100)'),
   deadLetters: z.string().min(1).optional(),
   stopWhenDone: z.boolean().optional(),
+  latency: z.boolean().optional(),
 });
 
 const sendSchema = z.object({
@@ -110,6 +111,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--param <key=value>', 'application parameter (repeatable)', collect, [])
     .option('--dead-letters <path>', 'file for messages whose processing threw (default out/dead-letters-NAME.jsonl)')
     .option('--stop-when-done', 'initializer: stop the cluster once the sources have ended')
+    .option('--latency', 'record source-to-sink latency; the initializer prints the percentiles at the end')
     .action(async (appPath: string, flags: Record<string, unknown>) => {
       let code: number;
       try {
@@ -126,6 +128,7 @@ export function registerClusterCommands(program: Command): void {
           cluster: f.cluster,
           ...(f.deadLetters ? { deadLetters: f.deadLetters } : {}),
           stopWhenSourcesDone: f.stopWhenDone ?? false,
+          recordLatency: f.latency ?? false,
         });
         let signals = 0;
         const onSignal = (sig: NodeJS.Signals) => {

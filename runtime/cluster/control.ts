@@ -34,7 +34,12 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('sourcesStopped') }),
   z.object({ t: z.literal('stopSources') }),
   z.object({ t: z.literal('counters'), round: z.number().int(), sentBatches: z.number().int().nonnegative(), processedBatches: z.number().int().nonnegative(), busy: z.boolean() }),
-  z.object({ t: z.literal('stopped'), metrics, finish: z.string().optional() }),
+  z.object({
+    t: z.literal('stopped'),
+    metrics,
+    finish: z.string().optional(),
+    latency: z.object({ buckets: z.array(z.tuple([z.number().int(), z.number()])), maxUs: z.number() }).optional(),
+  }),
   z.object({ t: z.literal('shutdown'), reason: z.string().max(1000) }),
   z.object({ t: z.literal('rejected'), reason: z.string() }),
   z.object({

@@ -16,6 +16,8 @@ import { listen, formatAddress } from '../net/tcp-channel.ts';
 import type { HostPort } from '../net/tcp-channel.ts';
 import { roundRobinTable } from '../engine/partition.ts';
 import type { Logger } from '../types.ts';
+import { LatencyHistogram, formatLatency } from './latency.ts';
+import type { LatencySummary } from './latency.ts';
 
 export interface CoordinatorOptions {
   readonly cluster: string;
@@ -49,6 +51,8 @@ export interface CoordinatorResult {
   /** 0 when every worker stopped cleanly. */
   readonly exitCode: number;
   readonly workers: ReadonlyArray<{ name: string; metrics: WorkerMetricsSummary | null; finish: string | undefined }>;
+  /** Source-to-sink latency over all workers (when the nodes ran with latency recording). */
+  readonly latency: LatencySummary | null;
 }
 
 export class Coordinator {
@@ -60,6 +64,7 @@ export class Coordinator {
   private round = 0;
   private lastTotals: string | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
+  private latency: LatencyHistogram | null = null;
   private resolveDone: (r: CoordinatorResult) => void = () => {};
   readonly done: Promise<CoordinatorResult>;
   address: HostPort | null = null;
@@ -168,6 +173,10 @@ export class Coordinator {
         return;
       case 'stopped':
         mem.stopped = { metrics: m.metrics, finish: m.finish };
+        if (m.latency) {
+          this.latency ??= new LatencyHistogram();
+          this.latency.merge(m.latency);
+        }
         this.o.log.info(`worker '${mem.name}' stopped: ingested ${m.metrics.ingested}, sunk ${m.metrics.sunk}, remote sent ${m.metrics.remoteSent}, received ${m.metrics.remoteReceived}`);
         this.checkProgress();
         return;
@@ -255,9 +264,14 @@ export class Coordinator {
     }
     for (const m of this.members.values()) m.conn.end();
     this.server?.close();
-    this.resolveDone({
+    const latency = this.latency ? this.latency.summary() : null;
+    const result: CoordinatorResult = {
       exitCode: this.failed ? 1 : 0,
       workers: names.map((n) => ({ name: n, metrics: this.members.get(n)!.stopped?.metrics ?? null, finish: this.members.get(n)!.stopped?.finish })),
-    });
+      latency,
+    };
+    if (latency) this.o.log.info(`source-to-sink latency: ${formatLatency(latency)}`);
+    this.o.log.info(`cluster summary: ${JSON.stringify({ exitCode: result.exitCode, workers: result.workers.map((w) => ({ name: w.name, metrics: w.metrics })), latency })}`);
+    this.resolveDone(result);
   }
 }

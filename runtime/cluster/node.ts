@@ -14,7 +14,8 @@ import { loadApp } from '../api/load.ts';
 import type { AppOptions } from '../api/options.ts';
 import type { Application } from '../api/app.ts';
 import { createSystemClock, createStderrLogger } from '../system.ts';
-import type { Clock, LatencyRecorder, Logger, RemoteBatch, RemoteOutlet } from '../types.ts';
+import type { Clock, Logger, RemoteBatch, RemoteOutlet } from '../types.ts';
+import { LatencyHistogram } from './latency.ts';
 import { ChannelEndpoint } from '../net/endpoint.ts';
 import type { EndpointOptions } from '../net/endpoint.ts';
 import { connectChannel, formatAddress, listenChannels, parseHostPort } from '../net/tcp-channel.ts';
@@ -41,7 +42,8 @@ export interface NodeOptions {
   readonly windowBytes?: number;
   readonly log?: Logger;
   readonly clock?: Clock;
-  readonly latency?: LatencyRecorder;
+  /** Record source-to-sink latency (reported to the initializer at stop). */
+  readonly recordLatency?: boolean;
   /** Called once the control address is bound (initializer) and once the data address is. */
   readonly onListening?: (what: 'control' | 'data', address: HostPort) => void;
 }
@@ -219,6 +221,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
 
   const control = await connectControl(controlAddress, `worker '${o.name}'`, (m) => log.error(m));
   let engine: WorkerEngineImpl | null = null;
+  const histogram = o.recordLatency ? new LatencyHistogram() : null;
   let exit: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (exit = resolve));
   let stopping = false;
@@ -264,7 +267,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       deadLetters: new FileDeadLetterSink(o.deadLetters ?? `out/dead-letters-${o.name}.jsonl`, log),
       remote: plane,
       runSources: m.runSources.includes(o.name),
-      ...(o.latency ? { latency: o.latency } : {}),
+      ...(histogram ? { latency: histogram } : {}),
     });
     plane.engine = engine;
     // One connection per pair: connect to the peers whose names sort after ours.
@@ -356,6 +359,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
             t: 'stopped',
             metrics: { ingested: mt?.ingested ?? 0, sunk: mt?.sunk ?? 0, deadLetters: mt?.deadLetters ?? 0, remoteSent: mt?.remoteSent ?? 0, remoteReceived: mt?.remoteReceived ?? 0 },
             ...(finishText !== undefined ? { finish: finishText } : {}),
+            ...(histogram ? { latency: histogram.toJSON() } : {}),
           });
           await finish(code);
         })();

@@ -28,6 +28,8 @@ export interface TcpSourceOptions {
   readonly maxBatchMessages?: number;
   /** Pause the sockets when this many messages wait for the engine. */
   readonly highWaterMessages?: number;
+  /** End the source (input exhausted) once this many connections have closed. */
+  readonly endAfterConnections?: number;
   /** Called with the bound address once listening (port 0 picks a free port). */
   readonly onListening?: (address: HostPort) => void;
 }
@@ -49,6 +51,7 @@ export class TcpSource implements SourceConnector {
   private readonly highWater: number;
   boundAddress: HostPort | null = null;
   framesReceived = 0;
+  private closedConnections = 0;
 
   constructor(
     uri: string,
@@ -130,6 +133,12 @@ export class TcpSource implements SourceConnector {
         decoder.end();
       } catch (err) {
         ctx.log.error((err as Error).message);
+      }
+      this.closedConnections++;
+      const endAfter = this.options.endAfterConnections;
+      if (endAfter !== undefined && this.closedConnections >= endAfter && !this.stopping) {
+        ctx.log.info(`source ${this.uri}: ${this.closedConnections} connections closed; the input has ended`);
+        void this.stop();
       }
     });
   }
@@ -281,14 +290,31 @@ export class TcpSink implements SinkConnector {
   }
 }
 
-function addressOf(uri: ConnectorUri): HostPort {
-  return parseHostPort(uri.rest, `connector URI '${uri.raw}'`);
+/** `HOST:PORT[?end-after=N]` -> address and options; errors name the URI. */
+export function parseTcpUri(uri: ConnectorUri, role: 'source' | 'sink'): { address: HostPort; endAfterConnections?: number } {
+  const q = uri.rest.indexOf('?');
+  const address = parseHostPort(q < 0 ? uri.rest : uri.rest.slice(0, q), `${role} '${uri.raw}'`);
+  if (q < 0) return { address };
+  const params = new URLSearchParams(uri.rest.slice(q + 1));
+  let endAfterConnections: number | undefined;
+  for (const [k, v] of params) {
+    if (k === 'end-after' && role === 'source') {
+      if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${role} '${uri.raw}': end-after must be a positive integer, got '${v}'`);
+      endAfterConnections = Number(v);
+    } else {
+      throw new Error(`${role} '${uri.raw}': unknown option '${k}'${role === 'source' ? ' (known: end-after=N)' : ' (a tcp sink takes no options)'}`);
+    }
+  }
+  return { address, ...(endAfterConnections !== undefined ? { endAfterConnections } : {}) };
 }
 
 /** The `tcp:` connector factory, registered under scheme `tcp`. */
 export const tcpConnector: ConnectorFactory = {
-  createSource: (uri) => new TcpSource(uri.raw, addressOf(uri)),
-  createSink: (uri, ctx) => new TcpSink(uri.raw, addressOf(uri), ctx),
+  createSource: (uri) => {
+    const { address, endAfterConnections } = parseTcpUri(uri, 'source');
+    return new TcpSource(uri.raw, address, endAfterConnections !== undefined ? { endAfterConnections } : {});
+  },
+  createSink: (uri, ctx) => new TcpSink(uri.raw, parseTcpUri(uri, 'sink').address, ctx),
 };
 
 /** Registers `tcp:` with the connector registry (idempotent). */
