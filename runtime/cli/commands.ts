@@ -95,13 +95,13 @@ export function registerRuntimeCommands(program: Command): void {
     .command('run')
     .description('run an application: embedded in this process, or with --workers N as a local cluster')
     .argument('<app>', 'application module (default export: (options) => Application)')
-    .option('--source <uri>', 'source connector URI (file:PATH, tcp:HOST:PORT, memory:NAME)')
+    .option('--source <uri>', 'source connector URI (file:PATH, tcp:HOST:PORT)')
     .option('--sink <uri>', 'sink connector URI (file:PATH, stdout:, tcp:HOST:PORT, count:)')
     .option('--param <key=value>', 'application parameter (repeatable)', collect, [])
     .option('--workers <n>', 'number of worker processes (default 1: embedded)')
     .option(
       '--dead-letters <path>',
-      'file for messages whose processing threw (JSON lines)',
+      'file for messages whose processing threw (JSON lines; embedded runs)',
       'buffy-dead-letters.jsonl',
     )
     .action(async (appPath: string, flags: RunFlags) => {
