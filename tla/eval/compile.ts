@@ -64,6 +64,9 @@ interface OpInfo {
   readonly scope: Scope;
   readonly loc: Loc;
   readonly moduleLevel: boolean;
+  readonly recursive: boolean;
+  /** Some parameter is primed (or under UNCHANGED/ENABLED) in the body: calls substitute arguments. */
+  byName: boolean | null;
   state: 0 | 1 | 2;
   slots: number[];
   bodyScope: Scope | null;
@@ -226,6 +229,8 @@ export class Compiler {
       scope,
       loc: d.loc,
       moduleLevel,
+      recursive: d.recursive,
+      byName: null,
       state: 0,
       slots: [],
       bodyScope: null,
@@ -355,6 +360,10 @@ export class Compiler {
 
   /** A closure calling a user operator with argument closures (strict, call by value). */
   private callOp(info: OpInfo, args: readonly Expr[], scope: Scope, loc: Loc): Fn {
+    if (args.length > 0 && this.isByName(info)) {
+      this.checkArity(info, args, loc);
+      return this.expr(info.body, this.substScope(info, args, scope));
+    }
     this.ensureOp(info);
     this.noteDef(info);
     const argFns = this.opArgs(info.params, args, scope, loc, info.name);
@@ -408,6 +417,28 @@ export class Compiler {
           return r;
         };
     }
+  }
+
+  private checkArity(info: OpInfo, args: readonly Expr[], loc: Loc): void {
+    if (info.params.length !== args.length) {
+      throw semantic(`${info.name} takes ${info.params.length} argument(s) but is applied to ${args.length}`, loc);
+    }
+  }
+
+  /** The body scope of a call by name: parameters stand for the argument expressions. */
+  private substScope(info: OpInfo, args: readonly Expr[], scope: Scope): Scope {
+    const s = new Scope(info.scope);
+    info.params.forEach((p, i) => s.map.set(p.name, { k: 'alias', expr: args[i]!, scope }));
+    return s;
+  }
+
+  /** Whether calls of info must substitute their arguments (a parameter is primed in the body). */
+  private isByName(info: OpInfo): boolean {
+    if (info.byName === null) {
+      const params = new Set(info.params.filter((p) => p.arity === 0).map((p) => p.name));
+      info.byName = !info.recursive && params.size > 0 && primesSome(info.body, params);
+    }
+    return info.byName;
   }
 
   /** Argument closures; operator parameters take operator values. */
@@ -1728,6 +1759,33 @@ export class Compiler {
     const rt = this.rt;
     const sl = rt.slots;
     let body: Act;
+    if (args.length > 0 && this.isByName(info)) {
+      // Arguments substituted into the body (TLA+'s call by name), so that a primed
+      // parameter means the primed argument.
+      this.checkArity(info, args, loc);
+      const sub = this.action(info.body, this.substScope(info, args, scope), mode, split);
+      if (!split) return sub;
+      const vals = info.params.map((p, i) => (p.arity === 0 ? this.expr(args[i]!, scope) : null));
+      return (k) => {
+        const saveName = rt.lblName;
+        const saveArgs = rt.lblArgs;
+        const la: [string, Value][] = [];
+        for (let i = 0; i < vals.length; i++) {
+          const f = vals[i];
+          if (!f) continue;
+          try {
+            la.push([info.params[i]!.name, f()]);
+          } catch {
+            // An argument that cannot be evaluated before the action runs is left out of the label.
+          }
+        }
+        rt.lblName = info.name;
+        rt.lblArgs = la;
+        sub(k);
+        rt.lblName = saveName;
+        rt.lblArgs = saveArgs;
+      };
+    }
     if (info.bodyScope === null && info.state === 0 && !info.moduleLevel && info.params.length === 0) {
       // A LET value used as an action: compile its body in its scope.
       this.ensureOp(info);
@@ -1778,5 +1836,157 @@ export class Compiler {
   /** Evaluates a constant expression of a definition (used for ASSUME places and tests). */
   formatPlace(loc: Loc): string {
     return formatLoc(loc);
+  }
+}
+
+/** Whether one of `names` occurs inside a primed (or UNCHANGED / ENABLED / [A]_v) part of e. */
+function primesSome(e: Expr, names: ReadonlySet<string>): boolean {
+  let found = false;
+  const visit = (x: Expr, primed: boolean): void => {
+    if (found) return;
+    switch (x.kind) {
+      case 'name':
+        if (primed && names.has(x.name)) found = true;
+        return;
+      case 'prime':
+      case 'unchanged':
+      case 'enabled':
+        visit(x.expr, true);
+        return;
+      case 'boxAction':
+      case 'angleAction':
+        visit(x.action, true);
+        visit(x.vars, true);
+        return;
+      case 'apply':
+        if (x.op === "'") {
+          for (const a of x.args) visit(a, true);
+          return;
+        }
+        if (primed && names.has(x.op)) found = true;
+        for (const a of x.args) visit(a, primed);
+        return;
+      default:
+        forEachChild(x, (c) => visit(c, primed));
+    }
+  };
+  visit(e, false);
+  return found;
+}
+
+/** Calls f on each direct sub-expression of e (definitions of a LET included). */
+function forEachChild(e: Expr, f: (c: Expr) => void): void {
+  const bounds = (bs: readonly Bound[]): void => {
+    for (const b of bs) if (b.set) f(b.set);
+  };
+  switch (e.kind) {
+    case 'num':
+    case 'str':
+    case 'bool':
+    case 'builtinSet':
+    case 'name':
+    case 'at':
+      return;
+    case 'apply':
+      e.args.forEach(f);
+      return;
+    case 'moduleRef':
+      for (const p of e.path) p.args.forEach(f);
+      e.args.forEach(f);
+      return;
+    case 'lambda':
+      f(e.body);
+      return;
+    case 'and':
+    case 'or':
+      e.args.forEach(f);
+      return;
+    case 'quant':
+      bounds(e.bounds);
+      f(e.body);
+      return;
+    case 'temporalQuant':
+      f(e.body);
+      return;
+    case 'choose':
+      bounds([e.bound]);
+      f(e.body);
+      return;
+    case 'setEnum':
+    case 'tuple':
+      e.elems.forEach(f);
+      return;
+    case 'setFilter':
+      bounds([e.bound]);
+      f(e.pred);
+      return;
+    case 'setMap':
+    case 'fcn':
+      bounds(e.bounds);
+      f(e.body);
+      return;
+    case 'fcnApply':
+      f(e.fn);
+      e.args.forEach(f);
+      return;
+    case 'fcnSet':
+      f(e.domain);
+      f(e.range);
+      return;
+    case 'record':
+      for (const x of e.fields) f(x.value);
+      return;
+    case 'recordSet':
+      for (const x of e.fields) f(x.set);
+      return;
+    case 'dot':
+      f(e.record);
+      return;
+    case 'except':
+      f(e.fn);
+      for (const u of e.updates) {
+        for (const p of u.path) if (p.kind === 'index') p.args.forEach(f);
+        f(u.value);
+      }
+      return;
+    case 'if':
+      f(e.cond);
+      f(e.then);
+      f(e.else);
+      return;
+    case 'case':
+      for (const a of e.arms) {
+        f(a.cond);
+        f(a.body);
+      }
+      if (e.other) f(e.other);
+      return;
+    case 'let':
+      for (const d of e.defs) {
+        if (d.kind === 'opDef' || d.kind === 'fcnDef') f(d.body);
+        if (d.kind === 'fcnDef') bounds(d.bounds);
+      }
+      f(e.body);
+      return;
+    case 'prime':
+    case 'unchanged':
+    case 'enabled':
+    case 'always':
+    case 'eventually':
+      f(e.expr);
+      return;
+    case 'boxAction':
+    case 'angleAction':
+      f(e.action);
+      f(e.vars);
+      return;
+    case 'fairness':
+      f(e.vars);
+      f(e.action);
+      return;
+    case 'leadsTo':
+      f(e.lhs);
+      f(e.rhs);
+      return;
   }
 }

@@ -64,6 +64,22 @@ Next == \\/ \\E d \\in {1, 2} : Inc(d)
     expect(() => m.evalState(m.lookup('PrimeSum'), m.rootCtx, [1, 2])).toThrow(/no next state/);
   });
 
+  it('substitutes arguments for parameters that are primed in the body (call by name)', async () => {
+    const m = await modelOf(`VARIABLES x, y
+Bump(v) == v' = v + 1
+Keep(v) == UNCHANGED v
+Next == \\/ Bump(x) /\\ Keep(y)
+        \\/ \\E d \\in {5} : y' = d /\\ Keep(x)
+Same(v) == v' = v
+Step == x' = 3 /\\ y' = 4
+Stuck == Step /\\ Same(x)`);
+    expect(successorsOf(m, 'Next', [1, 2]).map((s) => `${s.label.name} ${show(s.t)}`)).toEqual(['Next 2 2', 'Next 1 5']);
+    expect(m.evalAction(m.lookup('Stuck'), m.rootCtx, [1, 2], [3, 4])).toBe(false);
+    expect(m.evalAction(m.lookup('Stuck'), m.rootCtx, [3, 2], [3, 4])).toBe(true);
+    const m2 = await modelOf(`VARIABLES x\nSet(v, n) == v' = n\nNext == \\E n \\in {1, 2} : Set(x, n)`);
+    expect(successorsOf(m2, 'Next', [0]).map((s) => `${s.label.name}(${toTla(s.label.args.n!)}) ${show(s.t)}`)).toEqual(['Set(1) 1', 'Set(2) 2']);
+  });
+
   it('re-evaluates ENABLED in every state, whatever was compiled first', async () => {
     const m = await modelOf('VARIABLE x\nInc == x < 2 /\\ x\' = x + 1\nNext == Inc\nCanInc == ENABLED Inc');
     expect(successorsOf(m, 'Next', [0]).length).toBe(1);
