@@ -48,7 +48,13 @@ export interface ClusterBenchResult {
   readonly sendMs: number;
 }
 
-function waitForLine(lines: string[], pattern: RegExp, proc: ChildProcess, timeoutMs: number, what: string): Promise<RegExpExecArray> {
+function waitForLine(
+  lines: string[],
+  pattern: RegExp,
+  proc: ChildProcess,
+  timeoutMs: number,
+  what: string,
+): Promise<RegExpExecArray> {
   return new Promise((resolve, reject) => {
     const started = Date.now();
     const tick = () => {
@@ -56,8 +62,10 @@ function waitForLine(lines: string[], pattern: RegExp, proc: ChildProcess, timeo
         const m = pattern.exec(l);
         if (m) return resolve(m);
       }
-      if (proc.exitCode !== null) return reject(new Error(`${what}: the node exited (${proc.exitCode}):\n${lines.join('\n')}`));
-      if (Date.now() - started > timeoutMs) return reject(new Error(`${what}: timed out after ${timeoutMs} ms:\n${lines.join('\n')}`));
+      if (proc.exitCode !== null)
+        return reject(new Error(`${what}: the node exited (${proc.exitCode}):\n${lines.join('\n')}`));
+      if (Date.now() - started > timeoutMs)
+        return reject(new Error(`${what}: timed out after ${timeoutMs} ms:\n${lines.join('\n')}`));
       setTimeout(tick, 2);
     };
     tick();
@@ -73,9 +81,31 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
   const lineTimes: number[][] = [];
   const exits: Array<Promise<number>> = [];
   const start = (name: string, args: string[]): ChildProcess => {
-    const child = spawn(process.execPath, [BUFFY_BIN, 'node', app, '--name', name, '--workers', String(workers), '--cluster', 'bench', '--data', '127.0.0.1:0', '--sink', 'count:', '--param', 'top=0', '--latency', ...args], {
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        BUFFY_BIN,
+        'node',
+        app,
+        '--name',
+        name,
+        '--workers',
+        String(workers),
+        '--cluster',
+        'bench',
+        '--data',
+        '127.0.0.1:0',
+        '--sink',
+        'count:',
+        '--param',
+        'top=0',
+        '--latency',
+        ...args,
+      ],
+      {
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     const mine: string[] = [];
     const times: number[] = [];
     lines.push(mine);
@@ -90,22 +120,50 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
     return child;
   };
   try {
-    const init = start('w1', ['--initializer', '--control', '127.0.0.1:0', '--source', 'tcp:127.0.0.1:0?end-after=1', '--stop-when-done']);
-    const control = (await waitForLine(lines[0]!, /control listening on (127\.0\.0\.1:\d+)/, init, timeoutMs, 'initializer'))[1]!;
+    const init = start('w1', [
+      '--initializer',
+      '--control',
+      '127.0.0.1:0',
+      '--source',
+      'tcp:127.0.0.1:0?end-after=1',
+      '--stop-when-done',
+    ]);
+    const control = (
+      await waitForLine(lines[0]!, /control listening on (127\.0\.0\.1:\d+)/, init, timeoutMs, 'initializer')
+    )[1]!;
     for (let i = 2; i <= workers; i++) start(`w${i}`, ['--control', control]);
     await waitForLine(lines[0]!, /cluster 'bench' started/, init, timeoutMs, 'cluster start');
-    const source = (await waitForLine(lines[0]!, /source tcp:\S+ listening on (127\.0\.0\.1:\d+)/, init, timeoutMs, 'source'))[1]!;
+    const source = (
+      await waitForLine(
+        lines[0]!,
+        /source tcp:\S+ listening on (127\.0\.0\.1:\d+)/,
+        init,
+        timeoutMs,
+        'source',
+      )
+    )[1]!;
     const t0 = performance.now();
-    const sent = await sendFile({ to: parseHostPort(source, 'source'), file: options.corpusFile, batch: options.sendBatch ?? 2000 });
+    const sent = await sendFile({
+      to: parseHostPort(source, 'source'),
+      file: options.corpusFile,
+      batch: options.sendBatch ?? 2000,
+    });
     const sendMs = performance.now() - t0;
     const drained = await waitForLine(lines[0]!, /cluster drained/, init, timeoutMs, 'drain');
     const drainedAt = lineTimes[0]![lines[0]!.indexOf(drained.input)]!;
     const summary = await waitForLine(lines[0]!, /cluster summary: (\{.*\})$/, init, timeoutMs, 'summary');
     const codes = await Promise.all(exits);
-    if (codes.some((c) => c !== 0)) throw new Error(`cluster bench: node exit codes ${codes.join(', ')}:\n${lines.flat().join('\n')}`);
-    const parsed = JSON.parse(summary[1]!) as { latency: LatencySummary | null; workers: Array<{ metrics: { sunk: number } | null }> };
+    if (codes.some((c) => c !== 0))
+      throw new Error(`cluster bench: node exit codes ${codes.join(', ')}:\n${lines.flat().join('\n')}`);
+    const parsed = JSON.parse(summary[1]!) as {
+      latency: LatencySummary | null;
+      workers: Array<{ metrics: { sunk: number } | null }>;
+    };
     const sunk = parsed.workers.reduce((n, w) => n + (w.metrics?.sunk ?? 0), 0);
-    if (sunk !== options.words) throw new Error(`cluster bench: ${sunk} updates reached the sinks, expected ${options.words} (one per word)`);
+    if (sunk !== options.words)
+      throw new Error(
+        `cluster bench: ${sunk} updates reached the sinks, expected ${options.words} (one per word)`,
+      );
     const elapsedMs = drainedAt - t0;
     return {
       workers,
@@ -132,13 +190,20 @@ async function main(): Promise<void> {
   try {
     const file = path.join(dir, 'corpus.txt');
     fs.writeFileSync(file, generateCorpus({ words, seed: 42 }));
-    const r = await measureClusterWordCount({ corpusFile: file, words, workers, verbose: process.env.VERBOSE === '1' });
+    const r = await measureClusterWordCount({
+      corpusFile: file,
+      words,
+      workers,
+      verbose: process.env.VERBOSE === '1',
+    });
     console.log(
       `(d) Buffy ${r.workers}-worker cluster: ${Math.round(r.wordsPerSecond).toLocaleString('en-US')} words/s ` +
         `(${r.words.toLocaleString('en-US')} words, ${r.lines.toLocaleString('en-US')} lines in ${(r.elapsedMs / 1000).toFixed(3)} s; sender done after ${(r.sendMs / 1000).toFixed(3)} s)`,
     );
     const l = r.latency;
-    console.log(`(d) latency source-to-sink: p50 ${fmtUs(l.p50Us)}  p99 ${fmtUs(l.p99Us)}  p99.9 ${fmtUs(l.p999Us)}  max ${fmtUs(l.maxUs)}  (${l.count} messages)`);
+    console.log(
+      `(d) latency source-to-sink: p50 ${fmtUs(l.p50Us)}  p99 ${fmtUs(l.p99Us)}  p99.9 ${fmtUs(l.p999Us)}  max ${fmtUs(l.maxUs)}  (${l.count} messages)`,
+    );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

@@ -42,20 +42,33 @@ const intFlag = (flag: string, min: number, max: number) =>
     .transform(Number)
     .refine((n) => n >= min && n <= max, `${flag} must be between ${min} and ${max}`);
 
-const workerName = z.string({ error: '--name is required' }).regex(/^[A-Za-z][A-Za-z0-9_.-]{0,63}$/, '--name must start with a letter and hold only letters, digits, _ . - (at most 64)');
+const workerName = z
+  .string({ error: '--name is required' })
+  .regex(
+    /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/,
+    '--name must start with a letter and hold only letters, digits, _ . - (at most 64)',
+  );
 
 function parseFlags<S extends z.ZodType>(schema: S, raw: unknown): z.output<S> {
   const r = schema.safeParse(raw);
   if (!r.success) {
     const issue = r.error.issues[0]!;
-    const flag = issue.path.length > 0 ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}` : 'options';
+    const flag =
+      issue.path.length > 0
+        ? `--${String(issue.path[0]).replace(/[A-Z]/g, (c) => '-' + c.toLowerCase())}`
+        : 'options';
     throw new UsageError(issue.message.startsWith('--') ? issue.message : `${flag}: ${issue.message}`);
   }
   return r.data;
 }
 
 function reportError(command: string, err: unknown): number {
-  const usage = err instanceof UsageError || err instanceof AppOptionsError || err instanceof AppConfigError || err instanceof AppLoadError || err instanceof ConnectorError;
+  const usage =
+    err instanceof UsageError ||
+    err instanceof AppOptionsError ||
+    err instanceof AppConfigError ||
+    err instanceof AppLoadError ||
+    err instanceof ConnectorError;
   process.stderr.write(`buffy ${command}: ${(err as Error).message}\n`);
   return usage ? EXIT_USAGE : EXIT_FAILURE;
 }
@@ -72,7 +85,9 @@ const nodeSchema = z.object({
   workers: intFlag('--workers', 1, 64),
   control: hostPort('--control'),
   data: hostPort('--data'),
-  cluster: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, '--cluster must be letters, digits, _ . - (at most 100)'),
+  cluster: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, '--cluster must be letters, digits, _ . - (at most 100)'),
   deadLetters: z.string().min(1).optional(),
   stopWhenDone: z.boolean().optional(),
   latency: z.boolean().optional(),
@@ -83,7 +98,10 @@ const sendSchema = z.object({
   file: z.string({ error: '--file is required' }).min(1),
   rate: z
     .string()
-    .regex(/^\d+(\.\d+)?(\/s)?$/, '--rate must be a positive number of messages per second, e.g. 50000 or 50000/s')
+    .regex(
+      /^\d+(\.\d+)?(\/s)?$/,
+      '--rate must be a positive number of messages per second, e.g. 50000 or 50000/s',
+    )
     .transform((s) => Number(s.replace('/s', '')))
     .refine((n) => n > 0, '--rate must be positive')
     .optional(),
@@ -93,23 +111,33 @@ const sendSchema = z.object({
 });
 
 const receiveSchema = z.object({ listen: hostPort('--listen'), out: z.string().min(1).optional() });
-const shutdownSchema = z.object({ control: hostPort('--control'), timeout: intFlag('--timeout', 1, 3_600_000) });
+const shutdownSchema = z.object({
+  control: hostPort('--control'),
+  timeout: intFlag('--timeout', 1, 3_600_000),
+});
 
 export function registerClusterCommands(program: Command): void {
   program
     .command('node')
     .description('run one worker of a multi-process cluster')
     .argument('<app>', 'application module (default export: (options) => Application)')
-    .option('--name <name>', 'this worker\'s name, unique in the cluster')
+    .option('--name <name>', "this worker's name, unique in the cluster")
     .option('--initializer', 'this worker coordinates the cluster and runs the sources')
     .option('--workers <n>', 'number of workers in the cluster')
     .option('--control <host:port>', 'control address (the initializer listens there, the others connect)')
-    .option('--data <host:port>', 'address for data channels from other workers (port 0: any free port)', '127.0.0.1:0')
+    .option(
+      '--data <host:port>',
+      'address for data channels from other workers (port 0: any free port)',
+      '127.0.0.1:0',
+    )
     .option('--cluster <name>', 'cluster name; workers of other clusters are rejected', 'buffy')
     .option('--source <uri>', 'source connector URI (on the initializer)')
     .option('--sink <uri>', 'sink connector URI (every worker opens it)')
     .option('--param <key=value>', 'application parameter (repeatable)', collect, [])
-    .option('--dead-letters <path>', 'file for messages whose processing threw (default out/dead-letters-NAME.jsonl)')
+    .option(
+      '--dead-letters <path>',
+      'file for messages whose processing threw (default out/dead-letters-NAME.jsonl)',
+    )
     .option('--stop-when-done', 'initializer: stop the cluster once the sources have ended')
     .option('--latency', 'record source-to-sink latency; the initializer prints the percentiles at the end')
     .action(async (appPath: string, flags: Record<string, unknown>) => {
@@ -153,7 +181,7 @@ export function registerClusterCommands(program: Command): void {
   program
     .command('shutdown')
     .description('stop a cluster cleanly: stop sources, drain, flush sinks, close; waits until done')
-    .option('--control <host:port>', 'the initializer\'s control address')
+    .option('--control <host:port>', "the initializer's control address")
     .option('--timeout <ms>', 'give up after this long', '60000')
     .action(async (flags: Record<string, unknown>) => {
       try {
@@ -183,7 +211,9 @@ export function registerClusterCommands(program: Command): void {
       try {
         const f = parseFlags(sendSchema, flags);
         const r = await sendFile({ ...f, to: f.to, file: f.file, signal: controller.signal });
-        process.stderr.write(`sent ${r.messages} messages (${r.bytes} bytes) to ${formatAddress(f.to)} in ${(r.elapsedMs / 1000).toFixed(3)} s: ${Math.round(r.messagesPerSecond)} messages/s\n`);
+        process.stderr.write(
+          `sent ${r.messages} messages (${r.bytes} bytes) to ${formatAddress(f.to)} in ${(r.elapsedMs / 1000).toFixed(3)} s: ${Math.round(r.messagesPerSecond)} messages/s\n`,
+        );
         process.exitCode = 0;
       } catch (err) {
         process.exitCode = reportError('send', err);
@@ -195,7 +225,7 @@ export function registerClusterCommands(program: Command): void {
 
   program
     .command('receive')
-    .description('accept TCP connections; write each frame\'s payload as a line; stop on SIGINT/SIGTERM')
+    .description("accept TCP connections; write each frame's payload as a line; stop on SIGINT/SIGTERM")
     .option('--listen <host:port>', 'address to listen on (port 0: any free port)')
     .option('--out <path>', 'output file (default: standard output)')
     .action(async (flags: Record<string, unknown>) => {
@@ -208,7 +238,9 @@ export function registerClusterCommands(program: Command): void {
           process.once('SIGTERM', resolve);
         });
         const counts = await receiver.close();
-        process.stderr.write(`buffy receive: ${sig}: received ${counts.frames} frames (${counts.bytes} bytes) over ${counts.connections} connections\n`);
+        process.stderr.write(
+          `buffy receive: ${sig}: received ${counts.frames} frames (${counts.bytes} bytes) over ${counts.connections} connections\n`,
+        );
         exitSoon(0);
       } catch (err) {
         process.exitCode = reportError('receive', err);

@@ -28,17 +28,32 @@ const metrics = z.object({
 });
 
 export const controlMessageSchema = z.discriminatedUnion('t', [
-  z.object({ t: z.literal('register'), protocolVersion: z.number().int(), cluster: name, app: name, worker: name, data: address }),
+  z.object({
+    t: z.literal('register'),
+    protocolVersion: z.number().int(),
+    cluster: name,
+    app: name,
+    worker: name,
+    data: address,
+  }),
   z.object({ t: z.literal('ready') }),
   z.object({ t: z.literal('sourcesDone') }),
   z.object({ t: z.literal('sourcesStopped') }),
   z.object({ t: z.literal('stopSources') }),
-  z.object({ t: z.literal('counters'), round: z.number().int(), sentBatches: z.number().int().nonnegative(), processedBatches: z.number().int().nonnegative(), busy: z.boolean() }),
+  z.object({
+    t: z.literal('counters'),
+    round: z.number().int(),
+    sentBatches: z.number().int().nonnegative(),
+    processedBatches: z.number().int().nonnegative(),
+    busy: z.boolean(),
+  }),
   z.object({
     t: z.literal('stopped'),
     metrics,
     finish: z.string().optional(),
-    latency: z.object({ buckets: z.array(z.tuple([z.number().int(), z.number()])), maxUs: z.number() }).optional(),
+    latency: z
+      .object({ buckets: z.array(z.tuple([z.number().int(), z.number()])), maxUs: z.number() })
+      .optional(),
   }),
   z.object({ t: z.literal('shutdown'), reason: z.string().max(1000) }),
   z.object({ t: z.literal('rejected'), reason: z.string() }),
@@ -71,7 +86,10 @@ export class ControlConnection {
     readonly peer: string,
     private readonly log: (m: string) => void,
   ) {
-    this.decoder = new FrameDecoder({ connection: `control connection ${peer}`, maxFrameBytes: CONTROL_MAX_FRAME_BYTES });
+    this.decoder = new FrameDecoder({
+      connection: `control connection ${peer}`,
+      maxFrameBytes: CONTROL_MAX_FRAME_BYTES,
+    });
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
       try {
@@ -97,7 +115,9 @@ export class ControlConnection {
     const r = controlMessageSchema.safeParse(parsed);
     if (!r.success) {
       const issue = r.error.issues[0]!;
-      this.log(`control connection ${this.peer}: invalid message (${issue.path.join('.') || 'message'}: ${issue.message}); dropping the connection`);
+      this.log(
+        `control connection ${this.peer}: invalid message (${issue.path.join('.') || 'message'}: ${issue.message}); dropping the connection`,
+      );
       this.destroy('invalid message');
       return;
     }
@@ -116,7 +136,10 @@ export class ControlConnection {
   /** Resolves with the next message (for request/response exchanges). */
   next(timeoutMs: number, what: string): Promise<ControlMessage> {
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`control connection ${this.peer}: no ${what} within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`control connection ${this.peer}: no ${what} within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       this.onClose((reason) => {
         clearTimeout(timer);
         reject(new Error(`control connection ${this.peer} closed while waiting for ${what}: ${reason}`));
@@ -168,13 +191,22 @@ export function connectHost(a: HostPort): HostPort {
   return a;
 }
 
-export async function connectControl(address: HostPort, who: string, log: (m: string) => void, timeoutMs = 10_000): Promise<ControlConnection> {
+export async function connectControl(
+  address: HostPort,
+  who: string,
+  log: (m: string) => void,
+  timeoutMs = 10_000,
+): Promise<ControlConnection> {
   const socket = await connectSocket(connectHost(address), `${who}: control connection`, timeoutMs);
   return new ControlConnection(socket, `to ${address.host}:${address.port}`, log);
 }
 
 /** `buffy shutdown`: asks the initializer to stop the cluster cleanly; resolves when it has. */
-export async function requestShutdown(address: HostPort, timeoutMs = 60_000, log: (m: string) => void = (m) => process.stderr.write(m + '\n')): Promise<string[]> {
+export async function requestShutdown(
+  address: HostPort,
+  timeoutMs = 60_000,
+  log: (m: string) => void = (m) => process.stderr.write(m + '\n'),
+): Promise<string[]> {
   const c = await connectControl(address, 'buffy shutdown', log);
   try {
     c.send({ t: 'shutdown', reason: 'buffy shutdown' });

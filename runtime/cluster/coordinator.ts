@@ -50,7 +50,11 @@ type Phase = 'registering' | 'assigning' | 'running' | 'stopping-sources' | 'dra
 export interface CoordinatorResult {
   /** 0 when every worker stopped cleanly. */
   readonly exitCode: number;
-  readonly workers: ReadonlyArray<{ name: string; metrics: WorkerMetricsSummary | null; finish: string | undefined }>;
+  readonly workers: ReadonlyArray<{
+    name: string;
+    metrics: WorkerMetricsSummary | null;
+    finish: string | undefined;
+  }>;
   /** Source-to-sink latency over all workers (when the nodes ran with latency recording). */
   readonly latency: LatencySummary | null;
 }
@@ -77,7 +81,9 @@ export class Coordinator {
     const server = net.createServer((socket) => this.accept(socket));
     this.server = server;
     this.address = await listen(server, this.o.control, `--control`);
-    this.o.log.info(`control listening on ${formatAddress(this.address)}; waiting for ${this.o.workers} workers of cluster '${this.o.cluster}'`);
+    this.o.log.info(
+      `control listening on ${formatAddress(this.address)}; waiting for ${this.o.workers} workers of cluster '${this.o.cluster}'`,
+    );
     return this.address;
   }
 
@@ -96,7 +102,9 @@ export class Coordinator {
         this.beginShutdown(`${m.reason} (from ${remote})`);
         return;
       }
-      this.o.log.error(`control connection from ${remote}: expected register or shutdown, got '${m.t}'; closing it`);
+      this.o.log.error(
+        `control connection from ${remote}: expected register or shutdown, got '${m.t}'; closing it`,
+      );
       conn.send({ t: 'error', reason: `expected register or shutdown, got '${m.t}'` });
       conn.end();
     });
@@ -104,7 +112,9 @@ export class Coordinator {
       if (!member) return;
       if (member.stopped || this.phase === 'done') return;
       if (this.members.get(member.name) !== member) return;
-      this.o.log.error(`worker '${member.name}' lost its control connection (${reason}); the cluster cannot go on without it, stopping the others`);
+      this.o.log.error(
+        `worker '${member.name}' lost its control connection (${reason}); the cluster cannot go on without it, stopping the others`,
+      );
       this.failed = true;
       this.members.delete(member.name);
       if (this.phase === 'registering') return;
@@ -113,7 +123,11 @@ export class Coordinator {
     });
   }
 
-  private register(conn: ControlConnection, m: Extract<ControlMessage, { t: 'register' }>, remote: string): Member | null {
+  private register(
+    conn: ControlConnection,
+    m: Extract<ControlMessage, { t: 'register' }>,
+    remote: string,
+  ): Member | null {
     const problem =
       m.protocolVersion !== CONTROL_PROTOCOL_VERSION
         ? `control protocol version ${m.protocolVersion}, the initializer speaks ${CONTROL_PROTOCOL_VERSION}`
@@ -132,9 +146,20 @@ export class Coordinator {
       conn.end();
       return null;
     }
-    const member: Member = { name: m.worker, data: m.data, conn, ready: false, sourcesDone: false, sourcesStopped: false, counters: null, stopped: null };
+    const member: Member = {
+      name: m.worker,
+      data: m.data,
+      conn,
+      ready: false,
+      sourcesDone: false,
+      sourcesStopped: false,
+      counters: null,
+      stopped: null,
+    };
     this.members.set(m.worker, member);
-    this.o.log.info(`worker '${m.worker}' registered (data ${m.data}); ${this.members.size} of ${this.o.workers}`);
+    this.o.log.info(
+      `worker '${m.worker}' registered (data ${m.data}); ${this.members.size} of ${this.o.workers}`,
+    );
     if (this.members.size === this.o.workers) this.assign();
     return member;
   }
@@ -145,7 +170,12 @@ export class Coordinator {
     const partitions = roundRobinTable(names, this.o.partitionCount);
     const peers = names.map((n) => ({ name: n, data: this.members.get(n)!.data }));
     for (const mem of this.members.values()) {
-      mem.conn.send({ t: 'assign', partitions: { partitionCount: partitions.partitionCount, owners: [...partitions.owners] }, peers, runSources: [this.o.initializer] });
+      mem.conn.send({
+        t: 'assign',
+        partitions: { partitionCount: partitions.partitionCount, owners: [...partitions.owners] },
+        peers,
+        runSources: [this.o.initializer],
+      });
     }
   }
 
@@ -156,19 +186,23 @@ export class Coordinator {
         if (this.phase === 'assigning' && [...this.members.values()].every((x) => x.ready)) {
           this.phase = 'running';
           for (const x of this.members.values()) x.conn.send({ t: 'start' });
-          this.o.log.info(`cluster '${this.o.cluster}' started: ${this.members.size} workers, ${this.o.partitionCount} partitions`);
+          this.o.log.info(
+            `cluster '${this.o.cluster}' started: ${this.members.size} workers, ${this.o.partitionCount} partitions`,
+          );
         }
         return;
       case 'sourcesDone':
         mem.sourcesDone = true;
-        if (this.o.stopWhenSourcesDone && this.sourceRunners().every((x) => x.sourcesDone)) this.beginShutdown('the sources have ended');
+        if (this.o.stopWhenSourcesDone && this.sourceRunners().every((x) => x.sourcesDone))
+          this.beginShutdown('the sources have ended');
         return;
       case 'sourcesStopped':
         mem.sourcesStopped = true;
         this.checkProgress();
         return;
       case 'counters':
-        if (m.round === this.round) mem.counters = { round: m.round, sent: m.sentBatches, processed: m.processedBatches, busy: m.busy };
+        if (m.round === this.round)
+          mem.counters = { round: m.round, sent: m.sentBatches, processed: m.processedBatches, busy: m.busy };
         this.checkProgress();
         return;
       case 'stopped':
@@ -177,7 +211,9 @@ export class Coordinator {
           this.latency ??= new LatencyHistogram();
           this.latency.merge(m.latency);
         }
-        this.o.log.info(`worker '${mem.name}' stopped: ingested ${m.metrics.ingested}, sunk ${m.metrics.sunk}, remote sent ${m.metrics.remoteSent}, received ${m.metrics.remoteReceived}`);
+        this.o.log.info(
+          `worker '${mem.name}' stopped: ingested ${m.metrics.ingested}, sunk ${m.metrics.sunk}, remote sent ${m.metrics.remoteSent}, received ${m.metrics.remoteReceived}`,
+        );
         this.checkProgress();
         return;
       case 'shutdown':
@@ -196,7 +232,13 @@ export class Coordinator {
   }
 
   beginShutdown(reason: string): void {
-    if (this.phase === 'stopping-sources' || this.phase === 'draining' || this.phase === 'stopping' || this.phase === 'done') return;
+    if (
+      this.phase === 'stopping-sources' ||
+      this.phase === 'draining' ||
+      this.phase === 'stopping' ||
+      this.phase === 'done'
+    )
+      return;
     this.o.log.info(`stopping the cluster: ${reason}`);
     if (this.phase !== 'running') {
       // Not started yet: nothing was processed; every registered worker stops at once.
@@ -267,11 +309,17 @@ export class Coordinator {
     const latency = this.latency ? this.latency.summary() : null;
     const result: CoordinatorResult = {
       exitCode: this.failed ? 1 : 0,
-      workers: names.map((n) => ({ name: n, metrics: this.members.get(n)!.stopped?.metrics ?? null, finish: this.members.get(n)!.stopped?.finish })),
+      workers: names.map((n) => ({
+        name: n,
+        metrics: this.members.get(n)!.stopped?.metrics ?? null,
+        finish: this.members.get(n)!.stopped?.finish,
+      })),
       latency,
     };
     if (latency) this.o.log.info(`source-to-sink latency: ${formatLatency(latency)}`);
-    this.o.log.info(`cluster summary: ${JSON.stringify({ exitCode: result.exitCode, workers: result.workers.map((w) => ({ name: w.name, metrics: w.metrics })), latency })}`);
+    this.o.log.info(
+      `cluster summary: ${JSON.stringify({ exitCode: result.exitCode, workers: result.workers.map((w) => ({ name: w.name, metrics: w.metrics })), latency })}`,
+    );
     this.resolveDone(result);
   }
 }

@@ -69,7 +69,8 @@ export class LatencyHistogram {
   /** Adds another histogram's buckets (from toJSON). */
   merge(data: { buckets: ReadonlyArray<readonly [number, number]>; maxUs: number }): void {
     for (const [b, c] of data.buckets) {
-      if (!Number.isInteger(b) || b < 0 || b > MAX_BUCKET || !(c >= 0)) throw new Error(`latency histogram: bad bucket [${b}, ${c}]`);
+      if (!Number.isInteger(b) || b < 0 || b > MAX_BUCKET || !(c >= 0))
+        throw new Error(`latency histogram: bad bucket [${b}, ${c}]`);
       this.counts[b]! += c;
       this.total += c;
     }

@@ -48,14 +48,34 @@ export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) =
 
 export const CONTROL_LISTENING = /control listening on (\S+?);/;
 
-export async function runLocalCluster(appPath: string, options: AppOptions, workers: number, local: LocalClusterOptions = {}): Promise<number> {
-  if (!Number.isInteger(workers) || workers < 2 || workers > 64) throw new Error(`--workers ${workers}: a local cluster needs 2 to 64 workers`);
+export async function runLocalCluster(
+  appPath: string,
+  options: AppOptions,
+  workers: number,
+  local: LocalClusterOptions = {},
+): Promise<number> {
+  if (!Number.isInteger(workers) || workers < 2 || workers > 64)
+    throw new Error(`--workers ${workers}: a local cluster needs 2 to 64 workers`);
   const cluster = local.cluster ?? `local-${process.pid}`;
   const onStderr = local.onStderr ?? ((l: string) => process.stderr.write(l + '\n'));
   const children: ChildProcess[] = [];
   const exits: Array<Promise<number>> = [];
   const spawnNode = (name: string, extra: string[]): ChildProcess => {
-    const args = [BUFFY_BIN, 'node', appPath, '--name', name, '--workers', String(workers), '--cluster', cluster, '--data', '127.0.0.1:0', ...extra, ...appOptionArgs(options)];
+    const args = [
+      BUFFY_BIN,
+      'node',
+      appPath,
+      '--name',
+      name,
+      '--workers',
+      String(workers),
+      '--cluster',
+      cluster,
+      '--data',
+      '127.0.0.1:0',
+      ...extra,
+      ...appOptionArgs(options),
+    ];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
     children.push(child);
     exits.push(
@@ -75,9 +95,22 @@ export async function runLocalCluster(appPath: string, options: AppOptions, work
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   try {
-    const init = spawnNode('w1', ['--initializer', '--control', '127.0.0.1:0', ...(local.untilSignal ? [] : ['--stop-when-done'])]);
+    const init = spawnNode('w1', [
+      '--initializer',
+      '--control',
+      '127.0.0.1:0',
+      ...(local.untilSignal ? [] : ['--stop-when-done']),
+    ]);
     const control = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`the initializer did not announce its control address within ${local.startTimeoutMs ?? 30_000} ms`)), local.startTimeoutMs ?? 30_000);
+      const timer = setTimeout(
+        () =>
+          reject(
+            new Error(
+              `the initializer did not announce its control address within ${local.startTimeoutMs ?? 30_000} ms`,
+            ),
+          ),
+        local.startTimeoutMs ?? 30_000,
+      );
       eachLine(init.stderr!, (line) => {
         onStderr(line);
         const m = CONTROL_LISTENING.exec(line);

@@ -110,7 +110,10 @@ class DataPlane implements RemoteOutlet {
 
   send(worker: string, batch: RemoteBatch): Promise<void> | void {
     const ch = this.channels.get(worker);
-    if (!ch) throw new Error(`worker '${this.name}': no data channel to worker '${worker}' (peers: ${[...this.channels.keys()].join(', ') || 'none'})`);
+    if (!ch)
+      throw new Error(
+        `worker '${this.name}': no data channel to worker '${worker}' (peers: ${[...this.channels.keys()].join(', ') || 'none'})`,
+      );
     const body = encodeRemoteBatch(batch);
     if (body.length > this.maxBatchBytes && batch.payloads.length > 1) {
       const [a, b] = splitRemoteBatch(batch);
@@ -127,29 +130,37 @@ class DataPlane implements RemoteOutlet {
     const decoded = decodeRemoteBatch(batch.body);
     this.inflightDeliveries++;
     const prev = this.chains.get(ep) ?? this.started;
-    const p = prev.then(() => this.engine!.deliverRemote(decoded)).then(
-      () => {
-        this.processedBatches++;
-        this.inflightDeliveries--;
-      },
-      (err: unknown) => {
-        this.inflightDeliveries--;
-        this.log.error(`worker '${this.name}': batch ${batch.seq} from worker '${from.worker}' failed: ${(err as Error).message}`);
-      },
-    );
+    const p = prev
+      .then(() => this.engine!.deliverRemote(decoded))
+      .then(
+        () => {
+          this.processedBatches++;
+          this.inflightDeliveries--;
+        },
+        (err: unknown) => {
+          this.inflightDeliveries--;
+          this.log.error(
+            `worker '${this.name}': batch ${batch.seq} from worker '${from.worker}' failed: ${(err as Error).message}`,
+          );
+        },
+      );
     this.chains.set(ep, p);
     return p;
   }
 
   addChannel(peer: string, ep: ChannelEndpoint): void {
     if (this.peers && !this.peers.has(peer)) {
-      this.log.error(`worker '${this.name}': data channel from unknown worker '${peer}' (peers: ${[...this.peers].join(', ')}); closing it`);
+      this.log.error(
+        `worker '${this.name}': data channel from unknown worker '${peer}' (peers: ${[...this.peers].join(', ')}); closing it`,
+      );
       ep.close(`worker '${peer}' is not a member of this cluster`);
       return;
     }
     const old = this.channels.get(peer);
     if (old && old !== ep) {
-      this.log.error(`worker '${this.name}': a second data channel from worker '${peer}'; closing the new one`);
+      this.log.error(
+        `worker '${this.name}': a second data channel from worker '${peer}'; closing the new one`,
+      );
       ep.close('duplicate channel');
       return;
     }
@@ -189,7 +200,11 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   const app: Application = await loadApp(o.appPath, o.appOptions);
   const windowBytes = o.windowBytes ?? WINDOW_BYTES;
   const plane = new DataPlane(o.name, log, Math.floor(windowBytes / 2));
-  const channelOptions: EndpointOptions = { local: { cluster: o.cluster, app: app.name, worker: o.name }, windowBytes, maxQueuedBytes: windowBytes };
+  const channelOptions: EndpointOptions = {
+    local: { cluster: o.cluster, app: app.name, worker: o.name },
+    windowBytes,
+    maxQueuedBytes: windowBytes,
+  };
 
   let coordinator: Coordinator | null = null;
   let controlAddress = o.control;
@@ -216,7 +231,10 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   );
   const dataAddress = plane.server.address;
   o.onListening?.('data', dataAddress);
-  const advertised = formatAddress({ host: connectHost({ host: o.data.host, port: 0 }).host, port: dataAddress.port });
+  const advertised = formatAddress({
+    host: connectHost({ host: o.data.host, port: 0 }).host,
+    port: dataAddress.port,
+  });
   log.info(`data listening on ${formatAddress(dataAddress)}`);
 
   const control = await connectControl(controlAddress, `worker '${o.name}'`, (m) => log.error(m));
@@ -242,7 +260,9 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
 
   control.onClose((reason) => {
     if (finished) return;
-    log.error(`lost the control connection to the initializer at ${formatAddress(controlAddress)} (${reason}); stopping`);
+    log.error(
+      `lost the control connection to the initializer at ${formatAddress(controlAddress)} (${reason}); stopping`,
+    );
     void (async () => {
       try {
         await engine?.stop();
@@ -256,7 +276,8 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   const onAssign = async (m: Extract<ControlMessage, { t: 'assign' }>): Promise<void> => {
     const partitions = validatePartitionTable(m.partitions);
     const names = m.peers.map((p) => p.name);
-    if (!names.includes(o.name)) throw new Error(`the initializer's peer list does not include this worker '${o.name}'`);
+    if (!names.includes(o.name))
+      throw new Error(`the initializer's peer list does not include this worker '${o.name}'`);
     plane.peers = new Set(names.filter((n) => n !== o.name));
     engine = createWorkerEngine({
       app,
@@ -275,10 +296,14 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     await Promise.all(
       outgoing.map(async (p) => {
         const addr = parseHostPort(p.data, `data address of worker '${p.name}'`);
-        const ep = await connectChannel(addr, { ...channelOptions, expectedPeer: p.name, connection: `data channel ${o.name} -> ${p.name}` }, {
-          log: (msg) => log.error(msg),
-          onBatch: (b, from, endpoint) => plane.onBatch(endpoint, b, from),
-        });
+        const ep = await connectChannel(
+          addr,
+          { ...channelOptions, expectedPeer: p.name, connection: `data channel ${o.name} -> ${p.name}` },
+          {
+            log: (msg) => log.error(msg),
+            onBatch: (b, from, endpoint) => plane.onBatch(endpoint, b, from),
+          },
+        );
         plane.addChannel(p.name, ep);
       }),
     );
@@ -318,7 +343,10 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
             );
           } catch (err) {
             log.error(`cannot start: ${(err as Error).message}`);
-            control.send({ t: 'error', reason: `worker '${o.name}' cannot start: ${(err as Error).message}` });
+            control.send({
+              t: 'error',
+              reason: `worker '${o.name}' cannot start: ${(err as Error).message}`,
+            });
           }
         })();
         return;
@@ -332,7 +360,13 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
         );
         return;
       case 'poll':
-        control.send({ t: 'counters', round: m.round, sentBatches: plane.sentBatches, processedBatches: plane.processedBatches, busy: plane.busy });
+        control.send({
+          t: 'counters',
+          round: m.round,
+          sentBatches: plane.sentBatches,
+          processedBatches: plane.processedBatches,
+          busy: plane.busy,
+        });
         return;
       case 'stop':
         if (stopping) return;
@@ -357,7 +391,13 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
           const mt = engine?.metrics();
           control.send({
             t: 'stopped',
-            metrics: { ingested: mt?.ingested ?? 0, sunk: mt?.sunk ?? 0, deadLetters: mt?.deadLetters ?? 0, remoteSent: mt?.remoteSent ?? 0, remoteReceived: mt?.remoteReceived ?? 0 },
+            metrics: {
+              ingested: mt?.ingested ?? 0,
+              sunk: mt?.sunk ?? 0,
+              deadLetters: mt?.deadLetters ?? 0,
+              remoteSent: mt?.remoteSent ?? 0,
+              remoteReceived: mt?.remoteReceived ?? 0,
+            },
             ...(finishText !== undefined ? { finish: finishText } : {}),
             ...(histogram ? { latency: histogram.toJSON() } : {}),
           });
@@ -369,7 +409,14 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     }
   });
 
-  control.send({ t: 'register', protocolVersion: CONTROL_PROTOCOL_VERSION, cluster: o.cluster, app: app.name, worker: o.name, data: advertised });
+  control.send({
+    t: 'register',
+    protocolVersion: CONTROL_PROTOCOL_VERSION,
+    cluster: o.cluster,
+    app: app.name,
+    worker: o.name,
+    data: advertised,
+  });
 
   return {
     done,

@@ -85,11 +85,20 @@ export async function sendFile(options: SendOptions): Promise<SendResult> {
   if (lineCount === 0) throw new Error(`--file ${options.file}: the file has no lines to send`);
   const limit = options.messages ?? (options.repeat ? Infinity : lineCount);
   const rate = options.rate;
-  const batch = Math.max(1, options.batch ?? (rate !== undefined ? Math.max(1, Math.min(1000, Math.floor(rate / 100))) : 1000));
+  const batch = Math.max(
+    1,
+    options.batch ?? (rate !== undefined ? Math.max(1, Math.min(1000, Math.floor(rate / 100))) : 1000),
+  );
   const socket = await connectSocket(options.to, 'buffy send', options.connectTimeoutMs ?? 10_000);
   socket.setNoDelay(true);
   let socketError: Error | null = null;
-  socket.on('error', (err) => (socketError = new Error(`buffy send: connection to ${formatAddress(options.to)} failed: ${err.message}`)));
+  socket.on(
+    'error',
+    (err) =>
+      (socketError = new Error(
+        `buffy send: connection to ${formatAddress(options.to)} failed: ${err.message}`,
+      )),
+  );
   const started = now();
   // Token bucket: `rate` tokens per second, burst of one batch (or 10 ms worth, if larger).
   const burst = rate !== undefined ? Math.max(batch, rate / 100) : 0;
@@ -136,7 +145,12 @@ export async function sendFile(options: SendOptions): Promise<SendResult> {
   }
   if (socketError) throw socketError;
   const elapsedMs = now() - started;
-  return { messages: sent, bytes, elapsedMs, messagesPerSecond: elapsedMs > 0 ? (sent * 1000) / elapsedMs : sent };
+  return {
+    messages: sent,
+    bytes,
+    elapsedMs,
+    messagesPerSecond: elapsedMs > 0 ? (sent * 1000) / elapsedMs : sent,
+  };
 }
 
 export interface ReceiveOptions {
@@ -162,7 +176,9 @@ export async function startReceiver(options: ReceiveOptions): Promise<Receiver> 
   if (options.out) {
     await new Promise<void>((resolve, reject) => {
       (out as fs.WriteStream).once('open', () => resolve());
-      (out as fs.WriteStream).once('error', (err) => reject(new Error(`--out ${options.out}: cannot open: ${err.message}`)));
+      (out as fs.WriteStream).once('error', (err) =>
+        reject(new Error(`--out ${options.out}: cannot open: ${err.message}`)),
+      );
     });
   }
   let frames = 0;
@@ -174,7 +190,10 @@ export async function startReceiver(options: ReceiveOptions): Promise<Receiver> 
     connections++;
     sockets.add(socket);
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const decoder = new FrameDecoder({ connection: `buffy receive: connection from ${remote}`, maxFrameBytes: options.maxFrameBytes });
+    const decoder = new FrameDecoder({
+      connection: `buffy receive: connection from ${remote}`,
+      maxFrameBytes: options.maxFrameBytes,
+    });
     let parts: Uint8Array[] = [];
     let partBytes = 0;
     const onFrame = (p: Uint8Array) => {

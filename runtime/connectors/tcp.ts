@@ -7,7 +7,12 @@
 //   up) and writes one frame per payload; waits for 'drain' when the socket buffer is full.
 
 import net from 'node:net';
-import { FrameDecoder, FRAME_HEADER_BYTES, writeFrameHeader, DEFAULT_MAX_FRAME_BYTES } from '../net/framing.ts';
+import {
+  FrameDecoder,
+  FRAME_HEADER_BYTES,
+  writeFrameHeader,
+  DEFAULT_MAX_FRAME_BYTES,
+} from '../net/framing.ts';
 import { connectSocket, formatAddress, listen, parseHostPort } from '../net/tcp-channel.ts';
 import type { HostPort } from '../net/tcp-channel.ts';
 import type {
@@ -108,7 +113,10 @@ export class TcpSource implements SourceConnector {
       return;
     }
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
-    const decoder = new FrameDecoder({ connection: `source ${this.uri} connection from ${remote}`, maxFrameBytes: this.maxFrameBytes });
+    const decoder = new FrameDecoder({
+      connection: `source ${this.uri} connection from ${remote}`,
+      maxFrameBytes: this.maxFrameBytes,
+    });
     this.sockets.add(socket);
     if (this.paused) socket.pause();
     const onFrame = (payload: Uint8Array) => {
@@ -126,7 +134,9 @@ export class TcpSource implements SourceConnector {
       if (this.pending.length >= this.highWater && !this.paused) this.setPaused(true);
       if (this.pending.length > before) this.wake?.();
     });
-    socket.on('error', (err) => ctx.log.warn(`source ${this.uri}: connection from ${remote}: ${err.message}`));
+    socket.on('error', (err) =>
+      ctx.log.warn(`source ${this.uri}: connection from ${remote}: ${err.message}`),
+    );
     socket.on('close', () => {
       this.sockets.delete(socket);
       try {
@@ -172,7 +182,8 @@ export class TcpSource implements SourceConnector {
 /** Encodes payloads as frames into one buffer. */
 export function encodePayloadFrames(payloads: readonly RawPayload[]): Buffer {
   let total = 0;
-  for (const p of payloads) total += FRAME_HEADER_BYTES + (typeof p === 'string' ? Buffer.byteLength(p) : p.length);
+  for (const p of payloads)
+    total += FRAME_HEADER_BYTES + (typeof p === 'string' ? Buffer.byteLength(p) : p.length);
   const out = Buffer.allocUnsafe(total);
   let at = 0;
   for (const p of payloads) {
@@ -218,7 +229,11 @@ export class TcpSink implements SinkConnector {
     const attempt = async (): Promise<net.Socket> => {
       for (let delay = 20; ; delay = Math.min(delay * 2, 500)) {
         try {
-          return await connectSocket(this.address, `sink ${this.uri} of worker '${this.ctx.workerName}'`, timeoutMs);
+          return await connectSocket(
+            this.address,
+            `sink ${this.uri} of worker '${this.ctx.workerName}'`,
+            timeoutMs,
+          );
         } catch (err) {
           if (this.ctx.clock.monotonicMs() - start + delay > timeoutMs) throw err;
           await new Promise<void>((resolve) => this.ctx.clock.setTimer(delay, resolve));
@@ -228,12 +243,16 @@ export class TcpSink implements SinkConnector {
     this.connecting = attempt().then((socket) => {
       socket.setNoDelay(true);
       socket.on('error', (err) => {
-        this.failure = new Error(`sink ${this.uri} of worker '${this.ctx.workerName}': connection to ${formatAddress(this.address)} failed: ${err.message}`);
+        this.failure = new Error(
+          `sink ${this.uri} of worker '${this.ctx.workerName}': connection to ${formatAddress(this.address)} failed: ${err.message}`,
+        );
         this.ctx.log.error(this.failure.message);
       });
       socket.on('close', () => {
         if (!this.closed && !this.failure) {
-          this.failure = new Error(`sink ${this.uri} of worker '${this.ctx.workerName}': ${formatAddress(this.address)} closed the connection`);
+          this.failure = new Error(
+            `sink ${this.uri} of worker '${this.ctx.workerName}': ${formatAddress(this.address)} closed the connection`,
+          );
           this.ctx.log.error(this.failure.message);
         }
       });
@@ -291,7 +310,10 @@ export class TcpSink implements SinkConnector {
 }
 
 /** `HOST:PORT[?end-after=N]` -> address and options; errors name the URI. */
-export function parseTcpUri(uri: ConnectorUri, role: 'source' | 'sink'): { address: HostPort; endAfterConnections?: number } {
+export function parseTcpUri(
+  uri: ConnectorUri,
+  role: 'source' | 'sink',
+): { address: HostPort; endAfterConnections?: number } {
   const q = uri.rest.indexOf('?');
   const address = parseHostPort(q < 0 ? uri.rest : uri.rest.slice(0, q), `${role} '${uri.raw}'`);
   if (q < 0) return { address };
@@ -299,10 +321,13 @@ export function parseTcpUri(uri: ConnectorUri, role: 'source' | 'sink'): { addre
   let endAfterConnections: number | undefined;
   for (const [k, v] of params) {
     if (k === 'end-after' && role === 'source') {
-      if (!/^\d+$/.test(v) || Number(v) < 1) throw new Error(`${role} '${uri.raw}': end-after must be a positive integer, got '${v}'`);
+      if (!/^\d+$/.test(v) || Number(v) < 1)
+        throw new Error(`${role} '${uri.raw}': end-after must be a positive integer, got '${v}'`);
       endAfterConnections = Number(v);
     } else {
-      throw new Error(`${role} '${uri.raw}': unknown option '${k}'${role === 'source' ? ' (known: end-after=N)' : ' (a tcp sink takes no options)'}`);
+      throw new Error(
+        `${role} '${uri.raw}': unknown option '${k}'${role === 'source' ? ' (known: end-after=N)' : ' (a tcp sink takes no options)'}`,
+      );
     }
   }
   return { address, ...(endAfterConnections !== undefined ? { endAfterConnections } : {}) };

@@ -200,7 +200,8 @@ function closeFrame(code: CloseCodeValue, reason: string): Uint8Array {
 }
 
 function positiveInt(name: string, v: number, max = U32_MAX): number {
-  if (!Number.isInteger(v) || v < 1 || v > max) throw new RangeError(`${name} must be an integer between 1 and ${max}, got ${v}`);
+  if (!Number.isInteger(v) || v < 1 || v > max)
+    throw new RangeError(`${name} must be an integer between 1 and ${max}, got ${v}`);
   return v;
 }
 
@@ -243,14 +244,25 @@ export class CreditChannelCore implements ChannelCore {
   private closedOut: ChannelClosed | null = null;
   private writableOut = false;
 
-  private counters = { sentFrames: 0, sentMessages: 0, sentBytes: 0, receivedFrames: 0, receivedMessages: 0, receivedBytes: 0 };
+  private counters = {
+    sentFrames: 0,
+    sentMessages: 0,
+    sentBytes: 0,
+    receivedFrames: 0,
+    receivedMessages: 0,
+    receivedBytes: 0,
+  };
 
   constructor(options: ChannelOptions) {
     this.local = { protocolVersion: PROTOCOL_VERSION, ...options.local };
     this.expectedPeer = options.expectedPeer;
     this.windowMessages = positiveInt('windowMessages', options.windowMessages ?? DEFAULT_WINDOW_MESSAGES);
     this.windowBytes = positiveInt('windowBytes', options.windowBytes ?? DEFAULT_WINDOW_BYTES);
-    this.maxQueuedBytes = positiveInt('maxQueuedBytes', options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES, Number.MAX_SAFE_INTEGER);
+    this.maxQueuedBytes = positiveInt(
+      'maxQueuedBytes',
+      options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
+      Number.MAX_SAFE_INTEGER,
+    );
     this.connection = options.connection ?? `channel of ${options.local.worker}`;
   }
 
@@ -337,7 +349,8 @@ export class CreditChannelCore implements ChannelCore {
     if (this.st === 'closed' || this.st === 'closing') {
       throw new Error(`${this.connection}: send on a ${this.st} channel`);
     }
-    if (!Number.isInteger(messages) || messages < 1) throw new RangeError(`${this.connection}: a batch must hold at least one message, got ${messages}`);
+    if (!Number.isInteger(messages) || messages < 1)
+      throw new RangeError(`${this.connection}: a batch must hold at least one message, got ${messages}`);
     if (messages > this.windowMessages || body.length > this.windowBytes) {
       // Our window is the peer's default too; a batch above it could never be sent.
       throw new RangeError(
@@ -401,7 +414,8 @@ export class CreditChannelCore implements ChannelCore {
     this.ungrantedMessages += messages;
     this.ungrantedBytes += bytes;
     if (this.st !== 'open' && this.st !== 'closing') return;
-    const half = this.ungrantedMessages * 2 >= this.windowMessages || this.ungrantedBytes * 2 >= this.windowBytes;
+    const half =
+      this.ungrantedMessages * 2 >= this.windowMessages || this.ungrantedBytes * 2 >= this.windowBytes;
     const drained = this.unconsumedMessages === 0 && (this.ungrantedMessages > 0 || this.ungrantedBytes > 0);
     if (half || drained) this.grant();
   }
@@ -426,7 +440,12 @@ export class CreditChannelCore implements ChannelCore {
       const problem = this.checkHello(hello);
       if (problem !== null) {
         this.peerHello = hello;
-        return this.closeWith(CloseCode.Rejected, `${this.connection}: rejected hello from worker '${hello.worker}': ${problem}`, true, true);
+        return this.closeWith(
+          CloseCode.Rejected,
+          `${this.connection}: rejected hello from worker '${hello.worker}': ${problem}`,
+          true,
+          true,
+        );
       }
       this.peerHello = hello;
       this.openedOut = hello;
@@ -442,21 +461,34 @@ export class CreditChannelCore implements ChannelCore {
       if (p.length < 2) return this.protocolError('CLOSE frame without a code');
       const code = p[1]!;
       const reason = Buffer.from(p.buffer, p.byteOffset + 2, p.byteLength - 2).toString('utf8');
-      const known = code === CloseCode.Normal || code === CloseCode.Rejected || code === CloseCode.ProtocolError;
+      const known =
+        code === CloseCode.Normal || code === CloseCode.Rejected || code === CloseCode.ProtocolError;
       const c = (known ? code : CloseCode.ProtocolError) as CloseCodeValue;
       const peer = this.peerHello ? `worker '${this.peerHello.worker}'` : 'the peer';
-      const what = c === CloseCode.Rejected ? `${peer} rejected this connection` : c === CloseCode.ProtocolError ? `${peer} reported a protocol error` : `${peer} closed the channel`;
-      this.finish({ code: c, reason: `${this.connection}: ${what}: ${reason}`, local: false, error: c !== CloseCode.Normal });
+      const what =
+        c === CloseCode.Rejected
+          ? `${peer} rejected this connection`
+          : c === CloseCode.ProtocolError
+            ? `${peer} reported a protocol error`
+            : `${peer} closed the channel`;
+      this.finish({
+        code: c,
+        reason: `${this.connection}: ${what}: ${reason}`,
+        local: false,
+        error: c !== CloseCode.Normal,
+      });
       return;
     }
     if (this.peerHello === null) return this.protocolError(`frame type ${type} before HELLO`);
     if (type === FrameType.Data) {
-      if (p.length < DATA_HEADER_BYTES) return this.protocolError(`DATA frame of ${p.length} bytes is shorter than its header`);
+      if (p.length < DATA_HEADER_BYTES)
+        return this.protocolError(`DATA frame of ${p.length} bytes is shorter than its header`);
       const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
       const seq = b.readUInt32BE(1) * 0x1_0000_0000 + b.readUInt32BE(5);
       const messages = b.readUInt32BE(9);
       const body = p.subarray(DATA_HEADER_BYTES);
-      if (seq !== this.expectedSeq) return this.protocolError(`DATA frame seq ${seq}, expected ${this.expectedSeq}`);
+      if (seq !== this.expectedSeq)
+        return this.protocolError(`DATA frame seq ${seq}, expected ${this.expectedSeq}`);
       if (messages < 1) return this.protocolError(`DATA frame seq ${seq} holds no messages`);
       if (messages > this.grantedMessages || body.length > this.grantedBytes) {
         return this.protocolError(
@@ -491,16 +523,25 @@ export class CreditChannelCore implements ChannelCore {
   }
 
   private checkHello(h: Hello): string | null {
-    if (h.protocolVersion !== PROTOCOL_VERSION) return `protocol version ${h.protocolVersion}, this worker speaks ${PROTOCOL_VERSION}`;
-    if (h.cluster !== this.local.cluster) return `cluster '${h.cluster}' is not this worker's cluster '${this.local.cluster}'`;
-    if (h.app !== this.local.app) return `application '${h.app}' is not this worker's application '${this.local.app}'`;
-    if (this.expectedPeer !== undefined && h.worker !== this.expectedPeer) return `expected worker '${this.expectedPeer}', got '${h.worker}'`;
+    if (h.protocolVersion !== PROTOCOL_VERSION)
+      return `protocol version ${h.protocolVersion}, this worker speaks ${PROTOCOL_VERSION}`;
+    if (h.cluster !== this.local.cluster)
+      return `cluster '${h.cluster}' is not this worker's cluster '${this.local.cluster}'`;
+    if (h.app !== this.local.app)
+      return `application '${h.app}' is not this worker's application '${this.local.app}'`;
+    if (this.expectedPeer !== undefined && h.worker !== this.expectedPeer)
+      return `expected worker '${this.expectedPeer}', got '${h.worker}'`;
     return null;
   }
 
   private protocolError(detail: string): void {
     const peer = this.peerHello ? ` (worker '${this.peerHello.worker}')` : '';
-    this.closeWith(CloseCode.ProtocolError, `${this.connection}${peer}: protocol error: ${detail}`, true, true);
+    this.closeWith(
+      CloseCode.ProtocolError,
+      `${this.connection}${peer}: protocol error: ${detail}`,
+      true,
+      true,
+    );
   }
 
   private closeWith(code: CloseCodeValue, reason: string, local: boolean, sendFrame: boolean): void {

@@ -113,7 +113,8 @@ export class ChannelEndpoint {
    * resolves when the send queue is below its bound again (backpressure).
    */
   send(body: Uint8Array, messages: number): Promise<void> | undefined {
-    if (this.closedInfo) throw new Error(`${this.connection}: send on a closed channel: ${this.closedInfo.reason}`);
+    if (this.closedInfo)
+      throw new Error(`${this.connection}: send on a closed channel: ${this.closedInfo.reason}`);
     this.core.step({ type: 'send', body, messages });
     this.pump();
     if (this.core.canSend || this.closedInfo) return undefined;
@@ -165,7 +166,8 @@ export class ChannelEndpoint {
           this.closeWaiters = [];
           this.handlers.onClose?.(r.closed);
         }
-        if (r.writes.length === 0 && r.deliveries.length === 0 && !r.opened && !r.closed && !r.writable) break;
+        if (r.writes.length === 0 && r.deliveries.length === 0 && !r.opened && !r.closed && !r.writable)
+          break;
       }
     } finally {
       this.pumping = false;
@@ -182,14 +184,18 @@ export class ChannelEndpoint {
       try {
         result = onBatch ? onBatch(b, from, this) : undefined;
       } catch (err) {
-        (this.handlers.log ?? console.error)(`${this.connection}: batch seq ${b.seq} from worker '${from.worker}' failed: ${String(err)}`);
+        (this.handlers.log ?? console.error)(
+          `${this.connection}: batch seq ${b.seq} from worker '${from.worker}' failed: ${String(err)}`,
+        );
         result = undefined;
       }
       if (result && typeof (result as Promise<void>).then === 'function') {
         (result as Promise<void>).then(
           () => this.consumed(b.messages, b.body.length),
           (err: unknown) => {
-            (this.handlers.log ?? console.error)(`${this.connection}: batch seq ${b.seq} from worker '${from.worker}' failed: ${String(err)}`);
+            (this.handlers.log ?? console.error)(
+              `${this.connection}: batch seq ${b.seq} from worker '${from.worker}' failed: ${String(err)}`,
+            );
             this.consumed(b.messages, b.body.length);
           },
         );

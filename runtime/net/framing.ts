@@ -36,7 +36,9 @@ export interface FrameDecoderOptions {
 
 export function checkMaxFrameBytes(maxFrameBytes: number): number {
   if (!Number.isInteger(maxFrameBytes) || maxFrameBytes < 1 || maxFrameBytes > MAX_FRAME_BYTES_LIMIT) {
-    throw new RangeError(`maxFrameBytes must be an integer between 1 and ${MAX_FRAME_BYTES_LIMIT}, got ${maxFrameBytes}`);
+    throw new RangeError(
+      `maxFrameBytes must be an integer between 1 and ${MAX_FRAME_BYTES_LIMIT}, got ${maxFrameBytes}`,
+    );
   }
   return maxFrameBytes;
 }
@@ -181,10 +183,16 @@ export class FrameDecoder {
   end(): void {
     if (this.failed) throw this.failed;
     if (this.headerFilled > 0) {
-      this.fail('truncated', `stream ended inside a frame header (${this.headerFilled} of ${FRAME_HEADER_BYTES} bytes)`);
+      this.fail(
+        'truncated',
+        `stream ended inside a frame header (${this.headerFilled} of ${FRAME_HEADER_BYTES} bytes)`,
+      );
     }
     if (this.body !== null) {
-      this.fail('truncated', `stream ended inside a frame: ${this.bodyFilled} of ${this.body.length} payload bytes received`);
+      this.fail(
+        'truncated',
+        `stream ended inside a frame: ${this.bodyFilled} of ${this.body.length} payload bytes received`,
+      );
     }
   }
 
@@ -216,10 +224,15 @@ export function messageBatchBytes(messages: readonly Uint8Array[]): number {
 }
 
 /** Encodes messages into one payload; `target` (if given) must hold messageBatchBytes(messages). */
-export function encodeMessageBatch(messages: readonly Uint8Array[], target?: Uint8Array, offset = 0): Uint8Array {
+export function encodeMessageBatch(
+  messages: readonly Uint8Array[],
+  target?: Uint8Array,
+  offset = 0,
+): Uint8Array {
   const size = messageBatchBytes(messages);
   const out = target ?? new Uint8Array(size);
-  if (out.length - offset < size) throw new RangeError(`encodeMessageBatch: target has ${out.length - offset} bytes, needs ${size}`);
+  if (out.length - offset < size)
+    throw new RangeError(`encodeMessageBatch: target has ${out.length - offset} bytes, needs ${size}`);
   writeFrameHeader(out, offset, messages.length);
   let at = offset + 4;
   for (const m of messages) {
@@ -238,21 +251,30 @@ function readU32(b: Uint8Array, at: number): number {
  * Calls `each` for every message of a batch payload (views, no copy) and returns the count.
  * `where` names the source in errors (connection, frame).
  */
-export function forEachMessage(payload: Uint8Array, where: string, each: (message: Uint8Array, index: number) => void): number {
-  if (payload.length < 4) throw new Error(`${where}: message batch of ${payload.length} bytes is shorter than its 4-byte count`);
+export function forEachMessage(
+  payload: Uint8Array,
+  where: string,
+  each: (message: Uint8Array, index: number) => void,
+): number {
+  if (payload.length < 4)
+    throw new Error(`${where}: message batch of ${payload.length} bytes is shorter than its 4-byte count`);
   const count = readU32(payload, 0);
   let at = 4;
   for (let k = 0; k < count; k++) {
-    if (payload.length - at < 4) throw new Error(`${where}: message ${k} of ${count}: length field cut off at batch byte ${at}`);
+    if (payload.length - at < 4)
+      throw new Error(`${where}: message ${k} of ${count}: length field cut off at batch byte ${at}`);
     const len = readU32(payload, at);
     at += 4;
     if (payload.length - at < len) {
-      throw new Error(`${where}: message ${k} of ${count} declares ${len} bytes but only ${payload.length - at} remain at batch byte ${at}`);
+      throw new Error(
+        `${where}: message ${k} of ${count} declares ${len} bytes but only ${payload.length - at} remain at batch byte ${at}`,
+      );
     }
     each(payload.subarray(at, at + len), k);
     at += len;
   }
-  if (at !== payload.length) throw new Error(`${where}: ${payload.length - at} trailing bytes after ${count} messages`);
+  if (at !== payload.length)
+    throw new Error(`${where}: ${payload.length - at} trailing bytes after ${count} messages`);
   return count;
 }
 

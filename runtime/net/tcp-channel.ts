@@ -61,7 +61,8 @@ export async function connectChannel(
   handlers: EndpointHandlers = {},
   timeoutMs = 10_000,
 ): Promise<ChannelEndpoint> {
-  const connection = options.connection ?? `data channel ${options.local.worker} -> ${formatAddress(address)}`;
+  const connection =
+    options.connection ?? `data channel ${options.local.worker} -> ${formatAddress(address)}`;
   const socket = await connectSocket(address, connection, timeoutMs);
   const endpoint = attachSocket(new ChannelEndpoint({ ...options, connection }, handlers), socket);
   await endpoint.opened();
@@ -92,14 +93,20 @@ export function connectSocket(address: HostPort, what: string, timeoutMs: number
 export function listen(server: net.Server, address: HostPort, what: string): Promise<HostPort> {
   return new Promise((resolve, reject) => {
     const onError = (err: NodeJS.ErrnoException) => {
-      const why = err.code === 'EADDRINUSE' ? 'the address is already in use' : err.code === 'EACCES' ? 'permission denied' : err.message;
+      const why =
+        err.code === 'EADDRINUSE'
+          ? 'the address is already in use'
+          : err.code === 'EACCES'
+            ? 'permission denied'
+            : err.message;
       reject(new Error(`${what}: cannot listen on ${formatAddress(address)}: ${why}`));
     };
     server.once('error', onError);
     server.listen(address.port, address.host, () => {
       server.removeListener('error', onError);
       const a = server.address();
-      if (a === null || typeof a === 'string') return reject(new Error(`${what}: unexpected listening address ${String(a)}`));
+      if (a === null || typeof a === 'string')
+        return reject(new Error(`${what}: unexpected listening address ${String(a)}`));
       resolve({ host: a.address, port: a.port });
     });
   });

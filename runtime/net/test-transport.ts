@@ -69,7 +69,12 @@ export class TestNetwork {
   }
 
   /** Two endpoints joined by an in-memory link; both send HELLO at once. */
-  link(a: EndpointOptions, b: EndpointOptions, handlersA: EndpointHandlers = {}, handlersB: EndpointHandlers = {}): TestLink {
+  link(
+    a: EndpointOptions,
+    b: EndpointOptions,
+    handlersA: EndpointHandlers = {},
+    handlersB: EndpointHandlers = {},
+  ): TestLink {
     const ea = new ChannelEndpoint(a, handlersA);
     const eb = new ChannelEndpoint(b, handlersB);
     const ab = new Direction(`${a.local.worker} -> ${b.local.worker}`);

@@ -5,7 +5,8 @@ import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
 /** The CLI under test; BUFFY_TEST_BIN may point at another launcher of the same commands. */
-export const BUFFY = process.env.BUFFY_TEST_BIN ?? fileURLToPath(new URL('../../bin/buffy.mjs', import.meta.url));
+export const BUFFY =
+  process.env.BUFFY_TEST_BIN ?? fileURLToPath(new URL('../../bin/buffy.mjs', import.meta.url));
 
 export interface Proc {
   readonly name: string;
@@ -18,7 +19,10 @@ export interface Proc {
 const all: Proc[] = [];
 
 export function startBuffy(name: string, args: string[], cwd?: string): Proc {
-  const child = spawn(process.execPath, [BUFFY, ...args], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+  const child = spawn(process.execPath, [BUFFY, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    ...(cwd ? { cwd } : {}),
+  });
   const lines: string[] = [];
   const watchers: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
   const onLine = (line: string) => {
@@ -43,7 +47,9 @@ export function startBuffy(name: string, args: string[], cwd?: string): Proc {
       }
     });
   }
-  const exited = new Promise<number>((resolve) => child.once('exit', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : 128))));
+  const exited = new Promise<number>((resolve) =>
+    child.once('exit', (code, signal) => resolve(code ?? (signal === 'SIGKILL' ? 137 : 128))),
+  );
   const proc: Proc = {
     name,
     child,
@@ -55,10 +61,26 @@ export function startBuffy(name: string, args: string[], cwd?: string): Proc {
         if (m) return Promise.resolve(m);
       }
       return new Promise((resolve, reject) => {
-        const timer = setTimeout(() => reject(new Error(`${name}: no line matching ${pattern} within ${timeoutMs} ms; output:\n${lines.join('\n')}`)), timeoutMs);
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(
+                `${name}: no line matching ${pattern} within ${timeoutMs} ms; output:\n${lines.join('\n')}`,
+              ),
+            ),
+          timeoutMs,
+        );
         void exited.then((code) => {
           clearTimeout(timer);
-          setTimeout(() => reject(new Error(`${name} exited (${code}) without a line matching ${pattern}; output:\n${lines.join('\n')}`)), 50);
+          setTimeout(
+            () =>
+              reject(
+                new Error(
+                  `${name} exited (${code}) without a line matching ${pattern}; output:\n${lines.join('\n')}`,
+                ),
+              ),
+            50,
+          );
         });
         watchers.push({
           pattern,
@@ -84,7 +106,8 @@ export async function killAll(): Promise<void> {
 export async function waitUntil(what: string, cond: () => boolean, timeoutMs = 20_000): Promise<void> {
   const start = Date.now();
   while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    if (Date.now() - start > timeoutMs)
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
 }

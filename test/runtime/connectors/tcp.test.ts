@@ -25,7 +25,10 @@ const clock: Clock = {
 const logs: string[] = [];
 const log: Logger = { info: () => {}, warn: (m) => logs.push(m), error: (m) => logs.push(m) };
 
-function sourceContext(emit: (b: SourceBatch) => Promise<void>, controller = new AbortController()): SourceContext {
+function sourceContext(
+  emit: (b: SourceBatch) => Promise<void>,
+  controller = new AbortController(),
+): SourceContext {
   return { sourceName: 'lines', workerName: 'w1', clock, log, emit, signal: controller.signal };
 }
 
@@ -82,7 +85,11 @@ describe('tcp source', () => {
     fs.writeFileSync(file, Array.from({ length: 200 }, (_, i) => `m${i}`).join('\n'));
     let ready: (a: { host: string; port: number }) => void = () => {};
     const listening = new Promise<{ host: string; port: number }>((r) => (ready = r));
-    const source = new TcpSource('tcp:127.0.0.1:0', { host: '127.0.0.1', port: 0 }, { onListening: (a) => ready(a), highWaterMessages: 1000, maxBatchMessages: 100 });
+    const source = new TcpSource(
+      'tcp:127.0.0.1:0',
+      { host: '127.0.0.1', port: 0 },
+      { onListening: (a) => ready(a), highWaterMessages: 1000, maxBatchMessages: 100 },
+    );
     let received = 0;
     let release: () => void = () => {};
     let maxPending = 0;
@@ -123,12 +130,18 @@ describe('tcp source', () => {
     let bound: { host: string; port: number } | null = null;
     let ready: () => void = () => {};
     const listening = new Promise<void>((r) => (ready = r));
-    const a2 = new TcpSource('tcp:127.0.0.1:0', { host: '127.0.0.1', port: 0 }, { onListening: (x) => ((bound = x), ready()) });
+    const a2 = new TcpSource(
+      'tcp:127.0.0.1:0',
+      { host: '127.0.0.1', port: 0 },
+      { onListening: (x) => ((bound = x), ready()) },
+    );
     const r1 = a2.run(sourceContext(async () => {}));
     cleanups.push(() => a2.stop());
     await listening;
     const b = new TcpSource(`tcp:127.0.0.1:${bound!.port}`, bound!, {});
-    await expect(b.run(sourceContext(async () => {}))).rejects.toThrow(new RegExp(`cannot listen on 127.0.0.1:${bound!.port}: the address is already in use`));
+    await expect(b.run(sourceContext(async () => {}))).rejects.toThrow(
+      new RegExp(`cannot listen on 127.0.0.1:${bound!.port}: the address is already in use`),
+    );
     await a2.stop();
     await r1;
   });
@@ -136,9 +149,17 @@ describe('tcp source', () => {
   it('drops a connection that sends an over-size frame and keeps running', async () => {
     let ready: (a: { host: string; port: number }) => void = () => {};
     const listening = new Promise<{ host: string; port: number }>((r) => (ready = r));
-    const source = new TcpSource('tcp:127.0.0.1:0', { host: '127.0.0.1', port: 0 }, { onListening: (a) => ready(a), maxFrameBytes: 16 });
+    const source = new TcpSource(
+      'tcp:127.0.0.1:0',
+      { host: '127.0.0.1', port: 0 },
+      { onListening: (a) => ready(a), maxFrameBytes: 16 },
+    );
     const got: string[] = [];
-    const running = source.run(sourceContext(async (b) => void b.payloads.forEach((p) => got.push(Buffer.from(p as Uint8Array).toString()))));
+    const running = source.run(
+      sourceContext(
+        async (b) => void b.payloads.forEach((p) => got.push(Buffer.from(p as Uint8Array).toString())),
+      ),
+    );
     cleanups.push(() => source.stop());
     const address = await listening;
     logs.length = 0;
@@ -169,7 +190,13 @@ describe('tcp sink and buffy receive', () => {
     const out = path.join(tmp, 'received.txt');
     receiver = await startReceiver({ listen: { host: '127.0.0.1', port: 0 }, out, log: () => {} });
     const ctx: ConnectorContext = { workerName: 'w1', clock, log };
-    const sinks = [0, 1, 2].map((k) => new TcpSink(`tcp:127.0.0.1:${receiver!.address.port}`, receiver!.address, { ...ctx, workerName: `w${k}` }));
+    const sinks = [0, 1, 2].map(
+      (k) =>
+        new TcpSink(`tcp:127.0.0.1:${receiver!.address.port}`, receiver!.address, {
+          ...ctx,
+          workerName: `w${k}`,
+        }),
+    );
     const expected: string[] = [];
     for (let round = 0; round < 20; round++) {
       for (const [k, sink] of sinks.entries()) {
@@ -180,7 +207,8 @@ describe('tcp sink and buffy receive', () => {
     }
     for (const s of sinks) await s.flush();
     for (const s of sinks) await s.close();
-    for (let i = 0; i < 100 && receiver.frames < expected.length; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 100 && receiver.frames < expected.length; i++)
+      await new Promise((r) => setTimeout(r, 10));
     const counts = await receiver.close();
     receiver = null;
     expect(counts.connections).toBe(3);
@@ -192,8 +220,12 @@ describe('tcp sink and buffy receive', () => {
 
   it('a sink whose receiver never comes up fails with the address', async () => {
     const ctx: ConnectorContext = { workerName: 'w9', clock, log };
-    const sink = new TcpSink('tcp:127.0.0.1:1', { host: '127.0.0.1', port: 1 }, ctx, { connectTimeoutMs: 200 });
-    await expect(Promise.resolve(sink.write({ payloads: ['x'] }))).rejects.toThrow(/sink tcp:127.0.0.1:1 of worker 'w9': cannot connect to 127.0.0.1:1/);
+    const sink = new TcpSink('tcp:127.0.0.1:1', { host: '127.0.0.1', port: 1 }, ctx, {
+      connectTimeoutMs: 200,
+    });
+    await expect(Promise.resolve(sink.write({ payloads: ['x'] }))).rejects.toThrow(
+      /sink tcp:127.0.0.1:1 of worker 'w9': cannot connect to 127.0.0.1:1/,
+    );
   });
 });
 
@@ -201,7 +233,11 @@ describe('buffy send', () => {
   it('respects --rate with a token bucket', async () => {
     const file = path.join(tmp, 'rate.txt');
     fs.writeFileSync(file, Array.from({ length: 100 }, (_, i) => `r${i}`).join('\n'));
-    const rec = await startReceiver({ listen: { host: '127.0.0.1', port: 0 }, out: path.join(tmp, 'rate-out.txt'), log: () => {} });
+    const rec = await startReceiver({
+      listen: { host: '127.0.0.1', port: 0 },
+      out: path.join(tmp, 'rate-out.txt'),
+      log: () => {},
+    });
     cleanups.push(async () => void (await rec.close()));
     const r = await sendFile({ to: rec.address, file, rate: 2000, repeat: true, messages: 1000, batch: 50 });
     expect(r.messages).toBe(1000);

@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { CreditChannelCore, CloseCode, FrameType, decodeHello, encodeHello, PROTOCOL_VERSION } from '../../../runtime/net/channel.ts';
+import {
+  CreditChannelCore,
+  CloseCode,
+  FrameType,
+  decodeHello,
+  encodeHello,
+  PROTOCOL_VERSION,
+} from '../../../runtime/net/channel.ts';
 import type { DataBatch } from '../../../runtime/net/channel.ts';
 import { TestNetwork } from '../../../runtime/net/test-transport.ts';
 import type { EndpointOptions } from '../../../runtime/net/endpoint.ts';
@@ -52,13 +59,20 @@ describe('hello', () => {
       const logsA: string[] = [];
       const logsB: string[] = [];
       const net = new TestNetwork({ seed: 7 });
-      const { a, b } = net.link(opts('w1'), { ...opts('w2'), ...other }, { log: (m) => logsA.push(m) }, { log: (m) => logsB.push(m) });
+      const { a, b } = net.link(
+        opts('w1'),
+        { ...opts('w2'), ...other },
+        { log: (m) => logsA.push(m) },
+        { log: (m) => logsB.push(m) },
+      );
       const openA = a.opened();
       net.run();
       expect(a.core.state).toBe('closed');
       expect(b.core.state).toBe('closed');
       expect(a.closed?.code).toBe(CloseCode.Rejected);
-      expect(logsA.join('\n')).toContain(field === 'cluster' ? "cluster 'other' is not this worker's cluster 'c1'" : "application 'other-app'");
+      expect(logsA.join('\n')).toContain(
+        field === 'cluster' ? "cluster 'other' is not this worker's cluster 'c1'" : "application 'other-app'",
+      );
       expect(logsB.length).toBeGreaterThan(0);
       expect(logsB.join('\n')).toMatch(/rejected/);
       await expect(openA).rejects.toThrow(/rejected/);
@@ -103,10 +117,13 @@ const scenario: fc.Arbitrary<Scenario> = fc.record({
   seed: fc.integer({ min: 1, max: 1 << 30 }),
   windowMessages: fc.integer({ min: 8, max: 64 }),
   windowBytes: fc.integer({ min: 256, max: 4096 }),
-  batches: fc.array(fc.record({ messages: fc.integer({ min: 1, max: 8 }), bytes: fc.integer({ min: 4, max: 256 }) }), {
-    minLength: 1,
-    maxLength: 60,
-  }),
+  batches: fc.array(
+    fc.record({ messages: fc.integer({ min: 1, max: 8 }), bytes: fc.integer({ min: 4, max: 256 }) }),
+    {
+      minLength: 1,
+      maxLength: 60,
+    },
+  ),
   slowEvery: fc.integer({ min: 1, max: 5 }),
 });
 
@@ -155,11 +172,20 @@ describe('credit flow control on the test transport', () => {
           if (steps % s.slowEvery === 0 && pendingRelease.length > 0) pendingRelease.shift()!();
           await Promise.resolve();
           await Promise.resolve();
-          if (!moved && pendingRelease.length === 0 && next === s.batches.length && a.core.stats.queuedBatches === 0 && waiting === undefined) break;
+          if (
+            !moved &&
+            pendingRelease.length === 0 &&
+            next === s.batches.length &&
+            a.core.stats.queuedBatches === 0 &&
+            waiting === undefined
+          )
+            break;
         }
         expect(a.core.state).toBe('open');
         expect(delivered.map((d) => d.seq)).toEqual(s.batches.map((_, i) => i + 1));
-        expect(delivered.map((d) => new DataView(d.body.buffer).getUint32(0))).toEqual(s.batches.map((_, i) => i));
+        expect(delivered.map((d) => new DataView(d.body.buffer).getUint32(0))).toEqual(
+          s.batches.map((_, i) => i),
+        );
         expect(delivered.map((d) => d.messages)).toEqual(s.batches.map((bt) => bt.messages));
         // The producer waited when the queue was full: it never held more than the bound plus one batch.
         expect(maxSenderQueue).toBeLessThan(maxQueuedBytes + 256 + 1);
@@ -171,39 +197,53 @@ describe('credit flow control on the test transport', () => {
 
   it('a core never sends beyond the credit it was granted (direct core check)', () => {
     fc.assert(
-      fc.property(fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 40 }), fc.integer({ min: 5, max: 20 }), (sizes, window) => {
-        const sender = new CreditChannelCore({ local: { cluster: 'c', app: 'a', worker: 's' } });
-        const receiver = new CreditChannelCore({ local: { cluster: 'c', app: 'a', worker: 'r' }, windowMessages: window });
-        sender.step({ type: 'start' });
-        receiver.step({ type: 'start' });
-        const pipe = (from: CreditChannelCore, to: CreditChannelCore) => {
-          const r = from.ready();
-          for (const f of framesOf(r.writes)) to.step({ type: 'frame', payload: f });
-          return r;
-        };
-        pipe(sender, receiver);
-        pipe(receiver, sender);
-        for (const m of sizes) sender.step({ type: 'send', body: new Uint8Array(m), messages: m });
-        // Without any consumption, the receiver must get at most `window` messages.
-        let received = 0;
-        for (let i = 0; i < 5; i++) {
+      fc.property(
+        fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 40 }),
+        fc.integer({ min: 5, max: 20 }),
+        (sizes, window) => {
+          const sender = new CreditChannelCore({ local: { cluster: 'c', app: 'a', worker: 's' } });
+          const receiver = new CreditChannelCore({
+            local: { cluster: 'c', app: 'a', worker: 'r' },
+            windowMessages: window,
+          });
+          sender.step({ type: 'start' });
+          receiver.step({ type: 'start' });
+          const pipe = (from: CreditChannelCore, to: CreditChannelCore) => {
+            const r = from.ready();
+            for (const f of framesOf(r.writes)) to.step({ type: 'frame', payload: f });
+            return r;
+          };
           pipe(sender, receiver);
-          received += receiver.ready().deliveries.reduce((n, d) => n + d.messages, 0);
           pipe(receiver, sender);
-        }
-        expect(received).toBeLessThanOrEqual(window);
-        expect(received).toBe(receiver.stats.unconsumedMessages);
-        // A batch is held back only for lack of credit.
-        const q = sender.stats;
-        if (q.queuedBatches > 0) expect(received + sizes[sizes.length - q.queuedBatches]!).toBeGreaterThan(window);
-      }),
+          for (const m of sizes) sender.step({ type: 'send', body: new Uint8Array(m), messages: m });
+          // Without any consumption, the receiver must get at most `window` messages.
+          let received = 0;
+          for (let i = 0; i < 5; i++) {
+            pipe(sender, receiver);
+            received += receiver.ready().deliveries.reduce((n, d) => n + d.messages, 0);
+            pipe(receiver, sender);
+          }
+          expect(received).toBeLessThanOrEqual(window);
+          expect(received).toBe(receiver.stats.unconsumedMessages);
+          // A batch is held back only for lack of credit.
+          const q = sender.stats;
+          if (q.queuedBatches > 0)
+            expect(received + sizes[sizes.length - q.queuedBatches]!).toBeGreaterThan(window);
+        },
+      ),
     );
   });
 
   it('rejects a batch above the window with an error that says to split it', () => {
-    const core = new CreditChannelCore({ local: { cluster: 'c', app: 'a', worker: 's' }, windowBytes: 100, connection: 'ch s->r' });
+    const core = new CreditChannelCore({
+      local: { cluster: 'c', app: 'a', worker: 's' },
+      windowBytes: 100,
+      connection: 'ch s->r',
+    });
     core.step({ type: 'start' });
-    expect(() => core.step({ type: 'send', body: new Uint8Array(101), messages: 1 })).toThrow(/ch s->r: batch of 1 messages \/ 101 bytes exceeds the channel window.*split it/);
+    expect(() => core.step({ type: 'send', body: new Uint8Array(101), messages: 1 })).toThrow(
+      /ch s->r: batch of 1 messages \/ 101 bytes exceeds the channel window.*split it/,
+    );
   });
 
   it('closes gracefully after sending queued batches', () => {

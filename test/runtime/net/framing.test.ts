@@ -39,7 +39,9 @@ describe('framing', () => {
       fc.property(payloads, fc.array(fc.nat(), { maxLength: 40 }), (ps, points) => {
         const stream = encodeFrames(ps);
         const got = decodeAll(cut(stream, points));
-        expect(got.map((g) => Buffer.from(g).toString('hex'))).toEqual(ps.map((p) => Buffer.from(p).toString('hex')));
+        expect(got.map((g) => Buffer.from(g).toString('hex'))).toEqual(
+          ps.map((p) => Buffer.from(p).toString('hex')),
+        );
       }),
       { numRuns: 300 },
     );
@@ -49,7 +51,9 @@ describe('framing', () => {
     const ps = [new Uint8Array([1, 2, 3]), new Uint8Array(0), Buffer.from('hello world')];
     const stream = encodeFrames(ps);
     const chunks = Array.from(stream, (b) => Uint8Array.of(b));
-    expect(decodeAll(chunks).map((g) => Buffer.from(g).toString())).toEqual(ps.map((p) => Buffer.from(p).toString()));
+    expect(decodeAll(chunks).map((g) => Buffer.from(g).toString())).toEqual(
+      ps.map((p) => Buffer.from(p).toString()),
+    );
   });
 
   it('hands out views of the chunk when the frame lies inside it', () => {
@@ -137,7 +141,9 @@ describe('message batches', () => {
       fc.property(payloads, (ms) => {
         const enc = encodeMessageBatch(ms);
         const dec = decodeMessageBatch(enc, 'test');
-        expect(dec.map((m) => Buffer.from(m).toString('hex'))).toEqual(ms.map((m) => Buffer.from(m).toString('hex')));
+        expect(dec.map((m) => Buffer.from(m).toString('hex'))).toEqual(
+          ms.map((m) => Buffer.from(m).toString('hex')),
+        );
       }),
     );
   });

@@ -1,5 +1,10 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectChannel, listenChannels, parseHostPort, formatAddress } from '../../../runtime/net/tcp-channel.ts';
+import {
+  connectChannel,
+  listenChannels,
+  parseHostPort,
+  formatAddress,
+} from '../../../runtime/net/tcp-channel.ts';
 import type { ChannelServer } from '../../../runtime/net/tcp-channel.ts';
 import type { ChannelEndpoint } from '../../../runtime/net/endpoint.ts';
 
@@ -17,7 +22,9 @@ describe('host:port parsing', () => {
     expect(parseHostPort('127.0.0.1:80', '--data')).toEqual({ host: '127.0.0.1', port: 80 });
     expect(parseHostPort('[::1]:9', '--data')).toEqual({ host: '::1', port: 9 });
     expect(formatAddress({ host: '::1', port: 9 })).toBe('[::1]:9');
-    expect(() => parseHostPort('localhost', '--control')).toThrow(/--control: expected HOST:PORT, got 'localhost'/);
+    expect(() => parseHostPort('localhost', '--control')).toThrow(
+      /--control: expected HOST:PORT, got 'localhost'/,
+    );
     expect(() => parseHostPort('h:70000', '--to')).toThrow(/--to: port 70000 is out of range/);
   });
 });
@@ -25,14 +32,22 @@ describe('host:port parsing', () => {
 describe('data channels over TCP', () => {
   it('carries batches both ways with credit, in order', async () => {
     const gotByServer: number[] = [];
-    const server = await listenChannels({ host: '127.0.0.1', port: 0 }, { ...local('w1'), windowBytes: 4096 }, () => ({
-      onBatch: (b) => void gotByServer.push(new DataView(b.body.buffer, b.body.byteOffset).getUint32(0)),
-    }));
+    const server = await listenChannels(
+      { host: '127.0.0.1', port: 0 },
+      { ...local('w1'), windowBytes: 4096 },
+      () => ({
+        onBatch: (b) => void gotByServer.push(new DataView(b.body.buffer, b.body.byteOffset).getUint32(0)),
+      }),
+    );
     servers.push(server);
     const gotByClient: number[] = [];
-    const client = await connectChannel(server.address, { ...local('w2'), expectedPeer: 'w1', windowBytes: 4096 }, {
-      onBatch: (b) => void gotByClient.push(b.seq),
-    });
+    const client = await connectChannel(
+      server.address,
+      { ...local('w2'), expectedPeer: 'w1', windowBytes: 4096 },
+      {
+        onBatch: (b) => void gotByClient.push(b.seq),
+      },
+    );
     endpoints.push(client);
     expect(client.peer?.worker).toBe('w1');
     for (let i = 0; i < 500; i++) {
@@ -51,12 +66,18 @@ describe('data channels over TCP', () => {
 
   it('rejects a wrong cluster name on both sides and keeps listening', async () => {
     const serverLogs: string[] = [];
-    const server = await listenChannels({ host: '127.0.0.1', port: 0 }, local('w1'), () => ({ log: (m) => serverLogs.push(m) }));
+    const server = await listenChannels({ host: '127.0.0.1', port: 0 }, local('w1'), () => ({
+      log: (m) => serverLogs.push(m),
+    }));
     servers.push(server);
     const clientLogs: string[] = [];
-    await expect(connectChannel(server.address, local('w9', 'other-cluster'), { log: (m) => clientLogs.push(m) })).rejects.toThrow(/rejected/);
+    await expect(
+      connectChannel(server.address, local('w9', 'other-cluster'), { log: (m) => clientLogs.push(m) }),
+    ).rejects.toThrow(/rejected/);
     for (let i = 0; i < 100 && serverLogs.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
-    expect(serverLogs.join('\n')).toContain("rejected hello from worker 'w9': cluster 'other-cluster' is not this worker's cluster 'c1'");
+    expect(serverLogs.join('\n')).toContain(
+      "rejected hello from worker 'w9': cluster 'other-cluster' is not this worker's cluster 'c1'",
+    );
     expect(clientLogs.join('\n')).toMatch(/rejected/);
     // The listener is still up: a good peer gets in.
     const ok = await connectChannel(server.address, local('w2'));
@@ -66,9 +87,13 @@ describe('data channels over TCP', () => {
 
   it('rejects a wrong application name', async () => {
     const serverLogs: string[] = [];
-    const server = await listenChannels({ host: '127.0.0.1', port: 0 }, local('w1'), () => ({ log: (m) => serverLogs.push(m) }));
+    const server = await listenChannels({ host: '127.0.0.1', port: 0 }, local('w1'), () => ({
+      log: (m) => serverLogs.push(m),
+    }));
     servers.push(server);
-    await expect(connectChannel(server.address, local('w2', 'c1', 'other-app'), { log: () => {} })).rejects.toThrow(/application 'wc'|application 'other-app'/);
+    await expect(
+      connectChannel(server.address, local('w2', 'c1', 'other-app'), { log: () => {} }),
+    ).rejects.toThrow(/application 'wc'|application 'other-app'/);
     for (let i = 0; i < 100 && serverLogs.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(serverLogs.join('\n')).toContain("application 'other-app' is not this worker's application 'wc'");
   });
@@ -82,6 +107,8 @@ describe('data channels over TCP', () => {
   });
 
   it('connecting to nothing names the address', async () => {
-    await expect(connectChannel({ host: '127.0.0.1', port: 1 }, local('w2'), {}, 1000)).rejects.toThrow(/cannot connect to 127.0.0.1:1/);
+    await expect(connectChannel({ host: '127.0.0.1', port: 1 }, local('w2'), {}, 1000)).rejects.toThrow(
+      /cannot connect to 127.0.0.1:1/,
+    );
   });
 });
