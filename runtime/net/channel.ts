@@ -103,6 +103,12 @@ export interface ChannelStats {
   /** Delivered to the application and not yet consumed. */
   readonly unconsumedMessages: number;
   readonly unconsumedBytes: number;
+  /** Credit this side granted that the peer's data has not used yet (held by the peer or in flight). */
+  readonly grantedMessages: number;
+  readonly grantedBytes: number;
+  /** Consumed, not yet granted back (the spec's `owed`). */
+  readonly owedMessages: number;
+  readonly owedBytes: number;
 }
 
 export interface ChannelOptions {
@@ -287,6 +293,10 @@ export class CreditChannelCore implements ChannelCore {
       sendCreditBytes: this.creditBytes,
       unconsumedMessages: this.unconsumedMessages,
       unconsumedBytes: this.unconsumedBytes,
+      grantedMessages: this.grantedMessages,
+      grantedBytes: this.grantedBytes,
+      owedMessages: this.ungrantedMessages,
+      owedBytes: this.ungrantedBytes,
     };
   }
 

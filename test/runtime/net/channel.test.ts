@@ -83,10 +83,17 @@ describe('hello', () => {
   it('rejects an unexpected peer worker name', () => {
     const logs: string[] = [];
     const net = new TestNetwork({ seed: 3 });
-    const { a } = net.link(opts('w1', { expectedPeer: 'w3' }), opts('w2'), { log: (m) => logs.push(m) });
+    const peerLogs: string[] = [];
+    const { a } = net.link(
+      opts('w1', { expectedPeer: 'w3' }),
+      opts('w2'),
+      { log: (m) => logs.push(m) },
+      { log: (m) => peerLogs.push(m) },
+    );
     net.run();
     expect(a.closed?.code).toBe(CloseCode.Rejected);
     expect(logs[0]).toContain("expected worker 'w3', got 'w2'");
+    expect(peerLogs[0]).toContain("worker 'w1' rejected this connection");
   });
 
   it('treats data before hello as a protocol error', () => {
@@ -162,6 +169,15 @@ describe('credit flow control on the test transport', () => {
             }
           }
           maxSenderQueue = Math.max(maxSenderQueue, a.core.stats.queuedBytes);
+          // CreditFlow.tla CreditConserved, per unit: credit granted and unused (held by the
+          // sender or in flight, with in-flight data) + buffered + owed = the window.
+          if (b.core.state === 'open') {
+            const rs = b.core.stats;
+            expect(rs.grantedMessages + rs.unconsumedMessages + rs.owedMessages).toBe(s.windowMessages);
+            expect(rs.grantedBytes + rs.unconsumedBytes + rs.owedBytes).toBe(s.windowBytes);
+            expect(a.core.stats.sendCreditMessages).toBeLessThanOrEqual(rs.grantedMessages);
+            expect(a.core.stats.sendCreditBytes).toBeLessThanOrEqual(rs.grantedBytes);
+          }
           // Invariant: what the receiver holds unconsumed never exceeds its window.
           expect(b.core.stats.unconsumedMessages).toBeLessThanOrEqual(s.windowMessages);
           expect(b.core.stats.unconsumedBytes).toBeLessThanOrEqual(s.windowBytes);
