@@ -147,22 +147,28 @@ export function findFairLasso(g: LiveGraph, ob: Obligation, fairness: readonly F
   let found: number[] | null = null;
   let foundOrder = Infinity;
   const entryOf = (comp: readonly number[]): number => comp.reduce((a, b) => (order[b]! < order[a]! ? b : a));
+  // Membership marks by stamp: no per-component allocation of size n.
+  const memberStamp = new Int32Array(n);
+  const compStamp = new Int32Array(n);
+  let stamp = 0;
+  const scratch = new SccScratch(n);
   while (work.length > 0) {
     const nodes = work.pop()!;
-    const member = new Uint8Array(n);
-    for (const i of nodes) member[i] = 1;
-    for (const comp of sccs(nodes, member, g.succ)) {
-      const inComp = new Uint8Array(n);
-      for (const i of comp) inComp[i] = 1;
+    const ms = ++stamp;
+    for (const i of nodes) memberStamp[i] = ms;
+    for (const comp of sccs(nodes, (i) => memberStamp[i] === ms, g.succ, scratch)) {
+      const cs = ++stamp;
+      for (const i of comp) compStamp[i] = cs;
       const steps: [number, number][] = [];
       for (const i of comp) {
         if (stepAllowed(i, i)) steps.push([i, i]); // stuttering
-        for (const j of g.succ[i]!) if (inComp[j] && j !== i && stepAllowed(i, j)) steps.push([i, j]);
+        for (const j of g.succ[i]!)
+          if (compStamp[j] === cs && j !== i && stepAllowed(i, j)) steps.push([i, j]);
       }
       if (steps.length === 0) continue;
       // The component must still be strongly connected under the allowed steps: recompute when a step was dropped.
-      if (eaSteps.length > 0 && comp.length > 1 && !stronglyConnected(comp, steps, n)) {
-        const pieces = sccsOfSteps(comp, steps, n);
+      if (eaSteps.length > 0 && comp.length > 1) {
+        const pieces = sccsOfSteps(comp, steps);
         if (pieces.length > 1) {
           for (const p of pieces) work.push(p);
           continue;
@@ -301,54 +307,69 @@ function bfsInside(
   return null;
 }
 
-/** Strongly connected components of the subgraph on `nodes` (member[i] = 1) with a cycle in them (iterative Tarjan). */
+/** Reusable Tarjan arrays over state numbers 0..n-1 (entries are reset after each use). */
+export class SccScratch {
+  readonly index: Int32Array;
+  readonly low: Int32Array;
+  readonly onStack: Uint8Array;
+  constructor(n: number) {
+    this.index = new Int32Array(n).fill(-1);
+    this.low = new Int32Array(n);
+    this.onStack = new Uint8Array(n);
+  }
+}
+
+/**
+ * Strongly connected components of the subgraph on `nodes` (iterative Tarjan, no recursion).
+ * Every state has a stuttering self-loop in the behaviour graph, so singletons count too.
+ */
 export function sccs(
   nodes: readonly number[],
-  member: Uint8Array,
+  isMember: (i: number) => boolean,
   succ: readonly (readonly number[])[],
+  scratch: SccScratch,
 ): number[][] {
-  const index = new Map<number, number>();
-  const low = new Map<number, number>();
-  const onStack = new Set<number>();
+  const { index, low, onStack } = scratch;
   const stack: number[] = [];
   const out: number[][] = [];
   let counter = 0;
+  const callV: number[] = [];
+  const callE: number[] = [];
   for (const root of nodes) {
-    if (index.has(root)) continue;
-    const call: [number, number][] = [[root, 0]];
-    index.set(root, counter);
-    low.set(root, counter);
-    counter++;
+    if (index[root] !== -1) continue;
+    index[root] = low[root] = counter++;
     stack.push(root);
-    onStack.add(root);
-    while (call.length > 0) {
-      const frame = call[call.length - 1]!;
-      const v = frame[0];
+    onStack[root] = 1;
+    callV.push(root);
+    callE.push(0);
+    while (callV.length > 0) {
+      const top = callV.length - 1;
+      const v = callV[top]!;
       const edges = succ[v]!;
-      if (frame[1] < edges.length) {
-        const w = edges[frame[1]++]!;
-        if (!member[w]) continue;
-        if (!index.has(w)) {
-          index.set(w, counter);
-          low.set(w, counter);
-          counter++;
+      if (callE[top]! < edges.length) {
+        const w = edges[callE[top]!++]!;
+        if (!isMember(w)) continue;
+        if (index[w] === -1) {
+          index[w] = low[w] = counter++;
           stack.push(w);
-          onStack.add(w);
-          call.push([w, 0]);
-        } else if (onStack.has(w)) {
-          low.set(v, Math.min(low.get(v)!, index.get(w)!));
+          onStack[w] = 1;
+          callV.push(w);
+          callE.push(0);
+        } else if (onStack[w]) {
+          if (index[w]! < low[v]!) low[v] = index[w]!;
         }
       } else {
-        call.pop();
-        if (call.length > 0) {
-          const u = call[call.length - 1]![0];
-          low.set(u, Math.min(low.get(u)!, low.get(v)!));
+        callV.pop();
+        callE.pop();
+        if (callV.length > 0) {
+          const u = callV[callV.length - 1]!;
+          if (low[v]! < low[u]!) low[u] = low[v]!;
         }
-        if (low.get(v) === index.get(v)) {
+        if (low[v] === index[v]) {
           const comp: number[] = [];
           for (;;) {
             const w = stack.pop()!;
-            onStack.delete(w);
+            onStack[w] = 0;
             comp.push(w);
             if (w === v) break;
           }
@@ -357,31 +378,16 @@ export function sccs(
       }
     }
   }
-  // Every state has a stuttering self-loop in the behaviour graph, so singletons count too.
+  for (const v of nodes) index[v] = -1;
   return out;
 }
 
-function stronglyConnected(comp: readonly number[], steps: readonly [number, number][], n: number): boolean {
-  return sccsOfSteps(comp, steps, n).length === 1;
-}
-
-function sccsOfSteps(comp: readonly number[], steps: readonly [number, number][], n: number): number[][] {
-  const member = new Uint8Array(n);
-  for (const i of comp) member[i] = 1;
-  const adj = new Map<number, number[]>();
-  for (const i of comp) adj.set(i, []);
-  for (const [i, j] of steps) if (i !== j) adj.get(i)!.push(j);
-  const local: number[][] = [];
+/** Components of `comp` under the allowed steps only (self-loops do not connect anything). */
+function sccsOfSteps(comp: readonly number[], steps: readonly [number, number][]): number[][] {
   const idx = new Map<number, number>();
   comp.forEach((v, k) => idx.set(v, k));
-  const succLocal: number[][] = comp.map((v) => adj.get(v)!.map((w) => idx.get(w)!));
-  const localMember = new Uint8Array(comp.length).fill(1);
-  for (const c of sccs(
-    comp.map((_, k) => k),
-    localMember,
-    succLocal,
-  )) {
-    local.push(c.map((k) => comp[k]!));
-  }
-  return local;
+  const succLocal: number[][] = comp.map(() => []);
+  for (const [i, j] of steps) if (i !== j) succLocal[idx.get(i)!]!.push(idx.get(j)!);
+  const local = comp.map((_, k) => k);
+  return sccs(local, () => true, succLocal, new SccScratch(comp.length)).map((c) => c.map((k) => comp[k]!));
 }
