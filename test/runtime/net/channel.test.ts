@@ -279,7 +279,7 @@ describe('credit flow control on the test transport', () => {
   it('a lost connection is an error on the other side', () => {
     const logs: string[] = [];
     const net = new TestNetwork({ seed: 5 });
-    const { a, b } = net.link(opts('s'), opts('r'), {}, { log: (m) => logs.push(m) });
+    const { a, b } = net.link(opts('s'), opts('r'), { log: () => {} }, { log: (m) => logs.push(m) });
     net.run();
     a.transportClosed('simulated crash');
     b.transportClosed('peer vanished');
