@@ -119,6 +119,8 @@ function power(a: number, b: number): number {
 }
 
 function seqConcat(a: Value, b: Value): Value {
+  // TLC also concatenates strings with \o.
+  if (typeof a === 'string' && typeof b === 'string') return a + b;
   const x = asSeq('\\o', a);
   const y = asSeq('\\o', b);
   if (x.length === 0) return b;
@@ -306,7 +308,7 @@ export function makeBuiltins(host: BuiltinHost): ReadonlyMap<string, Builtin> {
 
   // Sequences.
   def1('Seq', (a) => new SeqSet(asSet('Seq', a)));
-  def1('Len', (a) => asSeq('Len', a).length);
+  def1('Len', (a) => (typeof a === 'string' ? a.length : asSeq('Len', a).length));
   def2('\\o', seqConcat);
   def2('Append', (s, e) => new TupleValue([...asSeq('Append', s), e]));
   def1('Head', (s) => {
@@ -320,9 +322,15 @@ export function makeBuiltins(host: BuiltinHost): ReadonlyMap<string, Builtin> {
     return x.length === 1 ? EMPTY_TUPLE : new TupleValue(x.slice(1));
   });
   def3('SubSeq', (s, m, n) => {
-    const x = asSeq('SubSeq', s);
     const a = asInt('SubSeq', m);
     const b = asInt('SubSeq', n);
+    if (typeof s === 'string') {
+      // TLC takes substrings with SubSeq.
+      if (a > b) return '';
+      if (a < 1 || b > s.length) throw err(`SubSeq(${toTlaShort(s)}, ${a}, ${b}): the range ${a}..${b} is not within 1..${s.length}`);
+      return s.slice(a - 1, b);
+    }
+    const x = asSeq('SubSeq', s);
     if (a > b) return EMPTY_TUPLE;
     if (a < 1 || b > x.length) {
       throw err(`SubSeq(${toTlaShort(s)}, ${a}, ${b}): the range ${a}..${b} is not within 1..${x.length}`);

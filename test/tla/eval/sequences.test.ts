@@ -23,6 +23,10 @@ describe('Sequences', () => {
     expect(await show('SelectSeq(<<1, 2, 3, 2, 1>>, LAMBDA x : x > 1)')).toBe('<<2, 3, 2>>');
   });
 
+  it('treats strings as TLC does for Len, \\o and SubSeq', async () => {
+    expect(await evalTla('Len("abc") = 3 /\\ "ab" \\o "c" = "abc" /\\ SubSeq("abcd", 2, 3) = "bc" /\\ SubSeq("ab", 2, 1) = ""')).toBe(true);
+  });
+
   it('reports misuse', async () => {
     expect((await evalError('Head(<<>>)')).message).toMatch(/Head to the empty sequence/);
     expect((await evalError('Tail(<<>>)')).message).toMatch(/Tail to the empty sequence/);
