@@ -610,6 +610,8 @@ class Engine implements WorkerEngine {
   private startMs = 0;
   private failure: Error | null = null;
   private sinksOpen = false;
+  /** True while a batch is being pushed through the operators (they are not reentrant). */
+  private pushing = false;
   /** Set once stop() has drained and begins closing the sinks. */
   private closing = false;
   private readonly opened = deferred();
@@ -716,12 +718,15 @@ class Engine implements WorkerEngine {
     );
     if (drop) b = compact(values, b, drop);
     core.ingested += n;
+    this.pushing = true;
     try {
       pushAll(rs.next, b);
     } catch (err) {
       this.fail(err);
       core.pending.length = 0;
       return Promise.reject(err);
+    } finally {
+      this.pushing = false;
     }
     return this.track(core.settle());
   }
@@ -796,12 +801,18 @@ class Engine implements WorkerEngine {
         ),
       );
     }
+    // A peer's send can call in synchronously while this worker is pushing a batch (peers in one
+    // process, as in tests and the simulator): operators are not reentrant, so take it next.
+    if (this.pushing) return RESOLVED.then(() => this.deliverRemote(batch));
     this.core.remoteReceived += batch.payloads.length;
+    this.pushing = true;
     try {
       op.pushRemote(batch);
     } catch (err) {
       this.core.pending.length = 0;
       return Promise.reject(err);
+    } finally {
+      this.pushing = false;
     }
     return this.track(this.core.settle());
   }

@@ -237,6 +237,63 @@ describe('worker engine, several workers', () => {
     );
   });
 
+  it('handles peers calling back synchronously (two state steps bouncing between workers)', async () => {
+    await fc.assert(
+      fc.asyncProperty(fc.array(fc.integer({ min: 0, max: 30 }), { maxLength: 120 }), async (nums) => {
+        clearMemoryConnectors();
+        setMemorySource('b-in', nums.map(String), 9);
+        const app = defineApp('bounce', { partitions: 8 });
+        app
+          .source('in', { uri: 'memory:b-in', decode: (p) => Number(p) })
+          .state('first', {
+            key: (n: number) => n,
+            init: () => ({ c: 0 }),
+            update: (s: { c: number }, n: number, emit: (o: number) => void) => {
+              s.c++;
+              emit(n * 7 + 1);
+            },
+            codec: jsonCodec<number>(),
+          })
+          .state('second', {
+            key: (m: number) => m,
+            init: () => ({ c: 0 }),
+            update: (s: { c: number }, m: number, emit: (o: string) => void) => void emit(`${m} ${++s.c}`),
+            codec: jsonCodec<number>(),
+          })
+          .sink('out', { uri: 'memory:b-out', encode: stringCodec });
+        const built = app.build();
+        const table = roundRobinTable(['w1', 'w2'], 8);
+        const engines = new Map<string, ReturnType<typeof createWorkerEngine>>();
+        for (const name of ['w1', 'w2']) {
+          engines.set(
+            name,
+            createWorkerEngine({
+              app: built,
+              workerName: name,
+              partitions: table,
+              clock,
+              log: silent,
+              deadLetters: new MemoryDeadLetterSink(),
+              runSources: name === 'w1',
+              remote: { send: (w: string, b: RemoteBatch) => engines.get(w)!.deliverRemote(b) },
+            }),
+          );
+        }
+        for (const e of engines.values()) await e.start();
+        await engines.get('w1')!.sourcesDone();
+        for (const e of engines.values()) await e.stopSources();
+        for (const e of engines.values()) await e.stop();
+        const expected = new Map<string, number>();
+        for (const n of nums) expected.set(String(n * 7 + 1), (expected.get(String(n * 7 + 1)) ?? 0) + 1);
+        expect(finalsOf(memorySinkPayloads('b-out').map((p) => String(p).replace(' ', '=')))).toEqual(
+          new Map([...expected].map(([k, v]) => [k, v])),
+        );
+        expect(memorySinkPayloads('b-out')).toHaveLength(nums.length);
+      }),
+      { numRuns: 40 },
+    );
+  });
+
   it('rejects a batch for a partition it does not own, naming both workers', async () => {
     setMemorySource('x-in', []);
     const app = sumApp('x', 4);
