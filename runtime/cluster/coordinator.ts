@@ -112,13 +112,22 @@ export class Coordinator {
       if (!member) return;
       if (member.stopped || this.phase === 'done') return;
       if (this.members.get(member.name) !== member) return;
+      this.members.delete(member.name);
+      if (this.phase === 'registering') {
+        this.o.log.warn(
+          `worker '${member.name}' went away before the cluster was complete (${reason}); waiting for a replacement`,
+        );
+        return;
+      }
       this.o.log.error(
         `worker '${member.name}' lost its control connection (${reason}); the cluster cannot go on without it, stopping the others`,
       );
       this.failed = true;
-      this.members.delete(member.name);
-      if (this.phase === 'registering') return;
-      this.beginShutdown(`worker '${member.name}' went away`);
+      // What was in flight to or from it cannot drain: stop the others at once.
+      if (this.phase !== 'stopping') {
+        this.phase = 'stopping';
+        for (const m of this.members.values()) m.conn.send({ t: 'stop' });
+      }
       this.checkProgress();
     });
   }

@@ -1,0 +1,138 @@
+// Cluster behaviour around failures and signals, with real `buffy node` processes on loopback.
+import { afterAll, describe, expect, it } from 'vitest';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { killAll, startBuffy } from './processes.ts';
+import type { Proc } from './processes.ts';
+
+const APP = fileURLToPath(new URL('../../examples/word-count.ts', import.meta.url));
+const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'buffy-failures-'));
+
+afterAll(async () => {
+  await killAll();
+});
+
+/** Starts a 3-worker cluster (tcp source on w1, counting sinks) and waits until it runs. */
+async function startCluster(cluster: string): Promise<{ w: Proc[]; control: string; source: string }> {
+  const common = ['--workers', '3', '--cluster', cluster, '--sink', 'count:', '--param', 'top=0'];
+  const dl = (n: string) => ['--dead-letters', path.join(tmp, `${cluster}-${n}.jsonl`)];
+  const w1 = startBuffy(`${cluster}/w1`, [
+    'node',
+    APP,
+    '--name',
+    'w1',
+    '--initializer',
+    '--control',
+    '127.0.0.1:0',
+    '--source',
+    'tcp:127.0.0.1:0',
+    ...dl('w1'),
+    ...common,
+  ]);
+  const control = (await w1.waitFor(/control listening on (127\.0\.0\.1:\d+)/))[1]!;
+  const w2 = startBuffy(`${cluster}/w2`, [
+    'node',
+    APP,
+    '--name',
+    'w2',
+    '--control',
+    control,
+    ...dl('w2'),
+    ...common,
+  ]);
+  const w3 = startBuffy(`${cluster}/w3`, [
+    'node',
+    APP,
+    '--name',
+    'w3',
+    '--control',
+    control,
+    ...dl('w3'),
+    ...common,
+  ]);
+  await w1.waitFor(new RegExp(`cluster '${cluster}' started`));
+  const source = (await w1.waitFor(/source tcp:127\.0\.0\.1:0 listening on (127\.0\.0\.1:\d+)/))[1]!;
+  return { w: [w1, w2, w3], control, source };
+}
+
+describe('cluster failures and signals', () => {
+  it('SIGTERM to the initializer stops the whole cluster cleanly (exit 0 everywhere)', async () => {
+    const { w } = await startCluster('sigterm');
+    w[0]!.child.kill('SIGTERM');
+    expect(await Promise.all(w.map((p) => p.exited))).toEqual([0, 0, 0]);
+    expect(w[0]!.lines.join('\n')).toMatch(/stopping the cluster: SIGTERM on worker 'w1'/);
+  }, 30_000);
+
+  it('a worker that dies makes the initializer stop the others and exit 1', async () => {
+    const { w } = await startCluster('crash');
+    w[2]!.child.kill('SIGKILL');
+    expect(await w[0]!.exited).toBe(1);
+    expect(await w[1]!.exited).toBe(0);
+    expect(w[0]!.lines.join('\n')).toMatch(/worker 'w3' lost its control connection .*stopping the others/);
+  }, 30_000);
+
+  it('workers whose initializer dies stop with exit 1 and say why', async () => {
+    const { w } = await startCluster('orphans');
+    w[0]!.child.kill('SIGKILL');
+    expect(await w[1]!.exited).toBe(1);
+    expect(await w[2]!.exited).toBe(1);
+    expect(w[1]!.lines.join('\n')).toMatch(
+      /lost the control connection to the initializer at 127\.0\.0\.1:\d+/,
+    );
+  }, 30_000);
+
+  it('a control port in use is an error naming the address (exit 1)', async () => {
+    const blocker = net.createServer();
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const port = (blocker.address() as net.AddressInfo).port;
+    try {
+      const p = startBuffy('busy', [
+        'node',
+        APP,
+        '--name',
+        'w1',
+        '--initializer',
+        '--workers',
+        '2',
+        '--control',
+        `127.0.0.1:${port}`,
+      ]);
+      expect(await p.exited).toBe(1);
+      expect(p.lines.join('\n')).toContain(
+        `--control: cannot listen on 127.0.0.1:${port}: the address is already in use`,
+      );
+    } finally {
+      blocker.close();
+    }
+  }, 30_000);
+
+  it('bad flags are usage errors (exit 2) that name the flag', async () => {
+    const cases: Array<[string[], RegExp]> = [
+      [
+        ['node', APP, '--name', 'w1', '--workers', 'three', '--control', '127.0.0.1:1'],
+        /--workers must be an integer/,
+      ],
+      [
+        ['node', APP, '--name', '1bad', '--workers', '2', '--control', '127.0.0.1:1'],
+        /--name must start with a letter/,
+      ],
+      [['node', APP, '--name', 'w1', '--workers', '2'], /--control is required/],
+      [
+        ['node', APP, '--name', 'w1', '--workers', '2', '--control', 'nowhere'],
+        /--control: expected HOST:PORT, got 'nowhere'/,
+      ],
+      [['send', '--to', '127.0.0.1:1', '--file', 'f', '--rate', 'fast'], /--rate must be a positive number/],
+      [['receive'], /--listen is required/],
+      [['shutdown', '--control', '127.0.0.1:99999'], /--control: port 99999 is out of range/],
+    ];
+    const procs = cases.map(([args], i) => startBuffy(`flags-${i}`, args));
+    const codes = await Promise.all(procs.map((p) => p.exited));
+    cases.forEach(([, pattern], i) => {
+      expect(procs[i]!.lines.join('\n'), `case ${i}`).toMatch(pattern);
+      expect(codes[i], `case ${i}: ${procs[i]!.lines.join('\n')}`).toBe(2);
+    });
+  }, 30_000);
+});
