@@ -186,55 +186,38 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
   };
 
   /** Replays the parent chain of state `id` and returns the steps from an initial state to it. */
+  /**
+   * Replays the parent chain of state `id` and returns the steps from an initial state to it.
+   * Candidates are collected before any is tested (`accept` may run the evaluator again).
+   */
   const replay = (id: number, accept?: (s: S) => boolean): TraceStep<S, L>[] => {
     const chain: number[] = [];
     for (let i = id; i !== -1; i = fps.parent(i)) chain.push(i);
     chain.reverse();
-    const steps: TraceStep<S, L>[] = [];
     const last = chain.length - 1;
-    const matches = (s: S, k: number): boolean => {
-      const [hi, lo] = fp2(s);
-      return hi === fps.hi(chain[k]!) && lo === fps.lo(chain[k]!) && (k !== last || !accept || accept(s));
-    };
-    let found: S | undefined;
-    let fallback: S | undefined;
-    sys.initStates((s) => {
-      if (found !== undefined) return;
-      const [hi, lo] = fp2(s);
-      if (hi !== fps.hi(chain[0]!) || lo !== fps.lo(chain[0]!)) return;
-      if (fallback === undefined) fallback = s;
-      if (matches(s, 0)) found = s;
-    });
-    let cur = found ?? fallback;
-    if (cur === undefined)
-      throw new Error('internal error: replay found no initial state with the recorded fingerprint');
-    steps.push({ state: cur, label: null });
-    for (let k = 1; k < chain.length; k++) {
-      let next: S | undefined;
-      let nextFallback: S | undefined;
-      let label: L | null = null;
-      let fallbackLabel: L | null = null;
+    const pick = (cands: [S, L | null][], k: number): [S, L | null] | undefined => {
       const want = chain[k]!;
-      sys.successors(cur, (t, l) => {
-        if (next !== undefined) return;
-        const [hi, lo] = fp2(t);
-        if (hi !== fps.hi(want) || lo !== fps.lo(want)) return;
-        if (nextFallback === undefined) {
-          nextFallback = t;
-          fallbackLabel = l;
-        }
-        if (matches(t, k)) {
-          next = t;
-          label = l;
-        }
+      const same = cands.filter(([s]) => {
+        const [hi, lo] = fp2(s);
+        return hi === fps.hi(want) && lo === fps.lo(want);
       });
-      if (next === undefined) {
-        next = nextFallback;
-        label = fallbackLabel;
-      }
-      if (next === undefined) throw new Error(`internal error: replay lost the trace at step ${k + 1}`);
-      steps.push({ state: next, label });
-      cur = next;
+      if (k === last && accept) return same.find(([s]) => safeBool(() => accept(s))) ?? same[0];
+      return same[0];
+    };
+    const inits: [S, L | null][] = [];
+    sys.initStates((s) => inits.push([s, null]));
+    const first = pick(inits, 0);
+    if (!first)
+      throw new Error('internal error: replay found no initial state with the recorded fingerprint');
+    const steps: TraceStep<S, L>[] = [{ state: first[0], label: null }];
+    let cur = first[0];
+    for (let k = 1; k < chain.length; k++) {
+      const cands: [S, L | null][] = [];
+      sys.successors(cur, (t, l) => cands.push([t, l]));
+      const next = pick(cands, k);
+      if (!next) throw new Error(`internal error: replay lost the trace at step ${k + 1}`);
+      steps.push({ state: next[0], label: next[1] });
+      cur = next[0];
     }
     return steps;
   };
@@ -480,21 +463,26 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
     bad: ((x: S) => boolean) | null,
     ap?: NamedActionPred<S>,
   ): Trace<S, L> {
-    const base = replay(sid);
+    let base: TraceStep<S, L>[];
+    try {
+      base = replay(sid);
+    } catch {
+      // the evaluator did not give the same successors again (e.g. RandomElement): the state alone
+      return { steps: [{ state: t, label: null }] };
+    }
     const parent = base[base.length - 1]!.state;
     const [hi, lo] = fp2(t);
-    let chosen: TraceStep<S, L> | null = null;
+    const cands: TraceStep<S, L>[] = [];
     try {
-      sys.successors(parent, (x, l) => {
-        if (chosen) return;
-        const [xh, xl] = fp2(x);
-        if (xh !== hi || xl !== lo) return;
-        const isBad = bad ? safeBool(() => bad(x)) : ap ? safeBool(() => !ap.holds(parent, x)) : true;
-        if (isBad) chosen = { state: x, label: l };
-      });
+      sys.successors(parent, (x, l) => cands.push({ state: x, label: l }));
     } catch {
-      chosen = null;
+      cands.length = 0;
     }
+    const chosen = cands.find(({ state: x }) => {
+      const [xh, xl] = fp2(x);
+      if (xh !== hi || xl !== lo) return false;
+      return bad ? safeBool(() => bad(x)) : ap ? safeBool(() => !ap.holds(parent, x)) : true;
+    });
     return { steps: [...base, chosen ?? { state: t, label }] };
   }
 }
