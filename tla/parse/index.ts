@@ -91,7 +91,11 @@ export async function parseExpressionText(text: string, file: string): Promise<E
   if (/^\s*$/.test(text)) throw new TlaError('parse', 'empty expression', { file, line: 1, col: 1 });
   const endLine = text.split('\n').findIndex((line) => /^\s*={4,}/.test(line));
   if (endLine >= 0) {
-    throw new TlaError('parse', 'a module end line (====) cannot appear in an expression', { file, line: endLine + 1, col: 1 });
+    throw new TlaError('parse', 'a module end line (====) cannot appear in an expression', {
+      file,
+      line: endLine + 1,
+      col: 1,
+    });
   }
   // Each line is indented by two columns so that junction lists keep their alignment.
   const indented = text

@@ -567,7 +567,10 @@ describe('parseExpressionText', () => {
       loc: { file: 'cli', line: 2 },
     });
     await expect(parseExpressionText('  ', 'cli')).rejects.toMatchObject({ kind: 'parse' });
-    await expect(parseExpressionText('1\n====\n2', 'cli')).rejects.toMatchObject({ kind: 'parse', loc: { line: 2, col: 1 } });
+    await expect(parseExpressionText('1\n====\n2', 'cli')).rejects.toMatchObject({
+      kind: 'parse',
+      loc: { line: 2, col: 1 },
+    });
   });
 });
 
