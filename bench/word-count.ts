@@ -3,8 +3,8 @@
 //   (b) Node.js object-mode streams: Readable(file) -> Transform split -> Transform count -> Writable;
 //   (c) Buffy embedded (examples/word-count.ts, file source, counting sink), with source-to-sink
 //       latency percentiles at full speed and at half of that rate (rate-limited source).
-// Prints words/s, ratios to (b), and latency percentiles. Each measurement is the median of
-// `--runs` runs (default 3). Options: --words N (default 2,000,000), --runs N.
+// Prints words/s, ratios to (b), and latency percentiles. Each figure is the median of `--runs`
+// runs (default 3), the contenders taking turns. Options: --words N (default 2,000,000), --runs N.
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -47,22 +47,35 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
-async function measure(
-  name: string,
-  f: () => Promise<Result>,
-): Promise<{ wordsPerSecond: number; words: number }> {
-  const rates: number[] = [];
-  let words = 0;
+interface Measured {
+  wordsPerSecond: number;
+  words: number;
+}
+
+interface Contender {
+  name: string;
+  run: () => Promise<Result>;
+}
+
+/** Runs the contenders in turns (a, b, c, a, b, c, ...) so that a burst of load from other
+ * processes hits them alike; reports the median words/s of each. */
+async function measureInTurns(contenders: readonly Contender[]): Promise<Measured[]> {
+  const rates = contenders.map(() => [] as number[]);
+  const words = contenders.map(() => 0);
   for (let r = 0; r < RUNS; r++) {
-    const res = await f();
-    words = res.words;
-    rates.push(res.words / (res.ms / 1000));
+    for (let k = 0; k < contenders.length; k++) {
+      const res = await contenders[k]!.run();
+      words[k] = res.words;
+      rates[k]!.push(res.words / (res.ms / 1000));
+    }
   }
-  const wps = median(rates);
-  console.log(
-    `${name.padEnd(44)} ${Math.round(wps).toLocaleString('en-US').padStart(12)} words/s  (${words} words, median of ${RUNS})`,
-  );
-  return { wordsPerSecond: wps, words };
+  return contenders.map((c, k) => {
+    const wps = median(rates[k]!);
+    console.log(
+      `${c.name.padEnd(44)} ${Math.round(wps).toLocaleString('en-US').padStart(12)} words/s  (${words[k]} words, median of ${RUNS})`,
+    );
+    return { wordsPerSecond: wps, words: words[k]! };
+  });
 }
 
 // (a) raw loop
@@ -208,13 +221,18 @@ async function main(): Promise<void> {
     await nodeStreams(warm);
     await buffy(`file:${warm}`);
 
-    const a = await measure('(a) raw loop', () => rawLoop(file));
-    const b = await measure('(b) Node.js object-mode streams', () => nodeStreams(file));
     const h = histogram();
-    const c = await measure('(c) Buffy embedded', () => {
-      h.reset();
-      return buffy(`file:${file}`, recorder(h));
-    });
+    const [a, b, c] = (await measureInTurns([
+      { name: '(a) raw loop', run: () => rawLoop(file) },
+      { name: '(b) Node.js object-mode streams', run: () => nodeStreams(file) },
+      {
+        name: '(c) Buffy embedded',
+        run: () => {
+          h.reset();
+          return buffy(`file:${file}`, recorder(h));
+        },
+      },
+    ])) as [Measured, Measured, Measured];
     // (d) 2-worker cluster: the lead wires H5's bench/cluster.ts here, e.g.
     //   const { measureClusterWordCount } = await import('./cluster.ts');
     //   const d = await measureClusterWordCount({ corpusFile: file, words: WORDS, workers: 2 });
