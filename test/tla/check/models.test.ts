@@ -1,7 +1,7 @@
 // The checker and the library API on small models whose figures can be worked out by hand
 // (see the comments in test/tla/check/models/*.cfg).
 import { describe, expect, it } from 'vitest';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import {
@@ -14,7 +14,7 @@ import {
   loadModel,
   toJson,
 } from '../../../tla/index.ts';
-import { equals, fcnApply, mkFcn, tuple } from '../../../tla/values.ts';
+import { equals, fcnApply, fromItf, mkFcn, toItf, tuple, type Value } from '../../../tla/values.ts';
 import { main } from '../../../runtime/cli/main.ts';
 import { tlcToJson } from '../../../tla/cli.ts';
 import { parseTlcOutput } from '../../../tla/check/tlc.ts';
@@ -112,6 +112,57 @@ describe('library API', () => {
     expect(generateTraces(cm, { mode: 'random', count: 4, depth: 7, seed: 42 })).toEqual(a);
     expect(a.traces.every((t) => t.states.length === 8)).toBe(true);
   });
+});
+
+describe('edge cover against exploreGraph on real models', () => {
+  const corpus = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'tla-corpus');
+  const models: [string, string][] = [
+    [spec, path.join(dir, 'Counters.cfg')],
+    [
+      path.join(corpus, 'check-07-action-constraint', 'Robot.tla'),
+      path.join(corpus, 'check-07-action-constraint', 'Robot.cfg'),
+    ],
+    [
+      path.join(corpus, 'check-19-pluscal-mutex', 'Peterson.tla'),
+      path.join(corpus, 'check-19-pluscal-mutex', 'Peterson.cfg'),
+    ],
+    [
+      path.join(corpus, 'expr-22-instance', 'Instances.tla'),
+      path.join(corpus, 'expr-22-instance', 'Instances.cfg'),
+    ],
+  ];
+  for (const [specFile, cfgFile] of models) {
+    it.skipIf(!existsSync(cfgFile))(
+      `${path.basename(cfgFile)}: the traces' steps are exactly the graph's labelled edges`,
+      async () => {
+        const cm = await loadModel(specFile, cfgFile);
+        const g = exploreGraph(cm);
+        const key = (s: readonly Value[], action: unknown, t: readonly Value[]): string =>
+          JSON.stringify([s.map(toItf), action, t.map(toItf)]);
+        const want = new Set(
+          g.edges.map((e) =>
+            key(
+              g.states[e.from]!,
+              {
+                name: e.label.name,
+                args: Object.fromEntries(Object.entries(e.label.args).map(([k, v]) => [k, toItf(v)])),
+              },
+              g.states[e.to]!,
+            ),
+          ),
+        );
+        const cover = generateTraces(cm, { mode: 'cover' });
+        const got = new Set<string>();
+        for (const t of cover.traces) {
+          const states = t.states.map((st) => t.vars.map((v) => fromItf(st[v])));
+          for (let k = 1; k < states.length; k++)
+            got.add(key(states[k - 1]!, t.states[k]!['#meta'].action, states[k]!));
+        }
+        expect(got).toEqual(want);
+        expect(cover.edgesCovered).toBe(g.edges.length);
+      },
+    );
+  }
 });
 
 describe('TLC output as the JSON summary', () => {
