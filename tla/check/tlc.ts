@@ -14,7 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TlaError } from '../errors.ts';
-import { fcnFromPairs, mkRecord, modelValue, setOf, tuple, type Value } from '../values.ts';
+import { IntervalSet, fcnFromPairs, mkRecord, modelValue, setOf, tuple, type Value } from '../values.ts';
 
 export type TlcVerdict = 'ok' | 'invariant' | 'property' | 'deadlock' | 'error';
 
@@ -296,6 +296,12 @@ export function parseTlcValue(text: string): Value {
     const num = text.slice(p).match(/^-?\d+/);
     if (num) {
       p += num[0].length;
+      // TLC prints an integer interval as lo..hi
+      const hi = text.slice(p).match(/^\s*\.\.\s*(-?\d+)/);
+      if (hi) {
+        p += hi[0].length;
+        return new IntervalSet(Number(num[0]), Number(hi[1]));
+      }
       return Number(num[0]);
     }
     const id = text.slice(p).match(/^[A-Za-z_][A-Za-z0-9_]*/);

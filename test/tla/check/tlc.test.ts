@@ -174,6 +174,7 @@ describe('parseTlcValue', () => {
       ],
       ['(p1 :> 0 @@ p2 :> 1)', fcnFromPairs([modelValue('p1'), modelValue('p2')], [0, 1])],
       ['p1 :> "idle"', fcnFromPairs([modelValue('p1')], ['idle'])],
+      ['[s |-> 1..3]', mkRecord([['s', setOf([1, 2, 3])]])],
       [
         '[a |-> <<1, 2>>,\n   b |-> 2]',
         mkRecord([
