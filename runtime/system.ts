@@ -29,6 +29,60 @@ export function createSystemClock(): Clock {
   };
 }
 
+/** A clock that only moves when told (`advance`), for deterministic tests and simulation.
+ * Timers fire in order of due time (then of creation) during `advance`. */
+export interface ManualClock extends Clock {
+  /** Moves time forward by `ms`, firing every timer that falls due, in order. */
+  advance(ms: number): void;
+  /** Number of timers still pending. */
+  pendingTimers(): number;
+}
+
+export function createManualClock(startMs = 0): ManualClock {
+  let now = startMs;
+  let mono = 0;
+  let nextId = 1;
+  const timers = new Map<number, { due: number; fn: () => void }>();
+  const clock: ManualClock = {
+    nowMs: () => now,
+    nowNs: () => BigInt(Math.round(mono * 1e6)),
+    monotonicMs: () => mono,
+    setTimer(delayMs: number, fn: () => void): TimerHandle {
+      if (!(delayMs >= 0)) throw new RangeError(`setTimer: delayMs ${delayMs} must be >= 0`);
+      const id = nextId++;
+      timers.set(id, { due: mono + delayMs, fn });
+      return id;
+    },
+    clearTimer(handle: TimerHandle): void {
+      timers.delete(handle);
+    },
+    advance(ms: number): void {
+      if (!(ms >= 0)) throw new RangeError(`advance: ms ${ms} must be >= 0`);
+      const end = mono + ms;
+      for (;;) {
+        let bestId = -1;
+        let bestDue = Infinity;
+        for (const [id, t] of timers) {
+          if (t.due <= end && (t.due < bestDue || (t.due === bestDue && id < bestId))) {
+            bestId = id;
+            bestDue = t.due;
+          }
+        }
+        if (bestId < 0) break;
+        const t = timers.get(bestId)!;
+        timers.delete(bestId);
+        now += t.due - mono;
+        mono = t.due;
+        t.fn();
+      }
+      now += end - mono;
+      mono = end;
+    },
+    pendingTimers: () => timers.size,
+  };
+  return clock;
+}
+
 /** sfc32, seeded: the same seed gives the same sequence on every platform. */
 export function createSeededRandom(seed: number): Random {
   let a = 0x9e3779b9 ^ seed;

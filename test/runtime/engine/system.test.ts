@@ -1,6 +1,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { MemoryStore, createSeededRandom, createSystemClock } from '../../../runtime/system.ts';
+import {
+  MemoryStore,
+  createManualClock,
+  createSeededRandom,
+  createSystemClock,
+} from '../../../runtime/system.ts';
 
 describe('system seams', () => {
   it('seeded random: same seed, same sequence; values in range', () => {
@@ -59,5 +64,42 @@ describe('system seams', () => {
     expect(c.monotonicMs() - t0).toBeGreaterThanOrEqual(9);
     expect(c.nowNs() > n0).toBe(true);
     expect(Math.abs(c.nowMs() - Date.now())).toBeLessThan(1000);
+  });
+});
+
+describe('manual clock', () => {
+  it('fires timers in due order during advance, including timers set by timers', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.integer({ min: 0, max: 100 }), { maxLength: 20 }),
+        fc.integer({ min: 0, max: 150 }),
+        (delays, step) => {
+          const c = createManualClock(1000);
+          const fired: number[] = [];
+          delays.forEach((d, i) => c.setTimer(d, () => fired.push(i)));
+          c.advance(step);
+          const expected = delays
+            .map((d, i) => [d, i] as const)
+            .filter(([d]) => d <= step)
+            .sort((x, y) => x[0] - y[0] || x[1] - y[1])
+            .map(([, i]) => i);
+          expect(fired).toEqual(expected);
+          expect(c.monotonicMs()).toBe(step);
+          expect(c.nowMs()).toBe(1000 + step);
+          expect(c.pendingTimers()).toBe(delays.length - expected.length);
+        },
+      ),
+    );
+    const c = createManualClock();
+    const seen: number[] = [];
+    c.setTimer(5, () => {
+      seen.push(c.monotonicMs());
+      c.setTimer(5, () => seen.push(c.monotonicMs()));
+    });
+    const h = c.setTimer(7, () => seen.push(-1));
+    c.clearTimer(h);
+    c.advance(20);
+    expect(seen).toEqual([5, 10]);
+    expect(() => c.advance(-1)).toThrow(/must be >= 0/);
   });
 });
