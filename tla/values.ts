@@ -1349,16 +1349,25 @@ export function fromItf(j: unknown): Value {
 export function permute(v: Value, perm: ReadonlyMap<ModelValue, ModelValue>): Value {
   if (typeof v !== 'object') return v;
   if (v instanceof ModelValue) return perm.get(v) ?? v;
+  return permuteComposite(v, perm);
+}
+
+function permuteComposite(v: SetValue | FcnLike, perm: ReadonlyMap<ModelValue, ModelValue>): Value {
   if (v instanceof SetValue) {
     const es = v.normalized().elems;
     let changed = false;
+    let allMv = true;
     const out: Value[] = new Array(es.length);
     for (let i = 0; i < es.length; i++) {
-      const p = permute(es[i]!, perm);
-      if (p !== es[i]) changed = true;
+      const e = es[i]!;
+      const p = permute(e, perm);
+      if (p !== e) changed = true;
+      if (!(p instanceof ModelValue)) allMv = false;
       out[i] = p;
     }
-    return changed ? setOf(out) : v;
+    if (!changed) return v;
+    if (allMv) return new SetEnum(out.sort((a, b) => (a as ModelValue).index - (b as ModelValue).index));
+    return setOf(out);
   }
   if (v instanceof TupleValue) {
     let changed = false;
@@ -1381,17 +1390,28 @@ export function permute(v: Value, perm: ReadonlyMap<ModelValue, ModelValue>): Va
   const f = v instanceof LazyFcn ? v.materialize() : v;
   if (!(f instanceof FcnValue)) return permute(f, perm);
   let changed = false;
-  const ks = f.dom.map((e) => {
-    const p = permute(e, perm);
-    if (p !== e) changed = true;
-    return p;
-  });
-  const vs = f.vals.map((e) => {
-    const p = permute(e, perm);
-    if (p !== e) changed = true;
-    return p;
-  });
-  return changed ? fcnFromPairs(ks, vs) : f;
+  let allMv = true;
+  const n = f.dom.length;
+  const ks: Value[] = new Array(n);
+  const vs: Value[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const k = permute(f.dom[i]!, perm);
+    const x = permute(f.vals[i]!, perm);
+    if (k !== f.dom[i] || x !== f.vals[i]) changed = true;
+    if (!(k instanceof ModelValue)) allMv = false;
+    ks[i] = k;
+    vs[i] = x;
+  }
+  if (!changed) return f;
+  if (allMv) {
+    // A function on model values (the usual symmetric case): sort by model value index.
+    const order = ks.map((_, i) => i).sort((a, b) => (ks[a] as ModelValue).index - (ks[b] as ModelValue).index);
+    return new FcnValue(
+      order.map((i) => ks[i]!),
+      order.map((i) => vs[i]!),
+    );
+  }
+  return fcnFromPairs(ks, vs);
 }
 
 // ---------------------------------------------------------------------------------------
