@@ -249,6 +249,9 @@ class StateOp implements Op {
   applied = 0;
   private readonly local: Uint8Array;
   private readonly owners: readonly string[];
+  /** The distinct owners, and each partition's owner as an index into them. */
+  private readonly workers: readonly string[];
+  private readonly ownerIndex: Uint16Array;
   private readonly count: number;
   // Output of the message being applied (read by the emit closure).
   private oValues: unknown[] = [];
@@ -273,6 +276,9 @@ class StateOp implements Op {
   ) {
     this.count = owners.length;
     this.owners = owners;
+    this.workers = [...new Set(owners)];
+    this.ownerIndex = new Uint16Array(this.count);
+    for (let p = 0; p < this.count; p++) this.ownerIndex[p] = this.workers.indexOf(owners[p]!);
     this.stateIndex = new Float64Array(this.count);
     this.local = new Uint8Array(this.count);
     for (let p = 0; p < this.count; p++) this.local[p] = owners[p] === core.workerName ? 1 : 0;
@@ -362,7 +368,8 @@ class StateOp implements Op {
     const keyFn = node.key;
     const count = this.count;
     const entries = this.entries;
-    let groups: Map<string, RemoteGroup> | null = null;
+    // One group per remote worker (indexed by worker number), made on first use in this batch.
+    let groups: (RemoteGroup | undefined)[] | null = null;
     this.beginOutput(n);
     for (let i = 0; i < n; i++) {
       const v = b.values[i];
@@ -395,11 +402,12 @@ class StateOp implements Op {
         this.core.deadLetter(`${node.name} (encode)`, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
         continue;
       }
-      const owner = this.owners[p]!;
-      groups ??= new Map();
-      let g = groups.get(owner);
-      if (!g)
-        groups.set(owner, (g = { source: [], offset: [], sub: [], bornMs: [], partition: [], payloads: [] }));
+      const w = this.ownerIndex[p]!;
+      groups ??= new Array<RemoteGroup | undefined>(this.workers.length);
+      let g = groups[w];
+      if (g === undefined) {
+        groups[w] = g = { source: [], offset: [], sub: [], bornMs: [], partition: [], payloads: [] };
+      }
       g.source.push(b.source[i]!);
       g.offset.push(b.offset[i]!);
       g.sub.push(b.sub[i]!);
@@ -409,9 +417,15 @@ class StateOp implements Op {
     }
     this.endOutput();
     if (groups) {
-      for (const [worker, g] of groups) {
+      for (let w = 0; w < groups.length; w++) {
+        const g = groups[w];
+        if (g === undefined) continue;
         this.core.remoteSent += g.payloads.length;
-        const r = this.remote.send(worker, { step: node.name, fromWorker: this.core.workerName, ...g });
+        const r = this.remote.send(this.workers[w]!, {
+          step: node.name,
+          fromWorker: this.core.workerName,
+          ...g,
+        });
         if (r) this.core.pending.push(r);
       }
     }
