@@ -1,6 +1,7 @@
 // file:PATH connectors. Source: one message per line (\n or \r\n), offsets are 0-based line
 // numbers, the file is streamed in chunks (any size), a last line without a newline is a
-// message, an empty file gives none. Sink: one payload per line, appended in order.
+// message, an empty file gives none. Sink: one payload per line, in order, into a new file;
+// `{worker}` in its path is replaced by the worker's name.
 import { openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { WriteStream } from 'node:fs';
@@ -210,7 +211,13 @@ export class FileSink implements SinkConnector {
   }
 }
 
+/** `{worker}` in a sink path becomes the worker's name, so that the workers of a cluster on one
+ * host write separate files (`file:out/updates-{worker}.txt`). */
+export function sinkPathForWorker(path: string, workerName: string): string {
+  return path.split('{worker}').join(workerName);
+}
+
 export const fileConnector: ConnectorFactory = {
   createSource: (uri) => new FileSource(uri.raw, filePathOfUri(uri)),
-  createSink: (uri) => new FileSink(uri.raw, filePathOfUri(uri)),
+  createSink: (uri, ctx) => new FileSink(uri.raw, sinkPathForWorker(filePathOfUri(uri), ctx.workerName)),
 };

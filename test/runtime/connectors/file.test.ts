@@ -160,6 +160,13 @@ describe('file sink', () => {
     expect(readFileSync(p, 'utf8')).toBe(`${expected.join('\n')}\n`);
   });
 
+  it('puts the worker name into a sink path holding {worker}', async () => {
+    const sink = createSink(`file:${dir}/per-{worker}.txt`, { workerName: 'w7', clock, log: silent });
+    await sink.write({ payloads: ['x'] });
+    await sink.close();
+    expect(readFileSync(join(dir, 'per-w7.txt'), 'utf8')).toBe('x\n');
+  });
+
   it('names the path when it cannot open the file', () => {
     const p = join(dir, 'no-such-dir', 'out.txt');
     expect(() => new FileSink(`file:${p}`, p)).toThrow(
