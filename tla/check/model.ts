@@ -289,14 +289,20 @@ function permutations(v: Value, name: string, loc: Loc): ReadonlyMap<ModelValue,
 
 /** Level analysis and decomposition of temporal formulas, expanding definitions through Model.unfold. */
 class Analyzer {
-  private readonly memo = new Map<Expr, number>();
+  /** Levels by scope, then expression: a parameter's name means a different argument in each call's scope. */
+  private readonly memo = new WeakMap<object, Map<Expr, number>>();
   private readonly active = new Set<Expr>();
 
   constructor(private readonly model: Model) {}
 
   /** 0: constant or state, 1: action, 2: temporal. */
   level(e: Expr, ctx: Ctx): number {
-    const cached = this.memo.get(e);
+    let memo = this.memo.get(ctx.scope);
+    if (!memo) {
+      memo = new Map();
+      this.memo.set(ctx.scope, memo);
+    }
+    const cached = memo.get(e);
     if (cached !== undefined) return cached;
     let lv = 0;
     switch (e.kind) {
@@ -330,14 +336,12 @@ class Analyzer {
             this.active.delete(u.expr);
           }
         }
-        // Results through definitions depend on arguments: memoize only argument-free references.
-        if (args.length > 0) return lv;
         break;
       }
       default:
         for (const c of children(e)) lv = Math.max(lv, this.level(c, ctx));
     }
-    this.memo.set(e, lv);
+    memo.set(e, lv);
     return lv;
   }
 

@@ -19,6 +19,8 @@ Step == x' = x + 1
 Weird == [](x = 0 => [](x = 0))
 Grows == <>(x = N)
 Both == <>(x = N) /\\ [](x >= 0)
+Id(X) == X
+Mixed == Id(x = 0) /\\ [][Id(x' > x)]_x /\\ [](Id(x >= 0))
 ====
 `;
 
@@ -54,6 +56,16 @@ describe('loadModel', () => {
     expect(cm.fairness.map((f) => f.kind)).toEqual(['WF']);
     expect(cm.liveness.map((o) => o.name)).toEqual(['Grows', 'Both']);
     expect(cm.invariants.map((f) => f.name)).toEqual(['Small', 'Both']);
+    expect(check(cm)).toMatchObject({ result: 'ok', distinctStates: 4, statesGenerated: 4, depth: 4 });
+  });
+
+  it('levels through parameters: the same operator carries a state predicate and an action', async () => {
+    const cm = await loadWith(
+      'CONSTANTS N = 3 Who = w\nSPECIFICATION Spec\nPROPERTY Mixed\nCHECK_DEADLOCK FALSE\n',
+    );
+    expect(cm.initProperties.map((f) => f.name)).toEqual(['Mixed']);
+    expect(cm.actionProperties.map((f) => f.name)).toEqual(['Mixed']);
+    expect(cm.invariants.map((f) => f.name)).toEqual(['Mixed']);
     expect(check(cm)).toMatchObject({ result: 'ok', distinctStates: 4, statesGenerated: 4, depth: 4 });
   });
 
