@@ -3,7 +3,7 @@
 // invariants, properties split into what the search checks (initial-state predicates,
 // invariants, action properties) and liveness obligations, constraints, VIEW and SYMMETRY.
 import { readFileSync, existsSync } from 'node:fs';
-import type { Expr, LoadedSpec, Loc } from '../ast.ts';
+import type { Bound, Expr, LoadedSpec, Loc } from '../ast.ts';
 import { TlaError } from '../errors.ts';
 import { loadSpec } from '../parse/index.ts';
 import { buildModel, type ConstantAssignment, type Ctx, type Model } from '../eval/index.ts';
@@ -386,27 +386,29 @@ class Analyzer {
   }
 
   /** Every binding of the bounded variables (sets evaluated as constants). */
-  private instances(bounds: readonly import('../ast.ts').Bound[], ctx: Ctx): Ctx[] {
+  private instances(bounds: readonly Bound[], ctx: Ctx): Ctx[] {
+    // One step per bound variable: `x, y \in S` ranges over S x S (tuple bounds bind together).
+    const steps = bounds.flatMap((b) =>
+      b.tuple ? [{ b, names: b.names }] : b.names.map((n) => ({ b, names: [n] })),
+    );
     let ctxs = [ctx];
-    for (const b of bounds) {
+    for (const { b, names } of steps) {
       const next: Ctx[] = [];
       for (const c of ctxs) {
         const set = this.model.evalConstant(b.set!, c);
-        if (!(set instanceof SetValue))
+        if (!(set instanceof SetValue)) {
           throw new TlaError('semantic', `the bound of ${b.names.join(', ')} is not a set`, b.loc);
+        }
         for (const v of set.normalized().elems) {
           if (b.tuple) {
-            if (!(v instanceof TupleValue) || v.elems.length !== b.names.length) {
-              throw new TlaError('eval', `cannot bind <<${b.names.join(', ')}>> to ${toTla(v)}`, b.loc);
+            if (!(v instanceof TupleValue) || v.elems.length !== names.length) {
+              throw new TlaError('eval', `cannot bind <<${names.join(', ')}>> to ${toTla(v)}`, b.loc);
             }
             let cc = c;
-            b.names.forEach((n, i) => (cc = this.model.bind(cc, n, v.elems[i]!)));
+            names.forEach((n, i) => (cc = this.model.bind(cc, n, v.elems[i]!)));
             next.push(cc);
           } else {
-            // `x, y \in S` is one Bound per name in the AST; several names here bind each to the element.
-            let cc = c;
-            for (const n of b.names) cc = this.model.bind(cc, n, v);
-            next.push(cc);
+            next.push(this.model.bind(c, names[0]!, v));
           }
         }
       }

@@ -20,6 +20,7 @@ Weird == [](x = 0 => [](x = 0))
 Grows == <>(x = N)
 Both == <>(x = N) /\\ [](x >= 0)
 Id(X) == X
+Pairs == \\A a, b \\in 0..2 : <>(x = a + b)
 Mixed == Id(x = 0) /\\ [][Id(x' > x)]_x /\\ [](Id(x >= 0))
 ====
 `;
@@ -67,6 +68,16 @@ describe('loadModel', () => {
     expect(cm.actionProperties.map((f) => f.name)).toEqual(['Mixed']);
     expect(cm.invariants.map((f) => f.name)).toEqual(['Mixed']);
     expect(check(cm)).toMatchObject({ result: 'ok', distinctStates: 4, statesGenerated: 4, depth: 4 });
+  });
+
+  it('a property quantified over two variables becomes one obligation per pair', async () => {
+    const cm = await loadWith(
+      'CONSTANTS N = 3 Who = w\nSPECIFICATION Spec\nPROPERTY Pairs\nCHECK_DEADLOCK FALSE\n',
+    );
+    expect(cm.liveness.length).toBe(9);
+    const r = check(cm);
+    expect(r.result).toBe('property');
+    expect(r.violation!.name).toBe('Pairs');
   });
 
   it('names a constant without a value, where it is declared', async () => {
