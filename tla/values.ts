@@ -993,6 +993,7 @@ function fcnEquals(a: FcnLike, b: FcnLike): boolean {
 export function compare(a: Value, b: Value): number {
   if (a === b) return 0;
   const ta = typeof a;
+  if (ta === 'object' && a instanceof RecordValue && b instanceof RecordValue) return compareRecords(a, b);
   if (ta === 'number') {
     if (typeof b === 'number') return (a as number) < b ? -1 : 1;
   } else if (ta === 'string') {
@@ -1022,6 +1023,28 @@ function compareSets(a: SetValue, b: SetValue): number {
   return 0;
 }
 
+function compareRecords(a: RecordValue, b: RecordValue): number {
+  const n = a.names.length;
+  if (n !== b.names.length) return n - b.names.length;
+  if (a.names !== b.names) {
+    for (let i = 0; i < n; i++) {
+      const x = a.names[i]!;
+      const y = b.names[i]!;
+      if (x !== y) return x < y ? -1 : 1;
+    }
+  }
+  const av = a.vals;
+  const bv = b.vals;
+  for (let i = 0; i < n; i++) {
+    const x = av[i]!;
+    const y = bv[i]!;
+    if (x === y) continue;
+    const c = compare(x, y);
+    if (c !== 0) return c;
+  }
+  return 0;
+}
+
 function compareFcns(a: FcnLike, b: FcnLike): number {
   if (a instanceof TupleValue && b instanceof TupleValue) {
     const x = a.elems;
@@ -1033,22 +1056,7 @@ function compareFcns(a: FcnLike, b: FcnLike): number {
     }
     return 0;
   }
-  if (a instanceof RecordValue && b instanceof RecordValue) {
-    const n = a.names.length;
-    if (n !== b.names.length) return n - b.names.length;
-    if (a.names !== b.names) {
-      for (let i = 0; i < n; i++) {
-        const x = a.names[i]!;
-        const y = b.names[i]!;
-        if (x !== y) return x < y ? -1 : 1;
-      }
-    }
-    for (let i = 0; i < n; i++) {
-      const c = compare(a.vals[i]!, b.vals[i]!);
-      if (c !== 0) return c;
-    }
-    return 0;
-  }
+  if (a instanceof RecordValue && b instanceof RecordValue) return compareRecords(a, b);
   const ka = fcnKeys(a);
   const kb = fcnKeys(b);
   if (ka.length !== kb.length) return ka.length - kb.length;
