@@ -28,6 +28,9 @@ import {
   UNSUPPORTED_INFIX,
 } from './operators.ts';
 
+/** The spellings of prefix operators, anchored where lastIndex points. */
+const PREFIX_START = /~|\\lnot|\\neg|¬|ENABLED|UNCHANGED|\[\]|□|<>|◇|⋄|SUBSET|UNION|DOMAIN/y;
+
 /** Unit node types that carry no meaning for model checking. */
 const IGNORED_UNITS = new Set(['theorem', 'use_or_hide', 'single_line', 'header_line', 'double_line']);
 
@@ -139,7 +142,20 @@ export class Converter {
   /** Replacement nodes that stood in parentheses in the source: atoms for liftPrefix. */
   private readonly parenthesised = new Set<number>();
 
-  constructor(readonly file: string) {}
+  /**
+   * @param file names the file in every Loc
+   * @param source the text that was parsed (tree-sitter indices point into it)
+   */
+  constructor(
+    readonly file: string,
+    private readonly source: string,
+  ) {}
+
+  /** Whether the text of `n` begins with a prefix operator (the only case liftPrefix acts on). */
+  startsWithPrefixOp(n: Node): boolean {
+    PREFIX_START.lastIndex = n.startIndex;
+    return PREFIX_START.test(this.source);
+  }
 
   loc(n: Node): Loc {
     return { file: this.file, line: n.startPosition.row + 1, col: n.startPosition.column + 1 };
@@ -418,38 +434,43 @@ export class Converter {
 
   /** Flattens an unparenthesised chain of one junction (infix or bulleted) into its operands. */
   junctionArgs(node: Node, symbol: 'land' | 'lor', out: Expr[]): void {
-    const n = this.resolve(node);
     const list = symbol === 'land' ? 'conj_list' : 'disj_list';
-    if (
-      n.type === 'bound_infix_op' &&
-      symbolType(this.need(n.childForFieldName('symbol'), 'operator', n)) === symbol
-    ) {
-      this.junctionArgs(this.need(n.childForFieldName('lhs'), 'left operand', n), symbol, out);
-      this.junctionArgs(this.need(n.childForFieldName('rhs'), 'right operand', n), symbol, out);
-      return;
+    // Iterative, left to right: long chains must not exhaust the stack.
+    const todo: Node[] = [node];
+    while (todo.length > 0) {
+      const n = this.resolve(todo.pop()!);
+      const symNode =
+        n.type === 'bound_infix_op' ? this.need(n.childForFieldName('symbol'), 'operator', n) : null;
+      if (symNode && symbolType(symNode) === symbol && !this.parenthesised.has(n.id)) {
+        const lhs = this.need(n.childForFieldName('lhs'), 'left operand', n);
+        const rhs = this.need(n.childForFieldName('rhs'), 'right operand', n);
+        this.checkPrecedence(symNode, symbol, this.resolve(lhs), this.resolve(rhs));
+        todo.push(rhs, lhs);
+      } else if (n.type === list && !this.parenthesised.has(n.id)) {
+        const items = kids(n);
+        for (let i = items.length - 1; i >= 0; i--) {
+          const item = items[i]!;
+          const body = kids(item).filter((c) => c.type !== 'bullet_conj' && c.type !== 'bullet_disj');
+          todo.push(this.need(body[0], 'junction item', item));
+        }
+      } else out.push(this.expr(n));
     }
-    if (n.type === list) {
-      for (const item of kids(n)) {
-        const body = kids(item).filter((c) => c.type !== 'bullet_conj' && c.type !== 'bullet_disj');
-        this.junctionArgs(this.need(body[0], 'junction item', item), symbol, out);
-      }
-      return;
-    }
-    out.push(this.expr(n));
   }
 
   /** Flattens `A \X B \X C` (unparenthesised) into its factors. */
   productArgs(node: Node, out: Expr[]): void {
-    const n = this.resolve(node);
-    if (
-      n.type === 'bound_infix_op' &&
-      symbolType(this.need(n.childForFieldName('symbol'), 'operator', n)) === 'times'
-    ) {
-      this.productArgs(this.need(n.childForFieldName('lhs'), 'left operand', n), out);
-      this.productArgs(this.need(n.childForFieldName('rhs'), 'right operand', n), out);
-      return;
+    const todo: Node[] = [node];
+    while (todo.length > 0) {
+      const n = this.resolve(todo.pop()!);
+      const symNode =
+        n.type === 'bound_infix_op' ? this.need(n.childForFieldName('symbol'), 'operator', n) : null;
+      if (symNode && symbolType(symNode) === 'times' && !this.parenthesised.has(n.id)) {
+        const lhs = this.need(n.childForFieldName('lhs'), 'left operand', n);
+        const rhs = this.need(n.childForFieldName('rhs'), 'right operand', n);
+        this.checkPrecedence(symNode, 'times', this.resolve(lhs), this.resolve(rhs));
+        todo.push(rhs, lhs);
+      } else out.push(this.expr(n));
     }
-    out.push(this.expr(n));
   }
 
   /** The node to read in place of `n`. */
@@ -723,6 +744,7 @@ export class Converter {
    * it differs from the tree, otherwise null.
    */
   liftPrefix(n: Node): Expr | null {
+    if (!this.startsWithPrefixOp(n)) return null;
     let cur = this.resolve(n);
     let lowest = Infinity;
     for (;;) {
@@ -831,14 +853,54 @@ export class Converter {
       }
       case 'leads_to':
         return { kind: 'leadsTo', lhs: this.expr(lhs), rhs: this.expr(rhs), loc };
-      default: {
-        const bad = UNSUPPORTED_INFIX[sym];
-        if (bad) throw this.unsupported(bad, symNode);
-        const op = INFIX_OPS[sym];
-        if (!op) throw this.unsupported(`the infix operator ${symNode.text}`, symNode);
-        return { kind: 'apply', op, args: [this.expr(lhs), this.expr(rhs)], loc };
-      }
+      default:
+        return this.applyChain(n);
     }
+  }
+
+  /** The apply-node name of an infix symbol (or an unsupported-construct error). */
+  infixOpName(symNode: Node, sym: string): string {
+    const bad = UNSUPPORTED_INFIX[sym];
+    if (bad) throw this.unsupported(bad, symNode);
+    const op = INFIX_OPS[sym];
+    if (!op) throw this.unsupported(`the infix operator ${symNode.text}`, symNode);
+    return op;
+  }
+
+  /**
+   * A left-nested chain of ordinary infix operators (`a + b - c * d ...`), converted without
+   * recursion down its left spine, so long chains cannot exhaust the stack. Spine nodes that
+   * need liftPrefix (text starting with a prefix operator) go through expr() instead.
+   */
+  applyChain(top: Node): Expr {
+    const spine: Node[] = [top];
+    let cur = this.resolve(this.need(top.childForFieldName('lhs'), 'left operand', top));
+    while (
+      cur.type === 'bound_infix_op' &&
+      !this.parenthesised.has(cur.id) &&
+      !this.startsWithPrefixOp(cur)
+    ) {
+      const sym = symbolType(this.need(cur.childForFieldName('symbol'), 'operator', cur));
+      if (sym === 'land' || sym === 'lor' || sym === 'times' || sym === 'leads_to') break;
+      spine.push(cur);
+      cur = this.resolve(this.need(cur.childForFieldName('lhs'), 'left operand', cur));
+    }
+    let acc = this.expr(cur);
+    for (let i = spine.length - 1; i >= 0; i--) {
+      const n = spine[i]!;
+      const symNode = this.need(n.childForFieldName('symbol'), 'operator', n);
+      const sym = symbolType(symNode);
+      const lhs = this.resolve(this.need(n.childForFieldName('lhs'), 'left operand', n));
+      const rhs = this.need(n.childForFieldName('rhs'), 'right operand', n);
+      if (i < spine.length - 1 || n.id === top.id) this.checkPrecedence(symNode, sym, lhs, this.resolve(rhs));
+      acc = {
+        kind: 'apply',
+        op: this.infixOpName(symNode, sym),
+        args: [acc, this.expr(rhs)],
+        loc: this.loc(n),
+      };
+    }
+    return acc;
   }
 
   prefix(n: Node, loc: Loc): Expr {

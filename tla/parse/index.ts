@@ -56,7 +56,8 @@ export async function parseModuleWithRefs(text: string, file: string): Promise<P
       col: 1,
     });
   }
-  const tree = await parseCst(neutralizePlusCal(text));
+  const source = neutralizePlusCal(text);
+  const tree = await parseCst(source);
   try {
     const root = tree.rootNode;
     const moduleNode = root.namedChildren.find((c) => c !== null && c.type === 'module');
@@ -70,8 +71,20 @@ export async function parseModuleWithRefs(text: string, file: string): Promise<P
         col: 1,
       });
     }
-    const converter = new Converter(file);
-    const module = converter.module(moduleNode);
+    const converter = new Converter(file, source);
+    let module: Module;
+    try {
+      module = converter.module(moduleNode);
+    } catch (e) {
+      if (e instanceof RangeError) {
+        throw new TlaError(
+          'unsupported',
+          `module ${moduleNode.childForFieldName('name')?.text ?? ''} nests expressions too deeply to convert (${e.message})`,
+          { file, line: moduleNode.startPosition.row + 1, col: moduleNode.startPosition.column + 1 },
+        );
+      }
+      throw e;
+    }
     return { module, refs: converter.refs };
   } finally {
     tree.delete();

@@ -77,3 +77,36 @@ describe('damaged input', () => {
     );
   });
 });
+
+describe('large and deep input', () => {
+  it('converts a long left-nested operator chain without exhausting the stack', async () => {
+    const n = 3000;
+    const m = await parseModuleText(
+      `---- MODULE Long ----\nA == ${Array.from({ length: n }, (_, i) => `x${i}`).join(' + ')}\n====`,
+      'Long.tla',
+    );
+    const a = m.definitions[0]!;
+    if (a.kind !== 'opDef') throw new Error('expected an operator definition');
+    let e = a.body;
+    let depth = 0;
+    while (e.kind === 'apply' && e.op === '+') {
+      e = e.args[0]!;
+      depth++;
+    }
+    expect(depth).toBe(n - 1);
+    expect(e).toMatchObject({ kind: 'name', name: 'x0' });
+  });
+
+  it('answers nesting too deep to convert with a TlaError, not a crash', async () => {
+    const n = 5000;
+    const text = `---- MODULE Deep ----\nA == ${'('.repeat(n)}1${')'.repeat(n)}\n====`;
+    try {
+      const m = await parseModuleText(text, 'Deep.tla');
+      expect(m.definitions[0]).toMatchObject({ kind: 'opDef', body: { kind: 'num', value: 1 } });
+    } catch (e) {
+      expect(e).toBeInstanceOf(TlaError);
+      expect((e as TlaError).kind).toBe('unsupported');
+      expect((e as TlaError).message).toMatch(/nests expressions too deeply/);
+    }
+  });
+});
