@@ -4,6 +4,7 @@ import type { Expr } from '../ast.ts';
 import { TlaError, formatLoc } from '../errors.ts';
 import type { ActionLabel, State } from '../eval/index.ts';
 import { fingerprintStateInto, permute, toTla, toTlaShort, type Value } from '../values.ts';
+import { FingerprintMap } from './fpset.ts';
 import { search, type SearchResult, type SearchSystem, type StateGraph, type Trace } from './engine.ts';
 import { traceToItf, type ItfTrace } from './itf.ts';
 import { findFairLasso, type EdgePred, type Fairness, type Obligation, type StatePred } from './liveness.ts';
@@ -76,8 +77,18 @@ export function searchSystem(cm: CheckModel): SearchSystem<State, ActionLabel> {
   const perms = cm.symmetry?.filter((p) => p.size > 0) ?? [];
   const tmp = new Uint32Array(2);
   /** The fingerprint of the view, minimised over the symmetry permutations. */
+  // Raw fingerprint -> canonical fingerprint: a state generated again skips the permutations.
+  const canon = perms.length > 0 ? new FingerprintMap() : null;
   const fingerprintInto = (s: State, out: Uint32Array): void => {
     fingerprintStateInto(viewed(s), out);
+    if (!canon) return;
+    if (canon.get(out[0]!, out[1]!, tmp)) {
+      out[0] = tmp[0]!;
+      out[1] = tmp[1]!;
+      return;
+    }
+    const rawHi = out[0]!;
+    const rawLo = out[1]!;
     for (const p of perms) {
       fingerprintStateInto(viewed(s.map((v) => permute(v, p))), tmp);
       if (tmp[0]! < out[0]! || (tmp[0] === out[0] && tmp[1]! < out[1]!)) {
@@ -85,6 +96,7 @@ export function searchSystem(cm: CheckModel): SearchSystem<State, ActionLabel> {
         out[1] = tmp[1]!;
       }
     }
+    canon.set(rawHi, rawLo, out[0]!, out[1]!);
   };
   const fpOut = new Uint32Array(2);
   const fingerprint = (s: State): bigint => {

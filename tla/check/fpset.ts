@@ -125,3 +125,54 @@ function mix(hi: number, lo: number): number {
 export function splitFingerprint(fp: bigint): [number, number] {
   return [Number((fp >> 32n) & 0xffff_ffffn), Number(fp & 0xffff_ffffn)];
 }
+
+/**
+ * A bounded map from 64-bit fingerprints to 64-bit fingerprints (open addressing); when full it
+ * starts again empty, so it is a cache, never a store.
+ */
+export class FingerprintMap {
+  private keys: Uint32Array;
+  private vals: Uint32Array;
+  private used: Uint8Array;
+  private count = 0;
+  private readonly mask: number;
+
+  constructor(capacityLog2 = 20) {
+    const cap = 1 << capacityLog2;
+    this.mask = cap - 1;
+    this.keys = new Uint32Array(cap * 2);
+    this.vals = new Uint32Array(cap * 2);
+    this.used = new Uint8Array(cap);
+  }
+
+  get(hi: number, lo: number, out: Uint32Array): boolean {
+    let slot = mix(hi, lo) & this.mask;
+    while (this.used[slot]) {
+      if (this.keys[2 * slot] === hi && this.keys[2 * slot + 1] === lo) {
+        out[0] = this.vals[2 * slot]!;
+        out[1] = this.vals[2 * slot + 1]!;
+        return true;
+      }
+      slot = (slot + 1) & this.mask;
+    }
+    return false;
+  }
+
+  set(hi: number, lo: number, vhi: number, vlo: number): void {
+    if (this.count * 2 >= this.used.length) {
+      this.used.fill(0);
+      this.count = 0;
+    }
+    let slot = mix(hi, lo) & this.mask;
+    while (this.used[slot]) {
+      if (this.keys[2 * slot] === hi && this.keys[2 * slot + 1] === lo) break;
+      slot = (slot + 1) & this.mask;
+    }
+    if (!this.used[slot]) this.count++;
+    this.used[slot] = 1;
+    this.keys[2 * slot] = hi;
+    this.keys[2 * slot + 1] = lo;
+    this.vals[2 * slot] = vhi;
+    this.vals[2 * slot + 1] = vlo;
+  }
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { search } from '../../../tla/check/engine.ts';
-import { FingerprintSet } from '../../../tla/check/fpset.ts';
+import { FingerprintMap, FingerprintSet } from '../../../tla/check/fpset.ts';
 import { bfsDepths, fakeSystem, graphFromLists } from './fake.ts';
 
 const arbGraph = fc.integer({ min: 1, max: 40 }).chain((n) =>
@@ -27,6 +27,22 @@ describe('FingerprintSet', () => {
     }
     expect(set.find(1, 1)).toBe(-1);
     expect(set.size).toBe(5000);
+  });
+});
+
+describe('FingerprintMap', () => {
+  it('maps fingerprints, and starts again empty when full (a cache)', () => {
+    const m = new FingerprintMap(4); // 16 slots, cleared past 8 entries
+    const out = new Uint32Array(2);
+    for (let i = 0; i < 8; i++) m.set(i, i * 3, i + 100, i + 200);
+    for (let i = 0; i < 8; i++) {
+      expect(m.get(i, i * 3, out)).toBe(true);
+      expect([...out]).toEqual([i + 100, i + 200]);
+    }
+    expect(m.get(1, 4, out)).toBe(false);
+    m.set(8, 24, 1, 2); // full: cleared first
+    expect(m.get(0, 0, out)).toBe(false);
+    expect(m.get(8, 24, out)).toBe(true);
   });
 });
 
