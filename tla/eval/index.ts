@@ -327,7 +327,7 @@ export function buildModel(
             }
           }
           const copy = s.slice() as Value[];
-          withStates(rt.s, rt.t, () => emit(copy));
+          emit(copy);
         });
       });
     },
@@ -357,9 +357,10 @@ export function buildModel(
             for (const [n, v] of rt.lblArgs) args[n] = v;
             const copy = t.slice() as Value[];
             const label = { name: rt.lblName, args };
-            // emit may evaluate other expressions (invariants): keep our context intact.
+            // emit may evaluate other expressions (invariants): every Model entry point
+            // saves and restores the evaluation context, so ours stays intact.
             try {
-              withStates(rt.s, rt.t, () => emit(copy, label));
+              emit(copy, label);
             } catch (x) {
               throw new FromEmit(x);
             }
