@@ -77,18 +77,20 @@ export function searchSystem(cm: CheckModel): SearchSystem<State, ActionLabel> {
   const perms = cm.symmetry?.filter((p) => p.size > 0) ?? [];
   const tmp = new Uint32Array(2);
   /** The fingerprint of the view, minimised over the symmetry permutations. */
-  // Raw fingerprint -> canonical fingerprint: a state generated again skips the permutations.
-  const canon = perms.length > 0 ? new FingerprintMap() : null;
+  // Raw fingerprint -> canonical fingerprint (of the view, least over the permutations): a
+  // state generated again skips the view and the permutations.
+  const canon = perms.length > 0 || view ? new FingerprintMap() : null;
   const fingerprintInto = (s: State, out: Uint32Array): void => {
-    fingerprintStateInto(viewed(s), out);
+    fingerprintStateInto(s, out);
     if (!canon) return;
-    if (canon.get(out[0]!, out[1]!, tmp)) {
+    const rawHi = out[0]!;
+    const rawLo = out[1]!;
+    if (canon.get(rawHi, rawLo, tmp)) {
       out[0] = tmp[0]!;
       out[1] = tmp[1]!;
       return;
     }
-    const rawHi = out[0]!;
-    const rawLo = out[1]!;
+    fingerprintStateInto(viewed(s), out);
     for (const p of perms) {
       fingerprintStateInto(viewed(s.map((v) => permute(v, p))), tmp);
       if (tmp[0]! < out[0]! || (tmp[0] === out[0] && tmp[1]! < out[1]!)) {
