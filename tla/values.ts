@@ -317,6 +317,17 @@ function productSize(sizes: number[], what: string): number {
   return p;
 }
 
+/** Enumerations larger than this are refused (they would exhaust memory). */
+const ENUMERATION_LIMIT = 20_000_000;
+
+function enumerationSize(sizes: number[], what: string): void {
+  let p = 1;
+  for (const s of sizes) p *= s;
+  if (p > ENUMERATION_LIMIT) {
+    throw evalError(`Refusing to enumerate ${what}: it has ${p} elements (more than ${ENUMERATION_LIMIT}); constrain it with a smaller domain or range`);
+  }
+}
+
 /** [S -> T]. */
 export class FcnSet extends SetValue {
   constructor(
@@ -346,7 +357,7 @@ export class FcnSet extends SetValue {
     if (this.norm) return this.norm;
     const dom = this.domain.normalized().elems;
     const rng = this.range.normalized().elems;
-    productSize(dom.map(() => rng.length), this.show());
+    enumerationSize(dom.map(() => rng.length), this.show());
     const out: Value[] = [];
     odometer(
       dom.map(() => rng),
@@ -400,7 +411,7 @@ export class RecordSet extends SetValue {
   normalized(): SetEnum {
     if (this.norm) return this.norm;
     const lists = this.sets.map((s) => s.normalized().elems);
-    productSize(
+    enumerationSize(
       lists.map((l) => l.length),
       this.show(),
     );
@@ -441,7 +452,7 @@ export class ProductSet extends SetValue {
   normalized(): SetEnum {
     if (this.norm) return this.norm;
     const lists = this.sets.map((s) => s.normalized().elems);
-    productSize(
+    enumerationSize(
       lists.map((l) => l.length),
       this.show(),
     );

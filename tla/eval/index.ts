@@ -237,6 +237,14 @@ export function buildModel(
     rt.t = t;
     try {
       return f();
+    } catch (x) {
+      if (x instanceof RangeError && /call stack/i.test(x.message)) {
+        throw new TlaError(
+          'eval',
+          'Evaluation recursed too deeply (JavaScript stack overflow): check RECURSIVE operators and recursive function definitions for a missing base case',
+        );
+      }
+      throw x;
     } finally {
       rt.s = saveS;
       rt.t = saveT;

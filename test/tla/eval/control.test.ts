@@ -64,6 +64,12 @@ Nest(n, F(_)) == IF n = 0 THEN F(0) ELSE Nest(n - 1, LAMBDA z : F(z) + n)`;
     expect(() => m2.checkAssumptions()).toThrow(/Assumption at T\.tla:5:8 is false/);
   });
 
+  it('reports runaway recursion and oversized enumerations as evaluation errors', async () => {
+    expect((await evalError('F(1)', 'RECURSIVE F(_)\nF(n) == F(n + 1) + 1')).message).toMatch(/recursed too deeply/);
+    expect((await evalError('Cardinality({f \\in [1..30 -> 1..30] : TRUE})')).message).toMatch(/exceeds TLC's integers|Refusing to enumerate/);
+    expect((await evalError('Cardinality({f \\in [1..8 -> 1..10] : TRUE})')).message).toMatch(/Refusing to enumerate/);
+  });
+
   it('rejects temporal operators as values and unknown names', async () => {
     const e = await evalError('[](1 = 1)');
     expect(e.kind).toBe('unsupported');
