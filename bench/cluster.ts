@@ -31,6 +31,8 @@ export interface ClusterBenchOptions {
   readonly app?: string;
   /** Messages per write of the sender. */
   readonly sendBatch?: number;
+  /** Pace the sender to this many lines per second (default: as fast as possible). */
+  readonly linesPerSecond?: number;
   /** Prints the nodes' stderr when set. */
   readonly verbose?: boolean;
   readonly timeoutMs?: number;
@@ -146,7 +148,8 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
     const sent = await sendFile({
       to: parseHostPort(source, 'source'),
       file: options.corpusFile,
-      batch: options.sendBatch ?? 2000,
+      batch: options.sendBatch ?? (options.linesPerSecond ? 100 : 2000),
+      ...(options.linesPerSecond ? { rate: options.linesPerSecond } : {}),
     });
     const sendMs = performance.now() - t0;
     const drained = await waitForLine(lines[0]!, /cluster drained/, init, timeoutMs, 'drain');
@@ -179,6 +182,10 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
   }
 }
 
+function latencyText(l: LatencySummary): string {
+  return `p50 ${fmtUs(l.p50Us)}  p99 ${fmtUs(l.p99Us)}  p99.9 ${fmtUs(l.p999Us)}  max ${fmtUs(l.maxUs)}  (${l.count} messages)`;
+}
+
 function fmtUs(us: number): string {
   return us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} us`;
 }
@@ -200,9 +207,16 @@ async function main(): Promise<void> {
       `(d) Buffy ${r.workers}-worker cluster: ${Math.round(r.wordsPerSecond).toLocaleString('en-US')} words/s ` +
         `(${r.words.toLocaleString('en-US')} words, ${r.lines.toLocaleString('en-US')} lines in ${(r.elapsedMs / 1000).toFixed(3)} s; sender done after ${(r.sendMs / 1000).toFixed(3)} s)`,
     );
-    const l = r.latency;
+    console.log(`(d) latency source-to-sink, full speed: ${latencyText(r.latency)}`);
+    // The same corpus paced at half the measured rate.
+    const half = await measureClusterWordCount({
+      corpusFile: file,
+      words,
+      workers,
+      linesPerSecond: ((r.wordsPerSecond / 2) * r.lines) / r.words,
+    });
     console.log(
-      `(d) latency source-to-sink: p50 ${fmtUs(l.p50Us)}  p99 ${fmtUs(l.p99Us)}  p99.9 ${fmtUs(l.p999Us)}  max ${fmtUs(l.maxUs)}  (${l.count} messages)`,
+      `(d) latency source-to-sink at half rate (${Math.round(half.wordsPerSecond).toLocaleString('en-US')} words/s): ${latencyText(half.latency)}`,
     );
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
