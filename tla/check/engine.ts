@@ -308,56 +308,59 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
       }
     }
 
-    // Breadth-first exploration.
+    // Breadth-first exploration. The loop is the hot path: no closures or strings per state.
+    const invariants = sys.invariants;
+    const invDuring = invariants.map((inv) => `evaluating invariant ${inv.name}`);
+    const actionProps = sys.actionProperties;
+    const apDuring = actionProps.map((ap) => `evaluating action property ${ap.name}`);
+    const constraint = sys.constraint;
+    const actionConstraint = sys.actionConstraint;
+    const fpInto = sys.fingerprintInto;
+    const outs: S[] = [];
+    const labels: L[] = [];
     while (queue.length > 0) {
       const [s, sid, sdepth] = queue.shift();
-      let nsucc = 0;
-      const pathTo = (): Trace<S, L> | undefined => safeReplay(sid);
-      const withStep = (t: S, label: L): Trace<S, L> | undefined => {
-        const base = safeReplay(sid);
-        return base ? { steps: [...base.steps, { state: t, label }] } : undefined;
-      };
       const edges = record ? succ[sid]! : null;
       const ledges = labelled ? labelled[sid]! : null;
       const seenLabels = ledges ? new Set<string>() : null;
+      // Collect first, check after: predicates (ENABLED in an invariant) may run the
+      // evaluator's action enumeration again, which must not happen inside an enumeration.
+      outs.length = 0;
+      labels.length = 0;
       try {
-        // Collect first, check after: predicates (ENABLED in an invariant) may run the
-        // evaluator's action enumeration again, which must not happen inside an enumeration.
-        const outs: S[] = [];
-        const labels: L[] = [];
-        try {
-          sys.successors(s, (t, label) => {
-            outs.push(t);
-            labels.push(label);
-          });
-        } catch (error) {
-          generated += outs.length;
-          throw new StopSearch<S, L>({ error, during: 'computing successors', trace: pathTo() });
-        }
-        for (let k = 0; k < outs.length; k++) {
+        sys.successors(s, (t, label) => {
+          outs.push(t);
+          labels.push(label);
+        });
+      } catch (error) {
+        generated += outs.length;
+        throw new StopSearch<S, L>({ error, during: 'computing successors', trace: safeReplay(sid) });
+      }
+      const nsucc = outs.length;
+      let during = '';
+      let k = 0;
+      try {
+        for (k = 0; k < nsucc; k++) {
           const t = outs[k]!;
           const label = labels[k]!;
-          nsucc++;
           generated++;
-          const inModel =
-            (sys.constraint
-              ? evalPred(
-                  () => sys.constraint!(t),
-                  'evaluating the CONSTRAINT',
-                  () => withStep(t, label),
-                )
-              : true) &&
-            (sys.actionConstraint
-              ? evalPred(
-                  () => sys.actionConstraint!(s, t),
-                  'evaluating the ACTION_CONSTRAINT',
-                  () => withStep(t, label),
-                )
-              : true);
+          during = 'evaluating the CONSTRAINT';
+          let inModel = constraint ? constraint(t) : true;
+          if (inModel && actionConstraint) {
+            during = 'evaluating the ACTION_CONSTRAINT';
+            inModel = actionConstraint(s, t);
+          }
           let seen = false;
           if (inModel) {
-            const [hi, lo] = fpOf(t, 'fingerprinting a state', () => withStep(t, label));
-            const r = fps.add(hi, lo, sid);
+            during = 'fingerprinting a state';
+            let r: number;
+            if (fpInto) {
+              fpInto(t, fpBuf);
+              r = fps.add(fpBuf[0]!, fpBuf[1]!, sid);
+            } else {
+              const [hi, lo] = splitFingerprint(sys.fingerprint(t));
+              r = fps.add(hi, lo, sid);
+            }
             const to = r < 0 ? -r - 1 : r;
             if (ledges) {
               const key = `${to}|${labelKey(label)}`;
@@ -381,27 +384,19 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
             }
           }
           if (!seen) {
-            for (const inv of sys.invariants) {
-              if (
-                !evalPred(
-                  () => inv.holds(t),
-                  `evaluating invariant ${inv.name}`,
-                  () => withStep(t, label),
-                )
-              ) {
+            for (let i = 0; i < invariants.length; i++) {
+              during = invDuring[i]!;
+              const inv = invariants[i]!;
+              if (!inv.holds(t)) {
                 const trace = violationTrace(sid, t, label, (x) => !inv.holds(x));
                 throw new Found({ kind: 'invariant', name: inv.name, trace });
               }
             }
           }
-          for (const ap of sys.actionProperties) {
-            if (
-              !evalPred(
-                () => ap.holds(s, t),
-                `evaluating action property ${ap.name}`,
-                () => withStep(t, label),
-              )
-            ) {
+          for (let i = 0; i < actionProps.length; i++) {
+            during = apDuring[i]!;
+            const ap = actionProps[i]!;
+            if (!ap.holds(s, t)) {
               const trace = violationTrace(sid, t, label, null, ap);
               throw new Found({ kind: 'action-property', name: ap.name, trace });
             }
@@ -421,7 +416,9 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
           return finish(v.kind === 'invariant' ? 'invariant' : 'property', { violation: v });
         }
         if (e instanceof StopSearch) throw e;
-        throw new StopSearch<S, L>({ error: e, during: 'computing successors', trace: pathTo() });
+        const base = safeReplay(sid);
+        const trace = base ? { steps: [...base.steps, { state: outs[k]!, label: labels[k]! }] } : undefined;
+        throw new StopSearch<S, L>({ error: e, during, trace });
       }
       if (nsucc === 0 && checkDeadlock) {
         const trace = safeReplay(sid, (x) => {
