@@ -52,6 +52,25 @@ export class Runtime {
 }
 
 const UNEVAL = Symbol('unevaluated');
+
+/**
+ * An operator argument whose evaluation failed. TLC evaluates arguments lazily, so the
+ * error is raised only if the body reads the parameter.
+ */
+class Deferred {
+  constructor(readonly error: TlaError) {}
+}
+
+function deferring(f: Fn): Fn {
+  return () => {
+    try {
+      return f();
+    } catch (e) {
+      if (e instanceof TlaError && e.kind === 'eval') return new Deferred(e) as unknown as Value;
+      throw e;
+    }
+  };
+}
 const FOUND = Symbol('found');
 
 // ---------------------------------------------------------------------------------------
@@ -446,7 +465,7 @@ export class Compiler {
     if (params.length !== args.length) {
       throw semantic(`${name} takes ${params.length} argument(s) but is applied to ${args.length}`, loc);
     }
-    return args.map((a, i) => (params[i]!.arity > 0 ? (this.opValue(a, scope, params[i]!.arity) as unknown as Fn) : this.expr(a, scope)));
+    return args.map((a, i) => (params[i]!.arity > 0 ? (this.opValue(a, scope, params[i]!.arity) as unknown as Fn) : deferring(this.expr(a, scope))));
   }
 
   /** An operator argument: a LAMBDA, or the name of an operator (user, parameter, builtin). */
@@ -1026,7 +1045,11 @@ export class Compiler {
         noArgs();
         this.noteSlot(b.slot);
         const s = b.slot;
-        return () => sl[s] as Value;
+        return () => {
+          const v = sl[s];
+          if (v instanceof Deferred) throw v.error;
+          return v as Value;
+        };
       }
       case 'letval': {
         noArgs();
@@ -1824,7 +1847,7 @@ export class Compiler {
       const saveArgs = rt.lblArgs;
       rt.lblName = labelName;
       const la: [string, Value][] = [];
-      for (let i = 0; i < n; i++) if (params[i]!.arity === 0) la.push([params[i]!.name, vs[i] as Value]);
+      for (let i = 0; i < n; i++) if (params[i]!.arity === 0 && !(vs[i] instanceof Deferred)) la.push([params[i]!.name, vs[i] as Value]);
       rt.lblArgs = la;
       body(k);
       rt.lblName = saveName;

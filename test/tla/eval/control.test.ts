@@ -64,6 +64,12 @@ Nest(n, F(_)) == IF n = 0 THEN F(0) ELSE Nest(n - 1, LAMBDA z : F(z) + n)`;
     expect(() => m2.checkAssumptions()).toThrow(/Assumption at T\.tla:5:8 is false/);
   });
 
+  it('raises an error in an operator argument only when the body reads it (TLC evaluates arguments lazily)', async () => {
+    const defs = 'Pick(c, a, b) == IF c THEN a ELSE b';
+    expect(await evalTla('Pick(TRUE, 1, <<1>>[5])', defs)).toBe(1);
+    expect((await evalError('Pick(FALSE, 1, <<1>>[5])', defs)).message).toMatch(/<<1>> to 5/);
+  });
+
   it('reports runaway recursion and oversized enumerations as evaluation errors', async () => {
     expect((await evalError('F(1)', 'RECURSIVE F(_)\nF(n) == F(n + 1) + 1')).message).toMatch(/recursed too deeply/);
     expect((await evalError('Cardinality({f \\in [1..30 -> 1..30] : TRUE})')).message).toMatch(/exceeds TLC's integers|Refusing to enumerate/);
