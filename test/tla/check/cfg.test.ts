@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseCfg } from '../../../tla/check/cfg.ts';
+import fc from 'fast-check';
+import { parseCfg, type CfgValue } from '../../../tla/check/cfg.ts';
 import { TlaError } from '../../../tla/errors.ts';
 
 const corpus = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'tla-corpus');
@@ -111,5 +112,73 @@ describe('parseCfg', () => {
       'check-10-constants/TupleValue.cfg',
       'check-20-refinement-ok/BangInCfg.cfg',
     ]);
+  });
+});
+
+describe('parseCfg property', () => {
+  const ident = fc.stringMatching(/^[a-z][A-Za-z0-9_]{0,6}$/).filter((s) => !['model'].includes(s));
+  const value: fc.Arbitrary<CfgValue> = fc.letrec((tie) => ({
+    v: fc.oneof(
+      { depthSize: 'small' },
+      fc.integer({ min: -1000, max: 1000 }).map((n): CfgValue => ({ kind: 'int', value: n })),
+      fc
+        .string({ maxLength: 6 })
+        .filter((x) => !/["\\\n\r]/.test(x))
+        .map((x): CfgValue => ({ kind: 'str', value: x })),
+      fc.boolean().map((b): CfgValue => ({ kind: 'bool', value: b })),
+      ident.map((n): CfgValue => ({ kind: 'modelValue', name: n })),
+      fc.array(tie('v'), { maxLength: 3 }).map((elems): CfgValue => ({ kind: 'set', elems })),
+    ),
+  })).v;
+  const print = (v: CfgValue): string => {
+    switch (v.kind) {
+      case 'int':
+        return String(v.value);
+      case 'str':
+        return JSON.stringify(v.value);
+      case 'bool':
+        return v.value ? 'TRUE' : 'FALSE';
+      case 'modelValue':
+        return v.name;
+      case 'set':
+        return `{${v.elems.map(print).join(', ')}}`;
+    }
+  };
+  it('constants and names printed in .cfg syntax parse back to the same model', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.tuple(
+            fc
+              .stringMatching(/^[A-Z][A-Za-z0-9]{0,5}$/)
+              .filter(
+                (n) =>
+                  !/^(INIT|NEXT|VIEW|TRUE|FALSE|ALIAS|SYMMETRY|CONSTANTS?|PROPERTY|INVARIANTS?|CONSTRAINTS?)$/.test(
+                    n,
+                  ),
+              ),
+            value,
+          ),
+          { maxLength: 5 },
+        ),
+        fc.array(fc.stringMatching(/^Inv[A-Za-z0-9]{0,4}$/), { maxLength: 4 }),
+        fc.boolean(),
+        (consts, invs, oneLine) => {
+          const sep = oneLine ? ' ' : '\n  ';
+          const text = [
+            consts.length ? `CONSTANTS${sep}${consts.map(([n, v]) => `${n} = ${print(v)}`).join(sep)}` : '',
+            'INIT Init (* the initial predicate *)',
+            'NEXT Next \\* the next-state relation',
+            invs.length ? `INVARIANTS${sep}${invs.join(sep)}` : '',
+          ].join('\n');
+          const cfg = parseCfg(text, 'P.cfg');
+          expect(cfg.constants.map((c) => (c.kind === 'value' ? [c.name, c.value] : null))).toEqual(consts);
+          expect(cfg.invariants.map((n) => n.name)).toEqual(invs);
+          expect(cfg.init?.name).toBe('Init');
+          expect(cfg.next?.name).toBe('Next');
+        },
+      ),
+      { numRuns: 300 },
+    );
   });
 });
