@@ -177,7 +177,9 @@ export function buildModel(
     return scope;
   };
 
-  compiler.buildInstanceScope = (mod, subst) => buildScope(mod, subst, false, false);
+  // Named instances collect their modules' ASSUMEs (checked by checkAssumptions, with the
+  // instance's substitutions).
+  compiler.buildInstanceScope = (mod, subst, _loc, withAssumptions) => buildScope(mod, subst, false, withAssumptions);
 
   const declared = new Set<string>();
   const collectConsts = (m: Module, seen: Set<string>): void => {
@@ -310,6 +312,12 @@ export function buildModel(
       return { scope: child.scope, binds: [...ctx.binds, [child.slot, value] as const] };
     },
     checkAssumptions() {
+      // Build the root module's instances without parameters, so that their ASSUMEs are known.
+      for (const [name, b] of rootScope.map) {
+        if (b.k === 'instance' && b.info.def.params.length === 0 && !b.info.built) {
+          compiler.resolveInstancePath({ kind: 'moduleRef', path: [{ name, args: [] }], op: name, args: [], loc: b.info.def.loc }, rootScope);
+        }
+      }
       for (const a of assumptions) {
         const c = entry(a.expr, a.scope);
         if (!c.fn) c.fn = compiler.expr(a.expr, a.scope);
