@@ -127,7 +127,7 @@ describe('parseCfg property', () => {
         .map((x): CfgValue => ({ kind: 'str', value: x })),
       fc.boolean().map((b): CfgValue => ({ kind: 'bool', value: b })),
       ident.map((n): CfgValue => ({ kind: 'modelValue', name: n })),
-      fc.array(tie('v'), { maxLength: 3 }).map((elems): CfgValue => ({ kind: 'set', elems })),
+      fc.array(tie('v'), { maxLength: 3 }).map((elems): CfgValue => ({ kind: 'set', elems: elems as CfgValue[] })),
     ),
   })).v;
   const print = (v: CfgValue): string => {
