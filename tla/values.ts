@@ -822,6 +822,14 @@ export function fcnApply(f: Value, arg: Value): Value {
   throw evalError(`Attempted to apply ${describeValue(f)}, which is not a function, to ${toTlaShort(arg)}`);
 }
 
+/** Whether arg is in the domain of the function f (no allocation). */
+export function fcnHas(f: FcnLike, arg: Value): boolean {
+  if (f instanceof TupleValue) return typeof arg === 'number' && arg >= 1 && arg <= f.elems.length && Number.isInteger(arg);
+  if (f instanceof RecordValue) return typeof arg === 'string' && f.indexOf(arg) >= 0;
+  if (f instanceof FcnValue) return indexInSorted(f.dom, arg) >= 0;
+  return f.domain.has(arg);
+}
+
 export function fcnDomain(f: Value): SetValue {
   if (f instanceof TupleValue) return f.elems.length === 0 ? EMPTY_SET : new IntervalSet(1, f.elems.length);
   if (f instanceof RecordValue) return new SetEnum(f.names);

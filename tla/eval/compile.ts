@@ -27,6 +27,8 @@ import {
   equals,
   fcnApply,
   fcnExcept,
+  fcnHas,
+  isFcn,
   mkFcn,
   setOf,
   toTlaShort,
@@ -1265,13 +1267,10 @@ export class Compiler {
     });
     const upd = (fv: Value, keys: readonly Fn[], i: number, kv: Value[], u: { atSlot: number; val: Fn }): Value => {
       const key = kv[i]!;
-      let old: Value;
-      try {
-        old = fcnApply(fv, key);
-      } catch {
-        // TLC leaves a function unchanged when the EXCEPT path is not in its domain.
-        return fv;
-      }
+      if (!isFcn(fv)) throw new TlaError('eval', `EXCEPT applied to ${describeValue(fv)}, which is not a function`, loc);
+      // TLC leaves a function unchanged when the EXCEPT path is not in its domain.
+      if (!fcnHas(fv, key)) return fv;
+      const old = fcnApply(fv, key);
       let nv: Value;
       if (i === keys.length - 1) {
         const o = sl[u.atSlot];

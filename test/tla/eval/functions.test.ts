@@ -51,6 +51,8 @@ describe('functions, records and tuples', () => {
     expect(e.loc).toEqual({ file: 'T.tla', line: 5, col: 3 });
     expect((await evalError('[a |-> 1].b')).message).toMatch(/\[a \|-> 1\] to "b"/);
     expect((await evalError('3[1]')).message).toMatch(/not a function/);
+    expect((await evalError('[3 EXCEPT ![1] = 2]')).message).toMatch(/EXCEPT applied to integer 3/);
+    expect(toTla(await evalTla('[<<1, 2>> EXCEPT ![3] = 0]'))).toBe('<<1, 2>>');
   });
 
   it('prints values as TLC does', async () => {
