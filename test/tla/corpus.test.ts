@@ -102,6 +102,18 @@ describe.skipIf(all.length === 0)('TLA+ corpus (TLC 2.18 answers)', () => {
         expect(isStep(r.cm, states[states.length - 1]!, states[v.trace.loopsTo!]!), 'the step back').toBe(
           true,
         );
+        // and fair: every WF/SF of the specification is met on the cycle
+        const m = r.cm.model;
+        const cycle = states.slice(v.trace.loopsTo!);
+        const cycleSteps: [State, State][] = v.trace.stuttering
+          ? [[cycle[0]!, cycle[0]!]]
+          : cycle.map((st, k) => [st, cycle[(k + 1) % cycle.length]!]);
+        for (const f of r.cm.fairness) {
+          const taken = cycleSteps.some(([a, b]) => m.evalAction(f.angle.expr, f.angle.ctx, a, b) === true);
+          const enabled = cycle.map((st) => m.enabled(f.angle.expr, f.angle.ctx, st));
+          const fair = f.kind === 'WF' ? taken || enabled.some((x) => !x) : taken || enabled.every((x) => !x);
+          expect(fair, `${f.kind} ${f.name} on the cycle`).toBe(true);
+        }
         return;
       }
       if (want.violation?.traceLength !== undefined)
