@@ -21,6 +21,7 @@ import type { EndpointOptions } from '../net/endpoint.ts';
 import { connectChannel, formatAddress, listenChannels, parseHostPort } from '../net/tcp-channel.ts';
 import type { ChannelServer, HostPort } from '../net/tcp-channel.ts';
 import type { DataBatch, Hello } from '../net/channel.ts';
+import { DEFAULT_WINDOW_MESSAGES } from '../net/channel.ts';
 import { Coordinator } from './coordinator.ts';
 import { CONTROL_PROTOCOL_VERSION, connectControl, connectHost } from './control.ts';
 import type { ControlMessage } from './control.ts';
@@ -73,8 +74,9 @@ export function splitRemoteBatch(b: RemoteBatch): [RemoteBatch, RemoteBatch] {
   return [part(0, mid), part(mid, b.payloads.length)];
 }
 
-/** The data side of a worker: channels to peers, the outlet the engine sends through. */
-class DataPlane implements RemoteOutlet {
+/** The data side of a worker: channels to peers, the outlet the engine sends through. The same
+ * class runs over TCP (startNode) and over the in-memory TestNetwork (the simulated cluster test). */
+export class DataPlane implements RemoteOutlet {
   readonly channels = new Map<string, ChannelEndpoint>();
   private readonly waitingFor = new Map<string, Array<() => void>>();
   sentBatches = 0;
@@ -91,6 +93,7 @@ class DataPlane implements RemoteOutlet {
     private readonly name: string,
     private readonly log: Logger,
     private readonly maxBatchBytes: number,
+    private readonly maxBatchMessages: number = Number.MAX_SAFE_INTEGER,
   ) {
     this.started = new Promise((resolve) => (this.markStarted = resolve));
   }
@@ -115,7 +118,10 @@ class DataPlane implements RemoteOutlet {
         `worker '${this.name}': no data channel to worker '${worker}' (peers: ${[...this.channels.keys()].join(', ') || 'none'})`,
       );
     const body = encodeRemoteBatch(batch);
-    if (body.length > this.maxBatchBytes && batch.payloads.length > 1) {
+    if (
+      (body.length > this.maxBatchBytes || batch.payloads.length > this.maxBatchMessages) &&
+      batch.payloads.length > 1
+    ) {
       const [a, b] = splitRemoteBatch(batch);
       const first = this.send(worker, a);
       if (first) return first.then(() => this.send(worker, b));
@@ -199,7 +205,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   const clock = o.clock ?? createSystemClock();
   const app: Application = await loadApp(o.appPath, o.appOptions);
   const windowBytes = o.windowBytes ?? WINDOW_BYTES;
-  const plane = new DataPlane(o.name, log, Math.floor(windowBytes / 2));
+  const plane = new DataPlane(o.name, log, Math.floor(windowBytes / 2), DEFAULT_WINDOW_MESSAGES / 2);
   const channelOptions: EndpointOptions = {
     local: { cluster: o.cluster, app: app.name, worker: o.name },
     windowBytes,
