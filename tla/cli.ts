@@ -91,6 +91,11 @@ export function registerTlaCommands(program: Command): void {
     .option('--depth <d>', 'steps per random walk', nonNegativeInt('--depth'), 20)
     .option('--seed <s>', 'seed of the random walks', nonNegativeInt('--seed'), 1)
     .option('--max-steps <n>', 'longest edge-cover trace (steps)', positiveInt('--max-steps'))
+    .option(
+      '--max-states <n>',
+      'refuse graphs of more than N distinct states (edge cover)',
+      positiveInt('--max-states'),
+    )
     .requiredOption('--out <dir>', 'folder to write trace-0001.itf.json ... into')
     .action(async (spec: string, flags: TraceFlags) => {
       process.exitCode = await runTracesCommand(spec, flags);
@@ -301,6 +306,7 @@ interface TraceFlags {
   depth: number;
   seed: number;
   maxSteps?: number;
+  maxStates?: number;
   out: string;
 }
 
@@ -322,6 +328,7 @@ async function runTracesCommand(spec: string, flags: TraceFlags): Promise<number
       ? generateTraces(cm, {
           mode: 'cover',
           ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
+          ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}),
         })
       : generateTraces(cm, { mode: 'random', count: flags.random!, depth: flags.depth, seed: flags.seed });
   } catch (e) {
