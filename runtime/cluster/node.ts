@@ -81,6 +81,7 @@ export class DataPlane implements RemoteOutlet {
   private readonly waitingFor = new Map<string, Array<() => void>>();
   sentBatches = 0;
   processedBatches = 0;
+  failedBatches = 0;
   private inflightDeliveries = 0;
   private chains = new Map<ChannelEndpoint, Promise<void>>();
   engine: WorkerEngineImpl | null = null;
@@ -132,8 +133,23 @@ export class DataPlane implements RemoteOutlet {
   }
 
   /** Handler for batches arriving on a channel: decoded, then delivered in order. */
+  /**
+   * A batch from a peer: decoded, then handed to the engine in arrival order per channel; the
+   * returned promise settles when the engine took it (that releases the channel credit). A
+   * batch that cannot be decoded or processed is logged and counted in `failedBatches` (and as
+   * processed, so that a shutdown still drains).
+   */
   onBatch(ep: ChannelEndpoint, batch: DataBatch, from: Hello): Promise<void> {
-    const decoded = decodeRemoteBatch(batch.body);
+    const where = `worker '${this.name}': batch ${batch.seq} from worker '${from.worker}'`;
+    let decoded: RemoteBatch;
+    try {
+      decoded = decodeRemoteBatch(batch.body);
+    } catch (err) {
+      this.failedBatches++;
+      this.processedBatches++;
+      this.log.error(`${where} cannot be decoded (${(err as Error).message}); it is dropped`);
+      return Promise.resolve();
+    }
     this.inflightDeliveries++;
     const prev = this.chains.get(ep) ?? this.started;
     const p = prev
@@ -144,10 +160,10 @@ export class DataPlane implements RemoteOutlet {
           this.inflightDeliveries--;
         },
         (err: unknown) => {
+          this.failedBatches++;
+          this.processedBatches++;
           this.inflightDeliveries--;
-          this.log.error(
-            `worker '${this.name}': batch ${batch.seq} from worker '${from.worker}' failed: ${(err as Error).message}`,
-          );
+          this.log.error(`${where} failed: ${(err as Error).message}`);
         },
       );
     this.chains.set(ep, p);
