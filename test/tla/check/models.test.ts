@@ -15,8 +15,19 @@ import {
   toJson,
 } from '../../../tla/index.ts';
 import { equals, fcnApply, fromItf, mkFcn, toItf, tuple, type Value } from '../../../tla/values.ts';
-import { main } from '../../../runtime/cli/main.ts';
-import { tlcToJson } from '../../../tla/cli.ts';
+import { Command } from 'commander';
+import { registerTlaCommands, tlcToJson } from '../../../tla/cli.ts';
+
+/** Runs `buffy <args>` with only the TLA+ commands registered; returns the exit code. */
+async function main(args: string[]): Promise<number> {
+  const program = new Command('buffy').exitOverride();
+  registerTlaCommands(program);
+  process.exitCode = undefined;
+  await program.parseAsync(args, { from: 'user' });
+  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
+  process.exitCode = undefined;
+  return code;
+}
 import { parseTlcOutput } from '../../../tla/check/tlc.ts';
 
 const dir = path.join(import.meta.dirname, 'models');
