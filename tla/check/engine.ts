@@ -138,18 +138,23 @@ class StateQueue<S> {
     this.depths.push(depth);
   }
 
-  shift(): [S, number, number] {
+  /** The id and depth of the state the last shift() returned. */
+  lastId = -1;
+  lastDepth = 0;
+
+  shift(): S {
     const h = this.head++;
     const s = this.states[h] as S;
     this.states[h] = undefined;
-    const out: [S, number, number] = [s, this.ids[h]!, this.depths[h]!];
+    this.lastId = this.ids[h]!;
+    this.lastDepth = this.depths[h]!;
     if (this.head >= 65536 && this.head * 2 >= this.states.length) {
       this.states = this.states.slice(this.head);
       this.ids = this.ids.slice(this.head);
       this.depths = this.depths.slice(this.head);
       this.head = 0;
     }
-    return out;
+    return s;
   }
 }
 
@@ -319,7 +324,9 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
     const outs: S[] = [];
     const labels: L[] = [];
     while (queue.length > 0) {
-      const [s, sid, sdepth] = queue.shift();
+      const s = queue.shift();
+      const sid = queue.lastId;
+      const sdepth = queue.lastDepth;
       const edges = record ? succ[sid]! : null;
       const ledges = labelled ? labelled[sid]! : null;
       const seenLabels = ledges ? new Set<string>() : null;
