@@ -66,7 +66,7 @@ export class TcpSource implements SourceConnector {
     this.uri = uri;
     this.address = address;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.maxBatch = options.maxBatchMessages ?? 8192;
+    this.maxBatch = options.maxBatchMessages ?? 256;
     this.highWater = options.highWaterMessages ?? 65536;
   }
 
