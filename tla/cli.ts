@@ -4,7 +4,14 @@ import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { TlaError, formatLoc } from './errors.ts';
 import type { State } from './eval/index.ts';
-import { check, formatReport, toJson, type CheckJson, type CheckResult } from './check/checker.ts';
+import {
+  check,
+  formatReport,
+  modelWarnings,
+  toJson,
+  type CheckJson,
+  type CheckResult,
+} from './check/checker.ts';
 import { defaultCfgFile, loadModel, type CheckModel } from './check/model.ts';
 import { labelStep } from './check/label.ts';
 import { javaAvailable, runTlc, tlcJar, type TlcOutcome } from './check/tlc.ts';
@@ -134,6 +141,7 @@ async function runCheckCommand(spec: string, flags: CheckFlags): Promise<number>
   } catch (e) {
     return usageFailure(engine, spec, cfgFile, flags.json, e, Date.now() - started);
   }
+  for (const w of modelWarnings(cm)) process.stderr.write(`${w}\n`);
   const tty = process.stderr.isTTY === true;
   const r = check(cm, {
     ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}),

@@ -38,6 +38,23 @@ export interface CheckResult {
   readonly graph?: StateGraph<State, ActionLabel>;
 }
 
+/** Things worth knowing about how a model is checked (printed on stderr by the CLI). */
+export function modelWarnings(cm: CheckModel): string[] {
+  const out: string[] = [];
+  if (cm.liveness.length > 0 && (cm.symmetry || cm.view)) {
+    out.push(
+      `Warning: liveness is checked on the graph of ${cm.symmetry ? 'symmetry classes' : 'VIEW values'}, ` +
+        'not of states: a violation may be missed or its counterexample may not be a behaviour (TLC has the same limit).',
+    );
+  }
+  if (cm.liveness.length > 0 && (cm.constraints.length > 0 || cm.actionConstraints.length > 0)) {
+    out.push(
+      'Warning: liveness is checked on the graph the CONSTRAINTs leave: states they exclude have no successors there.',
+    );
+  }
+  return out;
+}
+
 export interface CheckOptions {
   readonly checkDeadlock?: boolean;
   readonly maxStates?: number;
