@@ -14,6 +14,7 @@ import { edgeCoverTraces, randomTraces } from './check/traces.ts';
 import { traceToItf, type ItfTrace } from './check/itf.ts';
 
 export { loadSpec, loadModel, check, toJson, traceToItf };
+export { formatReport, modelWarnings, labelKey } from './check/checker.ts';
 export type { CheckModel, CheckOptions, CheckResult, LoadModelOptions, ItfTrace, ActionLabel, State, Value };
 export { parseCfg } from './check/cfg.ts';
 export { itfToTrace } from './check/itf.ts';
