@@ -362,14 +362,23 @@ export function makeBuiltins(host: BuiltinHost): ReadonlyMap<string, Builtin> {
     if (!isFcn(g)) throw err(`@@ expects functions, got ${describeValue(g)}`);
     return fcnFromPairs([...fcnKeys(f), ...fcnKeys(g)], [...fcnVals(f), ...fcnVals(g)]);
   });
-  def2('Print', (out, v) => {
-    host.print(toTla(out));
-    return v;
-  });
-  def1('PrintT', (out) => {
-    host.print(toTla(out));
-    return true;
-  });
+  // Print and PrintT are impure: they print each time they are evaluated, never cached.
+  def2(
+    'Print',
+    (out, v) => {
+      host.print(toTla(out));
+      return v;
+    },
+    { impure: true },
+  );
+  def1(
+    'PrintT',
+    (out) => {
+      host.print(toTla(out));
+      return true;
+    },
+    { impure: true },
+  );
   def2('Assert', (c, msg) => {
     if (asBool('Assert', c)) return true;
     throw err(`The first argument of Assert evaluated to FALSE; the second argument was: ${typeof msg === 'string' ? msg : toTla(msg)}`);

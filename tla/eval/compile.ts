@@ -196,6 +196,28 @@ function exprText(e: Expr): string {
 /** Names of the Reals module, which Buffy's evaluator does not implement. */
 const REALS: ReadonlySet<string> = new Set(['Real', 'Infinity', '/']);
 
+/** Expression kinds worth caching when constant (names, literals and junctions are not). */
+const FOLDABLE: ReadonlySet<string> = new Set([
+  'apply',
+  'moduleRef',
+  'setEnum',
+  'setFilter',
+  'setMap',
+  'fcn',
+  'fcnSet',
+  'record',
+  'recordSet',
+  'tuple',
+  'choose',
+  'quant',
+  'except',
+  'fcnApply',
+  'dot',
+  'case',
+  'if',
+  'let',
+]);
+
 const TEMPORAL: ReadonlySet<string> = new Set(['fairness', 'always', 'eventually', 'leadsTo', 'temporalQuant']);
 
 export class Compiler {
@@ -589,7 +611,30 @@ export class Compiler {
   // -------------------------------------------------------------------------------------
   // Expressions
 
+  /**
+   * Compiles e; a composite expression that reads no variable, no outer bound variable and
+   * nothing impure is constant: it is evaluated once, on first use (as TLC evaluates
+   * constant-level expressions once), e.g. `[Procs -> 0..N]` or `[type : {"a"}, v : 1..3]`.
+   */
   expr(e: Expr, scope: Scope): Fn {
+    if (!FOLDABLE.has(e.kind)) return this.exprInner(e, scope);
+    const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: null, free: new Set() };
+    this.trackers.push(tracker);
+    let f: Fn;
+    try {
+      f = this.exprInner(e, scope);
+    } finally {
+      this.trackers.pop();
+    }
+    if (tracker.usesState) return f;
+    let cache: Value | typeof UNEVAL = UNEVAL;
+    return () => {
+      if (cache === UNEVAL) cache = f();
+      return cache;
+    };
+  }
+
+  private exprInner(e: Expr, scope: Scope): Fn {
     const rt = this.rt;
     switch (e.kind) {
       case 'num': {
@@ -1099,6 +1144,7 @@ export class Compiler {
         this.ensureFcn(info);
         this.noteDef(info);
         const self2 = info.selfSlot;
+        this.noteSlot(self2);
         if (info.moduleLevel && !info.usesState) {
           return () => {
             const cur = sl[self2] as LazyFcn | undefined;

@@ -70,6 +70,26 @@ Nest(n, F(_)) == IF n = 0 THEN F(0) ELSE Nest(n - 1, LAMBDA z : F(z) + n)`;
     expect((await evalError('Pick(FALSE, 1, <<1>>[5])', defs)).message).toMatch(/<<1>> to 5/);
   });
 
+  it('caches constant subexpressions but never ones that depend on bound variables, parameters or state', async () => {
+    expect(await evalTla('\\A k \\in 1..3 : Cardinality({x \\in 1..k : TRUE}) = k')).toBe(true);
+    expect(await evalTla('\\A k \\in 1..3 : LET F(y) == y + k IN F(1) = k + 1')).toBe(true);
+    expect(await evalTla('<<G(1), G(2), G(1)>> = <<2, 4, 2>>', 'G(n) == Cardinality({n, n + 10}) * n')).toBe(true);
+    expect(await evalTla('[k \\in 1..3 |-> {j \\in 1..5 : j <= k}][2] = {1, 2}')).toBe(true);
+    const m = await modelOf('VARIABLE x\nNext == \\E k \\in 1..2 : x\' = Cardinality(1..k) + x\nInv == x \\in {y \\in 0..10 : y >= x}');
+    const next: number[] = [];
+    m.successors(m.lookup('Next'), m.rootCtx, [5], (t) => next.push(t[0] as number));
+    expect(next).toEqual([6, 7]);
+    expect(m.evalState(m.lookup('Inv'), m.rootCtx, [3])).toBe(true);
+    expect(m.evalState(m.lookup('Inv'), m.rootCtx, [11])).toBe(false);
+    const lines: string[] = [];
+    const p = await modelOf('P == \\A i \\in 1..2 : PrintT(i)\nQ == PrintT("q")', new Map(), (l) => lines.push(l));
+    p.evalConstant(p.lookup('P'), p.rootCtx);
+    p.evalConstant(p.lookup('P'), p.rootCtx);
+    p.evalConstant(p.lookup('Q'), p.rootCtx);
+    p.evalConstant(p.lookup('Q'), p.rootCtx);
+    expect(lines).toEqual(['1', '2', '1', '2', '"q"', '"q"']);
+  });
+
   it('reports runaway recursion and oversized enumerations as evaluation errors', async () => {
     expect((await evalError('F(1)', 'RECURSIVE F(_)\nF(n) == F(n + 1) + 1')).message).toMatch(/recursed too deeply/);
     expect((await evalError('Cardinality({f \\in [1..30 -> 1..30] : TRUE})')).message).toMatch(/exceeds TLC's integers|Refusing to enumerate/);
