@@ -7,6 +7,9 @@ import {
 } from '../../../runtime/net/tcp-channel.ts';
 import type { ChannelServer } from '../../../runtime/net/tcp-channel.ts';
 import type { ChannelEndpoint } from '../../../runtime/net/endpoint.ts';
+import net from 'node:net';
+import { encodeHello, PROTOCOL_VERSION } from '../../../runtime/net/channel.ts';
+import { encodeFrame } from '../../../runtime/net/framing.ts';
 
 const servers: ChannelServer[] = [];
 const endpoints: ChannelEndpoint[] = [];
@@ -96,6 +99,37 @@ describe('data channels over TCP', () => {
     ).rejects.toThrow(/application 'wc'|application 'other-app'/);
     for (let i = 0; i < 100 && serverLogs.length === 0; i++) await new Promise((r) => setTimeout(r, 5));
     expect(serverLogs.join('\n')).toContain("application 'other-app' is not this worker's application 'wc'");
+  });
+
+  it('drops a connection that sends an over-size frame, naming it and the byte offset, and keeps listening', async () => {
+    const serverLogs: string[] = [];
+    const server = await listenChannels(
+      { host: '127.0.0.1', port: 0 },
+      { ...local('w1'), maxFrameBytes: 1024 },
+      () => ({
+        log: (m) => serverLogs.push(m),
+      }),
+    );
+    servers.push(server);
+    const raw = net.connect(server.address.port, '127.0.0.1');
+    await new Promise((r) => raw.once('connect', r));
+    raw.on('error', () => {});
+    raw.resume();
+    const hello = encodeFrame(
+      encodeHello({ protocolVersion: PROTOCOL_VERSION, cluster: 'c1', app: 'wc', worker: 'evil' }),
+    );
+    const huge = Buffer.alloc(4);
+    huge.writeUInt32BE(1_000_000, 0);
+    raw.write(Buffer.concat([hello, huge]));
+    await new Promise((r) => raw.once('close', r));
+    expect(serverLogs.join('\n')).toMatch(
+      new RegExp(
+        `data channel w1 <- 127\\.0\\.0\\.1:\\d+: frame of 1000000 bytes exceeds maxFrameBytes 1024 \\(frame at byte offset ${hello.length}\\)`,
+      ),
+    );
+    const ok = await connectChannel(server.address, local('w2'));
+    endpoints.push(ok);
+    expect(ok.peer?.worker).toBe('w1');
   });
 
   it('a port in use is an error naming the address', async () => {
