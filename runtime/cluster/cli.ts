@@ -89,6 +89,10 @@ const nodeSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$/, '--cluster must be letters, digits, _ . - (at most 100)'),
   deadLetters: z.string().min(1).optional(),
+  advertise: z
+    .string()
+    .regex(/^[A-Za-z0-9.:-]+$/, '--advertise must be a host name or IP address')
+    .optional(),
   stopWhenDone: z.boolean().optional(),
   latency: z.boolean().optional(),
 });
@@ -130,6 +134,10 @@ export function registerClusterCommands(program: Command): void {
       'address for data channels from other workers (port 0: any free port)',
       '127.0.0.1:0',
     )
+    .option(
+      '--advertise <host>',
+      "host other workers connect to for --data (default: --data host, or this host's address)",
+    )
     .option('--cluster <name>', 'cluster name; workers of other clusters are rejected', 'buffy')
     .option('--source <uri>', 'source connector URI (on the initializer)')
     .option('--sink <uri>', 'sink connector URI (every worker opens it)')
@@ -155,6 +163,7 @@ export function registerClusterCommands(program: Command): void {
           data: f.data,
           cluster: f.cluster,
           ...(f.deadLetters ? { deadLetters: f.deadLetters } : {}),
+          ...(f.advertise ? { advertise: f.advertise } : {}),
           stopWhenSourcesDone: f.stopWhenDone ?? false,
           recordLatency: f.latency ?? false,
         });

@@ -5,6 +5,7 @@
 // those channels, and follows the initializer's start / stopSources / poll / stop.
 // With --initializer it also runs the Coordinator (and registers with it like any worker).
 
+import os from 'node:os';
 import { createWorkerEngine } from '../engine/worker.ts';
 import type { WorkerEngineImpl } from '../engine/worker.ts';
 import { encodeRemoteBatch, decodeRemoteBatch } from '../engine/remote-batch.ts';
@@ -36,6 +37,8 @@ export interface NodeOptions {
   readonly control: HostPort;
   readonly data: HostPort;
   readonly cluster: string;
+  /** Host other workers use to reach this worker's data address (default: see advertisedHost). */
+  readonly advertise?: string;
   /** Dead-letter file; default out/dead-letters-NAME.jsonl. */
   readonly deadLetters?: string;
   readonly stopWhenSourcesDone?: boolean;
@@ -214,6 +217,28 @@ export class DataPlane implements RemoteOutlet {
   }
 }
 
+/**
+ * The host peers should connect to for this worker's data channels: `--advertise` if given,
+ * else the `--data` host when it is a specific address, else (listening on every interface)
+ * the address this worker reaches the initializer from, or failing that (loopback) the first
+ * external IPv4 address of the machine, or loopback.
+ */
+export function advertisedHost(
+  advertise: string | undefined,
+  dataHost: string,
+  controlLocalAddress: string | undefined,
+): string {
+  if (advertise) return advertise;
+  if (dataHost !== '0.0.0.0' && dataHost !== '::') return dataHost;
+  const loopback = (a: string) => a === '::1' || a.startsWith('127.') || a === '::ffff:127.0.0.1';
+  if (controlLocalAddress && !loopback(controlLocalAddress))
+    return controlLocalAddress.replace(/^::ffff:/, '');
+  for (const addrs of Object.values(os.networkInterfaces())) {
+    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
+  }
+  return connectHost({ host: dataHost, port: 0 }).host;
+}
+
 /** Starts a node; the returned handle's `done` resolves with the process exit code. */
 export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   registerTcpConnector();
@@ -253,13 +278,13 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   );
   const dataAddress = plane.server.address;
   o.onListening?.('data', dataAddress);
-  const advertised = formatAddress({
-    host: connectHost({ host: o.data.host, port: 0 }).host,
-    port: dataAddress.port,
-  });
   log.info(`data listening on ${formatAddress(dataAddress)}`);
 
   const control = await connectControl(controlAddress, `worker '${o.name}'`, (m) => log.error(m));
+  const advertised = formatAddress({
+    host: advertisedHost(o.advertise, o.data.host, control.socket.localAddress),
+    port: dataAddress.port,
+  });
   let engine: WorkerEngineImpl | null = null;
   const histogram = o.recordLatency ? new LatencyHistogram() : null;
   let exit: (code: number) => void = () => {};

@@ -1,0 +1,51 @@
+import { describe, expect, it } from 'vitest';
+import fc from 'fast-check';
+import os from 'node:os';
+import { advertisedHost, splitRemoteBatch } from '../../../runtime/cluster/node.ts';
+import type { RemoteBatch } from '../../../runtime/types.ts';
+
+describe('advertisedHost', () => {
+  it('prefers --advertise, then a specific --data host, then the address used to reach the initializer', () => {
+    expect(advertisedHost('10.0.0.7', '0.0.0.0', '10.0.0.9')).toBe('10.0.0.7');
+    expect(advertisedHost(undefined, '192.168.1.4', '10.0.0.9')).toBe('192.168.1.4');
+    expect(advertisedHost(undefined, '0.0.0.0', '10.0.0.9')).toBe('10.0.0.9');
+    expect(advertisedHost(undefined, '0.0.0.0', '::ffff:10.0.0.9')).toBe('10.0.0.9');
+  });
+
+  it('listening everywhere and reaching the initializer over loopback: an external address of this host, or loopback', () => {
+    const external = Object.values(os.networkInterfaces())
+      .flat()
+      .find((a) => a && a.family === 'IPv4' && !a.internal)?.address;
+    expect(advertisedHost(undefined, '0.0.0.0', '127.0.0.1')).toBe(external ?? '127.0.0.1');
+  });
+});
+
+describe('splitRemoteBatch', () => {
+  it('splits every column at the same index and loses nothing', () => {
+    fc.assert(
+      fc.property(fc.array(fc.string(), { minLength: 2, maxLength: 50 }), (payloads) => {
+        const n = payloads.length;
+        const b: RemoteBatch = {
+          step: 'counts',
+          fromWorker: 'w1',
+          source: payloads.map(() => 0),
+          offset: payloads.map((_, i) => i),
+          sub: payloads.map((_, i) => i * 2),
+          bornMs: payloads.map((_, i) => 1000 + i),
+          partition: payloads.map((_, i) => i % 7),
+          payloads,
+        };
+        const [x, y] = splitRemoteBatch(b);
+        expect(x.payloads.length + y.payloads.length).toBe(n);
+        expect(x.payloads.length).toBeGreaterThan(0);
+        expect(y.payloads.length).toBeGreaterThan(0);
+        for (const k of ['source', 'offset', 'sub', 'bornMs', 'partition', 'payloads'] as const) {
+          expect([...x[k], ...y[k]]).toEqual(b[k]);
+          expect(x[k].length).toBe(x.payloads.length);
+        }
+        expect(x.step).toBe('counts');
+        expect(y.fromWorker).toBe('w1');
+      }),
+    );
+  });
+});
