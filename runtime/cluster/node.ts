@@ -358,12 +358,8 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     control.send({ t: 'ready' });
   };
 
-  const stopSources = async (): Promise<void> => {
-    const e = engine!;
-    const withStopSources = e as WorkerEngineImpl & { stopSources?: () => Promise<void> };
-    if (typeof withStopSources.stopSources === 'function') await withStopSources.stopSources();
-    else await e.stop();
-  };
+  // Sinks stay open and peers' batches are still accepted, so the cluster can drain.
+  const stopSources = (): Promise<void> => engine!.stopSources();
 
   control.onMessage((m) => {
     switch (m.t) {
