@@ -15,6 +15,9 @@ import { runEmbedded } from '../../../runtime/engine/embedded.ts';
 import { memorySinkPayloads, setMemorySource } from '../../../runtime/connectors/index.ts';
 import { createSystemClock } from '../../../runtime/system.ts';
 import type { Logger } from '../../../runtime/types.ts';
+import { defineApp } from '../../../runtime/api/app.ts';
+import type { Application } from '../../../runtime/api/app.ts';
+import { jsonCodec, stringCodec } from '../../../runtime/api/codec.ts';
 
 const APP = fileURLToPath(new URL('../../../examples/word-count.ts', import.meta.url));
 const VOCAB = [
@@ -58,14 +61,49 @@ interface SimResult {
   stalledSteps: number;
 }
 
-async function simulate(lines: string[], seed: number, run: number): Promise<SimResult> {
+type AppMaker = (source: string, sink: string) => Promise<Application>;
+
+const wordCountApp: AppMaker = (source, sink) =>
+  loadApp(APP, { source, sink, params: { top: '0', partitions: '16' } });
+
+/** Two state hops: word counts, then (keyed by word length) how many updates per length. Both
+ * hops cross workers in every direction. */
+const twoHopApp: AppMaker = async (source, sink) => {
+  const app = defineApp('two-hop', { partitions: 12 });
+  app
+    .source('lines', { uri: source, decode: stringCodec })
+    .flatMap('split', (line: string) => line.split(' ').filter((w) => w.length > 0))
+    .state('counts', {
+      key: (w: string) => w,
+      init: () => ({ n: 0 }),
+      update: (st: { n: number }, w: string, emit: (u: { word: string; count: number }) => void) => {
+        st.n++;
+        emit({ word: w, count: st.n });
+      },
+      codec: stringCodec,
+    })
+    .state('by-length', {
+      key: (u: { word: string; count: number }) => u.word.length,
+      init: () => ({ n: 0 }),
+      update: (st: { n: number }, u: { word: string; count: number }, emit: (line: string) => void) => {
+        st.n++;
+        emit(`len${u.word.length} ${st.n}`);
+      },
+      codec: jsonCodec<{ word: string; count: number }>(),
+    })
+    .sink('out', { uri: sink, encode: (l: string) => l });
+  return app.build();
+};
+
+async function simulate(
+  lines: string[],
+  seed: number,
+  run: number,
+  make: AppMaker = wordCountApp,
+): Promise<SimResult> {
   const names = ['w1', 'w2', 'w3'];
   setMemorySource(`sim-${run}`, lines, 4);
-  const app = await loadApp(APP, {
-    source: `memory:sim-${run}`,
-    sink: `memory:sim-out-${run}`,
-    params: { top: '0', partitions: '16' },
-  });
+  const app = await make(`memory:sim-${run}`, `memory:sim-out-${run}`);
   const partitions = roundRobinTable(names, app.partitionCount);
   const net = new TestNetwork({ seed });
   const windowBytes = 512;
@@ -175,5 +213,34 @@ describe('simulated 3-worker cluster on the test transport', () => {
     // The runs did cross workers, and credit did run out at times.
     expect(stats.remoteBatches).toBeGreaterThan(50);
     expect(stats.stalledSteps).toBeGreaterThan(0);
+  });
+
+  it('drains a two-hop app (traffic between every pair of workers) exactly', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.array(fc.constantFrom(...VOCAB), { maxLength: 12 }).map((ws) => ws.join(' ')),
+          { minLength: 10, maxLength: 80 },
+        ),
+        fc.integer({ min: 1, max: 1 << 30 }),
+        async (lines, seed) => {
+          run++;
+          errors.length = 0;
+          setMemorySource(`ref-${run}`, lines, 16);
+          const refApp = await twoHopApp(`memory:ref-${run}`, `memory:ref-out-${run}`);
+          await runEmbedded(refApp, {
+            clock: createSystemClock(),
+            log: quiet,
+            deadLetters: new MemoryDeadLetterSink(),
+          });
+          const ref = memorySinkPayloads(`ref-out-${run}`);
+          const got = await simulate(lines, seed, run, twoHopApp);
+          expect(errors).toEqual([]);
+          expect(got.updates).toBe(ref.length);
+          expect(got.counts).toEqual(finalCounts(ref));
+        },
+      ),
+      { numRuns: 15 },
+    );
   });
 });
