@@ -302,9 +302,13 @@ export class TcpSink implements SinkConnector {
     const socket = this.socket;
     if (socket === null || socket.destroyed) return;
     await new Promise<void>((resolve) => {
-      socket.once('close', () => resolve());
+      // The receiver normally closes its side at once; do not wait for it forever.
+      const timer = this.ctx.clock.setTimer(5000, () => socket.destroy());
+      socket.once('close', () => {
+        this.ctx.clock.clearTimer(timer);
+        resolve();
+      });
       socket.end();
-      this.ctx.clock.setTimer(5000, () => socket.destroy());
     });
   }
 }
