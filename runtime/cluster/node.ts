@@ -190,9 +190,9 @@ export class DataPlane implements RemoteOutlet {
       return;
     }
     this.channels.set(peer, ep);
-    void ep.whenClosed().then((c) => {
+    // The endpoint itself logs an error close (rejected hello, protocol error, lost connection).
+    void ep.whenClosed().then(() => {
       if (this.channels.get(peer) === ep) this.channels.delete(peer);
-      if (c.error) this.log.error(`worker '${this.name}': data channel to '${peer}' closed: ${c.reason}`);
     });
     const ws = this.waitingFor.get(peer);
     if (ws) {
