@@ -402,7 +402,8 @@ export function makeBuiltins(host: BuiltinHost): ReadonlyMap<string, Builtin> {
       if (e.length === 0) throw err('RandomElement applied to the empty set');
       return e[Math.floor(host.random() * e.length)]!;
     },
-    { impure: true },
+    // Not marked impure: like TLC, a constant definition or expression using RandomElement
+    // is evaluated once (so `Edges == ... RandomElement(...)` is one graph for the whole run).
   );
   def0('Any', () => ANY);
   def1('TLCEval', (v) => v);

@@ -137,17 +137,35 @@ export class Scope {
   readonly cache = new Map<Expr, unknown>();
   /** Child scopes created by Model.bind, by name. */
   readonly bindChildren = new Map<string, { scope: Scope; slot: number }>();
-  constructor(readonly parent: Scope | null) {}
+  /**
+   * Model overrides (`Op <- Other` and definitions given values in the .cfg), shared by every
+   * module scope: they replace the definition of that name in any module, and standard
+   * operators (`Seq <- BoundedSeq`).
+   */
+  readonly overrides: ReadonlyMap<string, Binding> | null;
+  /** A module's scope (its definitions can be overridden), as opposed to LET and binder scopes. */
+  readonly isModule: boolean;
+  constructor(
+    readonly parent: Scope | null,
+    module?: { overrides: ReadonlyMap<string, Binding> },
+  ) {
+    this.overrides = module ? module.overrides : (parent?.overrides ?? null);
+    this.isModule = module !== undefined;
+  }
   lookup(name: string): Binding | undefined {
     const own = this.map.get(name);
-    if (own) return own;
-    let s: Scope | null = this.parent;
+    if (own) return this.overridden(name, own);
+    let s = this.parent;
     while (s) {
       const b = s.map.get(name);
-      if (b) return b;
+      if (b) return s.overridden(name, b);
       s = s.parent;
     }
-    return undefined;
+    return this.overrides?.get(name);
+  }
+  private overridden(name: string, b: Binding): Binding {
+    if (this.isModule && (b.k === 'def' || b.k === 'fcndef')) return this.overrides?.get(name) ?? b;
+    return b;
   }
 }
 

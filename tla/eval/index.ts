@@ -124,6 +124,8 @@ export function buildModel(
   compiler.findModule = findModule;
 
   const assumptions: { expr: Expr; scope: Scope; loc: Loc }[] = [];
+  /** Definitions (and standard operators) replaced by the model, in every module. */
+  const modelOverrides = new Map<string, Binding>();
 
   /** The scope of module `mod` where its constants/variables are bound by subst. */
   const buildScope = (
@@ -131,7 +133,7 @@ export function buildModel(
     subst: (name: string) => Binding | undefined,
     root: boolean,
     withAssumptions: boolean,
-    into: Scope = new Scope(null),
+    into: Scope = new Scope(null, { overrides: modelOverrides }),
   ): Scope => {
     const scope = into;
     const seen = new Set<string>();
@@ -190,7 +192,7 @@ export function buildModel(
   };
   collectConsts(spec.root, new Set());
 
-  const rootScope = new Scope(null);
+  const rootScope = new Scope(null, { overrides: modelOverrides });
   const constantBinding = (name: string): Binding | undefined => {
     const a = constants.get(name);
     if (!a) return undefined;
@@ -199,14 +201,18 @@ export function buildModel(
   };
   buildScope(spec.root, constantBinding, true, true, rootScope);
   // Definitions replaced by values or other operators in the model.
+  // They apply in every module (named and unnamed instances included) and to standard
+  // operators, as TLC's model overrides do.
   for (const name of constants.keys()) {
     if (declared.has(name)) continue;
     const b = constantBinding(name);
-    if (b) rootScope.map.set(name, b);
+    if (b) modelOverrides.set(name, b);
   }
   for (const [name, repl] of overrides) {
-    if (!rootScope.lookup(repl)) throw new TlaError('config', `Cannot replace ${name} by ${repl}: ${repl} is not defined`);
-    rootScope.map.set(name, { k: 'alias', expr: { kind: 'name', name: repl, loc: { file: spec.root.file, line: 0, col: 0 } }, scope: rootScope });
+    if (!rootScope.lookup(repl) && !builtins.has(repl)) {
+      throw new TlaError('config', `Cannot replace ${name} by ${repl}: ${repl} is not defined`);
+    }
+    modelOverrides.set(name, { k: 'alias', expr: { kind: 'name', name: repl, loc: { file: spec.root.file, line: 0, col: 0 } }, scope: rootScope });
   }
 
   const rt = compiler.rt;
