@@ -201,6 +201,35 @@ export async function connectControl(
   return new ControlConnection(socket, `to ${address.host}:${address.port}`, log);
 }
 
+/**
+ * Connects a worker to its initializer, retrying (with backoff up to 1 s) while nothing
+ * listens there yet, for at most `waitMs`: workers may be started before the initializer.
+ */
+export async function connectControlRetrying(
+  address: HostPort,
+  who: string,
+  log: (m: string) => void,
+  waitMs = 30_000,
+  onRetry?: (error: string) => void,
+): Promise<ControlConnection> {
+  const started = Date.now();
+  let announced = false;
+  for (let delayMs = 50; ; delayMs = Math.min(1000, delayMs * 2)) {
+    try {
+      return await connectControl(address, who, log);
+    } catch (err) {
+      if (Date.now() - started + delayMs > waitMs) {
+        throw new Error(`${(err as Error).message} (gave up after ${waitMs} ms)`, { cause: err });
+      }
+      if (!announced) {
+        announced = true;
+        onRetry?.((err as Error).message);
+      }
+      await new Promise((r) => setTimeout(r, delayMs));
+    }
+  }
+}
+
 /** `buffy shutdown`: asks the initializer to stop the cluster cleanly; resolves when it has. */
 export async function requestShutdown(
   address: HostPort,

@@ -24,7 +24,7 @@ import type { ChannelServer, HostPort } from '../net/tcp-channel.ts';
 import type { DataBatch, Hello } from '../net/channel.ts';
 import { DEFAULT_WINDOW_MESSAGES } from '../net/channel.ts';
 import { Coordinator } from './coordinator.ts';
-import { CONTROL_PROTOCOL_VERSION, connectControl, connectHost } from './control.ts';
+import { CONTROL_PROTOCOL_VERSION, connectControlRetrying, connectHost } from './control.ts';
 import type { ControlMessage } from './control.ts';
 import { registerTcpConnector } from '../connectors/tcp.ts';
 
@@ -37,6 +37,8 @@ export interface NodeOptions {
   readonly control: HostPort;
   readonly data: HostPort;
   readonly cluster: string;
+  /** How long a worker keeps trying to reach its initializer (default 30 s). */
+  readonly joinTimeoutMs?: number;
   /** Host other workers use to reach this worker's data address (default: see advertisedHost). */
   readonly advertise?: string;
   /** Dead-letter file; default out/dead-letters-NAME.jsonl. */
@@ -280,7 +282,13 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   o.onListening?.('data', dataAddress);
   log.info(`data listening on ${formatAddress(dataAddress)}`);
 
-  const control = await connectControl(controlAddress, `worker '${o.name}'`, (m) => log.error(m));
+  const control = await connectControlRetrying(
+    controlAddress,
+    `worker '${o.name}'`,
+    (m) => log.error(m),
+    o.joinTimeoutMs ?? 30_000,
+    (why) => log.info(`waiting for the initializer (${why})`),
+  );
   const advertised = formatAddress({
     host: advertisedHost(o.advertise, o.data.host, control.socket.localAddress),
     port: dataAddress.port,

@@ -84,6 +84,53 @@ describe('cluster failures and signals', () => {
     );
   }, 30_000);
 
+  it('workers started before the initializer wait for it', async () => {
+    // A free port: bind port 0, note it, release it.
+    const probe = net.createServer();
+    await new Promise<void>((r) => probe.listen(0, '127.0.0.1', () => r()));
+    const port = (probe.address() as net.AddressInfo).port;
+    await new Promise<void>((r) => probe.close(() => r()));
+    const control = `127.0.0.1:${port}`;
+    const common = [
+      '--workers',
+      '2',
+      '--cluster',
+      'early',
+      '--sink',
+      'count:',
+      '--param',
+      'top=0',
+      '--control',
+      control,
+    ];
+    const w2 = startBuffy('early/w2', [
+      'node',
+      APP,
+      '--name',
+      'w2',
+      '--dead-letters',
+      path.join(tmp, 'early-w2.jsonl'),
+      ...common,
+    ]);
+    await w2.waitFor(/waiting for the initializer/);
+    const w1 = startBuffy('early/w1', [
+      'node',
+      APP,
+      '--name',
+      'w1',
+      '--initializer',
+      '--source',
+      'tcp:127.0.0.1:0',
+      '--dead-letters',
+      path.join(tmp, 'early-w1.jsonl'),
+      ...common,
+    ]);
+    await w1.waitFor(/cluster 'early' started: 2 workers/);
+    const shutdown = startBuffy('early/shutdown', ['shutdown', '--control', control]);
+    expect(await shutdown.exited).toBe(0);
+    expect(await Promise.all([w1.exited, w2.exited])).toEqual([0, 0]);
+  }, 30_000);
+
   it('a control port in use is an error naming the address (exit 1)', async () => {
     const blocker = net.createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
