@@ -51,6 +51,8 @@ export class Runtime {
   lblArgs: [string, Value][] = [];
   /** The action being evaluated, for error messages. */
   actionName = '';
+  /** > 0 while a primed expression is evaluated in the next state (for error messages). */
+  primed = 0;
 }
 
 const UNEVAL = Symbol('unevaluated');
@@ -972,6 +974,13 @@ export class Compiler {
       return false;
     } catch (x) {
       if (x === FOUND) return true;
+      if (x instanceof TlaError && /' is read before it is assigned/.test(x.message)) {
+        throw new TlaError(
+          x.kind,
+          `${x.message} while evaluating ENABLED: Buffy decides ENABLED by enumerating the action's assignments, so an action that reads a primed variable it has not assigned yet (for instance through an INSTANCE that substitutes a variable by an expression) cannot be decided`,
+          x.loc,
+        );
+      }
       throw x;
     } finally {
       rt.t = saveT;
@@ -1003,11 +1012,13 @@ export class Compiler {
       if (t === null) throw new TlaError('eval', 'A primed expression cannot be evaluated here: there is no next state', loc);
       rt.s = t;
       rt.t = null;
+      rt.primed++;
       try {
         return f();
       } finally {
         rt.s = s;
         rt.t = t;
+        rt.primed--;
       }
     };
   }
@@ -1096,7 +1107,13 @@ export class Compiler {
           const s = rt.s;
           if (s === null) throw new TlaError('eval', `The variable ${name} cannot be evaluated in a constant expression`, loc);
           const v = s[i];
-          if (v === undefined) throw new TlaError('eval', `The variable ${name} is read before it is assigned a value`, loc);
+          if (v === undefined) {
+            throw new TlaError(
+              'eval',
+              rt.primed > 0 ? `${name}' is read before it is assigned` : `The variable ${name} is read before it is assigned a value`,
+              loc,
+            );
+          }
           return v;
         };
       }
@@ -1835,10 +1852,15 @@ export class Compiler {
       this.fusable.set(act, fused);
       return act;
     }
-    return (k) => {
-      for (const t of targets) if (!this.unchangedHolds(t, loc)) return;
+    // Variables are assigned (or tested), then the other expressions are tested.
+    const vars = targets.filter((t): t is { v: number } => 'v' in t);
+    const others = targets.filter((t) => !('v' in t));
+    const assignVars = vars.length > 0 ? this.unchangedAction(vars, loc) : null;
+    const test: Act = (k) => {
+      for (const t of others) if (!this.unchangedHolds(t, loc)) return;
       k();
     };
+    return assignVars ? (k) => assignVars(() => test(k)) : test;
   }
 
   /** An operator applied in an action: its body is enumerated as an action. */

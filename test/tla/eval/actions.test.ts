@@ -87,6 +87,14 @@ Stuck == Step /\\ Same(x)`);
     expect(m.evalState(m.lookup('CanInc'), m.rootCtx, [2])).toBe(false);
   });
 
+  it('UNCHANGED of variables and expressions assigns the variables and tests the expressions', async () => {
+    const m = await modelOf('VARIABLES x, y\nSum == x + y\nA == y\' = y /\\ UNCHANGED <<x, Sum>>\nB == y\' = y + 1 /\\ UNCHANGED <<Sum, x>>\nC == UNCHANGED <<Sum, x>> /\\ y\' = y');
+    expect(successorsOf(m, 'A', [1, 2]).map((s) => show(s.t))).toEqual(['1 2']);
+    expect(successorsOf(m, 'B', [1, 2])).toEqual([]);
+    expect(() => m.enabled(m.lookup('C'), m.rootCtx, [1, 2])).toThrow(/y' is read before it is assigned while evaluating ENABLED/);
+    expect(() => successorsOf(m, 'C', [1, 2])).toThrow(/y' is read before it is assigned/);
+  });
+
   it('handles IF, CASE and LET inside actions and primes of operator calls', async () => {
     const m = await modelOf(`VARIABLES x
 Double(v) == 2 * v

@@ -53,6 +53,25 @@ Shift(d) == x' = x + d`);
     expect(inits).toEqual(['p1', 'p2']);
   });
 
+  it('model overrides apply in every module and to standard operators', async () => {
+    const { parseModuleText } = await import('../../../tla/parse/index.ts');
+    const { buildModel } = await import('../../../tla/eval/index.ts');
+    const inner = await parseModuleText(
+      '---- MODULE Inner ----\nEXTENDS Sequences\nCONSTANT S\nNoVal == CHOOSE v : v \\notin S\nSeqs == {s \\in Seq(S) : Len(s) = 1}\nNone == NoVal\n====\n',
+      'Inner.tla',
+    );
+    const main = await parseModuleText(
+      '---- MODULE Main ----\nEXTENDS Naturals\nS == {1, 2}\nBounded(T) == UNION {[1..n -> T] : n \\in 0..2}\nINSTANCE Inner\nI == INSTANCE Inner\n====\n',
+      'Main.tla',
+    );
+    const spec = { root: main, modules: new Map([['Main', main], ['Inner', inner]]) };
+    const m = buildModel(spec, new Map([['NoVal', { kind: 'value', value: modelValue('NoVal') }]]), new Map([['Seq', 'Bounded']]));
+    expect(toTla(m.evalConstant(m.lookup('Seqs'), m.rootCtx))).toBe('{<<1>>, <<2>>}');
+    expect(toTla(m.evalConstant(m.lookup('None'), m.rootCtx))).toBe('NoVal');
+    const ref = { kind: 'moduleRef', path: [{ name: 'I', args: [] }], op: 'None', args: [], loc: main.definitions[0]!.loc } as const;
+    expect(toTla(m.evalConstant(ref, m.rootCtx))).toBe('NoVal');
+  });
+
   it('re-entrant evaluation from inside the emit callback keeps the enumeration intact', async () => {
     const m = await modelOf('VARIABLES x, y\nNext == \\E d \\in 1..3 : x\' = x + d /\\ y\' = y\nInv == x < 10 /\\ \\A z \\in 1..2 : z > 0');
     const seen: string[] = [];
