@@ -35,6 +35,8 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
     app: name,
     worker: name,
     data: address,
+    /** The cluster size this worker was started with (--workers). */
+    workers: z.number().int().min(1),
   }),
   z.object({ t: z.literal('ready') }),
   z.object({ t: z.literal('sourcesDone') }),

@@ -144,11 +144,13 @@ export class Coordinator {
           ? `cluster '${m.cluster}' is not this cluster '${this.o.cluster}'`
           : m.app !== this.o.app
             ? `application '${m.app}' is not this cluster's application '${this.o.app}'`
-            : this.members.has(m.worker)
-              ? `a worker named '${m.worker}' is already registered`
-              : this.phase !== 'registering'
-                ? `the cluster is already complete (${this.o.workers} workers)`
-                : null;
+            : m.workers !== this.o.workers
+              ? `this worker was started with --workers ${m.workers}, the initializer with --workers ${this.o.workers}`
+              : this.members.has(m.worker)
+                ? `a worker named '${m.worker}' is already registered`
+                : this.phase !== 'registering'
+                  ? `the cluster is already complete (${this.o.workers} workers)`
+                  : null;
     if (problem) {
       this.o.log.error(`rejected worker '${m.worker}' from ${remote}: ${problem}`);
       conn.send({ t: 'rejected', reason: problem });

@@ -467,6 +467,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     app: app.name,
     worker: o.name,
     data: advertised,
+    workers: o.workers,
   });
 
   return {

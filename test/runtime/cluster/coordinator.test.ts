@@ -27,7 +27,11 @@ function logger(): Logger & { lines: string[] } {
 }
 
 /** A fake worker: records messages, answers through `reply`. */
-async function fakeWorker(coord: Coordinator, name: string, opts: { cluster?: string; app?: string } = {}) {
+async function fakeWorker(
+  coord: Coordinator,
+  name: string,
+  opts: { cluster?: string; app?: string; workers?: number } = {},
+) {
   const got: ControlMessage[] = [];
   const c = await connectControl(coord.address!, name, () => {});
   conns.push(c);
@@ -45,6 +49,7 @@ async function fakeWorker(coord: Coordinator, name: string, opts: { cluster?: st
     app: opts.app ?? 'app',
     worker: name,
     data: `127.0.0.1:${4000 + got.length}`,
+    workers: opts.workers ?? 2,
   });
   const next = async (...types: Array<ControlMessage['t']>): Promise<ControlMessage> => {
     for (;;) {
@@ -148,12 +153,16 @@ describe('coordinator', () => {
     expect((await badApp.next('rejected')) as { reason: string }).toMatchObject({
       reason: "application 'nope' is not this cluster's application 'app'",
     });
+    const size = await fakeWorker(coord, 'w7', { workers: 3 });
+    expect((await size.next('rejected')) as { reason: string }).toMatchObject({
+      reason: 'this worker was started with --workers 3, the initializer with --workers 2',
+    });
     await fakeWorker(coord, 'w1');
     const dup = await fakeWorker(coord, 'w1');
     expect((await dup.next('rejected')) as { reason: string }).toMatchObject({
       reason: "a worker named 'w1' is already registered",
     });
-    expect(log.lines.filter((l) => l.startsWith('error: rejected worker'))).toHaveLength(3);
+    expect(log.lines.filter((l) => l.startsWith('error: rejected worker'))).toHaveLength(4);
     const w2 = await fakeWorker(coord, 'w2');
     await w2.next('assign');
     coord.beginShutdown('test');
