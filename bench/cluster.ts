@@ -182,7 +182,7 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
   }
 }
 
-function latencyText(l: LatencySummary): string {
+export function latencyText(l: LatencySummary): string {
   return `p50 ${fmtUs(l.p50Us)}  p99 ${fmtUs(l.p99Us)}  p99.9 ${fmtUs(l.p999Us)}  max ${fmtUs(l.maxUs)}  (${l.count} messages)`;
 }
 

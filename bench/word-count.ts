@@ -17,6 +17,7 @@ import { MemoryDeadLetterSink } from '../runtime/engine/dead-letters.ts';
 import { runEmbedded } from '../runtime/engine/embedded.ts';
 import { createSystemClock } from '../runtime/system.ts';
 import type { Clock, LatencyRecorder, Logger, SourceConnector, SourceContext } from '../runtime/types.ts';
+import { latencyText, measureClusterWordCount } from './cluster.ts';
 import { generateCorpus } from './corpus.ts';
 
 function argValue(name: string, fallback: number): number {
@@ -233,13 +234,14 @@ async function main(): Promise<void> {
         },
       },
     ])) as [Measured, Measured, Measured];
-    // (d) 2-worker cluster: the lead wires H5's bench/cluster.ts here, e.g.
-    //   const { measureClusterWordCount } = await import('./cluster.ts');
-    //   const d = await measureClusterWordCount({ corpusFile: file, words: WORDS, workers: 2 });
-    //   and prints d.wordsPerSecond with its ratio to (b) and d's latency percentiles.
+    // (d) the same job as a 2-worker local cluster: real processes, fed over TCP by a sender in this process.
+    const d = await measureClusterWordCount({ corpusFile: file, words: WORDS, workers: 2 });
+    console.log(
+      `${'(d) Buffy 2-worker cluster'.padEnd(44)} ${Math.round(d.wordsPerSecond).toLocaleString('en-US').padStart(12)} words/s  (one run)`,
+    );
     console.log('');
     console.log(
-      `ratios to (b): (a) ${(a.wordsPerSecond / b.wordsPerSecond).toFixed(2)}x  (c) ${(c.wordsPerSecond / b.wordsPerSecond).toFixed(2)}x`,
+      `ratios to (b): (a) ${(a.wordsPerSecond / b.wordsPerSecond).toFixed(2)}x  (c) ${(c.wordsPerSecond / b.wordsPerSecond).toFixed(2)}x  (d) ${(d.wordsPerSecond / b.wordsPerSecond).toFixed(2)}x`,
     );
     console.log('');
     console.log(latencyLine('(c) latency, full speed (last run)', h));
@@ -256,6 +258,16 @@ async function main(): Promise<void> {
         `(c) latency at half rate (${Math.round(half.words / (half.ms / 1000)).toLocaleString('en-US')} words/s)`,
         h2,
       ),
+    );
+    console.log(`${'(d) latency, full speed'.padEnd(44)} ${latencyText(d.latency)}`);
+    const dHalf = await measureClusterWordCount({
+      corpusFile: file,
+      words: WORDS,
+      workers: 2,
+      linesPerSecond: ((d.wordsPerSecond / 2) * d.lines) / d.words,
+    });
+    console.log(
+      `${`(d) latency at half rate (${Math.round(dHalf.wordsPerSecond).toLocaleString('en-US')} words/s)`.padEnd(44)} ${latencyText(dHalf.latency)}`,
     );
   } finally {
     rmSync(dir, { recursive: true, force: true });
