@@ -10,7 +10,7 @@
 // `x' = e` assigns x' when it is unassigned and tests it otherwise, `x' \in S` enumerates S,
 // disjunctions and \E call k once per branch/witness (so duplicates are counted like TLC).
 import type { Bound, Definition, Expr, Loc, Module, Param } from '../ast.ts';
-import { TlaError, formatLoc } from '../errors.ts';
+import { TlaError } from '../errors.ts';
 import {
   BOOLEAN_SET,
   EMPTY_SET,
@@ -1685,9 +1685,7 @@ export class Compiler {
           const info = b.info;
           return this.callAction(info, [], scope, mode, split, e.name, e.loc);
         }
-        if (b && b.k === 'alias' && b.expr.kind !== 'name') return this.action(b.expr, b.scope, mode, split);
         if (b && b.k === 'alias') return this.action(b.expr, b.scope, mode, split);
-        if (mode === 'init' && b && b.k === 'var') break;
         break;
       }
       case 'apply': {
@@ -1895,10 +1893,6 @@ export class Compiler {
         rt.lblArgs = saveArgs;
       };
     }
-    if (info.bodyScope === null && info.state === 0 && !info.moduleLevel && info.params.length === 0) {
-      // A LET value used as an action: compile its body in its scope.
-      this.ensureOp(info);
-    }
     this.ensureOp(info);
     this.noteDef(info);
     const argFns = this.opArgs(info.params, args, scope, loc, name);
@@ -1942,10 +1936,6 @@ export class Compiler {
     };
   }
 
-  /** Evaluates a constant expression of a definition (used for ASSUME places and tests). */
-  formatPlace(loc: Loc): string {
-    return formatLoc(loc);
-  }
 }
 
 /** Whether one of `names` occurs inside a primed (or UNCHANGED / ENABLED / [A]_v) part of e. */
