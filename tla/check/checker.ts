@@ -9,6 +9,7 @@ import { search, type SearchResult, type SearchSystem, type StateGraph, type Tra
 import { traceToItf, type ItfTrace } from './itf.ts';
 import { findFairLasso, type EdgePred, type Fairness, type Obligation, type StatePred } from './liveness.ts';
 import type { CheckModel, Formula, Pred } from './model.ts';
+import { findTemporalLasso, mapAtoms, type Atom } from './tableau.ts';
 
 export type CheckVerdict = 'ok' | 'invariant' | 'property' | 'deadlock' | 'error';
 
@@ -254,7 +255,11 @@ function checkLiveness(cm: CheckModel, g: StateGraph<State, ActionLabel>): Check
       infinitelyOften: ob.infinitelyOften.map(statePred),
       infinitelyOftenSteps: ob.infinitelyOftenSteps.map(stepPred),
     };
-    const lasso = findFairLasso(lg, o, fairness);
+    const atom = (p: Pred): Atom =>
+      p.level === 'step' ? { kind: 'step', holds: stepPred(p) } : { kind: 'state', holds: statePred(p) };
+    const lasso = ob.temporal
+      ? findTemporalLasso(lg, mapAtoms(ob.temporal, atom), fairness)
+      : findFairLasso(lg, o, fairness);
     if (lasso) {
       const steps = lassoSteps(cm, g, lasso.states);
       return {

@@ -20,6 +20,7 @@ import {
   type Value,
 } from '../values.ts';
 import { parseCfg, type CfgValue, type ModelConfig } from './cfg.ts';
+import { tf, type TForm } from './tableau.ts';
 
 /** An expression with the context it is evaluated in, and a name for messages. */
 export interface Formula {
@@ -51,6 +52,12 @@ export interface SymbolicObligation {
   readonly eventuallyAlwaysSteps: Pred[];
   readonly infinitelyOften: Pred[];
   readonly infinitelyOftenSteps: Pred[];
+  /**
+   * General properties (outside the forms above): a formula every violating behaviour
+   * satisfies (the property's negation), checked with the tableau (tableau.ts); the lists
+   * above are empty then.
+   */
+  temporal?: TForm<Pred>;
 }
 
 export interface CheckModel {
@@ -530,16 +537,92 @@ class Analyzer {
           continue;
         }
       }
-      const ob: SymbolicObligation = {
+      const empty = (): SymbolicObligation => ({
         name: p.name,
         always: [],
         eventuallyAlways: [],
         eventuallyAlwaysSteps: [],
         infinitelyOften: [],
         infinitelyOftenSteps: [],
-      };
-      this.negate(h.expr, h.ctx, ob, p.name);
+      });
+      let ob = empty();
+      try {
+        // The fast path: the negation fits an Obligation (one pass over the graph).
+        this.negate(h.expr, h.ctx, ob, p.name);
+      } catch (e) {
+        if (!(e instanceof TlaError && e.kind === 'unsupported')) throw e;
+        // Any other formula: the tableau of its negation.
+        ob = empty();
+        ob.temporal = tf.not(this.temporal(h.expr, h.ctx, p.name));
+      }
       into.liveness.push(ob);
+    }
+  }
+
+  /**
+   * A temporal formula as a tree over state and step predicates: definitions and instances
+   * unfolded, bounded quantifiers over constant sets expanded, ~> and WF/SF rewritten into
+   * []/<> (WF_v(A) = []<>~ENABLED <<A>>_v \/ []<><<A>>_v, SF_v(A) = <>[]~ENABLED <<A>>_v \/ []<><<A>>_v).
+   */
+  temporal(e0: Expr, ctx0: Ctx, name: string): TForm<Pred> {
+    if (this.level(e0, ctx0) < 2) return tf.atom(this.pred(e0, ctx0, false, name));
+    const { expr: e, ctx } = this.head(e0, ctx0);
+    const go = (x: Expr, c: Ctx = ctx): TForm<Pred> => this.temporal(x, c, name);
+    const unsupported = (what: string): never => {
+      throw new TlaError(
+        'unsupported',
+        `PROPERTY ${name}: ${what} at ${e.loc.file}:${e.loc.line}:${e.loc.col} is not supported in temporal properties ` +
+          '(supported: [] <> ~> ~ /\\ \\/ => <=> over state and action predicates, ENABLED, WF/SF, IF with a state condition, \\A and \\E over constant sets)',
+        e.loc,
+      );
+    };
+    switch (e.kind) {
+      case 'and':
+        return tf.and(...e.args.map((a) => go(a)));
+      case 'or':
+        return tf.or(...e.args.map((a) => go(a)));
+      case 'always':
+        return tf.always(go(e.expr));
+      case 'eventually':
+        return tf.eventually(go(e.expr));
+      case 'leadsTo':
+        return tf.always(tf.implies(go(e.lhs), tf.eventually(go(e.rhs))));
+      case 'fairness': {
+        const f = this.fairnessOf(e, ctx);
+        const enabled = tf.atom<Pred>({ level: 'enabled', f: f.angle, negate: false });
+        const taken = tf.atom<Pred>({ level: 'step', f: f.angle, negate: false });
+        const disabled = e.strong ? tf.eventually(tf.always(tf.not(enabled))) : tf.always(tf.eventually(tf.not(enabled)));
+        return tf.or(disabled, tf.always(tf.eventually(taken)));
+      }
+      case 'quant': {
+        if (!e.bounds.every((b) => b.set !== null)) return unsupported('an unbounded quantifier');
+        const parts = this.instances(e.bounds, ctx).map((c) => go(e.body, c));
+        return e.quantifier === 'forall' ? tf.and(...parts) : tf.or(...parts);
+      }
+      case 'if': {
+        if (this.level(e.cond, ctx) >= 2) return unsupported('an IF with a temporal condition');
+        const c = go(e.cond);
+        return tf.or(tf.and(c, go(e.then)), tf.and(tf.not(c), go(e.else)));
+      }
+      case 'apply': {
+        const [a, b] = e.args;
+        if ((e.op === '~' || e.op === '\\lnot' || e.op === '\\neg') && a && !b) return tf.not(go(a));
+        if (e.op === '=>' && a && b) return tf.implies(go(a), go(b));
+        if ((e.op === '<=>' || e.op === '\\equiv') && a && b) {
+          const x = go(a);
+          const y = go(b);
+          return tf.or(tf.and(x, y), tf.and(tf.not(x), tf.not(y)));
+        }
+        if (e.op === '/\\' && a && b) return tf.and(go(a), go(b));
+        if (e.op === '\\/' && a && b) return tf.or(go(a), go(b));
+        return unsupported(`the operator ${e.op} applied to temporal formulas`);
+      }
+      case 'temporalQuant':
+        return unsupported('a temporal quantifier (\\EE / \\AA)');
+      case 'let':
+        return unsupported('a LET whose body is a temporal formula');
+      default:
+        return unsupported(`a temporal ${e.kind} expression`);
     }
   }
 
