@@ -220,7 +220,7 @@ export function buildAutomaton(f: TForm<Atom>): Automaton {
           `the temporal formula's tableau exceeds ${MAX_NODES} nodes; split the property into smaller conjuncts`,
         );
       }
-      done.push({ old: node.old, next: node.next, incoming: node.incoming });
+      done.push({ old: node.old, next: node.next, incoming: new Set(node.incoming) }); // branches share their incoming set
       byKey.set(key, id);
       work.push({ incoming: new Set([id]), fresh: [...node.next], old: new Set(), next: new Set() });
       continue;
@@ -417,12 +417,16 @@ export function findTemporalLasso(
     pfair,
   );
   if (!lasso) return null;
-  return projectLasso(lasso, ps);
+  // Without step atoms the formula cannot tell stuttering steps apart (no next-state operator):
+  // they are dropped from the counterexample. With step atoms they stay (an action at the first
+  // step may well be false on a stuttering step).
+  return projectLasso(lasso, ps, aut.atoms.every((a) => a.kind === 'state'));
 }
 
-/** The lasso over graph states: product steps that stutter on the graph state are merged. */
-function projectLasso(l: Lasso, ps: readonly number[]): Lasso {
+/** The lasso over graph states; with `merge`, product steps that stutter on the graph state are merged. */
+function projectLasso(l: Lasso, ps: readonly number[], merge: boolean): Lasso {
   const xs = l.states.map((p) => ps[p]!);
+  if (!merge) return { states: xs, loopsTo: l.loopsTo, stuttering: l.loopsTo === xs.length - 1 };
   const out: number[] = [];
   let loopsTo = -1;
   xs.forEach((s, k) => {
