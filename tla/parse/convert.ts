@@ -436,17 +436,21 @@ export class Converter {
   junctionArgs(node: Node, symbol: 'land' | 'lor', out: Expr[]): void {
     const list = symbol === 'land' ? 'conj_list' : 'disj_list';
     // Iterative, left to right: long chains must not exhaust the stack.
+    // The root is expanded even when it stood in parentheses (it is the node being read); only
+    // parenthesised operands below it are leaves.
+    const root = this.resolve(node);
     const todo: Node[] = [node];
     while (todo.length > 0) {
       const n = this.resolve(todo.pop()!);
       const symNode =
         n.type === 'bound_infix_op' ? this.need(n.childForFieldName('symbol'), 'operator', n) : null;
-      if (symNode && symbolType(symNode) === symbol && !this.parenthesised.has(n.id)) {
+      const leaf = this.parenthesised.has(n.id) && n.id !== root.id;
+      if (symNode && symbolType(symNode) === symbol && !leaf) {
         const lhs = this.need(n.childForFieldName('lhs'), 'left operand', n);
         const rhs = this.need(n.childForFieldName('rhs'), 'right operand', n);
         this.checkPrecedence(symNode, symbol, this.resolve(lhs), this.resolve(rhs));
         todo.push(rhs, lhs);
-      } else if (n.type === list && !this.parenthesised.has(n.id)) {
+      } else if (n.type === list && !leaf) {
         const items = kids(n);
         for (let i = items.length - 1; i >= 0; i--) {
           const item = items[i]!;
@@ -459,12 +463,14 @@ export class Converter {
 
   /** Flattens `A \X B \X C` (unparenthesised) into its factors. */
   productArgs(node: Node, out: Expr[]): void {
+    const root = this.resolve(node);
     const todo: Node[] = [node];
     while (todo.length > 0) {
       const n = this.resolve(todo.pop()!);
       const symNode =
         n.type === 'bound_infix_op' ? this.need(n.childForFieldName('symbol'), 'operator', n) : null;
-      if (symNode && symbolType(symNode) === 'times' && !this.parenthesised.has(n.id)) {
+      const leaf = this.parenthesised.has(n.id) && n.id !== root.id;
+      if (symNode && symbolType(symNode) === 'times' && !leaf) {
         const lhs = this.need(n.childForFieldName('lhs'), 'left operand', n);
         const rhs = this.need(n.childForFieldName('rhs'), 'right operand', n);
         this.checkPrecedence(symNode, 'times', this.resolve(lhs), this.resolve(rhs));

@@ -547,6 +547,14 @@ describe('prefix operators before a parenthesised, indexed operand', () => {
     expect(await exprOf('(~a)[b]')).toEqual(idx(ap('~', n('a')), n('b')));
     expect(await exprOf('-(a)[b]')).toEqual(ap('-.', idx(n('a'), n('b'))));
   });
+
+  it('keep a parenthesised junction or product operand whole (found by the round-trip property)', async () => {
+    const idx = (fn: Expr, ...args: Expr[]): Expr => ({ kind: 'fcnApply', fn, args }) as unknown as Expr;
+    const or = { kind: 'or', args: [n('a'), n('b')] } as unknown as Expr;
+    expect(await exprOf('ENABLED (a \\/ b)[c]')).toEqual({ kind: 'enabled', expr: idx(or, n('c')) });
+    expect(await exprOf('~(a \\/ b)[c]')).toEqual(ap('~', idx(or, n('c'))));
+    expect(await exprOf('SUBSET (a \\X b)[c]')).toEqual(ap('SUBSET', idx(ap('\\X', n('a'), n('b')), n('c'))));
+  });
 });
 
 describe('parseExpressionText', () => {
