@@ -2,6 +2,7 @@
 // module it needs (EXTENDS and INSTANCE, transitively).
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { STANDARD_MODULES } from '../ast.ts';
 import type { Expr, LoadedSpec, Loc, Module } from '../ast.ts';
 import { TlaError } from '../errors.ts';
@@ -9,6 +10,7 @@ import { Converter } from './convert.ts';
 import { syntaxError } from './syntax.ts';
 import type { ModuleRefSite } from './convert.ts';
 import { parseCst } from './treesitter.ts';
+import type { Node } from 'web-tree-sitter';
 
 export { grammarWasmPath, getParser } from './treesitter.ts';
 
@@ -21,7 +23,20 @@ export interface LoadSpecOptions {
 export interface ParsedModule {
   readonly module: Module;
   readonly refs: readonly ModuleRefSite[];
+  /**
+   * Further top-level modules of the same file, after the first one's closing line (a file
+   * may hold several, e.g. a spec followed by the helper modules it EXTENDS). Each is parsed,
+   * or holds the error that parsing it gave, raised only if some module names it.
+   */
+  readonly siblings?: readonly (ParsedModule | { readonly name: string; readonly error: TlaError })[];
 }
+
+/**
+ * The project's own library folder (`tla/lib/`): TLA+ sources of the proof-system modules
+ * (TLAPS, NaturalsInduction...) and of the community modules (Functions, SequencesExt...),
+ * searched after the root file's folder and the `libDirs`.
+ */
+export const LIBRARY_DIR: string = fileURLToPath(new URL('../lib/', import.meta.url));
 
 /**
  * Turns PlusCal algorithm openings (`--algorithm`, `--fair algorithm`) into plain comment
@@ -71,24 +86,44 @@ export async function parseModuleWithRefs(text: string, file: string): Promise<P
         col: 1,
       });
     }
-    const converter = new Converter(file, source);
-    let module: Module;
-    try {
-      module = converter.module(moduleNode);
-    } catch (e) {
-      if (e instanceof RangeError) {
-        throw new TlaError(
-          'unsupported',
-          `module ${moduleNode.childForFieldName('name')?.text ?? ''} nests expressions too deeply to convert (${e.message})`,
-          { file, line: moduleNode.startPosition.row + 1, col: moduleNode.startPosition.column + 1 },
-        );
+    const first = convertModule(moduleNode, file, source);
+    const siblings: (ParsedModule | { name: string; error: TlaError })[] = [];
+    for (const other of root.namedChildren) {
+      if (other === null || other.type !== 'module' || other.id === moduleNode.id) continue;
+      if (other.startIndex < moduleNode.startIndex) continue;
+      const name = other.childForFieldName('name')?.text ?? '';
+      try {
+        const otherErr = syntaxError(other, text, file);
+        if (otherErr) throw otherErr;
+        siblings.push(convertModule(other, file, source));
+      } catch (e) {
+        if (!(e instanceof TlaError)) throw e;
+        siblings.push({ name, error: e });
       }
-      throw e;
     }
-    return { module, refs: converter.refs };
+    return siblings.length > 0 ? { ...first, siblings } : first;
   } finally {
     tree.delete();
   }
+}
+
+/** Converts one top-level module node of a parsed file. */
+function convertModule(moduleNode: Node, file: string, source: string): ParsedModule {
+  const converter = new Converter(file, source);
+  let module: Module;
+  try {
+    module = converter.module(moduleNode);
+  } catch (e) {
+    if (e instanceof RangeError) {
+      throw new TlaError(
+        'unsupported',
+        `module ${moduleNode.childForFieldName('name')?.text ?? ''} nests expressions too deeply to convert (${e.message})`,
+        { file, line: moduleNode.startPosition.row + 1, col: moduleNode.startPosition.column + 1 },
+      );
+    }
+    throw e;
+  }
+  return { module, refs: converter.refs };
 }
 
 /** Parses one top-level module (the first in the text); `file` names it in locations. */
@@ -174,14 +209,24 @@ async function readIfExists(file: string): Promise<string | null> {
 
 /**
  * Loads the root module and, transitively, every module it EXTENDS or INSTANCEs. Modules
- * are looked up among the submodules already loaded, then as built-in standard modules,
- * then as `<Name>.tla` in the root file's folder and each of `libDirs` in order.
+ * are looked up among the submodules already loaded (and the further top-level modules of
+ * the files read so far), then as built-in standard modules, then as `<Name>.tla` in the
+ * root file's folder, each of `libDirs` in order, and last the project's library folder
+ * (`LIBRARY_DIR`, tla/lib): a module of the same name found earlier wins.
  */
 export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Promise<LoadedSpec> {
   const rootText = await readIfExists(rootFile);
   if (rootText === null) throw new TlaError('io', `root module file ${rootFile} not found`);
-  const searchDirs = [path.dirname(rootFile), ...(opts.libDirs ?? [])];
+  const searchDirs = [path.dirname(rootFile), ...(opts.libDirs ?? []), LIBRARY_DIR];
   const modules = new Map<string, Module>();
+  /** Further top-level modules of the files read, by name: used when some module names them. */
+  const siblings = new Map<string, ParsedModule | { name: string; error: TlaError }>();
+  const noteSiblings = (p: ParsedModule): void => {
+    for (const s of p.siblings ?? []) {
+      const name = 'module' in s ? s.module.name : s.name;
+      if (!siblings.has(name)) siblings.set(name, s);
+    }
+  };
   const edges = new Map<string, ModuleRefSite[]>();
 
   const register = (m: Module): void => {
@@ -215,12 +260,20 @@ export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Pr
   const root = await parseModuleWithRefs(rootText, rootFile);
   checkName(root.module, rootFile);
   register(root.module);
+  noteSiblings(root);
   const pending = noteRefs(root.refs);
   while (pending.length > 0) {
     const ref = pending.shift()!;
     if (modules.has(ref.name)) continue;
     if ((STANDARD_MODULES as readonly string[]).includes(ref.name)) {
       modules.set(ref.name, standardModule(ref.name));
+      continue;
+    }
+    const sibling = siblings.get(ref.name);
+    if (sibling) {
+      if (!('module' in sibling)) throw sibling.error;
+      register(sibling.module);
+      pending.push(...noteRefs(sibling.refs));
       continue;
     }
     let found: ParsedModule | null = null;
@@ -230,11 +283,12 @@ export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Pr
       if (text === null) continue;
       found = await parseModuleWithRefs(text, file);
       checkName(found.module, file);
+      noteSiblings(found);
       break;
     }
     if (!found) {
       const looked = [
-        ...searchDirs.map((d) => path.resolve(d)),
+        ...searchDirs.map((d) => (d === LIBRARY_DIR ? `Buffy's library ${path.resolve(d)}` : path.resolve(d))),
         `built-in standard modules (${STANDARD_MODULES.join(', ')})`,
       ];
       throw new TlaError(
