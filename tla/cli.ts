@@ -5,6 +5,7 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { TlaError, formatLoc } from './errors.ts';
 import type { State } from './eval/index.ts';
 import {
+  aliasPrinter,
   check,
   formatReport,
   modelWarnings,
@@ -159,7 +160,7 @@ async function runCheckCommand(spec: string, flags: CheckFlags): Promise<number>
   if (flags.json) {
     process.stdout.write(JSON.stringify(toJson(cm, r)) + '\n');
   } else {
-    process.stdout.write(formatReport(cm.model.variables, r) + '\n');
+    process.stdout.write(formatReport(cm.model.variables, r, aliasPrinter(cm)) + '\n');
   }
   return exitCodeFor(r);
 }

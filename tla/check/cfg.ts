@@ -15,10 +15,21 @@ export type CfgValue =
   | { readonly kind: 'modelValue'; readonly name: string }
   | { readonly kind: 'set'; readonly elems: readonly CfgValue[] };
 
-/** `N = 3` (a value) or `N <- Other` (replace the constant or definition N by the definition Other). */
+/**
+ * `N = 3` (a value for the constant N, or a value replacing the definition N), `N <- Other`
+ * (replace the constant or definition N by the definition Other), or `N <- [M]Other` (replace
+ * N as module M uses it).
+ */
 export type CfgConstant =
   | { readonly kind: 'value'; readonly name: string; readonly value: CfgValue; readonly loc: Loc }
-  | { readonly kind: 'substitution'; readonly name: string; readonly target: string; readonly loc: Loc };
+  | {
+      readonly kind: 'substitution';
+      readonly name: string;
+      readonly target: string;
+      /** The module named by `N <- [M]Other`, when given. */
+      readonly module?: string;
+      readonly loc: Loc;
+    };
 
 export interface CfgName {
   readonly name: string;
@@ -37,6 +48,10 @@ export interface ModelConfig {
   readonly actionConstraints: readonly CfgName[];
   readonly symmetry: CfgName | null;
   readonly view: CfgName | null;
+  /** ALIAS: the definition TLC prints in place of each state of a trace. */
+  readonly alias: CfgName | null;
+  /** POSTCONDITION: a constant-level formula checked once the search has completed. */
+  readonly postconditions: readonly CfgName[];
   /** null when the file does not say (the checker's default, TRUE, applies). */
   readonly checkDeadlock: boolean | null;
 }
@@ -191,6 +206,8 @@ export function parseCfg(text: string, file: string): ModelConfig {
   let specification: CfgName | null = null;
   let symmetry: CfgName | null = null;
   let view: CfgName | null = null;
+  let alias: CfgName | null = null;
+  const postconditions: CfgName[] = [];
   let checkDeadlock: boolean | null = null;
 
   const describe = (t: Token): string => (t.kind === 'eof' ? 'the end of the file' : JSON.stringify(t.text));
@@ -216,14 +233,8 @@ export function parseCfg(text: string, file: string): ModelConfig {
     }
     return { name: t.text, loc: t.loc };
   };
+  // TLC accepts a section with no names (`PROPERTIES` with every name commented out).
   const names = (keyword: string, into: CfgName[]): void => {
-    if (peek().kind !== 'ident') {
-      throw new TlaError(
-        'config',
-        `${keyword} must be followed by at least one name, found ${describe(peek())}`,
-        peek().loc,
-      );
-    }
     while (peek().kind === 'ident') into.push(name(keyword));
   };
   const single = (keyword: string, prev: CfgName | null): CfgName => {
@@ -319,6 +330,24 @@ export function parseCfg(text: string, file: string): ModelConfig {
       return;
     }
     if (op.kind === 'punct' && op.text === '<-') {
+      let module: string | undefined;
+      if (peek().kind === 'punct' && peek().text === '[') {
+        // `N <- [M]Other`: N as module M uses it (TLC's module-scoped override).
+        take();
+        const m = take();
+        if (m.kind !== 'ident') {
+          throw new TlaError('config', `${t.text} <- [...]: expected a module name, found ${describe(m)}`, m.loc);
+        }
+        const close = take();
+        if (!(close.kind === 'punct' && close.text === ']')) {
+          throw new TlaError(
+            'config',
+            `${t.text} <- [${m.text}: expected "]" after the module name, found ${describe(close)}`,
+            close.loc,
+          );
+        }
+        module = m.text;
+      }
       const target = take();
       if (target.kind !== 'ident') {
         throw new TlaError(
@@ -334,7 +363,13 @@ export function parseCfg(text: string, file: string): ModelConfig {
           peek().loc,
         );
       }
-      constants.push({ kind: 'substitution', name: t.text, target: target.text, loc: t.loc });
+      constants.push({
+        kind: 'substitution',
+        name: t.text,
+        target: target.text,
+        ...(module !== undefined ? { module } : {}),
+        loc: t.loc,
+      });
       return;
     }
     throw new TlaError(
@@ -351,20 +386,14 @@ export function parseCfg(text: string, file: string): ModelConfig {
       throw new TlaError(
         'config',
         `expected a keyword (CONSTANT, INIT, NEXT, SPECIFICATION, INVARIANT, PROPERTY, CONSTRAINT, ` +
-          `ACTION_CONSTRAINT, SYMMETRY, VIEW, CHECK_DEADLOCK), found ${describe(t)}`,
+          `ACTION_CONSTRAINT, SYMMETRY, VIEW, ALIAS, POSTCONDITION, CHECK_DEADLOCK), found ${describe(t)}`,
         t.loc,
       );
     }
     switch (t.text) {
       case 'CONSTANT':
       case 'CONSTANTS':
-        if (peek().kind !== 'ident') {
-          throw new TlaError(
-            'config',
-            `${t.text} must be followed by at least one assignment, found ${describe(peek())}`,
-            peek().loc,
-          );
-        }
+        // An empty section is accepted, as TLC does.
         while (peek().kind === 'ident') constant();
         break;
       case 'INIT':
@@ -397,6 +426,12 @@ export function parseCfg(text: string, file: string): ModelConfig {
         break;
       case 'VIEW':
         view = single('VIEW', view);
+        break;
+      case 'ALIAS':
+        alias = single('ALIAS', alias);
+        break;
+      case 'POSTCONDITION':
+        names('POSTCONDITION', postconditions);
         break;
       case 'CHECK_DEADLOCK': {
         const v = take();
@@ -440,6 +475,8 @@ export function parseCfg(text: string, file: string): ModelConfig {
     actionConstraints,
     symmetry,
     view,
+    alias,
+    postconditions,
     checkDeadlock,
   };
 }

@@ -3,7 +3,7 @@
 import type { Expr } from '../ast.ts';
 import { TlaError, formatLoc } from '../errors.ts';
 import type { ActionLabel, State } from '../eval/index.ts';
-import { fingerprintStateInto, permute, toTla, toTlaShort, type Value } from '../values.ts';
+import { RecordValue, fingerprintStateInto, permute, toTla, toTlaShort, type Value } from '../values.ts';
 import { FingerprintMap } from './fpset.ts';
 import { search, type SearchResult, type SearchSystem, type StateGraph, type Trace } from './engine.ts';
 import { traceToItf, type ItfTrace } from './itf.ts';
@@ -41,7 +41,7 @@ export interface CheckResult {
 
 /** Things worth knowing about how a model is checked (printed on stderr by the CLI). */
 export function modelWarnings(cm: CheckModel): string[] {
-  const out: string[] = [];
+  const out: string[] = [...(cm.warnings ?? [])];
   if (cm.liveness.length > 0 && (cm.symmetry || cm.view)) {
     out.push(
       `Warning: liveness is checked on the graph of ${cm.symmetry ? 'symmetry classes' : 'VIEW values'}, ` +
@@ -150,6 +150,13 @@ export function searchSystem(cm: CheckModel): SearchSystem<State, ActionLabel> {
 /** Runs the built-in checker on a loaded model. */
 export function check(cm: CheckModel, opts: CheckOptions = {}): CheckResult {
   const started = Date.now();
+  if (cm.constantOnly) {
+    // No behaviour to explore (TLC: the ASSUMEs were checked, 0 states, depth 0).
+    const zero = { distinctStates: 0, statesGenerated: 0, depth: 0, leftOnQueue: 0 };
+    const post = checkPostconditions(cm);
+    if (post) return { result: 'error', ...zero, durationMs: Date.now() - started, error: post };
+    return { result: 'ok', ...zero, durationMs: Date.now() - started };
+  }
   const sys = searchSystem(cm);
   const needGraph = cm.liveness.length > 0 || (opts.keepGraph ?? false);
   const r: SearchResult<State, ActionLabel> = search(sys, {
@@ -195,7 +202,28 @@ export function check(cm: CheckModel, opts: CheckOptions = {}): CheckResult {
       };
     }
   }
+  const post = checkPostconditions(cm);
+  if (post) return { result: 'error', ...base, durationMs: Date.now() - started, error: post };
   return { result: 'ok', ...base, durationMs: Date.now() - started, ...(opts.keepGraph ? { graph } : {}) };
+}
+
+/** POSTCONDITION formulas, evaluated once after a complete search: the first false one, as an error. */
+function checkPostconditions(cm: CheckModel): CheckError | null {
+  for (const f of cm.postconditions ?? []) {
+    try {
+      const v = cm.model.evalConstant(f.expr, f.ctx);
+      if (!asBool(v, `POSTCONDITION ${f.name}`, f.expr)) {
+        return {
+          message: `POSTCONDITION ${f.name} is FALSE after the search`,
+          location: formatLoc(f.expr.loc),
+          kind: 'eval',
+        };
+      }
+    } catch (e) {
+      return describeError(e, `evaluating POSTCONDITION ${f.name}`);
+    }
+  }
+  return null;
 }
 
 export function describeError(e: unknown, during: string, trace?: Trace<State, ActionLabel>): CheckError {
@@ -368,11 +396,36 @@ export function describeViolation(v: CheckViolation): string {
   }
 }
 
+/**
+ * Prints a trace state through the model's ALIAS, as TLC does: the alias is evaluated with the
+ * state and its successor in the trace (primes refer to the successor); a record prints one
+ * line per field. Null when there is no ALIAS, or when it cannot be evaluated on this state
+ * (then the variables are printed).
+ */
+export type AliasPrinter = (s: State, next: State | null) => string[] | null;
+
+export function aliasPrinter(cm: CheckModel): AliasPrinter | undefined {
+  const a = cm.alias;
+  if (!a) return undefined;
+  const m = cm.model;
+  return (s, next) => {
+    let v: Value;
+    try {
+      v = next ? m.evalAction(a.expr, a.ctx, s, next) : m.evalState(a.expr, a.ctx, s);
+    } catch {
+      return null;
+    }
+    if (v instanceof RecordValue) return v.names.map((n, i) => `/\\ ${n} = ${toTla(v.vals[i]!)}`);
+    return [toTla(v)];
+  };
+}
+
 /** TLC-style text: the error line, the behaviour, and the summary lines. */
-export function formatReport(vars: readonly string[], r: CheckResult): string {
+export function formatReport(vars: readonly string[], r: CheckResult, alias?: AliasPrinter): string {
   const out: string[] = [];
-  const stateLines = (s: State): string[] =>
+  const varLines = (s: State): string[] =>
     vars.length === 1 ? [`${vars[0]} = ${toTla(s[0]!)}`] : vars.map((v, i) => `/\\ ${v} = ${toTla(s[i]!)}`);
+  const stateLines = (s: State, next: State | null): string[] => (alias ? alias(s, next) : null) ?? varLines(s);
   const labelText = (l: ActionLabel | null): string => {
     if (!l) return '<Initial predicate>';
     const args = Object.entries(l.args).map(([k, v]) => `${k} = ${toTla(v)}`);
@@ -381,7 +434,7 @@ export function formatReport(vars: readonly string[], r: CheckResult): string {
   const traceLines = (t: Trace<State, ActionLabel>): void => {
     t.steps.forEach((st, i) => {
       out.push(`State ${i + 1}: ${labelText(st.label)}`);
-      out.push(...stateLines(st.state), '');
+      out.push(...stateLines(st.state, t.steps[i + 1]?.state ?? null), '');
     });
     if (t.stuttering) out.push(`State ${t.steps.length + 1}: Stuttering`, '');
     else if (t.loopsTo !== undefined) out.push(`Back to state ${t.loopsTo + 1}`, '');

@@ -3,8 +3,8 @@
 // invariants, properties split into what the search checks (initial-state predicates,
 // invariants, action properties) and liveness obligations, constraints, VIEW and SYMMETRY.
 import { readFileSync, existsSync } from 'node:fs';
-import type { Bound, Expr, LoadedSpec, Loc } from '../ast.ts';
-import { TlaError } from '../errors.ts';
+import type { Bound, Definition, Expr, LoadedSpec, Loc, Module } from '../ast.ts';
+import { TlaError, formatLoc } from '../errors.ts';
 import { loadSpec } from '../parse/index.ts';
 import { buildModel, type ConstantAssignment, type Ctx, type Model } from '../eval/index.ts';
 import {
@@ -77,6 +77,14 @@ export interface CheckModel {
   readonly actionConstraints: readonly Formula[];
   readonly view: Formula | null;
   readonly symmetry: readonly ReadonlyMap<ModelValue, ModelValue>[] | null;
+  /** ALIAS: printed in place of each state of a trace (text report only; ITF keeps the variables). */
+  readonly alias?: Formula | null;
+  /** POSTCONDITION formulas, evaluated once after a complete search. */
+  readonly postconditions?: readonly Formula[];
+  /** True when the .cfg names no behaviour (neither SPECIFICATION nor INIT/NEXT): only ASSUMEs are checked. */
+  readonly constantOnly?: boolean;
+  /** What loading noticed that TLC would do differently or that the user should know. */
+  readonly warnings?: readonly string[];
   readonly checkDeadlock: boolean;
 }
 
@@ -135,20 +143,49 @@ export function modelFromConfig(
 
   const constants = new Map<string, ConstantAssignment>();
   const overrides = new Map<string, string>();
+  const warnings: string[] = [];
+  const definitionOf = (name: string): Definition | undefined => {
+    for (const m of [root, ...spec.modules.values()]) {
+      const d = m.definitions.find((x) => x.kind !== 'instance' && x.name === name);
+      if (d) return d;
+    }
+    return undefined;
+  };
   for (const c of cfg.constants) {
     if (c.kind === 'value') {
       if (!declared.has(c.name)) {
         if (allDefined.has(c.name)) {
-          throw new TlaError(
-            'config',
-            `${c.name} is a definition, not a CONSTANT; to replace it write ${c.name} <- OtherDefinition`,
-            c.loc,
+          // As TLC does: `Def = value` replaces the definition Def by that value
+          // (`NoVal = NoVal`: a model value for a definition TLC cannot evaluate).
+          const d = definitionOf(c.name);
+          if (d && d.kind === 'opDef' && d.params.length > 0) {
+            throw new TlaError(
+              'config',
+              `${c.name} is an operator with ${d.params.length} parameter(s) (defined at ${formatLoc(d.loc)}); ` +
+                `a value cannot replace it: write ${c.name} <- OtherDefinition with the same parameters`,
+              c.loc,
+            );
+          }
+          constants.set(c.name, { kind: 'value', value: cfgToValue(c.value) });
+          continue;
+        }
+        // TLC ignores an assignment to a name the module does not declare or define; `r1 = r1`
+        // is the usual way of listing model values, and says nothing worth a warning.
+        if (!(c.value.kind === 'modelValue' && c.value.name === c.name)) {
+          warnings.push(
+            `Warning: ${formatLoc(c.loc)}: ${c.name} is neither a CONSTANT nor a definition of module ${root.name} ` +
+              '(nor of a module it extends); the assignment is ignored, as TLC does.',
           );
         }
-        throw new TlaError('config', `${c.name} is not a CONSTANT of module ${root.name}`, c.loc);
+        continue;
       }
       constants.set(c.name, { kind: 'value', value: cfgToValue(c.value) });
     } else {
+      if (c.module !== undefined) {
+        const replaced = new Set(cfg.constants.map((x) => x.name));
+        const w = moduleOverrideWarning(spec, c.name, c.target, c.module, c.loc, replaced);
+        if (w) warnings.push(w);
+      }
       // The evaluator reports a target (or an overridden name) that is not defined.
       if (declared.has(c.name)) constants.set(c.name, { kind: 'operator', name: c.target });
       else overrides.set(c.name, c.target);
@@ -182,6 +219,7 @@ export function modelFromConfig(
   const an = new Analyzer(model);
   let init: Formula;
   let next: Formula;
+  let constantOnly = false;
   const fairness: FairnessFormula[] = [];
   if (cfg.specification) {
     const specF = formula(cfg.specification, 'SPECIFICATION');
@@ -193,15 +231,26 @@ export function modelFromConfig(
     init = formula(cfg.init, 'INIT');
     next = formula(cfg.next, 'NEXT');
   } else {
-    throw new TlaError(
-      'config',
-      `${cfg.file}: the configuration names neither SPECIFICATION nor INIT and NEXT`,
-      {
-        file: cfg.file,
-        line: 1,
-        col: 1,
-      },
-    );
+    // No behaviour: TLC checks the ASSUMEs (done above) and reports success with no states.
+    const where: Loc = { file: cfg.file, line: 1, col: 1 };
+    const what = [
+      ...cfg.invariants.map((n) => ['INVARIANT', n] as const),
+      ...cfg.properties.map((n) => ['PROPERTY', n] as const),
+      ...cfg.constraints.map((n) => ['CONSTRAINT', n] as const),
+      ...cfg.actionConstraints.map((n) => ['ACTION_CONSTRAINT', n] as const),
+    ];
+    if (what.length > 0) {
+      const [kw, n] = what[0]!;
+      throw new TlaError(
+        'config',
+        `${kw} ${n.name} needs a behaviour to check, but the configuration names neither SPECIFICATION nor INIT and NEXT`,
+        n.loc,
+      );
+    }
+    const none: Expr = { kind: 'bool', value: false, loc: where };
+    init = { name: 'Init', expr: none, ctx: model.rootCtx };
+    next = { name: 'Next', expr: none, ctx: model.rootCtx };
+    constantOnly = true;
   }
 
   const invariants = cfg.invariants.map((n) => formula(n, 'INVARIANT'));
@@ -230,6 +279,8 @@ export function modelFromConfig(
     const f = formula(cfg.symmetry, 'SYMMETRY');
     symmetry = permutations(model.evalConstant(f.expr, f.ctx), cfg.symmetry.name, f.expr.loc);
   }
+  const alias = cfg.alias ? formula(cfg.alias, 'ALIAS') : null;
+  const postconditions = cfg.postconditions.map((n) => formula(n, 'POSTCONDITION'));
   return {
     spec,
     specFile,
@@ -247,8 +298,61 @@ export function modelFromConfig(
     actionConstraints,
     view,
     symmetry,
+    alias,
+    postconditions,
+    constantOnly,
+    warnings,
     checkDeadlock: opts.checkDeadlock ?? cfg.checkDeadlock ?? true,
   };
+}
+
+/**
+ * `Name <- [M]Target` replaces Name as module M uses it. Buffy's evaluator replaces a name in
+ * every module, so this says when that differs: when another module of the spec uses Name too.
+ */
+function moduleOverrideWarning(
+  spec: LoadedSpec,
+  name: string,
+  target: string,
+  module: string,
+  loc: Loc,
+  replaced: ReadonlySet<string>,
+): string | null {
+  const all = new Map<string, Module>();
+  const add = (m: Module): void => {
+    if (!all.has(m.name)) all.set(m.name, m);
+    for (const sm of m.submodules) add(sm);
+  };
+  add(spec.root);
+  for (const m of spec.modules.values()) add(m);
+  if (!all.has(module)) {
+    throw new TlaError(
+      'config',
+      `${name} <- [${module}]${target}: module ${module} is not part of this spec (its modules: ${[...all.keys()].join(', ')})`,
+      loc,
+    );
+  }
+  const others: string[] = [];
+  for (const m of all.values()) {
+    if (m.name === module || m.standard) continue;
+    const uses = (e: Expr): boolean =>
+      (e.kind === 'name' && e.name === name) || (e.kind === 'apply' && e.op === name) || children(e).some(uses);
+    const used =
+      m.definitions.some(
+        (d) =>
+          // The target itself, and definitions the model replaces anyway, do not count.
+          d.name !== target &&
+          !(d.name !== null && replaced.has(d.name)) &&
+          (d.kind === 'opDef' || d.kind === 'fcnDef') &&
+          uses(d.body),
+      ) || m.assumptions.some((a) => uses(a.expr));
+    if (used) others.push(m.name);
+  }
+  if (others.length === 0) return null;
+  return (
+    `Warning: ${formatLoc(loc)}: ${name} <- [${module}]${target} is applied in every module, not only in ${module}: ` +
+    `${others.join(', ')} also use${others.length === 1 ? 's' : ''} ${name}, which Buffy replaces there too (TLC would not).`
+  );
 }
 
 export function cfgToValue(v: CfgValue): Value {

@@ -91,7 +91,38 @@ describe('parseCfg', () => {
     expect(errorOf('SPECIFICATION Spec INIT I NEXT N').message).toMatch(/SPECIFICATION/);
     expect(errorOf('CONSTANT N 3').loc).toEqual({ file: 'M.cfg', line: 1, col: 12 });
     expect(errorOf('(* open').message).toMatch(/unterminated/);
-    expect(errorOf('INVARIANT').message).toMatch(/at least one name/);
+    expect(errorOf('ALIAS A B').message).toMatch(/exactly one name/);
+    const badModule = errorOf('CONSTANT Nat <- [Lib Few');
+    expect(badModule.message).toMatch(/expected "\]"/);
+    expect(badModule.loc).toEqual({ file: 'M.cfg', line: 1, col: 22 });
+  });
+
+  it('accepts the forms TLC accepts: empty sections, module-scoped overrides, ALIAS, POSTCONDITION', () => {
+    // ACP_SB_TLC.cfg in tlaplus/Examples has every property commented out.
+    const cfg = parseCfg(
+      [
+        'CONSTANTS',
+        'SPECIFICATION Spec',
+        'PROPERTIES',
+        '\\*  AC1 AC2',
+        'INVARIANT',
+        'CHECK_DEADLOCK FALSE',
+        'CONSTANT Nat <- [ZSequences] ZSeqNat  Limit <- Ten',
+        'ALIAS Alias',
+        'POSTCONDITION Done Counted',
+      ].join('\n'),
+      'M.cfg',
+    );
+    expect(cfg.properties).toEqual([]);
+    expect(cfg.invariants).toEqual([]);
+    expect(cfg.checkDeadlock).toBe(false);
+    expect(cfg.specification?.name).toBe('Spec');
+    expect(cfg.constants).toEqual([
+      { kind: 'substitution', name: 'Nat', target: 'ZSeqNat', module: 'ZSequences', loc: { file: 'M.cfg', line: 7, col: 10 } },
+      { kind: 'substitution', name: 'Limit', target: 'Ten', loc: { file: 'M.cfg', line: 7, col: 39 } },
+    ]);
+    expect(cfg.alias?.name).toBe('Alias');
+    expect(cfg.postconditions.map((n) => n.name)).toEqual(['Done', 'Counted']);
   });
 
   it.skipIf(!existsSync(corpus))('parses every corpus .cfg except the two TLC rejects', () => {

@@ -1,0 +1,91 @@
+// .cfg forms TLC accepts (tlaplus/Examples uses them all): values for definitions, assignments
+// to undeclared names, module-scoped overrides, empty sections, ALIAS, POSTCONDITION, and
+// models with no behaviour. The figures are worked out in the comments of cfgforms/*.cfg.
+import { describe, expect, it } from 'vitest';
+import path from 'node:path';
+import { loadModel } from '../../../tla/check/model.ts';
+import { aliasPrinter, check, formatReport, modelWarnings } from '../../../tla/check/checker.ts';
+import { TlaError } from '../../../tla/errors.ts';
+
+const dir = path.join(import.meta.dirname, 'cfgforms');
+const load = (spec: string, cfg: string) => loadModel(path.join(dir, spec), path.join(dir, cfg));
+async function loadError(spec: string, cfg: string): Promise<TlaError> {
+  try {
+    await load(spec, cfg);
+  } catch (e) {
+    if (e instanceof TlaError) return e;
+    throw e;
+  }
+  throw new Error('expected an error');
+}
+
+describe('definitions replaced in the .cfg', () => {
+  it('Def = value replaces a definition; Nat <- [Lib]Few replaces Nat where Lib uses it', async () => {
+    const cm = await load('Overrides.tla', 'Overrides.cfg');
+    const r = check(cm);
+    expect(r).toMatchObject({ result: 'ok', distinctStates: 5, statesGenerated: 5, depth: 5 });
+  });
+
+  it('an assignment to an undeclared name is ignored; only a non-idiomatic one is warned about', async () => {
+    const w = modelWarnings(await load('Overrides.tla', 'Overrides.cfg'));
+    expect(w.length).toBe(1);
+    expect(w[0]).toMatch(/Overrides\.cfg:9:3: Ghost is neither a CONSTANT nor a definition/);
+  });
+
+  it('a module-scoped override that other modules would see is applied, with a warning', async () => {
+    const cm = await load('Overrides.tla', 'OverridesWarn.cfg');
+    expect(modelWarnings(cm).some((w) => /Nat <- \[Overrides\]Few .*OverridesLib also uses Nat/.test(w))).toBe(true);
+    expect(check(cm)).toMatchObject({ result: 'ok', distinctStates: 5 });
+  });
+
+  it('a value cannot replace an operator with parameters; an unknown module is named', async () => {
+    const e = await loadError('ConstOnly.tla', 'DoubleValue.cfg');
+    expect(e.kind).toBe('config');
+    expect(e.message).toMatch(/Double is an operator with 1 parameter/);
+    expect(e.loc).toMatchObject({ line: 2, col: 3 });
+    const m = await loadError('Overrides.tla', 'OverridesNoModule.cfg');
+    expect(m.message).toMatch(/module Nowhere is not part of this spec/);
+  });
+});
+
+describe('ALIAS and POSTCONDITION', () => {
+  it('ALIAS prints each trace state through the alias (with its successor for primes)', async () => {
+    const cm = await load('Overrides.tla', 'OverridesDeadlock.cfg');
+    const r = check(cm);
+    expect(r.result).toBe('deadlock');
+    expect(r.violation!.trace.steps.length).toBe(5);
+    const text = formatReport(cm.model.variables, r, aliasPrinter(cm));
+    expect(text).toContain('State 1: <Initial predicate>\n/\\ now = NoVal\n/\\ then = 0\n');
+    expect(text).toContain('State 4: <Next>\n/\\ now = 2\n/\\ then = 3\n');
+    // The last state has no successor in the trace: x' cannot be evaluated, the variables are printed.
+    expect(text).toContain('State 5: <Next>\nx = 3\n');
+    expect(formatReport(cm.model.variables, r)).toContain('State 1: <Initial predicate>\nx = NoVal\n');
+  });
+
+  it('a false POSTCONDITION after a complete search is an error naming it', async () => {
+    const r = check(await load('Overrides.tla', 'OverridesPostBad.cfg'));
+    expect(r.result).toBe('error');
+    expect(r.error!.message).toMatch(/POSTCONDITION PostBad is FALSE/);
+    expect(r.distinctStates).toBe(5);
+  });
+});
+
+describe('models with no behaviour', () => {
+  it('only the ASSUMEs are checked: success with 0 states and depth 0', async () => {
+    const r = check(await load('ConstOnly.tla', 'ConstOnly.cfg'));
+    expect(r).toMatchObject({ result: 'ok', distinctStates: 0, statesGenerated: 0, depth: 0, leftOnQueue: 0 });
+  });
+
+  it('a false ASSUME is reported at its place', async () => {
+    const e = await loadError('ConstOnly.tla', 'ConstOnlyFalse.cfg');
+    expect(e.message).toMatch(/Assumption .* is false/);
+    expect(e.loc).toMatchObject({ line: 7, col: 8 });
+  });
+
+  it('an INVARIANT without a behaviour is refused, at the INVARIANT', async () => {
+    const e = await loadError('ConstOnly.tla', 'ConstOnlyInvariant.cfg');
+    expect(e.kind).toBe('config');
+    expect(e.message).toMatch(/INVARIANT TypeOK needs a behaviour/);
+    expect(e.loc).toMatchObject({ line: 2, col: 11 });
+  });
+});
