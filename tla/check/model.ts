@@ -581,7 +581,7 @@ class Analyzer {
     if (inits.length === 1) {
       const e = inits[0]!.expr;
       init = { name: e.kind === 'name' ? e.name : 'Init', expr: e, ctx: inits[0]!.ctx };
-    } else if (inits.every((i) => i.ctx === inits[0]!.ctx)) {
+    } else if (inits.every((i) => sameCtx(i.ctx, inits[0]!.ctx))) {
       init = {
         name: spec.name,
         expr: { kind: 'and', args: inits.map((i) => i.expr), loc: inits[0]!.expr.loc },
@@ -839,6 +839,13 @@ class Analyzer {
     }
     ob.trigger = { now: [now], then: then ? [then] : [] };
   }
+}
+
+/** Contexts that evaluate every expression alike: one scope, the same bound values. */
+function sameCtx(a: Ctx, b: Ctx): boolean {
+  if (a === b) return true;
+  if (a.scope !== b.scope || a.binds.length !== b.binds.length) return false;
+  return a.binds.every(([slot, v], i) => slot === b.binds[i]![0] && v === b.binds[i]![1]);
 }
 
 /** The direct subexpressions of an expression. */

@@ -48,6 +48,13 @@ describe('definitions replaced in the .cfg', () => {
   });
 });
 
+describe('SPECIFICATION', () => {
+  it('an initial conjunct next to a Spec defined in an extended module joins its Init', async () => {
+    const r = check(await load('Wrapped.tla', 'Wrapped.cfg'));
+    expect(r).toMatchObject({ result: 'ok', distinctStates: 3, statesGenerated: 4, depth: 2 });
+  });
+});
+
 describe('ALIAS and POSTCONDITION', () => {
   it('ALIAS prints each trace state through the alias (with its successor for primes)', async () => {
     const cm = await load('Overrides.tla', 'OverridesDeadlock.cfg');
