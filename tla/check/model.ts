@@ -395,7 +395,56 @@ function permutations(v: Value, name: string, loc: Loc): ReadonlyMap<ModelValue,
     });
     out.push(m);
   }
-  return out;
+  return permutationGroup(out, name, loc);
+}
+
+/** The most permutations a SYMMETRY may generate (each state is fingerprinted once per permutation). */
+const MAX_SYMMETRY_GROUP = 50_000;
+
+/**
+ * The group the permutations generate (identity left out), as TLC computes it: SYMMETRY
+ * Permutations(A) \cup Permutations(B) also relates states that differ by a permutation of A
+ * and one of B at once.
+ */
+export function permutationGroup(
+  gens: readonly ReadonlyMap<ModelValue, ModelValue>[],
+  name: string,
+  loc: Loc,
+): ReadonlyMap<ModelValue, ModelValue>[] {
+  const key = (p: ReadonlyMap<ModelValue, ModelValue>): string =>
+    [...p].map(([a, b]) => `${a.index}>${b.index}`).sort().join(',');
+  const generators = gens.filter((g) => g.size > 0);
+  const seen = new Set<string>();
+  const group: ReadonlyMap<ModelValue, ModelValue>[] = [];
+  const add = (p: ReadonlyMap<ModelValue, ModelValue>): void => {
+    if (p.size === 0) return;
+    const k = key(p);
+    if (seen.has(k)) return;
+    seen.add(k);
+    group.push(p);
+    if (group.length > MAX_SYMMETRY_GROUP) {
+      throw new TlaError(
+        'unsupported',
+        `SYMMETRY ${name} generates more than ${MAX_SYMMETRY_GROUP} permutations; use fewer symmetric model values`,
+        loc,
+      );
+    }
+  };
+  for (const g of generators) add(g);
+  // Close under composition: every element times every generator, until nothing new appears.
+  for (let i = 0; i < group.length; i++) {
+    const p = group[i]!;
+    for (const g of generators) {
+      const c = new Map<ModelValue, ModelValue>();
+      for (const x of new Set([...p.keys(), ...g.keys()])) {
+        const gx = g.get(x) ?? x;
+        const y = p.get(gx) ?? gx;
+        if (y !== x) c.set(x, y);
+      }
+      add(c);
+    }
+  }
+  return group;
 }
 
 /** Level analysis and decomposition of temporal formulas, expanding definitions through Model.unfold. */

@@ -3,7 +3,8 @@
 // models with no behaviour. The figures are worked out in the comments of cfgforms/*.cfg.
 import { describe, expect, it } from 'vitest';
 import path from 'node:path';
-import { loadModel } from '../../../tla/check/model.ts';
+import { loadModel, permutationGroup } from '../../../tla/check/model.ts';
+import { modelValue, type ModelValue } from '../../../tla/values.ts';
 import { aliasPrinter, check, formatReport, modelWarnings } from '../../../tla/check/checker.ts';
 import { TlaError } from '../../../tla/errors.ts';
 
@@ -52,6 +53,25 @@ describe('SPECIFICATION', () => {
   it('an initial conjunct next to a Spec defined in an extended module joins its Init', async () => {
     const r = check(await load('Wrapped.tla', 'Wrapped.cfg'));
     expect(r).toMatchObject({ result: 'ok', distinctStates: 3, statesGenerated: 4, depth: 2 });
+  });
+});
+
+describe('SYMMETRY', () => {
+  it('uses the group the permutations generate, as TLC does', async () => {
+    const r = check(await load('TwoSymmetries.tla', 'TwoSymmetries.cfg'));
+    expect(r).toMatchObject({ result: 'ok', distinctStates: 1, statesGenerated: 5, depth: 1 });
+  });
+
+  it('permutationGroup: two transpositions of {x, y, z} generate the 5 non-identity permutations of S3', () => {
+    const [x, y, z] = ['gx', 'gy', 'gz'].map(modelValue) as [ModelValue, ModelValue, ModelValue];
+    const loc = { file: 'T.cfg', line: 1, col: 1 };
+    const s3 = permutationGroup([new Map([[x, y], [y, x]]), new Map([[y, z], [z, y]])], 'P', loc);
+    expect(s3.length).toBe(5);
+    // Disjoint transpositions: the two and their product.
+    const w = modelValue('gw');
+    const v4 = permutationGroup([new Map([[x, y], [y, x]]), new Map([[z, w], [w, z]]), new Map()], 'P', loc);
+    expect(v4.length).toBe(3);
+    expect(v4.some((p) => p.size === 4 && p.get(x) === y && p.get(z) === w)).toBe(true);
   });
 });
 
