@@ -1,0 +1,294 @@
+// Conformance adapter for specs/CreditFlow.tla: the real channel core (runtime/net/channel.ts,
+// CreditChannelCore, driven through its pure step()/ready() API) on both ends of one
+// in-memory connection, each spec action an operation on it:
+//
+//   Send        the sender's application sends one message (a 1-message batch; its 4-byte
+//               body is the message number); the core puts it on the wire if it has credit
+//   Receive     the head frame in flight is delivered to the core it is addressed to
+//   Consume     the receiver's consumer takes the oldest delivered message
+//   GrantCredit the consumer reports what it has taken to the core (`consumed` event), which
+//               grants it back in one CREDIT frame
+//   Done        nothing (a stuttering step; the adapter checks every message was consumed)
+//
+// Msgs is the number of messages the sender's application has; Capacity is the core's
+// receive window (windowMessages = Capacity, windowBytes = Capacity * 4 body bytes).
+//
+// The wire: the spec has one FIFO of frames in both directions ("one connection"). The
+// adapter keeps every frame the two cores write, reassembled from their byte chunks by the
+// real FrameDecoder, in one FIFO in the order they were written, and Receive delivers its
+// head. (A real connection has two independent directions; the spec's single FIFO is one
+// of the orders it allows, which is all a forward replay needs.)
+//
+// Batching of grants: the core grants from its `consumed` event only (when half the window
+// is owed or nothing is left unconsumed), never on its own. The spec separates the consumer
+// taking a message (Consume, owed + 1) from the grant (GrantCredit, all owed in one frame).
+// The adapter's consumer therefore acknowledges in batches: it takes messages on Consume and
+// reports them to the core on GrantCredit. The core's grant rule fires then for every
+// model with Capacity <= 2 (owed >= 1 is half the window); for Capacity > 2 the core
+// refuses some of the spec's GrantCredit steps (owed < Capacity/2 with messages still
+// buffered) and the suite reports the divergence (see conformance/credit-flow.test.ts).
+//
+// The refinement mapping (abstract):
+//   next     = 1 + sender.stats.sentMessages            (messages the core put on the wire)
+//   credit   = sender.stats.sendCreditMessages          (bytes: must be 4 * messages)
+//   wire     = the in-flight frames, decoded: DATA to the receiver -> Data(m), CREDIT to the
+//              sender -> Grant(n); anything else (HELLO, CLOSE, a frame in the wrong
+//              direction) maps to a record naming it, so it shows in the diff
+//   buffer   = the messages delivered by the receiver core and not yet taken
+//   consumed = receiver.stats.receivedMessages - |buffer|
+//   owed     = receiver.stats.owedMessages + messages taken and not yet reported
+// and it checks the core's own counters agree (unconsumed = |buffer| + taken-not-reported).
+import { CreditChannelCore, FrameType, type ChannelStats } from '../runtime/net/channel.ts';
+import { FrameDecoder } from '../runtime/net/framing.ts';
+import { record, tuple, type Value } from '../tla/values.ts';
+import type { ConformanceAdapter, ConformanceSuite, SpecAction, SpecState } from './harness.ts';
+import { fileURLToPath } from 'node:url';
+
+/** Bytes of one message's body: its number, u32 big-endian. */
+export const MESSAGE_BYTES = 4;
+
+/**
+ * Deliberately broken variants, to show the suite catches them (mutation testing):
+ * - `duplicate-data`: the transport delivers every DATA frame twice (at-least-once without dedup)
+ * - `eager-grant`: the consumer reports each message consumed as soon as it is delivered
+ * - `lose-grant`: the transport drops CREDIT frames addressed to the sender
+ */
+export type CreditFlowMutation = 'duplicate-data' | 'eager-grant' | 'lose-grant';
+export const CREDIT_FLOW_MUTATIONS: readonly CreditFlowMutation[] = ['duplicate-data', 'eager-grant', 'lose-grant'];
+
+export interface CreditFlowAdapterOptions {
+  readonly msgs: number;
+  readonly capacity: number;
+  readonly mutation?: CreditFlowMutation;
+}
+
+type Side = 'sender' | 'receiver';
+
+interface InFlight {
+  readonly to: Side;
+  readonly payload: Uint8Array;
+}
+
+/** The runtime objects of one replay: two channel cores and the connection between them. */
+export interface CreditFlowRuntime {
+  readonly sender: CreditChannelCore;
+  readonly receiver: CreditChannelCore;
+  /** Frames in flight, both directions, in the order the cores wrote them. */
+  readonly wire: InFlight[];
+  /** Reassembles each core's byte chunks into frames (real framing code). */
+  readonly toReceiver: FrameDecoder;
+  readonly toSender: FrameDecoder;
+  /** The sender application's next message number. */
+  nextMessage: number;
+  /** Delivered by the receiver core, not yet taken by the consumer (message numbers). */
+  readonly inbox: number[];
+  /** Taken by the consumer, not yet reported to the core. */
+  taken: number;
+}
+
+function messageBody(m: number): Uint8Array {
+  const b = Buffer.alloc(MESSAGE_BYTES);
+  b.writeUInt32BE(m, 0);
+  return b;
+}
+
+function pump(rt: CreditFlowRuntime, mutation: CreditFlowMutation | undefined): void {
+  for (const [side, core, decoder] of [
+    ['sender', rt.sender, rt.toReceiver],
+    ['receiver', rt.receiver, rt.toSender],
+  ] as const) {
+    const r = core.ready();
+    const to: Side = side === 'sender' ? 'receiver' : 'sender';
+    for (const chunk of r.writes) decoder.push(chunk, (p) => rt.wire.push({ to, payload: Uint8Array.from(p) }));
+    if (side === 'receiver') {
+      for (const d of r.deliveries) {
+        if (d.messages !== 1 || d.body.length !== MESSAGE_BYTES) {
+          throw new Error(
+            `receiver delivered a batch of ${d.messages} messages / ${d.body.length} bytes; the sender sent 1-message batches of ${MESSAGE_BYTES} bytes`,
+          );
+        }
+        rt.inbox.push(Buffer.from(d.body.buffer, d.body.byteOffset, d.body.byteLength).readUInt32BE(0));
+      }
+      if (mutation === 'eager-grant' && r.deliveries.length > 0) {
+        rt.inbox.splice(0, r.deliveries.length);
+        core.step({ type: 'consumed', messages: r.deliveries.length, bytes: r.deliveries.length * MESSAGE_BYTES });
+        pump(rt, undefined);
+      }
+    } else if (r.deliveries.length > 0) {
+      throw new Error(`the sender's core delivered ${r.deliveries.length} batches; the receiver never sends data`);
+    }
+  }
+}
+
+function deliverHead(rt: CreditFlowRuntime, mutation: CreditFlowMutation | undefined): void {
+  const f = rt.wire.shift();
+  if (f === undefined) throw new Error('no frame is in flight');
+  const core = f.to === 'sender' ? rt.sender : rt.receiver;
+  const type = f.payload[0];
+  if (mutation === 'lose-grant' && f.to === 'sender' && type === FrameType.Credit) return;
+  core.step({ type: 'frame', payload: f.payload });
+  if (mutation === 'duplicate-data' && type === FrameType.Data) core.step({ type: 'frame', payload: f.payload });
+  pump(rt, mutation);
+}
+
+/** A frame in flight as the spec's wire element (or a record naming what it is). */
+function frameValue(f: InFlight): Value {
+  const p = Buffer.from(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength);
+  const type = p[0];
+  if (type === FrameType.Data && f.to === 'receiver' && p.length === 13 + MESSAGE_BYTES && p.readUInt32BE(9) === 1) {
+    return record({ type: 'data', msg: p.readUInt32BE(13) });
+  }
+  if (type === FrameType.Credit && f.to === 'sender' && p.length === 9) {
+    const n = p.readUInt32BE(1);
+    const bytes = p.readUInt32BE(5);
+    if (bytes !== n * MESSAGE_BYTES) {
+      return record({ type: 'credit', n, bytes, problem: `grants ${bytes} bytes for ${n} messages` });
+    }
+    return record({ type: 'credit', n });
+  }
+  const names: Record<number, string> = {
+    [FrameType.Hello]: 'hello',
+    [FrameType.Data]: 'data',
+    [FrameType.Credit]: 'credit',
+    [FrameType.Close]: 'close',
+  };
+  const name = type === undefined ? 'empty' : (names[type] ?? `unknown frame type ${type}`);
+  if (type === FrameType.Close) {
+    return record({ type: 'close', to: f.to, reason: p.subarray(2).toString('utf8') });
+  }
+  return record({ type: name, to: f.to, bytes: p.length });
+}
+
+function checkCredit(s: ChannelStats): void {
+  if (s.sendCreditBytes !== s.sendCreditMessages * MESSAGE_BYTES) {
+    throw new Error(
+      `the sender's credit is ${s.sendCreditMessages} messages but ${s.sendCreditBytes} bytes (expected ${s.sendCreditMessages * MESSAGE_BYTES})`,
+    );
+  }
+}
+
+export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAdapter<CreditFlowRuntime> {
+  const { msgs, capacity, mutation } = opts;
+  if (!Number.isSafeInteger(msgs) || msgs < 0) throw new RangeError(`CreditFlow adapter: Msgs must be a natural number, got ${msgs}`);
+  if (!Number.isSafeInteger(capacity) || capacity < 1) {
+    throw new RangeError(
+      `CreditFlow adapter: Capacity must be at least 1 (the channel core's window), got ${capacity}; use a model with Capacity >= 1`,
+    );
+  }
+  const core = (worker: Side, peer: Side): CreditChannelCore =>
+    new CreditChannelCore({
+      local: { cluster: 'conformance', app: 'credit-flow', worker },
+      expectedPeer: peer,
+      windowMessages: capacity,
+      windowBytes: capacity * MESSAGE_BYTES,
+      connection: `credit-flow ${worker} (peer ${peer})`,
+    });
+
+  return {
+    create(): CreditFlowRuntime {
+      const rt: CreditFlowRuntime = {
+        sender: core('sender', 'receiver'),
+        receiver: core('receiver', 'sender'),
+        wire: [],
+        toReceiver: new FrameDecoder({ connection: 'credit-flow sender -> receiver' }),
+        toSender: new FrameDecoder({ connection: 'credit-flow receiver -> sender' }),
+        nextMessage: 1,
+        inbox: [],
+        taken: 0,
+      };
+      // Handshake: both HELLOs, then the sender's own receive window (the reverse direction,
+      // which carries no data here). What remains in flight is the receiver's first grant:
+      // the spec's initial wire <<Grant(Capacity)>>.
+      rt.receiver.step({ type: 'start' });
+      pump(rt, mutation);
+      rt.sender.step({ type: 'start' });
+      pump(rt, mutation);
+      for (let i = 0; i < 3; i++) deliverHead(rt, mutation);
+      if (rt.sender.state !== 'open' || rt.receiver.state !== 'open') {
+        throw new Error(`handshake did not open the channel: sender ${rt.sender.state}, receiver ${rt.receiver.state}`);
+      }
+      return rt;
+    },
+
+    perform(rt: CreditFlowRuntime, action: SpecAction): void {
+      switch (action.name) {
+        case 'Send': {
+          if (rt.nextMessage > msgs) throw new Error(`the sender's application has already sent all ${msgs} messages`);
+          rt.sender.step({ type: 'send', body: messageBody(rt.nextMessage), messages: 1 });
+          rt.nextMessage++;
+          pump(rt, mutation);
+          return;
+        }
+        case 'Receive':
+          deliverHead(rt, mutation);
+          return;
+        case 'Consume': {
+          if (rt.inbox.length === 0) throw new Error('the consumer has no delivered message to take');
+          rt.inbox.shift();
+          rt.taken++;
+          return;
+        }
+        case 'GrantCredit': {
+          if (rt.taken === 0) throw new Error('the consumer has taken nothing since the last grant');
+          rt.receiver.step({ type: 'consumed', messages: rt.taken, bytes: rt.taken * MESSAGE_BYTES });
+          rt.taken = 0;
+          pump(rt, mutation);
+          return;
+        }
+        case 'Done': {
+          const s = rt.receiver.stats;
+          const consumed = s.receivedMessages - rt.inbox.length;
+          if (consumed !== msgs) throw new Error(`Done with ${consumed} of ${msgs} messages consumed`);
+          return;
+        }
+        default:
+          throw new Error(`CreditFlow has no action ${action.name}; expected Send, Receive, Consume, GrantCredit or Done`);
+      }
+    },
+
+    abstract(rt: CreditFlowRuntime): SpecState {
+      const s = rt.sender.stats;
+      const r = rt.receiver.stats;
+      checkCredit(s);
+      if (r.unconsumedMessages !== rt.inbox.length + rt.taken) {
+        throw new Error(
+          `the receiver core counts ${r.unconsumedMessages} unconsumed messages, the consumer holds ${rt.inbox.length} and has taken ${rt.taken} unreported`,
+        );
+      }
+      return {
+        next: 1 + s.sentMessages,
+        credit: s.sendCreditMessages,
+        wire: tuple(rt.wire.map(frameValue)),
+        buffer: tuple(rt.inbox),
+        consumed: r.receivedMessages - rt.inbox.length,
+        owed: r.owedMessages + rt.taken,
+      };
+    },
+  };
+}
+
+function natConstant(c: Readonly<Record<string, Value>>, name: string): number {
+  const v = c[name];
+  if (typeof v !== 'number') throw new TypeError(`CreditFlow model: constant ${name} must be an integer, got ${String(v)}`);
+  return v;
+}
+
+export const SPECS_DIR = fileURLToPath(new URL('../specs/', import.meta.url));
+
+/** The suite: specs/CreditFlow.tla with a model (default: specs/CreditFlow.cfg). */
+export function creditFlowSuite(
+  opts: { cfgFile?: string; mutation?: CreditFlowMutation } = {},
+): ConformanceSuite<CreditFlowRuntime> {
+  return {
+    name: opts.mutation ? `credit-flow[mutation ${opts.mutation}]` : 'credit-flow',
+    specFile: `${SPECS_DIR}CreditFlow.tla`,
+    cfgFile: opts.cfgFile ?? `${SPECS_DIR}CreditFlow.cfg`,
+    constants: ['Msgs', 'Capacity'],
+    adapter: (c) =>
+      creditFlowAdapter({
+        msgs: natConstant(c, 'Msgs'),
+        capacity: natConstant(c, 'Capacity'),
+        ...(opts.mutation ? { mutation: opts.mutation } : {}),
+      }),
+  };
+}
