@@ -1691,6 +1691,11 @@ export class Compiler {
       case 'apply': {
         const b = scope.lookup(e.op);
         if (b && b.k === 'def') return this.callAction(b.info, e.args, scope, mode, split, e.op, e.loc);
+        if (b && b.k === 'alias' && b.expr.kind === 'name') {
+          // An operator constant replaced by a definition (`Send <- MCSend` in the .cfg).
+          const d = b.scope.lookup(b.expr.name);
+          if (d && d.k === 'def') return this.callAction(d.info, e.args, scope, mode, split, e.op, e.loc);
+        }
         if (b) break;
         if (e.op === '=' && e.args.length === 2) {
           const target = this.assignTarget(e.args[0]!, scope, mode);
@@ -1757,6 +1762,11 @@ export class Compiler {
     if (mode === 'next') {
       if (lhs.kind === 'prime') return this.varTarget(lhs.expr, scope);
       if (lhs.kind === 'apply' && lhs.op === "'" && lhs.args.length === 1) return this.varTarget(lhs.args[0]!, scope);
+      if (lhs.kind === 'name') {
+        // A parameter substituted by a primed argument (call by name): x' = e assigns x.
+        const b = scope.lookup(lhs.name);
+        if (b && b.k === 'alias') return this.assignTarget(b.expr, b.scope, mode);
+      }
       return null;
     }
     return this.varTarget(lhs, scope);
@@ -1866,7 +1876,10 @@ export class Compiler {
     const rt = this.rt;
     const sl = rt.slots;
     let body: Act;
-    if (args.length > 0 && this.isByName(info)) {
+    // By name too when an argument is primed (`Send(p, d, mem, mem')` with Send's body
+    // `newMem = ...`): the parameter then stands for x', which the body may assign.
+    const primedArg = !info.recursive && args.some((a, i) => info.params[i]?.arity === 0 && hasPrime(a));
+    if (args.length > 0 && (this.isByName(info) || primedArg)) {
       // Arguments substituted into the body (TLA+'s call by name), so that a primed
       // parameter means the primed argument.
       this.checkArity(info, args, loc);
@@ -1970,6 +1983,17 @@ function primesSome(e: Expr, names: ReadonlySet<string>): boolean {
     }
   };
   visit(e, false);
+  return found;
+}
+
+/** Whether e contains a prime (x', e', UNCHANGED, [A]_v, <<A>>_v). */
+function hasPrime(e: Expr): boolean {
+  if (e.kind === 'prime' || e.kind === 'unchanged' || e.kind === 'boxAction' || e.kind === 'angleAction') return true;
+  if (e.kind === 'apply' && e.op === "'") return true;
+  let found = false;
+  forEachChild(e, (c) => {
+    if (!found && hasPrime(c)) found = true;
+  });
   return found;
 }
 

@@ -56,6 +56,13 @@ describe('SPECIFICATION', () => {
   });
 });
 
+describe('operators that assign a primed argument', () => {
+  it('Set(x, x\') and an operator constant replaced by such a definition both assign x', async () => {
+    const r = check(await load('PrimedArgs.tla', 'PrimedArgs.cfg'));
+    expect(r).toMatchObject({ result: 'ok', distinctStates: 7, statesGenerated: 9, depth: 4 });
+  });
+});
+
 describe('SYMMETRY', () => {
   it('uses the group the permutations generate, as TLC does', async () => {
     const r = check(await load('TwoSymmetries.tla', 'TwoSymmetries.cfg'));

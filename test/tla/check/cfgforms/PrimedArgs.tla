@@ -1,0 +1,12 @@
+---- MODULE PrimedArgs ----
+\* Operators that assign a primed argument (Specifying Systems' MCInternalMemory:
+\* Send(p, d, memInt, memInt') with Send <- MCSend, MCSend(p, d, old, new) == new = <<p, d>>).
+EXTENDS Naturals
+CONSTANT Op(_, _)
+VARIABLE x
+Set(v, nv) == nv = v + 1
+Double(v, nv) == nv = 2 * v
+Init == x = 1
+Next == \/ x < 5 /\ Set(x, x')
+        \/ x < 5 /\ Op(x, x')
+====
