@@ -16,6 +16,7 @@ import type {
   Param,
 } from '../ast.ts';
 import { TlaError } from '../errors.ts';
+import type { LabelRecord, SubexprSelector, SubexprTables } from './subexpr.ts';
 import {
   ASSOCIATIVE_INFIX,
   INFIX_OPS,
@@ -136,6 +137,16 @@ export interface ModuleRefSite {
 export class Converter {
   /** Every EXTENDS and INSTANCE met, in source order (submodules and LETs included). */
   readonly refs: ModuleRefSite[] = [];
+  /**
+   * Subexpression references (`Inv!2`, `Thm!:`, `Op(a)!lab`) and module references that may
+   * turn out to be label references, with what resolving them needs: see subexpr.ts.
+   */
+  readonly subexprs: SubexprTables = { sites: [], theorems: new Map(), labels: new Map() };
+  /** Labels met in the definition being converted (innermost last on the stack). */
+  private labelStack: LabelRecord[] = [];
+  private defLabels: LabelRecord[] | null = null;
+  /** While a theorem's statement is converted: references in it are resolved only if possible. */
+  private inTheorem = false;
   private readonly moduleStack: string[] = [];
   /** CST nodes to be read as another node (see liftPrefix), by node id. */
   private readonly replaced = new Map<number, Node>();
@@ -229,9 +240,20 @@ export class Converter {
         case 'module':
           submodules.push(this.module(u));
           break;
-        default:
+        case 'theorem': {
+          const thm = this.theorem(u, name);
+          if (thm) definitions.push(thm);
+          break;
+        }
+        default: {
           if (IGNORED_UNITS.has(u.type)) break;
-          definitions.push(this.definition(u, false, recursive));
+          this.defLabels = [];
+          this.labelStack = [];
+          const def = this.definition(u, false, recursive);
+          if (this.defLabels.length > 0) this.subexprs.labels.set(def, this.defLabels);
+          this.defLabels = null;
+          definitions.push(def);
+        }
       }
     }
     return {
@@ -244,6 +266,44 @@ export class Converter {
       assumptions,
       submodules,
       standard: false,
+    };
+  }
+
+  /**
+   * A named theorem whose statement is an expression (`THEOREM T == P`, also LEMMA,
+   * PROPOSITION, COROLLARY) defines T as that expression, as in SANY (`ASSUME T`, `T!:` and
+   * `I!T` may name it); it is returned as a zero-arity definition, its proof dropped. A
+   * statement this converter cannot read, or an ASSUME/PROVE statement, defines nothing here
+   * (a model checker has no use for it; a reference to it then says the name is unknown).
+   */
+  theorem(u: Node, moduleName: string): Definition | null {
+    const nameNode = u.childForFieldName('name');
+    const stmt = u.childForFieldName('statement');
+    if (!nameNode || !stmt || stmt.type === 'assume_prove') return null;
+    let expr: Expr;
+    this.inTheorem = true;
+    try {
+      expr = this.expr(stmt);
+    } catch (e) {
+      if (e instanceof TlaError) return null;
+      throw e;
+    } finally {
+      this.inTheorem = false;
+    }
+    let table = this.subexprs.theorems.get(moduleName);
+    if (!table) {
+      table = new Map();
+      this.subexprs.theorems.set(moduleName, table);
+    }
+    table.set(nameNode.text, expr);
+    return {
+      kind: 'opDef',
+      name: nameNode.text,
+      params: [],
+      body: expr,
+      local: false,
+      recursive: false,
+      loc: this.loc(u),
     };
   }
 
@@ -701,11 +761,11 @@ export class Converter {
         };
       }
       case 'label':
-        return this.expr(this.need(n.childForFieldName('expression'), 'labelled expression', n));
+        return this.label(n);
       case 'prefixed_op':
         return this.moduleRef(n, loc);
       case 'subexpression':
-        throw this.unsupported(`the subexpression reference ${snippet(n.text)}`, n);
+        return this.subexpression(n, loc);
       case 'proof_step_ref':
         throw this.unsupported(`the proof step reference ${snippet(n.text)}`, n);
       default:
@@ -1013,8 +1073,123 @@ export class Converter {
     }
   }
 
-  /** `M!Op`, `M(a)!Op(b)`, `A!B!Op`, `M!+(a, b)`. */
+  /**
+   * `lab:: e` is `e`; inside a module-level definition the label is remembered (with its
+   * parameters and the labels nested in it) for references such as `Op!lab`.
+   */
+  label(n: Node): Expr {
+    const nameNode = this.need(n.childForFieldName('name'), 'label name', n);
+    const rec: LabelRecord = {
+      name: nameNode.text,
+      params: fieldKids(n, 'parameter').map((p) => p.text),
+      expr: null,
+      parent: this.labelStack[this.labelStack.length - 1] ?? null,
+    };
+    this.labelStack.push(rec);
+    try {
+      rec.expr = this.expr(this.need(n.childForFieldName('expression'), 'labelled expression', n));
+    } finally {
+      this.labelStack.pop();
+    }
+    this.defLabels?.push(rec);
+    return rec.expr;
+  }
+
+  /**
+   * A subexpression reference `Op!2`, `Op(a)!lab!1`, `Thm!:`, `Op!(e)`: an expression
+   * standing for the reference, completed once every module is loaded (subexpr.ts), when
+   * the definition it names is known.
+   */
+  subexpression(n: Node, loc: Loc): Expr {
+    const parts: Node[] = [];
+    for (const c of kids(n)) {
+      if (c.type === 'subexpr_prefix') parts.push(...kids(c));
+      else parts.push(c);
+    }
+    const baseNode = this.need(parts[0], 'the name the reference starts from', n);
+    const base = this.subexprComponent(baseNode, n);
+    const selectors: SubexprSelector[] = [];
+    for (const p of parts.slice(1)) {
+      if (p.type === 'subexpr_component') {
+        const c = this.subexprComponent(p, n);
+        selectors.push({ kind: 'label', name: c.name, args: c.args });
+        continue;
+      }
+      if (p.type !== 'subexpr_tree_nav') throw this.unsupported(`the subexpression reference ${snippet(n.text)}`, p);
+      const nav = this.need(first(kids(p)), 'selector', p);
+      switch (nav.type) {
+        case 'child_id':
+          selectors.push({ kind: 'index', n: Number.parseInt(nav.text, 10) });
+          break;
+        case 'colon':
+          selectors.push({ kind: 'colon' });
+          break;
+        case 'langle_bracket':
+          selectors.push({ kind: 'left' });
+          break;
+        case 'rangle_bracket':
+          selectors.push({ kind: 'right' });
+          break;
+        case 'operator_args':
+          selectors.push({ kind: 'args', args: kids(nav).map((a) => this.argument(a)) });
+          break;
+        default:
+          throw this.unsupported(`the selector !${nav.text} in the subexpression reference ${snippet(n.text)}`, nav);
+      }
+    }
+    // Stands for the reference until it is resolved (subexpr.ts replaces its contents).
+    const placeholder = { kind: 'name', name: n.text.replace(/\s+/g, ''), loc } as Expr;
+    this.subexprs.sites.push({
+      expr: placeholder,
+      module: this.moduleStack[this.moduleStack.length - 1] ?? '',
+      enclosing: [...this.moduleStack],
+      base,
+      selectors,
+      text: n.text,
+      loc,
+      maybeInstance: false,
+      optional: this.inTheorem,
+    });
+    return placeholder;
+  }
+
+  /** The name (and arguments) of one component of a subexpression reference. */
+  private subexprComponent(c: Node, whole: Node): { name: string; args: Expr[] } {
+    const inner = c.type === 'subexpr_component' ? this.need(first(kids(c)), 'name', c) : c;
+    if (inner.type === 'identifier_ref') return { name: inner.text, args: [] };
+    if (inner.type === 'bound_op') {
+      return {
+        name: this.need(inner.childForFieldName('name'), 'name', inner).text,
+        args: fieldKids(inner, 'parameter').map((a) => this.argument(a)),
+      };
+    }
+    throw this.unsupported(`the subexpression reference ${snippet(whole.text)}`, inner);
+  }
+
+  /** `M!Op`, `M(a)!Op(b)`, `A!B!Op`, `M!+(a, b)`; `Op!lab` (a label) has the same shape. */
   moduleRef(n: Node, loc: Loc): Expr {
+    const e = this.moduleRefExpr(n, loc);
+    if (e.kind === 'moduleRef' && e.path.length > 0) {
+      const [head, ...rest] = e.path;
+      this.subexprs.sites.push({
+        expr: e,
+        module: this.moduleStack[this.moduleStack.length - 1] ?? '',
+        enclosing: [...this.moduleStack],
+        base: { name: head!.name, args: [...head!.args] },
+        selectors: [
+          ...rest.map((r): SubexprSelector => ({ kind: 'label', name: r.name, args: [...r.args] })),
+          { kind: 'label', name: e.op, args: [...e.args] },
+        ],
+        text: n.text,
+        loc,
+        maybeInstance: true,
+        optional: true,
+      });
+    }
+    return e;
+  }
+
+  private moduleRefExpr(n: Node, loc: Loc): Expr {
     const prefix = this.need(n.childForFieldName('prefix'), 'module prefix', n);
     const path: InstancePathStep[] = [];
     for (const c of kids(prefix)) {

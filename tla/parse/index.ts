@@ -7,6 +7,8 @@ import { STANDARD_MODULES } from '../ast.ts';
 import type { Expr, LoadedSpec, Loc, Module } from '../ast.ts';
 import { TlaError } from '../errors.ts';
 import { Converter } from './convert.ts';
+import { resolveSubexpressions } from './subexpr.ts';
+import type { SubexprTables } from './subexpr.ts';
 import { syntaxError } from './syntax.ts';
 import type { ModuleRefSite } from './convert.ts';
 import { parseCst } from './treesitter.ts';
@@ -23,6 +25,8 @@ export interface LoadSpecOptions {
 export interface ParsedModule {
   readonly module: Module;
   readonly refs: readonly ModuleRefSite[];
+  /** Subexpression references to resolve once the modules they name are loaded. */
+  readonly subexprs: SubexprTables;
   /**
    * Further top-level modules of the same file, after the first one's closing line (a file
    * may hold several, e.g. a spec followed by the helper modules it EXTENDS). Each is parsed,
@@ -123,12 +127,23 @@ function convertModule(moduleNode: Node, file: string, source: string): ParsedMo
     }
     throw e;
   }
-  return { module, refs: converter.refs };
+  return { module, refs: converter.refs, subexprs: converter.subexprs };
+}
+
+/** Every module by name: `m` and its submodules (nested ones included). */
+function withSubmodules(m: Module, into = new Map<string, Module>()): Map<string, Module> {
+  if (!into.has(m.name)) into.set(m.name, m);
+  for (const s of m.submodules) withSubmodules(s, into);
+  return into;
 }
 
 /** Parses one top-level module (the first in the text); `file` names it in locations. */
 export async function parseModuleText(text: string, file: string): Promise<Module> {
-  return (await parseModuleWithRefs(text, file)).module;
+  const parsed = await parseModuleWithRefs(text, file);
+  // Only this module's own definitions are known here; loadSpec resolves references to
+  // definitions of other modules.
+  resolveSubexpressions(withSubmodules(parsed.module), [parsed.subexprs]);
+  return parsed.module;
 }
 
 /**
@@ -260,6 +275,7 @@ export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Pr
   const root = await parseModuleWithRefs(rootText, rootFile);
   checkName(root.module, rootFile);
   register(root.module);
+  const subexprTables: SubexprTables[] = [root.subexprs];
   noteSiblings(root);
   const pending = noteRefs(root.refs);
   while (pending.length > 0) {
@@ -273,6 +289,7 @@ export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Pr
     if (sibling) {
       if (!('module' in sibling)) throw sibling.error;
       register(sibling.module);
+      subexprTables.push(sibling.subexprs);
       pending.push(...noteRefs(sibling.refs));
       continue;
     }
@@ -298,9 +315,11 @@ export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Pr
       );
     }
     register(found.module);
+    subexprTables.push(found.subexprs);
     pending.push(...noteRefs(found.refs));
   }
   detectCycles(root.module.name, edges);
+  resolveSubexpressions(modules, subexprTables);
   return { root: root.module, modules };
 }
 

@@ -68,7 +68,7 @@ describe('unsupported constructs', () => {
     ['A == x \\cdot y', /\\cdot is not supported/, 8],
     ['A == 1.5', /real number literal 1\.5 is not supported/, 6],
     ['A == x -+-> y', /-\+-> .* is not supported/, 8],
-    ['A == Op!1', /subexpression reference Op!1 is not supported/, 6],
+    ['A == Op!@', /selector !@ in the subexpression reference Op!@ is not supported/, 9],
     ['A == <1>2', /proof step reference <1>2 is not supported/, 6],
     ['A == 99999999999999999999', /too large/, 6],
   ];
