@@ -1115,7 +1115,8 @@ export class Converter {
         selectors.push({ kind: 'label', name: c.name, args: c.args });
         continue;
       }
-      if (p.type !== 'subexpr_tree_nav') throw this.unsupported(`the subexpression reference ${snippet(n.text)}`, p);
+      if (p.type !== 'subexpr_tree_nav')
+        throw this.unsupported(`the subexpression reference ${snippet(n.text)}`, p);
       const nav = this.need(first(kids(p)), 'selector', p);
       switch (nav.type) {
         case 'child_id':
@@ -1134,7 +1135,10 @@ export class Converter {
           selectors.push({ kind: 'args', args: kids(nav).map((a) => this.argument(a)) });
           break;
         default:
-          throw this.unsupported(`the selector !${nav.text} in the subexpression reference ${snippet(n.text)}`, nav);
+          throw this.unsupported(
+            `the selector !${nav.text} in the subexpression reference ${snippet(n.text)}`,
+            nav,
+          );
       }
     }
     // Stands for the reference until it is resolved (subexpr.ts replaces its contents).

@@ -305,7 +305,9 @@ export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Pr
     }
     if (!found) {
       const looked = [
-        ...searchDirs.map((d) => (d === LIBRARY_DIR ? `Buffy's library ${path.resolve(d)}` : path.resolve(d))),
+        ...searchDirs.map((d) =>
+          d === LIBRARY_DIR ? `Buffy's library ${path.resolve(d)}` : path.resolve(d),
+        ),
         `built-in standard modules (${STANDARD_MODULES.join(', ')})`,
       ];
       throw new TlaError(

@@ -73,7 +73,10 @@ type Found =
  * Replaces every subexpression reference of `tables` by the expression it stands for.
  * `modules` holds every loaded module by name (submodules included).
  */
-export function resolveSubexpressions(modules: ReadonlyMap<string, Module>, tables: readonly SubexprTables[]): void {
+export function resolveSubexpressions(
+  modules: ReadonlyMap<string, Module>,
+  tables: readonly SubexprTables[],
+): void {
   const theorems = new Map<string, Map<string, Expr>>();
   const labels = new Map<Definition, LabelRecord[]>();
   for (const t of tables) {
@@ -142,13 +145,27 @@ function findBase(
 }
 
 function fail(site: SubexprSite, why: string, kind: 'semantic' | 'unsupported' = 'semantic'): TlaError {
-  return new TlaError(kind, `the subexpression reference ${site.text.replace(/\s+/g, ' ')}: ${why}`, site.loc);
+  return new TlaError(
+    kind,
+    `the subexpression reference ${site.text.replace(/\s+/g, ' ')}: ${why}`,
+    site.loc,
+  );
 }
 
-function resolveSite(site: SubexprSite, found: Found | null, labels: ReadonlyMap<Definition, LabelRecord[]>): Expr {
+function resolveSite(
+  site: SubexprSite,
+  found: Found | null,
+  labels: ReadonlyMap<Definition, LabelRecord[]>,
+): Expr {
   const name = site.base.name;
-  if (found === null) throw fail(site, `${name} is not defined in module ${site.module} or the modules it extends`);
-  if (found.kind === 'other') throw fail(site, `${name} is an instance; subexpressions of instantiated definitions are not supported`, 'unsupported');
+  if (found === null)
+    throw fail(site, `${name} is not defined in module ${site.module} or the modules it extends`);
+  if (found.kind === 'other')
+    throw fail(
+      site,
+      `${name} is an instance; subexpressions of instantiated definitions are not supported`,
+      'unsupported',
+    );
   const values = new Map<string, Expr>();
   const operators = new Map<string, Expr>();
   let cur: Expr;
@@ -158,7 +175,12 @@ function resolveSite(site: SubexprSite, found: Found | null, labels: ReadonlyMap
     cur = found.expr;
   } else {
     const def = found.def;
-    if (def.kind !== 'opDef') throw fail(site, `${name} is a function definition; only operator definitions and theorems have subexpressions`, 'unsupported');
+    if (def.kind !== 'opDef')
+      throw fail(
+        site,
+        `${name} is a function definition; only operator definitions and theorems have subexpressions`,
+        'unsupported',
+      );
     if (def.params.length !== site.base.args.length) {
       throw fail(
         site,
@@ -177,12 +199,17 @@ function resolveSite(site: SubexprSite, found: Found | null, labels: ReadonlyMap
     if (sel.kind === 'colon') continue;
     if (sel.kind === 'label') {
       const within = cur;
-      const candidates = defLabels.filter((r) => r.name === sel.name && r.expr !== null && contains(within, r.expr));
+      const candidates = defLabels.filter(
+        (r) => r.name === sel.name && r.expr !== null && contains(within, r.expr),
+      );
       // The outermost label of that name inside the current expression.
       const rec = candidates.find((r) => !candidates.some((o) => o !== r && isAncestor(o, r)));
       if (!rec || !rec.expr) throw fail(site, `no label ${sel.name} in the selected part of ${name}`);
       if (rec.params.length !== sel.args.length) {
-        throw fail(site, `label ${sel.name} has ${rec.params.length} parameter(s), the reference gives ${sel.args.length}`);
+        throw fail(
+          site,
+          `label ${sel.name} has ${rec.params.length} parameter(s), the reference gives ${sel.args.length}`,
+        );
       }
       rec.params.forEach((p, i) => values.set(p, sel.args[i]!));
       cur = rec.expr;
@@ -195,7 +222,10 @@ function resolveSite(site: SubexprSite, found: Found | null, labels: ReadonlyMap
     if (sel.kind === 'args') {
       const { names, body } = binderOf(site, cur);
       if (names.length !== sel.args.length) {
-        throw fail(site, `!(...) gives ${sel.args.length} value(s) for the ${names.length} bound variable(s) ${names.join(', ')}`);
+        throw fail(
+          site,
+          `!(...) gives ${sel.args.length} value(s) for the ${names.length} bound variable(s) ${names.join(', ')}`,
+        );
       }
       names.forEach((n, i) => values.set(n, sel.args[i]!));
       cur = body;
@@ -203,7 +233,11 @@ function resolveSite(site: SubexprSite, found: Found | null, labels: ReadonlyMap
     }
     const kids = childrenOf(cur);
     if (kids === null || kids.length === 0) {
-      throw fail(site, `positional selectors are not supported on ${describe(cur)} (at ${cur.loc.line}:${cur.loc.col})`, 'unsupported');
+      throw fail(
+        site,
+        `positional selectors are not supported on ${describe(cur)} (at ${cur.loc.line}:${cur.loc.col})`,
+        'unsupported',
+      );
     }
     const index = sel.kind === 'left' ? 1 : sel.kind === 'right' ? kids.length : sel.n;
     if (index < 1 || index > kids.length) {
@@ -261,7 +295,10 @@ function binderOf(site: SubexprSite, e: Expr): { names: string[]; body: Expr } {
     case 'lambda':
       return { names: [...e.params], body: e.body };
     default:
-      throw fail(site, `!(...) needs a quantifier, CHOOSE, set or function constructor, or LAMBDA; found ${describe(e)}`);
+      throw fail(
+        site,
+        `!(...) needs a quantifier, CHOOSE, set or function constructor, or LAMBDA; found ${describe(e)}`,
+      );
   }
 }
 
@@ -318,7 +355,12 @@ function mentioned(e: unknown, out: Set<string>): Set<string> {
  * A copy of `e` with the free occurrences of the names in `values` replaced by their
  * expressions and applications of the operator parameters in `operators` renamed.
  */
-function substitute(site: SubexprSite, e: Expr, values: ReadonlyMap<string, Expr>, operators: ReadonlyMap<string, Expr>): Expr {
+function substitute(
+  site: SubexprSite,
+  e: Expr,
+  values: ReadonlyMap<string, Expr>,
+  operators: ReadonlyMap<string, Expr>,
+): Expr {
   const free = new Set<string>();
   for (const v of values.values()) mentioned(v, free);
   for (const v of operators.values()) mentioned(v, free);
@@ -327,11 +369,16 @@ function substitute(site: SubexprSite, e: Expr, values: ReadonlyMap<string, Expr
     if (Array.isArray(x)) return x.map((y) => copy(y, vals, ops));
     if (x === null || typeof x !== 'object') return x;
     const o = x as Record<string, unknown>;
-    if (o.kind === 'name' && typeof o.name === 'string' && vals.has(o.name)) return copy(vals.get(o.name), new Map(), new Map());
+    if (o.kind === 'name' && typeof o.name === 'string' && vals.has(o.name))
+      return copy(vals.get(o.name), new Map(), new Map());
     if (o.kind === 'apply' && typeof o.op === 'string' && ops.has(o.op)) {
       const repl = ops.get(o.op)!;
       if (repl.kind !== 'name') {
-        throw fail(site, `operator parameter ${o.op} is given ${describe(repl)}; only an operator name can be substituted here`, 'unsupported');
+        throw fail(
+          site,
+          `operator parameter ${o.op} is given ${describe(repl)}; only an operator name can be substituted here`,
+          'unsupported',
+        );
       }
       return { ...o, op: repl.name, args: copy(o.args, vals, ops) };
     }
@@ -344,7 +391,11 @@ function substitute(site: SubexprSite, e: Expr, values: ReadonlyMap<string, Expr
       };
       const active = bound.filter((b) => free.has(b));
       if (active.length > 0 && (vals.size > 0 || ops.size > 0)) {
-        throw fail(site, `substituting the arguments would capture ${active.join(', ')} (bound at ${String((o.loc as Loc | undefined)?.line)}); rename the bound variable`, 'unsupported');
+        throw fail(
+          site,
+          `substituting the arguments would capture ${active.join(', ')} (bound at ${String((o.loc as Loc | undefined)?.line)}); rename the bound variable`,
+          'unsupported',
+        );
       }
       const innerVals = inner(vals);
       const innerOps = inner(ops);
@@ -359,7 +410,11 @@ function substitute(site: SubexprSite, e: Expr, values: ReadonlyMap<string, Expr
     for (const [k, v] of Object.entries(o)) out[k] = k === 'loc' ? v : copy(v, vals, ops);
     return out;
   };
-  const copyBounds = (b: unknown, vals: ReadonlyMap<string, Expr>, ops: ReadonlyMap<string, Expr>): unknown => {
+  const copyBounds = (
+    b: unknown,
+    vals: ReadonlyMap<string, Expr>,
+    ops: ReadonlyMap<string, Expr>,
+  ): unknown => {
     if (Array.isArray(b)) return b.map((x) => copyBounds(x, vals, ops));
     const o = b as Record<string, unknown>;
     return { ...o, set: copy(o.set, vals, ops) };
