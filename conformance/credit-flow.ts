@@ -54,7 +54,11 @@ export const MESSAGE_BYTES = 4;
  * - `lose-grant`: the transport drops CREDIT frames addressed to the sender
  */
 export type CreditFlowMutation = 'duplicate-data' | 'eager-grant' | 'lose-grant';
-export const CREDIT_FLOW_MUTATIONS: readonly CreditFlowMutation[] = ['duplicate-data', 'eager-grant', 'lose-grant'];
+export const CREDIT_FLOW_MUTATIONS: readonly CreditFlowMutation[] = [
+  'duplicate-data',
+  'eager-grant',
+  'lose-grant',
+];
 
 export interface CreditFlowAdapterOptions {
   readonly msgs: number;
@@ -99,7 +103,8 @@ function pump(rt: CreditFlowRuntime, mutation: CreditFlowMutation | undefined): 
   ] as const) {
     const r = core.ready();
     const to: Side = side === 'sender' ? 'receiver' : 'sender';
-    for (const chunk of r.writes) decoder.push(chunk, (p) => rt.wire.push({ to, payload: Uint8Array.from(p) }));
+    for (const chunk of r.writes)
+      decoder.push(chunk, (p) => rt.wire.push({ to, payload: Uint8Array.from(p) }));
     if (side === 'receiver') {
       for (const d of r.deliveries) {
         if (d.messages !== 1 || d.body.length !== MESSAGE_BYTES) {
@@ -111,11 +116,17 @@ function pump(rt: CreditFlowRuntime, mutation: CreditFlowMutation | undefined): 
       }
       if (mutation === 'eager-grant' && r.deliveries.length > 0) {
         rt.inbox.splice(0, r.deliveries.length);
-        core.step({ type: 'consumed', messages: r.deliveries.length, bytes: r.deliveries.length * MESSAGE_BYTES });
+        core.step({
+          type: 'consumed',
+          messages: r.deliveries.length,
+          bytes: r.deliveries.length * MESSAGE_BYTES,
+        });
         pump(rt, undefined);
       }
     } else if (r.deliveries.length > 0) {
-      throw new Error(`the sender's core delivered ${r.deliveries.length} batches; the receiver never sends data`);
+      throw new Error(
+        `the sender's core delivered ${r.deliveries.length} batches; the receiver never sends data`,
+      );
     }
   }
 }
@@ -127,7 +138,8 @@ function deliverHead(rt: CreditFlowRuntime, mutation: CreditFlowMutation | undef
   const type = f.payload[0];
   if (mutation === 'lose-grant' && f.to === 'sender' && type === FrameType.Credit) return;
   core.step({ type: 'frame', payload: f.payload });
-  if (mutation === 'duplicate-data' && type === FrameType.Data) core.step({ type: 'frame', payload: f.payload });
+  if (mutation === 'duplicate-data' && type === FrameType.Data)
+    core.step({ type: 'frame', payload: f.payload });
   pump(rt, mutation);
 }
 
@@ -135,7 +147,12 @@ function deliverHead(rt: CreditFlowRuntime, mutation: CreditFlowMutation | undef
 function frameValue(f: InFlight): Value {
   const p = Buffer.from(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength);
   const type = p[0];
-  if (type === FrameType.Data && f.to === 'receiver' && p.length === 13 + MESSAGE_BYTES && p.readUInt32BE(9) === 1) {
+  if (
+    type === FrameType.Data &&
+    f.to === 'receiver' &&
+    p.length === 13 + MESSAGE_BYTES &&
+    p.readUInt32BE(9) === 1
+  ) {
     return record({ type: 'data', msg: p.readUInt32BE(13) });
   }
   if (type === FrameType.Credit && f.to === 'sender' && p.length === 9) {
@@ -169,7 +186,8 @@ function checkCredit(s: ChannelStats): void {
 
 export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAdapter<CreditFlowRuntime> {
   const { msgs, capacity, mutation } = opts;
-  if (!Number.isSafeInteger(msgs) || msgs < 0) throw new RangeError(`CreditFlow adapter: Msgs must be a natural number, got ${msgs}`);
+  if (!Number.isSafeInteger(msgs) || msgs < 0)
+    throw new RangeError(`CreditFlow adapter: Msgs must be a natural number, got ${msgs}`);
   if (!Number.isSafeInteger(capacity) || capacity < 1) {
     throw new RangeError(
       `CreditFlow adapter: Capacity must be at least 1 (the channel core's window), got ${capacity}; use a model with Capacity >= 1`,
@@ -205,7 +223,9 @@ export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAd
       pump(rt, mutation);
       for (let i = 0; i < 3; i++) deliverHead(rt, mutation);
       if (rt.sender.state !== 'open' || rt.receiver.state !== 'open') {
-        throw new Error(`handshake did not open the channel: sender ${rt.sender.state}, receiver ${rt.receiver.state}`);
+        throw new Error(
+          `handshake did not open the channel: sender ${rt.sender.state}, receiver ${rt.receiver.state}`,
+        );
       }
       return rt;
     },
@@ -213,7 +233,8 @@ export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAd
     perform(rt: CreditFlowRuntime, action: SpecAction): void {
       switch (action.name) {
         case 'Send': {
-          if (rt.nextMessage > msgs) throw new Error(`the sender's application has already sent all ${msgs} messages`);
+          if (rt.nextMessage > msgs)
+            throw new Error(`the sender's application has already sent all ${msgs} messages`);
           rt.sender.step({ type: 'send', body: messageBody(rt.nextMessage), messages: 1 });
           rt.nextMessage++;
           pump(rt, mutation);
@@ -242,7 +263,9 @@ export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAd
           return;
         }
         default:
-          throw new Error(`CreditFlow has no action ${action.name}; expected Send, Receive, Consume, GrantCredit or Done`);
+          throw new Error(
+            `CreditFlow has no action ${action.name}; expected Send, Receive, Consume, GrantCredit or Done`,
+          );
       }
     },
 
@@ -269,7 +292,8 @@ export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAd
 
 function natConstant(c: Readonly<Record<string, Value>>, name: string): number {
   const v = c[name];
-  if (typeof v !== 'number') throw new TypeError(`CreditFlow model: constant ${name} must be an integer, got ${String(v)}`);
+  if (typeof v !== 'number')
+    throw new TypeError(`CreditFlow model: constant ${name} must be an integer, got ${String(v)}`);
   return v;
 }
 

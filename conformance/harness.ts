@@ -162,7 +162,8 @@ export function diffStates(vars: readonly string[], expected: SpecState, actual:
     else if (!safeEquals(e, a)) out.push({ variable: v, expected: show(e), actual: show(a) });
   }
   for (const k of Object.keys(actual)) {
-    if (!vars.includes(k)) out.push({ variable: k, expected: '(not a variable of the spec)', actual: show(actual[k]!) });
+    if (!vars.includes(k))
+      out.push({ variable: k, expected: '(not a variable of the spec)', actual: show(actual[k]!) });
   }
   return out;
 }
@@ -231,19 +232,34 @@ export function replayTrace<R>(adapter: ConformanceAdapter<R>, itf: ItfTrace | u
   for (let i = 1; i < steps.length; i++) {
     const label = steps[i]!.label;
     if (label === null) {
-      return diverge(i, '(unlabelled)', [], `step ${i} of the trace has no action label; traces must be labelled`);
+      return diverge(
+        i,
+        '(unlabelled)',
+        [],
+        `step ${i} of the trace has no action label; traces must be labelled`,
+      );
     }
     const action: SpecAction = { name: label.name, args: label.args };
     const expected = keyed(vars, steps[i]!.state);
     try {
       adapter.perform(runtime, action);
     } catch (e) {
-      return diverge(i, actionText(label), [], `the runtime could not perform ${actionText(label)}: ${message(e)}`);
+      return diverge(
+        i,
+        actionText(label),
+        [],
+        `the runtime could not perform ${actionText(label)}: ${message(e)}`,
+      );
     }
     try {
       actual = adapter.abstract(runtime);
     } catch (e) {
-      return diverge(i, actionText(label), [], `the refinement mapping failed after ${actionText(label)}: ${message(e)}`);
+      return diverge(
+        i,
+        actionText(label),
+        [],
+        `the refinement mapping failed after ${actionText(label)}: ${message(e)}`,
+      );
     }
     const d = diffStates(vars, expected, actual);
     if (d.length > 0) return diverge(i, actionText(label), d, null);
@@ -269,12 +285,17 @@ export async function evaluateConstants(
  * Runs a suite: loads its spec and model, generates edge-cover traces, replays each against
  * fresh runtime objects, and reports what was covered and the first divergence.
  */
-export async function runSuite<R>(suite: ConformanceSuite<R>, opts: RunSuiteOptions = {}): Promise<SuiteReport> {
+export async function runSuite<R>(
+  suite: ConformanceSuite<R>,
+  opts: RunSuiteOptions = {},
+): Promise<SuiteReport> {
   const t0 = performance.now();
   const cm = await loadModel(suite.specFile, suite.cfgFile);
   const maxStates = opts.maxStates ?? 100_000;
   const graph = exploreGraph(cm, { maxStates });
-  const edgeIndex = new Set(graph.edges.map((e) => edgeKey(graph.states[e.from]!, e.label, graph.states[e.to]!)));
+  const edgeIndex = new Set(
+    graph.edges.map((e) => edgeKey(graph.states[e.from]!, e.label, graph.states[e.to]!)),
+  );
   const generated = generateTraces(cm, {
     mode: 'cover',
     maxStates,
@@ -329,7 +350,10 @@ function writeTrace(suite: string, n: number, itf: ItfTrace, dir: string | undef
   try {
     const folder = dir ?? path.join(os.tmpdir(), `buffy-conformance-${process.pid}`);
     mkdirSync(folder, { recursive: true });
-    const file = path.join(folder, `${suite.replace(/[^A-Za-z0-9_.-]+/g, '_')}-trace-${String(n).padStart(4, '0')}.itf.json`);
+    const file = path.join(
+      folder,
+      `${suite.replace(/[^A-Za-z0-9_.-]+/g, '_')}-trace-${String(n).padStart(4, '0')}.itf.json`,
+    );
     writeFileSync(file, JSON.stringify(itf, null, 2) + '\n');
     return file;
   } catch {
@@ -347,7 +371,9 @@ export function formatDivergence(d: Divergence): string {
   if (d.before !== null) lines.push(`  state before the step (matched): ${d.before}`);
   if (d.error !== null) lines.push(`  ${d.error}`);
   if (d.diffs.length > 0) {
-    lines.push(`  ${d.diffs.length === 1 ? '1 variable differs' : `${d.diffs.length} variables differ`} (expected = the spec's trace, actual = the runtime through the refinement mapping):`);
+    lines.push(
+      `  ${d.diffs.length === 1 ? '1 variable differs' : `${d.diffs.length} variables differ`} (expected = the spec's trace, actual = the runtime through the refinement mapping):`,
+    );
     for (const v of d.diffs) {
       lines.push(`    ${v.variable}`);
       lines.push(`      expected: ${v.expected}`);
@@ -403,7 +429,7 @@ export function validateRun(cm: CheckModel, states: readonly SpecState[]): RunVa
       ok: false,
       step: 0,
       message:
-        `recorded state 0 is not an initial state of ${cm.init.name}:\n  ${showSpecState(vars, states[0]!)}\n` +
+        `recorded state 0 does not satisfy the initial predicate ${cm.init.name}:\n  ${showSpecState(vars, states[0]!)}\n` +
         `  initial states: ${inits.map((s) => showSpecState(vars, keyed(vars, s))).join('\n                  ')}`,
     };
   }
@@ -427,7 +453,7 @@ export function validateRun(cm: CheckModel, states: readonly SpecState[]): RunVa
       ok: false,
       step: i,
       message:
-        `recorded step ${i} (state ${i - 1} -> state ${i}) is not a step of ${cm.next.name}\n` +
+        `recorded step ${i} (state ${i - 1} -> state ${i}) is not a step of the next-state relation of ${cm.next.name}\n` +
         `  from: ${showSpecState(vars, states[i - 1]!)}\n` +
         changed.map((c) => `  ${c.variable}: ${c.expected} -> ${c.actual}\n`).join('') +
         `  actions enabled in the from-state: ${[...enabled].join(', ') || '(none)'}`,

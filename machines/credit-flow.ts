@@ -45,7 +45,8 @@ export const ACTION_OF_EVENT: Readonly<Record<CreditFlowEventType, CreditFlowAct
 };
 
 /** `Data(m)` and `Grant(n)` of the spec. */
-export type WireFrame = { readonly type: 'data'; readonly msg: number } | { readonly type: 'credit'; readonly n: number };
+export type WireFrame =
+  { readonly type: 'data'; readonly msg: number } | { readonly type: 'credit'; readonly n: number };
 
 /** The spec's variables. */
 export interface CreditFlowVars {
@@ -141,8 +142,9 @@ export const creditFlowMachine = setup({
         Receive: { guard: 'receiveEnabled', actions: 'receive' },
         Consume: { guard: 'consumeEnabled', actions: 'consume' },
         GrantCredit: { guard: 'grantEnabled', actions: 'grant' },
-        // Self-loop without actions: the context stays as it is (UNCHANGED vars).
-        Done: { guard: 'doneEnabled' },
+        // A self-loop that leaves the context as it is (UNCHANGED vars). It names its target:
+        // XState treats a transition without target and actions as forbidden (never taken).
+        Done: { guard: 'doneEnabled', target: 'running' },
       },
     },
   },
