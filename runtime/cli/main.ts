@@ -2,6 +2,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerTlaCommands } from '../../tla/cli.ts';
 import { registerRuntimeCommands } from './commands.ts';
+import { registerConformanceCommands } from '../../conformance/cli.ts';
 
 /** Exit codes: 0 success, 1 a violation or runtime failure, 2 bad usage or input. */
 export const EXIT_USAGE = 2;
@@ -13,6 +14,7 @@ export function buildProgram(): Command {
     .exitOverride();
   registerTlaCommands(program);
   registerRuntimeCommands(program);
+  registerConformanceCommands(program);
   return program;
 }
 
