@@ -159,6 +159,52 @@ describe('trace validation: recorded runs of the channel core are behaviours of 
     }
   });
 
+  it('validates runs where one runtime step does several spec actions (queued sends, immediate acks)', () => {
+    // As the engine uses the channel: the producer hands over every message at once (the core
+    // queues what it has no credit for and sends it when a grant arrives: Receive ; Send ; ...),
+    // and the consumer reports each message as soon as it takes it (Consume ; GrantCredit).
+    for (const [cm, msgs, capacity] of [
+      [cm2, 4, 2],
+      [cm3, 3, 3],
+    ] as const) {
+      const compound = new Set<string>();
+      for (let seed = 1; seed <= 10; seed++) {
+        const adapter = creditFlowAdapter({ msgs, capacity });
+        const rng = new SeededRandom(seed);
+        const rt = adapter.create({});
+        const states = [adapter.abstract(rt)];
+        for (let m = 1; m <= msgs; m++) {
+          adapter.perform(rt, { name: 'Send', args: {} });
+          states.push(adapter.abstract(rt));
+        }
+        for (let i = 0; i < 200; i++) {
+          const ops = [
+            ...(rt.wire.length > 0 ? ['deliver'] : []),
+            ...(rt.inbox.length > 0 ? ['consume'] : []),
+          ];
+          if (ops.length === 0) break;
+          if (ops[rng.below(ops.length)] === 'deliver') {
+            adapter.perform(rt, { name: 'Receive', args: {} });
+          } else {
+            adapter.perform(rt, { name: 'Consume', args: {} });
+            adapter.perform(rt, { name: 'GrantCredit', args: {} });
+          }
+          states.push(adapter.abstract(rt));
+        }
+        expect(states[states.length - 1]!.consumed).toBe(msgs);
+        const v = validateRun(cm, states, { maxSpecSteps: capacity + 1 });
+        if (!v.ok) throw new Error(`seed ${seed}: ${v.message}`);
+        v.labels.filter((l) => l.includes(';')).forEach((l) => compound.add(l));
+        // One spec step at a time is not enough for this runtime: the queued sends go out with the grant.
+        const strict = validateRun(cm, states, { maxSpecSteps: 1 });
+        expect(strict.ok).toBe(false);
+        if (!strict.ok) expect(strict.message).toMatch(/is not a step of the next-state relation/);
+      }
+      expect([...compound]).toContain(`Receive() ; ${Array(capacity).fill('Send()').join(' ; ')}`);
+      expect([...compound]).toContain('Consume() ; GrantCredit()');
+    }
+  });
+
   it('rejects a run of a broken runtime, naming the step and what changed', () => {
     const { states } = recordRun(4, 2, 7, 'lose-grant');
     const v = validateRun(cm2, states);

@@ -15,7 +15,10 @@
 //
 // Reverse direction (`validateRun`): a recorded sequence of abstract runtime states is checked
 // state by state against the spec: the first must be an initial state, and every step must be
-// a step of Next (the checker's step labeller names the action) or a stuttering step.
+// a step of Next (the checker's step labeller names the action) or a stuttering step. A
+// runtime whose one step does several of the spec's actions at once (a credit frame arrives
+// and the queued batches go out) may allow `maxSpecSteps` > 1: a recorded step then matches a
+// shortest path of up to that many spec steps.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -412,8 +415,20 @@ export type RunValidation =
  * Checks that `states` (abstract runtime states, in order) is a behaviour of the spec: the
  * first satisfies Init and each step is a Next step (labelled by its action) or stutters.
  */
-export function validateRun(cm: CheckModel, states: readonly SpecState[]): RunValidation {
+export interface ValidateRunOptions {
+  /** Longest path of spec steps one recorded step may stand for (default 1: one action or stuttering). */
+  readonly maxSpecSteps?: number;
+}
+
+export function validateRun(
+  cm: CheckModel,
+  states: readonly SpecState[],
+  opts: ValidateRunOptions = {},
+): RunValidation {
   const vars = cm.model.variables;
+  const maxSpecSteps = opts.maxSpecSteps ?? 1;
+  if (!Number.isSafeInteger(maxSpecSteps) || maxSpecSteps < 1)
+    throw new RangeError(`validateRun: maxSpecSteps must be a positive integer, got ${maxSpecSteps}`);
   if (states.length === 0) return { ok: true, labels: [] };
   let seq: State[];
   try {
@@ -446,6 +461,11 @@ export function validateRun(cm: CheckModel, states: readonly SpecState[]): RunVa
       labels.push('(stutter)');
       continue;
     }
+    const path = maxSpecSteps > 1 ? specPath(cm, s, t, maxSpecSteps) : null;
+    if (path !== null) {
+      labels.push(path.map(labelKey).join(' ; '));
+      continue;
+    }
     const changed = diffStates(vars, keyed(vars, s), keyed(vars, t));
     const enabled = new Set<string>();
     cm.model.successors(cm.next.expr, cm.next.ctx, s, (_u, l) => enabled.add(labelKey(l)));
@@ -453,11 +473,41 @@ export function validateRun(cm: CheckModel, states: readonly SpecState[]): RunVa
       ok: false,
       step: i,
       message:
-        `recorded step ${i} (state ${i - 1} -> state ${i}) is not a step of the next-state relation of ${cm.next.name}\n` +
+        `recorded step ${i} (state ${i - 1} -> state ${i}) is not a step of the next-state relation of ${cm.next.name}` +
+        (maxSpecSteps > 1 ? ` (nor a path of up to ${maxSpecSteps} steps)\n` : '\n') +
         `  from: ${showSpecState(vars, states[i - 1]!)}\n` +
         changed.map((c) => `  ${c.variable}: ${c.expected} -> ${c.actual}\n`).join('') +
         `  actions enabled in the from-state: ${[...enabled].join(', ') || '(none)'}`,
     };
   }
   return { ok: true, labels };
+}
+
+/** A shortest path of 2..maxSteps spec steps from s to t (breadth-first), or null. */
+function specPath(cm: CheckModel, s: State, t: State, maxSteps: number): ActionLabel[] | null {
+  const target = fingerprintState(t);
+  const seen = new Set<bigint>([fingerprintState(s)]);
+  let frontier: { state: State; path: ActionLabel[] }[] = [{ state: s, path: [] }];
+  for (let depth = 1; depth <= maxSteps && frontier.length > 0; depth++) {
+    const next: { state: State; path: ActionLabel[] }[] = [];
+    for (const f of frontier) {
+      let found: ActionLabel[] | null = null;
+      cm.model.successors(cm.next.expr, cm.next.ctx, f.state, (u, label) => {
+        if (found !== null) return;
+        const fp = fingerprintState(u);
+        const path = [...f.path, label];
+        if (fp === target && u.every((v, i) => safeEquals(v, t[i]!))) {
+          found = path;
+          return;
+        }
+        if (!seen.has(fp)) {
+          seen.add(fp);
+          next.push({ state: u, path });
+        }
+      });
+      if (found !== null) return found;
+    }
+    frontier = next;
+  }
+  return null;
 }
