@@ -105,6 +105,23 @@ export async function parseModuleWithRefs(text: string, file: string): Promise<P
         siblings.push({ name, error: e });
       }
     }
+    // A module header after the first module that did not give a module node: the text
+    // around it does not parse; naming that module reports the syntax error.
+    const header = /^-{4,}\s*MODULE\s+(\w+)/gm;
+    header.lastIndex = moduleNode.endIndex;
+    for (let h = header.exec(source); h !== null; h = header.exec(source)) {
+      const name = h[1]!;
+      if (siblings.some((x) => ('module' in x ? x.module.name : x.name) === name)) continue;
+      const line = source.slice(0, h.index).split('\n').length;
+      const error =
+        syntaxError(root, text, file) ??
+        new TlaError('parse', `module ${name} (after the first module of the file) could not be read`, {
+          file,
+          line,
+          col: 1,
+        });
+      siblings.push({ name, error });
+    }
     return siblings.length > 0 ? { ...first, siblings } : first;
   } finally {
     tree.delete();
