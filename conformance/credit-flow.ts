@@ -203,6 +203,8 @@ export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAd
     });
 
   return {
+    // Builds the spec's Init for the model's constants (the only initial state CreditFlow has);
+    // the harness compares it with the trace's first state like every other state.
     create(): CreditFlowRuntime {
       const rt: CreditFlowRuntime = {
         sender: core('sender', 'receiver'),

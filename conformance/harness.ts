@@ -195,8 +195,8 @@ function message(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-/** Replays one ITF trace against fresh runtime objects; stops at the first divergence. */
-export function replayTrace<R>(adapter: ConformanceAdapter<R>, itf: ItfTrace | unknown): TraceReplay {
+/** Replays one ITF trace (an ItfTrace, or parsed JSON of one) against fresh runtime objects; stops at the first divergence. */
+export function replayTrace<R>(adapter: ConformanceAdapter<R>, itf: unknown): TraceReplay {
   const { vars, trace } = itfToTrace(itf);
   const steps = trace.steps;
   const matchedEdges: string[] = [];

@@ -1,0 +1,115 @@
+// The shared harness on its own: how it reports an adapter that throws, a mapping that
+// produces the wrong variables, an unlabelled trace, and how it counts covered edges.
+import { beforeAll, describe, expect, it } from 'vitest';
+import { generateTraces, loadModel, type CheckModel, type ItfTrace } from '../tla/index.ts';
+import { tuple } from '../tla/values.ts';
+import {
+  diffStates,
+  formatDivergence,
+  formatSuiteReport,
+  replayTrace,
+  runSuite,
+  type ConformanceAdapter,
+  type SpecState,
+} from './harness.ts';
+import { SPECS_DIR } from './credit-flow.ts';
+import {
+  creditFlowMachine,
+  fromSpecState,
+  toSpecState,
+  varsOf,
+  EVENT_OF_ACTION,
+  type CreditFlowAction,
+} from '../machines/credit-flow.ts';
+import { createActor } from 'xstate';
+
+const specFile = `${SPECS_DIR}CreditFlow.tla`;
+const cfgFile = `${SPECS_DIR}CreditFlow.cfg`;
+
+type Actor = ReturnType<typeof start>;
+const start = (initial: SpecState) =>
+  createActor(creditFlowMachine, { input: { msgs: 4, capacity: 2, from: fromSpecState(initial) } }).start();
+
+/** The machine as the "runtime", optionally broken in one place. */
+function machineAdapter(broken?: {
+  action: string;
+  how: 'throw' | 'extra-variable';
+}): ConformanceAdapter<Actor> {
+  return {
+    create: start,
+    perform: (a, action) => {
+      if (broken?.how === 'throw' && action.name === broken.action) throw new Error('the disk is full');
+      a.send({ type: EVENT_OF_ACTION[action.name as CreditFlowAction] });
+    },
+    abstract: (a) => {
+      const s = toSpecState(varsOf(a.getSnapshot().context));
+      return broken?.how === 'extra-variable' && s.consumed === 1 ? { ...s, ghost: tuple([1]) } : s;
+    },
+  };
+}
+
+describe('conformance harness', () => {
+  let cm: CheckModel;
+  let traces: ItfTrace[];
+  beforeAll(async () => {
+    cm = await loadModel(specFile, cfgFile);
+    traces = generateTraces(cm, { mode: 'cover' }).traces;
+  });
+
+  it('reports an action the runtime could not perform, with the step and the error', () => {
+    const r = replayTrace(machineAdapter({ action: 'Consume', how: 'throw' }), traces[0]);
+    expect(r.divergence).not.toBeNull();
+    const d = r.divergence!;
+    expect(d.action).toBe('Consume');
+    expect(d.error).toBe('the runtime could not perform Consume: the disk is full');
+    expect(r.steps).toBe(d.step - 1);
+    expect(r.matchedEdges).toHaveLength(d.step - 1);
+  });
+
+  it('reports a variable the spec does not have', () => {
+    const r = replayTrace(machineAdapter({ action: '', how: 'extra-variable' }), traces[0]);
+    expect(r.divergence?.diffs).toEqual([
+      { variable: 'ghost', expected: '(not a variable of the spec)', actual: '<<1>>' },
+    ]);
+  });
+
+  it('refuses an unlabelled trace', () => {
+    const t = traces[0]!;
+    const unlabelled = {
+      ...t,
+      states: t.states.map((s) => ({ ...s, '#meta': { index: s['#meta'].index } })),
+    };
+    const r = replayTrace(machineAdapter(), unlabelled);
+    expect(r.divergence?.error).toMatch(/step 1 of the trace has no action label/);
+  });
+
+  it('diffs states variable by variable, in TLA+ syntax', () => {
+    const a = toSpecState({ next: 1, credit: 0, wire: [], buffer: [1, 2], consumed: 0, owed: 0 });
+    const b = toSpecState({
+      next: 1,
+      credit: 0,
+      wire: [{ type: 'data', msg: 3 }],
+      buffer: [1],
+      consumed: 0,
+      owed: 0,
+    });
+    expect(diffStates(cm.model.variables, a, b)).toEqual([
+      { variable: 'wire', expected: '<<>>', actual: '<<[msg |-> 3, type |-> "data"]>>' },
+      { variable: 'buffer', expected: '<<1, 2>>', actual: '<<1>>' },
+    ]);
+  });
+
+  it('counts the edges it replayed: a suite whose runtime fails late covers some but not all', async () => {
+    const r = await runSuite({
+      name: 'machine-broken-grant',
+      specFile,
+      cfgFile,
+      constants: [],
+      adapter: () => machineAdapter({ action: 'GrantCredit', how: 'throw' }),
+    });
+    expect(r.edgesCovered).toBeGreaterThan(0);
+    expect(r.edgesCovered).toBeLessThan(r.edgesTotal);
+    expect(formatSuiteReport(r)).toMatch(/DIVERGED$/);
+    expect(formatDivergence(r.divergence!)).toMatch(/could not perform GrantCredit: the disk is full/);
+  });
+});
