@@ -40,6 +40,8 @@ export interface Obligation {
   readonly eventuallyAlwaysSteps: readonly EdgePred[];
   readonly infinitelyOften: readonly StatePred[];
   readonly infinitelyOftenSteps: readonly EdgePred[];
+  /** States that may stutter (all when absent): a product with an automaton restricts them. */
+  readonly stutters?: StatePred;
 }
 
 export interface LiveGraph {
@@ -140,7 +142,9 @@ export function findFairLasso(g: LiveGraph, ob: Obligation, fairness: readonly F
 
   const inRegion = new Uint8Array(n);
   for (const i of region) if (ea.every((p) => p(i))) inRegion[i] = 1;
-  const stepAllowed = (i: number, j: number): boolean => eaSteps.every((p) => p(i, j));
+  const stutters = ob.stutters;
+  const stepAllowed = (i: number, j: number): boolean =>
+    (i !== j || stutters === undefined || stutters(i)) && eaSteps.every((p) => p(i, j));
 
   // Search for a fair component, refining against strong fairness.
   const work: number[][] = [region.filter((i) => inRegion[i] === 1)];

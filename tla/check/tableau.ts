@@ -348,7 +348,7 @@ export function findTemporalLasso(
   const ps: number[] = [];
   const pq: number[] = [];
   const psucc: number[][] = [];
-  const selfLoop: boolean[] = [];
+  let selfLoop = new Uint8Array(1024);
   const init: number[] = [];
   const add = (s: number, q: number): number => {
     const key = s * Q + q;
@@ -359,7 +359,11 @@ export function findTemporalLasso(
       ps.push(s);
       pq.push(q);
       psucc.push([]);
-      selfLoop.push(false);
+      if (id >= selfLoop.length) {
+        const grown = new Uint8Array(selfLoop.length * 2);
+        grown.set(selfLoop);
+        selfLoop = grown;
+      }
     }
     return id;
   };
@@ -370,18 +374,18 @@ export function findTemporalLasso(
     const s = ps[p]!;
     const q = pq[p]!;
     const out = psucc[p]!;
-    const seen = new Set<number>();
-    const targets = g.succ[s]!.includes(s) ? g.succ[s]! : [s, ...g.succ[s]!];
-    for (const t of targets) {
+    // No duplicate check: the engine's successor lists have none (a duplicate would only
+    // repeat an edge); the stuttering step is added unless the graph has the self-loop.
+    const succ = g.succ[s]!;
+    const explicitLoop = succ.includes(s);
+    for (let k = explicitLoop ? 0 : -1; k < succ.length; k++) {
+      const t = k < 0 ? s : succ[k]!;
       if (!stepOk(q, s, t)) continue;
       for (const q2 of aut.succ[q]!) {
         if (!stateOk(q2, t)) continue;
         const p2 = add(t, q2);
-        if (p2 === p) selfLoop[p] = true;
-        else if (!seen.has(p2)) {
-          seen.add(p2);
-          out.push(p2);
-        }
+        if (p2 === p) selfLoop[p] = 1;
+        else out.push(p2);
       }
     }
   }
@@ -410,7 +414,8 @@ export function findTemporalLasso(
       name: 'tableau',
       always: [],
       eventuallyAlways: [],
-      eventuallyAlwaysSteps: [(p, p2) => p !== p2 || selfLoop[p]!],
+      eventuallyAlwaysSteps: [],
+      stutters: (p) => selfLoop[p] === 1,
       infinitelyOften: aut.accepting.map((acc) => (p: number) => acc[pq[p]!] === 1),
       infinitelyOftenSteps: [],
     },
