@@ -5,7 +5,7 @@
 import { describe, expect, it, beforeAll } from 'vitest';
 import path from 'node:path';
 import os from 'node:os';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { afterAll } from 'vitest';
 import { loadModel, type CheckModel } from '../tla/index.ts';
 import { SeededRandom } from '../runtime/net/test-transport.ts';
@@ -87,6 +87,34 @@ describe('conformance: CreditFlow on the real channel core', () => {
     expect(d!.action).toBe('GrantCredit');
     expect(d!.diffs.map((x) => x.variable).sort()).toEqual(['owed', 'wire']);
     expect(d!.before).toMatch(/owed = 1/);
+  });
+
+  it("conforms on every edge at Capacity 3 and 4 once GrantCredit carries the core's grant rule", async () => {
+    // Evidence for the explanation above: the spec with the core's rule as an extra guard
+    // (grant when half the window is owed or the buffer is empty) is replayed edge for edge.
+    const text = readFileSync(`${SPECS_DIR}CreditFlow.tla`, 'utf8');
+    const guard = 'GrantCredit == /\\ owed > 0\n';
+    expect(text).toContain(guard);
+    const variant = text.replace(
+      guard,
+      `${guard}               /\\ (owed * 2 >= Capacity \\/ buffer = <<>>)\n`,
+    );
+    const dir = mkdtempSync(path.join(traceDir, 'grant-rule-'));
+    writeFileSync(path.join(dir, 'CreditFlow.tla'), variant);
+    for (const [msgs, capacity] of [
+      [3, 3],
+      [4, 4],
+    ]) {
+      const cfg = path.join(dir, `CreditFlow-${msgs}-${capacity}.cfg`);
+      writeFileSync(cfg, `CONSTANTS\n  Msgs = ${msgs}\n  Capacity = ${capacity}\nSPECIFICATION Spec\n`);
+      const r = await runSuite(
+        { ...creditFlowSuite({ cfgFile: cfg }), specFile: path.join(dir, 'CreditFlow.tla') },
+        { traceDir },
+      );
+      if (r.divergence) throw new Error(formatDivergence(r.divergence));
+      expect(r.edgesCovered).toBe(r.edgesTotal);
+      expect(r.edgesTotal).toBeGreaterThan(100);
+    }
   });
 });
 
