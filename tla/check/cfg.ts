@@ -21,7 +21,14 @@ export type CfgValue =
  * N as module M uses it).
  */
 export type CfgConstant =
-  | { readonly kind: 'value'; readonly name: string; readonly value: CfgValue; readonly loc: Loc }
+  | {
+      readonly kind: 'value';
+      readonly name: string;
+      readonly value: CfgValue;
+      /** The module named by `N = [M]value`, when given. */
+      readonly module?: string;
+      readonly loc: Loc;
+    }
   | {
       readonly kind: 'substitution';
       readonly name: string;
@@ -324,6 +331,12 @@ export function parseCfg(text: string, file: string): ModelConfig {
           value: { kind: 'modelValue', name: t.text },
           loc: t.loc,
         });
+        return;
+      }
+      if (a.text === '[' && b.kind === 'ident' && c.text === ']') {
+        // `N = [M]value`: N as module M uses it (TLC's module-scoped constant).
+        p += 3;
+        constants.push({ kind: 'value', name: t.text, value: value(), module: b.text, loc: t.loc });
         return;
       }
       constants.push({ kind: 'value', name: t.text, value: value(), loc: t.loc });

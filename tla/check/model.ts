@@ -151,7 +151,18 @@ export function modelFromConfig(
     }
     return undefined;
   };
+  const replaced = new Set(cfg.constants.map((x) => x.name));
   for (const c of cfg.constants) {
+    if (c.module !== undefined) {
+      const by = c.kind === 'value' ? cfgText(c.value) : c.target;
+      const w = moduleOverrideWarning(spec, c.name, by, c.kind === 'value' ? null : c.target, c.module, c.loc, replaced);
+      if (w) warnings.push(w);
+    }
+    if (c.kind === 'value' && c.module !== undefined && !declared.has(c.name)) {
+      // `N = [M]value`: the definition (or constant) N of module M, which may be an instance.
+      constants.set(c.name, { kind: 'value', value: cfgToValue(c.value) });
+      continue;
+    }
     if (c.kind === 'value') {
       if (!declared.has(c.name)) {
         if (allDefined.has(c.name)) {
@@ -181,11 +192,6 @@ export function modelFromConfig(
       }
       constants.set(c.name, { kind: 'value', value: cfgToValue(c.value) });
     } else {
-      if (c.module !== undefined) {
-        const replaced = new Set(cfg.constants.map((x) => x.name));
-        const w = moduleOverrideWarning(spec, c.name, c.target, c.module, c.loc, replaced);
-        if (w) warnings.push(w);
-      }
       // The evaluator reports a target (or an overridden name) that is not defined.
       if (declared.has(c.name)) constants.set(c.name, { kind: 'operator', name: c.target });
       else overrides.set(c.name, c.target);
@@ -313,7 +319,8 @@ export function modelFromConfig(
 function moduleOverrideWarning(
   spec: LoadedSpec,
   name: string,
-  target: string,
+  by: string,
+  target: string | null,
   module: string,
   loc: Loc,
   replaced: ReadonlySet<string>,
@@ -328,7 +335,7 @@ function moduleOverrideWarning(
   if (!all.has(module)) {
     throw new TlaError(
       'config',
-      `${name} <- [${module}]${target}: module ${module} is not part of this spec (its modules: ${[...all.keys()].join(', ')})`,
+      `${name} ${target === null ? '=' : '<-'} [${module}]${by}: module ${module} is not part of this spec (its modules: ${[...all.keys()].join(', ')})`,
       loc,
     );
   }
@@ -350,9 +357,25 @@ function moduleOverrideWarning(
   }
   if (others.length === 0) return null;
   return (
-    `Warning: ${formatLoc(loc)}: ${name} <- [${module}]${target} is applied in every module, not only in ${module}: ` +
+    `Warning: ${formatLoc(loc)}: ${name} ${target === null ? '=' : '<-'} [${module}]${by} is applied in every module, not only in ${module}: ` +
     `${others.join(', ')} also use${others.length === 1 ? 's' : ''} ${name}, which Buffy replaces there too (TLC would not).`
   );
+}
+
+/** A .cfg value as written in a .cfg file. */
+function cfgText(v: CfgValue): string {
+  switch (v.kind) {
+    case 'int':
+      return String(v.value);
+    case 'str':
+      return JSON.stringify(v.value);
+    case 'bool':
+      return v.value ? 'TRUE' : 'FALSE';
+    case 'modelValue':
+      return v.name;
+    case 'set':
+      return `{${v.elems.map(cfgText).join(', ')}}`;
+  }
 }
 
 export function cfgToValue(v: CfgValue): Value {

@@ -1692,8 +1692,10 @@ export class Compiler {
         const b = scope.lookup(e.op);
         if (b && b.k === 'def') return this.callAction(b.info, e.args, scope, mode, split, e.op, e.loc);
         if (b && b.k === 'alias' && b.expr.kind === 'name') {
-          // An operator constant replaced by a definition (`Send <- MCSend` in the .cfg).
-          const d = b.scope.lookup(b.expr.name);
+          // An operator constant replaced by a definition (`Send <- MCSend` in the .cfg), possibly
+          // through instance substitutions (a chain of names).
+          let d: Binding | undefined = b;
+          for (let i = 0; i < 100 && d && d.k === 'alias' && d.expr.kind === 'name'; i++) d = d.scope.lookup(d.expr.name);
           if (d && d.k === 'def') return this.callAction(d.info, e.args, scope, mode, split, e.op, e.loc);
         }
         if (b) break;

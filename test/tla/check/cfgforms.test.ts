@@ -61,6 +61,11 @@ describe('operators that assign a primed argument', () => {
     const r = check(await load('PrimedArgs.tla', 'PrimedArgs.cfg'));
     expect(r).toMatchObject({ result: 'ok', distinctStates: 7, statesGenerated: 9, depth: 4 });
   });
+
+  it('the operator constant of an instanced module, replaced through the instance, assigns too', async () => {
+    const r = check(await load('PrimedArgs.tla', 'PrimedArgsInstance.cfg'));
+    expect(r).toMatchObject({ result: 'ok', distinctStates: 7, statesGenerated: 9, depth: 4 });
+  });
 });
 
 describe('SYMMETRY', () => {

@@ -9,4 +9,8 @@ Double(v, nv) == nv = 2 * v
 Init == x = 1
 Next == \/ x < 5 /\ Set(x, x')
         \/ x < 5 /\ Op(x, x')
+\* The same through an instance: its Op is PrimedArgs's Op, which the .cfg replaces.
+I == INSTANCE PrimedArgsInner
+NextI == \/ x < 5 /\ Set(x, x')
+         \/ I!Step
 ====

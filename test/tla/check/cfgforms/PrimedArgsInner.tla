@@ -1,0 +1,6 @@
+---- MODULE PrimedArgsInner ----
+EXTENDS Naturals
+CONSTANT Op(_, _)
+VARIABLE x
+Step == x < 5 /\ Op(x, x')
+====
