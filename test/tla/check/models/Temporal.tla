@@ -35,4 +35,12 @@ StepComes == [](x = 1 => <><<x' = 2>>_x)
 EveryValueLeft == \A v \in 0..2 : [](x = v => <>(x # v))
 \* Existential: some v in {3, 7} is where x settles: FairSpec holds; UnfairSpec fails.
 SettlesSomewhere == \E v \in {3, 7} : <>[](x = v)
+\* ENABLED inside a state predicate: Next is disabled exactly at 3. FairSpec: holds.
+DisabledForever == (x = 0) => <>[](~ENABLED Next)
+\* Refinement: the flag "x >= 2" is raised once, fairly. FairSpec: holds. UnfairSpec: the
+\* behaviour may stop at 0 while Raise stays enabled: WF fails. Nested under an implication,
+\* the tableau decides it (fairness, ENABLED through the substitution).
+Abs == INSTANCE TemporalAbs WITH y <- (x >= 2)
+AbsSpec == Abs!Spec
+StartsThenRefines == (x = 0) => Abs!Spec
 =============================================================================
