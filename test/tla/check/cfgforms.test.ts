@@ -39,6 +39,12 @@ describe('definitions replaced in the .cfg', () => {
     expect(check(cm)).toMatchObject({ result: 'ok', distinctStates: 5 });
   });
 
+  it('N = [M]value replaces a definition of an instanced module', async () => {
+    const cm = await load('ScopedValue.tla', 'ScopedValue.cfg');
+    expect(cm.cfg.constants[0]).toMatchObject({ kind: 'value', name: 'None', module: 'ScopedValueLib' });
+    expect(check(cm)).toMatchObject({ result: 'ok', distinctStates: 2, statesGenerated: 2, depth: 2 });
+  });
+
   it('a value cannot replace an operator with parameters; an unknown module is named', async () => {
     const e = await loadError('ConstOnly.tla', 'DoubleValue.cfg');
     expect(e.kind).toBe('config');

@@ -1,0 +1,4 @@
+---- MODULE ScopedValueLib ----
+EXTENDS Naturals
+None == CHOOSE v : v \notin Nat
+====
