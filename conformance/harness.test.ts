@@ -1,6 +1,9 @@
 // The shared harness on its own: how it reports an adapter that throws, a mapping that
 // produces the wrong variables, an unlabelled trace, and how it counts covered edges.
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { generateTraces, loadModel, type CheckModel, type ItfTrace } from '../tla/index.ts';
 import { tuple } from '../tla/values.ts';
 import {
@@ -22,6 +25,9 @@ import {
   type CreditFlowAction,
 } from '../machines/credit-flow.ts';
 import { createActor } from 'xstate';
+
+const traceDir = mkdtempSync(path.join(os.tmpdir(), 'buffy-harness-test-'));
+afterAll(() => rmSync(traceDir, { recursive: true, force: true }));
 
 const specFile = `${SPECS_DIR}CreditFlow.tla`;
 const cfgFile = `${SPECS_DIR}CreditFlow.cfg`;
@@ -100,13 +106,17 @@ describe('conformance harness', () => {
   });
 
   it('counts the edges it replayed: a suite whose runtime fails late covers some but not all', async () => {
-    const r = await runSuite({
-      name: 'machine-broken-grant',
-      specFile,
-      cfgFile,
-      constants: [],
-      adapter: () => machineAdapter({ action: 'GrantCredit', how: 'throw' }),
-    });
+    const r = await runSuite(
+      {
+        name: 'machine-broken-grant',
+        specFile,
+        cfgFile,
+        constants: [],
+        adapter: () => machineAdapter({ action: 'GrantCredit', how: 'throw' }),
+      },
+      { traceDir },
+    );
+    expect(r.divergence?.traceFile?.startsWith(traceDir)).toBe(true);
     expect(r.edgesCovered).toBeGreaterThan(0);
     expect(r.edgesCovered).toBeLessThan(r.edgesTotal);
     expect(formatSuiteReport(r)).toMatch(/DIVERGED$/);
