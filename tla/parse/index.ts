@@ -4,7 +4,7 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { STANDARD_MODULES } from '../ast.ts';
-import type { Expr, LoadedSpec, Loc, Module } from '../ast.ts';
+import type { Definition, Expr, LoadedSpec, Loc, Module } from '../ast.ts';
 import { TlaError } from '../errors.ts';
 import { Converter } from './convert.ts';
 import { resolveSubexpressions } from './subexpr.ts';
@@ -19,6 +19,11 @@ export { grammarWasmPath, getParser } from './treesitter.ts';
 export interface LoadSpecOptions {
   /** Folders searched, in order, after the root file's folder. */
   readonly libDirs?: readonly string[];
+  /**
+   * The environment variables IOUtils' IOEnv holds (when IOUtils comes from Buffy's library);
+   * by default those of this process.
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 /** A parsed module with the places it names other modules. */
@@ -333,13 +338,42 @@ export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Pr
         ref.loc,
       );
     }
-    register(found.module);
+    const loaded =
+      ref.name === 'IOUtils' && found.module.file === path.join(LIBRARY_DIR, 'IOUtils.tla')
+        ? withIOEnv(found.module, opts.env ?? process.env)
+        : found.module;
+    register(loaded);
     subexprTables.push(found.subexprs);
     pending.push(...noteRefs(found.refs));
   }
   detectCycles(root.module.name, edges);
   resolveSubexpressions(modules, subexprTables);
   return { root: root.module, modules };
+}
+
+/**
+ * Buffy's IOUtils with `IOEnv` defined: the record of the environment variables (name ->
+ * value), which TLA+ text cannot express.
+ */
+function withIOEnv(m: Module, env: Readonly<Record<string, string | undefined>>): Module {
+  const loc: Loc = { file: m.file, line: 1, col: 1 };
+  const fields = Object.keys(env)
+    .sort()
+    .flatMap((name) => {
+      const value = env[name];
+      return value === undefined ? [] : [{ name, value: { kind: 'str', value, loc } as Expr }];
+    });
+  const body: Expr = { kind: 'record', fields, loc };
+  const def: Definition = {
+    kind: 'opDef',
+    name: 'IOEnv',
+    params: [],
+    body,
+    local: false,
+    recursive: false,
+    loc,
+  };
+  return { ...m, definitions: [...m.definitions, def] };
 }
 
 /** Rejects a module that EXTENDS or INSTANCEs itself, directly or through others. */

@@ -355,3 +355,25 @@ describe('TLCExt, Json, SVG', () => {
     ]);
   });
 });
+
+describe('IOUtils', () => {
+  it('atoi and zeroPadN', async () => {
+    await expectValues('IOUtils', [
+      ['atoi("42")', '42'],
+      ['atoi("-7")', '-7'],
+      ['atoi("007")', '7'],
+      ['zeroPadN(42, 4)', '"0042"'],
+      ['zeroPadN(12345, 2)', '"12345"'],
+      ['zeroPadN(0, 1)', '"0"'],
+    ]);
+  });
+
+  it('running programs and file I/O stop with an error naming the operator', async () => {
+    expect((await evalFails('IOUtils', 'IOExec(<<"ls">>)')).message).toMatch(
+      /IOUtils!IOExec is not supported/,
+    );
+    expect((await evalFails('IOUtils', 'IODeserialize("f", FALSE)')).message).toMatch(
+      /IOUtils!IODeserialize is not supported/,
+    );
+  });
+});

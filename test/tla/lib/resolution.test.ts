@@ -116,3 +116,27 @@ describe('several top-level modules in one file', () => {
     expect((err as TlaError).loc?.line).toBeGreaterThanOrEqual(6);
   });
 });
+
+describe('IOUtils!IOEnv', () => {
+  it('is the record of the environment given to loadSpec', async () => {
+    const dir = path.join(tmp, 'ioenv');
+    const root = write(
+      dir,
+      'Main',
+      mod('Main', 'EXTENDS IOUtils\nV == <<IOEnv.GRAPH, "K" \\in DOMAIN IOEnv, atoi(IOEnv.N) + 1>>'),
+    );
+    const spec = await loadSpec(root, { env: { GRAPH: '7', N: '41', UNSET: undefined } });
+    const m = buildModel(spec, new Map());
+    expect(toTla(m.evalConstant(m.lookup('V'), m.rootCtx))).toBe('<<"7", FALSE, 42>>');
+    expect(toTla(m.evalConstant(m.lookup('IOEnv'), m.rootCtx))).toBe('[GRAPH |-> "7", N |-> "41"]');
+  });
+
+  it('is not added to an IOUtils module of the spec folder', async () => {
+    const dir = path.join(tmp, 'ioenvown');
+    write(dir, 'IOUtils', mod('IOUtils', 'IOEnv == [A |-> "own"]'));
+    const root = write(dir, 'Main', mod('Main', 'EXTENDS IOUtils\nV == IOEnv'));
+    const spec = await loadSpec(root, { env: { A: 'process' } });
+    const m = buildModel(spec, new Map());
+    expect(toTla(m.evalConstant(m.lookup('V'), m.rootCtx))).toBe('[A |-> "own"]');
+  });
+});
