@@ -99,8 +99,9 @@ export const creditFlowMachine = setup({
     receiveEnabled: ({ context }) => context.wire.length > 0,
     // Consume == buffer # <<>>
     consumeEnabled: ({ context }) => context.buffer.length > 0,
-    // GrantCredit == owed > 0
-    grantEnabled: ({ context }) => context.owed > 0,
+    // GrantCredit == owed > 0 /\ (owed * 2 >= Capacity \/ buffer = <<>>)
+    grantEnabled: ({ context }) =>
+      context.owed > 0 && (context.owed * 2 >= context.capacity || context.buffer.length === 0),
     // Done == consumed = Msgs (a stuttering step)
     doneEnabled: ({ context }) => context.consumed === context.msgs,
   },

@@ -55,8 +55,11 @@ Consume == /\ buffer # <<>>
            /\ owed' = owed + 1
            /\ UNCHANGED <<next, credit, wire>>
 
-\* The receiver grants the credit it owes (batched: all of it in one frame).
+\* The receiver grants the credit it owes, batched: all of it in one frame, once half its
+\* window is owed or nothing is left to consume (the channel core's rule: fewer, larger
+\* grants, and never a grant held back while the consumer is idle).
 GrantCredit == /\ owed > 0
+               /\ (owed * 2 >= Capacity \/ buffer = <<>>)
                /\ wire' = Append(wire, Grant(owed))
                /\ owed' = 0
                /\ UNCHANGED <<next, credit, buffer, consumed>>
