@@ -307,6 +307,13 @@ export async function loadSpec(rootFile: string, opts: LoadSpecOptions = {}): Pr
       modules.set(ref.name, standardModule(ref.name));
       continue;
     }
+    if (ref.name === 'Reals') {
+      throw new TlaError(
+        'unsupported',
+        `the standard module Reals (named by ${ref.via} in ${ref.from}) is not supported: Buffy's values are TLC's integers`,
+        ref.loc,
+      );
+    }
     const sibling = siblings.get(ref.name);
     if (sibling) {
       if (!('module' in sibling)) throw sibling.error;

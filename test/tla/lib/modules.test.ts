@@ -377,3 +377,60 @@ describe('IOUtils', () => {
     );
   });
 });
+
+describe('Graphs', () => {
+  const cycle = '[node |-> 1..3, edge |-> {<<1, 2>>, <<2, 3>>, <<3, 1>>}]';
+  const chain = '[node |-> 1..3, edge |-> {<<1, 2>>, <<2, 3>>}]';
+  it('directed graphs, reachability, trees', async () => {
+    await expectValues('Graphs', [
+      [`IsDirectedGraph(${chain})`, 'TRUE'],
+      ['IsDirectedGraph([node |-> 1..2, edge |-> {<<1, 3>>}])', 'FALSE'],
+      [`Transpose(${chain})`, '[node |-> 1..3, edge |-> {<<2, 1>>, <<3, 2>>}]'],
+      [`IsStronglyConnected(${cycle})`, 'TRUE'],
+      [`IsStronglyConnected(${chain})`, 'FALSE'],
+      [`AreConnectedIn(1, 3, ${chain})`, 'TRUE'],
+      [`AreConnectedIn(3, 1, ${chain})`, 'FALSE'],
+      [`ConnectionsIn(${chain})[<<2, 3>>]`, 'TRUE'],
+      [`ConnectionsIn(${chain})[<<3, 2>>]`, 'FALSE'],
+      ['IsTreeWithRoot([node |-> 1..3, edge |-> {<<2, 1>>, <<3, 1>>}], 1)', 'TRUE'],
+      // 3 points away from the root, and 1 has an outgoing edge.
+      ['IsTreeWithRoot([node |-> 1..3, edge |-> {<<2, 1>>, <<1, 3>>}], 1)', 'FALSE'],
+      ['SimplePath([node |-> 1..2, edge |-> {<<1, 2>>}])', '{<<1>>, <<2>>, <<1, 2>>}'],
+      ['Cardinality(DirectedSubgraph([node |-> 1..2, edge |-> {<<1, 2>>}]))', '5'],
+    ]);
+  });
+
+  it('AreConnectedIn agrees with the simple paths on every graph over 3 nodes', async () => {
+    const exprs = [
+      `\\A E \\in SUBSET ((1..3) \\X (1..3)) :
+         LET G == [node |-> 1..3, edge |-> E]
+         IN \\A m, n \\in 1..3 :
+              AreConnectedIn(m, n, G) = (m = n \\/ \\E p \\in SimplePath(G) : p[1] = m /\\ p[Len(p)] = n)`,
+    ];
+    expect(await evalAll('Graphs, Sequences', exprs)).toEqual(['TRUE']);
+  });
+});
+
+describe('BagsExt', () => {
+  it('adds, removes and folds copies', async () => {
+    await expectValues('BagsExt, Bags', [
+      ['BagAdd(SetToBag({1}), 1)', '(1 :> 2)'],
+      ['BagAdd(SetToBag({1}), 2)', '(1 :> 1 @@ 2 :> 1)'],
+      ['BagRemove(BagAdd(SetToBag({1}), 1), 1)', '(1 :> 1)'],
+      ['BagRemove(SetToBag({1}), 1)', 'EmptyBag'],
+      ['BagRemove(SetToBag({1}), 5)', 'SetToBag({1})'],
+      ['BagRemoveAll(BagAdd(SetToBag({1, 2}), 1), 1)', '(2 :> 1)'],
+      ['SumBag(BagAdd(SetToBag({1, 2}), 2))', '5'],
+      ['ProductBag(BagAdd(SetToBag({2, 3}), 2))', '12'],
+      ['FoldBag(LAMBDA x, y : x + y, 10, EmptyBag)', '10'],
+    ]);
+  });
+});
+
+describe('CSV', () => {
+  it('file operations stop with an error naming the operator', async () => {
+    expect((await evalFails('CSV', 'CSVRecords("f.csv")')).message).toMatch(
+      /CSV!CSVRecords is not supported/,
+    );
+  });
+});

@@ -85,6 +85,21 @@ describe('Buffy library folder', () => {
   });
 });
 
+describe('Reals', () => {
+  it('is named as unsupported where it is extended', async () => {
+    const dir = path.join(tmp, 'reals');
+    const root = write(dir, 'Main', mod('Main', 'EXTENDS Naturals, Reals'));
+    const err = await loadSpec(root).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TlaError);
+    expect((err as TlaError).kind).toBe('unsupported');
+    expect((err as TlaError).message).toMatch(/standard module Reals \(named by EXTENDS in Main\) is not supported/);
+    expect((err as TlaError).loc).toEqual({ file: root, line: 2, col: 19 });
+  });
+});
+
 describe('several top-level modules in one file', () => {
   it('the modules after the first are found by EXTENDS and INSTANCE', async () => {
     const dir = path.join(tmp, 'multi');
