@@ -344,6 +344,10 @@ export function findTemporalLasso(
 
   // Product states (s, q), numbered in breadth-first order.
   const Q = aut.stateLits.length;
+  // (s, q) -> product number: one Int32Array per automaton node (allocated on first use)
+  // while that stays moderate, else a Map.
+  const dense = n * Q <= 1 << 26;
+  const byNode: (Int32Array | undefined)[] = new Array<Int32Array | undefined>(Q);
   const index = new Map<number, number>();
   const ps: number[] = [];
   const pq: number[] = [];
@@ -351,11 +355,17 @@ export function findTemporalLasso(
   let selfLoop = new Uint8Array(1024);
   const init: number[] = [];
   const add = (s: number, q: number): number => {
-    const key = s * Q + q;
-    let id = index.get(key);
+    let id: number | undefined;
+    let row: Int32Array | undefined;
+    if (dense) {
+      row = byNode[q];
+      if (!row) row = byNode[q] = new Int32Array(n).fill(-1);
+      id = row[s]! >= 0 ? row[s] : undefined;
+    } else id = index.get(s * Q + q);
     if (id === undefined) {
       id = ps.length;
-      index.set(key, id);
+      if (row) row[s] = id;
+      else index.set(s * Q + q, id);
       ps.push(s);
       pq.push(q);
       psucc.push([]);
