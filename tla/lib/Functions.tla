@@ -6,7 +6,6 @@
 (***************************************************************************)
 LOCAL INSTANCE Naturals
 LOCAL INSTANCE FiniteSets
-LOCAL INSTANCE Folds
 
 \* f restricted to the domain S (S should be a subset of DOMAIN f).
 Restrict(f, S) == [x \in S |-> f[x]]
@@ -63,9 +62,11 @@ ExistsBijection(S, T) == Cardinality(S) = Cardinality(T)
 (* given set), starting from base. The order in which the values are       *)
 (* taken is not specified: op should be associative and commutative.       *)
 (***************************************************************************)
-FoldFunction(op(_, _), base, fun) ==
-  MapThenFoldSet(op, base, LAMBDA i : fun[i], LAMBDA s : CHOOSE i \in s : TRUE, DOMAIN fun)
-
 FoldFunctionOnSet(op(_, _), base, fun, indices) ==
-  MapThenFoldSet(op, base, LAMBDA i : fun[i], LAMBDA s : CHOOSE i \in s : TRUE, indices)
+  LET RECURSIVE Fold(_)
+      Fold(S) == IF S = {} THEN base
+                 ELSE LET i == CHOOSE j \in S : TRUE IN op(fun[i], Fold(S \ {i}))
+  IN Fold(indices)
+
+FoldFunction(op(_, _), base, fun) == FoldFunctionOnSet(op, base, fun, DOMAIN fun)
 =============================================================================

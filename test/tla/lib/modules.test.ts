@@ -142,6 +142,15 @@ describe('Functions', () => {
     expect(got).toEqual(exprs.map(() => 'TRUE'));
   });
 
+  it('does not depend on names a spec extending it may define (Folds is not exported by Functions)', async () => {
+    const got = await evalAll(
+      'Functions',
+      ['FoldFunction(LAMBDA x, y : x + y, 0, <<1, 2>>)'],
+      'MapThenFoldSet(a, b, c, d, e) == "the spec\'s own"',
+    );
+    expect(got).toEqual(['3']);
+  });
+
   it('folds over functions', async () => {
     await expectValues('Functions', [
       ['FoldFunction(LAMBDA x, y : x + y, 0, <<1, 2, 3>>)', '6'],
