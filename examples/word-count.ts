@@ -85,8 +85,9 @@ export default function wordCount(options: AppOptions): Application {
       key: (word: string) => word,
       init: () => ({ n: 0 }),
       update: (s: { n: number }, word: string, emit: (u: WordCount) => void) => {
-        s.n++;
-        emit({ word, count: s.n });
+        const n = s.n + 1;
+        emit({ word, count: n });
+        return { n };
       },
       codec: stringCodec,
     })

@@ -4,8 +4,8 @@
 //   const app = defineApp('word-count');
 //   app.source('lines', { uri: 'file:text.txt', decode: stringCodec })
 //     .flatMap('split', (line) => line.split(' '))
-//     .state('counts', { key: (w) => w, init: () => ({ n: 0 }), codec: stringCodec,
-//                        update: (s, w, emit) => { s.n++; emit(`${w} ${s.n}`); } })
+//     .state('counts', { key: (w) => w, init: () => 0, codec: stringCodec,
+//                        update: (n, w, emit) => { emit(`${w} ${n + 1}`); return n + 1; } })
 //     .sink('out', { uri: 'stdout:', encode: stringCodec });
 //   export default () => app.build();
 //
@@ -31,11 +31,18 @@ export type Emit<Out> = (output: Out) => void;
 export interface StateSpec<In, S, Out> {
   /** The partition key of an input message (a string or a finite number). */
   key: (input: In) => Key;
-  /** The state of a key seen for the first time. */
+  /** The state of a key seen for the first time (never `undefined`). */
   init: (key: Key) => S;
-  /** Applies one input; may mutate `state` in place, or return a new state object to replace
-   * it. Calls `emit` zero or more times. */
-  update: (state: S, input: In, emit: Emit<Out>, key: Key) => S | void;
+  /** Applies one input and returns the key's next state; calls `emit` zero or more times.
+   *
+   * State is a value. The engine freezes every state it commits (deeply; plain data only:
+   * primitives, plain objects, arrays), so `state` cannot be changed in place: build the next
+   * state (`{ ...state, n: state.n + 1 }`, or a number) and return it. The returned state is
+   * committed only if `update` returns normally; if it throws, the key's state stays as it was
+   * (a new key gets none), its outputs are withdrawn and the message goes to the dead letters.
+   * Returning `state` itself and emitting nothing is the identity transition: the partition's
+   * state index does not advance. Returning `undefined` is an error. */
+  update: (state: S, input: In, emit: Emit<Out>, key: Key) => S;
   /** Codec for inputs that cross workers; default JSON. */
   codec?: Codec<In>;
 }

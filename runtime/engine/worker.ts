@@ -26,6 +26,7 @@ import type {
   WorkerEngine,
   WorkerEngineOptions,
 } from '../types.ts';
+import { freezeState } from './frozen-state.ts';
 import { childSub, formatMessageId } from './ids.ts';
 import { hashKey, validatePartitionTable } from './partition.ts';
 
@@ -244,8 +245,10 @@ class StateOp implements Op {
   next: Op[] = [];
   /** key -> state entry, for the keys of the partitions this worker owns. */
   readonly entries = new Map<Key, StateEntry>();
-  /** Per partition: the state index, +1 per applied message. */
+  /** Per partition: the state index, +1 per state change (a message whose update returned a
+   * different state, emitted outputs, or created a key's state). */
   readonly stateIndex: Float64Array;
+  /** Messages whose update returned normally (identity transitions included). */
   applied = 0;
   private readonly local: Uint8Array;
   private readonly owners: readonly string[];
@@ -321,31 +324,38 @@ class StateOp implements Op {
     this.cIndex = 0;
   }
 
-  /** Applies one message to an existing key's state. */
+  /** Applies one message to an existing key's state. The update returns the next state; it is
+   * committed only if the update returns normally (the committed state is frozen, so an update
+   * cannot change it in place). Returning the same state and emitting nothing is the identity
+   * transition: the state index stays. */
   private apply(e: StateEntry, key: Key, v: unknown, s: number, o: number, u: number, t: number): void {
     this.setCurrent(s, o, u, t);
     const mark = this.oCount;
+    const before = e.s;
+    let next: unknown;
     try {
-      const r = this.node.update(e.s, v, this.emit, key);
-      if (r !== undefined) e.s = r;
+      next = this.node.update(before, v, this.emit, key);
+      if (!Object.is(next, before)) next = this.committable(next, 'update');
     } catch (err) {
       this.failed(mark, s, o, u, err, v);
       return;
     }
-    this.stateIndex[e.p]!++;
     this.applied++;
+    if (Object.is(next, before) && this.oCount === mark) return;
+    e.s = next;
+    this.stateIndex[e.p]!++;
   }
 
   /** Applies the first message of a key (of partition `p`, owned here): init, then update; the
-   * key's state exists only if both succeed. */
+   * key's state exists only if both succeed. Creating the key's state is a transition. */
   private applyNew(p: number, key: Key, v: unknown, s: number, o: number, u: number, t: number): void {
     this.setCurrent(s, o, u, t);
     const mark = this.oCount;
     let st: unknown;
     try {
-      st = this.node.init(key);
-      const r = this.node.update(st, v, this.emit, key);
-      if (r !== undefined) st = r;
+      const first = this.committable(this.node.init(key), 'init');
+      st = this.node.update(first, v, this.emit, key);
+      if (!Object.is(st, first)) st = this.committable(st, 'update');
     } catch (err) {
       this.failed(mark, s, o, u, err, v);
       return;
@@ -355,8 +365,21 @@ class StateOp implements Op {
     this.applied++;
   }
 
-  /** Outputs emitted before the throw are withdrawn; the message goes to the dead letters.
-   * (Changes the update made to the state object in place before throwing are not undone.) */
+  /** A state about to be committed: not undefined, and frozen (see `freezeState`). */
+  private committable(state: unknown, fn: 'init' | 'update'): unknown {
+    if (state === undefined) {
+      throw new TypeError(
+        fn === 'init'
+          ? `init of state step "${this.node.name}" returned undefined; return the state of a new key`
+          : `update of state step "${this.node.name}" returned undefined; return the next state (the state it was given when nothing changes)`,
+      );
+    }
+    return freezeState(state, this.node.name);
+  }
+
+  /** Outputs emitted before the throw are withdrawn; the message goes to the dead letters. The
+   * key's state is untouched: the update's result was not committed, and the committed state is
+   * frozen, so changing it in place threw. */
   private failed(mark: number, s: number, o: number, u: number, err: unknown, v: unknown): void {
     this.oCount = mark;
     this.core.deadLetter(this.node.name, s, o, u, err, v);

@@ -7,7 +7,10 @@ import { AppOptionsError, parseAppOptions, parseParams, toAppOptions } from '../
 const counter = {
   key: (w: string) => w,
   init: () => ({ n: 0 }),
-  update: (s: { n: number }, _w: string, emit: (n: number) => void) => emit(++s.n),
+  update: (s: { n: number }, _w: string, emit: (n: number) => void) => {
+    emit(s.n + 1);
+    return { n: s.n + 1 };
+  },
 };
 
 describe('application API validation', () => {

@@ -77,8 +77,8 @@ const twoHopApp: AppMaker = async (source, sink) => {
       key: (w: string) => w,
       init: () => ({ n: 0 }),
       update: (st: { n: number }, w: string, emit: (u: { word: string; count: number }) => void) => {
-        st.n++;
-        emit({ word: w, count: st.n });
+        emit({ word: w, count: st.n + 1 });
+        return { n: st.n + 1 };
       },
       codec: stringCodec,
     })
@@ -86,8 +86,8 @@ const twoHopApp: AppMaker = async (source, sink) => {
       key: (u: { word: string; count: number }) => u.word.length,
       init: () => ({ n: 0 }),
       update: (st: { n: number }, u: { word: string; count: number }, emit: (line: string) => void) => {
-        st.n++;
-        emit(`len${u.word.length} ${st.n}`);
+        emit(`len${u.word.length} ${st.n + 1}`);
+        return { n: st.n + 1 };
       },
       codec: jsonCodec<{ word: string; count: number }>(),
     })

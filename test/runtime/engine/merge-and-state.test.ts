@@ -31,7 +31,10 @@ describe('pipelines merging into a shared state step', () => {
           const counts = app.state('counts', {
             key: (w: string) => w,
             init: () => ({ n: 0 }),
-            update: (s: { n: number }, w: string, emit: (o: string) => void) => emit(`${w} ${++s.n}`),
+            update: (s: { n: number }, w: string, emit: (o: string) => void) => {
+              emit(`${w} ${s.n + 1}`);
+              return { n: s.n + 1 };
+            },
             codec: stringCodec,
           });
           app.source('l', { uri: 'memory:left', decode: stringCodec }).into(counts);
@@ -108,7 +111,10 @@ describe('dead letters at the edges', () => {
       .state('st', {
         key: (w: string) => (w === 'nokey' ? (undefined as unknown as string) : w),
         init: () => ({ n: 0 }),
-        update: (s: { n: number }, w: string, emit: (o: string) => void) => emit(`${w} ${++s.n}`),
+        update: (s: { n: number }, w: string, emit: (o: string) => void) => {
+          emit(`${w} ${s.n + 1}`);
+          return { n: s.n + 1 };
+        },
         codec: stringCodec,
       })
       .sink('out', { uri: 'memory:key-out', encode: stringCodec });

@@ -45,8 +45,9 @@ function sumApp(tag: string, partitions = 16): Application {
       init: () => ({ total: 0 }),
       update: (s: { total: number }, m: { k: string; n: number }, emit: (o: string) => void) => {
         if (m.n === 13) throw new Error('unlucky 13');
-        s.total += m.n;
-        emit(`${m.k}=${s.total}`);
+        const next = { total: s.total + m.n };
+        emit(`${m.k}=${next.total}`);
+        return next;
       },
       codec: jsonCodec<{ k: string; n: number }>(),
     })
@@ -134,10 +135,11 @@ describe('worker engine, embedded', () => {
       .state('st', {
         key: (x: string) => x,
         init: () => ({}),
-        update: (_s: object, x: string, emit: (o: string) => void) => {
+        update: (s: object, x: string, emit: (o: string) => void) => {
           emit(`${x}-1`);
           if (x === 'boom') throw new Error('half done');
           emit(`${x}-2`);
+          return s;
         },
         codec: stringCodec,
       })
@@ -200,8 +202,9 @@ describe('determinism', () => {
           key: (w: string) => w,
           init: () => ({ n: 0 }),
           update: (s: { n: number }, w: string, emit: (o: string) => void) => {
-            s.n++;
-            for (let k = 0; k < s.n % 3; k++) emit(`${w}${s.n}.${k}`);
+            const n = s.n + 1;
+            for (let k = 0; k < n % 3; k++) emit(`${w}${n}.${k}`);
+            return { n };
           },
           codec: stringCodec,
         })
@@ -311,15 +314,18 @@ describe('worker engine, several workers', () => {
             key: (n: number) => n,
             init: () => ({ c: 0 }),
             update: (s: { c: number }, n: number, emit: (o: number) => void) => {
-              s.c++;
               emit(n * 7 + 1);
+              return { c: s.c + 1 };
             },
             codec: jsonCodec<number>(),
           })
           .state('second', {
             key: (m: number) => m,
             init: () => ({ c: 0 }),
-            update: (s: { c: number }, m: number, emit: (o: string) => void) => void emit(`${m} ${++s.c}`),
+            update: (s: { c: number }, m: number, emit: (o: string) => void) => {
+              emit(`${m} ${s.c + 1}`);
+              return { c: s.c + 1 };
+            },
             codec: jsonCodec<number>(),
           })
           .sink('out', { uri: 'memory:b-out', encode: stringCodec });
@@ -450,7 +456,10 @@ describe('graceful stop and backpressure', () => {
       .state('count', {
         key: (l: string) => l,
         init: () => ({ n: 0 }),
-        update: (s: { n: number }, l: string, emit: (o: string) => void) => void emit(`${l} ${++s.n}`),
+        update: (s: { n: number }, l: string, emit: (o: string) => void) => {
+          emit(`${l} ${s.n + 1}`);
+          return { n: s.n + 1 };
+        },
         codec: stringCodec,
       })
       .sink('out', { uri: 'slow:', encode: stringCodec });
@@ -478,7 +487,10 @@ describe('graceful stop and backpressure', () => {
       .state('count', {
         key: (l: string) => l,
         init: () => ({ n: 0 }),
-        update: (s: { n: number }, l: string, emit: (o: string) => void) => void emit(`${l} ${++s.n}`),
+        update: (s: { n: number }, l: string, emit: (o: string) => void) => {
+          emit(`${l} ${s.n + 1}`);
+          return { n: s.n + 1 };
+        },
         codec: stringCodec,
       })
       .sink('out', { uri: 'slow2:', encode: stringCodec });
