@@ -34,8 +34,16 @@ Min(S) == CHOOSE x \in S : \A y \in S : x <= y
 \* The number of elements of S that satisfy P.
 Quantify(S, P(_)) == Cardinality({x \in S : P(x)})
 
-\* The subsets of S with exactly k elements.
-kSubset(k, S) == {T \in SUBSET S : Cardinality(T) = k}
+\* The subsets of S with exactly k elements ({T \in SUBSET S : Cardinality(T) = k}),
+\* built element by element so that the cost follows their number, not 2^Cardinality(S).
+kSubset(k, S) ==
+  LET RECURSIVE Pick(_, _)
+      Pick(j, T) == IF j = 0 THEN {{}}
+                    ELSE IF Cardinality(T) < j THEN {}
+                    ELSE LET x == CHOOSE e \in T : TRUE
+                             rest == T \ {x}
+                         IN Pick(j, rest) \cup {U \cup {x} : U \in Pick(j - 1, rest)}
+  IN Pick(k, S)
 
 \* The elements in exactly one of A and B.
 SymDiff(A, B) == (A \ B) \cup (B \ A)

@@ -89,6 +89,15 @@ describe('FiniteSetsExt', () => {
     ]);
   });
 
+  it('kSubset(k, S) is the set of the k-element subsets of S', async () => {
+    const exprs = [
+      '\\A n \\in 0..5 : \\A k \\in 0..6 : kSubset(k, 1..n) = {T \\in SUBSET (1..n) : Cardinality(T) = k}',
+      'Cardinality(kSubset(3, 1..20))',
+    ];
+    // C(20, 3) = 20 * 19 * 18 / 6
+    expect(await evalAll('FiniteSetsExt', exprs)).toEqual(['TRUE', String((20 * 19 * 18) / 6)]);
+  });
+
   it('Max and Min of the empty set are errors', async () => {
     expect((await evalFails('FiniteSetsExt', 'Max({})')).message).toMatch(/CHOOSE/);
     expect((await evalFails('FiniteSetsExt', 'Min({})')).message).toMatch(/CHOOSE/);
