@@ -7,7 +7,7 @@ import { AppOptionsError, toAppOptions } from '../api/options.ts';
 import type { AppOptions } from '../api/options.ts';
 import { ConnectorError } from '../connectors/index.ts';
 import { registerTcpConnector } from '../connectors/tcp.ts';
-import { FileDeadLetterSink } from '../engine/dead-letters.ts';
+import { FileDeadLetterSink } from '../connectors/dead-letter-file.ts';
 import { startEmbedded } from '../engine/embedded.ts';
 import type { RunSummary } from '../engine/embedded.ts';
 import { createStderrLogger, createSystemClock } from '../system.ts';

@@ -10,7 +10,7 @@ import { createWorkerEngine } from '../engine/worker.ts';
 import type { WorkerEngineImpl } from '../engine/worker.ts';
 import { encodeRemoteBatch, decodeRemoteBatch } from '../engine/remote-batch.ts';
 import { validatePartitionTable } from '../engine/partition.ts';
-import { FileDeadLetterSink } from '../engine/dead-letters.ts';
+import { FileDeadLetterSink } from '../connectors/dead-letter-file.ts';
 import { loadApp } from '../api/load.ts';
 import type { AppOptions } from '../api/options.ts';
 import type { Application } from '../api/app.ts';

@@ -1,61 +1,12 @@
-// Dead letters: messages whose decoder or user function threw. Each is written as one JSON line
-// (worker, step, message id, error, payload excerpt, time) and announced by a one-line warning;
-// after `maxWarnings` warnings the rest are only counted (the file has them all).
-import { closeSync, mkdirSync, openSync, writeSync } from 'node:fs';
-import { dirname, resolve } from 'node:path';
+// Dead letters: messages whose decoder or user function threw (worker, step, message id, error,
+// payload excerpt, time), each announced by a one-line warning. The engine only sees the
+// DeadLetterSink seam; this file keeps them in memory, runtime/connectors/dead-letter-file.ts
+// appends them to a JSON-lines file.
 import type { DeadLetter, DeadLetterSink, Logger } from '../types.ts';
 
-function warningLine(l: DeadLetter, where: string): string {
+/** The warning that announces a dead letter; `where` says where it went. */
+export function warningLine(l: DeadLetter, where: string): string {
   return `step "${l.step}" on worker "${l.worker}" failed on message ${l.messageId} (${l.error}); the message went to ${where}, processing continues`;
-}
-
-/** Appends dead letters to a JSON-lines file, opened on the first letter (synchronously, so a
- * crash right after loses nothing that was reported). */
-export class FileDeadLetterSink implements DeadLetterSink {
-  private fd: number | null = null;
-  private written = 0;
-  readonly path: string;
-
-  constructor(
-    path: string,
-    private readonly log: Logger,
-    private readonly maxWarnings = 10,
-  ) {
-    this.path = resolve(path);
-  }
-
-  get count(): number {
-    return this.written;
-  }
-
-  write(letter: DeadLetter): void {
-    if (this.fd === null) {
-      try {
-        mkdirSync(dirname(this.path), { recursive: true });
-        this.fd = openSync(this.path, 'a');
-      } catch (err) {
-        throw new Error(`cannot open the dead-letter file ${this.path}: ${(err as Error).message}`, {
-          cause: err,
-        });
-      }
-    }
-    writeSync(this.fd, `${JSON.stringify(letter)}\n`);
-    this.written++;
-    if (this.written <= this.maxWarnings)
-      this.log.warn(warningLine(letter, `the dead-letter file ${this.path}`));
-    if (this.written === this.maxWarnings) {
-      this.log.warn(`further dead-letter warnings are suppressed; all dead letters go to ${this.path}`);
-    }
-  }
-
-  async close(): Promise<void> {
-    if (this.fd !== null) {
-      closeSync(this.fd);
-      this.fd = null;
-      if (this.written > this.maxWarnings)
-        this.log.warn(`${this.written} dead letters in total, in ${this.path}`);
-    }
-  }
 }
 
 /** Keeps dead letters in memory (tests, embedded use). */
