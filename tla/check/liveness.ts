@@ -298,6 +298,8 @@ function bfsInside(
   };
   for (let h = 0; h < q.length; h++) {
     const i = q[h]!;
+    // a stuttering step at a state on the way (at `from` it was tried above)
+    if (r.step && i !== from && allowed(i, i) && r.step(i, i)) return [...pathTo(i), i];
     for (const j of succ[i]!) {
       if (!allowed(i, j)) continue;
       if (r.step && r.step(i, j)) return [...pathTo(i), j];

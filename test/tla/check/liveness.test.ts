@@ -145,6 +145,15 @@ describe('findFairLasso', () => {
     expect(findFairLasso(g, ob, [progress, toggle('SF')])).toBeNull();
   });
 
+  it('[]<>A where only a stuttering step away from the entry satisfies A', () => {
+    // 0 <-> 1; A holds only on the stuttering step 1 -> 1: the cycle goes 0, 1, 1, back to 0.
+    const g: LiveGraph = { size: 2, init: [0], succ: [[1], [0]] };
+    const ob: Obligation = { ...none, name: 'StutterAtOne', infinitelyOftenSteps: [(i, j) => i === 1 && j === 1] };
+    const l = findFairLasso(g, ob, [])!;
+    expect(l).toEqual({ states: [0, 1, 1], loopsTo: 0, stuttering: false });
+    validLasso(g, ob, [], l.states, l.loopsTo, l.stuttering);
+  });
+
   it('P ~> Q: the negation starts at a P state and never reaches Q', () => {
     // 0 -> 1 -> 2 -> 0 or 1; P = 1, Q = 0: the cycle 1 -> 2 -> 1 never reaches 0.
     const g: LiveGraph = { size: 3, init: [0], succ: [[1], [2], [0, 1]] };

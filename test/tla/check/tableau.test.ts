@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import type { Fairness, Lasso, LiveGraph } from '../../../tla/check/liveness.ts';
+import { findFairLasso, type Fairness, type Lasso, type LiveGraph, type Obligation } from '../../../tla/check/liveness.ts';
 import { buildAutomaton, findTemporalLasso, tf, type Atom, type TForm } from '../../../tla/check/tableau.ts';
 
 // ---------------------------------------------------------------------------------------------
@@ -233,6 +233,69 @@ describe('findTemporalLasso against brute force', () => {
         } else {
           expect(bruteForce(g, f, fair, 6)).toBe(false);
         }
+      }),
+      { numRuns: Number(process.env.TABLEAU_RUNS ?? 400) },
+    );
+  });
+});
+
+describe('the fast path and the tableau agree', () => {
+  it('on obligations (always, trigger, <>[] and []<> of states and steps) and their formulas', () => {
+    const arb = fc.integer({ min: 1, max: 4 }).chain((n) =>
+      fc.record({
+        n: fc.constant(n),
+        succ: fc.array(fc.uniqueArray(fc.integer({ min: 0, max: n - 1 }), { maxLength: 3 }), {
+          minLength: n,
+          maxLength: n,
+        }),
+        always: fc.option(fc.integer({ min: 0, max: 15 })),
+        trig: fc.option(fc.record({ now: fc.integer({ min: 0, max: 15 }), then: fc.integer({ min: 0, max: 15 }) })),
+        ea: fc.option(fc.integer({ min: 0, max: 15 })),
+        io: fc.option(fc.integer({ min: 0, max: 15 })),
+        eaStep: fc.option(fc.integer({ min: 0, max: 0xffff })),
+        ioStep: fc.option(fc.integer({ min: 0, max: 0xffff })),
+        fair: fc.array(
+          fc.record({ kind: fc.constantFrom('WF' as const, 'SF' as const), en: fc.integer({ min: 0, max: 15 }) }),
+          { maxLength: 2 },
+        ),
+      }),
+    );
+    fc.assert(
+      fc.property(arb, (c) => {
+        const g: LiveGraph = { size: c.n, init: [0], succ: c.succ };
+        const st = (m: number) => (i: number) => ((m >> i) & 1) === 1;
+        const ed = (m: number) => (i: number, j: number) => ((m >> (i * 4 + j)) & 1) === 1;
+        const A = (p: (i: number) => boolean): TForm<Atom> => tf.atom({ kind: 'state', holds: p });
+        const E = (p: (i: number, j: number) => boolean): TForm<Atom> => tf.atom({ kind: 'step', holds: p });
+        const ob: Obligation = {
+          name: 'P',
+          always: c.always === null ? [] : [st(c.always)],
+          ...(c.trig ? { trigger: { now: st(c.trig.now), then: st(c.trig.then) } } : {}),
+          eventuallyAlways: c.ea === null ? [] : [st(c.ea)],
+          eventuallyAlwaysSteps: c.eaStep === null ? [] : [ed(c.eaStep)],
+          infinitelyOften: c.io === null ? [] : [st(c.io)],
+          infinitelyOftenSteps: c.ioStep === null ? [] : [ed(c.ioStep)],
+        };
+        // The same conditions as a formula (see Obligation in liveness.ts).
+        const parts: TForm<Atom>[] = [];
+        for (const p of ob.always) parts.push(tf.always(A(p)));
+        if (ob.trigger) {
+          const t = ob.trigger;
+          parts.push(tf.eventually(tf.and(A(t.now), tf.always(A(t.then)))));
+        }
+        for (const p of ob.eventuallyAlways) parts.push(tf.eventually(tf.always(A(p))));
+        for (const p of ob.eventuallyAlwaysSteps) parts.push(tf.eventually(tf.always(E(p))));
+        for (const p of ob.infinitelyOften) parts.push(tf.always(tf.eventually(A(p))));
+        for (const p of ob.infinitelyOftenSteps) parts.push(tf.always(tf.eventually(E(p))));
+        const f: TForm<Atom> = parts.length === 0 ? { op: 'const', value: true } : tf.and(...parts);
+        // fairness of real moves out of the enabled states
+        const fair: Fairness[] = c.fair.map((x, k) => ({
+          kind: x.kind,
+          name: `f${k}`,
+          enabled: (i) => st(x.en)(i) && g.succ[i]!.some((j) => j !== i),
+          taken: (i, j) => st(x.en)(i) && i !== j && g.succ[i]!.includes(j),
+        }));
+        expect(findTemporalLasso(g, f, fair) === null).toBe(findFairLasso(g, ob, fair) === null);
       }),
       { numRuns: Number(process.env.TABLEAU_RUNS ?? 400) },
     );
