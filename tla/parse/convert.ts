@@ -141,7 +141,12 @@ export class Converter {
    * Subexpression references (`Inv!2`, `Thm!:`, `Op(a)!lab`) and module references that may
    * turn out to be label references, with what resolving them needs: see subexpr.ts.
    */
-  readonly subexprs: SubexprTables = { sites: [], theorems: new Map(), labels: new Map() };
+  readonly subexprs: SubexprTables = {
+    sites: [],
+    theorems: new Map(),
+    labels: new Map(),
+    junctionParts: new WeakMap(),
+  };
   /** Labels met in the definition being converted (innermost last on the stack). */
   private labelStack: LabelRecord[] = [];
   private defLabels: LabelRecord[] | null = null;
@@ -492,33 +497,77 @@ export class Converter {
     return bounds[0]!;
   }
 
-  /** Flattens an unparenthesised chain of one junction (infix or bulleted) into its operands. */
-  junctionArgs(node: Node, symbol: 'land' | 'lor', out: Expr[]): void {
+  /**
+   * Flattens an unparenthesised chain of one junction (infix or bulleted) into its operands.
+   * Returns the junction node made of them, and notes (for subexpression references) how SANY
+   * numbers its parts when that differs from the flat list: an infix chain is nested binary
+   * junctions, a bulleted list has one part per bullet.
+   */
+  junction(node: Node, symbol: 'land' | 'lor', loc: Loc): Expr {
+    const out: Expr[] = [];
     const list = symbol === 'land' ? 'conj_list' : 'disj_list';
+    const kind = symbol === 'land' ? 'and' : 'or';
+    // The parts of each expanded node: ranges of `out` (numbers only: CST nodes do not outlive
+    // the parse). Part keys are resolved node ids.
+    const expanded = new Map<number, { start: number; end: number; parts: number[]; loc: Loc }>();
+    const leafAt = new Map<number, number>();
     // Iterative, left to right: long chains must not exhaust the stack.
     // The root is expanded even when it stood in parentheses (it is the node being read); only
     // parenthesised operands below it are leaves.
     const root = this.resolve(node);
-    const todo: Node[] = [node];
+    const todo: (Node | { close: number })[] = [node];
     while (todo.length > 0) {
-      const n = this.resolve(todo.pop()!);
+      const top = todo.pop()!;
+      if ('close' in top) {
+        expanded.get(top.close)!.end = out.length;
+        continue;
+      }
+      const n = this.resolve(top);
       const symNode =
         n.type === 'bound_infix_op' ? this.need(n.childForFieldName('symbol'), 'operator', n) : null;
       const leaf = this.parenthesised.has(n.id) && n.id !== root.id;
+      let parts: Node[] | null = null;
       if (symNode && symbolType(symNode) === symbol && !leaf) {
         const lhs = this.need(n.childForFieldName('lhs'), 'left operand', n);
         const rhs = this.need(n.childForFieldName('rhs'), 'right operand', n);
         this.checkPrecedence(symNode, symbol, this.resolve(lhs), this.resolve(rhs));
-        todo.push(rhs, lhs);
+        parts = [lhs, rhs];
       } else if (n.type === list && !leaf) {
-        const items = kids(n);
-        for (let i = items.length - 1; i >= 0; i--) {
-          const item = items[i]!;
+        parts = kids(n).map((item) => {
           const body = kids(item).filter((c) => c.type !== 'bullet_conj' && c.type !== 'bullet_disj');
-          todo.push(this.need(body[0], 'junction item', item));
-        }
-      } else out.push(this.expr(n));
+          return this.need(body[0], 'junction item', item);
+        });
+      }
+      if (parts) {
+        expanded.set(n.id, {
+          start: out.length,
+          end: -1,
+          parts: parts.map((p) => this.resolve(p).id),
+          loc: this.loc(n),
+        });
+        todo.push({ close: n.id });
+        for (let i = parts.length - 1; i >= 0; i--) todo.push(parts[i]!);
+      } else {
+        leafAt.set(n.id, out.length);
+        out.push(this.expr(n));
+      }
     }
+    if (out.length === 1) return out[0]!;
+    const result: Expr = { kind, args: out, loc };
+    const rootParts = expanded.get(root.id)?.parts ?? [];
+    if (rootParts.length !== out.length) {
+      // A part: an operand, or the junction of the operands of a nested chain or list.
+      const part = (id: number): Expr => {
+        const at = leafAt.get(id);
+        if (at !== undefined) return out[at]!;
+        const x = expanded.get(id)!;
+        const e: Expr = { kind, args: out.slice(x.start, x.end), loc: x.loc };
+        this.subexprs.junctionParts.set(e, () => x.parts.map(part));
+        return e;
+      };
+      this.subexprs.junctionParts.set(result, () => rootParts.map(part));
+    }
+    return result;
   }
 
   /** Flattens `A \X B \X C` (unparenthesised) into its factors. */
@@ -596,16 +645,10 @@ export class Converter {
         const params = parts.slice(0, -1).map((p) => p.text);
         return { kind: 'lambda', params, body: this.expr(body), loc };
       }
-      case 'conj_list': {
-        const args: Expr[] = [];
-        this.junctionArgs(n, 'land', args);
-        return args.length === 1 ? args[0]! : { kind: 'and', args, loc };
-      }
-      case 'disj_list': {
-        const args: Expr[] = [];
-        this.junctionArgs(n, 'lor', args);
-        return args.length === 1 ? args[0]! : { kind: 'or', args, loc };
-      }
+      case 'conj_list':
+        return this.junction(n, 'land', loc);
+      case 'disj_list':
+        return this.junction(n, 'lor', loc);
       case 'bounded_quantification':
         return {
           kind: 'quant',
@@ -907,11 +950,8 @@ export class Converter {
     this.checkPrecedence(symNode, sym, this.resolve(lhs), this.resolve(rhs));
     switch (sym) {
       case 'land':
-      case 'lor': {
-        const args: Expr[] = [];
-        this.junctionArgs(n, sym, args);
-        return { kind: sym === 'land' ? 'and' : 'or', args, loc };
-      }
+      case 'lor':
+        return this.junction(n, sym, loc);
       case 'times': {
         const args: Expr[] = [];
         this.productArgs(n, args);

@@ -10,9 +10,8 @@
 // expression: the selected part of the definition's body, parameters and bound variables
 // substituted, LET definitions that were passed through kept around it.
 //
-// Positional selectors follow SANY's numbering where Buffy's AST keeps the structure: the
-// n-th item of a junction list (`/\` and `\/` chains are n-ary in the AST, so an infix chain
-// `A /\ B /\ C` counts as three items, as a bulleted list does), the n-th argument of an
+// Positional selectors follow SANY's numbering: the n-th bullet of a junction list, the two
+// operands of an infix junction (`A /\ B /\ C` is `(A /\ B) /\ C`), the n-th argument of an
 // operator application (`a + b`: !1 is a, !2 is b; `<<` and `>>` the first and the last),
 // IF's condition, THEN and ELSE parts, the elements of a tuple or set, the operand of a
 // prime, UNCHANGED, ENABLED, [] and <>. LET is passed through (its definitions kept).
@@ -62,6 +61,11 @@ export interface SubexprTables {
   readonly theorems: Map<string, Map<string, Expr>>;
   /** The labels of each module-level operator definition. */
   readonly labels: Map<Definition, LabelRecord[]>;
+  /**
+   * The parts SANY numbers in a junction whose flat operand list differs from them (an infix
+   * chain `A /\ B /\ C` is `(A /\ B) /\ C`; a bullet may hold an infix chain), computed when asked.
+   */
+  readonly junctionParts: WeakMap<Expr, () => Expr[]>;
 }
 
 type Found =
@@ -83,6 +87,13 @@ export function resolveSubexpressions(
     for (const [m, byName] of t.theorems) if (!theorems.has(m)) theorems.set(m, byName);
     for (const [d, l] of t.labels) labels.set(d, l);
   }
+  const junctionParts = (e: Expr): Expr[] | null => {
+    for (const t of tables) {
+      const f = t.junctionParts.get(e);
+      if (f) return f();
+    }
+    return null;
+  };
   for (const t of tables) {
     for (const site of t.sites) {
       const found = findBase(site, modules, theorems);
@@ -90,7 +101,7 @@ export function resolveSubexpressions(
         if (found === null || found.kind !== 'theorem') continue;
       }
       try {
-        const resolved = resolveSite(site, found, labels);
+        const resolved = resolveSite(site, found, labels, junctionParts);
         replaceContents(site.expr, resolved);
       } catch (e) {
         if (site.optional && e instanceof TlaError) continue;
@@ -156,6 +167,7 @@ function resolveSite(
   site: SubexprSite,
   found: Found | null,
   labels: ReadonlyMap<Definition, LabelRecord[]>,
+  junctionParts: (e: Expr) => Expr[] | null,
 ): Expr {
   const name = site.base.name;
   if (found === null)
@@ -231,7 +243,7 @@ function resolveSite(
       cur = body;
       continue;
     }
-    const kids = childrenOf(cur);
+    const kids = (cur.kind === 'and' || cur.kind === 'or' ? junctionParts(cur) : null) ?? childrenOf(cur);
     if (kids === null || kids.length === 0) {
       throw fail(
         site,

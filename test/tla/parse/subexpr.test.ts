@@ -52,7 +52,8 @@ Op(a, b) == /\\ a < b
             /\\ lab:: a + b
             /\\ \\E y \\in 1..a : inner(y):: y * b
 THEOREM Thm == \\A q \\in 1..2 : q # 0
-L == LET z == 5 IN /\\ z > 1 /\\ z - 9
+L == LET z == 5 IN /\\ z > 1
+                   /\\ z - 9
 F(G(_), v) == G(v) + 1
 `;
 
@@ -72,6 +73,34 @@ A6 == Inv!1!1!2
     expect(v('A4')).toBe('2');
     expect(v('A5')).toBe('2');
     expect(v('A6')).toBe('1');
+  });
+
+  it('number the parts as SANY does: an infix chain is nested binary junctions, a bullet one part', async () => {
+    const v = await load(`${DEFS}
+Inf == 1 = 1 /\\ 2 = 2 /\\ 3 = 4
+Bul == /\\ 1 = 1 /\\ 2 = 3
+       /\\ 4 = 4
+Mix == \\/ 1 = 2
+       \\/ 3 = 3 \\/ 4 = 5 \\/ 6 = 7
+J1 == Inf!1
+J2 == Inf!2
+J3 == Inf!1!2
+J4 == Inf!1!2!1
+J5 == Bul!1
+J6 == Bul!2
+J7 == Bul!1!2
+J8 == Mix!2
+J9 == Mix!2!1!1
+`);
+    expect(v('J1')).toBe('TRUE'); // 1 = 1 /\ 2 = 2
+    expect(v('J2')).toBe('FALSE'); // 3 = 4
+    expect(v('J3')).toBe('TRUE'); // 2 = 2
+    expect(v('J4')).toBe('2');
+    expect(v('J5')).toBe('FALSE'); // 1 = 1 /\ 2 = 3
+    expect(v('J6')).toBe('TRUE'); // 4 = 4
+    expect(v('J7')).toBe('FALSE'); // 2 = 3
+    expect(v('J8')).toBe('TRUE'); // (3 = 3 \/ 4 = 5) \/ 6 = 7
+    expect(v('J9')).toBe('TRUE'); // 3 = 3
   });
 
   it('!(e) instantiates a bound variable; LET definitions passed through are kept', async () => {
