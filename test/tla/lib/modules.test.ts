@@ -452,3 +452,22 @@ describe('CSV', () => {
     );
   });
 });
+
+describe('DyadicRationals', () => {
+  it('sums and halves stay reduced', async () => {
+    await expectValues('DyadicRationals', [
+      ['Add(Half(One), Half(One))', 'One'],
+      // 1/4 + 1/2 = 3/4
+      ['Add(Half(Half(One)), Half(One))', '[num |-> 3, den |-> 4]'],
+      ['Half(Zero)', 'Zero'],
+      ['Add(Zero, Half(One))', '[num |-> 1, den |-> 2]'],
+      // 3/8 + 5/8 = 1
+      ['Add([num |-> 3, den |-> 8], [num |-> 5, den |-> 8])', 'One'],
+      ['IsDyadicRational([num |-> 3, den |-> 8])', 'TRUE'],
+      ['IsDyadicRational([num |-> 3, den |-> 6])', 'FALSE'],
+      ['PrettyPrint([num |-> 3, den |-> 4])', '"3/4"'],
+      ['PrettyPrint(Zero)', '"0"'],
+      ['PrettyPrint(One)', '"1"'],
+    ]);
+  });
+});
