@@ -9,6 +9,7 @@
 // searched for a fair accepting lasso by findFairLasso: acceptance sets become
 // "infinitely often" conditions, the specification's WF/SF are mapped onto the product, and a
 // product stuttering step is allowed only where the automaton allows it.
+import { TlaError } from '../errors.ts';
 import { findFairLasso, type EdgePred, type Fairness, type Lasso, type LiveGraph, type StatePred } from './liveness.ts';
 
 /** A temporal formula over atoms of type A. */
@@ -174,11 +175,15 @@ export interface Lit {
   readonly pos: boolean;
 }
 
-/** Guards against formulas whose automaton would not fit in memory. */
+/** Guards against formulas whose automaton would not fit in memory or time. */
 const MAX_NODES = 200_000;
+const MAX_EXPANSIONS = 5_000_000;
 
 /** Builds a generalized Buchi automaton accepting exactly the behaviours satisfying f. */
-export function buildAutomaton(f: TForm<Atom>): Automaton {
+export function buildAutomaton(
+  f: TForm<Atom>,
+  limits: { readonly nodes: number; readonly expansions: number } = { nodes: MAX_NODES, expansions: MAX_EXPANSIONS },
+): Automaton {
   const it = new Interner();
   const root = it.nnf(f, false);
   const N = it.nodes;
@@ -204,8 +209,16 @@ export function buildAutomaton(f: TForm<Atom>): Automaton {
     return false;
   };
 
+  const tooBig = (what: string): never => {
+    throw new TlaError(
+      'unsupported',
+      `the tableau of the temporal property exceeds ${what} (nested temporal operators under large \\A/\\E or many disjunctions); split it into conjuncts, or quantify outside the temporal operators`,
+    );
+  };
   const work: TNode[] = [{ incoming: new Set([-1]), fresh: [root], old: new Set(), next: new Set() }];
+  let expansions = 0;
   while (work.length > 0) {
+    if (++expansions > limits.expansions) tooBig(`${limits.expansions} expansion steps`);
     const node = work.pop()!;
     if (node.fresh.length === 0) {
       const key = keyOf(node);
@@ -215,11 +228,7 @@ export function buildAutomaton(f: TForm<Atom>): Automaton {
         continue;
       }
       const id = done.length;
-      if (id >= MAX_NODES) {
-        throw new Error(
-          `the temporal formula's tableau exceeds ${MAX_NODES} nodes; split the property into smaller conjuncts`,
-        );
-      }
+      if (id >= limits.nodes) tooBig(`${limits.nodes} nodes`);
       done.push({ old: node.old, next: node.next, incoming: new Set(node.incoming) }); // branches share their incoming set
       byKey.set(key, id);
       work.push({ incoming: new Set([id]), fresh: [...node.next], old: new Set(), next: new Set() });

@@ -94,6 +94,15 @@ describe('buildAutomaton', () => {
     expect(buildAutomaton(tf.always(p)).accepting.length).toBe(0);
     expect(buildAutomaton(tf.and(p, tf.not(p))).initial.length).toBe(0);
   });
+
+  it('a formula whose tableau is too large stops with an error saying what to do', () => {
+    // /\ of n disjunctions <>p_i \/ []q_i: 2^n branches at the first position
+    const big = tf.and(
+      ...Array.from({ length: 12 }, (_, i) => tf.or(tf.eventually(at(i % 3)), tf.always(at((i + 1) % 3, i % 2)))),
+    );
+    expect(() => buildAutomaton(big, { nodes: 1_000_000, expansions: 1000 })).toThrow(/exceeds 1000 expansion steps.*split it/);
+    expect(() => buildAutomaton(big, { nodes: 10, expansions: 1e9 })).toThrow(/exceeds 10 nodes/);
+  });
 });
 
 describe('findTemporalLasso on small graphs', () => {
