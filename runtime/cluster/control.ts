@@ -53,6 +53,8 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
     t: z.literal('stopped'),
     metrics,
     finish: z.string().optional(),
+    /** Set when the worker's engine failed or its stop did not complete (the run exits 1). */
+    error: z.string().max(2000).optional(),
     latency: z
       .object({ buckets: z.array(z.tuple([z.number().int(), z.number()])), maxUs: z.number() })
       .optional(),

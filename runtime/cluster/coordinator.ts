@@ -122,14 +122,20 @@ export class Coordinator {
       this.o.log.error(
         `worker '${member.name}' lost its control connection (${reason}); the cluster cannot go on without it, stopping the others`,
       );
-      this.failed = true;
       // What was in flight to or from it cannot drain: stop the others at once.
-      if (this.phase !== 'stopping') {
-        this.phase = 'stopping';
-        for (const m of this.members.values()) m.conn.send({ t: 'stop' });
-      }
-      this.checkProgress();
+      this.stopAllNow();
     });
+  }
+
+  /** A worker failed: the run exits 1; every worker is told to stop now (no drain). */
+  private stopAllNow(): void {
+    this.failed = true;
+    if (this.phase === 'done') return;
+    if (this.phase !== 'stopping') {
+      this.phase = 'stopping';
+      for (const m of this.members.values()) if (!m.stopped) m.conn.send({ t: 'stop' });
+    }
+    this.checkProgress();
   }
 
   private register(
@@ -218,6 +224,10 @@ export class Coordinator {
         return;
       case 'stopped':
         mem.stopped = { metrics: m.metrics, finish: m.finish };
+        if (m.error !== undefined) {
+          this.failed = true;
+          this.o.log.error(`worker '${mem.name}' stopped with an error: ${m.error}`);
+        }
         if (m.latency) {
           this.latency ??= new LatencyHistogram();
           this.latency.merge(m.latency);
@@ -231,7 +241,9 @@ export class Coordinator {
         this.beginShutdown(`${m.reason} (from worker '${mem.name}')`);
         return;
       case 'error':
-        this.o.log.error(`worker '${mem.name}': ${m.reason}`);
+        // A worker that cannot join, start or go on: the cluster's results would be incomplete.
+        this.o.log.error(`worker '${mem.name}': ${m.reason}; stopping the cluster`);
+        this.stopAllNow();
         return;
       default:
         this.o.log.warn(`worker '${mem.name}' sent an unexpected '${m.t}' message; ignored`);

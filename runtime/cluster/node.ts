@@ -88,6 +88,7 @@ export class DataPlane implements RemoteOutlet {
   processedBatches = 0;
   failedBatches = 0;
   private inflightDeliveries = 0;
+  private lastBatchError: unknown = null;
   private chains = new Map<ChannelEndpoint, Promise<void>>();
   engine: WorkerEngineImpl | null = null;
   private started: Promise<void>;
@@ -168,6 +169,9 @@ export class DataPlane implements RemoteOutlet {
           this.failedBatches++;
           this.processedBatches++;
           this.inflightDeliveries--;
+          // A failed engine refuses every batch with the same error: say it once.
+          if (err === this.lastBatchError) return;
+          this.lastBatchError = err;
           this.log.error(`${where} failed: ${(err as Error).message}`);
         },
       );
@@ -346,6 +350,13 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       ...(histogram ? { latency: histogram } : {}),
     });
     plane.engine = engine;
+    // A failed engine (its sink's target went away, ...) refuses every further batch: tell the
+    // initializer at once so the cluster stops and exits 1, instead of dropping batch after batch.
+    void engine.whenFailed().then((err) => {
+      if (stopping || finished) return;
+      log.error(`worker '${o.name}' failed: ${err.message}; asking the initializer to stop the cluster`);
+      control.send({ t: 'error', reason: `worker '${o.name}' failed: ${err.message}` });
+    });
     // One connection per pair: connect to the peers whose names sort after ours.
     const outgoing = m.peers.filter((p) => p.name > o.name);
     await Promise.all(
@@ -424,11 +435,13 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
         stopping = true;
         void (async () => {
           let code = 0;
+          let error: string | undefined;
           try {
             await engine?.stop();
           } catch (err) {
             code = 1;
-            log.error(`stop: ${(err as Error).message}`);
+            error = (err as Error).message;
+            log.error(`stop: ${error}`);
           }
           let finishText: string | undefined;
           if (engine && app.onFinish) {
@@ -450,6 +463,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
               remoteReceived: mt?.remoteReceived ?? 0,
             },
             ...(finishText !== undefined ? { finish: finishText } : {}),
+            ...(error !== undefined ? { error: error.slice(0, 2000) } : {}),
             ...(histogram ? { latency: histogram.toJSON() } : {}),
           });
           await finish(code);

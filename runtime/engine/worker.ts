@@ -652,6 +652,8 @@ class Engine implements WorkerEngine {
   /** Set once stop() has drained and begins closing the sinks. */
   private closing = false;
   private readonly opened = deferred();
+  private announceFailure: (err: Error) => void = () => undefined;
+  private readonly failed = new Promise<Error>((resolve) => (this.announceFailure = resolve));
 
   constructor(private readonly opts: WorkerEngineOptions) {
     const { app, workerName, clock, log, deadLetters } = opts;
@@ -715,7 +717,14 @@ class Engine implements WorkerEngine {
     if (!this.failure) {
       this.failure = err instanceof Error ? err : new Error(String(err));
       this.abort.abort();
+      this.announceFailure(this.failure);
     }
+  }
+
+  /** Resolves with the engine's first failure (a sink or source that failed, an operator that
+   * threw outside a user function): from then on it refuses input and stop() rejects with it. */
+  whenFailed(): Promise<Error> {
+    return this.failed;
   }
 
   private ingest(rs: RunningSource, sb: SourceBatch): Promise<void> {
@@ -846,6 +855,9 @@ class Engine implements WorkerEngine {
     try {
       op.pushRemote(batch);
     } catch (err) {
+      // As for a source batch: part of the batch may have changed state or reached sinks, so
+      // the engine cannot go on as if it had not been delivered.
+      this.fail(err);
       this.core.pending.length = 0;
       return Promise.reject(err);
     } finally {
@@ -938,6 +950,7 @@ class Engine implements WorkerEngine {
 
 export type WorkerEngineImpl = WorkerEngine & {
   finishView(): FinishView;
+  whenFailed(): Promise<Error>;
   stateIndexOf(step: string, partition: number): number;
 };
 

@@ -74,6 +74,68 @@ describe('cluster failures and signals', () => {
     expect(w[0]!.lines.join('\n')).toMatch(/worker 'w3' lost its control connection .*stopping the others/);
   }, 30_000);
 
+  it("a worker whose sink's target goes away makes the cluster stop and exit 1 (no silent drops)", async () => {
+    // A receiver that takes the first bytes and then hangs up.
+    const receiver = net.createServer((s) => s.once('data', () => s.destroy()));
+    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', () => r()));
+    const receiverPort = (receiver.address() as net.AddressInfo).port;
+    try {
+      const common = ['--workers', '2', '--cluster', 'sinkgone', '--param', 'top=0'];
+      const w1 = startBuffy('sinkgone/w1', [
+        'node',
+        APP,
+        '--name',
+        'w1',
+        '--initializer',
+        '--control',
+        '127.0.0.1:0',
+        '--source',
+        'tcp:127.0.0.1:0',
+        '--sink',
+        'count:',
+        '--dead-letters',
+        path.join(tmp, 'sinkgone-w1.jsonl'),
+        ...common,
+      ]);
+      const control = (await w1.waitFor(/control listening on (127\.0\.0\.1:\d+)/))[1]!;
+      const w2 = startBuffy('sinkgone/w2', [
+        'node',
+        APP,
+        '--name',
+        'w2',
+        '--control',
+        control,
+        '--sink',
+        `tcp:127.0.0.1:${receiverPort}`,
+        '--dead-letters',
+        path.join(tmp, 'sinkgone-w2.jsonl'),
+        ...common,
+      ]);
+      await w1.waitFor(/cluster 'sinkgone' started/);
+      const source = (await w1.waitFor(/source tcp:127\.0\.0\.1:0 listening on (127\.0\.0\.1:\d+)/))[1]!;
+      // Words of many lengths, so that some land on w2; sent slowly, so that they keep coming
+      // after the receiver hung up.
+      const lines = Array.from({ length: 4000 }, (_, i) => `word${i} other${i % 97} third${i % 13}`);
+      const file = path.join(tmp, 'sinkgone.txt');
+      fs.writeFileSync(file, `${lines.join('\n')}\n`);
+      const send = startBuffy('sinkgone/send', ['send', '--to', source, '--file', file, '--rate', '4000']);
+      expect(await w1.exited).toBe(1);
+      expect(await w2.exited).toBe(1);
+      send.child.kill('SIGTERM');
+      const text = w1.lines.join('\n');
+      expect(text).toMatch(
+        /worker 'w2' failed: sink tcp:127\.0\.0\.1:\d+ of worker 'w2'.*; stopping the cluster/,
+      );
+      expect(text).toMatch(/"exitCode":1/);
+      // Refused batches are reported once, not one line per batch.
+      expect(w2.lines.filter((l) => / batch \d+ from worker 'w1' failed/.test(l)).length).toBeLessThanOrEqual(
+        1,
+      );
+    } finally {
+      receiver.close();
+    }
+  }, 30_000);
+
   it('workers whose initializer dies stop with exit 1 and say why', async () => {
     const { w } = await startCluster('orphans');
     w[0]!.child.kill('SIGKILL');

@@ -169,6 +169,50 @@ describe('coordinator', () => {
     await w2.next('stop');
   });
 
+  it('a worker that reports a failure stops the cluster at once, and the run exits 1', async () => {
+    const log = logger();
+    const coord = coordinator(log);
+    await coord.listen();
+    const w1 = await fakeWorker(coord, 'w1');
+    const w2 = await fakeWorker(coord, 'w2');
+    await w1.next('assign');
+    await w2.next('assign');
+    w1.c.send({ t: 'ready' });
+    w2.c.send({ t: 'ready' });
+    await w1.next('start');
+    await w2.next('start');
+    w2.c.send({ t: 'error', reason: "worker 'w2' failed: sink tcp:127.0.0.1:9 closed the connection" });
+    // No drain: both are told to stop now.
+    await w1.next('stop');
+    await w2.next('stop');
+    const metrics = { ingested: 0, sunk: 0, deadLetters: 0, remoteSent: 0, remoteReceived: 0 };
+    w1.c.send({ t: 'stopped', metrics });
+    w2.c.send({ t: 'stopped', metrics, error: 'sink tcp:127.0.0.1:9 closed the connection' });
+    expect((await coord.done).exitCode).toBe(1);
+    const text = log.lines.join('\n');
+    expect(text).toContain(
+      "worker 'w2': worker 'w2' failed: sink tcp:127.0.0.1:9 closed the connection; stopping the cluster",
+    );
+    expect(text).toContain("worker 'w2' stopped with an error: sink tcp:127.0.0.1:9");
+  });
+
+  it('a worker whose stop failed makes the run exit 1', async () => {
+    const log = logger();
+    const coord = coordinator(log);
+    await coord.listen();
+    const w1 = await fakeWorker(coord, 'w1');
+    const w2 = await fakeWorker(coord, 'w2');
+    await w1.next('assign');
+    await w2.next('assign');
+    coord.beginShutdown('test');
+    await w1.next('stop');
+    await w2.next('stop');
+    const metrics = { ingested: 0, sunk: 0, deadLetters: 0, remoteSent: 0, remoteReceived: 0 };
+    w1.c.send({ t: 'stopped', metrics });
+    w2.c.send({ t: 'stopped', metrics, error: 'flushing sink file:/full: ENOSPC' });
+    expect((await coord.done).exitCode).toBe(1);
+  });
+
   it('drops a connection that sends something that is not a control message', async () => {
     const log = logger();
     const coord = coordinator(log);
