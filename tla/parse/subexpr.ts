@@ -94,21 +94,36 @@ export function resolveSubexpressions(
     }
     return null;
   };
-  for (const t of tables) {
-    for (const site of t.sites) {
+  // A reference may select a part of a definition that holds other references: those are
+  // resolved first (on demand), so that the copy taken holds their resolved form.
+  const pending = new Map<unknown, SubexprSite>();
+  for (const t of tables) for (const site of t.sites) pending.set(site.expr, site);
+  const inProgress = new Set<SubexprSite>();
+  const settle = (site: SubexprSite): void => {
+    if (pending.get(site.expr) !== site) return;
+    if (inProgress.has(site)) throw fail(site, 'it refers to itself through other subexpression references');
+    inProgress.add(site);
+    try {
       const found = findBase(site, modules, theorems);
       if (site.maybeInstance && (found === null || found.kind !== 'def' || found.def.kind !== 'opDef')) {
-        if (found === null || found.kind !== 'theorem') continue;
+        if (found === null || found.kind !== 'theorem') return;
       }
       try {
-        const resolved = resolveSite(site, found, labels, junctionParts);
-        replaceContents(site.expr, resolved);
+        replaceContents(site.expr, resolveSite(site, found, labels, junctionParts, ensure));
       } catch (e) {
-        if (site.optional && e instanceof TlaError) continue;
+        if (site.optional && e instanceof TlaError) return;
         throw e;
       }
+    } finally {
+      inProgress.delete(site);
+      pending.delete(site.expr);
     }
-  }
+  };
+  const ensure = (x: unknown): void => {
+    const site = pending.get(x);
+    if (site) settle(site);
+  };
+  for (const t of tables) for (const site of t.sites) settle(site);
 }
 
 /** The definition or theorem a reference starts from, or null when the name is unknown. */
@@ -168,6 +183,7 @@ function resolveSite(
   found: Found | null,
   labels: ReadonlyMap<Definition, LabelRecord[]>,
   junctionParts: (e: Expr) => Expr[] | null,
+  ensure: (x: unknown) => void,
 ): Expr {
   const name = site.base.name;
   if (found === null)
@@ -208,6 +224,7 @@ function resolveSite(
 
   const lets: Extract<Expr, { kind: 'let' }>[] = [];
   for (const sel of site.selectors) {
+    ensure(cur);
     if (sel.kind === 'colon') continue;
     if (sel.kind === 'label') {
       const within = cur;
@@ -230,6 +247,7 @@ function resolveSite(
     while (cur.kind === 'let') {
       lets.push(cur);
       cur = cur.body;
+      ensure(cur);
     }
     if (sel.kind === 'args') {
       const { names, body } = binderOf(site, cur);
@@ -259,7 +277,7 @@ function resolveSite(
   }
   let result = cur;
   for (let i = lets.length - 1; i >= 0; i--) result = { ...lets[i]!, body: result };
-  return substitute(site, result, values, operators);
+  return substitute(site, result, values, operators, ensure);
 }
 
 /** The parts positional selectors number, or null where they are not supported. */
@@ -372,6 +390,7 @@ function substitute(
   e: Expr,
   values: ReadonlyMap<string, Expr>,
   operators: ReadonlyMap<string, Expr>,
+  ensure: (x: unknown) => void,
 ): Expr {
   const free = new Set<string>();
   for (const v of values.values()) mentioned(v, free);
@@ -380,9 +399,12 @@ function substitute(
   const copy = (x: unknown, vals: ReadonlyMap<string, Expr>, ops: ReadonlyMap<string, Expr>): unknown => {
     if (Array.isArray(x)) return x.map((y) => copy(y, vals, ops));
     if (x === null || typeof x !== 'object') return x;
+    ensure(x);
     const o = x as Record<string, unknown>;
     if (o.kind === 'name' && typeof o.name === 'string' && vals.has(o.name))
       return copy(vals.get(o.name), new Map(), new Map());
+    if (o.kind === 'name' && typeof o.name === 'string' && ops.has(o.name))
+      return copy(ops.get(o.name), new Map(), new Map());
     if (o.kind === 'apply' && typeof o.op === 'string' && ops.has(o.op)) {
       const repl = ops.get(o.op)!;
       if (repl.kind !== 'name') {

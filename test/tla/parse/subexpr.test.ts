@@ -150,6 +150,36 @@ D2 == {Op(k, 10)!inner(k) : k \\in 1..3}
   });
 });
 
+describe('references to definitions that hold references', () => {
+  it('are resolved whatever the order the references were met in', async () => {
+    // Early selects a part of Late, whose body itself holds a reference to Inv.
+    const v = await load(`${DEFS}
+Early == Late!2
+Late == /\\ TRUE
+        /\\ Inv!2
+Deep == Late!2!1
+`);
+    expect(v('Early')).toBe('FALSE');
+    expect(v('Deep')).toBe('2');
+  });
+
+  it('a reference that leads back to itself is an error', async () => {
+    const e = await loadError(`${DEFS}A == /\\ TRUE\n     /\\ B!1\nB == /\\ A!2\n     /\\ TRUE`);
+    expect(e.message).toMatch(/refers to itself/);
+  });
+
+  it('an operator parameter passed on as an argument is replaced too', async () => {
+    const v = await load(`${DEFS}
+Ap(G(_), x) == G(x)
+Twice(H(_), y) == /\\ Ap(H, y) > 0
+                  /\\ TRUE
+Sq(k) == k * k
+T1 == Twice(Sq, 3)!1
+`);
+    expect(v('T1')).toBe('TRUE');
+  });
+});
+
 describe('named theorems', () => {
   it('a theorem name stands for its statement, in expressions and ASSUMEs, and Thm!: too', async () => {
     const v = await load(`${DEFS}
