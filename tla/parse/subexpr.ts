@@ -14,9 +14,11 @@
 // operands of an infix junction (`A /\ B /\ C` is `(A /\ B) /\ C`), the n-th argument of an
 // operator application (`a + b`: !1 is a, !2 is b; `<<` and `>>` the first and the last),
 // IF's condition, THEN and ELSE parts, the elements of a tuple or set, the operand of a
-// prime, UNCHANGED, ENABLED, [] and <>. LET is passed through (its definitions kept).
+// prime, UNCHANGED, ENABLED, [] and <>, f and its arguments in f[x], the bound sets of a
+// quantifier, CHOOSE, set or function constructor (the body is selected with !(e)), record
+// fields, [S -> T]'s two sets. LET is passed through (its definitions kept).
 // Anything else is TlaError('unsupported') naming the reference and its place.
-import type { Definition, Expr, Loc, Module } from '../ast.ts';
+import type { Bound, Definition, Expr, Loc, Module } from '../ast.ts';
 import { TlaError } from '../errors.ts';
 
 /** A label met in a definition's body: `lab(p, q):: e`. */
@@ -305,9 +307,34 @@ function childrenOf(e: Expr): readonly Expr[] | null {
     case 'boxAction':
     case 'angleAction':
       return [e.action, e.vars];
+    case 'fcnApply':
+      return [e.fn, ...e.args];
+    case 'fcnSet':
+      return [e.domain, e.range];
+    case 'dot':
+      return [e.record];
+    case 'record':
+      return e.fields.map((f) => f.value);
+    case 'recordSet':
+      return e.fields.map((f) => f.set);
+    // Binders: the bound sets (the body is selected with !(e1, ..., en)).
+    case 'quant':
+    case 'setMap':
+    case 'fcn':
+      return boundSets(e.bounds);
+    case 'choose':
+    case 'setFilter':
+      return boundSets([e.bound]);
     default:
       return null;
   }
+}
+
+/** The sets of bounds (`x, y \in S` counts once); null sets (unbounded forms) have none. */
+function boundSets(bounds: readonly Bound[]): Expr[] {
+  const out: Expr[] = [];
+  for (const b of bounds) if (b.set !== null && !out.includes(b.set)) out.push(b.set);
+  return out;
 }
 
 /** The bound variables and body of a binder, for `!(e1, ..., en)`. */

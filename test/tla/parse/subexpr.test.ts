@@ -109,11 +109,13 @@ B1 == Inv!3!(1)
 B2 == Inv!3!(2)
 B3 == L!2
 B4 == L!1
+B5 == Inv!3!1
 `);
     expect(v('B1')).toBe('FALSE');
     expect(v('B2')).toBe('TRUE');
     expect(v('B3')).toBe('-4');
     expect(v('B4')).toBe('TRUE');
+    expect(v('B5')).toBe('1..3'); // the bound set of \A x \in 1..3
   });
 });
 
@@ -228,7 +230,11 @@ describe('errors name the reference and its place', () => {
     ['X == Nope!1', /Nope!1: Nope is not defined in module Main/],
     ['X == Op(1, 2)!nolabel!1', /no label nolabel in the selected part of Op/],
     ['X == Inv!3!(1, 2)', /gives 2 value\(s\) for the 1 bound variable\(s\) x/],
-    ['X == Inv!3!1', /positional selectors are not supported on quant expression/],
+    [
+      'X == L!1!1!(3)',
+      /positional selectors are not supported on name expression|!\(\.\.\.\) needs a quantifier/,
+    ],
+    ['X == Inv!3!2', /selector !2 but the selected quant expression has 1 part\(s\)/],
     [
       'X == F(LAMBDA x : x * 10, 4)!:',
       /operator parameter G is given lambda expression; only an operator name can be substituted here/,
