@@ -2,7 +2,8 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { isApplication } from './app.ts';
+import { AppConfigError, isApplication } from './app.ts';
+import { AppOptionsError } from './options.ts';
 import type { Application } from './app.ts';
 import type { AppOptions } from './options.ts';
 
@@ -32,7 +33,17 @@ export async function loadApp(appPath: string, options: AppOptions): Promise<App
       `${appPath}: the default export must be a function (options: AppOptions) => Application, got ${typeof factory}`,
     );
   }
-  const app: unknown = await (factory as (o: AppOptions) => unknown)(options);
+  let app: unknown;
+  try {
+    app = await (factory as (o: AppOptions) => unknown)(options);
+  } catch (err) {
+    // Errors that already name the app, step or parameter pass through as they are.
+    if (err instanceof AppConfigError || err instanceof AppOptionsError) throw err;
+    const message = err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+    throw new AppLoadError(`${appPath}: the application factory (its default export) threw: ${message}`, {
+      cause: err,
+    });
+  }
   if (!isApplication(app)) {
     throw new AppLoadError(
       `${appPath}: the default export did not return an Application; end the factory with app.build()`,

@@ -95,11 +95,23 @@ export function parseAppOptions(argv: readonly string[]): AppOptions {
   return toAppOptions(raw);
 }
 
-/** Validates an app's params with its own zod object schema; errors name the parameter. */
+/** Validates an app's params with its own zod object schema; errors name the parameter. With
+ * an object schema, a parameter it does not declare is an error listing the known ones (a typo
+ * such as `--param tpo=3` would otherwise be ignored without a word). */
 export function parseParams<S extends z.ZodType>(
   schema: S,
   params: Readonly<Record<string, string>>,
 ): z.output<S> {
+  if (schema instanceof z.ZodObject) {
+    const known = Object.keys(schema.shape as Record<string, unknown>);
+    for (const k of Object.keys(params)) {
+      if (!known.includes(k)) {
+        throw new AppOptionsError(
+          `--param ${k}: unknown parameter; this application takes ${known.length > 0 ? known.join(', ') : 'no parameters'}`,
+        );
+      }
+    }
+  }
   const r = schema.safeParse(params);
   if (r.success) return r.data;
   const issue = r.error.issues[0]!;

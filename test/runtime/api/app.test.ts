@@ -156,5 +156,8 @@ describe('app options', () => {
     expect(parseParams(schema, {})).toEqual({ top: 10 });
     expect(parseParams(schema, { top: '3' })).toEqual({ top: 3 });
     expect(() => parseParams(schema, { top: 'many' })).toThrow(/--param top \(given "many"\)/);
+    expect(() => parseParams(schema, { tpo: '3' })).toThrow(
+      '--param tpo: unknown parameter; this application takes top',
+    );
   });
 });
