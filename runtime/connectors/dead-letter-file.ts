@@ -40,8 +40,10 @@ export class FileDeadLetterSink implements DeadLetterSink {
     this.written++;
     if (this.written <= this.maxWarnings)
       this.log.warn(warningLine(letter, `the dead-letter file ${this.path}`));
-    if (this.written === this.maxWarnings) {
-      this.log.warn(`further dead-letter warnings are suppressed; all dead letters go to ${this.path}`);
+    else if (this.written === this.maxWarnings + 1) {
+      this.log.warn(
+        `more dead letters (from message ${letter.messageId} of step "${letter.step}" on): warnings are suppressed, all of them go to ${this.path}`,
+      );
     }
   }
 
