@@ -117,6 +117,7 @@ export class TcpSource implements SourceConnector {
       connection: `source ${this.uri} connection from ${remote}`,
       maxFrameBytes: this.maxFrameBytes,
     });
+    let broken = false;
     this.sockets.add(socket);
     if (this.paused) socket.pause();
     const onFrame = (payload: Uint8Array) => {
@@ -127,7 +128,9 @@ export class TcpSource implements SourceConnector {
       try {
         decoder.push(chunk, onFrame);
       } catch (err) {
-        ctx.log.error((err as Error).message);
+        // Frames before the bad one were taken; the connection is dropped (said once).
+        if (!broken) ctx.log.error((err as Error).message);
+        broken = true;
         socket.destroy();
       }
       this.framesReceived += this.pending.length - before;
@@ -140,7 +143,7 @@ export class TcpSource implements SourceConnector {
     socket.on('close', () => {
       this.sockets.delete(socket);
       try {
-        decoder.end();
+        if (!broken) decoder.end();
       } catch (err) {
         ctx.log.error((err as Error).message);
       }
