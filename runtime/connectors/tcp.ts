@@ -7,19 +7,13 @@
 //   up) and writes one frame per payload; waits for 'drain' when the socket buffer is full.
 
 import net from 'node:net';
-import {
-  FrameDecoder,
-  FRAME_HEADER_BYTES,
-  writeFrameHeader,
-  DEFAULT_MAX_FRAME_BYTES,
-} from '../net/framing.ts';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, encodeFrames } from '../net/framing.ts';
 import { connectSocket, formatAddress, listen, parseHostPort } from '../net/tcp-channel.ts';
 import type { HostPort } from '../net/tcp-channel.ts';
 import type {
   ConnectorContext,
   ConnectorFactory,
   ConnectorUri,
-  RawPayload,
   SinkBatch,
   SinkConnector,
   SourceConnector,
@@ -182,27 +176,6 @@ export class TcpSource implements SourceConnector {
   }
 }
 
-/** Encodes payloads as frames into one buffer. */
-export function encodePayloadFrames(payloads: readonly RawPayload[]): Buffer {
-  let total = 0;
-  for (const p of payloads)
-    total += FRAME_HEADER_BYTES + (typeof p === 'string' ? Buffer.byteLength(p) : p.length);
-  const out = Buffer.allocUnsafe(total);
-  let at = 0;
-  for (const p of payloads) {
-    if (typeof p === 'string') {
-      const n = out.write(p, at + FRAME_HEADER_BYTES, 'utf8');
-      writeFrameHeader(out, at, n);
-      at += FRAME_HEADER_BYTES + n;
-    } else {
-      writeFrameHeader(out, at, p.length);
-      out.set(p, at + FRAME_HEADER_BYTES);
-      at += FRAME_HEADER_BYTES + p.length;
-    }
-  }
-  return out;
-}
-
 export interface TcpSinkOptions {
   /** Keep retrying the connection this long (the receiver may start later). */
   readonly connectTimeoutMs?: number;
@@ -268,7 +241,7 @@ export class TcpSink implements SinkConnector {
   write(batch: SinkBatch): Promise<void> | void {
     if (this.failure) throw this.failure;
     if (batch.payloads.length === 0) return;
-    const bytes = encodePayloadFrames(batch.payloads);
+    const bytes = encodeFrames(batch.payloads);
     this.sentFrames += batch.payloads.length;
     const socket = this.socket;
     if (socket === null) return this.connect().then((s) => this.writeTo(s, bytes));

@@ -3,6 +3,8 @@
 // (as zero-copy views of the incoming chunk when a frame lies inside one chunk), and
 // refuses frames above `maxFrameBytes` before buffering them.
 
+import type { RawPayload } from '../types.ts';
+
 /** Bytes of the length prefix in front of every frame. */
 export const FRAME_HEADER_BYTES = 4;
 /** Default largest payload accepted in one frame: 16 MiB. */
@@ -59,16 +61,24 @@ export function encodeFrame(payload: Uint8Array): Buffer {
   return out;
 }
 
-/** Many frames back to back in one buffer (one write, one syscall). */
-export function encodeFrames(payloads: readonly Uint8Array[]): Buffer {
+/** Many frames back to back in one buffer (one write, one syscall); a string payload is
+ * framed as its UTF-8 bytes. */
+export function encodeFrames(payloads: readonly RawPayload[]): Buffer {
   let total = 0;
-  for (const p of payloads) total += FRAME_HEADER_BYTES + p.length;
+  for (const p of payloads)
+    total += FRAME_HEADER_BYTES + (typeof p === 'string' ? Buffer.byteLength(p) : p.length);
   const out = Buffer.allocUnsafe(total);
   let at = 0;
   for (const p of payloads) {
-    writeFrameHeader(out, at, p.length);
-    out.set(p, at + FRAME_HEADER_BYTES);
-    at += FRAME_HEADER_BYTES + p.length;
+    if (typeof p === 'string') {
+      const n = out.write(p, at + FRAME_HEADER_BYTES, 'utf8');
+      writeFrameHeader(out, at, n);
+      at += FRAME_HEADER_BYTES + n;
+    } else {
+      writeFrameHeader(out, at, p.length);
+      out.set(p, at + FRAME_HEADER_BYTES);
+      at += FRAME_HEADER_BYTES + p.length;
+    }
   }
   return out;
 }
@@ -211,75 +221,4 @@ export class FrameDecoder {
     this.failed = new FrameError(kind, this.connection, this.frameStart, detail);
     throw this.failed;
   }
-}
-
-// ---------------------------------------------------------------------------------------
-// Message batches: many messages in one frame payload.
-// Layout: u32 count, then per message u32 length + bytes (all big-endian).
-
-export function messageBatchBytes(messages: readonly Uint8Array[]): number {
-  let total = 4;
-  for (const m of messages) total += 4 + m.length;
-  return total;
-}
-
-/** Encodes messages into one payload; `target` (if given) must hold messageBatchBytes(messages). */
-export function encodeMessageBatch(
-  messages: readonly Uint8Array[],
-  target?: Uint8Array,
-  offset = 0,
-): Uint8Array {
-  const size = messageBatchBytes(messages);
-  const out = target ?? new Uint8Array(size);
-  if (out.length - offset < size)
-    throw new RangeError(`encodeMessageBatch: target has ${out.length - offset} bytes, needs ${size}`);
-  writeFrameHeader(out, offset, messages.length);
-  let at = offset + 4;
-  for (const m of messages) {
-    writeFrameHeader(out, at, m.length);
-    out.set(m, at + 4);
-    at += 4 + m.length;
-  }
-  return target ? out.subarray(offset, offset + size) : out;
-}
-
-function readU32(b: Uint8Array, at: number): number {
-  return ((b[at]! << 24) | (b[at + 1]! << 16) | (b[at + 2]! << 8) | b[at + 3]!) >>> 0;
-}
-
-/**
- * Calls `each` for every message of a batch payload (views, no copy) and returns the count.
- * `where` names the source in errors (connection, frame).
- */
-export function forEachMessage(
-  payload: Uint8Array,
-  where: string,
-  each: (message: Uint8Array, index: number) => void,
-): number {
-  if (payload.length < 4)
-    throw new Error(`${where}: message batch of ${payload.length} bytes is shorter than its 4-byte count`);
-  const count = readU32(payload, 0);
-  let at = 4;
-  for (let k = 0; k < count; k++) {
-    if (payload.length - at < 4)
-      throw new Error(`${where}: message ${k} of ${count}: length field cut off at batch byte ${at}`);
-    const len = readU32(payload, at);
-    at += 4;
-    if (payload.length - at < len) {
-      throw new Error(
-        `${where}: message ${k} of ${count} declares ${len} bytes but only ${payload.length - at} remain at batch byte ${at}`,
-      );
-    }
-    each(payload.subarray(at, at + len), k);
-    at += len;
-  }
-  if (at !== payload.length)
-    throw new Error(`${where}: ${payload.length - at} trailing bytes after ${count} messages`);
-  return count;
-}
-
-export function decodeMessageBatch(payload: Uint8Array, where: string): Uint8Array[] {
-  const out: Uint8Array[] = [];
-  forEachMessage(payload, where, (m) => out.push(m));
-  return out;
 }

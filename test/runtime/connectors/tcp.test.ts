@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TcpSink, TcpSource, encodePayloadFrames } from '../../../runtime/connectors/tcp.ts';
+import { TcpSink, TcpSource } from '../../../runtime/connectors/tcp.ts';
 import { sendFile, startReceiver, frameLines } from '../../../runtime/cluster/tools.ts';
 import type { Receiver } from '../../../runtime/cluster/tools.ts';
-import { FrameDecoder } from '../../../runtime/net/framing.ts';
+import { FrameDecoder, encodeFrames } from '../../../runtime/net/framing.ts';
 import { parseHostPort } from '../../../runtime/net/tcp-channel.ts';
 import type { Clock, ConnectorContext, Logger, SourceBatch, SourceContext } from '../../../runtime/types.ts';
 
@@ -166,11 +166,11 @@ describe('tcp source', () => {
     const net = await import('node:net');
     const bad = net.connect(address.port, address.host);
     await new Promise((r) => bad.once('connect', r));
-    bad.write(encodePayloadFrames(['ok', 'x'.repeat(17)]));
+    bad.write(encodeFrames(['ok', 'x'.repeat(17)]));
     await new Promise((r) => bad.once('close', r));
     const good = net.connect(address.port, address.host);
     await new Promise((r) => good.once('connect', r));
-    good.end(encodePayloadFrames(['still here']));
+    good.end(encodeFrames(['still here']));
     for (let i = 0; i < 100 && got.length < 2; i++) await new Promise((r) => setTimeout(r, 10));
     expect(got).toEqual(['ok', 'still here']);
     expect(logs.join('\n')).toMatch(/frame of 17 bytes exceeds maxFrameBytes 16 \(frame at byte offset 6\)/);

@@ -1,14 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import {
-  FrameDecoder,
-  FrameError,
-  decodeMessageBatch,
-  encodeFrame,
-  encodeFrames,
-  encodeMessageBatch,
-  forEachMessage,
-} from '../../../runtime/net/framing.ts';
+import { FrameDecoder, FrameError, encodeFrame, encodeFrames } from '../../../runtime/net/framing.ts';
 
 const payloads = fc.array(fc.uint8Array({ maxLength: 300 }), { maxLength: 30 });
 
@@ -132,37 +124,5 @@ describe('framing', () => {
   it('validates maxFrameBytes', () => {
     expect(() => new FrameDecoder({ connection: 'c', maxFrameBytes: 0 })).toThrow(/maxFrameBytes/);
     expect(() => new FrameDecoder({ connection: 'c', maxFrameBytes: 1.5 })).toThrow(/maxFrameBytes/);
-  });
-});
-
-describe('message batches', () => {
-  it('round-trips arbitrary batches', () => {
-    fc.assert(
-      fc.property(payloads, (ms) => {
-        const enc = encodeMessageBatch(ms);
-        const dec = decodeMessageBatch(enc, 'test');
-        expect(dec.map((m) => Buffer.from(m).toString('hex'))).toEqual(
-          ms.map((m) => Buffer.from(m).toString('hex')),
-        );
-      }),
-    );
-  });
-
-  it('encodes into a caller buffer at an offset', () => {
-    const ms = [Buffer.from('a'), Buffer.from('bc')];
-    const target = new Uint8Array(64);
-    const view = encodeMessageBatch(ms, target, 7);
-    expect(decodeMessageBatch(view, 't').map((m) => Buffer.from(m).toString())).toEqual(['a', 'bc']);
-  });
-
-  it('rejects malformed batches with where and what', () => {
-    const enc = encodeMessageBatch([Buffer.from('hello')]);
-    expect(() => forEachMessage(enc.subarray(0, enc.length - 1), 'frame 3 from w2', () => {})).toThrow(
-      /frame 3 from w2: message 0 of 1 declares 5 bytes but only 4 remain/,
-    );
-    expect(() => forEachMessage(new Uint8Array(2), 'f', () => {})).toThrow(/shorter than its 4-byte count/);
-    const extra = new Uint8Array(enc.length + 2);
-    extra.set(enc);
-    expect(() => forEachMessage(extra, 'f', () => {})).toThrow(/2 trailing bytes/);
   });
 });
