@@ -32,41 +32,40 @@ export interface SendResult {
   readonly messagesPerSecond: number;
 }
 
+/** Calls `each(start, end)` for every line of `content` (LF-separated, a CR before the LF
+ * dropped, a last line without LF included). */
+function forEachLine(content: Buffer, each: (start: number, end: number) => void): void {
+  let start = 0;
+  for (;;) {
+    const nl = content.indexOf(10, start);
+    if (nl < 0 && start >= content.length) return;
+    let end = nl < 0 ? content.length : nl;
+    if (end > start && content[end - 1] === 13) end--;
+    each(start, end);
+    if (nl < 0) return;
+    start = nl + 1;
+  }
+}
+
 /** Every line of the file as one frame, back to back; `ends[i]` is the end offset of frame i. */
 export function frameLines(content: Buffer): { frames: Buffer; ends: Uint32Array | Float64Array } {
   let lines = 0;
-  let start = 0;
   let bodyBytes = 0;
-  for (;;) {
-    const nl = content.indexOf(10, start);
-    const end = nl < 0 ? content.length : nl;
-    if (nl < 0 && start >= content.length) break;
-    let lineEnd = end;
-    if (lineEnd > start && content[lineEnd - 1] === 13) lineEnd--;
+  forEachLine(content, (start, end) => {
     lines++;
-    bodyBytes += lineEnd - start;
-    if (nl < 0) break;
-    start = nl + 1;
-  }
+    bodyBytes += end - start;
+  });
   const total = bodyBytes + lines * FRAME_HEADER_BYTES;
   const frames = Buffer.allocUnsafe(total);
   const ends = total > 0xffff_ffff ? new Float64Array(lines) : new Uint32Array(lines);
   let at = 0;
   let i = 0;
-  start = 0;
-  for (;;) {
-    const nl = content.indexOf(10, start);
-    const end = nl < 0 ? content.length : nl;
-    if (nl < 0 && start >= content.length) break;
-    let lineEnd = end;
-    if (lineEnd > start && content[lineEnd - 1] === 13) lineEnd--;
-    writeFrameHeader(frames, at, lineEnd - start);
-    content.copy(frames, at + FRAME_HEADER_BYTES, start, lineEnd);
-    at += FRAME_HEADER_BYTES + lineEnd - start;
+  forEachLine(content, (start, end) => {
+    writeFrameHeader(frames, at, end - start);
+    content.copy(frames, at + FRAME_HEADER_BYTES, start, end);
+    at += FRAME_HEADER_BYTES + end - start;
     ends[i++] = at;
-    if (nl < 0) break;
-    start = nl + 1;
-  }
+  });
   return { frames, ends };
 }
 

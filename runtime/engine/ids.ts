@@ -5,17 +5,10 @@
 // deterministic 53-bit mix, so ids stay deterministic under replay (collisions between
 // descendants of one source message become possible but improbable, about 2^-53 per pair).
 
+import { fmix32 } from './partition.ts';
+
 export const SUB_RADIX = 1 << 20;
 const EXACT_LIMIT = 2 ** 33 - 1;
-
-function fmix32(h: number): number {
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 /** The sub of output `index` (0-based) of a message whose sub is `sub`. */
 export function childSub(sub: number, index: number): number {

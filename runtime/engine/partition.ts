@@ -3,11 +3,11 @@
 import type { PartitionTable } from '../types.ts';
 import type { Key } from '../api/app.ts';
 
-/** 32-bit hash of a key: FNV-1a over UTF-16 code units with a final avalanche; integers in
+/** 32-bit hash of a key: FNV-1a over UTF-16 code units with a final fmix32; integers in
  * int32 range hash by value. Stable across processes, platforms and runs. */
 export function hashKey(key: Key): number {
   if (typeof key === 'number') {
-    if ((key | 0) === key) return avalanche(key ^ 0x27d4eb2d);
+    if ((key | 0) === key) return fmix32(key ^ 0x27d4eb2d);
     return hashString(String(key));
   }
   return hashString(key);
@@ -19,10 +19,11 @@ export function hashString(s: string): number {
     h ^= s.charCodeAt(i);
     h = Math.imul(h, 0x01000193);
   }
-  return avalanche(h);
+  return fmix32(h);
 }
 
-function avalanche(h: number): number {
+/** MurmurHash3's 32-bit finaliser: every input bit affects every output bit. */
+export function fmix32(h: number): number {
   h ^= h >>> 16;
   h = Math.imul(h, 0x85ebca6b);
   h ^= h >>> 13;
