@@ -108,10 +108,12 @@ export function registerRuntimeCommands(program: Command): void {
       try {
         const options = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
         const workers = parseWorkers(flags.workers);
-        process.exitCode =
-          workers > 1
-            ? await runLocalCluster(appPath, options, workers)
-            : await runEmbeddedCommand(appPath, options, flags);
+        if (workers > 1) {
+          // Load the app here first: a module that does not load or a bad --param is one usage
+          // error (exit 2), not N worker processes failing one after another.
+          await loadApp(appPath, options);
+          process.exitCode = await runLocalCluster(appPath, options, workers);
+        } else process.exitCode = await runEmbeddedCommand(appPath, options, flags);
       } catch (err) {
         const usage =
           err instanceof AppOptionsError ||

@@ -1,0 +1,39 @@
+// `buffy run` with an app that cannot be loaded: one clear usage error (exit 2), embedded or
+// as a local cluster, and no worker processes started for nothing.
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { killAll, startBuffy } from './processes.ts';
+
+const APP = fileURLToPath(new URL('../../examples/word-count.ts', import.meta.url));
+const THROWS = fileURLToPath(new URL('../runtime/api/fixtures/factory-throws.ts', import.meta.url));
+
+afterAll(async () => {
+  await killAll();
+});
+
+describe('buffy run: an app that cannot be built', () => {
+  for (const workers of ['1', '2']) {
+    it(`an unknown --param is one usage error naming it (--workers ${workers})`, async () => {
+      const p = startBuffy(`run-errors/param-${workers}`, [
+        'run',
+        APP,
+        '--workers',
+        workers,
+        '--param',
+        'tpo=3',
+      ]);
+      expect(await p.exited).toBe(2);
+      expect(p.lines).toEqual([
+        'buffy run: --param tpo: unknown parameter; this application takes top, partitions',
+      ]);
+    }, 30_000);
+
+    it(`a factory that throws names the file (--workers ${workers})`, async () => {
+      const p = startBuffy(`run-errors/factory-${workers}`, ['run', THROWS, '--workers', workers]);
+      expect(await p.exited).toBe(2);
+      expect(p.lines).toEqual([
+        `buffy run: ${THROWS}: the application factory (its default export) threw: RangeError: the factory could not read its settings`,
+      ]);
+    }, 30_000);
+  }
+});
