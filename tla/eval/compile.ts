@@ -496,6 +496,45 @@ export class Compiler {
     return s;
   }
 
+  private readonly actionDefs = new WeakMap<OpInfo, boolean>();
+
+  /**
+   * Whether e is an action: it has a prime (or UNCHANGED, [A]_v, <<A>>_v), directly or in a
+   * definition it uses (`NoStutter(NoHistoryChange(l0(self)))`: the argument is an action).
+   */
+  private isActionExpr(e: Expr, scope: Scope, depth = 0): boolean {
+    if (hasPrime(e)) return true;
+    if (depth > 50) return false;
+    const viaBinding = (b: Binding | undefined): boolean => {
+      if (!b) return false;
+      if (b.k === 'alias') return this.isActionExpr(b.expr, b.scope, depth + 1);
+      if (b.k !== 'def') return false;
+      const info = b.info;
+      const known = this.actionDefs.get(info);
+      if (known !== undefined) return known;
+      this.actionDefs.set(info, false); // recursion guard
+      const r = this.isActionExpr(info.body, info.scope, depth + 1);
+      this.actionDefs.set(info, r);
+      return r;
+    };
+    let found = false;
+    const visit = (x: Expr): void => {
+      if (found) return;
+      if (x.kind === 'name' && viaBinding(scope.lookup(x.name))) found = true;
+      else if (x.kind === 'apply' && viaBinding(scope.lookup(x.op))) found = true;
+      else if (x.kind === 'moduleRef') {
+        try {
+          if (viaBinding(this.resolveInstancePath(x, scope).lookup(x.op))) found = true;
+        } catch {
+          // not resolvable here: the call is compiled as before and reports the problem
+        }
+      }
+      if (!found) forEachChild(x, visit);
+    };
+    visit(e);
+    return found;
+  }
+
   /** Whether calls of info must substitute their arguments (a parameter is primed in the body). */
   private isByName(info: OpInfo): boolean {
     if (info.byName === null) {
@@ -1880,7 +1919,10 @@ export class Compiler {
     let body: Act;
     // By name too when an argument is primed (`Send(p, d, mem, mem')` with Send's body
     // `newMem = ...`): the parameter then stands for x', which the body may assign.
-    const primedArg = !info.recursive && args.some((a, i) => info.params[i]?.arity === 0 && hasPrime(a));
+    // In an initial predicate, the same for a variable argument (`XInit(x)` with XInit(v) == v = 0).
+    const primedArg =
+      !info.recursive &&
+      args.some((a, i) => info.params[i]?.arity === 0 && (mode === 'init' ? this.varTarget(a, scope) !== null : this.isActionExpr(a, scope)));
     if (args.length > 0 && (this.isByName(info) || primedArg)) {
       // Arguments substituted into the body (TLA+'s call by name), so that a primed
       // parameter means the primed argument.

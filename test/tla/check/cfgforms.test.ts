@@ -68,6 +68,11 @@ describe('operators that assign a primed argument', () => {
     expect(r).toMatchObject({ result: 'ok', distinctStates: 7, statesGenerated: 9, depth: 4 });
   });
 
+  it('calls by name: SetTo(x, 1) assigns x initially, Guarded(Inc) enumerates the action Inc', async () => {
+    const r = check(await load('PrimedArgs.tla', 'PrimedArgsByName.cfg'));
+    expect(r).toMatchObject({ result: 'ok', distinctStates: 7, statesGenerated: 9, depth: 4 });
+  });
+
   it('the operator constant of an instanced module, replaced through the instance, assigns too', async () => {
     const r = check(await load('PrimedArgs.tla', 'PrimedArgsInstance.cfg'));
     expect(r).toMatchObject({ result: 'ok', distinctStates: 7, statesGenerated: 9, depth: 4 });

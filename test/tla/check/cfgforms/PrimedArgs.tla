@@ -13,4 +13,10 @@ Next == \/ x < 5 /\ Set(x, x')
 I == INSTANCE PrimedArgsInner
 NextI == \/ x < 5 /\ Set(x, x')
          \/ I!Step
+\* Calls by name: a variable argument assigned in an initial predicate, an action argument.
+SetTo(v, k) == v = k
+InitByName == SetTo(x, 1)
+Inc == x' = x + 1
+Guarded(A) == x < 5 /\ A
+NextByName == Guarded(Inc) \/ Guarded(Op(x, x'))
 ====
