@@ -58,9 +58,9 @@ export interface WordCount {
 }
 
 /** The `count` largest entries, ties broken by word (ascending). */
-export function topWords(entries: Iterable<readonly [Key, { n: number }]>, count: number): WordCount[] {
+export function topWords(entries: Iterable<readonly [Key, number]>, count: number): WordCount[] {
   const all: WordCount[] = [];
-  for (const [k, s] of entries) all.push({ word: String(k), count: s.n });
+  for (const [k, n] of entries) all.push({ word: String(k), count: n });
   all.sort((x, y) => y.count - x.count || (x.word < y.word ? -1 : x.word > y.word ? 1 : 0));
   return all.slice(0, count);
 }
@@ -83,18 +83,18 @@ export default function wordCount(options: AppOptions): Application {
     .flatMap('split', splitWords)
     .state('counts', {
       key: (word: string) => word,
-      init: () => ({ n: 0 }),
-      update: (s: { n: number }, word: string, emit: (u: WordCount) => void) => {
-        const n = s.n + 1;
-        emit({ word, count: n });
-        return { n };
+      // The state of a word is its count: a number, the cheapest state (nothing to freeze).
+      init: () => 0,
+      update: (count: number, word: string, emit: (u: WordCount) => void) => {
+        emit({ word, count: count + 1 });
+        return count + 1;
       },
       codec: stringCodec,
     })
     .sink('updates', { uri: options.sink ?? 'count:', encode: (u: WordCount) => `${u.word} ${u.count}` });
   app.onFinish((view) => {
     if (params.top === 0) return;
-    const top = topWords(view.states<{ n: number }>('counts'), params.top);
+    const top = topWords(view.states<number>('counts'), params.top);
     const width = Math.max(4, ...top.map((t) => t.word.length));
     const lines = top.map((t, i) => `${String(i + 1).padStart(3)}. ${t.word.padEnd(width)} ${t.count}`);
     return [`top ${top.length} words (worker ${view.workerName}):`, ...lines].join('\n');
