@@ -362,21 +362,24 @@ describe('worker engine, several workers', () => {
     );
   });
 
-  it('rejects a batch for a partition it does not own, naming both workers', async () => {
+  it('rejects a batch for a partition it does not own, naming both workers, and fails', async () => {
     setMemorySource('x-in', []);
     const app = sumApp('x', 4);
     const table = roundRobinTable(['w1', 'w2'], 4);
-    const e = createWorkerEngine({
-      app,
-      workerName: 'w1',
-      partitions: table,
-      clock,
-      log: silent,
-      deadLetters: new MemoryDeadLetterSink(),
-      remote: { send: () => undefined },
-      runSources: false,
-    });
-    await e.start();
+    const engine = async () => {
+      const e = createWorkerEngine({
+        app,
+        workerName: 'w1',
+        partitions: table,
+        clock,
+        log: silent,
+        deadLetters: new MemoryDeadLetterSink(),
+        remote: { send: () => undefined },
+        runSources: false,
+      });
+      await e.start();
+      return e;
+    };
     const b: RemoteBatch = {
       step: 'sum',
       fromWorker: 'w2',
@@ -387,12 +390,18 @@ describe('worker engine, several workers', () => {
       partition: [1],
       payloads: ['{"k":"a","n":1}'],
     };
-    await expect(e.deliverRemote(b)).rejects.toThrow(
-      /worker "w1" got a message for step "sum" partition 1 from worker "w2", but partition 1 belongs to "w2"/,
-    );
-    await expect(e.deliverRemote({ ...b, step: 'nope' })).rejects.toThrow(/no such state step/);
-    await e.stop().catch(() => undefined);
-    await expect(e.deliverRemote({ ...b, partition: [0] })).rejects.toThrow(
+    const e = await engine();
+    const disagreement =
+      /worker "w1" got a message for step "sum" partition 1 from worker "w2", but partition 1 belongs to "w2"/;
+    await expect(e.deliverRemote(b)).rejects.toThrow(disagreement);
+    // Workers that disagree on the partition table cannot go on: the engine has failed.
+    await expect(e.deliverRemote({ ...b, partition: [0] })).rejects.toThrow(disagreement);
+    await expect(e.stop()).rejects.toThrow(disagreement);
+
+    const e2 = await engine();
+    await expect(e2.deliverRemote({ ...b, step: 'nope' })).rejects.toThrow(/no such state step/);
+    await e2.stop();
+    await expect(e2.deliverRemote({ ...b, partition: [0] })).rejects.toThrow(
       /is stopping and its sinks are closed/,
     );
   });
