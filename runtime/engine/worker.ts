@@ -174,6 +174,23 @@ class FilterOp implements Op {
   }
 }
 
+/** The outputs of a flatMap that did not return an array. Array.from would turn a number or a
+ * plain object into [] (the message silently gone) and a string into its characters. */
+function iterableOutputs(step: string, r: unknown): unknown[] {
+  const isIterable =
+    typeof r === 'object' &&
+    r !== null &&
+    typeof (r as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function';
+  if (!isIterable) {
+    const what =
+      r === null ? 'null' : typeof r === 'object' ? 'an object that is not iterable' : `a ${typeof r}`;
+    throw new TypeError(
+      `flatMap step "${step}" returned ${what}; it must return an array (or another iterable) of outputs, e.g. [value]`,
+    );
+  }
+  return Array.from(r as Iterable<unknown>);
+}
+
 class FlatMapOp implements Op {
   next: Op[] = [];
   constructor(
@@ -192,7 +209,7 @@ class FlatMapOp implements Op {
       let r: readonly unknown[] | Iterable<unknown>;
       try {
         r = fn(v);
-        if (!Array.isArray(r)) r = Array.from(r as Iterable<unknown>);
+        if (!Array.isArray(r)) r = iterableOutputs(this.name, r);
       } catch (err) {
         this.core.deadLetter(this.name, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
         results[i] = null;
