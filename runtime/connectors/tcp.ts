@@ -2,7 +2,8 @@
 // - Source: listens on HOST:PORT; every connection sends frames of a 4-byte big-endian length
 //   + payload, one message per frame. Frames from all connections are merged in arrival
 //   order; offsets count frames in that order. While the engine has not taken a batch (the
-//   emit promise is pending) and too much is buffered, every socket is paused.
+//   emit promise is pending) and too much is buffered (messages or bytes), every socket is
+//   paused.
 // - Sink: connects to HOST:PORT (retrying for `connectTimeoutMs` while the receiver comes
 //   up) and writes one frame per payload; waits for 'drain' when the socket buffer is full.
 
@@ -25,8 +26,10 @@ export interface TcpSourceOptions {
   readonly maxFrameBytes?: number;
   /** Messages per emitted batch at most. */
   readonly maxBatchMessages?: number;
-  /** Pause the sockets when this many messages wait for the engine. */
+  /** Pause the sockets when this many messages wait for the engine (default 65536). */
   readonly highWaterMessages?: number;
+  /** Pause the sockets when this many payload bytes wait for the engine (default 64 MiB). */
+  readonly highWaterBytes?: number;
   /** End the source (input exhausted) once this many connections have closed. */
   readonly endAfterConnections?: number;
   /** Called with the bound address once listening (port 0 picks a free port). */
@@ -48,6 +51,9 @@ export class TcpSource implements SourceConnector {
   private readonly maxFrameBytes: number;
   private readonly maxBatch: number;
   private readonly highWater: number;
+  private readonly highWaterBytes: number;
+  /** Payload bytes in `pending`. */
+  private pendingBytes = 0;
   boundAddress: HostPort | null = null;
   framesReceived = 0;
   private closedConnections = 0;
@@ -62,6 +68,7 @@ export class TcpSource implements SourceConnector {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxBatch = options.maxBatchMessages ?? 256;
     this.highWater = options.highWaterMessages ?? 65536;
+    this.highWaterBytes = options.highWaterBytes ?? 64 * 1024 * 1024;
   }
 
   async run(ctx: SourceContext): Promise<void> {
@@ -89,10 +96,16 @@ export class TcpSource implements SourceConnector {
           batch = this.pending.slice(0, this.maxBatch);
           this.pending = this.pending.slice(this.maxBatch);
         }
+        for (const p of batch) this.pendingBytes -= p.length;
         const firstOffset = this.nextOffset;
         this.nextOffset += batch.length;
         await ctx.emit({ payloads: batch, firstOffset });
-        if (this.paused && this.pending.length < this.highWater / 2) this.setPaused(false);
+        if (
+          this.paused &&
+          this.pending.length < this.highWater / 2 &&
+          this.pendingBytes < this.highWaterBytes / 2
+        )
+          this.setPaused(false);
       }
     } finally {
       ctx.signal.removeEventListener('abort', onAbort);
@@ -116,6 +129,7 @@ export class TcpSource implements SourceConnector {
     if (this.paused) socket.pause();
     const onFrame = (payload: Uint8Array) => {
       this.pending.push(payload);
+      this.pendingBytes += payload.length;
     };
     socket.on('data', (chunk: Buffer) => {
       const before = this.pending.length;
@@ -128,7 +142,8 @@ export class TcpSource implements SourceConnector {
         socket.destroy();
       }
       this.framesReceived += this.pending.length - before;
-      if (this.pending.length >= this.highWater && !this.paused) this.setPaused(true);
+      if (!this.paused && (this.pending.length >= this.highWater || this.pendingBytes >= this.highWaterBytes))
+        this.setPaused(true);
       if (this.pending.length > before) this.wake?.();
     });
     socket.on('error', (err) =>

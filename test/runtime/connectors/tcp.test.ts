@@ -126,6 +126,45 @@ describe('tcp source', () => {
     expect(received).toBe(200_000);
   });
 
+  it('pauses on buffered bytes too, not only on message count (large frames)', async () => {
+    let ready: (a: { host: string; port: number }) => void = () => {};
+    const listening = new Promise<{ host: string; port: number }>((r) => (ready = r));
+    const source = new TcpSource(
+      'tcp:127.0.0.1:0',
+      { host: '127.0.0.1', port: 0 },
+      { onListening: (a) => ready(a), highWaterBytes: 100_000, maxBatchMessages: 1 },
+    );
+    let received = 0;
+    let release: () => void = () => {};
+    const running = source.run(
+      sourceContext((b) => {
+        received += b.payloads.length;
+        return new Promise<void>((r) => (release = r));
+      }),
+    );
+    cleanups.push(() => source.stop());
+    const address = await listening;
+    const net = await import('node:net');
+    const client = net.connect(address.port, address.host);
+    await new Promise((r) => client.once('connect', r));
+    const frame = encodeFrames([Buffer.alloc(10_000, 7)]);
+    // 400 frames of 10 kB = 4 MB, far below the message high water (65536).
+    for (let i = 0; i < 400; i++) client.write(frame);
+    await new Promise((r) => setTimeout(r, 300));
+    const buffered = source.framesReceived - received;
+    expect(received).toBe(1);
+    expect(buffered * 10_000).toBeLessThan(100_000 + 2 * 65_536 + 10_000); // high water + socket reads
+    while (received < 400) {
+      release();
+      await new Promise((r) => setImmediate(r));
+    }
+    client.end();
+    release();
+    await source.stop();
+    await running;
+    expect(received).toBe(400);
+  });
+
   it('port in use is an error naming the address', async () => {
     let bound: { host: string; port: number } | null = null;
     let ready: () => void = () => {};
