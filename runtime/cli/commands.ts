@@ -5,7 +5,7 @@ import { AppConfigError } from '../api/app.ts';
 import { AppLoadError, loadApp } from '../api/load.ts';
 import { AppOptionsError, toAppOptions } from '../api/options.ts';
 import type { AppOptions } from '../api/options.ts';
-import { ConnectorError } from '../connectors/index.ts';
+import { ConnectorError, checkAppConnectors } from '../connectors/index.ts';
 import { registerTcpConnector } from '../connectors/tcp.ts';
 import { FileDeadLetterSink } from '../connectors/dead-letter-file.ts';
 import { startEmbedded } from '../engine/embedded.ts';
@@ -61,6 +61,7 @@ interface RunFlags {
 
 async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: RunFlags): Promise<number> {
   const app = await loadApp(appPath, options);
+  checkAppConnectors(app);
   const log = createStderrLogger(app.name);
   const run = startEmbedded(app, {
     clock: createSystemClock(),
@@ -111,7 +112,7 @@ export function registerRuntimeCommands(program: Command): void {
         if (workers > 1) {
           // Load the app here first: a module that does not load or a bad --param is one usage
           // error (exit 2), not N worker processes failing one after another.
-          await loadApp(appPath, options);
+          checkAppConnectors(await loadApp(appPath, options));
           process.exitCode = await runLocalCluster(appPath, options, workers);
         } else process.exitCode = await runEmbeddedCommand(appPath, options, flags);
       } catch (err) {

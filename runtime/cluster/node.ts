@@ -11,6 +11,7 @@ import type { WorkerEngineImpl } from '../engine/worker.ts';
 import { encodeRemoteBatch, decodeRemoteBatch } from '../engine/remote-batch.ts';
 import { validatePartitionTable } from '../engine/partition.ts';
 import { FileDeadLetterSink } from '../connectors/dead-letter-file.ts';
+import { checkAppConnectors } from '../connectors/index.ts';
 import { loadApp } from '../api/load.ts';
 import type { AppOptions } from '../api/options.ts';
 import type { Application } from '../api/app.ts';
@@ -251,6 +252,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   const log = o.log ?? createStderrLogger(o.initializer ? `${o.name} (initializer)` : o.name);
   const clock = o.clock ?? createSystemClock();
   const app: Application = await loadApp(o.appPath, o.appOptions);
+  checkAppConnectors(app);
   const windowBytes = o.windowBytes ?? WINDOW_BYTES;
   const plane = new DataPlane(o.name, log, Math.floor(windowBytes / 2), DEFAULT_WINDOW_MESSAGES / 2);
   const channelOptions: EndpointOptions = {
@@ -303,6 +305,8 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   const done = new Promise<number>((resolve) => (exit = resolve));
   let stopping = false;
   let finished = false;
+  /** Set once the engine's failure went to the initializer (see whenFailed below). */
+  let failureReported = false;
 
   const finish = async (code: number): Promise<void> => {
     if (finished) return;
@@ -354,6 +358,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     // initializer at once so the cluster stops and exits 1, instead of dropping batch after batch.
     void engine.whenFailed().then((err) => {
       if (stopping || finished) return;
+      failureReported = true;
       log.error(`worker '${o.name}' failed: ${err.message}; asking the initializer to stop the cluster`);
       control.send({ t: 'error', reason: `worker '${o.name}' failed: ${err.message}` });
     });
@@ -404,6 +409,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
               (err: unknown) => log.error(`sources failed: ${(err as Error).message}`),
             );
           } catch (err) {
+            if (failureReported) return; // the engine's failure was reported already
             log.error(`cannot start: ${(err as Error).message}`);
             control.send({
               t: 'error',

@@ -13,6 +13,7 @@ import type {
   SourceConnector,
   SourceContext,
 } from '../types.ts';
+import type { Application } from '../api/app.ts';
 import { fileConnector } from './file.ts';
 import { stdoutConnector } from './stdout.ts';
 
@@ -59,6 +60,24 @@ function factoryFor(uri: ConnectorUri, role: 'source' | 'sink'): ConnectorFactor
     );
   }
   return f;
+}
+
+/** Checks that every source and sink URI of an app names a registered connector that can play
+ * its role, before anything starts: a typo in a URI is one usage error, not a failure of every
+ * worker at start. (The rest of a URI is checked by its connector when it is created.) */
+export function checkAppConnectors(app: Pick<Application, 'sources' | 'sinks'>): void {
+  for (const [role, nodes] of [
+    ['source', app.sources],
+    ['sink', app.sinks],
+  ] as const) {
+    for (const n of nodes) {
+      const uri = parseConnectorUri(n.uri);
+      const f = factoryFor(uri, role);
+      if (!(role === 'source' ? f.createSource : f.createSink)) {
+        throw new ConnectorError(`${role} "${n.uri}" of step "${n.name}": the ${uri.scheme}: connector cannot be a ${role}`);
+      }
+    }
+  }
 }
 
 export function createSource(raw: string, ctx: ConnectorContext): SourceConnector {

@@ -28,6 +28,21 @@ describe('buffy run: an app that cannot be built', () => {
       ]);
     }, 30_000);
 
+    it(`a sink URI with an unknown scheme is one usage error (--workers ${workers})`, async () => {
+      const p = startBuffy(`run-errors/sink-${workers}`, [
+        'run',
+        APP,
+        '--workers',
+        workers,
+        '--sink',
+        'nope:x',
+      ]);
+      expect(await p.exited).toBe(2);
+      expect(p.lines).toEqual([
+        'buffy run: sink "nope:x": no connector for scheme "nope:"; known: count:, file:, memory:, stdout:, tcp:',
+      ]);
+    }, 30_000);
+
     it(`a factory that throws names the file (--workers ${workers})`, async () => {
       const p = startBuffy(`run-errors/factory-${workers}`, ['run', THROWS, '--workers', workers]);
       expect(await p.exited).toBe(2);
