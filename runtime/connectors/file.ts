@@ -88,15 +88,19 @@ export class FileSource implements SourceConnector {
           );
         }
         if (bytesRead === 0) break;
+        // `carry` holds no newline: search only the new text (a long line spanning many chunks
+        // is scanned once, not once per chunk).
         const text = carry + decoder.write(buf.subarray(0, bytesRead));
         let start = 0;
+        let from = carry.length;
         for (;;) {
-          const nl = text.indexOf('\n', start);
+          const nl = text.indexOf('\n', from);
           if (nl < 0) break;
           const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
           batch.push(text.slice(start, end));
           lineNo++;
           start = nl + 1;
+          from = start;
           if (batch.length >= this.batchLines) {
             await flush();
             if (this.stopped || ctx.signal.aborted) return;
