@@ -90,6 +90,9 @@ export class DataPlane implements RemoteOutlet {
   failedBatches = 0;
   private inflightDeliveries = 0;
   private lastBatchError: unknown = null;
+  /** Told (once) when a batch from a peer is lost: the run's results would be incomplete. */
+  onLoss: ((reason: string) => void) | null = null;
+  private lossReported = false;
   private chains = new Map<ChannelEndpoint, Promise<void>>();
   engine: WorkerEngineImpl | null = null;
   private started: Promise<void>;
@@ -155,6 +158,7 @@ export class DataPlane implements RemoteOutlet {
       this.failedBatches++;
       this.processedBatches++;
       this.log.error(`${where} cannot be decoded (${(err as Error).message}); it is dropped`);
+      this.reportLoss(`${where} could not be decoded: ${(err as Error).message}`);
       return Promise.resolve();
     }
     this.inflightDeliveries++;
@@ -174,10 +178,17 @@ export class DataPlane implements RemoteOutlet {
           if (err === this.lastBatchError) return;
           this.lastBatchError = err;
           this.log.error(`${where} failed: ${(err as Error).message}`);
+          this.reportLoss(`${where} was not applied: ${(err as Error).message}`);
         },
       );
     this.chains.set(ep, p);
     return p;
+  }
+
+  private reportLoss(reason: string): void {
+    if (this.lossReported) return;
+    this.lossReported = true;
+    this.onLoss?.(reason);
   }
 
   addChannel(peer: string, ep: ChannelEndpoint): void {
@@ -356,8 +367,14 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     plane.engine = engine;
     // A failed engine (its sink's target went away, ...) refuses every further batch: tell the
     // initializer at once so the cluster stops and exits 1, instead of dropping batch after batch.
+    plane.onLoss = (reason) => {
+      if (stopping || finished || failureReported) return;
+      failureReported = true;
+      log.error(`worker '${o.name}' lost data: ${reason}; asking the initializer to stop the cluster`);
+      control.send({ t: 'error', reason: `worker '${o.name}' lost data: ${reason}` });
+    };
     void engine.whenFailed().then((err) => {
-      if (stopping || finished) return;
+      if (stopping || finished || failureReported) return;
       failureReported = true;
       log.error(`worker '${o.name}' failed: ${err.message}; asking the initializer to stop the cluster`);
       control.send({ t: 'error', reason: `worker '${o.name}' failed: ${err.message}` });

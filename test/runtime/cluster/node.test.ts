@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import os from 'node:os';
-import { advertisedHost, splitRemoteBatch } from '../../../runtime/cluster/node.ts';
+import { DataPlane, advertisedHost, splitRemoteBatch } from '../../../runtime/cluster/node.ts';
 import type { RemoteBatch } from '../../../runtime/types.ts';
 
 describe('advertisedHost', () => {
@@ -47,5 +47,28 @@ describe('splitRemoteBatch', () => {
         expect(y.fromWorker).toBe('w1');
       }),
     );
+  });
+});
+
+describe('DataPlane', () => {
+  it('a peer batch that cannot be decoded is reported as lost data, once, naming the batch and the peer', async () => {
+    const errors: string[] = [];
+    const plane = new DataPlane(
+      'w2',
+      { info: () => undefined, warn: () => undefined, error: (m) => errors.push(m) },
+      1 << 20,
+    );
+    const lost: string[] = [];
+    plane.onLoss = (reason) => lost.push(reason);
+    const from = { protocolVersion: 1, cluster: 'c', app: 'a', worker: 'w1' };
+    const ep = {} as never;
+    await plane.onBatch(ep, { seq: 7, messages: 1, body: Uint8Array.from([1, 2, 3]) }, from);
+    await plane.onBatch(ep, { seq: 8, messages: 1, body: Uint8Array.from([4]) }, from);
+    expect(lost).toHaveLength(1);
+    expect(lost[0]).toMatch(
+      /^worker 'w2': batch 7 from worker 'w1' could not be decoded: decodeRemoteBatch: bad magic byte/,
+    );
+    expect(errors).toHaveLength(2);
+    expect(plane.failedBatches).toBe(2);
   });
 });
