@@ -130,8 +130,27 @@ export type Binding =
   | { readonly k: 'letval'; readonly slot: number; readonly info: OpInfo }
   | { readonly k: 'def'; readonly info: OpInfo }
   | { readonly k: 'fcndef'; readonly info: FcnInfo }
-  | { readonly k: 'alias'; readonly expr: Expr; readonly scope: Scope }
+  | {
+      readonly k: 'alias';
+      readonly expr: Expr;
+      readonly scope: Scope;
+      /** Set when the alias substitutes a VARIABLE of an instantiated module (its name). */
+      readonly variable?: string;
+    }
   | { readonly k: 'instance'; readonly info: InstanceInfo };
+
+/**
+ * Inside ENABLED, the variables of an instantiated module whose substitution was made outside
+ * the ENABLED (the instance's own definitions, a fairness condition of `I!Spec`) are free, as
+ * in TLC: `y' = e` assigns a next-state slot of its own (after the real variables), `y'` reads
+ * it, and an unprimed `y` still means its substitution. `bindings` are those substitutions;
+ * operator bodies and actions compiled under them are cached here, apart from the ordinary ones.
+ */
+interface FreeCtx {
+  readonly bindings: ReadonlySet<Binding>;
+  readonly ops: Map<OpInfo, { fn: Fn | null }>;
+  readonly acts: Map<OpInfo, Map<string, Act>>;
+}
 
 export class Scope {
   readonly map = new Map<string, Binding>();
@@ -181,6 +200,9 @@ interface Tracker {
 }
 
 export type Mode = 'init' | 'next';
+
+/** What UNCHANGED covers: a state slot (cur: the current value of a free slot), or an expression. */
+type UnchangedTarget = { v: number; cur?: Fn } | { f: Fn; p: Fn };
 
 function isTrue(v: Value, what: string, loc: Loc): boolean {
   if (typeof v === 'boolean') return v;
@@ -244,6 +266,14 @@ export class Compiler {
   readonly rt = new Runtime();
   private trackers: Tracker[] = [];
   private nextSlot = 0;
+  /** The free substituted variables of the ENABLED being compiled (null elsewhere). */
+  private free: FreeCtx | null = null;
+  /** FreeCtx by module scope (variable substitutions are bound in module scopes, the roots of scope chains). */
+  private readonly freeCtxs = new WeakMap<Scope, FreeCtx | null>();
+  /** Free next-state slots: substitution -> index (>= variables.length) in rt.t under ENABLED. */
+  private readonly freeIndex = new Map<Binding, number>();
+  /** The substitution of each free slot, by index - variables.length. */
+  private readonly freeSubst: Extract<Binding, { k: 'alias' }>[] = [];
 
   constructor(
     readonly builtins: ReadonlyMap<string, Builtin>,
@@ -395,9 +425,12 @@ export class Compiler {
     }
     info.bodyScope = bodyScope;
     this.trackers.push(tracker);
+    const savedFree = this.free;
+    this.free = null;
     try {
       info.fn = this.expr(info.body, bodyScope);
     } finally {
+      this.free = savedFree;
       this.trackers.pop();
     }
     info.usesState = tracker.usesState;
@@ -412,9 +445,12 @@ export class Compiler {
     const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: info, free: new Set() };
     info.selfSlot = this.allocSlot();
     this.trackers.push(tracker);
+    const savedFree = this.free;
+    this.free = null;
     try {
       info.make = this.fcnMaker(info.bounds, info.body, info.scope, info.loc, info.selfSlot).make;
     } finally {
+      this.free = savedFree;
       this.trackers.pop();
     }
     info.usesState = tracker.usesState;
@@ -433,15 +469,16 @@ export class Compiler {
     const argFns = this.opArgs(info.params, args, scope, loc, info.name);
     const sl = this.rt.slots;
     const slots = info.slots;
+    const h = this.opBody(info);
     switch (argFns.length) {
       case 0: {
-        if (info.moduleLevel && info.state === 2 && !info.usesState) {
+        if (h === info && info.moduleLevel && info.state === 2 && !info.usesState) {
           return () => {
             if (info.cache === UNEVAL) info.cache = info.fn!();
             return info.cache as Value;
           };
         }
-        return () => info.fn!();
+        return () => h.fn!();
       }
       case 1: {
         const [a0] = argFns as [Fn];
@@ -450,7 +487,7 @@ export class Compiler {
           const v0 = a0();
           const o0 = sl[p0];
           sl[p0] = v0;
-          const r = info.fn!();
+          const r = h.fn!();
           sl[p0] = o0;
           return r;
         };
@@ -465,7 +502,7 @@ export class Compiler {
           const o1 = sl[p1];
           sl[p0] = v0;
           sl[p1] = v1;
-          const r = info.fn!();
+          const r = h.fn!();
           sl[p0] = o0;
           sl[p1] = o1;
           return r;
@@ -476,11 +513,105 @@ export class Compiler {
           const vs = argFns.map((f) => f());
           const old = slots.map((p) => sl[p]);
           for (let i = 0; i < vs.length; i++) sl[slots[i]!] = vs[i];
-          const r = info.fn!();
+          const r = h.fn!();
           for (let i = 0; i < vs.length; i++) sl[slots[i]!] = old[i];
           return r;
         };
     }
+  }
+
+  /**
+   * The compiled body of info to call here: the ordinary one, or under ENABLED with free
+   * substituted variables (and a body that reads state) one compiled under that context.
+   */
+  private opBody(info: OpInfo): { fn: Fn | null } {
+    const f = this.free;
+    if (f === null || (info.state === 2 && !info.usesState)) return info;
+    let v = f.ops.get(info);
+    if (!v) {
+      const nv: { fn: Fn | null } = { fn: null };
+      f.ops.set(info, nv);
+      // The ordinary compilation (ensureOp) already told the enclosing trackers what it reads.
+      const saved = this.trackers;
+      this.trackers = [];
+      try {
+        nv.fn = this.expr(info.body, info.bodyScope!);
+      } finally {
+        this.trackers = saved;
+      }
+      v = nv;
+    }
+    return v;
+  }
+
+  // -------------------------------------------------------------------------------------
+  // ENABLED through INSTANCE substitutions (TLC's cut-off at ENABLED)
+
+  /** The FreeCtx of an ENABLED compiled in scope: the variable substitutions bound around it. */
+  private freeCtxFor(scope: Scope): FreeCtx | null {
+    let top = scope;
+    while (top.parent) top = top.parent;
+    const known = this.freeCtxs.get(top);
+    if (known !== undefined) return known;
+    const bindings = new Set<Binding>();
+    for (const b of top.map.values()) {
+      if (b.k !== 'alias' || b.variable === undefined) continue;
+      bindings.add(b);
+      if (!this.freeIndex.has(b)) {
+        this.freeIndex.set(b, this.variables.length + this.freeSubst.length);
+        this.freeSubst.push(b);
+      }
+    }
+    const ctx: FreeCtx | null = bindings.size === 0 ? null : { bindings, ops: new Map(), acts: new Map() };
+    this.freeCtxs.set(top, ctx);
+    return ctx;
+  }
+
+  /** e compiled as the action of an ENABLED in scope (substituted variables free, as in TLC). */
+  enabledAction(e: Expr, scope: Scope): Act {
+    const saved = this.free;
+    this.free = this.freeCtxFor(scope);
+    try {
+      return this.action(e, scope, 'next', false);
+    } finally {
+      this.free = saved;
+    }
+  }
+
+  /** The free slot that b stands for in the ENABLED being compiled, or null. */
+  private freeSlotOf(b: Binding): number | null {
+    if (this.free === null || b.k !== 'alias' || b.variable === undefined || !this.free.bindings.has(b)) return null;
+    return this.freeIndex.get(b)!;
+  }
+
+  /** The name of state slot v (a variable, or a free substituted variable). */
+  private slotName(v: number): string {
+    const n = this.variables.length;
+    return v < n ? this.variables[v]! : this.freeSubst[v - n]!.variable!;
+  }
+
+  /** The current-state value of free slot v: its substitution, compiled outside the free context. */
+  private freeCurrent(v: number): Fn {
+    const b = this.freeSubst[v - this.variables.length]!;
+    const saved = this.free;
+    this.free = null;
+    try {
+      return this.expr(b.expr, b.scope);
+    } finally {
+      this.free = saved;
+    }
+  }
+
+  /** A free substituted variable read in an expression: its slot when primed, else its substitution. */
+  private freeRead(v: number, name: string, loc: Loc): Fn {
+    const rt = this.rt;
+    const cur = this.freeCurrent(v);
+    return () => {
+      if (rt.primed === 0) return cur();
+      const x = rt.s![v];
+      if (x === undefined) throw new TlaError('eval', `${name}' is read before it is assigned`, loc);
+      return x;
+    };
   }
 
   private checkArity(info: OpInfo, args: readonly Expr[], loc: Loc): void {
@@ -968,9 +1099,8 @@ export class Compiler {
       }
       case 'enabled': {
         this.noteState();
-        const act = this.action(e.expr, scope, 'next', false);
-        const n = this.variables.length;
-        return () => this.runEnabled(act, n);
+        const act = this.enabledAction(e.expr, scope);
+        return () => this.runEnabled(act);
       }
       case 'boxAction': {
         const a = this.expr(e.action, scope);
@@ -1000,12 +1130,16 @@ export class Compiler {
     }
   }
 
-  runEnabled(act: Act, n: number): boolean {
+  /** Whether act (compiled by enabledAction) has a successor of the current state rt.s. */
+  runEnabled(act: Act): boolean {
     const rt = this.rt;
     const saveT = rt.t;
     const saveName = rt.lblName;
     const saveArgs = rt.lblArgs;
-    rt.t = new Array(n);
+    const savePrimed = rt.primed;
+    // The real variables, then one slot per free substituted variable.
+    rt.t = new Array(this.variables.length + this.freeSubst.length);
+    rt.primed = 0;
     try {
       act(() => {
         throw FOUND;
@@ -1016,7 +1150,7 @@ export class Compiler {
       if (x instanceof TlaError && /' is read before it is assigned/.test(x.message)) {
         throw new TlaError(
           x.kind,
-          `${x.message} while evaluating ENABLED: Buffy decides ENABLED by enumerating the action's assignments, so an action that reads a primed variable it has not assigned yet (for instance through an INSTANCE that substitutes a variable by an expression) cannot be decided`,
+          `${x.message} while evaluating ENABLED: the action reads a primed variable before it assigns it (TLC stops here too). When that variable is substituted by an expression (INSTANCE I WITH y <- e) and the ENABLED is written outside the instance (ENABLED I!A), y' means e', which ENABLED cannot assign: as in TLC, only an ENABLED inside the instantiated module (or a fairness condition of I!Spec) treats y' as free; define EnabledA == ENABLED A there and use I!EnabledA`,
           x.loc,
         );
       }
@@ -1025,6 +1159,7 @@ export class Compiler {
       rt.t = saveT;
       rt.lblName = saveName;
       rt.lblArgs = saveArgs;
+      rt.primed = savePrimed;
     }
   }
 
@@ -1033,7 +1168,7 @@ export class Compiler {
     this.noteState();
     const v = this.varTarget(inner, scope);
     if (v !== null) {
-      const name = this.variables[v]!;
+      const name = this.slotName(v);
       return () => {
         const t = rt.t;
         if (t === null) throw new TlaError('eval', `${name}' (a primed variable) cannot be evaluated here: there is no next state`, loc);
@@ -1072,6 +1207,8 @@ export class Compiler {
       if (!b) return null;
       if (b.k === 'var') return b.index;
       if (b.k === 'alias') {
+        const free = this.freeSlotOf(b);
+        if (free !== null) return free;
         ex = b.expr;
         sc = b.scope;
         continue;
@@ -1082,11 +1219,11 @@ export class Compiler {
   }
 
   /** UNCHANGED e: the variables (or, for other expressions, closures) it covers. */
-  private unchangedTargets(e: Expr, scope: Scope): ({ v: number } | { f: Fn; p: Fn })[] {
+  private unchangedTargets(e: Expr, scope: Scope): UnchangedTarget[] {
     const v = this.varTarget(e, scope);
     if (v !== null) {
       this.noteState();
-      return [{ v }];
+      return [v < this.variables.length ? { v } : { v, cur: this.freeCurrent(v) }];
     }
     if (e.kind === 'tuple') return e.elems.flatMap((x) => this.unchangedTargets(x, scope));
     if (e.kind === 'name') {
@@ -1102,15 +1239,15 @@ export class Compiler {
     return [{ f: this.expr(e, scope), p: this.prime(e, scope, e.loc) }];
   }
 
-  private unchangedHolds(t: { v: number } | { f: Fn; p: Fn }, loc: Loc): boolean {
+  private unchangedHolds(t: UnchangedTarget, loc: Loc): boolean {
     const rt = this.rt;
     if ('v' in t) {
       const nt = rt.t;
       const s = rt.s;
       if (nt === null || s === null) throw new TlaError('eval', 'UNCHANGED cannot be evaluated here: there is no next state', loc);
       const x = nt[t.v];
-      if (x === undefined) throw new TlaError('eval', `${this.variables[t.v]}' is read before it is assigned`, loc);
-      return equals(x, s[t.v]!);
+      if (x === undefined) throw new TlaError('eval', `${this.slotName(t.v)}' is read before it is assigned`, loc);
+      return equals(x, t.cur ? t.cur() : s[t.v]!);
     }
     return equals(t.p(), t.f());
   }
@@ -1180,10 +1317,11 @@ export class Compiler {
         const info = b.info;
         this.ensureOp(info);
         this.noteDef(info);
+        const h = this.opBody(info);
         return () => {
           let v = sl[s];
           if (v === UNEVAL) {
-            v = info.fn!();
+            v = h.fn!();
             sl[s] = v;
           }
           return v as Value;
@@ -1230,7 +1368,15 @@ export class Compiler {
         return () => (sl[self2] as LazyFcn | undefined) ?? info.make!();
       }
       case 'alias': {
-        if (args.length === 0) return this.expr(b.expr, b.scope);
+        if (args.length === 0) {
+          if (b.variable !== undefined) {
+            // A substituted variable is a variable (free under ENABLED), even when its substitution is constant.
+            this.noteState();
+            const free = this.freeSlotOf(b);
+            if (free !== null) return this.freeRead(free, name, loc);
+          }
+          return this.expr(b.expr, b.scope);
+        }
         if (b.expr.kind === 'name') {
           const target = b.scope.lookup(b.expr.name);
           if (target) return this.applyBinding(target, b.expr.name, args, scope, loc);
@@ -1724,7 +1870,7 @@ export class Compiler {
           const info = b.info;
           return this.callAction(info, [], scope, mode, split, e.name, e.loc);
         }
-        if (b && b.k === 'alias') return this.action(b.expr, b.scope, mode, split);
+        if (b && b.k === 'alias' && this.freeSlotOf(b) === null) return this.action(b.expr, b.scope, mode, split);
         break;
       }
       case 'apply': {
@@ -1816,7 +1962,7 @@ export class Compiler {
   private assign(v: number, rhs: Fn, member: boolean, loc: Loc): Act {
     const rt = this.rt;
     this.noteState();
-    const name = this.variables[v]!;
+    const name = this.slotName(v);
     if (!member) {
       const fused =
         (rest: Act): Act =>
@@ -1870,8 +2016,38 @@ export class Compiler {
     };
   }
 
-  private unchangedAction(targets: ({ v: number } | { f: Fn; p: Fn })[], loc: Loc): Act {
+  private unchangedAction(targets: UnchangedTarget[], loc: Loc): Act {
     const rt = this.rt;
+    if (targets.some((t) => 'cur' in t)) {
+      // Free substituted variables (under ENABLED): their current value is their substitution.
+      const ts = targets.map((t) => ('v' in t ? { v: t.v, cur: t.cur ?? null } : t));
+      return (k) => {
+        const t = rt.t!;
+        const s = rt.s!;
+        const assigned: number[] = [];
+        let ok = true;
+        for (const x of ts) {
+          if (!('v' in x)) {
+            if (!this.unchangedHolds(x, loc)) {
+              ok = false;
+              break;
+            }
+            continue;
+          }
+          const now = x.cur ? x.cur() : s[x.v]!;
+          const cur = t[x.v];
+          if (cur === undefined) {
+            t[x.v] = now;
+            assigned.push(x.v);
+          } else if (!equals(cur, now)) {
+            ok = false;
+            break;
+          }
+        }
+        if (ok) k();
+        for (let i = 0; i < assigned.length; i++) t[assigned[i]!] = undefined;
+      };
+    }
     if (targets.every((t) => 'v' in t)) {
       const vs = targets.map((t) => (t as { v: number }).v);
       const n = vs.length;
@@ -1955,13 +2131,20 @@ export class Compiler {
     const argFns = this.opArgs(info.params, args, scope, loc, name);
     const slots = info.slots;
     const key = `${mode}:${split}`;
-    const cached = info.acts.get(key);
+    // Under ENABLED with free substituted variables, actions are compiled and cached apart.
+    let acts = info.acts;
+    if (this.free) {
+      acts = this.free.acts.get(info) ?? new Map<string, Act>();
+      this.free.acts.set(info, acts);
+    }
+    const cached = acts.get(key);
     if (cached) body = cached;
     else {
       // Guard against recursion while compiling: a placeholder that looks the real one up.
-      info.acts.set(key, (k) => info.acts.get(key)!(k));
+      const table = acts;
+      table.set(key, (k) => table.get(key)!(k));
       body = this.action(info.body, info.bodyScope!, mode, split);
-      info.acts.set(key, body);
+      table.set(key, body);
     }
     const n = argFns.length;
     const labelName = info.name;

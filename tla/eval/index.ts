@@ -147,7 +147,8 @@ export function buildModel(
         else {
           const b = subst(v.name);
           if (!b) throw new TlaError('semantic', `INSTANCE of ${mod.name}: its variable ${v.name} has no substitution and no same-named variable or definition to stand for it`, v.loc);
-          scope.map.set(v.name, b);
+          // Marked as a variable's substitution: free under an ENABLED inside the instance (TLC).
+          scope.map.set(v.name, b.k === 'alias' ? { ...b, variable: v.name } : b);
         }
       }
       compiler.addDefinitions(scope, m.definitions, (inst) => {
@@ -408,10 +409,10 @@ export function buildModel(
     },
     enabled(action, ctx, s) {
       const c = entry(action, ctx.scope);
-      if (!c.enabled) c.enabled = compiler.action(action, ctx.scope, 'next', false);
+      if (!c.enabled) c.enabled = compiler.enabledAction(action, ctx.scope);
       const act = c.enabled;
       applyBinds(ctx);
-      return withStates(s as Value[], null, () => compiler.runEnabled(act, nVars));
+      return withStates(s as Value[], null, () => compiler.runEnabled(act));
     },
     evalConstant(expr, ctx) {
       const f = exprFn(expr, ctx);
