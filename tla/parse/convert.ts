@@ -239,7 +239,21 @@ export class Converter {
         case 'assumption': {
           const body = kids(u).filter((c) => c.type !== 'identifier' && c.type !== 'def_eq');
           const e = this.need(body[body.length - 1], 'assumption', u);
-          assumptions.push({ expr: this.expr(e), loc: this.loc(u) });
+          const expr = this.expr(e);
+          assumptions.push({ expr, loc: this.loc(u) });
+          // `ASSUME Name == e` also defines Name (SANY lets specs refer to it).
+          const nameNode = u.childForFieldName('name');
+          if (nameNode) {
+            definitions.push({
+              kind: 'opDef',
+              name: nameNode.text,
+              params: [],
+              body: expr,
+              local: false,
+              recursive: false,
+              loc: this.loc(nameNode),
+            });
+          }
           break;
         }
         case 'module':

@@ -403,7 +403,7 @@ describe('module references', () => {
 });
 
 describe('module units', () => {
-  it('reads declarations, definitions of every form, ASSUME, named theorems as definitions, and drops proofs', async () => {
+  it('reads declarations, definitions of every form, ASSUME, named assumptions and theorems as definitions, and drops proofs', async () => {
     const m = await parseBody(
       [
         'EXTENDS Naturals, Sequences',
@@ -461,11 +461,14 @@ describe('module units', () => {
       'op L() local=true rec=false',
       'instance I(p) M local=false subs=a,b',
       'instance -() Q local=true subs=',
+      'op Named() local=false rec=false',
       'op Thm() local=false rec=false',
       'op After() local=false rec=false',
     ]);
     const thm = m.definitions.find((d) => d.kind === 'opDef' && d.name === 'Thm');
     expect(thm && thm.kind === 'opDef' ? stripLocs(thm.body) : null).toEqual(ap('>', n('N'), num(0)));
+    const named = m.definitions.find((d) => d.kind === 'opDef' && d.name === 'Named');
+    expect(named && named.kind === 'opDef' ? stripLocs(named.body) : null).toEqual(ap('\\in', n('K'), n('Nat')));
     expect(stripLocs(m.assumptions.map((a) => a.expr))).toEqual([
       ap('>', n('N'), num(0)),
       ap('\\in', n('K'), n('Nat')),
