@@ -53,6 +53,15 @@ export class Runtime {
   actionName = '';
   /** > 0 while a primed expression is evaluated in the next state (for error messages). */
   primed = 0;
+  /**
+   * rt.s is a complete state that does not change during this evaluation (false while initial
+   * states are enumerated): values computed from it may be remembered for this epoch.
+   */
+  stable = false;
+  /** Identifies one evaluation (one Model entry point call); see `Compiler.substRead`. */
+  epoch = 0;
+  /** The last epoch number handed out. */
+  epochs = 0;
 }
 
 const UNEVAL = Symbol('unevaluated');
@@ -110,7 +119,9 @@ interface FcnInfo {
   state: 0 | 1 | 2;
   selfSlot: number;
   make: (() => LazyFcn) | null;
+  /** Reads a variable (directly or through definitions); outer bound variables read are in `free`. */
   usesState: boolean;
+  free: number[];
   cache: LazyFcn | null;
 }
 
@@ -193,7 +204,10 @@ export class Scope {
 /** Tracks, while compiling a definition, whether it reads variables or outer slots. */
 interface Tracker {
   readonly slotStart: number;
+  /** Reads a variable or an outer slot: not a constant here. */
   usesState: boolean;
+  /** Reads a variable (or something impure). */
+  readsState?: boolean;
   readonly self: OpInfo | FcnInfo | null;
   /** Outer slots read (collected for LAMBDA capture and operator definitions). */
   readonly free: Set<number>;
@@ -274,6 +288,8 @@ export class Compiler {
   private readonly freeIndex = new Map<Binding, number>();
   /** The substitution of each free slot, by index - variables.length. */
   private readonly freeSubst: Extract<Binding, { k: 'alias' }>[] = [];
+  /** Variable substitutions that read no bound variable: compiled once, last value remembered. */
+  private readonly substMemo = new Map<Binding, { fn: Fn; epoch: number; s: unknown; v: Value } | null>();
 
   constructor(
     readonly builtins: ReadonlyMap<string, Builtin>,
@@ -289,7 +305,10 @@ export class Compiler {
   }
 
   private noteState(): void {
-    for (const t of this.trackers) t.usesState = true;
+    for (const t of this.trackers) {
+      t.usesState = true;
+      t.readsState = true;
+    }
   }
 
   private noteSlot(slot: number): void {
@@ -307,8 +326,15 @@ export class Compiler {
       if ('free' in info) for (const f of info.free) this.noteSlot(f);
       return;
     }
-    // In progress: a self-reference adds nothing; other cycles are treated as state-dependent.
-    for (const t of this.trackers) if (t.self !== info) t.usesState = true;
+    // In progress. A recursive function definition read from inside itself reads its own slot
+    // (noted by the caller): the enclosing definitions learn its dependencies when it is done.
+    if (!('params' in info)) return;
+    // Other cycles are treated as state-dependent.
+    for (const t of this.trackers) {
+      if (t.self === info) continue;
+      t.usesState = true;
+      t.readsState = true;
+    }
   }
 
   // -------------------------------------------------------------------------------------
@@ -347,6 +373,7 @@ export class Compiler {
       selfSlot: -1,
       make: null,
       usesState: false,
+      free: [],
       cache: null,
     };
   }
@@ -433,10 +460,13 @@ export class Compiler {
       this.free = savedFree;
       this.trackers.pop();
     }
-    info.usesState = tracker.usesState;
+    // Outer slots read (a LET inside an operator reading its parameters) are passed on as
+    // `free`, not as state, so that a constant definition using it stays constant.
     info.free = [...tracker.free];
+    info.usesState = tracker.readsState === true || (info.moduleLevel && info.free.length > 0);
     info.state = 2;
     if (info.usesState) this.noteState();
+    for (const f of info.free) this.noteSlot(f);
   }
 
   private ensureFcn(info: FcnInfo): void {
@@ -453,9 +483,13 @@ export class Compiler {
       this.free = savedFree;
       this.trackers.pop();
     }
-    info.usesState = tracker.usesState;
+    // Outer slots read (the parameters of the operator around a LET) are not state: they are
+    // passed on as `free` (a recursive LET function inside a constant definition stays constant).
+    info.free = [...tracker.free];
+    info.usesState = tracker.readsState === true || (info.moduleLevel && info.free.length > 0);
     info.state = 2;
     if (info.usesState) this.noteState();
+    for (const f of info.free) this.noteSlot(f);
   }
 
   /** A closure calling a user operator with argument closures (strict, call by value). */
@@ -590,16 +624,56 @@ export class Compiler {
     return v < n ? this.variables[v]! : this.freeSubst[v - n]!.variable!;
   }
 
-  /** The current-state value of free slot v: its substitution, compiled outside the free context. */
+  /** The current-state value of free slot v: its substitution. */
   private freeCurrent(v: number): Fn {
-    const b = this.freeSubst[v - this.variables.length]!;
-    const saved = this.free;
-    this.free = null;
-    try {
-      return this.expr(b.expr, b.scope);
-    } finally {
-      this.free = saved;
+    return this.substRead(this.freeSubst[v - this.variables.length]!);
+  }
+
+  /**
+   * The value of a variable's substitution (outside any free context). One that reads no bound
+   * variable (no parameter of a parameterised INSTANCE) is compiled once and its value kept for
+   * the current state of the current evaluation, as TLC keeps a substitution's value: a spec
+   * like `INSTANCE M WITH inbox <- F(...)` reads inbox many times per state.
+   */
+  private substRead(b: Extract<Binding, { k: 'alias' }>): Fn {
+    let m = this.substMemo.get(b);
+    const savedFree = this.free;
+    if (m === undefined) {
+      const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: null, free: new Set() };
+      const savedTrackers = this.trackers;
+      this.trackers = [tracker];
+      this.free = null;
+      let fn: Fn;
+      try {
+        fn = this.expr(b.expr, b.scope);
+      } finally {
+        this.trackers = savedTrackers;
+        this.free = savedFree;
+      }
+      m = tracker.free.size === 0 ? { fn, epoch: -1, s: null, v: false } : null;
+      this.substMemo.set(b, m);
     }
+    if (m === null) {
+      this.free = null;
+      try {
+        return this.expr(b.expr, b.scope);
+      } finally {
+        this.free = savedFree;
+      }
+    }
+    const memo = m;
+    const rt = this.rt;
+    const fn = memo.fn;
+    return () => {
+      if (rt.primed !== 0 || !rt.stable) return fn();
+      const s = rt.s;
+      if (memo.epoch === rt.epoch && memo.s === s) return memo.v;
+      const v = fn();
+      memo.epoch = rt.epoch;
+      memo.s = s;
+      memo.v = v;
+      return v;
+    };
   }
 
   /** A free substituted variable read in an expression: its slot when primed, else its substitution. */
@@ -1374,6 +1448,7 @@ export class Compiler {
             this.noteState();
             const free = this.freeSlotOf(b);
             if (free !== null) return this.freeRead(free, name, loc);
+            return this.substRead(b);
           }
           return this.expr(b.expr, b.scope);
         }

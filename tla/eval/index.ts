@@ -236,14 +236,20 @@ export function buildModel(
     for (const [slot, v] of ctx.binds) rt.slots[slot] = v;
   };
   /** Runs f with rt.s/rt.t set, restoring the previous evaluation context afterwards (re-entrance from emit callbacks). */
-  const withStates = <T>(s: (Value | undefined)[] | null, t: (Value | undefined)[] | null, f: () => T): T => {
+  const withStates = <T>(s: (Value | undefined)[] | null, t: (Value | undefined)[] | null, f: () => T, stable = true): T => {
     const saveS = rt.s;
     const saveT = rt.t;
     const saveName = rt.lblName;
     const saveArgs = rt.lblArgs;
     const saveAction = rt.actionName;
+    const saveStable = rt.stable;
+    const saveEpoch = rt.epoch;
     rt.s = s;
     rt.t = t;
+    // s is complete and unchanged during f (except while initial states are enumerated): a new
+    // epoch, in which values computed from s may be remembered.
+    rt.stable = stable && s !== null;
+    rt.epoch = ++rt.epochs;
     try {
       return f();
     } catch (x) {
@@ -260,6 +266,8 @@ export function buildModel(
       rt.lblName = saveName;
       rt.lblArgs = saveArgs;
       rt.actionName = saveAction;
+      rt.stable = saveStable;
+      rt.epoch = saveEpoch;
     }
   };
 
@@ -341,7 +349,8 @@ export function buildModel(
       const act = c.init;
       applyBinds(ctx);
       const s: (Value | undefined)[] = new Array(nVars).fill(undefined);
-      withStates(s, null, () => {
+      // s is assigned step by step: not a stable state.
+      const run = (): void => {
         rt.actionName = describeExpr(init);
         act(() => {
           for (let i = 0; i < nVars; i++) {
@@ -352,7 +361,8 @@ export function buildModel(
           const copy = s.slice() as Value[];
           emit(copy);
         });
-      });
+      };
+      withStates(s, null, run, false);
     },
     successors(next, ctx, s, emit) {
       const c = entry(next, ctx.scope);
