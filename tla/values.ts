@@ -71,6 +71,10 @@ export abstract class SetValue {
   h1 = 0;
   h2 = 0;
   hashed = false;
+  /** Whether the set contains a model value at any depth (valid when hashed is true). */
+  hasMv = false;
+  /** Permuted hash lanes under a PermGroup (see permAll), or null. */
+  pc: Int32Array | null = null;
   /** Membership without enumeration. */
   abstract has(v: Value): boolean;
   /** False when the set cannot be enumerated (Nat, Int, STRING, Seq(S), a filter of those...). */
@@ -673,6 +677,10 @@ export class TupleValue {
   h1 = 0;
   h2 = 0;
   hashed = false;
+  /** Whether a model value occurs in it at any depth (valid when hashed is true). */
+  hasMv = false;
+  /** Permuted hash lanes under a PermGroup (see permAll), or null. */
+  pc: Int32Array | null = null;
   constructor(readonly elems: readonly Value[]) {}
 }
 
@@ -680,6 +688,10 @@ export class RecordValue {
   h1 = 0;
   h2 = 0;
   hashed = false;
+  /** Whether a model value occurs in it at any depth (valid when hashed is true). */
+  hasMv = false;
+  /** Permuted hash lanes under a PermGroup (see permAll), or null. */
+  pc: Int32Array | null = null;
   /** names sorted, one value per name. */
   constructor(
     readonly names: readonly string[],
@@ -696,6 +708,10 @@ export class FcnValue {
   h1 = 0;
   h2 = 0;
   hashed = false;
+  /** Whether a model value occurs in it at any depth (valid when hashed is true). */
+  hasMv = false;
+  /** Permuted hash lanes under a PermGroup (see permAll), or null. */
+  pc: Int32Array | null = null;
   /** dom canonical (sorted, no duplicates), vals parallel. */
   constructor(
     readonly dom: readonly Value[],
@@ -1093,8 +1109,21 @@ function compareFcns(a: FcnLike, b: FcnLike): number {
 }
 
 // ---------------------------------------------------------------------------------------
-// Fingerprints: two independent 32-bit murmur3-style lanes, stable across runs, computed on
-// the canonical form (so equal values have equal fingerprints whatever their construction).
+// Fingerprints: two 32-bit murmur3-style lanes, stable across runs, computed on the canonical
+// form (so equal values have equal fingerprints whatever their construction).
+//
+// Sets and functions (tuples and records included) are hashed compositionally: each lane is
+// the sum (mod 2^32) of one summand per element of a set, or per (key, value) pair of a
+// function, finished with the kind's tag and the size. The order of the parts does not
+// matter, so the hash of a value under a permutation of model values (SYMMETRY) follows from
+// the permuted hashes of its parts, without building or sorting the permuted value
+// (hashPermuted below); a part that contains no model value keeps its cached hash.
+// Collisions: every summand is a full murmur3 finalisation of both lanes of its part (with a
+// seed per lane), so summands behave as independent uniform 32-bit words: two different sets
+// (no element is repeated, so nothing cancels) collide in one lane with probability about
+// 2^-32 and in the 64-bit fingerprint about 2^-64, as with a sequential hash. Tuples and
+// records hash as the functions they are (pairs i |-> e, name |-> v), so a function on 1..n
+// and the equal tuple have one fingerprint.
 
 function mix(h: number, k: number): number {
   k = Math.imul(k, 0xcc9e2d51);
@@ -1127,23 +1156,59 @@ const TAG_BOOL = 2;
 const TAG_STR = 3;
 const TAG_SET = 5;
 const TAG_FCN = 6;
+const ELEM1 = 0x2f6b3c1d;
+const ELEM2 = 0x5a8e41b7;
+const PAIR1 = 0x68e31da4;
+const PAIR2 = 0x1b56c4e9;
+
+/** Lane-1 summand of a set element with lanes (x, y). */
+function elem1(x: number, y: number): number {
+  return fmix(mix(mix(ELEM1, x), y));
+}
+/** Lane-2 summand of a set element with lanes (x, y). */
+function elem2(x: number, y: number): number {
+  return fmix(mix(mix(ELEM2, y), x));
+}
+/** Lane-1 summand of a function pair: key lanes (k1, k2), value lanes (v1, v2). */
+function pair1(k1: number, k2: number, v1: number, v2: number): number {
+  return fmix(mix(mix(mix(mix(PAIR1, k1), k2), v1), v2));
+}
+function pair2(k1: number, k2: number, v1: number, v2: number): number {
+  return fmix(mix(mix(mix(mix(PAIR2, v2), v1), k2), k1));
+}
+function finishSet1(a: number, n: number): number {
+  return fmix(mix(mix(SEED1 ^ TAG_SET, a), n));
+}
+function finishSet2(b: number, n: number): number {
+  return fmix(mix(mix(SEED2 ^ TAG_SET, b), Math.imul(n, 0x27d4eb2f)));
+}
+function finishFcn1(a: number, n: number): number {
+  return fmix(mix(mix(SEED1 ^ TAG_FCN, a), n));
+}
+function finishFcn2(b: number, n: number): number {
+  return fmix(mix(mix(SEED2 ^ TAG_FCN, b), Math.imul(n, 0x165667b1)));
+}
 
 const strCache = new Map<string, number>();
 const strCache2 = new Map<string, number>();
 
-// The result of hashValue: two lanes in module variables (no allocation).
+// The result of hashValue: two lanes and whether a model value occurs, in module variables
+// (no allocation).
 let H1 = 0;
 let H2 = 0;
+let HMV = false;
 
 function hashValue(v: Value): void {
   switch (typeof v) {
     case 'number':
       H1 = fmix(mix(mix(SEED1, TAG_INT), v | 0));
       H2 = fmix(mix(mix(SEED2, TAG_INT), Math.imul(v | 0, 0x9e3779b1)));
+      HMV = false;
       return;
     case 'boolean':
       H1 = fmix(mix(SEED1 ^ TAG_BOOL, v ? 1 : 0));
       H2 = fmix(mix(SEED2 ^ TAG_BOOL, v ? 7 : 3));
+      HMV = false;
       return;
     case 'string': {
       let a = strCache.get(v);
@@ -1158,74 +1223,273 @@ function hashValue(v: Value): void {
       } else b = strCache2.get(v)!;
       H1 = a;
       H2 = b;
+      HMV = false;
       return;
     }
   }
   if (v instanceof ModelValue) {
     H1 = v.h1;
     H2 = v.h2;
+    HMV = true;
     return;
   }
   if (v instanceof SetValue) {
     const s = v.normalized();
-    if (!s.hashed) {
-      let a = mix(SEED1, TAG_SET);
-      let b = mix(SEED2, TAG_SET);
-      const es = s.elems;
-      for (let i = 0; i < es.length; i++) {
-        hashValue(es[i]!);
-        a = mix(a, H1);
-        b = mix(b, H2);
-      }
-      s.h1 = fmix(a ^ es.length);
-      s.h2 = fmix(b ^ Math.imul(es.length, 0x27d4eb2f));
-      s.hashed = true;
-    }
+    if (!s.hashed) hashSetEnum(s);
     if (v !== s) {
       v.h1 = s.h1;
       v.h2 = s.h2;
+      v.hasMv = s.hasMv;
       v.hashed = true;
     }
     H1 = s.h1;
     H2 = s.h2;
+    HMV = s.hasMv;
     return;
   }
   let f = v as FcnLike;
   if (f instanceof LazyFcn) f = f.materialize();
-  if (!f.hashed) {
-    let a = mix(SEED1, TAG_FCN);
-    let b = mix(SEED2, TAG_FCN);
-    let n: number;
-    if (f instanceof TupleValue) {
-      const es = f.elems;
-      n = es.length;
-      for (let i = 0; i < n; i++) {
-        hashValue(i + 1);
-        a = mix(a, H1);
-        b = mix(b, H2);
-        hashValue(es[i]!);
-        a = mix(a, H1);
-        b = mix(b, H2);
-      }
-    } else {
-      const ks = f instanceof RecordValue ? f.names : f.dom;
-      const vs = f.vals;
-      n = ks.length;
-      for (let i = 0; i < n; i++) {
-        hashValue(ks[i]!);
-        a = mix(a, H1);
-        b = mix(b, H2);
-        hashValue(vs[i]!);
-        a = mix(a, H1);
-        b = mix(b, H2);
-      }
-    }
-    f.h1 = fmix(a ^ n);
-    f.h2 = fmix(b ^ Math.imul(n, 0x165667b1));
-    f.hashed = true;
-  }
+  if (!f.hashed) hashFcn(f);
   H1 = f.h1;
   H2 = f.h2;
+  HMV = f.hasMv;
+}
+
+function hashSetEnum(s: SetEnum): void {
+  let a = 0;
+  let b = 0;
+  let mv = false;
+  const es = s.elems;
+  for (let i = 0; i < es.length; i++) {
+    hashValue(es[i]!);
+    a = (a + elem1(H1, H2)) | 0;
+    b = (b + elem2(H1, H2)) | 0;
+    if (HMV) mv = true;
+  }
+  s.h1 = finishSet1(a, es.length);
+  s.h2 = finishSet2(b, es.length);
+  s.hasMv = mv;
+  s.hashed = true;
+}
+
+function hashFcn(f: TupleValue | RecordValue | FcnValue): void {
+  let a = 0;
+  let b = 0;
+  let mv = false;
+  let n: number;
+  if (f instanceof TupleValue) {
+    const es = f.elems;
+    n = es.length;
+    for (let i = 0; i < n; i++) {
+      hashValue(i + 1);
+      const k1 = H1;
+      const k2 = H2;
+      hashValue(es[i]!);
+      a = (a + pair1(k1, k2, H1, H2)) | 0;
+      b = (b + pair2(k1, k2, H1, H2)) | 0;
+      if (HMV) mv = true;
+    }
+  } else {
+    const ks = f instanceof RecordValue ? f.names : f.dom;
+    const vs = f.vals;
+    n = ks.length;
+    for (let i = 0; i < n; i++) {
+      hashValue(ks[i]!);
+      const k1 = H1;
+      const k2 = H2;
+      if (HMV) mv = true;
+      hashValue(vs[i]!);
+      a = (a + pair1(k1, k2, H1, H2)) | 0;
+      b = (b + pair2(k1, k2, H1, H2)) | 0;
+      if (HMV) mv = true;
+    }
+  }
+  f.h1 = finishFcn1(a, n);
+  f.h2 = finishFcn2(b, n);
+  f.hasMv = mv;
+  f.hashed = true;
+}
+
+let permGroupIds = 0;
+
+/**
+ * A set of permutations of model values (a SYMMETRY group) prepared for
+ * leastPermutedFingerprintInto. The permuted hash lanes of a composite that contains a model
+ * value are computed for all the permutations at once and cached on the composite (as
+ * 2 * size lanes and the group's id), so a sub-value shared by many states (a message in a
+ * set of messages) is hashed under the permutations once.
+ */
+export class PermGroup {
+  readonly id: number;
+  readonly size: number;
+  /** images[m.index]: the lanes of the image of model value m under each permutation. */
+  private readonly images: Int32Array[];
+  constructor(readonly perms: readonly ReadonlyMap<ModelValue, ModelValue>[]) {
+    this.id = ++permGroupIds;
+    this.size = perms.length;
+    this.images = [];
+    for (const mv of modelValues.values()) {
+      const img = new Int32Array(2 * perms.length);
+      for (let p = 0; p < perms.length; p++) {
+        const to = perms[p]!.get(mv) ?? mv;
+        img[2 * p] = to.h1;
+        img[2 * p + 1] = to.h2;
+      }
+      this.images[mv.index] = img;
+    }
+  }
+  /** The lanes of m's images, or null for a model value created after the group. */
+  imagesOf(m: ModelValue): Int32Array | null {
+    return this.images[m.index] ?? null;
+  }
+}
+
+/**
+ * The hash lanes of v under every permutation p of g, as out[2p], out[2p + 1]; null when v
+ * contains no model value (or none known to g): then H1/H2 hold its lanes, the same for all.
+ */
+function permAll(v: Value, g: PermGroup): Int32Array | null {
+  if (typeof v !== 'object') {
+    hashValue(v);
+    return null;
+  }
+  if (v instanceof ModelValue) {
+    const img = g.imagesOf(v);
+    if (img === null) {
+      H1 = v.h1;
+      H2 = v.h2;
+    }
+    return img;
+  }
+  hashValue(v);
+  if (!HMV) return null;
+  let c: SetValue | TupleValue | RecordValue | FcnValue = v instanceof LazyFcn ? v.materialize() : v;
+  if (c instanceof SetValue) c = c.normalized();
+  const P = g.size;
+  const cached = c.pc;
+  if (cached !== null && cached[2 * P] === g.id) return cached;
+  const acc = new Int32Array(2 * P + 1);
+  let base1 = 0;
+  let base2 = 0;
+  let n: number;
+  if (c instanceof SetEnum) {
+    const es = c.elems;
+    n = es.length;
+    for (let i = 0; i < n; i++) {
+      const r = permAll(es[i]!, g);
+      if (r === null) {
+        base1 = (base1 + elem1(H1, H2)) | 0;
+        base2 = (base2 + elem2(H1, H2)) | 0;
+      } else {
+        for (let p = 0, q = 0; p < P; p++, q += 2) {
+          const x = r[q]!;
+          const y = r[q + 1]!;
+          acc[q] = (acc[q]! + elem1(x, y)) | 0;
+          acc[q + 1] = (acc[q + 1]! + elem2(x, y)) | 0;
+        }
+      }
+    }
+    for (let q = 0; q < 2 * P; q += 2) {
+      acc[q] = finishSet1((acc[q]! + base1) | 0, n);
+      acc[q + 1] = finishSet2((acc[q + 1]! + base2) | 0, n);
+    }
+  } else {
+    const isTuple = c instanceof TupleValue;
+    const ks: readonly Value[] | null = isTuple ? null : c instanceof RecordValue ? c.names : (c as FcnValue).dom;
+    const vs = isTuple ? (c as TupleValue).elems : (c as RecordValue | FcnValue).vals;
+    n = vs.length;
+    for (let i = 0; i < n; i++) {
+      const rk = permAll(ks === null ? i + 1 : ks[i]!, g);
+      const k1 = H1;
+      const k2 = H2;
+      const rv = permAll(vs[i]!, g);
+      if (rk === null && rv === null) {
+        base1 = (base1 + pair1(k1, k2, H1, H2)) | 0;
+        base2 = (base2 + pair2(k1, k2, H1, H2)) | 0;
+      } else if (rk === null) {
+        for (let q = 0; q < 2 * P; q += 2) {
+          const x = rv![q]!;
+          const y = rv![q + 1]!;
+          acc[q] = (acc[q]! + pair1(k1, k2, x, y)) | 0;
+          acc[q + 1] = (acc[q + 1]! + pair2(k1, k2, x, y)) | 0;
+        }
+      } else {
+        const v1 = H1;
+        const v2 = H2;
+        for (let q = 0; q < 2 * P; q += 2) {
+          const a1 = rk[q]!;
+          const a2 = rk[q + 1]!;
+          const x = rv === null ? v1 : rv[q]!;
+          const y = rv === null ? v2 : rv[q + 1]!;
+          acc[q] = (acc[q]! + pair1(a1, a2, x, y)) | 0;
+          acc[q + 1] = (acc[q + 1]! + pair2(a1, a2, x, y)) | 0;
+        }
+      }
+    }
+    for (let q = 0; q < 2 * P; q += 2) {
+      acc[q] = finishFcn1((acc[q]! + base1) | 0, n);
+      acc[q + 1] = finishFcn2((acc[q + 1]! + base2) | 0, n);
+    }
+  }
+  acc[2 * P] = g.id;
+  c.pc = acc;
+  return acc;
+}
+
+/**
+ * The least fingerprint of the state permuted by any permutation of g (as fingerprintStateInto
+ * computes it on state.map((v) => permute(v, p))), written as two uint32 into out[0] (high)
+ * and out[1] (low), without building any permuted value. An empty group writes the state's
+ * own fingerprint.
+ */
+export function leastPermutedFingerprintInto(state: readonly Value[], g: PermGroup, out: Uint32Array | number[]): void {
+  const P = g.size;
+  if (P === 0) {
+    fingerprintStateInto(state, out);
+    return;
+  }
+  const lanes: (Int32Array | null)[] = new Array(state.length);
+  const fixed1: number[] = new Array(state.length);
+  const fixed2: number[] = new Array(state.length);
+  for (let i = 0; i < state.length; i++) {
+    lanes[i] = permAll(state[i]!, g);
+    fixed1[i] = H1;
+    fixed2[i] = H2;
+  }
+  let best1 = 0;
+  let best2 = 0;
+  for (let p = 0, q = 0; p < P; p++, q += 2) {
+    let a = SEED1 ^ 0x51a7e;
+    let b = SEED2 ^ 0x51a7e;
+    for (let i = 0; i < state.length; i++) {
+      const r = lanes[i]!;
+      a = mix(a, r === null ? fixed1[i]! : r[q]!);
+      b = mix(b, r === null ? fixed2[i]! : r[q + 1]!);
+    }
+    const h1 = fmix(a ^ state.length) >>> 0;
+    const h2 = fmix(b ^ Math.imul(state.length, 0x2545f491)) >>> 0;
+    if (p === 0 || h1 < best1 || (h1 === best1 && h2 < best2)) {
+      best1 = h1;
+      best2 = h2;
+    }
+  }
+  out[0] = best1;
+  out[1] = best2;
+}
+
+/**
+ * The fingerprints of permute(v, p) for each permutation p of g, in g's order, computed
+ * without building the permuted values.
+ */
+export function permutedFingerprints(v: Value, g: PermGroup): bigint[] {
+  const r = permAll(v, g);
+  const out: bigint[] = [];
+  for (let p = 0; p < g.size; p++) {
+    const h1 = r === null ? H1 : r[2 * p]!;
+    const h2 = r === null ? H2 : r[2 * p + 1]!;
+    out.push((BigInt(h1 >>> 0) << 32n) | BigInt(h2 >>> 0));
+  }
+  return out;
 }
 
 /** 64-bit fingerprint of a value as [hi, lo] unsigned 32-bit halves. */

@@ -3,7 +3,16 @@
 import type { Expr } from '../ast.ts';
 import { TlaError, formatLoc } from '../errors.ts';
 import type { ActionLabel, State } from '../eval/index.ts';
-import { RecordValue, fingerprintStateInto, permute, toTla, toTlaShort, type Value } from '../values.ts';
+import {
+  PermGroup,
+  RecordValue,
+  fingerprintStateInto,
+  leastPermutedFingerprintInto,
+  permute,
+  toTla,
+  toTlaShort,
+  type Value,
+} from '../values.ts';
 import { FingerprintMap } from './fpset.ts';
 import { search, type SearchResult, type SearchSystem, type StateGraph, type Trace } from './engine.ts';
 import { traceToItf, type ItfTrace } from './itf.ts';
@@ -93,6 +102,9 @@ export function searchSystem(cm: CheckModel): SearchSystem<State, ActionLabel> {
   const view = cm.view;
   const viewed = view ? (s: State): State => [m.evalState(view.expr, view.ctx, s)] : (s: State): State => s;
   const perms = cm.symmetry?.filter((p) => p.size > 0) ?? [];
+  // Without a VIEW the permuted fingerprints are computed from the state's values directly
+  // (hash of the permuted value without building it); a VIEW is evaluated on each permuted state.
+  const group = view ? null : new PermGroup(perms);
   const tmp = new Uint32Array(2);
   /** The fingerprint of the view, minimised over the symmetry permutations. */
   // Raw fingerprint -> canonical fingerprint (of the view, least over the permutations): a
@@ -108,9 +120,17 @@ export function searchSystem(cm: CheckModel): SearchSystem<State, ActionLabel> {
       out[1] = tmp[1]!;
       return;
     }
-    fingerprintStateInto(viewed(s), out);
-    for (const p of perms) {
-      fingerprintStateInto(viewed(s.map((v) => permute(v, p))), tmp);
+    if (view) {
+      fingerprintStateInto(viewed(s), out);
+      for (const p of perms) {
+        fingerprintStateInto(viewed(s.map((v) => permute(v, p))), tmp);
+        if (tmp[0]! < out[0]! || (tmp[0] === out[0] && tmp[1]! < out[1]!)) {
+          out[0] = tmp[0]!;
+          out[1] = tmp[1]!;
+        }
+      }
+    } else if (group) {
+      leastPermutedFingerprintInto(s, group, tmp);
       if (tmp[0]! < out[0]! || (tmp[0] === out[0] && tmp[1]! < out[1]!)) {
         out[0] = tmp[0]!;
         out[1] = tmp[1]!;
