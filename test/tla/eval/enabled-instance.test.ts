@@ -11,6 +11,7 @@ import { TlaError } from '../../../tla/errors.ts';
 import { buildModel } from '../../../tla/eval/index.ts';
 import type { Model } from '../../../tla/eval/index.ts';
 import { loadSpec } from '../../../tla/parse/index.ts';
+import { TupleValue } from '../../../tla/values.ts';
 
 const dir = path.join(import.meta.dirname, 'models');
 
@@ -105,5 +106,28 @@ describe('refinement: the fairness of an instance whose variable is substituted 
     const loop = t.steps.slice(t.loopsTo).map((s) => s.state);
     expect(loop.length).toBeGreaterThan(0);
     expect(loop.every((s) => s[0] === false && s[1] === 0)).toBe(true);
+  });
+});
+
+describe('refinement through a parameterised instance: A(p) == INSTANCE EnabledFlag WITH flag <- f[p]', () => {
+  const file = path.join(dir, 'EnabledParam.tla');
+  async function run(spec: string, prop: string) {
+    const cfg = parseCfg(`SPECIFICATION ${spec}\nPROPERTY ${prop}\nCHECK_DEADLOCK FALSE\n`, 'inline.cfg');
+    return check(modelFromConfig(await loadSpec(file), file, null, cfg));
+  }
+  it('FairSpec refines every A(p)!FSpec (4 states, 5 generated)', async () => {
+    for (const prop of ['Refines', 'Refines2']) {
+      expect(await run('FairSpec', prop)).toMatchObject({ result: 'ok', distinctStates: 4, statesGenerated: 5 });
+    }
+  });
+  it('UnfairSpec may stop with f[1] raised and f[2] not: WF of A(2)!FRaise fails', async () => {
+    for (const prop of ['Refines', 'Refines2']) {
+      const r = await run('UnfairSpec', prop);
+      expect(r.result).toBe('property');
+      const t = r.violation!.trace;
+      const loop = t.steps.slice(t.loopsTo).map((s) => (s.state[0] as TupleValue).elems);
+      expect(loop.length).toBeGreaterThan(0);
+      expect(loop.every(([f1, f2]) => f1 === true && f2 === false)).toBe(true);
+    }
   });
 });
