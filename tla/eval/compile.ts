@@ -389,7 +389,7 @@ export class Compiler {
   }
 
   /** Hook set by the model: builds the scope of module `mod` with the given substitutions. */
-  buildInstanceScope: (mod: Module, subst: (name: string) => Binding | undefined, loc: Loc, withAssumptions: boolean) => Scope = () => {
+  buildInstanceScope: (mod: Module, subst: (name: string) => Binding | undefined, loc: Loc) => Scope = () => {
     throw new Error('buildInstanceScope not set');
   };
   findModule: (name: string, loc: Loc) => Module = () => {
@@ -429,7 +429,6 @@ export class Compiler {
           return { k: 'alias', expr: { kind: 'name', name, loc: d.loc }, scope: substScope };
         },
         d.loc,
-        d.params.length === 0,
       );
       if (d.params.length === 0) info.built = built;
       cur = built;

@@ -165,7 +165,7 @@ export function buildModel(
             return { k: 'alias', expr: { kind: 'name', name, loc: inst.loc }, scope };
           },
           false,
-          withAssumptions,
+          false, // TLC checks the ASSUMEs of the root and what it EXTENDS, not of instantiated modules
         );
         for (const [name, b] of instScope.map) {
           if (b.k === 'def' || b.k === 'fcndef' || b.k === 'instance') {
@@ -180,9 +180,9 @@ export function buildModel(
     return scope;
   };
 
-  // Named instances collect their modules' ASSUMEs (checked by checkAssumptions, with the
-  // instance's substitutions).
-  compiler.buildInstanceScope = (mod, subst, _loc, withAssumptions) => buildScope(mod, subst, false, withAssumptions);
+  // Named instances bring no ASSUMEs either: TLC leaves an instantiated module's assumptions
+  // unchecked (they may range over sets it cannot enumerate, as in tlaplus/Examples' TestGraphs).
+  compiler.buildInstanceScope = (mod, subst) => buildScope(mod, subst, false, false);
 
   const declared = new Set<string>();
   const collectConsts = (m: Module, seen: Set<string>): void => {

@@ -149,12 +149,12 @@ Facts == A!Values = 0..4 /\\ C(5, 2)!Values = {0, 2, 4}
     expect(successorsOf(m, 'Next', [4, 6]).map((s) => `${s.label.name} ${show(s.t)}`)).toEqual(['Next 2 6', 'Next 4 1']); // a conjunction stops splitting, as in TLC
     expect(m.evalState(m.lookup('Facts'), m.rootCtx, [0, 0])).toBe(true);
     m.checkAssumptions();
-    // The instantiated module's ASSUME is checked with the instance's substitutions.
-    const bad = await parseModuleText(text.split('====\n')[0]!.replace('VARIABLE c', 'VARIABLE c\nASSUME Step < Max') + '====\n', 'Counter.tla');
-    const m2 = buildModel({ root: main, modules: new Map([['Main', main], ['Counter', bad]]) }, new Map());
-    expect(() => m2.checkAssumptions()).not.toThrow();
-    const bad2 = await parseModuleText(text.split('====\n')[0]!.replace('VARIABLE c', 'VARIABLE c\nASSUME Step > Max') + '====\n', 'Counter.tla');
-    const m3 = buildModel({ root: main, modules: new Map([['Main', main], ['Counter', bad2]]) }, new Map());
-    expect(() => m3.checkAssumptions()).toThrow(/Assumption at Counter\.tla:5:8 is false/);
+    // As in TLC, an instantiated module's ASSUMEs are not checked: a false one, or one that
+    // cannot be evaluated (a quantifier over Nat), does not stop the model.
+    for (const assume of ['ASSUME Step > Max', 'ASSUME \\A n \\in Nat : n >= 0']) {
+      const inst = await parseModuleText(text.split('====\n')[0]!.replace('VARIABLE c', `VARIABLE c\n${assume}`) + '====\n', 'Counter.tla');
+      const mi = buildModel({ root: main, modules: new Map([['Main', main], ['Counter', inst]]) }, new Map());
+      expect(() => mi.checkAssumptions(), assume).not.toThrow();
+    }
   });
 });
