@@ -28,6 +28,12 @@ const BENCHES: Bench[] = [
     cfg: path.join(corpus, 'check-22-bench-replication', 'Replication.cfg'),
   },
   {
+    // The same model reduced by SYMMETRY over 3 backups (permuted fingerprints).
+    name: 'replication-symmetry',
+    spec: path.join(corpus, 'check-22-bench-replication', 'Replication.tla'),
+    cfg: path.join(corpus, 'check-22-bench-replication', 'ReplicationSym.cfg'),
+  },
+  {
     name: 'bank',
     spec: path.join(corpus, 'check-23-bench-bank', 'Bank.tla'),
     cfg: path.join(corpus, 'check-23-bench-bank', 'Bank.cfg'),

@@ -73,8 +73,9 @@ export abstract class SetValue {
   hashed = false;
   /** Whether the set contains a model value at any depth (valid when hashed is true). */
   hasMv = false;
-  /** Permuted hash lanes under a PermGroup (see permAll), or null. */
-  pc: Int32Array | null = null;
+  /** Offset and epoch of its permuted hash lanes in the SYMMETRY arena (see permAll). */
+  pci = 0;
+  pce = 0;
   /** Membership without enumeration. */
   abstract has(v: Value): boolean;
   /** False when the set cannot be enumerated (Nat, Int, STRING, Seq(S), a filter of those...). */
@@ -679,8 +680,9 @@ export class TupleValue {
   hashed = false;
   /** Whether a model value occurs in it at any depth (valid when hashed is true). */
   hasMv = false;
-  /** Permuted hash lanes under a PermGroup (see permAll), or null. */
-  pc: Int32Array | null = null;
+  /** Offset and epoch of its permuted hash lanes in the SYMMETRY arena (see permAll). */
+  pci = 0;
+  pce = 0;
   constructor(readonly elems: readonly Value[]) {}
 }
 
@@ -690,8 +692,9 @@ export class RecordValue {
   hashed = false;
   /** Whether a model value occurs in it at any depth (valid when hashed is true). */
   hasMv = false;
-  /** Permuted hash lanes under a PermGroup (see permAll), or null. */
-  pc: Int32Array | null = null;
+  /** Offset and epoch of its permuted hash lanes in the SYMMETRY arena (see permAll). */
+  pci = 0;
+  pce = 0;
   /** names sorted, one value per name. */
   constructor(
     readonly names: readonly string[],
@@ -710,8 +713,9 @@ export class FcnValue {
   hashed = false;
   /** Whether a model value occurs in it at any depth (valid when hashed is true). */
   hasMv = false;
-  /** Permuted hash lanes under a PermGroup (see permAll), or null. */
-  pc: Int32Array | null = null;
+  /** Offset and epoch of its permuted hash lanes in the SYMMETRY arena (see permAll). */
+  pci = 0;
+  pce = 0;
   /** dom canonical (sorted, no duplicates), vals parallel. */
   constructor(
     readonly dom: readonly Value[],
@@ -1314,61 +1318,102 @@ let permGroupIds = 0;
 
 /**
  * A set of permutations of model values (a SYMMETRY group) prepared for
- * leastPermutedFingerprintInto. The permuted hash lanes of a composite that contains a model
- * value are computed for all the permutations at once and cached on the composite (as
- * 2 * size lanes and the group's id), so a sub-value shared by many states (a message in a
- * set of messages) is hashed under the permutations once.
+ * leastPermutedFingerprintInto: the hash lanes of the image of every model value known when
+ * the group is built, under each permutation (model values created later are left alone).
  */
 export class PermGroup {
   readonly id: number;
   readonly size: number;
-  /** images[m.index]: the lanes of the image of model value m under each permutation. */
-  private readonly images: Int32Array[];
+  /** Model values with an index below this have images. */
+  readonly known: number;
+  /** Lanes of the image of model value m under permutation p at [m.index * 2 * size + 2 * p]. */
+  readonly images: Int32Array;
   constructor(readonly perms: readonly ReadonlyMap<ModelValue, ModelValue>[]) {
     this.id = ++permGroupIds;
     this.size = perms.length;
-    this.images = [];
+    this.known = modelValues.size;
+    const w = 2 * perms.length;
+    this.images = new Int32Array(this.known * w);
     for (const mv of modelValues.values()) {
-      const img = new Int32Array(2 * perms.length);
       for (let p = 0; p < perms.length; p++) {
         const to = perms[p]!.get(mv) ?? mv;
-        img[2 * p] = to.h1;
-        img[2 * p + 1] = to.h2;
+        this.images[mv.index * w + 2 * p] = to.h1;
+        this.images[mv.index * w + 2 * p + 1] = to.h2;
       }
-      this.images[mv.index] = img;
     }
-  }
-  /** The lanes of m's images, or null for a model value created after the group. */
-  imagesOf(m: ModelValue): Int32Array | null {
-    return this.images[m.index] ?? null;
   }
 }
 
+// The permuted lanes of composites live in one arena (one block of 2 * size lanes per
+// composite): a composite that contains a model value records its block's offset and the
+// arena's epoch (pci, pce), so a sub-value shared by many states (a message in a set of
+// messages) is hashed under the permutations once. When the arena passes ARENA_LIMIT lanes
+// it is emptied between two states (the epoch changes, every recorded block becomes stale),
+// which bounds the memory of the cache whatever the size of the model.
+let ARENA_LIMIT = 1 << 22;
+
+/** Sets the number of lanes the SYMMETRY cache keeps before it is emptied (tests use tiny ones). */
+export function setPermCacheLimit(lanes: number): void {
+  ARENA_LIMIT = lanes;
+}
+let arena = new Int32Array(0);
+let arenaUsed = 0;
+let arenaBase = 0;
+let arenaEpoch = 1;
+let arenaGroup: PermGroup | null = null;
+
+/** Makes the arena g's (its model value images first), emptying it when full. */
+function useGroup(g: PermGroup): void {
+  if (arenaGroup === g) {
+    if (arenaUsed > ARENA_LIMIT) {
+      arenaEpoch++;
+      arenaUsed = arenaBase;
+    }
+    return;
+  }
+  arenaGroup = g;
+  arenaEpoch++;
+  arena = new Int32Array(Math.max(1 << 16, 2 * g.images.length));
+  arena.set(g.images);
+  arenaBase = arenaUsed = g.images.length;
+}
+
+/** A zeroed block of k lanes; its offset stays valid until the arena is emptied. */
+function allocLanes(k: number): number {
+  if (arenaUsed + k > arena.length) {
+    const bigger = new Int32Array(Math.max(2 * arena.length, arenaUsed + k));
+    bigger.set(arena.subarray(0, arenaUsed));
+    arena = bigger;
+  }
+  const o = arenaUsed;
+  arenaUsed += k;
+  arena.fill(0, o, o + k);
+  return o;
+}
+
 /**
- * The hash lanes of v under every permutation p of g, as out[2p], out[2p + 1]; null when v
- * contains no model value (or none known to g): then H1/H2 hold its lanes, the same for all.
+ * The hash lanes of v under every permutation p of g (the arena's group), as the offset o of
+ * a block with lanes at arena[o + 2p], arena[o + 2p + 1]; -1 when v contains no model value
+ * known to g: then H1/H2 hold its lanes, the same under every permutation.
  */
-function permAll(v: Value, g: PermGroup): Int32Array | null {
+function permAll(v: Value, g: PermGroup): number {
   if (typeof v !== 'object') {
     hashValue(v);
-    return null;
+    return -1;
   }
   if (v instanceof ModelValue) {
-    const img = g.imagesOf(v);
-    if (img === null) {
-      H1 = v.h1;
-      H2 = v.h2;
-    }
-    return img;
+    if (v.index < g.known) return v.index * 2 * g.size;
+    H1 = v.h1;
+    H2 = v.h2;
+    return -1;
   }
   hashValue(v);
-  if (!HMV) return null;
+  if (!HMV) return -1;
   let c: SetValue | TupleValue | RecordValue | FcnValue = v instanceof LazyFcn ? v.materialize() : v;
   if (c instanceof SetValue) c = c.normalized();
-  const P = g.size;
-  const cached = c.pc;
-  if (cached !== null && cached[2 * P] === g.id) return cached;
-  const acc = new Int32Array(2 * P + 1);
+  if (c.pce === arenaEpoch) return c.pci;
+  const w = 2 * g.size;
+  const o = allocLanes(w);
   let base1 = 0;
   let base2 = 0;
   let n: number;
@@ -1377,21 +1422,23 @@ function permAll(v: Value, g: PermGroup): Int32Array | null {
     n = es.length;
     for (let i = 0; i < n; i++) {
       const r = permAll(es[i]!, g);
-      if (r === null) {
+      if (r < 0) {
         base1 = (base1 + elem1(H1, H2)) | 0;
         base2 = (base2 + elem2(H1, H2)) | 0;
       } else {
-        for (let p = 0, q = 0; p < P; p++, q += 2) {
-          const x = r[q]!;
-          const y = r[q + 1]!;
-          acc[q] = (acc[q]! + elem1(x, y)) | 0;
-          acc[q + 1] = (acc[q + 1]! + elem2(x, y)) | 0;
+        const A = arena;
+        for (let q = 0; q < w; q += 2) {
+          const x = A[r + q]!;
+          const y = A[r + q + 1]!;
+          A[o + q] = (A[o + q]! + elem1(x, y)) | 0;
+          A[o + q + 1] = (A[o + q + 1]! + elem2(x, y)) | 0;
         }
       }
     }
-    for (let q = 0; q < 2 * P; q += 2) {
-      acc[q] = finishSet1((acc[q]! + base1) | 0, n);
-      acc[q + 1] = finishSet2((acc[q + 1]! + base2) | 0, n);
+    const A = arena;
+    for (let q = 0; q < w; q += 2) {
+      A[o + q] = finishSet1((A[o + q]! + base1) | 0, n);
+      A[o + q + 1] = finishSet2((A[o + q + 1]! + base2) | 0, n);
     }
   } else {
     const isTuple = c instanceof TupleValue;
@@ -1403,38 +1450,37 @@ function permAll(v: Value, g: PermGroup): Int32Array | null {
       const k1 = H1;
       const k2 = H2;
       const rv = permAll(vs[i]!, g);
-      if (rk === null && rv === null) {
-        base1 = (base1 + pair1(k1, k2, H1, H2)) | 0;
-        base2 = (base2 + pair2(k1, k2, H1, H2)) | 0;
-      } else if (rk === null) {
-        for (let q = 0; q < 2 * P; q += 2) {
-          const x = rv![q]!;
-          const y = rv![q + 1]!;
-          acc[q] = (acc[q]! + pair1(k1, k2, x, y)) | 0;
-          acc[q + 1] = (acc[q + 1]! + pair2(k1, k2, x, y)) | 0;
-        }
-      } else {
-        const v1 = H1;
-        const v2 = H2;
-        for (let q = 0; q < 2 * P; q += 2) {
-          const a1 = rk[q]!;
-          const a2 = rk[q + 1]!;
-          const x = rv === null ? v1 : rv[q]!;
-          const y = rv === null ? v2 : rv[q + 1]!;
-          acc[q] = (acc[q]! + pair1(a1, a2, x, y)) | 0;
-          acc[q + 1] = (acc[q + 1]! + pair2(a1, a2, x, y)) | 0;
-        }
+      const v1 = H1;
+      const v2 = H2;
+      if (rk < 0 && rv < 0) {
+        base1 = (base1 + pair1(k1, k2, v1, v2)) | 0;
+        base2 = (base2 + pair2(k1, k2, v1, v2)) | 0;
+        continue;
+      }
+      const A = arena;
+      for (let q = 0; q < w; q += 2) {
+        const a1 = rk < 0 ? k1 : A[rk + q]!;
+        const a2 = rk < 0 ? k2 : A[rk + q + 1]!;
+        const x = rv < 0 ? v1 : A[rv + q]!;
+        const y = rv < 0 ? v2 : A[rv + q + 1]!;
+        A[o + q] = (A[o + q]! + pair1(a1, a2, x, y)) | 0;
+        A[o + q + 1] = (A[o + q + 1]! + pair2(a1, a2, x, y)) | 0;
       }
     }
-    for (let q = 0; q < 2 * P; q += 2) {
-      acc[q] = finishFcn1((acc[q]! + base1) | 0, n);
-      acc[q + 1] = finishFcn2((acc[q + 1]! + base2) | 0, n);
+    const A = arena;
+    for (let q = 0; q < w; q += 2) {
+      A[o + q] = finishFcn1((A[o + q]! + base1) | 0, n);
+      A[o + q + 1] = finishFcn2((A[o + q + 1]! + base2) | 0, n);
     }
   }
-  acc[2 * P] = g.id;
-  c.pc = acc;
-  return acc;
+  c.pci = o;
+  c.pce = arenaEpoch;
+  return o;
 }
+
+const stateLanes: number[] = [];
+const stateFixed1: number[] = [];
+const stateFixed2: number[] = [];
 
 /**
  * The least fingerprint of the state permuted by any permutation of g (as fingerprintStateInto
@@ -1448,27 +1494,27 @@ export function leastPermutedFingerprintInto(state: readonly Value[], g: PermGro
     fingerprintStateInto(state, out);
     return;
   }
-  const lanes: (Int32Array | null)[] = new Array(state.length);
-  const fixed1: number[] = new Array(state.length);
-  const fixed2: number[] = new Array(state.length);
-  for (let i = 0; i < state.length; i++) {
-    lanes[i] = permAll(state[i]!, g);
-    fixed1[i] = H1;
-    fixed2[i] = H2;
+  useGroup(g);
+  const nv = state.length;
+  for (let i = 0; i < nv; i++) {
+    stateLanes[i] = permAll(state[i]!, g);
+    stateFixed1[i] = H1;
+    stateFixed2[i] = H2;
   }
+  const A = arena;
   let best1 = 0;
   let best2 = 0;
-  for (let p = 0, q = 0; p < P; p++, q += 2) {
+  for (let q = 0; q < 2 * P; q += 2) {
     let a = SEED1 ^ 0x51a7e;
     let b = SEED2 ^ 0x51a7e;
-    for (let i = 0; i < state.length; i++) {
-      const r = lanes[i]!;
-      a = mix(a, r === null ? fixed1[i]! : r[q]!);
-      b = mix(b, r === null ? fixed2[i]! : r[q + 1]!);
+    for (let i = 0; i < nv; i++) {
+      const r = stateLanes[i]!;
+      a = mix(a, r < 0 ? stateFixed1[i]! : A[r + q]!);
+      b = mix(b, r < 0 ? stateFixed2[i]! : A[r + q + 1]!);
     }
-    const h1 = fmix(a ^ state.length) >>> 0;
-    const h2 = fmix(b ^ Math.imul(state.length, 0x2545f491)) >>> 0;
-    if (p === 0 || h1 < best1 || (h1 === best1 && h2 < best2)) {
+    const h1 = fmix(a ^ nv) >>> 0;
+    const h2 = fmix(b ^ Math.imul(nv, 0x2545f491)) >>> 0;
+    if (q === 0 || h1 < best1 || (h1 === best1 && h2 < best2)) {
       best1 = h1;
       best2 = h2;
     }
@@ -1482,11 +1528,12 @@ export function leastPermutedFingerprintInto(state: readonly Value[], g: PermGro
  * without building the permuted values.
  */
 export function permutedFingerprints(v: Value, g: PermGroup): bigint[] {
+  useGroup(g);
   const r = permAll(v, g);
   const out: bigint[] = [];
-  for (let p = 0; p < g.size; p++) {
-    const h1 = r === null ? H1 : r[2 * p]!;
-    const h2 = r === null ? H2 : r[2 * p + 1]!;
+  for (let q = 0; q < 2 * g.size; q += 2) {
+    const h1 = r < 0 ? H1 : arena[r + q]!;
+    const h2 = r < 0 ? H2 : arena[r + q + 1]!;
     out.push((BigInt(h1 >>> 0) << 32n) | BigInt(h2 >>> 0));
   }
   return out;

@@ -4,7 +4,11 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
+  FcnValue,
   IntervalSet,
+  RecordValue,
+  SetEnum,
+  TupleValue,
   LazyFcn,
   PermGroup,
   SubsetSet,
@@ -18,6 +22,7 @@ import {
   permutedFingerprints,
   record,
   setOf,
+  setPermCacheLimit,
   tuple,
 } from '../../../tla/values.ts';
 import type { ModelValue, Value } from '../../../tla/values.ts';
@@ -40,6 +45,15 @@ function permutations(xs: readonly ModelValue[]): Map<ModelValue, ModelValue>[] 
     }
   }
   return out;
+}
+
+/** A copy of v made of new objects (lazy values are kept). */
+function clone(v: Value): Value {
+  if (v instanceof SetEnum) return new SetEnum(v.elems.map(clone));
+  if (v instanceof TupleValue) return new TupleValue(v.elems.map(clone));
+  if (v instanceof RecordValue) return new RecordValue(v.names, v.vals.map(clone));
+  if (v instanceof FcnValue) return new FcnValue(v.dom.map(clone), v.vals.map(clone));
+  return v;
 }
 
 /** Maps from -> to pairwise (a bijection when to is a rearrangement of from). */
@@ -109,26 +123,47 @@ describe('permuted fingerprints', () => {
   });
 
   it('the least permuted state fingerprint is the least over the permuted states', () => {
-    fc.assert(
-      fc.property(fc.array(tree, { minLength: 1, maxLength: 3 }), (state) => {
-        for (const g of [full, partial]) {
-          const out = new Uint32Array(2);
-          leastPermutedFingerprintInto(state, g, out);
-          let best: bigint | null = null;
-          const tmp = new Uint32Array(2);
-          for (const p of g.perms) {
-            fingerprintStateInto(
-              state.map((x) => permute(x, p)),
-              tmp,
-            );
-            const f = (BigInt(tmp[0]!) << 32n) | BigInt(tmp[1]!);
-            if (best === null || f < best) best = f;
+    const least = (state: readonly Value[], g: PermGroup): bigint => {
+      let best: bigint | null = null;
+      const tmp = new Uint32Array(2);
+      for (const p of g.perms) {
+        fingerprintStateInto(
+          state.map((x) => permute(x, p)),
+          tmp,
+        );
+        const f = (BigInt(tmp[0]!) << 32n) | BigInt(tmp[1]!);
+        if (best === null || f < best) best = f;
+      }
+      return best!;
+    };
+    const check = () =>
+      fc.assert(
+        // States that share some of their values and not others (fresh copies), checked one
+        // after the other with the same group, as the checker does.
+        fc.property(fc.array(tree, { minLength: 1, maxLength: 4 }), (pool) => {
+          const n = pool.length;
+          const states = pool.flatMap((v, i) => [
+            [v, clone(pool[(i + 1) % n]!)],
+            [pool[(i + 1) % n]!, v, clone(v)],
+          ]);
+          for (const g of [full, partial]) {
+            for (const state of states) {
+              const out = new Uint32Array(2);
+              leastPermutedFingerprintInto(state, g, out);
+              expect((BigInt(out[0]!) << 32n) | BigInt(out[1]!)).toBe(least(state, g));
+            }
           }
-          expect((BigInt(out[0]!) << 32n) | BigInt(out[1]!)).toBe(best);
-        }
-      }),
-      { numRuns: 200 },
-    );
+        }),
+        { numRuns: 150 },
+      );
+    check();
+    // The same with a cache emptied between almost every two states.
+    setPermCacheLimit(64);
+    try {
+      check();
+    } finally {
+      setPermCacheLimit(1 << 22);
+    }
   });
 
   it('values in the same orbit have the same least fingerprint, values in different orbits not', () => {
