@@ -1,5 +1,5 @@
 // Word count on a local cluster of real `buffy node` processes, fed over TCP by a sender in
-// this process. H4's bench/word-count.ts calls `measureClusterWordCount` for its line (d);
+// this process. bench/word-count.ts calls `measureClusterWordCount` for its line (d);
 // run alone: `node --import tsx bench/cluster.ts [words] [workers]`.
 //
 // Measured: words / (time from the first byte sent to the moment the initializer reports the

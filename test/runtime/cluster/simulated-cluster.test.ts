@@ -1,4 +1,4 @@
-// Three workers in one process: H4's engines joined by DataPlanes over the deterministic
+// Three workers in one process: worker engines joined by DataPlanes over the deterministic
 // in-memory TestNetwork (small windows so credit runs out, batches split, byte streams cut at
 // seeded points). Word count must give exactly the counts of a single-process run, whatever
 // the seed.
