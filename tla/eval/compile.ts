@@ -62,6 +62,13 @@ export class Runtime {
   epoch = 0;
   /** The last epoch number handed out. */
   epochs = 0;
+  /**
+   * Intermediate states u of action compositions `A \cdot B` computed so far (s -A-> u):
+   * TLC counts them as generated states, besides the successors themselves.
+   */
+  cdotGenerated = 0;
+  /** Whether cdotGenerated counts now (set by Model.successors, cleared by other entry points). */
+  countCdot = false;
 }
 
 const UNEVAL = Symbol('unevaluated');
@@ -1210,6 +1217,8 @@ export class Compiler {
     const saveName = rt.lblName;
     const saveArgs = rt.lblArgs;
     const savePrimed = rt.primed;
+    const saveCount = rt.countCdot;
+    rt.countCdot = false;
     // The real variables, then one slot per free substituted variable.
     rt.t = new Array(this.variables.length + this.freeSubst.length);
     rt.primed = 0;
@@ -1233,6 +1242,7 @@ export class Compiler {
       rt.lblName = saveName;
       rt.lblArgs = saveArgs;
       rt.primed = savePrimed;
+      rt.countCdot = saveCount;
     }
   }
 
@@ -1475,6 +1485,25 @@ export class Compiler {
     const op = e.op;
     // Short-circuiting and special forms.
     switch (op) {
+      case '\\cdot': {
+        // A \cdot B on a pair of states (s, t): some A-successor u of s has B(u, t).
+        const act = this.cdotAction(e, scope);
+        const rt = this.rt;
+        return () => {
+          if (rt.s === null || rt.t === null) {
+            throw new TlaError('eval', `The action composition ${exprText(e)} was evaluated outside an action (it needs a current and a next state)`, loc);
+          }
+          try {
+            act(() => {
+              throw FOUND;
+            });
+          } catch (x) {
+            if (x === FOUND) return true;
+            throw x;
+          }
+          return false;
+        };
+      }
       case '=>': {
         const [a, c] = this.args2(e, scope);
         return () => !isTrue(a(), 'The left side of =>', loc) || isTrue(c(), 'The right side of =>', loc);
@@ -1958,6 +1987,10 @@ export class Compiler {
           if (d && d.k === 'def') return this.callAction(d.info, e.args, scope, mode, split, e.op, e.loc);
         }
         if (b) break;
+        if (e.op === '\\cdot' && e.args.length === 2) {
+          if (mode === 'init') throw semantic(`The action composition ${exprText(e)} cannot appear in an initial predicate`, e.loc);
+          return this.cdotAction(e, scope);
+        }
         if (e.op === '=' && e.args.length === 2) {
           const target = this.assignTarget(e.args[0]!, scope, mode);
           if (target !== null) return this.assign(target, this.expr(e.args[1]!, scope), false, e.loc);
@@ -1999,6 +2032,64 @@ export class Compiler {
       if (isTrue(p(), 'An action conjunct', loc)) rest(k);
     });
     return act;
+  }
+
+  /**
+   * Action composition `A \cdot B`: s -> t is a step iff s -A-> u -B-> t for some state u.
+   * As TLC (tlc2.tool.impl.Tool.cdot): the A-successors u of the current state are computed
+   * first (from an empty next state: A must assign every variable), counted in
+   * `rt.cdotGenerated` (TLC counts them as generated states), then B runs with u as the
+   * current state, assigning (or testing) the real next state; each B-successor is a
+   * successor of the original state. Labels are not split below \cdot.
+   */
+  private cdotAction(e: Extract<Expr, { kind: 'apply' }>, scope: Scope): Act {
+    const rt = this.rt;
+    const [ea, eb] = e.args as [Expr, Expr];
+    const a = this.action(ea, scope, 'next', false);
+    const b = this.action(eb, scope, 'next', false);
+    const nVars = this.variables.length;
+    const loc = e.loc;
+    this.noteState();
+    return (k) => {
+      const s0 = rt.s!;
+      const t0 = rt.t!;
+      const mids: (Value | undefined)[][] = [];
+      const u: (Value | undefined)[] = new Array(t0.length);
+      rt.t = u;
+      try {
+        a(() => {
+          for (let i = 0; i < nVars; i++) {
+            if (u[i] === undefined) {
+              throw new TlaError(
+                'eval',
+                `In the action composition ${exprText(e)}, the left action ${exprText(ea)} does not assign a value to the variable ${this.variables[i]}: A \\cdot B needs A to determine the whole intermediate state (add UNCHANGED ${this.variables[i]} to A)`,
+                loc,
+              );
+            }
+          }
+          mids.push(u.slice());
+        });
+      } finally {
+        rt.t = t0;
+      }
+      if (rt.countCdot) rt.cdotGenerated += mids.length;
+      for (let i = 0; i < mids.length; i++) {
+        const m = mids[i]!;
+        rt.s = m;
+        try {
+          b(() => {
+            rt.s = s0;
+            try {
+              k();
+            } finally {
+              rt.s = m;
+            }
+          });
+        } finally {
+          rt.s = s0;
+        }
+      }
+    };
   }
 
   /** Acts that can be fused with the act that follows them in a conjunction. */

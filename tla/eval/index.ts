@@ -1,9 +1,10 @@
 // The evaluator's public API: buildModel(spec, constants, overrides) -> Model
 // (see tla/README.md for the contract used by the checker).
+import { fileURLToPath } from 'node:url';
 import type { Expr, LoadedSpec, Loc, Module } from '../ast.ts';
 import { STANDARD_MODULES } from '../ast.ts';
 import { TlaError, formatLoc } from '../errors.ts';
-import { describeValue, toTla } from '../values.ts';
+import { describeValue, mkRecord, toTla } from '../values.ts';
 import type { Value } from '../values.ts';
 import { makeBuiltins } from './builtins.ts';
 import { Compiler, Scope } from './compile.ts';
@@ -39,6 +40,20 @@ export interface Model {
   evalConstant(expr: Expr, ctx: Ctx): Value;
   /** The value TLCGet("level") returns (the checker sets it to the current depth). */
   tlcLevel: number;
+  /**
+   * Intermediate states u of action compositions `A \cdot B` (s -A-> u) computed by
+   * `successors` so far. TLC counts them as generated states besides the successors
+   * emitted, so a checker matching TLC's statesGenerated adds this number.
+   */
+  readonly cdotGenerated: number;
+}
+
+/** The run settings `TLCGet("config")` reports (a breadth-first model-checking run). */
+export interface RunConfig {
+  /** Whether deadlock is checked (TLC: FALSE with -deadlock or CHECK_DEADLOCK FALSE). Default true. */
+  deadlock?: boolean;
+  /** Number of workers (default 1). */
+  workers?: number;
 }
 
 export interface BuildOptions {
@@ -46,9 +61,33 @@ export interface BuildOptions {
   print?: (line: string) => void;
   /** Seed of RandomElement's generator (default 1: runs are reproducible). */
   seed?: number;
+  /** The run settings TLCGet("config") reports. */
+  run?: RunConfig;
 }
 
 const STANDARD: ReadonlySet<string> = new Set(STANDARD_MODULES);
+
+/** TLC's Java property switching action composition on (TLCGet returns "true": always supported here). */
+const CDOT_PROPERTY = '-Dtlc2.tool.impl.Tool.cdot';
+
+/**
+ * TLCGet("config"): the record TLC returns for a breadth-first model-checking run, with the
+ * same fields: mode ("bfs"), deadlock (whether deadlock is checked), worker (number of
+ * workers), seed (the RandomElement seed, as a string), fingerprint (TLC gives its
+ * fingerprint polynomial as a string; here the name of this checker's fingerprint function)
+ * and install (where this checker is installed).
+ */
+function runConfigValue(options: BuildOptions): Value {
+  const run = options.run ?? {};
+  return mkRecord([
+    ['mode', 'bfs'],
+    ['deadlock', run.deadlock ?? true],
+    ['worker', run.workers ?? 1],
+    ['seed', String(options.seed ?? 1)],
+    ['fingerprint', 'murmur3-64'],
+    ['install', fileURLToPath(new URL('../..', import.meta.url))],
+  ]);
+}
 
 interface CacheEntry {
   fn?: Fn;
@@ -113,7 +152,11 @@ export function buildModel(
         return v;
       }
       if (k === 'level') return modelRef.m!.tlcLevel;
-      throw new TlaError('unsupported', `TLCGet(${describeValue(k)}) is not supported (only integer registers and "level")`);
+      if (k === 'config') return runConfigValue(options);
+      // TLC reads a Java system property; its default is the key itself. The one property
+      // specs test is the switch of action composition, which is always on here.
+      if (typeof k === 'string' && k.startsWith('-D')) return k === CDOT_PROPERTY ? 'true' : k;
+      throw new TlaError('unsupported', `TLCGet(${describeValue(k)}) is not supported (only integer registers, "level", "config" and "-D<property>")`);
     },
     tlcSet: (k, v) => {
       if (typeof k !== 'number') throw new TlaError('unsupported', `TLCSet(${describeValue(k)}, ...) is not supported (only integer registers)`);
@@ -244,6 +287,8 @@ export function buildModel(
     const saveAction = rt.actionName;
     const saveStable = rt.stable;
     const saveEpoch = rt.epoch;
+    const saveCount = rt.countCdot;
+    rt.countCdot = false;
     rt.s = s;
     rt.t = t;
     // s is complete and unchanged during f (except while initial states are enumerated): a new
@@ -268,6 +313,7 @@ export function buildModel(
       rt.actionName = saveAction;
       rt.stable = saveStable;
       rt.epoch = saveEpoch;
+      rt.countCdot = saveCount;
     }
   };
 
@@ -280,6 +326,9 @@ export function buildModel(
     variables,
     rootCtx,
     tlcLevel: 0,
+    get cdotGenerated() {
+      return rt.cdotGenerated;
+    },
     lookup(name) {
       let e = names.get(name);
       if (!e) {
@@ -372,6 +421,7 @@ export function buildModel(
       const t: (Value | undefined)[] = new Array(nVars).fill(undefined);
       const top = describeExpr(next);
       withStates(s as Value[], t, () => {
+        rt.countCdot = true;
         rt.lblName = top;
         rt.lblArgs = [];
         rt.actionName = top;

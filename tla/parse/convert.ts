@@ -29,6 +29,8 @@ import {
   UNSUPPORTED_INFIX,
 } from './operators.ts';
 
+/** The apply-node name of action composition `A \cdot B` (SANY's \cdot). */
+const CDOT = '\\cdot';
 /** The spellings of prefix operators, anchored where lastIndex points. */
 const PREFIX_START = /~|\\lnot|\\neg|¬|ENABLED|UNCHANGED|\[\]|□|<>|◇|⋄|SUBSET|UNION|DOMAIN/y;
 
@@ -375,6 +377,7 @@ export class Converter {
     } else {
       const name = INFIX_OPS[t];
       if (name) return name;
+      if (t === 'cdot') return CDOT;
       const bad = UNSUPPORTED_INFIX[t];
       if (bad) throw this.unsupported(bad, n);
     }
@@ -980,6 +983,8 @@ export class Converter {
 
   /** The apply-node name of an infix symbol (or an unsupported-construct error). */
   infixOpName(symNode: Node, sym: string): string {
+    // Action composition A \cdot B: an ordinary apply node, given meaning by the evaluator.
+    if (sym === 'cdot') return CDOT;
     const bad = UNSUPPORTED_INFIX[sym];
     if (bad) throw this.unsupported(bad, symNode);
     const op = INFIX_OPS[sym];
