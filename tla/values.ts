@@ -1326,30 +1326,37 @@ export class PermGroup {
   readonly size: number;
   /** Model values with an index below this have images. */
   readonly known: number;
-  /** Lanes of the image of model value m under permutation p at [m.index * 2 * size + 2 * p]. */
+  /** The block (see permAll) of the image of model value m at m.index * (4 * size + 1). */
   readonly images: Int32Array;
   constructor(readonly perms: readonly ReadonlyMap<ModelValue, ModelValue>[]) {
     this.id = ++permGroupIds;
     this.size = perms.length;
     this.known = modelValues.size;
-    const w = 2 * perms.length;
+    const w = 4 * perms.length + 1;
     this.images = new Int32Array(this.known * w);
     for (const mv of modelValues.values()) {
+      const o = mv.index * w;
+      this.images[o] = 1;
       for (let p = 0; p < perms.length; p++) {
         const to = perms[p]!.get(mv) ?? mv;
-        this.images[mv.index * w + 2 * p] = to.h1;
-        this.images[mv.index * w + 2 * p + 1] = to.h2;
+        const q = o + 1 + 4 * p;
+        this.images[q] = to.h1;
+        this.images[q + 1] = to.h2;
+        this.images[q + 2] = elem1(to.h1, to.h2);
+        this.images[q + 3] = elem2(to.h1, to.h2);
       }
     }
   }
 }
 
-// The permuted lanes of composites live in one arena (one block of 2 * size lanes per
-// composite): a composite that contains a model value records its block's offset and the
-// arena's epoch (pci, pce), so a sub-value shared by many states (a message in a set of
-// messages) is hashed under the permutations once. When the arena passes ARENA_LIMIT lanes
-// it is emptied between two states (the epoch changes, every recorded block becomes stale),
-// which bounds the memory of the cache whatever the size of the model.
+// The permuted lanes of composites live in one arena, one block per composite: a flag (1
+// when the set-element summands are filled in) then, for each permutation p, at 1 + 4p: the
+// composite's two hash lanes and its two summands as an element of a set (elem1, elem2). A
+// composite that contains a model value records its block's offset and the arena's epoch
+// (pci, pce), so a sub-value shared by many states (a message in a set of messages) is
+// hashed under the permutations once. When the arena passes ARENA_LIMIT lanes it is emptied
+// between two states (the epoch changes, every recorded block becomes stale), which bounds
+// the memory of the cache whatever the size of the model.
 let ARENA_LIMIT = 1 << 22;
 
 /** Sets the number of lanes the SYMMETRY cache keeps before it is emptied (tests use tiny ones). */
@@ -1391,18 +1398,30 @@ function allocLanes(k: number): number {
   return o;
 }
 
+/** Fills in the set-element summands of the block at o (w = 4 * size). */
+function fillElemLanes(o: number, w: number): void {
+  const A = arena;
+  for (let q = o + 1; q < o + 1 + w; q += 4) {
+    A[q + 2] = elem1(A[q]!, A[q + 1]!);
+    A[q + 3] = elem2(A[q]!, A[q + 1]!);
+  }
+  A[o] = 1;
+}
+
 /**
  * The hash lanes of v under every permutation p of g (the arena's group), as the offset o of
- * a block with lanes at arena[o + 2p], arena[o + 2p + 1]; -1 when v contains no model value
+ * its block: lanes at arena[o + 1 + 4p], arena[o + 2 + 4p], and when asElem its summands as a
+ * set element at arena[o + 3 + 4p], arena[o + 4 + 4p]. -1 when v contains no model value
  * known to g: then H1/H2 hold its lanes, the same under every permutation.
  */
-function permAll(v: Value, g: PermGroup): number {
+function permAll(v: Value, g: PermGroup, asElem: boolean): number {
   if (typeof v !== 'object') {
     hashValue(v);
     return -1;
   }
+  const w = 4 * g.size;
   if (v instanceof ModelValue) {
-    if (v.index < g.known) return v.index * 2 * g.size;
+    if (v.index < g.known) return v.index * (w + 1);
     H1 = v.h1;
     H2 = v.h2;
     return -1;
@@ -1411,9 +1430,12 @@ function permAll(v: Value, g: PermGroup): number {
   if (!HMV) return -1;
   let c: SetValue | TupleValue | RecordValue | FcnValue = v instanceof LazyFcn ? v.materialize() : v;
   if (c instanceof SetValue) c = c.normalized();
-  if (c.pce === arenaEpoch) return c.pci;
-  const w = 2 * g.size;
-  const o = allocLanes(w);
+  if (c.pce === arenaEpoch) {
+    const o = c.pci;
+    if (asElem && arena[o] === 0) fillElemLanes(o, w);
+    return o;
+  }
+  const o = allocLanes(w + 1);
   let base1 = 0;
   let base2 = 0;
   let n: number;
@@ -1421,24 +1443,22 @@ function permAll(v: Value, g: PermGroup): number {
     const es = c.elems;
     n = es.length;
     for (let i = 0; i < n; i++) {
-      const r = permAll(es[i]!, g);
+      const r = permAll(es[i]!, g, true);
       if (r < 0) {
         base1 = (base1 + elem1(H1, H2)) | 0;
         base2 = (base2 + elem2(H1, H2)) | 0;
       } else {
         const A = arena;
-        for (let q = 0; q < w; q += 2) {
-          const x = A[r + q]!;
-          const y = A[r + q + 1]!;
-          A[o + q] = (A[o + q]! + elem1(x, y)) | 0;
-          A[o + q + 1] = (A[o + q + 1]! + elem2(x, y)) | 0;
+        for (let q = 1; q <= w; q += 4) {
+          A[o + q] = (A[o + q]! + A[r + q + 2]!) | 0;
+          A[o + q + 1] = (A[o + q + 1]! + A[r + q + 3]!) | 0;
         }
       }
     }
     const A = arena;
-    for (let q = 0; q < w; q += 2) {
-      A[o + q] = finishSet1((A[o + q]! + base1) | 0, n);
-      A[o + q + 1] = finishSet2((A[o + q + 1]! + base2) | 0, n);
+    for (let q = o + 1; q <= o + w; q += 4) {
+      A[q] = finishSet1((A[q]! + base1) | 0, n);
+      A[q + 1] = finishSet2((A[q + 1]! + base2) | 0, n);
     }
   } else {
     const isTuple = c instanceof TupleValue;
@@ -1446,10 +1466,10 @@ function permAll(v: Value, g: PermGroup): number {
     const vs = isTuple ? (c as TupleValue).elems : (c as RecordValue | FcnValue).vals;
     n = vs.length;
     for (let i = 0; i < n; i++) {
-      const rk = permAll(ks === null ? i + 1 : ks[i]!, g);
+      const rk = permAll(ks === null ? i + 1 : ks[i]!, g, false);
       const k1 = H1;
       const k2 = H2;
-      const rv = permAll(vs[i]!, g);
+      const rv = permAll(vs[i]!, g, false);
       const v1 = H1;
       const v2 = H2;
       if (rk < 0 && rv < 0) {
@@ -1458,7 +1478,7 @@ function permAll(v: Value, g: PermGroup): number {
         continue;
       }
       const A = arena;
-      for (let q = 0; q < w; q += 2) {
+      for (let q = 1; q <= w; q += 4) {
         const a1 = rk < 0 ? k1 : A[rk + q]!;
         const a2 = rk < 0 ? k2 : A[rk + q + 1]!;
         const x = rv < 0 ? v1 : A[rv + q]!;
@@ -1468,11 +1488,12 @@ function permAll(v: Value, g: PermGroup): number {
       }
     }
     const A = arena;
-    for (let q = 0; q < w; q += 2) {
-      A[o + q] = finishFcn1((A[o + q]! + base1) | 0, n);
-      A[o + q + 1] = finishFcn2((A[o + q + 1]! + base2) | 0, n);
+    for (let q = o + 1; q <= o + w; q += 4) {
+      A[q] = finishFcn1((A[q]! + base1) | 0, n);
+      A[q + 1] = finishFcn2((A[q + 1]! + base2) | 0, n);
     }
   }
+  if (asElem) fillElemLanes(o, w);
   c.pci = o;
   c.pce = arenaEpoch;
   return o;
@@ -1497,14 +1518,14 @@ export function leastPermutedFingerprintInto(state: readonly Value[], g: PermGro
   useGroup(g);
   const nv = state.length;
   for (let i = 0; i < nv; i++) {
-    stateLanes[i] = permAll(state[i]!, g);
+    stateLanes[i] = permAll(state[i]!, g, false);
     stateFixed1[i] = H1;
     stateFixed2[i] = H2;
   }
   const A = arena;
   let best1 = 0;
   let best2 = 0;
-  for (let q = 0; q < 2 * P; q += 2) {
+  for (let q = 1; q <= 4 * P; q += 4) {
     let a = SEED1 ^ 0x51a7e;
     let b = SEED2 ^ 0x51a7e;
     for (let i = 0; i < nv; i++) {
@@ -1514,7 +1535,7 @@ export function leastPermutedFingerprintInto(state: readonly Value[], g: PermGro
     }
     const h1 = fmix(a ^ nv) >>> 0;
     const h2 = fmix(b ^ Math.imul(nv, 0x2545f491)) >>> 0;
-    if (q === 0 || h1 < best1 || (h1 === best1 && h2 < best2)) {
+    if (q === 1 || h1 < best1 || (h1 === best1 && h2 < best2)) {
       best1 = h1;
       best2 = h2;
     }
@@ -1529,9 +1550,9 @@ export function leastPermutedFingerprintInto(state: readonly Value[], g: PermGro
  */
 export function permutedFingerprints(v: Value, g: PermGroup): bigint[] {
   useGroup(g);
-  const r = permAll(v, g);
+  const r = permAll(v, g, false);
   const out: bigint[] = [];
-  for (let q = 0; q < 2 * g.size; q += 2) {
+  for (let q = 1; q <= 4 * g.size; q += 4) {
     const h1 = r < 0 ? H1 : arena[r + q]!;
     const h2 = r < 0 ? H2 : arena[r + q + 1]!;
     out.push((BigInt(h1 >>> 0) << 32n) | BigInt(h2 >>> 0));

@@ -145,6 +145,8 @@ describe('permuted fingerprints', () => {
           const states = pool.flatMap((v, i) => [
             [v, clone(pool[(i + 1) % n]!)],
             [pool[(i + 1) % n]!, v, clone(v)],
+            // v seen before as a whole state value, now as an element.
+            [setOf([v]), v],
           ]);
           for (const g of [full, partial]) {
             for (const state of states) {
