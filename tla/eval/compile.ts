@@ -202,6 +202,14 @@ export class Scope {
     }
     return this.overrides?.get(name);
   }
+  /**
+   * `I!Op` in an instance's module scope: the instance's own definition of Op, not a model
+   * override of Op (TLC overrides a definition by its name; `I!Op` is another definition, so
+   * `Op <- MCOp` with `MCOp == ... I!Op ...` calls the original Op).
+   */
+  lookupInstanceOp(name: string): Binding | undefined {
+    return this.map.get(name) ?? this.lookup(name);
+  }
   private overridden(name: string, b: Binding): Binding {
     if (this.isModule && (b.k === 'def' || b.k === 'fcndef')) return this.overrides?.get(name) ?? b;
     return b;
@@ -929,7 +937,7 @@ export class Compiler {
         return this.apply(e, scope);
       case 'moduleRef': {
         const ms = this.resolveInstancePath(e, scope);
-        const b = ms.lookup(e.op);
+        const b = ms.lookupInstanceOp(e.op);
         if (!b) throw semantic(`${exprText(e)}: the module has no definition ${e.op}`, e.loc);
         return this.applyBinding(b, e.op, e.args, scope, e.loc);
       }
@@ -1316,7 +1324,7 @@ export class Compiler {
     }
     if (e.kind === 'moduleRef' && e.args.length === 0) {
       const ms = this.resolveInstancePath(e, scope);
-      const b = ms.lookup(e.op);
+      const b = ms.lookupInstanceOp(e.op);
       if (b && b.k === 'def' && b.info.params.length === 0) return this.unchangedTargets(b.info.body, b.info.scope);
     }
     return [{ f: this.expr(e, scope), p: this.prime(e, scope, e.loc) }];
@@ -1677,8 +1685,12 @@ export class Compiler {
         } else s.map.set(d.name, { k: 'def', info });
       } else if (d.kind === 'fcnDef') {
         s.map.set(d.name, { k: 'fcndef', info: this.newFcnInfo(d, s, false) });
+      } else if (d.name !== null) {
+        // LET I == INSTANCE M WITH ... IN I!Op: substitutions (explicit and implicit) are
+        // read in the LET's scope, so they may use the parameters around it.
+        s.map.set(d.name, { k: 'instance', info: { def: d, scope: s, built: null } });
       } else {
-        throw unsupported('INSTANCE inside LET', d.loc);
+        throw semantic('An unnamed INSTANCE cannot appear inside LET (write LET I == INSTANCE M ... IN I!Op)', d.loc);
       }
     }
     if (valSlots.length === 0) return { scope: s, enter: null };
@@ -2017,7 +2029,7 @@ export class Compiler {
       }
       case 'moduleRef': {
         const ms = this.resolveInstancePath(e, scope);
-        const b = ms.lookup(e.op);
+        const b = ms.lookupInstanceOp(e.op);
         if (b && b.k === 'def') return this.callAction(b.info, e.args, scope, mode, split, e.op, e.loc);
         break;
       }
