@@ -137,6 +137,8 @@ export interface InstanceInfo {
   readonly scope: Scope;
   /** For an instance without parameters: its module scope, built on first use. */
   built: Scope | null;
+  /** Defined by `LET I == INSTANCE M ...` (see `Scope.lookupInstanceOp`). */
+  readonly inLet?: boolean;
 }
 
 export type Binding =
@@ -203,13 +205,20 @@ export class Scope {
     return this.overrides?.get(name);
   }
   /**
-   * `I!Op` in an instance's module scope: the instance's own definition of Op, not a model
-   * override of Op (TLC overrides a definition by its name; `I!Op` is another definition, so
-   * `Op <- MCOp` with `MCOp == ... I!Op ...` calls the original Op).
+   * `I!Op` in an instance's module scope. For an instance defined inside LET, the instance's
+   * own definition of Op, not a model override of Op: TLC overrides the definitions of the
+   * modules and copies the override to the `I!Op` of the module-level instances, but the
+   * `I!Op` of a LET instance is none of them, so `Op <- MCOp` with
+   * `MCOp == LET I == INSTANCE M IN ... I!Op ...` calls the original Op
+   * (MCCheckpointCoordination), while `[M]Op = v` makes a module-level `N!Op` equal v
+   * (MCNano's `N!NoBlock`).
    */
   lookupInstanceOp(name: string): Binding | undefined {
-    return this.map.get(name) ?? this.lookup(name);
+    if (this.letInstance) return this.map.get(name) ?? this.lookup(name);
+    return this.lookup(name);
   }
+  /** The module scope of an instance defined inside LET. */
+  letInstance = false;
   private overridden(name: string, b: Binding): Binding {
     if (this.isModule && (b.k === 'def' || b.k === 'fcndef')) return this.overrides?.get(name) ?? b;
     return b;
@@ -445,6 +454,7 @@ export class Compiler {
         },
         d.loc,
       );
+      if (info.inLet) built.letInstance = true;
       if (d.params.length === 0) info.built = built;
       cur = built;
     }
@@ -1688,7 +1698,7 @@ export class Compiler {
       } else if (d.name !== null) {
         // LET I == INSTANCE M WITH ... IN I!Op: substitutions (explicit and implicit) are
         // read in the LET's scope, so they may use the parameters around it.
-        s.map.set(d.name, { k: 'instance', info: { def: d, scope: s, built: null } });
+        s.map.set(d.name, { k: 'instance', info: { def: d, scope: s, built: null, inLet: true } });
       } else {
         throw semantic('An unnamed INSTANCE cannot appear inside LET (write LET I == INSTANCE M ... IN I!Op)', d.loc);
       }

@@ -52,13 +52,17 @@ EXTENDS M
 MCShift(a) == LET I == INSTANCE M IN I!Shift(a) + 100
 Top == Shift(5)
 Indirect == UsesShift
+N == INSTANCE M
+ViaN == N!Shift(5)
 ====
 `;
-  it("calls the instance's own Op, while plain references to Op are overridden", async () => {
+  it("calls a LET instance's own Op, while other references to Op are overridden", async () => {
     const m = await load(ROOT, [['K', 1]], [['Shift', 'MCShift']]);
     // Shift(5) -> MCShift(5) = I!Shift(5) + 100 = (5 + 1) + 100 (no endless recursion).
     expect(m.evalState(m.lookup('Top'), m.rootCtx, [0])).toBe(106);
     // UsesShift == Shift(0) reads the overridden Shift: 0 + 1 + 100.
     expect(m.evalState(m.lookup('Indirect'), m.rootCtx, [0])).toBe(101);
+    // A module-level instance's N!Shift carries the override (TLC copies it there): 106.
+    expect(m.evalState(m.lookup('ViaN'), m.rootCtx, [0])).toBe(106);
   });
 });
