@@ -6,7 +6,7 @@
 // - model values are interned `ModelValue` objects (one object per name);
 // - finite sets are `SetEnum`: a canonical array, sorted in TLC's order, without duplicates;
 //   sets that need not or cannot be enumerated are lazy (`IntervalSet`, `SubsetSet`,
-//   `FcnSet`, `RecordSet`, `ProductSet`, `SeqSet`, `NatSet`, `IntSet`, `StringSet`,
+//   `FcnSet`, `RecordSet`, `ProductSet`, `SeqSet`, `PrimitiveSet` (Nat, Int, STRING),
 //   `FilteredSet`, `UnionSet`, `DiffSet`);
 // - functions have one canonical form per value, so equality and fingerprints do not depend
 //   on how a function was built: domain 1..n (also the empty function) -> `TupleValue`,
@@ -190,11 +190,19 @@ export class IntervalSet extends SetValue {
   }
 }
 
-export class NatSet extends SetValue {
+/** Nat, Int and STRING: infinite sets decided by a membership test, never enumerated. */
+export class PrimitiveSet extends SetValue {
+  constructor(
+    readonly name: 'Nat' | 'Int' | 'STRING',
+    private readonly member: (v: number | string) => boolean,
+    private readonly kind: 'number' | 'string',
+  ) {
+    super();
+  }
   has(v: Value): boolean {
-    if (typeof v === 'number') return v >= 0;
+    if (typeof v === this.kind) return this.member(v as number | string);
     if (v instanceof ModelValue) return false;
-    throw evalError(`Attempted to check whether ${describeValue(v)} is in Nat`);
+    throw evalError(`Attempted to check whether ${describeValue(v)} is in ${this.name}`);
   }
   isFinite(): boolean {
     return false;
@@ -203,47 +211,17 @@ export class NatSet extends SetValue {
     throw notEnumerable(this);
   }
   show(): string {
-    return 'Nat';
+    return this.name;
+  }
+  /** Whether every element of `other` (a primitive set) is in this one. */
+  includes(other: PrimitiveSet): boolean {
+    return other === this || (this.name === 'Int' && other.name === 'Nat');
   }
 }
 
-export class IntSet extends SetValue {
-  has(v: Value): boolean {
-    if (typeof v === 'number') return true;
-    if (v instanceof ModelValue) return false;
-    throw evalError(`Attempted to check whether ${describeValue(v)} is in Int`);
-  }
-  isFinite(): boolean {
-    return false;
-  }
-  normalized(): SetEnum {
-    throw notEnumerable(this);
-  }
-  show(): string {
-    return 'Int';
-  }
-}
-
-export class StringSet extends SetValue {
-  has(v: Value): boolean {
-    if (typeof v === 'string') return true;
-    if (v instanceof ModelValue) return false;
-    throw evalError(`Attempted to check whether ${describeValue(v)} is in STRING`);
-  }
-  isFinite(): boolean {
-    return false;
-  }
-  normalized(): SetEnum {
-    throw notEnumerable(this);
-  }
-  show(): string {
-    return 'STRING';
-  }
-}
-
-export const NAT = new NatSet();
-export const INT = new IntSet();
-export const STRING_SET = new StringSet();
+export const NAT = new PrimitiveSet('Nat', (n) => (n as number) >= 0, 'number');
+export const INT = new PrimitiveSet('Int', () => true, 'number');
+export const STRING_SET = new PrimitiveSet('STRING', () => true, 'string');
 
 export class SubsetSet extends SetValue {
   constructor(readonly base: SetValue) {
@@ -648,9 +626,7 @@ export function subseteq(a: SetValue, b: SetValue): boolean {
     return a.lo > a.hi || (b.lo <= a.lo && a.hi <= b.hi);
   }
   if (!a.isFinite()) {
-    if (b instanceof IntSet && (a instanceof NatSet || a instanceof IntSet)) return true;
-    if (b instanceof NatSet && a instanceof NatSet) return true;
-    if (b instanceof StringSet && a instanceof StringSet) return true;
+    if (a instanceof PrimitiveSet && b instanceof PrimitiveSet && b.includes(a)) return true;
     throw evalError(`Cannot decide whether the non-enumerable set ${a.show()} is a subset of ${b.show()}`);
   }
   for (const v of a.normalized().elems) if (!b.has(v)) return false;
@@ -976,11 +952,10 @@ export function setEquals(a: SetValue, b: SetValue): boolean {
     return ea || eb ? ea && eb : a.lo === b.lo && a.hi === b.hi;
   }
   if (!a.isFinite() || !b.isFinite()) {
-    if (a.constructor === b.constructor && (a instanceof NatSet || a instanceof IntSet || a instanceof StringSet)) return true;
+    if (a instanceof PrimitiveSet && a === b) return true;
     if (a.isFinite() !== b.isFinite()) {
       // A finite set never equals Nat, Int or STRING.
-      if (b instanceof NatSet || b instanceof IntSet || b instanceof StringSet) return false;
-      if (a instanceof NatSet || a instanceof IntSet || a instanceof StringSet) return false;
+      if (b instanceof PrimitiveSet || a instanceof PrimitiveSet) return false;
     }
     throw evalError(`Cannot compare the sets ${a.show()} and ${b.show()}: at least one is not enumerable`);
   }
@@ -1621,8 +1596,8 @@ export function quoteString(s: string): string {
 }
 
 function showInner(s: SetValue): string {
-  const t = s instanceof SetEnum || s instanceof IntervalSet || s instanceof NatSet || s instanceof IntSet || s instanceof StringSet ? toTla(s) : s.show();
-  return s instanceof SetEnum || s instanceof NatSet || s instanceof IntSet || s instanceof StringSet || s instanceof SeqSet ? t : `(${t})`;
+  const t = s instanceof SetEnum || s instanceof IntervalSet || s instanceof PrimitiveSet ? toTla(s) : s.show();
+  return s instanceof SetEnum || s instanceof PrimitiveSet || s instanceof SeqSet ? t : `(${t})`;
 }
 
 /** The value in TLA+ syntax, as TLC prints it. */
