@@ -188,7 +188,8 @@ export function check(cm: CheckModel, opts: CheckOptions = {}): CheckResult {
   });
   const base = {
     distinctStates: r.distinctStates,
-    statesGenerated: r.statesGenerated,
+    // As TLC counts: the intermediate states of `A \cdot B` steps are generated states too.
+    statesGenerated: r.statesGenerated + cm.model.cdotGenerated,
     depth: r.depth,
     leftOnQueue: r.leftOnQueue,
   };

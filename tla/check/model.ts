@@ -207,7 +207,8 @@ export function modelFromConfig(
     }
   }
 
-  const model = buildModel(spec, constants, overrides);
+  const checkDeadlock = opts.checkDeadlock ?? cfg.checkDeadlock ?? true;
+  const model = buildModel(spec, constants, overrides, { run: { deadlock: checkDeadlock } });
   model.checkAssumptions();
   const formula = (n: { name: string; loc: Loc }, what: string): Formula => {
     let expr: Expr;
@@ -308,7 +309,7 @@ export function modelFromConfig(
     postconditions,
     constantOnly,
     warnings,
-    checkDeadlock: opts.checkDeadlock ?? cfg.checkDeadlock ?? true,
+    checkDeadlock,
   };
 }
 
