@@ -479,6 +479,13 @@ class Analyzer {
 
   constructor(private readonly model: Model) {}
 
+  /**
+   * Temporal conjuncts of the SPECIFICATION other than [][Next]_v and WF/SF (e.g.
+   * `<>[][A]_v`): as in TLC they are assumptions of the liveness check, which then looks for
+   * a behaviour satisfying them and violating the property.
+   */
+  private readonly specAssumptions: TForm<Pred>[] = [];
+
   /** 0: constant or state, 1: action, 2: temporal. */
   level(e: Expr, ctx: Ctx): number {
     let memo = this.memo.get(ctx.scope);
@@ -632,11 +639,7 @@ class Analyzer {
         fairness.push(this.fairnessOf(x, h.ctx));
         continue;
       }
-      throw new TlaError(
-        'unsupported',
-        `SPECIFICATION ${spec.name}: the conjunct at ${x.loc.line}:${x.loc.col} is not Init, [][Next]_vars, WF_vars(A) or SF_vars(A)`,
-        x.loc,
-      );
+      this.specAssumptions.push(this.temporal(x, h.ctx, spec.name));
     }
     if (inits.length === 0)
       throw new TlaError(
@@ -723,6 +726,12 @@ class Analyzer {
         infinitelyOftenSteps: [],
       });
       let ob = empty();
+      if (this.specAssumptions.length > 0) {
+        // The SPECIFICATION's own temporal assumptions join the negated property.
+        ob.temporal = tf.and(...this.specAssumptions, tf.not(this.temporal(h.expr, h.ctx, p.name)));
+        into.liveness.push(ob);
+        continue;
+      }
       try {
         // The fast path: the negation fits an Obligation (one pass over the graph).
         this.negate(h.expr, h.ctx, ob, p.name);
