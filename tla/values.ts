@@ -364,8 +364,37 @@ function allIn(vals: readonly Value[], s: SetValue): boolean {
   return true;
 }
 
-/** [a : S, b : T]; names sorted. */
-export class RecordSet extends SetValue {
+/** A set whose elements are all combinations of one element from each of `sets`. */
+abstract class CartesianSet extends SetValue {
+  abstract readonly sets: readonly SetValue[];
+  /** The element made of one value per component set. */
+  protected abstract element(vals: Value[]): Value;
+  isFinite(): boolean {
+    return this.sets.every((s) => s.isFinite());
+  }
+  private norm: SetEnum | null = null;
+  normalized(): SetEnum {
+    if (this.norm) return this.norm;
+    const lists = this.sets.map((s) => s.normalized().elems);
+    enumerationSize(
+      lists.map((l) => l.length),
+      this.show(),
+    );
+    const out: Value[] = [];
+    odometer(lists, (vals) => out.push(this.element(vals)));
+    this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
+    return this.norm;
+  }
+  override size(): number {
+    return productSize(
+      this.sets.map((s) => s.size()),
+      this.show(),
+    );
+  }
+}
+
+/** [a : S, b : T] (a set of records); names sorted. */
+export class RecordSet extends CartesianSet {
   readonly names: readonly string[];
   readonly sets: readonly SetValue[];
   constructor(fields: readonly (readonly [string, SetValue])[]) {
@@ -387,27 +416,8 @@ export class RecordSet extends SetValue {
     }
     return true;
   }
-  isFinite(): boolean {
-    return this.sets.every((s) => s.isFinite());
-  }
-  private norm: SetEnum | null = null;
-  normalized(): SetEnum {
-    if (this.norm) return this.norm;
-    const lists = this.sets.map((s) => s.normalized().elems);
-    enumerationSize(
-      lists.map((l) => l.length),
-      this.show(),
-    );
-    const out: Value[] = [];
-    odometer(lists, (vals) => out.push(new RecordValue(this.names, vals)));
-    this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
-    return this.norm;
-  }
-  override size(): number {
-    return productSize(
-      this.sets.map((s) => s.size()),
-      this.show(),
-    );
+  protected element(vals: Value[]): Value {
+    return new RecordValue(this.names, vals);
   }
   show(): string {
     return `[${this.names.map((n, i) => `${n} : ${showInner(this.sets[i]!)}`).join(', ')}]`;
@@ -415,7 +425,7 @@ export class RecordSet extends SetValue {
 }
 
 /** S1 \X S2 \X ... (a set of tuples). */
-export class ProductSet extends SetValue {
+export class ProductSet extends CartesianSet {
   constructor(readonly sets: readonly SetValue[]) {
     super();
   }
@@ -428,27 +438,8 @@ export class ProductSet extends SetValue {
     for (let i = 0; i < this.sets.length; i++) if (!this.sets[i]!.has(v.elems[i]!)) return false;
     return true;
   }
-  isFinite(): boolean {
-    return this.sets.every((s) => s.isFinite());
-  }
-  private norm: SetEnum | null = null;
-  normalized(): SetEnum {
-    if (this.norm) return this.norm;
-    const lists = this.sets.map((s) => s.normalized().elems);
-    enumerationSize(
-      lists.map((l) => l.length),
-      this.show(),
-    );
-    const out: Value[] = [];
-    odometer(lists, (vals) => out.push(new TupleValue(vals)));
-    this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
-    return this.norm;
-  }
-  override size(): number {
-    return productSize(
-      this.sets.map((s) => s.size()),
-      this.show(),
-    );
+  protected element(vals: Value[]): Value {
+    return new TupleValue(vals);
   }
   show(): string {
     return this.sets.map((s) => showInner(s)).join(' \\X ');
