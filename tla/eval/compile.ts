@@ -475,22 +475,9 @@ export class Compiler {
       bodyScope.map.set(p.name, p.arity > 0 ? { k: 'opslot', slot, arity: p.arity, name: p.name } : { k: 'slot', slot, name: p.name });
     }
     info.bodyScope = bodyScope;
-    this.trackers.push(tracker);
-    const savedFree = this.free;
-    this.free = null;
-    try {
+    this.compileTracked(info, tracker, () => {
       info.fn = this.expr(info.body, bodyScope);
-    } finally {
-      this.free = savedFree;
-      this.trackers.pop();
-    }
-    // Outer slots read (a LET inside an operator reading its parameters) are passed on as
-    // `free`, not as state, so that a constant definition using it stays constant.
-    info.free = [...tracker.free];
-    info.usesState = tracker.readsState === true || (info.moduleLevel && info.free.length > 0);
-    info.state = 2;
-    if (info.usesState) this.noteState();
-    for (const f of info.free) this.noteSlot(f);
+    });
   }
 
   private ensureFcn(info: FcnInfo): void {
@@ -498,17 +485,27 @@ export class Compiler {
     info.state = 1;
     const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: info, free: new Set() };
     info.selfSlot = this.allocSlot();
+    this.compileTracked(info, tracker, () => {
+      info.make = this.fcnMaker(info.bounds, info.body, info.scope, info.loc, info.selfSlot).make;
+    });
+  }
+
+  /**
+   * Compiles a definition's body with `tracker` collecting what it reads, then records
+   * whether the definition depends on the state. Outer slots it reads (the parameters of the
+   * operator around a LET) are passed on as `free`, not as state, so that a constant
+   * definition using it (or a recursive LET function inside one) stays constant.
+   */
+  private compileTracked(info: OpInfo | FcnInfo, tracker: Tracker, compile: () => void): void {
     this.trackers.push(tracker);
     const savedFree = this.free;
     this.free = null;
     try {
-      info.make = this.fcnMaker(info.bounds, info.body, info.scope, info.loc, info.selfSlot).make;
+      compile();
     } finally {
       this.free = savedFree;
       this.trackers.pop();
     }
-    // Outer slots read (the parameters of the operator around a LET) are not state: they are
-    // passed on as `free` (a recursive LET function inside a constant definition stays constant).
     info.free = [...tracker.free];
     info.usesState = tracker.readsState === true || (info.moduleLevel && info.free.length > 0);
     info.state = 2;
