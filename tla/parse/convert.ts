@@ -906,22 +906,7 @@ export class Converter {
       this.replaced.delete(cur.id);
       this.parenthesised.delete(operand.id);
     }
-    const loc = this.loc(cur);
-    switch (sym) {
-      case 'enabled':
-        return { kind: 'enabled', expr: inner, loc };
-      case 'unchanged':
-        return { kind: 'unchanged', expr: inner, loc };
-      case 'always':
-        return { kind: 'always', expr: inner, loc };
-      case 'eventually':
-        return { kind: 'eventually', expr: inner, loc };
-      default: {
-        const op = PREFIX_OPS[sym];
-        if (!op) throw this.unsupported(`the prefix operator ${symNode.text}`, symNode);
-        return { kind: 'apply', op, args: [inner], loc };
-      }
-    }
+    return this.prefixApplied(symNode, sym, inner, this.loc(cur));
   }
 
   /**
@@ -1032,6 +1017,11 @@ export class Converter {
     const symNode = this.need(n.childForFieldName('symbol'), 'operator', n);
     const sym = symbolType(symNode);
     const arg = this.expr(this.need(n.childForFieldName('rhs'), 'operand', n));
+    return this.prefixApplied(symNode, sym, arg, loc);
+  }
+
+  /** The prefix operator `sym` applied to `arg`: its own AST kind where it has one, else an apply. */
+  prefixApplied(symNode: Node, sym: string, arg: Expr, loc: Loc): Expr {
     switch (sym) {
       case 'enabled':
         return { kind: 'enabled', expr: arg, loc };
