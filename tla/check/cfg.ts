@@ -15,6 +15,22 @@ export type CfgValue =
   | { readonly kind: 'modelValue'; readonly name: string }
   | { readonly kind: 'set'; readonly elems: readonly CfgValue[] };
 
+/** A .cfg value as written in a .cfg file. */
+export function printCfgValue(v: CfgValue): string {
+  switch (v.kind) {
+    case 'int':
+      return String(v.value);
+    case 'str':
+      return JSON.stringify(v.value);
+    case 'bool':
+      return v.value ? 'TRUE' : 'FALSE';
+    case 'modelValue':
+      return v.name;
+    case 'set':
+      return `{${v.elems.map(printCfgValue).join(', ')}}`;
+  }
+}
+
 /**
  * `N = 3` (a value for the constant N, or a value replacing the definition N), `N <- Other`
  * (replace the constant or definition N by the definition Other), or `N <- [M]Other` (replace

@@ -19,7 +19,7 @@ import {
   toTla,
   type Value,
 } from '../values.ts';
-import { parseCfg, type CfgValue, type ModelConfig } from './cfg.ts';
+import { parseCfg, printCfgValue, type CfgValue, type ModelConfig } from './cfg.ts';
 import { tf, type TForm } from './tableau.ts';
 
 /** An expression with the context it is evaluated in, and a name for messages. */
@@ -154,7 +154,7 @@ export function modelFromConfig(
   const replaced = new Set(cfg.constants.map((x) => x.name));
   for (const c of cfg.constants) {
     if (c.module !== undefined) {
-      const by = c.kind === 'value' ? cfgText(c.value) : c.target;
+      const by = c.kind === 'value' ? printCfgValue(c.value) : c.target;
       const w = moduleOverrideWarning(spec, c.name, by, c.kind === 'value' ? null : c.target, c.module, c.loc, replaced);
       if (w) warnings.push(w);
     }
@@ -361,22 +361,6 @@ function moduleOverrideWarning(
     `Warning: ${formatLoc(loc)}: ${name} ${target === null ? '=' : '<-'} [${module}]${by} is applied in every module, not only in ${module}: ` +
     `${others.join(', ')} also use${others.length === 1 ? 's' : ''} ${name}, which Buffy replaces there too (TLC would not).`
   );
-}
-
-/** A .cfg value as written in a .cfg file. */
-function cfgText(v: CfgValue): string {
-  switch (v.kind) {
-    case 'int':
-      return String(v.value);
-    case 'str':
-      return JSON.stringify(v.value);
-    case 'bool':
-      return v.value ? 'TRUE' : 'FALSE';
-    case 'modelValue':
-      return v.name;
-    case 'set':
-      return `{${v.elems.map(cfgText).join(', ')}}`;
-  }
 }
 
 export function cfgToValue(v: CfgValue): Value {

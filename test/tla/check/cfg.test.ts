@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { readdirSync, readFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import fc from 'fast-check';
-import { parseCfg, type CfgValue } from '../../../tla/check/cfg.ts';
+import { parseCfg, printCfgValue as print, type CfgValue } from '../../../tla/check/cfg.ts';
 import { TlaError } from '../../../tla/errors.ts';
 
 const corpus = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'tla-corpus');
@@ -161,20 +161,6 @@ describe('parseCfg property', () => {
       fc.array(tie('v'), { maxLength: 3 }).map((elems): CfgValue => ({ kind: 'set', elems: elems as CfgValue[] })),
     ),
   })).v;
-  const print = (v: CfgValue): string => {
-    switch (v.kind) {
-      case 'int':
-        return String(v.value);
-      case 'str':
-        return JSON.stringify(v.value);
-      case 'bool':
-        return v.value ? 'TRUE' : 'FALSE';
-      case 'modelValue':
-        return v.name;
-      case 'set':
-        return `{${v.elems.map(print).join(', ')}}`;
-    }
-  };
   it('constants and names printed in .cfg syntax parse back to the same model', () => {
     fc.assert(
       fc.property(
