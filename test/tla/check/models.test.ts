@@ -16,7 +16,7 @@ import {
 } from '../../../tla/index.ts';
 import { equals, fcnApply, fromItf, mkFcn, toItf, tuple, type Value } from '../../../tla/values.ts';
 import { Command } from 'commander';
-import { registerTlaCommands, tlcToJson } from '../../../tla/cli.ts';
+import { registerTlaCommands, tlcToJson } from '../../../cli/check.ts';
 
 /** Runs `buffy <args>` with only the TLA+ commands registered; returns the exit code. */
 async function main(args: string[]): Promise<number> {

@@ -4,15 +4,15 @@
 
 import type { Command } from 'commander';
 import { z } from 'zod';
-import { toAppOptions, AppOptionsError } from '../api/options.ts';
-import { AppLoadError } from '../api/load.ts';
-import { AppConfigError } from '../api/app.ts';
-import { ConnectorError } from '../connectors/index.ts';
-import { parseHostPort, formatAddress } from '../net/tcp-channel.ts';
-import type { HostPort } from '../net/tcp-channel.ts';
-import { startNode } from './node.ts';
-import { requestShutdown } from './control.ts';
-import { sendFile, startReceiver } from './tools.ts';
+import { toAppOptions, AppOptionsError } from '../runtime/api/options.ts';
+import { AppLoadError } from '../runtime/api/load.ts';
+import { AppConfigError } from '../runtime/api/app.ts';
+import { ConnectorError } from '../runtime/connectors/index.ts';
+import { parseHostPort, formatAddress } from '../runtime/net/tcp-channel.ts';
+import type { HostPort } from '../runtime/net/tcp-channel.ts';
+import { startNode } from '../runtime/cluster/node.ts';
+import { requestShutdown } from '../runtime/cluster/control.ts';
+import { sendFile, startReceiver } from '../runtime/cluster/tools.ts';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;

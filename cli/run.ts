@@ -1,18 +1,18 @@
 // `buffy run APP`: runs an application embedded (one process) or, with --workers N > 1, as a
 // local cluster of N node processes (runtime/cluster/local.ts).
 import type { Command } from 'commander';
-import { AppConfigError } from '../api/app.ts';
-import { AppLoadError, loadApp } from '../api/load.ts';
-import { AppOptionsError, toAppOptions } from '../api/options.ts';
-import type { AppOptions } from '../api/options.ts';
-import { ConnectorError, checkAppConnectors } from '../connectors/index.ts';
-import { registerTcpConnector } from '../connectors/tcp.ts';
-import { FileDeadLetterSink } from '../connectors/dead-letter-file.ts';
-import { startEmbedded } from '../engine/embedded.ts';
-import type { RunSummary } from '../engine/embedded.ts';
-import { createStderrLogger, createSystemClock } from '../system.ts';
-import { registerClusterCommands } from '../cluster/cli.ts';
-import { runLocalCluster } from '../cluster/local.ts';
+import { AppConfigError } from '../runtime/api/app.ts';
+import { AppLoadError, loadApp } from '../runtime/api/load.ts';
+import { AppOptionsError, toAppOptions } from '../runtime/api/options.ts';
+import type { AppOptions } from '../runtime/api/options.ts';
+import { ConnectorError, checkAppConnectors } from '../runtime/connectors/index.ts';
+import { registerTcpConnector } from '../runtime/connectors/tcp.ts';
+import { FileDeadLetterSink } from '../runtime/connectors/dead-letter-file.ts';
+import { startEmbedded } from '../runtime/engine/embedded.ts';
+import type { RunSummary } from '../runtime/engine/embedded.ts';
+import { createStderrLogger, createSystemClock } from '../runtime/system.ts';
+import { registerClusterCommands } from './cluster.ts';
+import { runLocalCluster } from '../runtime/cluster/local.ts';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;

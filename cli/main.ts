@@ -1,8 +1,8 @@
 // The `buffy` command line: one program, subcommands registered by the parts that own them.
 import { Command, CommanderError } from 'commander';
-import { registerTlaCommands } from '../../tla/cli.ts';
-import { registerRuntimeCommands } from './commands.ts';
-import { registerConformanceCommands } from '../../conformance/cli.ts';
+import { registerTlaCommands } from './check.ts';
+import { registerRuntimeCommands } from './run.ts';
+import { registerConformanceCommands } from './conformance.ts';
 
 /** Exit codes: 0 success, 1 a violation or runtime failure, 2 bad usage or input. */
 export const EXIT_USAGE = 2;
@@ -25,7 +25,8 @@ export async function main(argv: readonly string[]): Promise<number> {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
     if (err instanceof CommanderError) {
-      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0) return 0;
+      if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.exitCode === 0)
+        return 0;
       return EXIT_USAGE;
     }
     throw err;

@@ -12,8 +12,12 @@ import {
   runSuite,
   type RunSuiteOptions,
   type SuiteReport,
-} from './harness.ts';
-import { CREDIT_FLOW_MUTATIONS, creditFlowSuite, type CreditFlowMutation } from './credit-flow.ts';
+} from '../conformance/harness.ts';
+import {
+  CREDIT_FLOW_MUTATIONS,
+  creditFlowSuite,
+  type CreditFlowMutation,
+} from '../conformance/credit-flow.ts';
 
 const EXIT_DIVERGED = 1;
 const EXIT_USAGE = 2;

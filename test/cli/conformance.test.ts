@@ -5,7 +5,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { registerConformanceCommands } from './cli.ts';
+import { registerConformanceCommands } from '../../cli/conformance.ts';
 
 const traceDir = mkdtempSync(path.join(os.tmpdir(), 'buffy-conformance-cli-test-'));
 afterAll(() => rmSync(traceDir, { recursive: true, force: true }));

@@ -2,8 +2,8 @@
 import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { TlaError, formatLoc } from './errors.ts';
-import type { State } from './eval/index.ts';
+import { TlaError, formatLoc } from '../tla/errors.ts';
+import type { State } from '../tla/eval/index.ts';
 import {
   aliasPrinter,
   check,
@@ -12,12 +12,12 @@ import {
   toJson,
   type CheckJson,
   type CheckResult,
-} from './check/checker.ts';
-import { defaultCfgFile, loadModel, type CheckModel } from './check/model.ts';
-import { labelStep } from './check/label.ts';
-import { javaAvailable, runTlc, tlcJar, type TlcOutcome } from './check/tlc.ts';
-import { traceToItf, type ItfTrace } from './check/itf.ts';
-import { generateTraces } from './index.ts';
+} from '../tla/check/checker.ts';
+import { defaultCfgFile, loadModel, type CheckModel } from '../tla/check/model.ts';
+import { labelStep } from '../tla/check/label.ts';
+import { javaAvailable, runTlc, tlcJar, type TlcOutcome } from '../tla/check/tlc.ts';
+import { traceToItf, type ItfTrace } from '../tla/check/itf.ts';
+import { generateTraces } from '../tla/index.ts';
 
 /** Exit codes: 0 ok, 1 a violation or an evaluation error, 2 bad usage or input. */
 const EXIT_VIOLATION = 1;
