@@ -12,7 +12,7 @@
 // Several pipelines may feed one state step: declare it with `app.state(name, spec)` and send
 // streams into it with `.into(handle)` or `.into('name')`.
 import { z } from 'zod';
-import type { EngineMetrics, RawPayload } from '../types.ts';
+import type { EngineMetrics, MessageId, RawPayload } from '../types.ts';
 import { asDecoder, asEncoder, jsonCodec } from './codec.ts';
 import type { Codec, Decoder, Encoder } from './codec.ts';
 
@@ -41,8 +41,12 @@ export interface StateSpec<In, S, Out> {
    * committed only if `update` returns normally; if it throws, the key's state stays as it was
    * (a new key gets none), its outputs are withdrawn and the message goes to the dead letters.
    * Returning `state` itself and emitting nothing is the identity transition: the partition's
-   * state index does not advance. Returning `undefined` is an error. */
-  update: (state: S, input: In, emit: Emit<Out>, key: Key) => S;
+   * state index does not advance. Returning `undefined` is an error.
+   *
+   * `id` is the message's id (source, offset, sub), deterministic under replay: the key for
+   * idempotent updates (runtime/state). The object is reused for the next message: read its
+   * fields, never keep it or put it in the state. */
+  update: (state: S, input: In, emit: Emit<Out>, key: Key, id: MessageId) => S;
   /** Codec for inputs that cross workers; default JSON. */
   codec?: Codec<In>;
 }
@@ -97,7 +101,7 @@ export interface StateNode extends NodeBase {
   readonly kind: 'state';
   readonly key: (input: unknown) => Key;
   readonly init: (key: Key) => unknown;
-  readonly update: (state: unknown, input: unknown, emit: Emit<unknown>, key: Key) => unknown;
+  readonly update: (state: unknown, input: unknown, emit: Emit<unknown>, key: Key, id: MessageId) => unknown;
   readonly codec: Codec<unknown>;
   /** ids of nodes feeding this step */
   readonly inputs: number[];

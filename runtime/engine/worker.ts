@@ -17,6 +17,7 @@ import type {
   EngineMetrics,
   LatencyRecorder,
   Logger,
+  MessageId,
   RawPayload,
   RemoteBatch,
   RemoteOutlet,
@@ -252,6 +253,15 @@ interface RemoteGroup {
   payloads: RawPayload[];
 }
 
+/** The id of the message being applied, passed to `update` as its fifth argument. One object per
+ * state step, overwritten per message: read its fields, never keep it. It is a class instance on
+ * purpose, so a state that holds it is refused (StateShapeError) instead of being frozen. */
+class CurrentMessageId implements MessageId {
+  source = 0;
+  offset = 0;
+  sub = 0;
+}
+
 /** The state of one key, with its partition (computed once, when the key is first seen). */
 interface StateEntry {
   s: unknown;
@@ -286,6 +296,7 @@ class StateOp implements Op {
   private cSub = 0;
   private cBorn = 0;
   private cIndex = 0;
+  private readonly id = new CurrentMessageId();
   private readonly emit: (out: unknown) => void;
 
   constructor(
@@ -339,6 +350,10 @@ class StateOp implements Op {
     this.cSub = u;
     this.cBorn = t;
     this.cIndex = 0;
+    const id = this.id;
+    id.source = s;
+    id.offset = o;
+    id.sub = u;
   }
 
   /** Applies one message to an existing key's state. The update returns the next state; it is
@@ -351,7 +366,7 @@ class StateOp implements Op {
     const before = e.s;
     let next: unknown;
     try {
-      next = this.node.update(before, v, this.emit, key);
+      next = this.node.update(before, v, this.emit, key, this.id);
       if (!Object.is(next, before)) next = this.committable(next, 'update');
     } catch (err) {
       this.failed(mark, s, o, u, err, v);
@@ -371,7 +386,7 @@ class StateOp implements Op {
     let st: unknown;
     try {
       const first = this.committable(this.node.init(key), 'init');
-      st = this.node.update(first, v, this.emit, key);
+      st = this.node.update(first, v, this.emit, key, this.id);
       if (!Object.is(st, first)) st = this.committable(st, 'update');
     } catch (err) {
       this.failed(mark, s, o, u, err, v);
