@@ -6,10 +6,8 @@
 // Stability: these shapes are the contract between helpers. Add fields and functions; do not
 // rename or remove.
 
-import type { Application } from './api/app.ts';
-
-export type { Application, AppFactory, AppOptions };
-import type { AppFactory, AppOptions } from './api/options.ts';
+// This module imports nothing: the application API (runtime/api) and the engine
+// (runtime/engine/types.ts: `WorkerEngine`, `WorkerEngineOptions`) build on it, never the reverse.
 
 // ---------------------------------------------------------------------------------------------
 // Determinism seams: time, timers, randomness, storage. The engine never calls Date.now,
@@ -216,8 +214,8 @@ export interface RemoteOutlet {
 }
 
 // ---------------------------------------------------------------------------------------------
-// The worker engine (runtime/engine/worker.ts `createWorkerEngine`). One per process in a
-// cluster; the embedded runner uses one that owns every partition.
+// What a worker engine reports: latency samples and counters (its interface, `WorkerEngine`, is in
+// runtime/engine/types.ts, next to the application it runs).
 
 export interface LatencyRecorder {
   /** Records one source-to-sink latency in microseconds. */
@@ -236,41 +234,4 @@ export interface EngineMetrics {
   readonly remoteReceived: number;
   /** Messages applied to state per state step. */
   readonly stateApplied: Readonly<Record<string, number>>;
-}
-
-export interface WorkerEngine {
-  readonly workerName: string;
-  /** Opens the sinks, then starts the sources this worker runs. Resolves once started. */
-  start(): Promise<void>;
-  /** Resolves when every source of this worker has ended (input exhausted or stopped) and the
-   * batches they emitted have been processed locally (sent on, for remote ones). */
-  sourcesDone(): Promise<void>;
-  /** Processes a batch from another worker; resolves when there is room for more. */
-  deliverRemote(batch: RemoteBatch): Promise<void>;
-  /** Stops this worker's sources and waits until the batches they emitted have been processed
-   * (sent on, for remote ones). Sinks stay open and batches from peers are still accepted, so a
-   * cluster can drain before calling stop(). Idempotent. */
-  stopSources(): Promise<void>;
-  /** Graceful stop: stops sources, waits for in-flight batches, flushes and closes sinks and
-   * the dead-letter sink. Idempotent. */
-  stop(): Promise<void>;
-  metrics(): EngineMetrics;
-}
-
-export interface WorkerEngineOptions {
-  readonly app: Application;
-  /** This worker's name; must appear in `partitions.owners` for the partitions it owns. */
-  readonly workerName: string;
-  readonly partitions: PartitionTable;
-  readonly clock: Clock;
-  readonly log: Logger;
-  readonly deadLetters: DeadLetterSink;
-  /** Where batches for state steps owned by other workers go. */
-  readonly remote: RemoteOutlet;
-  /** Whether this worker runs the app's sources (default true; in a cluster, the initializer). */
-  readonly runSources?: boolean;
-  readonly random?: Random;
-  readonly store?: Store;
-  /** Receives each message's source-to-sink latency at the sinks. */
-  readonly latency?: LatencyRecorder;
 }

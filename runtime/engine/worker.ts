@@ -24,9 +24,8 @@ import type {
   SinkConnector,
   SourceBatch,
   SourceConnector,
-  WorkerEngine,
-  WorkerEngineOptions,
 } from '../types.ts';
+import type { WorkerEngine, WorkerEngineOptions } from './types.ts';
 import { freezeState } from './frozen-state.ts';
 import { childSub, formatMessageId } from './ids.ts';
 import { hashKey, validatePartitionTable } from './partition.ts';
