@@ -15,6 +15,7 @@ import { z } from 'zod';
 import type { EngineMetrics, MessageId, RawPayload } from '../types.ts';
 import { asDecoder, asEncoder, jsonCodec } from './codec.ts';
 import type { Codec, Decoder, Encoder } from './codec.ts';
+import { parseFlow } from '../flow/parse.ts';
 
 /** A bad application definition: says which app, which step and which field. */
 export class AppConfigError extends Error {
@@ -126,6 +127,8 @@ export interface Application {
   readonly states: readonly StateNode[];
   readonly sinks: readonly SinkNode[];
   readonly onFinish?: FinishHook;
+  /** The declared flow of the app's messages, in flow notation (runtime/flow/README.md). */
+  readonly flow?: string;
 }
 
 export function isApplication(value: unknown): value is Application {
@@ -230,6 +233,7 @@ export class AppBuilder {
   private readonly nodes: MutableNode[] = [];
   private readonly names = new Map<string, number>();
   private finish: FinishHook | undefined;
+  private declaredFlow: string | undefined;
   private built = false;
   private readonly partitionCount: number;
 
@@ -284,6 +288,18 @@ export class AppBuilder {
       inputs: [],
     });
     return { name, output: new Stream<Out>(this, id) };
+  }
+
+  /** Declares the paths a message may take, e.g. `app.flow('lines;split;counts;updates')`
+   * (notation: runtime/flow/README.md); `buffy flow check` compares it with the topology. */
+  flow(text: string): this {
+    try {
+      parseFlow(text);
+    } catch (err) {
+      throw new AppConfigError(`app "${this.name}", flow: ${(err as Error).message}`);
+    }
+    this.declaredFlow = text;
+    return this;
   }
 
   onFinish(hook: FinishHook): this {
@@ -366,6 +382,7 @@ export class AppBuilder {
       states: nodes.filter((n): n is StateNode => n.kind === 'state'),
       sinks: nodes.filter((n): n is SinkNode => n.kind === 'sink'),
       ...(this.finish ? { onFinish: this.finish } : {}),
+      ...(this.declaredFlow !== undefined ? { flow: this.declaredFlow } : {}),
     };
     return Object.freeze(app);
   }
