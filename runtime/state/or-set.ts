@@ -1,0 +1,137 @@
+// OR-Set (observed-remove, add-wins): each live element carries the dots (message ids) of the
+// adds that put it there; a remove takes away the dots its author had observed, so an add
+// concurrent with a remove (a dot the remover had not seen) survives it.
+//
+//   ORSet = { e: { [element]: Dots }, c: Seen }
+//
+// `c` (runtime/state/seen.ts) holds every id applied or observed-removed: an operation whose id
+// is in it is a duplicate, and a dot in it that no element carries was removed. Operations are
+// prepared from their author's state (`orSetPrepare`), which records the dots it observed:
+//   add(e):    e's dots := (e's dots - observed) + {id}
+//   remove(e): e's dots := e's dots - observed
+// Both then add their id and the observed dots to `c`, so a delayed delivery of an observed add
+// cannot bring the element back. Merge: per element, the causal join of the dots (a dot
+// survives if both sides have it, or one has it and the other has not seen it); `c` is united.
+//
+// Metadata: the live dots (one per concurrent add of a live element; one after sequential adds)
+// and `c`, bounded by its window (see seen.ts) and by `compact`.
+import type { MessageId } from '../types.ts';
+import type { Dots } from './dots.ts';
+import { NO_DOTS, checkCovered, checkDots, dotsAdd, dotsJoin, dotsWithout, sameDots } from './dots.ts';
+import type { Frontier, Seen } from './seen.ts';
+import {
+  EMPTY_SEEN,
+  checkSeen,
+  checkWindow,
+  seenAdd,
+  seenAddDots,
+  seenCompact,
+  seenHasId,
+  seenMerge,
+} from './seen.ts';
+import { CrdtShapeError, checkKeys, checkPlainObject } from './shape.ts';
+import type { CrdtType } from './type.ts';
+
+export interface ORSet {
+  readonly e: { readonly [element: string]: Dots };
+  readonly c: Seen;
+}
+
+export interface ORSetOp {
+  readonly t: 'add' | 'rm';
+  readonly e: string;
+  /** The dots of `e` its author had observed. */
+  readonly obs: Dots;
+}
+
+export interface SeenOptions {
+  /** Out-of-order ids kept per origin before the watermark moves up (default 16; see seen.ts). */
+  readonly window?: number;
+}
+
+export const DEFAULT_WINDOW = 16;
+
+const EMPTY: ORSet = Object.freeze({ e: Object.freeze({}), c: EMPTY_SEEN });
+
+export type ORSetType = CrdtType<ORSet, readonly string[], ORSetOp> & {
+  readonly window: number;
+  /** The op for `t` of `e`, as the author of state `s` sees it. */
+  prepare(s: ORSet, t: 'add' | 'rm', e: string): ORSetOp;
+  add(s: ORSet, id: MessageId, e: string): ORSet;
+  remove(s: ORSet, id: MessageId, e: string): ORSet;
+  has(s: ORSet, e: string): boolean;
+};
+
+export function orSet(options: SeenOptions = {}): ORSetType {
+  const window = checkWindow(options.window ?? DEFAULT_WINDOW, 'orSet');
+
+  const prepare = (s: ORSet, t: 'add' | 'rm', e: string): ORSetOp => {
+    if (typeof e !== 'string') throw new TypeError(`OR-Set ${t}: elements are strings, got ${typeof e}`);
+    if (e === '__proto__') throw new TypeError(`OR-Set ${t}: "__proto__" cannot be an element`);
+    return { t, e, obs: s.e[e] ?? NO_DOTS };
+  };
+
+  const apply = (s: ORSet, id: MessageId, op: ORSetOp): ORSet => {
+    if (seenHasId(s.c, id)) return s;
+    const cur = s.e[op.e] ?? NO_DOTS;
+    let d = dotsWithout(cur, op.obs);
+    if (op.t === 'add') d = dotsAdd(d, id.source, id.offset, id.sub);
+    const c = seenAddDots(seenAdd(s.c, id.source, id.offset, id.sub, window), op.obs, window);
+    let e = s.e;
+    if (!sameDots(d, cur)) {
+      const next: Record<string, Dots> = { ...s.e };
+      if (d.length === 0) delete next[op.e];
+      else next[op.e] = d;
+      e = next;
+    }
+    return { e, c };
+  };
+
+  const merge = (a: ORSet, b: ORSet): ORSet => {
+    if (a === b) return a;
+    const e: Record<string, Dots> = {};
+    for (const k in a.e) {
+      const d = dotsJoin(a.e[k]!, a.c, b.e[k] ?? NO_DOTS, b.c);
+      if (d.length > 0) e[k] = d;
+    }
+    for (const k in b.e) {
+      if (k in a.e) continue;
+      const d = dotsJoin(NO_DOTS, a.c, b.e[k]!, b.c);
+      if (d.length > 0) e[k] = d;
+    }
+    return { e, c: seenMerge(a.c, b.c) };
+  };
+
+  return {
+    name: window === DEFAULT_WINDOW ? 'or-set' : `or-set(window=${window})`,
+    window,
+    empty: () => EMPTY,
+    prepare,
+    apply,
+    add: (s, id, e) => apply(s, id, prepare(s, 'add', e)),
+    remove: (s, id, e) => apply(s, id, prepare(s, 'rm', e)),
+    has: (s, e) => (s.e[e]?.length ?? 0) > 0,
+    merge,
+    value: (s) => Object.keys(s.e).sort(),
+    compact: (s: ORSet, frontier: Frontier) => {
+      const c = seenCompact(s.c, frontier);
+      return c === s.c ? s : { e: s.e, c };
+    },
+    check: (data, path = 'or-set') => {
+      const obj = checkPlainObject(data, path);
+      checkKeys(obj, ['e', 'c'], path);
+      const elems = checkPlainObject(obj.e, `${path}.e`);
+      const c = checkSeen(obj.c, `${path}.c`);
+      for (const k in elems) {
+        if (k === '__proto__') throw new CrdtShapeError(`${path}.e: "__proto__" cannot be an element`);
+        const d = checkDots(elems[k], `${path}.e.${k}`);
+        if (d.length === 0) throw new CrdtShapeError(`${path}.e.${k}: a live element has at least one dot`);
+        checkCovered(d, c, `${path}.e.${k}`);
+      }
+      return { e: elems as ORSet['e'], c };
+    },
+  };
+}
+
+/** The default OR-Set type (window 16). */
+export const ORSetType: ORSetType = orSet();

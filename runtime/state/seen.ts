@@ -1,0 +1,219 @@
+// Seen: the set of message ids an object has applied (its causal context), per origin, as a
+// watermark plus the ids above it. Every CRDT here that dedups by message id keeps one.
+//
+// A message id is (source, offset, sub) (runtime/engine/ids.ts). The origin of an operation is
+// its message's source; within an origin ids are ordered by (offset, sub). For each origin the
+// set is   { every id <= w } ∪ X   with X the ids above w, kept sorted: `[wOff, wSub, o1, s1, ...]`.
+// An origin with nothing seen is absent; `w = (-1, 0)` means "nothing below X".
+//
+// Bounding X (compaction). The watermark claims "every id <= w has been applied here, or never
+// will be delivered here". It moves up two ways:
+// - `window` (per type, fixed for all replicas): after an add, while X holds more than `window`
+//   ids, its smallest becomes the watermark. This is safe while an operation reaches an object
+//   before `window + 1` later ids of its origin have been applied there (reordering depth at
+//   most `window`); with per-origin FIFO delivery (the engine: one path from a source to a key)
+//   `window = 0` is safe and X stays empty. A later, never-applied id below w would be taken
+//   for a duplicate: that is the price of the bound.
+// - `seenCompact(s, frontier)`: explicit, safe once every id of the origin <= frontier that will
+//   ever be delivered to this object has been (e.g. a source's committed offset after a
+//   checkpoint).
+// Merge is set union (it never moves a watermark beyond what either side claimed), so it is
+// commutative, associative and idempotent on the canonical form (X sorted, above w, no repeats).
+import type { MessageId } from '../types.ts';
+import { CrdtShapeError, checkPlainObject } from './shape.ts';
+
+export interface Seen {
+  readonly [origin: string]: readonly number[];
+}
+
+/** Per origin: every id <= `[offset, sub]` has been delivered to the object (see seenCompact). */
+export interface Frontier {
+  readonly [origin: string]: readonly [offset: number, sub: number];
+}
+
+export const EMPTY_SEEN: Seen = Object.freeze({});
+
+/** How many out-of-order ids per origin a type keeps before raising its watermark. */
+export type SeenWindow = number;
+
+/** Compare two ids of one origin: negative, zero or positive. */
+export function compareIds(o1: number, s1: number, o2: number, s2: number): number {
+  return o1 !== o2 ? o1 - o2 : s1 - s2;
+}
+
+/** Whether `arr` (one origin's `[wOff, wSub, X...]`) holds (offset, sub). */
+export function originHas(arr: readonly number[] | undefined, offset: number, sub: number): boolean {
+  if (arr === undefined) return false;
+  const wo = arr[0]!;
+  if (offset < wo || (offset === wo && sub <= arr[1]!)) return true;
+  for (let i = 2; i < arr.length; i += 2) {
+    const o = arr[i]!;
+    if (o > offset) return false;
+    if (o === offset) {
+      const s = arr[i + 1]!;
+      if (s === sub) return true;
+      if (s > sub) return false;
+    }
+  }
+  return false;
+}
+
+export function seenHas(seen: Seen, source: number, offset: number, sub: number): boolean {
+  return originHas(seen[source], offset, sub);
+}
+
+export function seenHasId(seen: Seen, id: MessageId): boolean {
+  return originHas(seen[id.source], id.offset, id.sub);
+}
+
+/** One origin's array with (offset, sub) added and the window applied; `arr` if already held. */
+export function originAdd(
+  arr: readonly number[] | undefined,
+  offset: number,
+  sub: number,
+  window: SeenWindow,
+): readonly number[] {
+  if (arr === undefined) return window === 0 ? [offset, sub] : [-1, 0, offset, sub];
+  if (originHas(arr, offset, sub)) return arr;
+  // Fast path: nothing above the watermark and a window of 0 (FIFO): the id is the new watermark.
+  if (arr.length === 2 && window === 0) return [offset, sub];
+  const out: number[] = [arr[0]!, arr[1]!];
+  let placed = false;
+  for (let i = 2; i < arr.length; i += 2) {
+    if (!placed && compareIds(offset, sub, arr[i]!, arr[i + 1]!) < 0) {
+      out.push(offset, sub);
+      placed = true;
+    }
+    out.push(arr[i]!, arr[i + 1]!);
+  }
+  if (!placed) out.push(offset, sub);
+  const excess = (out.length - 2) / 2 - window;
+  if (excess > 0) {
+    // The `excess` smallest ids above the watermark become it.
+    const k = 2 * excess;
+    out[0] = out[k]!;
+    out[1] = out[k + 1]!;
+    out.splice(2, k);
+  }
+  return out;
+}
+
+/** `seen` with (source, offset, sub) added; `seen` itself if it already held it. */
+export function seenAdd(seen: Seen, source: number, offset: number, sub: number, window: SeenWindow): Seen {
+  const arr = seen[source];
+  const next = originAdd(arr, offset, sub, window);
+  return next === arr ? seen : { ...seen, [source]: next };
+}
+
+/** `seen` with every dot of a flat `[source, offset, sub, ...]` list added. */
+export function seenAddDots(seen: Seen, dots: readonly number[], window: SeenWindow): Seen {
+  let s = seen;
+  for (let i = 0; i < dots.length; i += 3) s = seenAdd(s, dots[i]!, dots[i + 1]!, dots[i + 2]!, window);
+  return s;
+}
+
+function mergeOrigin(a: readonly number[], b: readonly number[]): readonly number[] {
+  let wo = a[0]!;
+  let ws = a[1]!;
+  if (compareIds(b[0]!, b[1]!, wo, ws) > 0) {
+    wo = b[0]!;
+    ws = b[1]!;
+  }
+  const out: number[] = [wo, ws];
+  let i = 2;
+  let j = 2;
+  for (;;) {
+    let o: number;
+    let s: number;
+    if (i < a.length && j < b.length) {
+      const c = compareIds(a[i]!, a[i + 1]!, b[j]!, b[j + 1]!);
+      o = c <= 0 ? a[i]! : b[j]!;
+      s = c <= 0 ? a[i + 1]! : b[j + 1]!;
+      if (c <= 0) i += 2;
+      if (c >= 0) j += 2;
+    } else if (i < a.length) {
+      o = a[i]!;
+      s = a[i + 1]!;
+      i += 2;
+    } else if (j < b.length) {
+      o = b[j]!;
+      s = b[j + 1]!;
+      j += 2;
+    } else break;
+    if (compareIds(o, s, wo, ws) > 0) out.push(o, s);
+  }
+  return out;
+}
+
+/** Set union (commutative, associative, idempotent). */
+export function seenMerge(a: Seen, b: Seen): Seen {
+  if (a === b) return a;
+  const out: Record<string, readonly number[]> = {};
+  for (const k in a) {
+    const y = b[k];
+    out[k] = y === undefined ? a[k]! : mergeOrigin(a[k]!, y);
+  }
+  for (const k in b) if (!(k in out)) out[k] = b[k]!;
+  return out;
+}
+
+/** Raises each origin's watermark to the frontier (if higher) and drops the ids it covers.
+ * Safe once every id <= frontier[origin] that will ever reach the object has reached it. */
+export function seenCompact(seen: Seen, frontier: Frontier): Seen {
+  let out: Record<string, readonly number[]> | null = null;
+  for (const k in frontier) {
+    const arr = seen[k];
+    const f = frontier[k]!;
+    if (arr === undefined || compareIds(f[0], f[1], arr[0]!, arr[1]!) <= 0) continue;
+    const next: number[] = [f[0], f[1]];
+    for (let i = 2; i < arr.length; i += 2) {
+      if (compareIds(arr[i]!, arr[i + 1]!, f[0], f[1]) > 0) next.push(arr[i]!, arr[i + 1]!);
+    }
+    (out ??= { ...seen })[k] = next;
+  }
+  return out ?? seen;
+}
+
+/** Number of ids kept above the watermarks (the part of the metadata that the window bounds). */
+export function seenExceptions(seen: Seen): number {
+  let n = 0;
+  for (const k in seen) n += (seen[k]!.length - 2) / 2;
+  return n;
+}
+
+/** Checks decoded data: origins are non-negative integers; arrays are canonical. */
+export function checkSeen(data: unknown, path: string): Seen {
+  const obj = checkPlainObject(data, path);
+  for (const k in obj) {
+    if (!/^(0|[1-9][0-9]*)$/.test(k)) throw new CrdtShapeError(`${path}: origin "${k}" is not a source id`);
+    checkOrigin(obj[k], `${path}.${k}`);
+  }
+  return obj as Seen;
+}
+
+/** One origin's `[wOff, wSub, X...]`: integers, X strictly increasing and above w. */
+export function checkOrigin(data: unknown, path: string): readonly number[] {
+  if (!Array.isArray(data) || data.length < 2 || data.length % 2 !== 0) {
+    throw new CrdtShapeError(`${path}: expected [watermarkOffset, watermarkSub, offset, sub, ...]`);
+  }
+  for (let i = 0; i < data.length; i++) {
+    if (!Number.isSafeInteger(data[i]) || (data[i] as number) < (i === 0 ? -1 : 0)) {
+      throw new CrdtShapeError(`${path}[${i}]: ${JSON.stringify(data[i])} is not a message id part`);
+    }
+  }
+  for (let i = 2; i < data.length; i += 2) {
+    if (
+      compareIds(data[i] as number, data[i + 1] as number, data[i - 2] as number, data[i - 1] as number) <= 0
+    ) {
+      throw new CrdtShapeError(`${path}[${i}]: ids above the watermark must increase`);
+    }
+  }
+  return data as number[];
+}
+
+export function checkWindow(window: number, where: string): number {
+  if (!(window === Infinity || (Number.isSafeInteger(window) && window >= 0))) {
+    throw new RangeError(`${where}: window ${window} must be a non-negative integer or Infinity`);
+  }
+  return window;
+}
