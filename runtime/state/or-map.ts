@@ -93,19 +93,21 @@ export function orMap<S, V, Op>(
   const emptyEntry: ORMapEntry<S> = Object.freeze({ d: NO_DOTS, c: EMPTY_SEEN, v: V.empty() });
 
   const entryApply = (e: ORMapEntry<S>, id: MessageId, op: ORMapEntryOp<Op>): ORMapEntry<S> => {
-    if (op.t === 'rm') {
-      if (seenHasId(e.c, id)) return e;
-      const c = seenAddDots(seenAdd(e.c, id.source, id.offset, id.sub, window), op.obs, window);
-      return { d: dotsWithout(e.d, op.obs), c, v: e.v };
-    }
+    // Presence works as an OR-Set element: observed dots go in any case, the op's own dot only
+    // if its id is new to the entry's context.
+    const obs = op.t === 'rm' ? op.obs : op.add;
     let d = e.d;
     let c = e.c;
-    if (op.add !== null && !seenHasId(c, id)) {
-      d = dotsAdd(dotsWithout(d, op.add), id.source, id.offset, id.sub);
-      c = seenAddDots(seenAdd(c, id.source, id.offset, id.sub, window), op.add, window);
+    if (obs !== null) {
+      d = dotsWithout(d, obs);
+      if (!seenHasId(c, id)) {
+        if (op.t === 'up') d = dotsAdd(d, id.source, id.offset, id.sub);
+        c = seenAdd(c, id.source, id.offset, id.sub, window);
+      }
+      c = seenAddDots(c, obs, window);
     }
-    const v = V.apply(e.v, id, op.op);
-    return d === e.d && v === e.v ? e : { d, c, v };
+    const v = op.t === 'up' ? V.apply(e.v, id, op.op) : e.v;
+    return d === e.d && c === e.c && v === e.v ? e : { d, c, v };
   };
 
   const prepareUpdate = (e: ORMapEntry<S>, op: Op): ORMapEntryOp<Op> => ({

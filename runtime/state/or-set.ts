@@ -10,7 +10,8 @@
 //   add(e):    e's dots := (e's dots - observed) + {id}
 //   remove(e): e's dots := e's dots - observed
 // Both then add their id and the observed dots to `c`, so a delayed delivery of an observed add
-// cannot bring the element back. Merge: per element, the causal join of the dots (a dot
+// cannot bring the element back. The observed dots are removed even when the op's id is already
+// in `c` (an op that a later op observed and overtook), which makes any delivery order converge. Merge: per element, the causal join of the dots (a dot
 // survives if both sides have it, or one has it and the other has not seen it); `c` is united.
 //
 // Metadata: the live dots (one per concurrent add of a live element; one after sequential adds)
@@ -72,11 +73,18 @@ export function orSet(options: SeenOptions = {}): ORSetType {
   };
 
   const apply = (s: ORSet, id: MessageId, op: ORSetOp): ORSet => {
-    if (seenHasId(s.c, id)) return s;
+    // The observed dots go whatever happens (removing them twice changes nothing); the op's own
+    // dot only if its id is new here: an id already in `c` was applied, or observed (and so
+    // superseded) by an op applied before it.
     const cur = s.e[op.e] ?? NO_DOTS;
     let d = dotsWithout(cur, op.obs);
-    if (op.t === 'add') d = dotsAdd(d, id.source, id.offset, id.sub);
-    const c = seenAddDots(seenAdd(s.c, id.source, id.offset, id.sub, window), op.obs, window);
+    let c = s.c;
+    if (!seenHasId(c, id)) {
+      if (op.t === 'add') d = dotsAdd(d, id.source, id.offset, id.sub);
+      c = seenAdd(c, id.source, id.offset, id.sub, window);
+    }
+    c = seenAddDots(c, op.obs, window);
+    if (d === cur && c === s.c) return s;
     let e = s.e;
     if (!sameDots(d, cur)) {
       const next: Record<string, Dots> = { ...s.e };

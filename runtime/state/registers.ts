@@ -126,11 +126,15 @@ export function mvRegister<T extends Json = Json>(options: SeenOptions = {}): MV
   const window = checkWindow(options.window ?? DEFAULT_WINDOW, 'mvRegister');
   const prepare = (s: MVRegister<T>, v: T): MVSet<T> => ({ v, obs: dotsOf(s) });
   const apply = (s: MVRegister<T>, id: MessageId, op: MVSet<T>): MVRegister<T> => {
-    if (seenHasId(s.c, id)) return s;
+    // As for an OR-Set add: the observed values go in any case, the op's own value only if its
+    // id is new here (not applied, not observed by an op applied before it).
+    const fresh = !seenHasId(s.c, id);
     const kept = s.v.filter((e) => !hasDot(op.obs, e[0], e[1], e[2]));
-    const mine: readonly [number, number, number, T] = [id.source, id.offset, id.sub, op.v];
-    const v = [...kept, mine].sort((x, y) => compareDots(x as unknown as Dots, 0, y as unknown as Dots, 0));
-    const c = seenAddDots(seenAdd(s.c, id.source, id.offset, id.sub, window), op.obs, window);
+    let c = fresh ? seenAdd(s.c, id.source, id.offset, id.sub, window) : s.c;
+    c = seenAddDots(c, op.obs, window);
+    if (!fresh && kept.length === s.v.length && c === s.c) return s;
+    const v = fresh ? [...kept, [id.source, id.offset, id.sub, op.v] as const] : kept;
+    v.sort((x, y) => compareDots(x as unknown as Dots, 0, y as unknown as Dots, 0));
     return { v, c };
   };
   const merge = (a: MVRegister<T>, b: MVRegister<T>): MVRegister<T> => {
