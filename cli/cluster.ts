@@ -11,6 +11,8 @@ import { ConnectorError } from '../runtime/connectors/index.ts';
 import { parseHostPort, formatAddress } from '../runtime/net/tcp-channel.ts';
 import type { HostPort } from '../runtime/net/tcp-channel.ts';
 import { startNode } from '../runtime/cluster/node.ts';
+import type { NodeHandle } from '../runtime/cluster/node.ts';
+import { countOf } from '../runtime/cluster/text.ts';
 import { requestShutdown } from '../runtime/cluster/control.ts';
 import { sendFile, startReceiver } from '../runtime/cluster/tools.ts';
 
@@ -69,7 +71,10 @@ function reportError(command: string, err: unknown): number {
     err instanceof AppConfigError ||
     err instanceof AppLoadError ||
     err instanceof ConnectorError;
-  process.stderr.write(`buffy ${command}: ${(err as Error).message}\n`);
+  // Messages from lower layers may already name the command (`buffy send: cannot connect ...`).
+  const prefix = `buffy ${command}: `;
+  const message = (err as Error).message;
+  process.stderr.write(`${message.startsWith(prefix) ? '' : prefix}${message}\n`);
   return usage ? EXIT_USAGE : EXIT_FAILURE;
 }
 
@@ -95,7 +100,40 @@ const nodeSchema = z.object({
     .optional(),
   stopWhenDone: z.boolean().optional(),
   latency: z.boolean().optional(),
+  exitWithStdin: z.boolean().optional(),
 });
+
+/** How long a worker whose parent is gone may take to stop cleanly before it exits anyway. */
+const PARENT_GONE_EXIT_MS = 2000;
+
+/**
+ * `--exit-with-stdin`: the process that started this worker holds the other end of its standard
+ * input; when that end closes (the parent exited or was killed, even by SIGKILL) or the parent
+ * pid changes (re-parented), `onGone` is called once. The returned function stops watching.
+ */
+function watchParent(onGone: (why: string) => void): () => void {
+  const ppid = process.ppid;
+  let gone = false;
+  const fire = (why: string): void => {
+    if (gone) return;
+    gone = true;
+    onGone(why);
+  };
+  const onEnd = (): void => fire('its standard input closed');
+  process.stdin.on('data', () => undefined);
+  process.stdin.once('end', onEnd);
+  process.stdin.once('error', onEnd);
+  const poll = setInterval(() => {
+    if (process.ppid !== ppid) fire(`its parent process ${ppid} is gone`);
+  }, 500);
+  poll.unref();
+  return () => {
+    clearInterval(poll);
+    process.stdin.off('end', onEnd);
+    process.stdin.off('error', onEnd);
+    process.stdin.destroy();
+  };
+}
 
 const sendSchema = z.object({
   to: hostPort('--to'),
@@ -140,20 +178,41 @@ export function registerClusterCommands(program: Command): void {
     )
     .option('--cluster <name>', 'cluster name; workers of other clusters are rejected', 'buffy')
     .option('--source <uri>', 'source connector URI (on the initializer)')
-    .option('--sink <uri>', 'sink connector URI (every worker opens it)')
+    .option(
+      '--sink <uri>',
+      'sink connector URI (every worker opens it; file:PATH writes one file per worker, PATH with the worker name before its extension, or {worker} in PATH replaced)',
+    )
     .option('--param <key=value>', 'application parameter (repeatable)', collect, [])
     .option(
       '--dead-letters <path>',
-      'file for messages whose processing threw (default out/dead-letters-NAME.jsonl)',
+      'file for messages whose processing threw ({worker} -> NAME; default out/dead-letters.NAME.jsonl)',
     )
     .option('--stop-when-done', 'initializer: stop the cluster once the sources have ended')
+    .option(
+      '--exit-with-stdin',
+      'stop (and exit within 2 s) when standard input closes: the worker ends with the process that started it (buffy run --workers uses it)',
+    )
     .option('--latency', 'record source-to-sink latency; the initializer prints the percentiles at the end')
     .action(async (appPath: string, flags: Record<string, unknown>) => {
       let code: number;
+      let unwatch = (): void => undefined;
       try {
         const f = parseFlags(nodeSchema, flags);
         const appOptions = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
-        const handle = await startNode({
+        let handle: NodeHandle | null = null;
+        if (f.exitWithStdin) {
+          unwatch = watchParent((why) => {
+            // Nobody may read our output any more: a closed pipe must not crash the stop.
+            process.stdout.on('error', () => undefined);
+            process.stderr.on('error', () => undefined);
+            process.stderr.write(
+              `[${f.name}] the process that started this worker is gone (${why}); stopping\n`,
+            );
+            setTimeout(() => process.exit(EXIT_FAILURE), handle ? PARENT_GONE_EXIT_MS : 0);
+            handle?.requestShutdown(`the process that started worker '${f.name}' is gone`);
+          });
+        }
+        handle = await startNode({
           appPath,
           appOptions,
           name: f.name,
@@ -168,22 +227,24 @@ export function registerClusterCommands(program: Command): void {
           recordLatency: f.latency ?? false,
         });
         let signals = 0;
+        const node = handle;
         const onSignal = (sig: NodeJS.Signals) => {
           signals++;
           if (signals > 1) {
             process.stderr.write(`[${f.name}] ${sig} again: exiting now\n`);
             process.exit(EXIT_FAILURE);
           }
-          handle.requestShutdown(`${sig} on worker '${f.name}'`);
+          node.requestShutdown(`${sig} on worker '${f.name}'`);
         };
         process.on('SIGINT', onSignal);
         process.on('SIGTERM', onSignal);
-        code = await handle.done;
+        code = await node.done;
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
       } catch (err) {
         code = reportError('node', err);
       }
+      unwatch();
       exitSoon(code);
     });
 
@@ -196,7 +257,9 @@ export function registerClusterCommands(program: Command): void {
       try {
         const f = parseFlags(shutdownSchema, flags);
         const workers = await requestShutdown(f.control, f.timeout);
-        process.stderr.write(`cluster stopped: ${workers.length} workers (${workers.join(', ')})\n`);
+        process.stderr.write(
+          `cluster stopped: ${countOf(workers.length, 'worker')} (${workers.join(', ')})\n`,
+        );
         process.exitCode = 0;
       } catch (err) {
         process.exitCode = reportError('shutdown', err);
@@ -221,7 +284,7 @@ export function registerClusterCommands(program: Command): void {
         const f = parseFlags(sendSchema, flags);
         const r = await sendFile({ ...f, to: f.to, file: f.file, signal: controller.signal });
         process.stderr.write(
-          `sent ${r.messages} messages (${r.bytes} bytes) to ${formatAddress(f.to)} in ${(r.elapsedMs / 1000).toFixed(3)} s: ${Math.round(r.messagesPerSecond)} messages/s\n`,
+          `sent ${countOf(r.messages, 'message')} (${countOf(r.bytes, 'byte')}) to ${formatAddress(f.to)} in ${(r.elapsedMs / 1000).toFixed(3)} s: ${Math.round(r.messagesPerSecond)} messages/s${controller.signal.aborted ? ' (stopped by a signal)' : ''}\n`,
         );
         process.exitCode = 0;
       } catch (err) {
@@ -248,7 +311,7 @@ export function registerClusterCommands(program: Command): void {
         });
         const counts = await receiver.close();
         process.stderr.write(
-          `buffy receive: ${sig}: received ${counts.frames} frames (${counts.bytes} bytes) over ${counts.connections} connections\n`,
+          `buffy receive: ${sig}: received ${countOf(counts.frames, 'frame')} (${countOf(counts.bytes, 'byte')}) over ${countOf(counts.connections, 'connection')}\n`,
         );
         exitSoon(0);
       } catch (err) {

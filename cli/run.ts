@@ -7,7 +7,7 @@ import { AppOptionsError, toAppOptions } from '../runtime/api/options.ts';
 import type { AppOptions } from '../runtime/api/options.ts';
 import { ConnectorError, checkAppConnectors } from '../runtime/connectors/index.ts';
 import { registerTcpConnector } from '../runtime/connectors/tcp.ts';
-import { FileDeadLetterSink } from '../runtime/connectors/dead-letter-file.ts';
+import { DEFAULT_DEAD_LETTERS, FileDeadLetterSink } from '../runtime/connectors/dead-letter-file.ts';
 import { startEmbedded } from '../runtime/engine/embedded.ts';
 import type { RunSummary } from '../runtime/engine/embedded.ts';
 import { createStderrLogger, createSystemClock } from '../runtime/system.ts';
@@ -34,7 +34,7 @@ function fmt(n: number): string {
 }
 
 /** The summary printed at the end of an embedded run. */
-export function formatRunSummary(appName: string, s: RunSummary): string {
+export function formatRunSummary(appName: string, s: RunSummary, deadLetterFile?: string): string {
   const secs = s.elapsedMs / 1000;
   const m = s.metrics;
   const rate = (x: number): string => (secs > 0 ? fmt(x / secs) : 'n/a');
@@ -45,7 +45,7 @@ export function formatRunSummary(appName: string, s: RunSummary): string {
       ([step, n]) => `  state step ${step}: ${fmt(n)} messages applied (${rate(n)}/s)`,
     ),
     `  sink messages: ${fmt(m.sunk)} (${rate(m.sunk)}/s)`,
-    `  dead letters: ${fmt(m.deadLetters)}`,
+    `  dead letters: ${fmt(m.deadLetters)}${m.deadLetters > 0 && deadLetterFile ? ` (in ${deadLetterFile})` : ''}`,
   ];
   if (s.finishText) lines.push(s.finishText);
   return lines.join('\n');
@@ -79,7 +79,7 @@ async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: R
   process.on('SIGTERM', onSignal);
   try {
     const summary = await run.done;
-    const text = formatRunSummary(app.name, summary);
+    const text = formatRunSummary(app.name, summary, flags.deadLetters);
     const toStderr =
       (options.sink ?? '').startsWith('stdout:') || app.sinks.some((s) => s.uri.startsWith('stdout:'));
     (toStderr ? process.stderr : process.stdout).write(`${text}\n`);
@@ -97,13 +97,16 @@ export function registerRuntimeCommands(program: Command): void {
     .description('run an application: embedded in this process, or with --workers N as a local cluster')
     .argument('<app>', 'application module (default export: (options) => Application)')
     .option('--source <uri>', 'source connector URI (file:PATH, tcp:HOST:PORT)')
-    .option('--sink <uri>', 'sink connector URI (file:PATH, stdout:, tcp:HOST:PORT, count:)')
+    .option(
+      '--sink <uri>',
+      'sink connector URI (file:PATH, stdout:, tcp:HOST:PORT, count:); with --workers N a file: sink writes one file per worker (out/c.txt -> out/c.w1.txt ...)',
+    )
     .option('--param <key=value>', 'application parameter (repeatable)', collect, [])
     .option('--workers <n>', 'number of worker processes (default 1: embedded)')
     .option(
       '--dead-letters <path>',
-      'file for messages whose processing threw (JSON lines; embedded runs)',
-      'buffy-dead-letters.jsonl',
+      'file for messages whose processing threw (JSON lines; with --workers N one per worker: out/dead-letters.w1.jsonl ...)',
+      DEFAULT_DEAD_LETTERS,
     )
     .action(async (appPath: string, flags: RunFlags) => {
       try {
@@ -112,8 +115,12 @@ export function registerRuntimeCommands(program: Command): void {
         if (workers > 1) {
           // Load the app here first: a module that does not load or a bad --param is one usage
           // error (exit 2), not N worker processes failing one after another.
-          checkAppConnectors(await loadApp(appPath, options));
-          process.exitCode = await runLocalCluster(appPath, options, workers);
+          const app = await loadApp(appPath, options);
+          checkAppConnectors(app);
+          process.exitCode = await runLocalCluster(appPath, options, workers, {
+            app,
+            deadLetters: flags.deadLetters,
+          });
         } else process.exitCode = await runEmbeddedCommand(appPath, options, flags);
       } catch (err) {
         const usage =

@@ -18,6 +18,7 @@ import { roundRobinTable } from '../engine/partition.ts';
 import type { Logger } from '../types.ts';
 import { LatencyHistogram, formatLatency } from './latency.ts';
 import type { LatencySummary } from './latency.ts';
+import { countOf } from './text.ts';
 
 export interface CoordinatorOptions {
   readonly cluster: string;
@@ -82,7 +83,7 @@ export class Coordinator {
     this.server = server;
     this.address = await listen(server, this.o.control, `--control`);
     this.o.log.info(
-      `control listening on ${formatAddress(this.address)}; waiting for ${this.o.workers} workers of cluster '${this.o.cluster}'`,
+      `control listening on ${formatAddress(this.address)}; waiting for ${countOf(this.o.workers, 'worker')} of cluster '${this.o.cluster}'`,
     );
     return this.address;
   }
@@ -155,7 +156,7 @@ export class Coordinator {
               : this.members.has(m.worker)
                 ? `a worker named '${m.worker}' is already registered`
                 : this.phase !== 'registering'
-                  ? `the cluster is already complete (${this.o.workers} workers)`
+                  ? `the cluster is already complete (${countOf(this.o.workers, 'worker')})`
                   : null;
     if (problem) {
       this.o.log.error(`rejected worker '${m.worker}' from ${remote}: ${problem}`);
@@ -204,7 +205,7 @@ export class Coordinator {
           this.phase = 'running';
           for (const x of this.members.values()) x.conn.send({ t: 'start' });
           this.o.log.info(
-            `cluster '${this.o.cluster}' started: ${this.members.size} workers, ${this.o.partitionCount} partitions`,
+            `cluster '${this.o.cluster}' started: ${countOf(this.members.size, 'worker')}, ${countOf(this.o.partitionCount, 'partition')}`,
           );
         }
         return;
@@ -297,7 +298,9 @@ export class Coordinator {
       const totals = `${sent}/${processed}`;
       if (!busy && sent === processed && totals === this.lastTotals) {
         this.phase = 'stopping';
-        this.o.log.info(`cluster drained (${sent} remote batches sent and processed); stopping the workers`);
+        this.o.log.info(
+          `cluster drained (${countOf(sent, 'remote batch', 'remote batches')} sent and processed); stopping the workers`,
+        );
         for (const m of all) m.conn.send({ t: 'stop' });
         return;
       }

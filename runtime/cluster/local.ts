@@ -1,13 +1,29 @@
 // `buffy run APP --workers N`: a local cluster of N `buffy node` processes on 127.0.0.1. The
 // initializer binds its control port to 0 (a free port) and announces it; the other workers
 // are started with that address and bind their data ports to 0 as well (each registers the
-// address it got). SIGINT/SIGTERM go to the initializer, which stops the cluster cleanly.
-// The run ends when the sources end (or on a signal); the exit code is the worst of the nodes'.
+// address it got). The run ends when the sources end (or on a signal); the exit code is the
+// worst of the nodes'.
+//
+// Process tree: the workers run in their own process group (so a terminal's Ctrl-C reaches only
+// this process, which passes SIGINT/SIGTERM to the initializer, which stops the cluster
+// cleanly), and each holds a pipe from this process on its standard input
+// (`buffy node --exit-with-stdin`): when this process dies, even by SIGKILL, the pipe closes
+// and every worker stops and exits, freeing its ports.
+//
+// Output: the workers' standard output comes through this process, a complete line at a time,
+// so that a `stdout:` sink of N workers never mixes parts of lines. A `file:` sink writes one
+// file per worker (perWorkerPath: out/c.txt -> out/c.w1.txt ...), and so do dead letters
+// (out/dead-letters.w1.jsonl ...); the run ends by saying where they are.
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import type { Application } from '../api/app.ts';
 import type { AppOptions } from '../api/options.ts';
+import { appForClusterWorker } from '../connectors/index.ts';
+import { perWorkerPath } from '../connectors/file.ts';
+import { DEFAULT_DEAD_LETTERS } from '../connectors/dead-letter-file.ts';
+import { countOf } from './text.ts';
 
 export const BUFFY_BIN = fileURLToPath(new URL('../../bin/buffy.mjs', import.meta.url));
 
@@ -18,6 +34,123 @@ export interface LocalClusterOptions {
   /** Where the nodes' stderr goes (default: this process's stderr). */
   readonly onStderr?: (line: string) => void;
   readonly startTimeoutMs?: number;
+  /** Where the nodes' standard output goes, complete lines at a time (default: this process's
+   * stdout). */
+  readonly stdout?: NodeJS.WritableStream;
+  /** Dead-letter file; worker W writes perWorkerPath(deadLetters, W) (default
+   * out/dead-letters.jsonl -> out/dead-letters.w1.jsonl ...). */
+  readonly deadLetters?: string;
+  /** The loaded app: used to say, at the end, which files its file: sinks wrote. */
+  readonly app?: Application;
+}
+
+/** The names of the workers of a local cluster: w1 (the initializer) .. wN. */
+export function localWorkerNames(workers: number): string[] {
+  return Array.from({ length: workers }, (_, i) => `w${i + 1}`);
+}
+
+/** Lines saying where a local cluster's per-worker files are: the file: sinks' files, and the
+ * dead-letter files of the workers that wrote any (from the initializer's summary). */
+export function describeOutputs(
+  app: Application | undefined,
+  names: readonly string[],
+  deadLetters: string,
+  summary: ClusterSummary | null,
+): string[] {
+  const lines: string[] = [];
+  if (app) {
+    const perSink = new Map<string, string[]>();
+    for (const name of names) {
+      for (const r of appForClusterWorker(app, name).rewritten) {
+        const files = perSink.get(r.step) ?? [];
+        files.push(r.workerUri.replace(/^file:/, ''));
+        perSink.set(r.step, files);
+      }
+    }
+    for (const [step, files] of perSink)
+      lines.push(`sink "${step}" wrote one file per worker: ${files.join(', ')}`);
+  }
+  const letters = (summary?.workers ?? []).filter((w) => (w.metrics?.deadLetters ?? 0) > 0);
+  if (letters.length > 0) {
+    const total = letters.reduce((n, w) => n + w.metrics!.deadLetters, 0);
+    lines.push(
+      `${countOf(total, 'dead letter')}: ${letters.map((w) => `${perWorkerPath(deadLetters, w.name)} (${w.metrics!.deadLetters})`).join(', ')}`,
+    );
+  }
+  return lines;
+}
+
+/** The initializer's `cluster summary: {...}` line, as far as this module reads it. */
+export interface ClusterSummary {
+  readonly exitCode: number;
+  readonly workers: ReadonlyArray<{ name: string; metrics: { deadLetters: number } | null }>;
+}
+
+export const CLUSTER_SUMMARY = /cluster summary: (\{.*\})\s*$/;
+
+function parseSummary(line: string): ClusterSummary | null {
+  const m = CLUSTER_SUMMARY.exec(line);
+  if (!m) return null;
+  try {
+    return JSON.parse(m[1]!) as ClusterSummary;
+  } catch {
+    return null;
+  }
+}
+
+/** Passes a child's output on a complete line at a time (the rest at its end), so that the
+ * outputs of several children never mix within a line; pauses the child while `out` is full. */
+export function forwardLines(
+  from: NodeJS.ReadableStream,
+  out: NodeJS.WritableStream,
+  onBroken: (err: Error) => void = () => undefined,
+): Promise<void> {
+  let rest: Buffer | null = null;
+  let broken = false;
+  // A closed output (EPIPE: `| head`) ends the forwarding quietly: the rest is read and dropped.
+  const onError = (err: Error): void => {
+    if (broken) return;
+    broken = true;
+    onBroken(err);
+    from.resume();
+  };
+  out.on('error', onError);
+  const write = (b: Buffer): void => {
+    if (broken) return;
+    if (!out.write(b)) {
+      from.pause();
+      const resume = (): void => {
+        out.off('drain', resume);
+        out.off('error', resume);
+        from.resume();
+      };
+      out.once('drain', resume);
+      out.once('error', resume);
+    }
+  };
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      out.off('error', onError);
+      resolve();
+    };
+    from.on('data', (chunk: Buffer) => {
+      const nl = chunk.lastIndexOf(10);
+      if (nl < 0) {
+        rest = rest ? Buffer.concat([rest, chunk]) : chunk;
+        return;
+      }
+      const head = chunk.subarray(0, nl + 1);
+      write(rest ? Buffer.concat([rest, head]) : head);
+      rest = nl + 1 < chunk.length ? chunk.subarray(nl + 1) : null;
+    });
+    from.once('end', () => {
+      if (rest) write(rest);
+      rest = null;
+      done();
+    });
+    from.once('error', done);
+    from.once('close', done);
+  });
 }
 
 /** Arguments of `buffy node` for the app options. */
@@ -46,6 +179,9 @@ export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) =
   });
 }
 
+/** How long workers may run on after the initializer has exited. */
+const STRAGGLER_MS = 5000;
+
 export const CONTROL_LISTENING = /control listening on (\S+?);/;
 
 export async function runLocalCluster(
@@ -58,8 +194,14 @@ export async function runLocalCluster(
     throw new Error(`--workers ${workers}: a local cluster needs 2 to 64 workers`);
   const cluster = local.cluster ?? `local-${process.pid}`;
   const onStderr = local.onStderr ?? ((l: string) => process.stderr.write(l + '\n'));
+  const out = local.stdout ?? process.stdout;
+  const deadLetters = local.deadLetters ?? DEFAULT_DEAD_LETTERS;
+  const names = localWorkerNames(workers);
   const children: ChildProcess[] = [];
   const exits: Array<Promise<number>> = [];
+  const outputs: Array<Promise<void>> = [];
+  let summary: ClusterSummary | null = null;
+  let outputBroken = false;
   const spawnNode = (name: string, extra: string[]): ChildProcess => {
     const args = [
       BUFFY_BIN,
@@ -73,11 +215,25 @@ export async function runLocalCluster(
       cluster,
       '--data',
       '127.0.0.1:0',
+      '--dead-letters',
+      perWorkerPath(deadLetters, name),
+      '--exit-with-stdin',
       ...extra,
       ...appOptionArgs(options),
     ];
-    const child = spawn(process.execPath, args, { stdio: ['ignore', 'inherit', 'pipe'] });
+    // detached: a process group of its own (see the top of this file); stdin: the watchdog pipe.
+    const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
     children.push(child);
+    child.stdin!.on('error', () => undefined); // a worker that exited closes its end
+    outputs.push(
+      forwardLines(child.stdout!, out, (err) => {
+        if (outputBroken) return;
+        outputBroken = true;
+        onStderr(
+          `buffy run: standard output closed (${(err as NodeJS.ErrnoException).code ?? err.message}); further output is dropped`,
+        );
+      }),
+    );
     exits.push(
       new Promise<number>((resolve) => {
         child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
@@ -95,7 +251,7 @@ export async function runLocalCluster(
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
   try {
-    const init = spawnNode('w1', [
+    const init = spawnNode(names[0]!, [
       '--initializer',
       '--control',
       '127.0.0.1:0',
@@ -113,6 +269,7 @@ export async function runLocalCluster(
       );
       eachLine(init.stderr!, (line) => {
         onStderr(line);
+        summary = parseSummary(line) ?? summary;
         const m = CONTROL_LISTENING.exec(line);
         if (m) {
           clearTimeout(timer);
@@ -124,15 +281,34 @@ export async function runLocalCluster(
         reject(new Error(`the initializer exited with code ${code} before it was listening`));
       });
     });
-    for (let i = 2; i <= workers; i++) {
-      const child = spawnNode(`w${i}`, ['--control', control]);
+    for (const name of names.slice(1)) {
+      const child = spawnNode(name, ['--control', control]);
       eachLine(child.stderr!, onStderr);
     }
+    // Once the initializer has exited, a worker still running has nothing to join (it may still
+    // be trying to reach the initializer): it gets a few seconds to stop on its own, then is killed.
+    let straggling: ReturnType<typeof setTimeout> | undefined;
+    void exits[0]!.then(() => {
+      straggling = setTimeout(() => {
+        children.forEach((c, i) => {
+          if (c.exitCode !== null || c.signalCode !== null) return;
+          onStderr(
+            `buffy run: worker '${names[i]}' is still running ${STRAGGLER_MS / 1000} s after the initializer exited; killing it`,
+          );
+          c.kill('SIGKILL');
+        });
+      }, STRAGGLER_MS);
+    });
     const codes = await Promise.all(exits);
+    clearTimeout(straggling);
+    await Promise.all(outputs);
+    for (const line of describeOutputs(local.app, names, deadLetters, summary))
+      onStderr(`buffy run: ${line}`);
     return Math.max(...codes);
   } catch (err) {
     for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
     await Promise.all(exits);
+    await Promise.all(outputs);
     throw err;
   } finally {
     process.off('SIGINT', forward);

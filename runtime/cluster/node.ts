@@ -10,8 +10,9 @@ import { createWorkerEngine } from '../engine/worker.ts';
 import type { WorkerEngineImpl } from '../engine/worker.ts';
 import { encodeRemoteBatch, decodeRemoteBatch } from '../engine/remote-batch.ts';
 import { validatePartitionTable } from '../engine/partition.ts';
-import { FileDeadLetterSink } from '../connectors/dead-letter-file.ts';
-import { checkAppConnectors } from '../connectors/index.ts';
+import { DEFAULT_DEAD_LETTERS, FileDeadLetterSink } from '../connectors/dead-letter-file.ts';
+import { appForClusterWorker, checkAppConnectors } from '../connectors/index.ts';
+import { perWorkerPath, sinkPathForWorker } from '../connectors/file.ts';
 import { loadApp } from '../api/load.ts';
 import type { AppOptions } from '../api/options.ts';
 import type { Application } from '../api/app.ts';
@@ -42,7 +43,7 @@ export interface NodeOptions {
   readonly joinTimeoutMs?: number;
   /** Host other workers use to reach this worker's data address (default: see advertisedHost). */
   readonly advertise?: string;
-  /** Dead-letter file; default out/dead-letters-NAME.jsonl. */
+  /** Dead-letter file (`{worker}` -> the worker's name); default out/dead-letters.NAME.jsonl. */
   readonly deadLetters?: string;
   readonly stopWhenSourcesDone?: boolean;
   /** Channel receive window in bytes (default 8 MiB). */
@@ -257,13 +258,25 @@ export function advertisedHost(
   return connectHost({ host: dataHost, port: 0 }).host;
 }
 
+/** Where a worker writes its dead letters: `--dead-letters PATH` (`{worker}` replaced by the
+ * worker's name), by default out/dead-letters.NAME.jsonl. */
+export function deadLetterPath(path: string | undefined, workerName: string): string {
+  return path === undefined
+    ? perWorkerPath(DEFAULT_DEAD_LETTERS, workerName)
+    : sinkPathForWorker(path, workerName);
+}
+
 /** Starts a node; the returned handle's `done` resolves with the process exit code. */
 export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   registerTcpConnector();
   const log = o.log ?? createStderrLogger(o.initializer ? `${o.name} (initializer)` : o.name);
   const clock = o.clock ?? createSystemClock();
-  const app: Application = await loadApp(o.appPath, o.appOptions);
-  checkAppConnectors(app);
+  const loaded: Application = await loadApp(o.appPath, o.appOptions);
+  checkAppConnectors(loaded);
+  // Workers never share a file: a file: sink writes one file per worker (see perWorkerPath).
+  const { app, rewritten } = appForClusterWorker(loaded, o.name);
+  for (const r of rewritten)
+    log.info(`sink "${r.step}" (${r.uri}) writes ${r.workerUri.replace(/^file:/, '')}: one file per worker`);
   const windowBytes = o.windowBytes ?? WINDOW_BYTES;
   const plane = new DataPlane(o.name, log, Math.floor(windowBytes / 2), DEFAULT_WINDOW_MESSAGES / 2);
   const channelOptions: EndpointOptions = {
@@ -359,7 +372,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       partitions,
       clock,
       log,
-      deadLetters: new FileDeadLetterSink(o.deadLetters ?? `out/dead-letters-${o.name}.jsonl`, log),
+      deadLetters: new FileDeadLetterSink(deadLetterPath(o.deadLetters, o.name), log),
       remote: plane,
       runSources: m.runSources.includes(o.name),
       ...(histogram ? { latency: histogram } : {}),

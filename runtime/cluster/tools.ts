@@ -2,10 +2,10 @@
 
 import fs from 'node:fs';
 import net from 'node:net';
-import { once } from 'node:events';
 import { FrameDecoder, FRAME_HEADER_BYTES, writeFrameHeader } from '../net/framing.ts';
 import { connectSocket, formatAddress, listen } from '../net/tcp-channel.ts';
 import type { HostPort } from '../net/tcp-channel.ts';
+import { countOf } from './text.ts';
 
 export interface SendOptions {
   readonly to: HostPort;
@@ -23,6 +23,22 @@ export interface SendOptions {
   /** Monotonic clock in ms and a sleep, for rate limiting (default: performance.now / setTimeout). */
   readonly nowMs?: () => number;
   readonly sleepMs?: (ms: number) => Promise<void>;
+}
+
+/** `buffy send` stopped before it was done: the connection broke or the peer closed it. */
+export class SendError extends Error {
+  override readonly name = 'SendError';
+  constructor(
+    readonly why: string,
+    /** Messages given to the socket. */
+    readonly sent: number,
+    /** Of those, the messages the socket handed to the network. */
+    readonly flushed: number,
+  ) {
+    super(
+      `${why}: ${countOf(sent, 'message')} sent, ${flushed} of them handed to the network; a tcp: source sends no acknowledgements, so how many were processed is unknown (the receiver's log says what it took)`,
+    );
+  }
 }
 
 export interface SendResult {
@@ -90,25 +106,43 @@ export async function sendFile(options: SendOptions): Promise<SendResult> {
   );
   const socket = await connectSocket(options.to, 'buffy send', options.connectTimeoutMs ?? 10_000);
   socket.setNoDelay(true);
-  let socketError: Error | null = null;
-  socket.on(
-    'error',
-    (err) =>
-      (socketError = new Error(
-        `buffy send: connection to ${formatAddress(options.to)} failed: ${err.message}`,
-      )),
-  );
+  const peer = formatAddress(options.to);
+  // What ended the connection before we were done (first cause wins); `finishing` once every
+  // message was written and our side is being closed, when the peer's close is the normal end.
+  let failure: string | null = null;
+  let finishing = false;
+  socket.on('error', (err) => (failure ??= `the connection to ${peer} failed (${err.message})`));
+  socket.on('end', () => {
+    if (!finishing) failure ??= `${peer} closed its side of the connection`;
+  });
+  socket.on('close', () => {
+    if (!finishing) failure ??= `the connection to ${peer} closed`;
+  });
+  /** Resolves on 'drain', or when the socket can no longer be written (end, error, close). */
+  const writable = (): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const events = ['drain', 'end', 'error', 'close'] as const;
+      const done = (): void => {
+        for (const e of events) socket.off(e, done);
+        resolve();
+      };
+      for (const e of events) socket.on(e, done);
+    });
   const started = now();
   // Token bucket: `rate` tokens per second, burst of one batch (or 10 ms worth, if larger).
   const burst = rate !== undefined ? Math.max(batch, rate / 100) : 0;
   let tokens = burst;
   let lastRefill = started;
   let sent = 0;
+  let flushed = 0;
   let bytes = 0;
   let line = 0;
+  const write = (chunk: Buffer, n: number): boolean =>
+    socket.write(chunk, (err) => {
+      if (!err) flushed += n;
+    });
   try {
-    while (sent < limit && !options.signal?.aborted) {
-      if (socketError) throw socketError;
+    while (sent < limit && !options.signal?.aborted && failure === null) {
       let n = Math.min(batch, limit - sent, lineCount - line);
       if (rate !== undefined) {
         const t = now();
@@ -129,20 +163,34 @@ export async function sendFile(options: SendOptions): Promise<SendResult> {
       sent += n;
       bytes += chunk.length;
       line += n;
-      if (line === lineCount) {
-        if (!options.repeat) {
-          socket.write(chunk);
-          break;
-        }
-        line = 0;
-      }
-      if (!socket.write(chunk)) await Promise.race([once(socket, 'drain'), once(socket, 'close')]);
+      if (line === lineCount) line = 0;
+      if (!write(chunk, n) && failure === null) await writable();
     }
-    await new Promise<void>((resolve) => socket.end(() => resolve()));
+    if (failure === null) {
+      finishing = true;
+      // Our FIN goes out after the last byte; 'finish' = all of it was handed to the network.
+      await new Promise<void>((resolve) => {
+        const done = (): void => {
+          clearTimeout(timer);
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          failure ??= `${peer} did not take the last messages within 30 s`;
+          done();
+        }, 30_000);
+        socket.once('finish', done);
+        socket.once('close', done);
+        socket.once('error', (err) => {
+          failure ??= `the connection to ${peer} failed (${err.message})`;
+          done();
+        });
+        socket.end();
+      });
+    }
   } finally {
     socket.destroy();
   }
-  if (socketError) throw socketError;
+  if (failure !== null) throw new SendError(failure, sent, flushed);
   const elapsedMs = now() - started;
   return {
     messages: sent,
@@ -195,6 +243,9 @@ export async function startReceiver(options: ReceiveOptions): Promise<Receiver> 
     });
     let parts: Uint8Array[] = [];
     let partBytes = 0;
+    // A framing error is said once: the connection is dropped, and its close does not say the
+    // same error again as an incomplete last frame.
+    let broken = false;
     const onFrame = (p: Uint8Array) => {
       parts.push(p);
       partBytes += p.length + 1;
@@ -203,7 +254,8 @@ export async function startReceiver(options: ReceiveOptions): Promise<Receiver> 
       try {
         decoder.push(chunk, onFrame);
       } catch (err) {
-        log((err as Error).message);
+        if (!broken) log((err as Error).message);
+        broken = true;
         socket.destroy();
       }
       if (parts.length === 0) return;
@@ -226,6 +278,7 @@ export async function startReceiver(options: ReceiveOptions): Promise<Receiver> 
     socket.on('error', (err) => log(`buffy receive: connection from ${remote}: ${err.message}`));
     socket.on('close', () => {
       sockets.delete(socket);
+      if (broken) return;
       try {
         decoder.end();
       } catch (err) {

@@ -6,6 +6,10 @@ import { dirname, resolve } from 'node:path';
 import { warningLine } from '../engine/dead-letters.ts';
 import type { DeadLetter, DeadLetterSink, Logger } from '../types.ts';
 
+/** The default dead-letter file of `buffy run` (embedded; out/ is git-ignored). A worker of a
+ * cluster writes its own, with its name before the extension (out/dead-letters.w1.jsonl). */
+export const DEFAULT_DEAD_LETTERS = 'out/dead-letters.jsonl';
+
 /** Appends dead letters to a JSON-lines file, opened on the first letter (synchronously, so a
  * crash right after loses nothing that was reported). */
 export class FileDeadLetterSink implements DeadLetterSink {
@@ -52,7 +56,7 @@ export class FileDeadLetterSink implements DeadLetterSink {
       closeSync(this.fd);
       this.fd = null;
       if (this.written > this.maxWarnings)
-        this.log.warn(`${this.written} dead letters in total, in ${this.path}`);
+        this.log.warn(`${this.written} dead letters in total, in ${this.path}`); // > maxWarnings
     }
   }
 }

@@ -1,12 +1,14 @@
 // file:PATH connectors. Source: one message per line (\n or \r\n), offsets are 0-based line
 // numbers, the file is streamed in chunks (any size), a last line without a newline is a
-// message, an empty file gives none. Sink: one payload per line, in order, into a new file;
-// `{worker}` in its path is replaced by the worker's name.
-import { openSync } from 'node:fs';
+// message, an empty file gives none. Sink: one payload per line, in order, into a new file
+// (its folder is created); `{worker}` in its path is replaced by the worker's name. On the
+// workers of a cluster a path without `{worker}` gets the worker's name before its extension
+// (`perWorkerPath`: out/c.txt -> out/c.w1.txt), so that workers never share a file.
+import { mkdirSync, openSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { WriteStream } from 'node:fs';
 import { createWriteStream } from 'node:fs';
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import type {
   ConnectorFactory,
@@ -27,12 +29,17 @@ export interface FileSourceOptions {
   maxLineChars?: number;
 }
 
-/** `file:PATH`, `file://PATH` or `file:///abs/path` -> a filesystem path (relative to cwd). */
-export function filePathOfUri(uri: ConnectorUri): string {
+/** `file:PATH`, `file://PATH` or `file:///abs/path` -> the path as written (not resolved). */
+export function filePathTextOfUri(uri: ConnectorUri): string {
   let p = uri.rest;
   if (p.startsWith('//')) p = p.slice(2);
   if (p.length === 0) throw new Error(`"${uri.raw}": missing path; expected file:PATH`);
-  return resolve(p);
+  return p;
+}
+
+/** `file:PATH`, `file://PATH` or `file:///abs/path` -> a filesystem path (relative to cwd). */
+export function filePathOfUri(uri: ConnectorUri): string {
+  return resolve(filePathTextOfUri(uri));
 }
 
 export class FileSource implements SourceConnector {
@@ -181,6 +188,7 @@ export class FileSink implements SinkConnector {
   ) {
     let fd: number;
     try {
+      mkdirSync(dirname(path), { recursive: true });
       fd = openSync(path, append ? 'a' : 'w');
     } catch (err) {
       throw new Error(`sink "${uri}": cannot open ${path} for writing: ${(err as Error).message}`, {
@@ -219,6 +227,27 @@ export class FileSink implements SinkConnector {
  * host write separate files (`file:out/updates-{worker}.txt`). */
 export function sinkPathForWorker(path: string, workerName: string): string {
   return path.split('{worker}').join(workerName);
+}
+
+/**
+ * The file one worker of a cluster writes for `path`, so that the workers (on one host or many)
+ * never share a file: `{worker}` is replaced by the worker's name if the path has it, else the
+ * name goes before the extension of the last path segment: `out/c.txt` -> `out/c.w1.txt`,
+ * `out/c` -> `out/c.w1`, `out/c.tar.gz` -> `out/c.tar.w1.gz`, `.hidden` -> `.hidden.w1`.
+ */
+export function perWorkerPath(path: string, workerName: string): string {
+  if (path.includes('{worker}')) return sinkPathForWorker(path, workerName);
+  const slash = Math.max(path.lastIndexOf('/'), path.lastIndexOf('\\'));
+  const head = path.slice(0, slash + 1);
+  const name = path.slice(slash + 1);
+  const dot = name.lastIndexOf('.');
+  if (dot <= 0) return `${head}${name}.${workerName}`;
+  return `${head}${name.slice(0, dot)}.${workerName}${name.slice(dot)}`;
+}
+
+/** The `file:` URI a worker of a cluster opens for a sink URI (see perWorkerPath). */
+export function perWorkerFileUri(uri: ConnectorUri, workerName: string): string {
+  return `file:${perWorkerPath(filePathTextOfUri(uri), workerName)}`;
 }
 
 export const fileConnector: ConnectorFactory = {

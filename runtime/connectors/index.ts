@@ -2,7 +2,9 @@
 // `stdout:` (sink), `memory:NAME` (source of lines given by tests; sink that keeps payloads),
 // `count:` (sink that only counts). `tcp:` comes from `registerTcpConnector()` in
 // runtime/connectors/tcp.ts (it imports this module, so importing it here would be a cycle);
-// `buffy run` and `buffy node` call it.
+// `buffy run` and `buffy node` call it. A scheme may also register a `check` of the rest of a
+// URI (run by checkAppConnectors before anything starts, so that a bad address is a usage error)
+// and a `perWorkerSink` rewrite for the workers of a cluster (`file:`: one file per worker).
 import type {
   ConnectorContext,
   ConnectorFactory,
@@ -13,9 +15,9 @@ import type {
   SourceConnector,
   SourceContext,
 } from '../types.ts';
-import type { Application } from '../api/app.ts';
-import { fileConnector } from './file.ts';
-import { stdoutConnector } from './stdout.ts';
+import type { Application, AppNode, SinkNode } from '../api/app.ts';
+import { fileConnector, filePathTextOfUri, perWorkerFileUri } from './file.ts';
+import { stdoutConnector, stdoutRestOk } from './stdout.ts';
 
 export class ConnectorError extends Error {
   constructor(message: string) {
@@ -24,16 +26,32 @@ export class ConnectorError extends Error {
   }
 }
 
+/** What a scheme may add to its factory. */
+export interface ConnectorHooks {
+  /** Checks the rest of a URI for a role, before anything starts; throws an Error whose message
+   * names the URI and says what is wrong. */
+  check?(uri: ConnectorUri, role: 'source' | 'sink'): void;
+  /** The sink URI one worker of a cluster opens instead of `uri`, when workers must not share
+   * its target (a `file:` sink: one file per worker). */
+  perWorkerSink?(uri: ConnectorUri, workerName: string): string;
+}
+
 const registry = new Map<string, ConnectorFactory>();
+const hooks = new Map<string, ConnectorHooks>();
 
 /** Registers (or replaces) the factory for a scheme (`tcp`, not `tcp:`). */
-export function registerConnector(scheme: string, factory: ConnectorFactory): void {
+export function registerConnector(
+  scheme: string,
+  factory: ConnectorFactory,
+  extra: ConnectorHooks = {},
+): void {
   if (!/^[a-z][a-z0-9+.-]*$/.test(scheme)) {
     throw new ConnectorError(
       `registerConnector: scheme "${scheme}" must be lowercase letters, digits, + . -`,
     );
   }
   registry.set(scheme, factory);
+  hooks.set(scheme, extra);
 }
 
 export function registeredSchemes(): string[] {
@@ -74,10 +92,51 @@ export function checkAppConnectors(app: Pick<Application, 'sources' | 'sinks'>):
       const uri = parseConnectorUri(n.uri);
       const f = factoryFor(uri, role);
       if (!(role === 'source' ? f.createSource : f.createSink)) {
-        throw new ConnectorError(`${role} "${n.uri}" of step "${n.name}": the ${uri.scheme}: connector cannot be a ${role}`);
+        throw new ConnectorError(
+          `${role} "${n.uri}" of step "${n.name}": the ${uri.scheme}: connector cannot be a ${role}`,
+        );
+      }
+      try {
+        hooks.get(uri.scheme)?.check?.(uri, role);
+      } catch (err) {
+        throw new ConnectorError((err as Error).message);
       }
     }
   }
+}
+
+/** A sink whose URI a worker of a cluster opens under another name. */
+export interface PerWorkerSink {
+  readonly step: string;
+  readonly uri: string;
+  readonly workerUri: string;
+}
+
+/**
+ * The app as one worker of a cluster runs it: sinks whose scheme asks for it (`file:`) open a
+ * per-worker URI (`file:out/c.txt` -> `file:out/c.w1.txt` on worker w1), so that workers never
+ * write the same file. Returns the app unchanged when no sink is rewritten.
+ */
+export function appForClusterWorker(
+  app: Application,
+  workerName: string,
+): { app: Application; rewritten: PerWorkerSink[] } {
+  const rewritten: PerWorkerSink[] = [];
+  const nodes = app.nodes.map((n): AppNode => {
+    if (n.kind !== 'sink') return n;
+    const uri = parseConnectorUri(n.uri);
+    const workerUri = hooks.get(uri.scheme)?.perWorkerSink?.(uri, workerName);
+    if (workerUri === undefined || workerUri === n.uri) return n;
+    rewritten.push({ step: n.name, uri: n.uri, workerUri });
+    return { ...n, uri: workerUri };
+  });
+  if (rewritten.length === 0) return { app, rewritten };
+  const clustered: Application = Object.freeze({
+    ...app,
+    nodes,
+    sinks: nodes.filter((n): n is SinkNode => n.kind === 'sink'),
+  });
+  return { app: clustered, rewritten };
 }
 
 export function createSource(raw: string, ctx: ConnectorContext): SourceConnector {
@@ -168,5 +227,12 @@ registerConnector('memory', {
   createSink: (uri) => new MemorySink(uri.raw, uri.rest),
 });
 registerConnector('count', { createSink: (uri) => new CountSink(uri.raw) });
-registerConnector('file', fileConnector);
-registerConnector('stdout', stdoutConnector);
+registerConnector('file', fileConnector, {
+  check: (uri) => void filePathTextOfUri(uri),
+  perWorkerSink: perWorkerFileUri,
+});
+registerConnector('stdout', stdoutConnector, {
+  check: (uri, role) => {
+    if (role === 'sink') stdoutRestOk(uri);
+  },
+});

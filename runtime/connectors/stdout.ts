@@ -1,6 +1,6 @@
 // stdout: sink: one payload per line on standard output. A closed pipe (EPIPE, e.g. `| head`)
 // ends the output quietly: later batches are dropped and counted, and a warning says so.
-import type { ConnectorFactory, Logger, SinkBatch, SinkConnector } from '../types.ts';
+import type { ConnectorFactory, ConnectorUri, Logger, SinkBatch, SinkConnector } from '../types.ts';
 import { writeLines } from './file.ts';
 
 export class StdoutSink implements SinkConnector {
@@ -47,10 +47,15 @@ export class StdoutSink implements SinkConnector {
   }
 }
 
+/** `stdout:` (or `stdout:-`) takes no argument. */
+export function stdoutRestOk(uri: ConnectorUri): void {
+  if (uri.rest !== '' && uri.rest !== '-')
+    throw new Error(`sink "${uri.raw}": stdout: takes no argument; write "stdout:"`);
+}
+
 export const stdoutConnector: ConnectorFactory = {
   createSink: (uri, ctx) => {
-    if (uri.rest !== '' && uri.rest !== '-')
-      throw new Error(`sink "${uri.raw}": stdout: takes no argument; write "stdout:"`);
+    stdoutRestOk(uri);
     return new StdoutSink(uri.raw, ctx.log);
   },
 };

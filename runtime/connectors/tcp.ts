@@ -159,7 +159,9 @@ export class TcpSource implements SourceConnector {
       this.closedConnections++;
       const endAfter = this.options.endAfterConnections;
       if (endAfter !== undefined && this.closedConnections >= endAfter && !this.stopping) {
-        ctx.log.info(`source ${this.uri}: ${this.closedConnections} connections closed; the input has ended`);
+        ctx.log.info(
+          `source ${this.uri}: ${this.closedConnections === 1 ? '1 connection' : `${this.closedConnections} connections`} closed; the input has ended`,
+        );
         void this.stop();
       }
     });
@@ -339,5 +341,5 @@ export const tcpConnector: ConnectorFactory = {
 
 /** Registers `tcp:` with the connector registry (idempotent). */
 export function registerTcpConnector(): void {
-  registerConnector('tcp', tcpConnector);
+  registerConnector('tcp', tcpConnector, { check: (uri, role) => void parseTcpUri(uri, role) });
 }

@@ -1,6 +1,8 @@
 // Helpers for integration tests that start real `buffy` processes: collect their stderr lines,
 // wait for a line, wait for the exit, and kill every process left at the end.
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
@@ -18,10 +20,17 @@ export interface Proc {
 
 const all: Proc[] = [];
 
-export function startBuffy(name: string, args: string[], cwd?: string): Proc {
+export interface StartOptions {
+  /** Its own process group (process.kill(-pid, sig) then signals the group, as a terminal's
+   * Ctrl-C does). */
+  readonly detached?: boolean;
+}
+
+export function startBuffy(name: string, args: string[], cwd?: string, options: StartOptions = {}): Proc {
   const child = spawn(process.execPath, [BUFFY, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(cwd ? { cwd } : {}),
+    ...(options.detached ? { detached: true } : {}),
   });
   const lines: string[] = [];
   const watchers: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray) => void }> = [];
@@ -110,4 +119,52 @@ export async function waitUntil(what: string, cond: () => boolean, timeoutMs = 2
       throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** The pids of the live child processes of `pid` (Linux: from /proc). */
+export function childPids(pid: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const stat = procStat(Number(entry));
+    if (stat && stat.ppid === pid && stat.state !== 'Z') out.push(Number(entry));
+  }
+  return out;
+}
+
+/** State and parent of a process from /proc/PID/stat, or null when there is no such process. */
+function procStat(pid: number): { state: string; ppid: number } | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return null;
+  }
+  // "pid (comm) state ppid ...": comm may hold spaces and parentheses.
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
+  return { state: rest[0]!, ppid: Number(rest[1]) };
+}
+
+/** True when `pid` has exited (gone, or a zombie no one has reaped yet). */
+export function processGone(pid: number): boolean {
+  const stat = procStat(pid);
+  return stat === null || stat.state === 'Z' || stat.state === 'X';
+}
+
+/** True when a TCP server can listen on 127.0.0.1:port now. */
+export function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen({ host: '127.0.0.1', port, exclusive: true }, () => server.close(() => resolve(true)));
+  });
+}
+
+/** A port that was free a moment ago. */
+export async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
 }

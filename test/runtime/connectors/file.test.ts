@@ -168,9 +168,18 @@ describe('file sink', () => {
   });
 
   it('names the path when it cannot open the file', () => {
-    const p = join(dir, 'no-such-dir', 'out.txt');
+    // Its folder would have to be made inside a file.
+    const p = join(fileWith('a file, not a folder'), 'out.txt');
     expect(() => new FileSink(`file:${p}`, p)).toThrow(
       new RegExp(`sink "file:${p}": cannot open ${p} for writing`),
     );
+  });
+
+  it("creates the file's folder", async () => {
+    const p = join(dir, 'new-dir', 'deeper', 'out.txt');
+    const sink = new FileSink(`file:${p}`, p);
+    await sink.write({ payloads: ['a', 'b'] });
+    await sink.close();
+    expect(readFileSync(p, 'utf8')).toBe('a\nb\n');
   });
 });
