@@ -1,44 +1,46 @@
 // Conformance adapter for specs/CreditFlow.tla: the real channel core (runtime/net/channel.ts,
-// CreditChannelCore, driven through its pure step()/ready() API) on both ends of one
-// in-memory connection, each spec action an operation on it:
+// DeliveryChannelCore, which runs the Delivery machines, driven through its pure
+// step()/ready() API) on both ends of one in-memory connection. CreditFlow is the credit part
+// of specs/Delivery.tla seen alone (an in-order connection that never fails, credit as
+// increments): the same runtime conforms to both. Each spec action is an operation on it:
 //
 //   Send        the sender's application sends one message (a 1-message batch; its 4-byte
 //               body is the message number); the core puts it on the wire if it has credit
 //   Receive     the head frame in flight is delivered to the core it is addressed to
 //   Consume     the receiver's consumer takes the oldest delivered message
 //   GrantCredit the consumer reports what it has taken to the core (`consumed` event), which
-//               grants it back in one CREDIT frame
+//               acknowledges it in one ACK frame (that carries the new credit limit)
 //   Done        nothing (a stuttering step; the adapter checks every message was consumed)
 //
 // Msgs is the number of messages the sender's application has; Capacity is the core's
-// receive window (windowMessages = Capacity, windowBytes = Capacity * 4 body bytes).
+// receive window (windowFrames = Capacity, windowBytes = Capacity * 4 body bytes).
 //
 // The wire: the spec has one FIFO of frames in both directions ("one connection"). The
 // adapter keeps every frame the two cores write, reassembled from their byte chunks by the
 // real FrameDecoder, in one FIFO in the order they were written, and Receive delivers its
-// head. (A real connection has two independent directions; the spec's single FIFO is one
-// of the orders it allows, which is all a forward replay needs.)
+// head. The receiver's HELLO carries its first credit limit (Capacity): it is the spec's
+// initial <<Grant(Capacity)>>, in flight after the sender's HELLO has been received.
 //
-// Batching of grants: the core grants from its `consumed` event only (when half the window
-// is owed or nothing is left unconsumed), never on its own. The spec separates the consumer
-// taking a message (Consume, owed + 1) from the grant (GrantCredit, all owed in one frame).
-// The adapter's consumer therefore acknowledges in batches: it takes messages on Consume and
-// reports them to the core on GrantCredit. The core's grant rule fires then for every
-// model with Capacity <= 2 (owed >= 1 is half the window); for Capacity > 2 the core
-// refuses some of the spec's GrantCredit steps (owed < Capacity/2 with messages still
-// buffered) and the suite reports the divergence (see conformance/credit-flow.test.ts).
+// Batching of grants: the core acknowledges from its `consumed` event only (when half the
+// window is owed or nothing is left unconsumed). The spec separates the consumer taking a
+// message (Consume, owed + 1) from the grant (GrantCredit, all owed in one frame). The
+// adapter's consumer therefore reports in batches: it takes messages on Consume and reports
+// them to the core on GrantCredit. The core's rule fires then for every model with
+// Capacity <= 2; for Capacity > 2 the core refuses some of the spec's GrantCredit steps
+// (see conformance/credit-flow.test.ts).
 //
 // The refinement mapping (abstract):
 //   next     = 1 + sender.stats.sentMessages            (messages the core put on the wire)
-//   credit   = sender.stats.sendCreditMessages          (bytes: must be 4 * messages)
-//   wire     = the in-flight frames, decoded: DATA to the receiver -> Data(m), CREDIT to the
-//              sender -> Grant(n); anything else (HELLO, CLOSE, a frame in the wrong
-//              direction) maps to a record naming it, so it shows in the diff
+//   credit   = the sender machine's credit limit - messages on the wire (0 before its handshake);
+//              its byte credit must be 4 bytes per message
+//   wire     = the in-flight frames, decoded: DATA to the receiver -> Data(m); an ACK or the
+//              HELLO to the sender -> Grant(n), n its credit limit minus the limit of the frame
+//              before it (the sender's known limit for the first in flight); anything else
+//              (CLOSE, a frame in the wrong direction) maps to a record naming it
 //   buffer   = the messages delivered by the receiver core and not yet taken
 //   consumed = receiver.stats.receivedMessages - |buffer|
-//   owed     = receiver.stats.owedMessages + messages taken and not yet reported
-// and it checks the core's own counters agree (unconsumed = |buffer| + taken-not-reported).
-import { CreditChannelCore, FrameType, type ChannelStats } from '../runtime/net/channel.ts';
+//   owed     = receiver.stats.owedFrames + messages taken and not yet reported
+import { DeliveryChannelCore, FrameType, decodeAck, decodeHello } from '../runtime/net/channel.ts';
 import { FrameDecoder } from '../runtime/net/framing.ts';
 import { record, tuple, type Value } from '../tla/values.ts';
 import type { ConformanceAdapter, ConformanceSuite, SpecAction, SpecState } from './harness.ts';
@@ -49,7 +51,8 @@ export const MESSAGE_BYTES = 4;
 
 /**
  * Deliberately broken variants, to show the suite catches them (mutation testing):
- * - `duplicate-data`: the transport delivers every DATA frame twice (at-least-once without dedup)
+ * - `duplicate-data`: the transport delivers every DATA frame twice and the core's duplicate
+ *   check is removed (its `no-dedup` mutation): at-least-once without dedup
  * - `eager-grant`: the consumer reports each message consumed as soon as it is delivered
  * - `lose-grant`: the transport drops CREDIT frames addressed to the sender
  */
@@ -75,8 +78,8 @@ interface InFlight {
 
 /** The runtime objects of one replay: two channel cores and the connection between them. */
 export interface CreditFlowRuntime {
-  readonly sender: CreditChannelCore;
-  readonly receiver: CreditChannelCore;
+  readonly sender: DeliveryChannelCore;
+  readonly receiver: DeliveryChannelCore;
   /** Frames in flight, both directions, in the order the cores wrote them. */
   readonly wire: InFlight[];
   /** Reassembles each core's byte chunks into frames (real framing code). */
@@ -118,6 +121,7 @@ function pump(rt: CreditFlowRuntime, mutation: CreditFlowMutation | undefined): 
         rt.inbox.splice(0, r.deliveries.length);
         core.step({
           type: 'consumed',
+          frames: r.deliveries.length,
           messages: r.deliveries.length,
           bytes: r.deliveries.length * MESSAGE_BYTES,
         });
@@ -136,52 +140,80 @@ function deliverHead(rt: CreditFlowRuntime, mutation: CreditFlowMutation | undef
   if (f === undefined) throw new Error('no frame is in flight');
   const core = f.to === 'sender' ? rt.sender : rt.receiver;
   const type = f.payload[0];
-  if (mutation === 'lose-grant' && f.to === 'sender' && type === FrameType.Credit) return;
+  if (mutation === 'lose-grant' && f.to === 'sender' && (type === FrameType.Ack || type === FrameType.Hello))
+    return;
   core.step({ type: 'frame', payload: f.payload });
   if (mutation === 'duplicate-data' && type === FrameType.Data)
     core.step({ type: 'frame', payload: f.payload });
   pump(rt, mutation);
 }
 
-/** A frame in flight as the spec's wire element (or a record naming what it is). */
-function frameValue(f: InFlight): Value {
-  const p = Buffer.from(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength);
-  const type = p[0];
-  if (
-    type === FrameType.Data &&
-    f.to === 'receiver' &&
-    p.length === 13 + MESSAGE_BYTES &&
-    p.readUInt32BE(9) === 1
-  ) {
-    return record({ type: 'data', msg: p.readUInt32BE(13) });
+/** The credit limit a frame to the sender announces (ACK or HELLO), or null for other frames. */
+function announcedLimit(f: InFlight): { limit: number; limitBytes: number } | null {
+  if (f.to !== 'sender') return null;
+  if (f.payload[0] === FrameType.Ack) {
+    const a = decodeAck(f.payload);
+    return typeof a === 'string' ? null : a;
   }
-  if (type === FrameType.Credit && f.to === 'sender' && p.length === 9) {
-    const n = p.readUInt32BE(1);
-    const bytes = p.readUInt32BE(5);
-    if (bytes !== n * MESSAGE_BYTES) {
-      return record({ type: 'credit', n, bytes, problem: `grants ${bytes} bytes for ${n} messages` });
-    }
-    return record({ type: 'credit', n });
+  if (f.payload[0] === FrameType.Hello) {
+    const h = decodeHello(f.payload);
+    return typeof h === 'string' ? null : h.handshake;
   }
-  const names: Record<number, string> = {
-    [FrameType.Hello]: 'hello',
-    [FrameType.Data]: 'data',
-    [FrameType.Credit]: 'credit',
-    [FrameType.Close]: 'close',
-  };
-  const name = type === undefined ? 'empty' : (names[type] ?? `unknown frame type ${type}`);
-  if (type === FrameType.Close) {
-    return record({ type: 'close', to: f.to, reason: p.subarray(2).toString('utf8') });
-  }
-  return record({ type: name, to: f.to, bytes: p.length });
+  return null;
 }
 
-function checkCredit(s: ChannelStats): void {
-  if (s.sendCreditBytes !== s.sendCreditMessages * MESSAGE_BYTES) {
+/** The in-flight frames as the spec's wire; `known` is the sender's current credit limit. */
+function wireValue(wire: readonly InFlight[], known: { limit: number; limitBytes: number }): Value {
+  let prev = known;
+  return tuple(
+    wire.map((f) => {
+      const p = Buffer.from(f.payload.buffer, f.payload.byteOffset, f.payload.byteLength);
+      const type = p[0];
+      if (
+        type === FrameType.Data &&
+        f.to === 'receiver' &&
+        p.length === 13 + MESSAGE_BYTES &&
+        p.readUInt32BE(9) === 1
+      ) {
+        return record({ type: 'data', msg: p.readUInt32BE(13) });
+      }
+      const a = announcedLimit(f);
+      if (a !== null) {
+        const n = a.limit - prev.limit;
+        const bytes = a.limitBytes - prev.limitBytes;
+        prev = { limit: Math.max(prev.limit, a.limit), limitBytes: Math.max(prev.limitBytes, a.limitBytes) };
+        if (bytes !== n * MESSAGE_BYTES)
+          return record({ type: 'credit', n, bytes, problem: `grants ${bytes} bytes for ${n} messages` });
+        return record({ type: 'credit', n });
+      }
+      const names: Record<number, string> = {
+        [FrameType.Hello]: 'hello',
+        [FrameType.Data]: 'data',
+        [FrameType.Ack]: 'ack',
+        [FrameType.Close]: 'close',
+      };
+      const name = type === undefined ? 'empty' : (names[type] ?? `unknown frame type ${type}`);
+      if (type === FrameType.Close) {
+        return record({ type: 'close', to: f.to, reason: p.subarray(2).toString('utf8') });
+      }
+      return record({ type: name, to: f.to, bytes: p.length });
+    }),
+  );
+}
+
+/** The sender's unused credit, in messages (1-message batches); checks the byte credit agrees. */
+export function senderCredit(rt: CreditFlowRuntime): number {
+  const s = rt.sender.senderState;
+  if (!s.up) return 0;
+  const sent = rt.sender.stats;
+  const credit = s.limit - sent.sentFrames;
+  const bytes = s.limitBytes - sent.sentBytes;
+  if (bytes !== credit * MESSAGE_BYTES) {
     throw new Error(
-      `the sender's credit is ${s.sendCreditMessages} messages but ${s.sendCreditBytes} bytes (expected ${s.sendCreditMessages * MESSAGE_BYTES})`,
+      `the sender's credit is ${credit} messages but ${bytes} bytes (expected ${credit * MESSAGE_BYTES})`,
     );
   }
+  return credit;
 }
 
 export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAdapter<CreditFlowRuntime> {
@@ -193,13 +225,14 @@ export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAd
       `CreditFlow adapter: Capacity must be at least 1 (the channel core's window), got ${capacity}; use a model with Capacity >= 1`,
     );
   }
-  const core = (worker: Side, peer: Side): CreditChannelCore =>
-    new CreditChannelCore({
+  const core = (worker: Side, peer: Side): DeliveryChannelCore =>
+    new DeliveryChannelCore({
       local: { cluster: 'conformance', app: 'credit-flow', worker },
       expectedPeer: peer,
-      windowMessages: capacity,
+      windowFrames: capacity,
       windowBytes: capacity * MESSAGE_BYTES,
       connection: `credit-flow ${worker} (peer ${peer})`,
+      ...(mutation === 'duplicate-data' ? { mutation: 'no-dedup' as const } : {}),
     });
 
   return {
@@ -216,17 +249,16 @@ export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAd
         inbox: [],
         taken: 0,
       };
-      // Handshake: both HELLOs, then the sender's own receive window (the reverse direction,
-      // which carries no data here). What remains in flight is the receiver's first grant:
-      // the spec's initial wire <<Grant(Capacity)>>.
-      rt.receiver.step({ type: 'start' });
-      pump(rt, mutation);
+      // Handshake: the sender's HELLO reaches the receiver; the receiver's HELLO, which
+      // carries its first credit limit, stays in flight: the spec's initial <<Grant(Capacity)>>.
       rt.sender.step({ type: 'start' });
       pump(rt, mutation);
-      for (let i = 0; i < 3; i++) deliverHead(rt, mutation);
-      if (rt.sender.state !== 'open' || rt.receiver.state !== 'open') {
+      rt.receiver.step({ type: 'start' });
+      pump(rt, mutation);
+      deliverHead(rt, mutation);
+      if (rt.sender.state !== 'handshake' || rt.receiver.state !== 'open') {
         throw new Error(
-          `handshake did not open the channel: sender ${rt.sender.state}, receiver ${rt.receiver.state}`,
+          `handshake did not go as planned: sender ${rt.sender.state}, receiver ${rt.receiver.state}`,
         );
       }
       return rt;
@@ -253,7 +285,12 @@ export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAd
         }
         case 'GrantCredit': {
           if (rt.taken === 0) throw new Error('the consumer has taken nothing since the last grant');
-          rt.receiver.step({ type: 'consumed', messages: rt.taken, bytes: rt.taken * MESSAGE_BYTES });
+          rt.receiver.step({
+            type: 'consumed',
+            frames: rt.taken,
+            messages: rt.taken,
+            bytes: rt.taken * MESSAGE_BYTES,
+          });
           rt.taken = 0;
           pump(rt, mutation);
           return;
@@ -274,19 +311,19 @@ export function creditFlowAdapter(opts: CreditFlowAdapterOptions): ConformanceAd
     abstract(rt: CreditFlowRuntime): SpecState {
       const s = rt.sender.stats;
       const r = rt.receiver.stats;
-      checkCredit(s);
       if (r.unconsumedMessages !== rt.inbox.length + rt.taken) {
         throw new Error(
           `the receiver core counts ${r.unconsumedMessages} unconsumed messages, the consumer holds ${rt.inbox.length} and has taken ${rt.taken} unreported`,
         );
       }
+      const ss = rt.sender.senderState;
       return {
         next: 1 + s.sentMessages,
-        credit: s.sendCreditMessages,
-        wire: tuple(rt.wire.map(frameValue)),
+        credit: senderCredit(rt),
+        wire: wireValue(rt.wire, { limit: ss.limit, limitBytes: ss.limitBytes }),
         buffer: tuple(rt.inbox),
         consumed: r.receivedMessages - rt.inbox.length,
-        owed: r.owedMessages + rt.taken,
+        owed: r.owedFrames + rt.taken,
       };
     },
   };

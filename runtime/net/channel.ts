@@ -1,28 +1,57 @@
-// The data channel between two workers as a pure protocol core: no socket, no timer, no
-// clock. A shell (runtime/net/tcp-channel.ts over net.Socket, runtime/net/test-transport.ts
-// in memory) feeds it events - bytes-level frames received, batches to send, batches
-// consumed - and takes what it must do from `ready()`: bytes to write, batches to deliver,
-// whether the channel opened, closed, or can take more input.
+// The data channel between two workers as a protocol core: no socket, no timer, no clock. The
+// protocol is specs/Delivery.tla, and this core runs its two machines, one per direction:
+// machines/delivery-sender.ts for what this side sends and machines/delivery-receiver.ts for
+// what it receives. The machines decide (sequence numbers, kept frames, resend from the
+// resume point, in-order exactly-once delivery, cumulative acks, credit); this module only
+// translates between them and bytes-level frames, checks the peer's identity, and answers
+// protocol violations by closing. A shell (runtime/net/endpoint.ts over a transport: TCP in
+// runtime/net/tcp-channel.ts, in memory in runtime/net/test-transport.ts) feeds it events and
+// drains `ready()`: bytes to write, batches to deliver, whether the channel opened, closed,
+// or can take more input (etcd/raft's Ready style).
 //
-// Frames (the payload of a length-prefixed frame, see framing.ts), first byte = type:
-//   HELLO  1: u16 protocol version, then cluster, application, worker names (u16 length + UTF-8 each)
-//   DATA   2: u32 seq high, u32 seq low, u32 message count, then the batch body (opaque bytes)
-//   CREDIT 3: u32 messages, u32 bytes (increments granted by the receiver)
+// Frames (the payload of a length-prefixed frame, see framing.ts), first byte = type; every
+// number is big-endian, and a "u64" is two u32 words (high, low) holding a safe integer:
+//   HELLO  1: u16 protocol version, cluster, application, worker names (u16 length + UTF-8
+//             each), then the handshake of this side's receiver: u64 resume point (the last
+//             frame it delivered: the peer's sender resends from the next one), u64 frame
+//             credit limit, u64 byte credit limit
+//   DATA   2: u64 seq, u32 message count, then the batch body (opaque bytes)
+//   ACK    3: u64 cumulative ack, u64 frame credit limit, u64 byte credit limit
 //   CLOSE  4: u8 code (0 normal, 1 rejected, 2 protocol error), UTF-8 reason
+// Credit limits are absolute (the highest frame, the highest body byte offset the receiver
+// has room for), so a repeated or late ACK is harmless.
 //
-// Credit: the receiver grants a window of messages and bytes (body bytes) after accepting
-// the peer's hello and then grants again what the application has consumed. The sender
-// never puts on the wire more than it was granted; what it cannot send waits in a queue
-// whose size the shell bounds by waiting for `writable` (memory stays bounded when the
-// downstream is slow). Sequence numbers start at 1 and increase by one per DATA frame;
-// the later reliable delivery protocol builds on them (resend, dedup) and replaces these
-// internals behind the same ChannelCore interface.
+// Per batch, not per message: one machine event per batch sent (Send), one per write of all
+// the frames credit allows (Transmit), one per frame received (ReceiveData), one per
+// consumption report (Consume) and one per ACK. Batches the sender machine cannot keep yet
+// (its window of unacknowledged frames is full) wait in `pending`, which the shell bounds by
+// waiting for `writable`; they enter the machine, in order, as acknowledgements free room.
+//
+// Reconnecting after a lost connection (the machines' Connect after Break: the handshake says
+// where to resume) is what the protocol is built for; this core closes for good on a lost
+// connection, and a later shell re-attaches a new transport to the same machines.
 
+import { createActor, type Actor } from 'xstate';
+import {
+  deliverySenderMachine,
+  drainSenderOutbox,
+  keptCount,
+  type DeliverySenderContext,
+  type KeptFrame,
+} from '../../machines/delivery-sender.ts';
+import {
+  deliveryReceiverMachine,
+  drainReceiverOutbox,
+  type AckInfo,
+  type DeliveryReceiverContext,
+} from '../../machines/delivery-receiver.ts';
 import { FRAME_HEADER_BYTES, writeFrameHeader } from './framing.ts';
 
-export const PROTOCOL_VERSION = 1;
+export type { AckInfo };
 
-export const FrameType = { Hello: 1, Data: 2, Credit: 3, Close: 4 } as const;
+export const PROTOCOL_VERSION = 2;
+
+export const FrameType = { Hello: 1, Data: 2, Ack: 3, Close: 4 } as const;
 export const CloseCode = { Normal: 0, Rejected: 1, ProtocolError: 2 } as const;
 export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
 
@@ -46,7 +75,7 @@ export interface ChannelClosed {
   readonly reason: string;
   /** True when this side decided to close, false when the peer sent CLOSE or went away. */
   readonly local: boolean;
-  /** True for rejected handshakes and protocol errors. */
+  /** True for rejected handshakes, protocol errors and lost connections. */
   readonly error: boolean;
 }
 
@@ -54,25 +83,33 @@ export interface ChannelClosed {
 export interface Ready {
   /** Byte chunks to write to the transport, in order (complete frames, headers included). */
   readonly writes: Uint8Array[];
-  /** Batches received from the peer, in sequence order, to hand to the application. */
+  /** Batches received from the peer, in sequence order, each once, to hand to the application. */
   readonly deliveries: DataBatch[];
-  /** The peer's hello, the first time it is accepted. */
+  /** The peer's hello, each time a connection's handshake completes. */
   readonly opened: Hello | null;
   /** Set once, when the channel closes; the shell then closes the transport after writing `writes`. */
   readonly closed: ChannelClosed | null;
+  /** Set when a connection was lost and the channel waits for a new one (`reconnect` option). */
+  readonly disconnected: string | null;
   /** True when the send queue dropped below its bound since the last ready() (producers may resume). */
   readonly writable: boolean;
 }
 
 export type ChannelEvent =
+  /** A connection (a fresh transport) is there: send HELLO. */
   | { readonly type: 'start' }
   | { readonly type: 'frame'; readonly payload: Uint8Array }
   | { readonly type: 'send'; readonly body: Uint8Array; readonly messages: number }
-  | { readonly type: 'consumed'; readonly messages: number; readonly bytes: number }
+  /** The application finished with `frames` delivered batches holding `messages` / `bytes`. */
+  | { readonly type: 'consumed'; readonly frames: number; readonly messages: number; readonly bytes: number }
+  /** Send the current ACK now (the shell's acknowledgement timer). */
+  | { readonly type: 'acknowledge' }
+  /** Go back to the oldest unacknowledged frame (the shell's retransmission timer). */
+  | { readonly type: 'retransmit' }
   | { readonly type: 'close'; readonly reason: string }
   | { readonly type: 'transportClosed'; readonly reason: string };
 
-/** The protocol seam: the reliable delivery protocol replaces the implementation, not the shells. */
+/** The protocol seam the shells drive. */
 export interface ChannelCore {
   readonly state: ChannelState;
   readonly peer: Hello | null;
@@ -85,29 +122,38 @@ export interface ChannelCore {
   readonly stats: ChannelStats;
 }
 
-export type ChannelState = 'new' | 'handshake' | 'open' | 'closing' | 'closed';
+/** `disconnected`: a connection was lost, the machines keep their state for the next one. */
+export type ChannelState = 'new' | 'handshake' | 'open' | 'disconnected' | 'closing' | 'closed';
 
 export interface ChannelStats {
+  /** DATA frames, messages and body bytes put on the wire for the first time. */
   readonly sentFrames: number;
   readonly sentMessages: number;
   readonly sentBytes: number;
+  /** DATA frames put on the wire again (after a reconnect or a retransmission). */
+  readonly resentFrames: number;
+  /** Batches delivered to the application (each once). */
   readonly receivedFrames: number;
   readonly receivedMessages: number;
   readonly receivedBytes: number;
-  /** Batches waiting for credit (or for the handshake). */
+  /** DATA frames dropped as duplicates or from beyond a gap. */
+  readonly droppedFrames: number;
+  /** Batches not yet on the wire: waiting to enter the sender machine, or kept and waiting for credit. */
   readonly queuedBatches: number;
+  /** Bytes of batches waiting to enter the sender machine (the bound `canSend` checks). */
   readonly queuedBytes: number;
-  /** Credit the peer granted us and we have not used. */
-  readonly sendCreditMessages: number;
-  readonly sendCreditBytes: number;
+  /** Frames the sender machine keeps (not acknowledged), and their body bytes. */
+  readonly unackedFrames: number;
+  readonly unackedBytes: number;
+  /** The sender's cumulative ack and credit limit (frames). */
+  readonly ackedFrames: number;
+  readonly sendLimit: number;
   /** Delivered to the application and not yet consumed. */
+  readonly unconsumedFrames: number;
   readonly unconsumedMessages: number;
   readonly unconsumedBytes: number;
-  /** Credit this side granted that the peer's data has not used yet (held by the peer or in flight). */
-  readonly grantedMessages: number;
-  readonly grantedBytes: number;
-  /** Consumed, not yet granted back (the spec's `owed`). */
-  readonly owedMessages: number;
+  /** Consumed since the last ACK (frames, bytes). */
+  readonly owedFrames: number;
   readonly owedBytes: number;
 }
 
@@ -116,35 +162,69 @@ export interface ChannelOptions {
   readonly local: Omit<Hello, 'protocolVersion'>;
   /** The peer worker's name when known in advance (outgoing connections); checked against its hello. */
   readonly expectedPeer?: string;
-  /** Receive window in messages (credit granted to the peer). */
-  readonly windowMessages?: number;
-  /** Receive window in body bytes. Batches larger than the peer's window cannot be sent. */
+  /** The spec's Window: frames received and not consumed at most, and frames kept unacknowledged. */
+  readonly windowFrames?: number;
+  /** Receive window in body bytes. Batches larger than it cannot be sent. */
   readonly windowBytes?: number;
-  /** Send queue bound in body bytes: `canSend` turns false at or above it. */
+  /** Bytes of batches waiting to enter the sender (`canSend` turns false at or above it), and of kept frames. */
   readonly maxQueuedBytes?: number;
+  /** Keep the protocol state when the connection is lost and wait for a new one (`start`). */
+  readonly reconnect?: boolean;
   /** Names the connection in errors, e.g. `data channel w1 -> w2`. */
   readonly connection?: string;
 }
 
+/** The most messages one batch may hold (a DATA frame counts them in a u32). */
 export const DEFAULT_WINDOW_MESSAGES = 1 << 20;
+export const DEFAULT_WINDOW_FRAMES = 4096;
 export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
 const DATA_HEADER_BYTES = 13;
+const ACK_INFO_BYTES = 24;
 const U32_MAX = 0xffff_ffff;
+const TWO_32 = 0x1_0000_0000;
 
 interface Queued {
   readonly body: Uint8Array;
   readonly messages: number;
 }
 
+function writeU64(b: Buffer, at: number, v: number): void {
+  b.writeUInt32BE(Math.floor(v / TWO_32), at);
+  b.writeUInt32BE(v >>> 0, at + 4);
+}
+
+function readU64(b: Buffer, at: number): number | null {
+  const v = b.readUInt32BE(at) * TWO_32 + b.readUInt32BE(at + 4);
+  return Number.isSafeInteger(v) ? v : null;
+}
+
+function writeAckInfo(b: Buffer, at: number, a: AckInfo): void {
+  writeU64(b, at, a.ack);
+  writeU64(b, at + 8, a.limit);
+  writeU64(b, at + 16, a.limitBytes);
+}
+
+function readAckInfo(b: Buffer, at: number): AckInfo | string {
+  const ack = readU64(b, at);
+  const limit = readU64(b, at + 8);
+  const limitBytes = readU64(b, at + 16);
+  if (ack === null || limit === null || limitBytes === null) return 'a number above 2^53';
+  return { ack, limit, limitBytes };
+}
+
 function utf8(s: string): Buffer {
   return Buffer.from(s, 'utf8');
 }
 
-export function encodeHello(h: Hello): Uint8Array {
+/** A HELLO that grants nothing and resumes from the start (a fresh receiver). */
+export const FRESH_HANDSHAKE: AckInfo = { ack: 0, limit: 0, limitBytes: 0 };
+
+/** HELLO: the names, then the handshake (resume point and credit of this side's receiver). */
+export function encodeHello(h: Hello, handshake: AckInfo = FRESH_HANDSHAKE): Uint8Array {
   const parts = [utf8(h.cluster), utf8(h.app), utf8(h.worker)];
-  let size = 3;
+  let size = 3 + ACK_INFO_BYTES;
   for (const p of parts) {
     if (p.length > 0xffff) throw new RangeError(`hello: name of ${p.length} bytes is too long (max 65535)`);
     size += 2 + p.length;
@@ -158,11 +238,17 @@ export function encodeHello(h: Hello): Uint8Array {
     p.copy(out, at + 2);
     at += 2 + p.length;
   }
+  writeAckInfo(out, at, handshake);
   return out;
 }
 
+export interface HelloFrame {
+  readonly hello: Hello;
+  readonly handshake: AckInfo;
+}
+
 /** Decodes a HELLO payload; returns an error string for malformed input. */
-export function decodeHello(payload: Uint8Array): Hello | string {
+export function decodeHello(payload: Uint8Array): HelloFrame | string {
   const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
   if (b.length < 3 || b[0] !== FrameType.Hello) return 'not a HELLO frame';
   const protocolVersion = b.readUInt16BE(1);
@@ -176,8 +262,13 @@ export function decodeHello(payload: Uint8Array): Hello | string {
     names.push(b.toString('utf8', at, at + len));
     at += len;
   }
+  if (b.length - at < ACK_INFO_BYTES)
+    return `HELLO cut off in its handshake (${b.length - at} of ${ACK_INFO_BYTES} bytes)`;
+  const handshake = readAckInfo(b, at);
+  if (typeof handshake === 'string') return `HELLO handshake: ${handshake}`;
+  at += ACK_INFO_BYTES;
   if (at !== b.length) return `HELLO has ${b.length - at} trailing bytes`;
-  return { protocolVersion, cluster: names[0]!, app: names[1]!, worker: names[2]! };
+  return { hello: { protocolVersion, cluster: names[0]!, app: names[1]!, worker: names[2]! }, handshake };
 }
 
 function framed(payload: Uint8Array): Uint8Array {
@@ -187,13 +278,40 @@ function framed(payload: Uint8Array): Uint8Array {
   return out;
 }
 
-function creditFrame(messages: number, bytes: number): Uint8Array {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 9);
-  writeFrameHeader(out, 0, 9);
-  out[4] = FrameType.Credit;
-  out.writeUInt32BE(messages, 5);
-  out.writeUInt32BE(bytes, 9);
+/** An ACK frame, header included. */
+export function ackFrame(a: AckInfo): Uint8Array {
+  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 1 + ACK_INFO_BYTES);
+  writeFrameHeader(out, 0, 1 + ACK_INFO_BYTES);
+  out[FRAME_HEADER_BYTES] = FrameType.Ack;
+  writeAckInfo(out, FRAME_HEADER_BYTES + 1, a);
   return out;
+}
+
+/** The header of a DATA frame (length prefix, type, seq, message count); the body follows. */
+export function dataHeader(seq: number, messages: number, bodyBytes: number): Uint8Array {
+  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES + DATA_HEADER_BYTES);
+  writeFrameHeader(header, 0, DATA_HEADER_BYTES + bodyBytes);
+  header[4] = FrameType.Data;
+  writeU64(header, 5, seq);
+  header.writeUInt32BE(messages, 13);
+  return header;
+}
+
+/** A decoded DATA payload, or what is wrong with it. */
+export function decodeData(p: Uint8Array): DataBatch | string {
+  if (p.length < DATA_HEADER_BYTES) return `DATA frame of ${p.length} bytes is shorter than its header`;
+  const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
+  const seq = readU64(b, 1);
+  if (seq === null || seq < 1) return `DATA frame with sequence number ${seq ?? '>= 2^53'}`;
+  return { seq, messages: b.readUInt32BE(9), body: p.subarray(DATA_HEADER_BYTES) };
+}
+
+/** A decoded ACK payload, or what is wrong with it. */
+export function decodeAck(p: Uint8Array): AckInfo | string {
+  if (p.length !== 1 + ACK_INFO_BYTES)
+    return `ACK frame of ${p.length} bytes, expected ${1 + ACK_INFO_BYTES}`;
+  const a = readAckInfo(Buffer.from(p.buffer, p.byteOffset, p.byteLength), 1);
+  return typeof a === 'string' ? `ACK frame holds ${a}` : a;
 }
 
 function closeFrame(code: CloseCodeValue, reason: string): Uint8Array {
@@ -211,65 +329,90 @@ function positiveInt(name: string, v: number, max = U32_MAX): number {
   return v;
 }
 
-/** The channel protocol core with credit-based flow control. */
-export class CreditChannelCore implements ChannelCore {
+/** Deliberately broken variants of the core, for the conformance suite's mutation tests only. */
+export type DeliveryMutation =
+  /** The receiver delivers a duplicate again (its duplicate check removed). */
+  | 'no-dedup'
+  /** The sender drops a kept frame from its buffer before it is acknowledged. */
+  | 'drop-unacked'
+  /** A resend (retransmission or reconnect) starts one frame too late. */
+  | 'resend-off-by-one'
+  /** A reconnect ignores the peer's resume point (resends from where the last connection stopped). */
+  | 'forget-resume';
+
+export interface DeliveryCoreOptions extends ChannelOptions {
+  /** For tests of the conformance suite only: run a broken variant. */
+  readonly mutation?: DeliveryMutation;
+}
+
+/** The channel core: the Delivery sender and receiver machines, and frames to and from them. */
+export class DeliveryChannelCore implements ChannelCore {
+  readonly sender: Actor<typeof deliverySenderMachine>;
+  readonly receiver: Actor<typeof deliveryReceiverMachine>;
+  readonly connection: string;
   private st: ChannelState = 'new';
   private peerHello: Hello | null = null;
   private readonly local: Hello;
   private readonly expectedPeer: string | undefined;
-  private readonly windowMessages: number;
+  private readonly windowFrames: number;
   private readonly windowBytes: number;
   private readonly maxQueuedBytes: number;
-  readonly connection: string;
+  private readonly reconnect: boolean;
+  private readonly mutation: DeliveryMutation | undefined;
 
-  // Sending side.
-  private queue: Queued[] = [];
-  private queueHead = 0;
-  private queuedBytes = 0;
-  private nextSeq = 1;
-  private creditMessages = 0;
-  private creditBytes = 0;
+  // Batches waiting to enter the sender machine.
+  private pending: Queued[] = [];
+  private pendingHead = 0;
+  private pendingBytes = 0;
   private wasBlocked = false;
   private closeRequested: string | null = null;
+  /** The highest frame ever put on the wire (to count first transmissions and resends apart). */
+  private highestSent = 0;
 
-  // Receiving side.
-  private expectedSeq = 1;
-  /** Credit we granted and the peer has not used yet. */
-  private grantedMessages = 0;
-  private grantedBytes = 0;
-  /** Consumed since the last grant. */
-  private ungrantedMessages = 0;
-  private ungrantedBytes = 0;
+  // Receiving side, as the application sees it.
+  private unconsumedFrames = 0;
   private unconsumedMessages = 0;
   private unconsumedBytes = 0;
+  private owedFrames = 0;
+  private owedBytes = 0;
 
   // Output.
   private writes: Uint8Array[] = [];
   private deliveries: DataBatch[] = [];
   private openedOut: Hello | null = null;
   private closedOut: ChannelClosed | null = null;
+  private disconnectedOut: string | null = null;
   private writableOut = false;
 
   private counters = {
     sentFrames: 0,
     sentMessages: 0,
     sentBytes: 0,
+    resentFrames: 0,
     receivedFrames: 0,
     receivedMessages: 0,
     receivedBytes: 0,
   };
 
-  constructor(options: ChannelOptions) {
+  constructor(options: DeliveryCoreOptions) {
     this.local = { protocolVersion: PROTOCOL_VERSION, ...options.local };
     this.expectedPeer = options.expectedPeer;
-    this.windowMessages = positiveInt('windowMessages', options.windowMessages ?? DEFAULT_WINDOW_MESSAGES);
+    this.windowFrames = positiveInt('windowFrames', options.windowFrames ?? DEFAULT_WINDOW_FRAMES);
     this.windowBytes = positiveInt('windowBytes', options.windowBytes ?? DEFAULT_WINDOW_BYTES);
     this.maxQueuedBytes = positiveInt(
       'maxQueuedBytes',
       options.maxQueuedBytes ?? DEFAULT_MAX_QUEUED_BYTES,
       Number.MAX_SAFE_INTEGER,
     );
+    this.reconnect = options.reconnect ?? false;
+    this.mutation = options.mutation;
     this.connection = options.connection ?? `channel of ${options.local.worker}`;
+    this.sender = createActor(deliverySenderMachine, {
+      input: { window: this.windowFrames, maxBufferedBytes: this.maxQueuedBytes },
+    }).start();
+    this.receiver = createActor(deliveryReceiverMachine, {
+      input: { window: this.windowFrames, windowBytes: this.windowBytes },
+    }).start();
   }
 
   get state(): ChannelState {
@@ -281,60 +424,87 @@ export class CreditChannelCore implements ChannelCore {
   }
 
   get canSend(): boolean {
-    return this.st !== 'closed' && this.st !== 'closing' && this.queuedBytes < this.maxQueuedBytes;
+    return this.st !== 'closed' && this.st !== 'closing' && this.pendingBytes < this.maxQueuedBytes;
+  }
+
+  /** The sender machine's context (read only: the machine is its only writer). */
+  get senderState(): DeliverySenderContext {
+    return this.sender.getSnapshot().context;
+  }
+
+  /** The receiver machine's context (read only). */
+  get receiverState(): DeliveryReceiverContext {
+    return this.receiver.getSnapshot().context;
   }
 
   get stats(): ChannelStats {
+    const s = this.senderState;
+    const r = this.receiverState;
     return {
       ...this.counters,
-      queuedBatches: this.queue.length - this.queueHead,
-      queuedBytes: this.queuedBytes,
-      sendCreditMessages: this.creditMessages,
-      sendCreditBytes: this.creditBytes,
+      droppedFrames: r.dropped,
+      queuedBatches:
+        this.pending.length - this.pendingHead + (s.next - 1 - Math.max(this.highestSent, s.acked)),
+      queuedBytes: this.pendingBytes,
+      unackedFrames: keptCount(s),
+      unackedBytes: s.bufferedBytes,
+      ackedFrames: s.acked,
+      sendLimit: s.limit,
+      unconsumedFrames: this.unconsumedFrames,
       unconsumedMessages: this.unconsumedMessages,
       unconsumedBytes: this.unconsumedBytes,
-      grantedMessages: this.grantedMessages,
-      grantedBytes: this.grantedBytes,
-      owedMessages: this.ungrantedMessages,
-      owedBytes: this.ungrantedBytes,
+      owedFrames: this.owedFrames,
+      owedBytes: this.owedBytes,
     };
   }
 
   step(event: ChannelEvent): void {
     switch (event.type) {
       case 'start':
-        if (this.st !== 'new') throw new Error(`${this.connection}: start() called twice`);
+        if (this.st !== 'new' && this.st !== 'disconnected')
+          throw new Error(`${this.connection}: start() on a ${this.st} channel`);
         this.st = 'handshake';
-        this.writes.push(framed(encodeHello(this.local)));
+        this.peerHello = null;
+        this.receiver.send({ type: 'Connect' });
+        this.drainReceiver();
         return;
       case 'frame':
-        if (this.st === 'closed') return;
+        if (this.st === 'closed' || this.st === 'disconnected' || this.st === 'new') return;
         this.onFrame(event.payload);
         return;
       case 'send':
         this.onSend(event.body, event.messages);
         return;
       case 'consumed':
-        this.onConsumed(event.messages, event.bytes);
+        this.onConsumed(event.frames, event.messages, event.bytes);
+        return;
+      case 'acknowledge':
+        if (this.st !== 'open' && this.st !== 'closing') return;
+        this.acknowledge();
+        return;
+      case 'retransmit':
+        if (this.st !== 'open' && this.st !== 'closing') return;
+        this.sender.send({ type: 'Retransmit' });
+        if (this.mutation === 'resend-off-by-one') this.skipOne();
+        this.pumpSend();
         return;
       case 'close':
         if (this.st === 'closed' || this.st === 'closing') return;
-        if ((this.st === 'open' || this.st === 'handshake') && this.queue.length > this.queueHead) {
-          // Graceful: CLOSE goes out once the queued batches have been sent.
+        if (this.st === 'disconnected' || this.st === 'new') {
+          this.finish({ code: CloseCode.Normal, reason: event.reason, local: true, error: false });
+          return;
+        }
+        if (this.untransmitted() > 0) {
+          // Graceful: CLOSE goes out once every batch is on the wire.
           this.st = 'closing';
           this.closeRequested = event.reason;
           return;
         }
-        this.closeWith(CloseCode.Normal, event.reason, true, true);
+        this.closeWith(CloseCode.Normal, event.reason);
         return;
       case 'transportClosed':
-        if (this.st === 'closed') return;
-        this.finish({
-          code: CloseCode.Normal,
-          reason: `${this.connection}: connection lost: ${event.reason}`,
-          local: false,
-          error: true,
-        });
+        if (this.st === 'closed' || this.st === 'disconnected') return;
+        this.lost(`${this.connection}: connection lost: ${event.reason}`);
         return;
     }
   }
@@ -345,99 +515,173 @@ export class CreditChannelCore implements ChannelCore {
       deliveries: this.deliveries,
       opened: this.openedOut,
       closed: this.closedOut,
+      disconnected: this.disconnectedOut,
       writable: this.writableOut,
     };
     if (this.writes.length > 0) this.writes = [];
     if (this.deliveries.length > 0) this.deliveries = [];
     this.openedOut = null;
     this.closedOut = null;
+    this.disconnectedOut = null;
     this.writableOut = false;
     return r;
+  }
+
+  /** Batches not yet on the wire: pending, and kept but never transmitted. */
+  private untransmitted(): number {
+    const s = this.senderState;
+    return this.pending.length - this.pendingHead + Math.max(0, s.next - s.tx);
   }
 
   private onSend(body: Uint8Array, messages: number): void {
     if (this.st === 'closed' || this.st === 'closing') {
       throw new Error(`${this.connection}: send on a ${this.st} channel`);
     }
-    if (!Number.isInteger(messages) || messages < 1)
-      throw new RangeError(`${this.connection}: a batch must hold at least one message, got ${messages}`);
-    if (messages > this.windowMessages || body.length > this.windowBytes) {
+    if (!Number.isInteger(messages) || messages < 1 || messages > DEFAULT_WINDOW_MESSAGES)
+      throw new RangeError(
+        `${this.connection}: a batch must hold 1 to ${DEFAULT_WINDOW_MESSAGES} messages, got ${messages}`,
+      );
+    if (body.length > this.windowBytes) {
       // Our window is the peer's default too; a batch above it could never be sent.
       throw new RangeError(
         `${this.connection}: batch of ${messages} messages / ${body.length} bytes exceeds the channel window ` +
-          `(${this.windowMessages} messages / ${this.windowBytes} bytes); split it`,
+          `(${this.windowBytes} bytes); split it`,
       );
     }
-    this.queue.push({ body, messages });
-    this.queuedBytes += body.length;
-    if (this.queuedBytes >= this.maxQueuedBytes) this.wasBlocked = true;
-    this.flushQueue();
+    this.pending.push({ body, messages });
+    this.pendingBytes += body.length;
+    if (this.pendingBytes >= this.maxQueuedBytes) this.wasBlocked = true;
+    this.pumpSend();
   }
 
-  private flushQueue(): void {
-    if (this.st !== 'open' && this.st !== 'closing') return;
-    while (this.queueHead < this.queue.length) {
-      const head = this.queue[this.queueHead]!;
-      if (head.messages > this.creditMessages || head.body.length > this.creditBytes) break;
-      this.queue[this.queueHead] = undefined as unknown as Queued;
-      this.queueHead++;
-      this.queuedBytes -= head.body.length;
-      this.creditMessages -= head.messages;
-      this.creditBytes -= head.body.length;
-      const seq = this.nextSeq++;
-      const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES + DATA_HEADER_BYTES);
-      writeFrameHeader(header, 0, DATA_HEADER_BYTES + head.body.length);
-      header[4] = FrameType.Data;
-      header.writeUInt32BE(Math.floor(seq / 0x1_0000_0000), 5);
-      header.writeUInt32BE(seq >>> 0, 9);
-      header.writeUInt32BE(head.messages, 13);
-      this.writes.push(header);
-      if (head.body.length > 0) this.writes.push(head.body);
-      this.counters.sentFrames++;
-      this.counters.sentMessages += head.messages;
-      this.counters.sentBytes += head.body.length;
+  /** Moves pending batches into the sender machine while it has room, then transmits what credit allows. */
+  private pumpSend(): void {
+    while (this.pendingHead < this.pending.length) {
+      const head = this.pending[this.pendingHead]!;
+      const before = this.senderState.next;
+      this.sender.send({ type: 'Send', body: head.body, messages: head.messages });
+      if (this.senderState.next === before) break; // the machine has no room: wait for an ACK
+      this.pending[this.pendingHead] = undefined as unknown as Queued;
+      this.pendingHead++;
+      this.pendingBytes -= head.body.length;
     }
-    if (this.queueHead === this.queue.length) {
-      this.queue = [];
-      this.queueHead = 0;
-    } else if (this.queueHead > 1024 && this.queueHead * 2 > this.queue.length) {
-      this.queue = this.queue.slice(this.queueHead);
-      this.queueHead = 0;
+    if (this.pendingHead === this.pending.length) {
+      this.pending = [];
+      this.pendingHead = 0;
+    } else if (this.pendingHead > 1024 && this.pendingHead * 2 > this.pending.length) {
+      this.pending = this.pending.slice(this.pendingHead);
+      this.pendingHead = 0;
     }
-    if (this.wasBlocked && this.queuedBytes < this.maxQueuedBytes) {
+    if (this.wasBlocked && this.pendingBytes < this.maxQueuedBytes) {
       this.wasBlocked = false;
       this.writableOut = true;
     }
-    if (this.st === 'closing' && this.queueHead === this.queue.length) {
-      this.closeWith(CloseCode.Normal, this.closeRequested ?? 'closed', true, true);
+    if (this.st !== 'open' && this.st !== 'closing') return;
+    const s = this.senderState;
+    if (s.tx < s.next && s.tx <= s.limit) {
+      this.sender.send({ type: 'Transmit', max: Number.MAX_SAFE_INTEGER });
+      if (this.mutation === 'drop-unacked') this.dropOldest();
+      this.drainSender();
+    }
+    if (this.st === 'closing' && this.untransmitted() === 0) {
+      this.closeWith(CloseCode.Normal, this.closeRequested ?? 'closed');
     }
   }
 
-  private onConsumed(messages: number, bytes: number): void {
-    if (messages > this.unconsumedMessages || bytes > this.unconsumedBytes) {
+  private drainSender(): void {
+    for (const o of drainSenderOutbox(this.senderState)) {
+      if (o.kind === 'violation') {
+        this.protocolError(o.detail);
+        return;
+      }
+      this.writeData(o.frame);
+    }
+  }
+
+  private writeData(f: KeptFrame): void {
+    this.writes.push(dataHeader(f.seq, f.messages, f.body.length));
+    if (f.body.length > 0) this.writes.push(f.body);
+    if (f.seq > this.highestSent) {
+      this.highestSent = f.seq;
+      this.counters.sentFrames++;
+      this.counters.sentMessages += f.messages;
+      this.counters.sentBytes += f.body.length;
+    } else {
+      this.counters.resentFrames++;
+    }
+  }
+
+  private drainReceiver(): void {
+    for (const o of drainReceiverOutbox(this.receiverState)) {
+      switch (o.kind) {
+        case 'deliver': {
+          const batch: DataBatch = { seq: o.seq, messages: o.messages, body: o.body };
+          this.unconsumedFrames++;
+          this.unconsumedMessages += o.messages;
+          this.unconsumedBytes += o.body.length;
+          this.counters.receivedFrames++;
+          this.counters.receivedMessages += o.messages;
+          this.counters.receivedBytes += o.body.length;
+          this.deliveries.push(batch);
+          break;
+        }
+        case 'ack':
+          this.writes.push(ackFrame(o.ack));
+          break;
+        case 'hello':
+          this.writes.push(framed(encodeHello(this.local, o.ack)));
+          break;
+        case 'violation':
+          this.protocolError(o.detail);
+          return;
+      }
+    }
+  }
+
+  private onConsumed(frames: number, messages: number, bytes: number): void {
+    if (
+      frames > this.unconsumedFrames ||
+      messages > this.unconsumedMessages ||
+      bytes > this.unconsumedBytes
+    ) {
       throw new Error(
-        `${this.connection}: consumed ${messages} messages / ${bytes} bytes but only ${this.unconsumedMessages} / ${this.unconsumedBytes} were delivered and unconsumed`,
+        `${this.connection}: consumed ${frames} batches / ${messages} messages / ${bytes} bytes but only ` +
+          `${this.unconsumedFrames} / ${this.unconsumedMessages} / ${this.unconsumedBytes} were delivered and unconsumed`,
       );
     }
+    if (frames === 0) return;
+    this.receiver.send({ type: 'Consume', frames, bytes });
+    this.unconsumedFrames -= frames;
     this.unconsumedMessages -= messages;
     this.unconsumedBytes -= bytes;
-    this.ungrantedMessages += messages;
-    this.ungrantedBytes += bytes;
+    this.owedFrames += frames;
+    this.owedBytes += bytes;
     if (this.st !== 'open' && this.st !== 'closing') return;
-    const half =
-      this.ungrantedMessages * 2 >= this.windowMessages || this.ungrantedBytes * 2 >= this.windowBytes;
-    const drained = this.unconsumedMessages === 0 && (this.ungrantedMessages > 0 || this.ungrantedBytes > 0);
-    if (half || drained) this.grant();
+    // Fewer, larger ACKs: once half the window is owed, or nothing is left to consume.
+    const half = this.owedFrames * 2 >= this.windowFrames || this.owedBytes * 2 >= this.windowBytes;
+    if (half || this.unconsumedFrames === 0) this.acknowledge();
   }
 
-  private grant(): void {
-    const m = this.ungrantedMessages;
-    const b = this.ungrantedBytes;
-    this.ungrantedMessages = 0;
-    this.ungrantedBytes = 0;
-    this.grantedMessages += m;
-    this.grantedBytes += b;
-    this.writes.push(creditFrame(m, b));
+  private acknowledge(): void {
+    this.owedFrames = 0;
+    this.owedBytes = 0;
+    this.receiver.send({ type: 'Acknowledge' });
+    this.drainReceiver();
+  }
+
+  /** Mutation `drop-unacked` only: the oldest transmitted frame leaves the buffer unacknowledged. */
+  private dropOldest(): void {
+    const s = this.senderState as { -readonly [K in keyof DeliverySenderContext]: DeliverySenderContext[K] };
+    if (keptCount(s) < 2 || s.tx <= s.acked + 1) return;
+    s.bufferedBytes -= s.buf[s.head]!.body.length;
+    s.head++;
+    s.acked++;
+  }
+
+  /** Mutation `resend-off-by-one` only: the resend skips the oldest frame it should send. */
+  private skipOne(): void {
+    const s = this.senderState;
+    if (s.tx < s.next) (s as { tx: number }).tx = s.tx + 1;
   }
 
   private onFrame(p: Uint8Array): void {
@@ -445,26 +689,29 @@ export class CreditChannelCore implements ChannelCore {
     const type = p[0];
     if (type === FrameType.Hello) {
       if (this.peerHello !== null) return this.protocolError('second HELLO');
-      const hello = decodeHello(p);
-      if (typeof hello === 'string') return this.protocolError(hello);
+      const decoded = decodeHello(p);
+      if (typeof decoded === 'string') return this.protocolError(decoded);
+      const { hello, handshake } = decoded;
       const problem = this.checkHello(hello);
+      this.peerHello = hello;
       if (problem !== null) {
-        this.peerHello = hello;
         return this.closeWith(
           CloseCode.Rejected,
           `${this.connection}: rejected hello from worker '${hello.worker}': ${problem}`,
-          true,
-          true,
         );
       }
-      this.peerHello = hello;
+      const resume =
+        this.mutation === 'forget-resume' ? Math.max(this.senderState.tx - 1, handshake.ack) : handshake.ack;
+      this.sender.send({ type: 'Connect', resume, limit: handshake.limit, limitBytes: handshake.limitBytes });
+      if (this.mutation === 'forget-resume') {
+        // Broken on purpose: keep transmitting from where the last connection stopped.
+        (this.senderState as { tx: number }).tx = Math.max(this.senderState.tx, resume + 1);
+      } else if (this.mutation === 'resend-off-by-one') this.skipOne();
+      this.drainSender();
+      if (this.st === 'closed') return;
+      if (this.st === 'handshake') this.st = 'open';
       this.openedOut = hello;
-      if (this.st === 'handshake' || this.st === 'new') this.st = 'open';
-      // Initial window for the peer.
-      this.ungrantedMessages += this.windowMessages;
-      this.ungrantedBytes += this.windowBytes;
-      this.grant();
-      this.flushQueue();
+      this.pumpSend();
       return;
     }
     if (type === FrameType.Close) {
@@ -481,6 +728,7 @@ export class CreditChannelCore implements ChannelCore {
           : c === CloseCode.ProtocolError
             ? `${peer} reported a protocol error`
             : `${peer} closed the channel`;
+      this.breakMachines();
       this.finish({
         code: c,
         reason: `${this.connection}: ${what}: ${reason}`,
@@ -491,42 +739,27 @@ export class CreditChannelCore implements ChannelCore {
     }
     if (this.peerHello === null) return this.protocolError(`frame type ${type} before HELLO`);
     if (type === FrameType.Data) {
-      if (p.length < DATA_HEADER_BYTES)
-        return this.protocolError(`DATA frame of ${p.length} bytes is shorter than its header`);
-      const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-      const seq = b.readUInt32BE(1) * 0x1_0000_0000 + b.readUInt32BE(5);
-      const messages = b.readUInt32BE(9);
-      const body = p.subarray(DATA_HEADER_BYTES);
-      if (seq !== this.expectedSeq)
-        return this.protocolError(`DATA frame seq ${seq}, expected ${this.expectedSeq}`);
-      if (messages < 1) return this.protocolError(`DATA frame seq ${seq} holds no messages`);
-      if (messages > this.grantedMessages || body.length > this.grantedBytes) {
-        return this.protocolError(
-          `DATA frame seq ${seq} (${messages} messages, ${body.length} bytes) exceeds the granted credit (${this.grantedMessages} messages, ${this.grantedBytes} bytes)`,
-        );
+      const d = decodeData(p);
+      if (typeof d === 'string') return this.protocolError(d);
+      if (this.mutation === 'no-dedup' && d.seq <= this.receiverState.delivered) {
+        // Broken on purpose: a duplicate is delivered again.
+        this.deliveries.push(d);
+        this.unconsumedFrames++;
+        this.unconsumedMessages += d.messages;
+        this.unconsumedBytes += d.body.length;
+        return;
       }
-      this.expectedSeq++;
-      this.grantedMessages -= messages;
-      this.grantedBytes -= body.length;
-      this.unconsumedMessages += messages;
-      this.unconsumedBytes += body.length;
-      this.counters.receivedFrames++;
-      this.counters.receivedMessages += messages;
-      this.counters.receivedBytes += body.length;
-      this.deliveries.push({ seq, messages, body });
+      this.receiver.send({ type: 'ReceiveData', seq: d.seq, messages: d.messages, body: d.body });
+      this.drainReceiver();
       return;
     }
-    if (type === FrameType.Credit) {
-      if (p.length !== 9) return this.protocolError(`CREDIT frame of ${p.length} bytes, expected 9`);
-      const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-      const m = b.readUInt32BE(1);
-      const bytes = b.readUInt32BE(5);
-      if (this.creditMessages + m > U32_MAX * 2 || this.creditBytes + bytes > U32_MAX * 2) {
-        return this.protocolError('CREDIT overflows the window');
-      }
-      this.creditMessages += m;
-      this.creditBytes += bytes;
-      this.flushQueue();
+    if (type === FrameType.Ack) {
+      const a = decodeAck(p);
+      if (typeof a === 'string') return this.protocolError(a);
+      this.sender.send({ type: 'ReceiveAck', ack: a.ack, limit: a.limit, limitBytes: a.limitBytes });
+      this.drainSender();
+      if (this.st === 'closed') return;
+      this.pumpSend();
       return;
     }
     return this.protocolError(`unknown frame type ${type}`);
@@ -545,25 +778,43 @@ export class CreditChannelCore implements ChannelCore {
   }
 
   private protocolError(detail: string): void {
+    if (this.st === 'closed') return;
     const peer = this.peerHello ? ` (worker '${this.peerHello.worker}')` : '';
-    this.closeWith(
-      CloseCode.ProtocolError,
-      `${this.connection}${peer}: protocol error: ${detail}`,
-      true,
-      true,
-    );
+    this.closeWith(CloseCode.ProtocolError, `${this.connection}${peer}: protocol error: ${detail}`);
   }
 
-  private closeWith(code: CloseCodeValue, reason: string, local: boolean, sendFrame: boolean): void {
-    if (sendFrame && this.st !== 'new') this.writes.push(closeFrame(code, reason));
-    this.finish({ code, reason, local, error: code !== CloseCode.Normal });
+  private breakMachines(): void {
+    this.sender.send({ type: 'Break' });
+    this.receiver.send({ type: 'Break' });
+  }
+
+  /** The connection is gone: the machines Break; the channel waits for another or closes. */
+  private lost(reason: string): void {
+    this.breakMachines();
+    this.owedFrames = 0;
+    this.owedBytes = 0;
+    if (this.reconnect && this.st !== 'closing') {
+      this.st = 'disconnected';
+      this.peerHello = null;
+      this.disconnectedOut = reason;
+      return;
+    }
+    this.finish({ code: CloseCode.Normal, reason, local: false, error: true });
+  }
+
+  private closeWith(code: CloseCodeValue, reason: string): void {
+    if (this.st !== 'new') this.writes.push(closeFrame(code, reason));
+    this.breakMachines();
+    this.finish({ code, reason, local: true, error: code !== CloseCode.Normal });
   }
 
   private finish(closed: ChannelClosed): void {
     this.st = 'closed';
     this.closedOut = closed;
-    this.queue = [];
-    this.queueHead = 0;
-    this.queuedBytes = 0;
+    this.pending = [];
+    this.pendingHead = 0;
+    this.pendingBytes = 0;
+    this.sender.stop();
+    this.receiver.stop();
   }
 }

@@ -3,7 +3,7 @@
 // connection went away; it gives the transport bytes to write and asks it to close.
 
 import { FrameDecoder, FrameError, DEFAULT_MAX_FRAME_BYTES } from './framing.ts';
-import { CreditChannelCore } from './channel.ts';
+import { DeliveryChannelCore } from './channel.ts';
 import type { ChannelCore, ChannelClosed, ChannelOptions, DataBatch, Hello } from './channel.ts';
 
 /** The byte-level side a ChannelEndpoint drives. */
@@ -19,20 +19,22 @@ export interface EndpointHandlers {
   onBatch?: (batch: DataBatch, from: Hello, endpoint: ChannelEndpoint) => void | Promise<void>;
   onOpen?: (peer: Hello) => void;
   onClose?: (closed: ChannelClosed) => void;
+  /** The connection was lost and the channel (option `reconnect`) waits for a new transport. */
+  onDisconnect?: (reason: string) => void;
   /** Errors for people (rejected hello, protocol errors, lost connections); default console.error. */
   log?: (message: string) => void;
 }
 
 export interface EndpointOptions extends ChannelOptions {
   readonly maxFrameBytes?: number;
-  /** Replaces the credit core (the delivery protocol will); default CreditChannelCore. */
+  /** Another core (tests); default a DeliveryChannelCore with these options. */
   readonly core?: ChannelCore;
 }
 
 export class ChannelEndpoint {
   readonly core: ChannelCore;
   readonly connection: string;
-  private readonly decoder: FrameDecoder;
+  private decoder: FrameDecoder;
   private transport: ByteTransport | null = null;
   private waiters: Array<() => void> = [];
   private closeWaiters: Array<(closed: ChannelClosed) => void> = [];
@@ -45,19 +47,29 @@ export class ChannelEndpoint {
 
   constructor(options: EndpointOptions, handlers: EndpointHandlers = {}) {
     this.connection = options.connection ?? `channel of ${options.local.worker}`;
-    this.core = options.core ?? new CreditChannelCore(options);
+    this.core = options.core ?? new DeliveryChannelCore(options);
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.decoder = new FrameDecoder({ connection: this.connection, maxFrameBytes: this.maxFrameBytes });
     this.handlers = handlers;
     this.onFrameBound = (payload) => this.core.step({ type: 'frame', payload });
   }
 
-  /** Attaches the transport and sends HELLO. */
+  /**
+   * Attaches the transport and sends HELLO. With the `reconnect` option, a new transport may be
+   * attached after the last one was lost (`onDisconnect`): the handshake says where to resume.
+   */
   attach(transport: ByteTransport): void {
     if (this.transport) throw new Error(`${this.connection}: transport attached twice`);
+    if (this.closedInfo) throw new Error(`${this.connection}: attach on a closed channel`);
     this.transport = transport;
+    this.decoder = new FrameDecoder({ connection: this.connection, maxFrameBytes: this.maxFrameBytes });
     this.core.step({ type: 'start' });
     this.pump();
+  }
+
+  /** The transport attached now (null between connections); a shell ignores events of an older one. */
+  get currentTransport(): ByteTransport | null {
+    return this.transport;
   }
 
   get closed(): ChannelClosed | null {
@@ -128,9 +140,9 @@ export class ChannelEndpoint {
   }
 
   /** The application finished with delivered data: grants credit back. */
-  consumed(messages: number, bytes: number): void {
+  consumed(frames: number, messages: number, bytes: number): void {
     if (this.closedInfo) return;
-    this.core.step({ type: 'consumed', messages, bytes });
+    this.core.step({ type: 'consumed', frames, messages, bytes });
     this.pump();
   }
 
@@ -166,7 +178,21 @@ export class ChannelEndpoint {
           this.closeWaiters = [];
           this.handlers.onClose?.(r.closed);
         }
-        if (r.writes.length === 0 && r.deliveries.length === 0 && !r.opened && !r.closed && !r.writable)
+        if (r.disconnected !== null) {
+          (this.handlers.log ?? console.error)(`${r.disconnected}; waiting for a new connection`);
+          const t = this.transport;
+          this.transport = null;
+          t?.close();
+          this.handlers.onDisconnect?.(r.disconnected);
+        }
+        if (
+          r.writes.length === 0 &&
+          r.deliveries.length === 0 &&
+          !r.opened &&
+          !r.closed &&
+          !r.writable &&
+          r.disconnected === null
+        )
           break;
       }
     } finally {
@@ -177,6 +203,7 @@ export class ChannelEndpoint {
   private deliver(batches: DataBatch[]): void {
     const from = this.core.peer!;
     const onBatch = this.handlers.onBatch;
+    let syncFrames = 0;
     let syncMessages = 0;
     let syncBytes = 0;
     for (const b of batches) {
@@ -191,20 +218,22 @@ export class ChannelEndpoint {
       }
       if (result && typeof (result as Promise<void>).then === 'function') {
         (result as Promise<void>).then(
-          () => this.consumed(b.messages, b.body.length),
+          () => this.consumed(1, b.messages, b.body.length),
           (err: unknown) => {
             (this.handlers.log ?? console.error)(
               `${this.connection}: batch seq ${b.seq} from worker '${from.worker}' failed: ${String(err)}`,
             );
-            this.consumed(b.messages, b.body.length);
+            this.consumed(1, b.messages, b.body.length);
           },
         );
       } else {
+        syncFrames++;
         syncMessages += b.messages;
         syncBytes += b.body.length;
       }
     }
-    if (syncMessages > 0) this.core.step({ type: 'consumed', messages: syncMessages, bytes: syncBytes });
+    if (syncFrames > 0)
+      this.core.step({ type: 'consumed', frames: syncFrames, messages: syncMessages, bytes: syncBytes });
   }
 
   private wake(): void {

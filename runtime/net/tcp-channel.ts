@@ -47,10 +47,19 @@ class SocketTransport implements ByteTransport {
 /** Binds an endpoint to a connected socket. */
 export function attachSocket(endpoint: ChannelEndpoint, socket: net.Socket): ChannelEndpoint {
   socket.setNoDelay(true);
-  socket.on('data', (chunk: Buffer) => endpoint.receiveBytes(chunk));
-  socket.on('error', (err) => endpoint.transportClosed(`${err.message}`));
-  socket.on('close', () => endpoint.transportClosed('socket closed'));
-  endpoint.attach(new SocketTransport(socket));
+  const transport = new SocketTransport(socket);
+  // After a reconnect the endpoint has another transport: this socket's late events are not its.
+  const mine = () => endpoint.currentTransport === transport;
+  socket.on('data', (chunk: Buffer) => {
+    if (mine()) endpoint.receiveBytes(chunk);
+  });
+  socket.on('error', (err) => {
+    if (mine()) endpoint.transportClosed(`${err.message}`);
+  });
+  socket.on('close', () => {
+    if (mine()) endpoint.transportClosed('socket closed');
+  });
+  endpoint.attach(transport);
   return endpoint;
 }
 

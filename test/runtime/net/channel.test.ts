@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import {
-  CreditChannelCore,
+  DeliveryChannelCore,
   CloseCode,
   FrameType,
   decodeHello,
@@ -36,7 +36,8 @@ describe('hello', () => {
     fc.assert(
       fc.property(fc.string(), fc.string(), fc.string(), (cluster, app, worker) => {
         const h = { protocolVersion: PROTOCOL_VERSION, cluster, app, worker };
-        expect(decodeHello(encodeHello(h))).toEqual(h);
+        const handshake = { ack: 3, limit: 2 ** 40, limitBytes: 2 ** 53 - 1 };
+        expect(decodeHello(encodeHello(h, handshake))).toEqual({ hello: h, handshake });
       }),
     );
   });
@@ -97,7 +98,7 @@ describe('hello', () => {
   });
 
   it('treats data before hello as a protocol error', () => {
-    const core = new CreditChannelCore(opts('w1'));
+    const core = new DeliveryChannelCore(opts('w1'));
     core.step({ type: 'start' });
     core.ready();
     const data = new Uint8Array(13 + 4);
@@ -114,7 +115,7 @@ describe('hello', () => {
 interface Scenario {
   seed: number;
   batches: Array<{ messages: number; bytes: number }>;
-  windowMessages: number;
+  windowFrames: number;
   windowBytes: number;
   /** Consumer releases a delivered batch only every `slowEvery` steps. */
   slowEvery: number;
@@ -122,7 +123,7 @@ interface Scenario {
 
 const scenario: fc.Arbitrary<Scenario> = fc.record({
   seed: fc.integer({ min: 1, max: 1 << 30 }),
-  windowMessages: fc.integer({ min: 8, max: 64 }),
+  windowFrames: fc.integer({ min: 1, max: 16 }),
   windowBytes: fc.integer({ min: 256, max: 4096 }),
   batches: fc.array(
     fc.record({ messages: fc.integer({ min: 1, max: 8 }), bytes: fc.integer({ min: 4, max: 256 }) }),
@@ -143,8 +144,8 @@ describe('credit flow control on the test transport', () => {
         const delivered: DataBatch[] = [];
         const pendingRelease: Array<() => void> = [];
         const { a, b } = net.link(
-          opts('sender', { windowMessages: s.windowMessages, windowBytes: s.windowBytes, maxQueuedBytes }),
-          opts('receiver', { windowMessages: s.windowMessages, windowBytes: s.windowBytes }),
+          opts('sender', { windowFrames: s.windowFrames, windowBytes: s.windowBytes, maxQueuedBytes }),
+          opts('receiver', { windowFrames: s.windowFrames, windowBytes: s.windowBytes }),
           {},
           {
             onBatch: (batch) => {
@@ -169,20 +170,19 @@ describe('credit flow control on the test transport', () => {
             }
           }
           maxSenderQueue = Math.max(maxSenderQueue, a.core.stats.queuedBytes);
-          // CreditFlow.tla CreditConserved, per unit: credit granted and unused (held by the
-          // sender or in flight, with in-flight data) + buffered + owed = the window.
-          if (b.core.state === 'open') {
-            const rs = b.core.stats;
-            expect(rs.grantedMessages + rs.unconsumedMessages + rs.owedMessages).toBe(s.windowMessages);
-            expect(rs.grantedBytes + rs.unconsumedBytes + rs.owedBytes).toBe(s.windowBytes);
-            expect(a.core.stats.sendCreditMessages).toBeLessThanOrEqual(rs.grantedMessages);
-            expect(a.core.stats.sendCreditBytes).toBeLessThanOrEqual(rs.grantedBytes);
-          }
-          // Invariant: what the receiver holds unconsumed never exceeds its window.
-          expect(b.core.stats.unconsumedMessages).toBeLessThanOrEqual(s.windowMessages);
-          expect(b.core.stats.unconsumedBytes).toBeLessThanOrEqual(s.windowBytes);
-          // Invariant: bytes on the wire + held by the receiver stay within the window + frame overhead.
-          expect(net.pendingBytes).toBeLessThanOrEqual(s.windowBytes + 17 * s.windowMessages + 4096);
+          // Delivery.tla CreditRespected and BufferExact: the receiver never holds more than its
+          // window unconsumed, the sender never keeps more than its window unacknowledged, and
+          // what the sender may send never goes past what the receiver has room for.
+          const rs = b.core.stats;
+          const ss = a.core.stats;
+          expect(rs.unconsumedFrames).toBeLessThanOrEqual(s.windowFrames);
+          expect(rs.unconsumedBytes).toBeLessThanOrEqual(s.windowBytes);
+          expect(ss.unackedFrames).toBeLessThanOrEqual(s.windowFrames);
+          const recv = (b.core as DeliveryChannelCore).receiverState;
+          expect(ss.sendLimit).toBeLessThanOrEqual(recv.consumed + s.windowFrames);
+          expect(ss.ackedFrames).toBeLessThanOrEqual(recv.delivered);
+          // Bytes on the wire + held by the receiver stay within the window + frame overhead.
+          expect(net.pendingBytes).toBeLessThanOrEqual(s.windowBytes + 17 * s.windowFrames + 4096);
           const moved = net.step();
           steps++;
           if (steps % s.slowEvery === 0 && pendingRelease.length > 0) pendingRelease.shift()!();
@@ -215,16 +215,16 @@ describe('credit flow control on the test transport', () => {
     fc.assert(
       fc.property(
         fc.array(fc.integer({ min: 1, max: 5 }), { minLength: 1, maxLength: 40 }),
-        fc.integer({ min: 5, max: 20 }),
+        fc.integer({ min: 1, max: 20 }),
         (sizes, window) => {
-          const sender = new CreditChannelCore({ local: { cluster: 'c', app: 'a', worker: 's' } });
-          const receiver = new CreditChannelCore({
+          const sender = new DeliveryChannelCore({ local: { cluster: 'c', app: 'a', worker: 's' } });
+          const receiver = new DeliveryChannelCore({
             local: { cluster: 'c', app: 'a', worker: 'r' },
-            windowMessages: window,
+            windowFrames: window,
           });
           sender.step({ type: 'start' });
           receiver.step({ type: 'start' });
-          const pipe = (from: CreditChannelCore, to: CreditChannelCore) => {
+          const pipe = (from: DeliveryChannelCore, to: DeliveryChannelCore) => {
             const r = from.ready();
             for (const f of framesOf(r.writes)) to.step({ type: 'frame', payload: f });
             return r;
@@ -232,33 +232,30 @@ describe('credit flow control on the test transport', () => {
           pipe(sender, receiver);
           pipe(receiver, sender);
           for (const m of sizes) sender.step({ type: 'send', body: new Uint8Array(m), messages: m });
-          // Without any consumption, the receiver must get at most `window` messages.
+          // Without any consumption, the receiver must get at most `window` batches.
           let received = 0;
           for (let i = 0; i < 5; i++) {
             pipe(sender, receiver);
-            received += receiver.ready().deliveries.reduce((n, d) => n + d.messages, 0);
+            received += receiver.ready().deliveries.length;
             pipe(receiver, sender);
           }
-          expect(received).toBeLessThanOrEqual(window);
-          expect(received).toBe(receiver.stats.unconsumedMessages);
-          // A batch is held back only for lack of credit.
-          const q = sender.stats;
-          if (q.queuedBatches > 0)
-            expect(received + sizes[sizes.length - q.queuedBatches]!).toBeGreaterThan(window);
+          expect(received).toBe(Math.min(window, sizes.length));
+          expect(received).toBe(receiver.stats.unconsumedFrames);
+          expect(sender.stats.queuedBatches).toBe(sizes.length - received);
         },
       ),
     );
   });
 
   it('rejects a batch above the window with an error that says to split it', () => {
-    const core = new CreditChannelCore({
+    const core = new DeliveryChannelCore({
       local: { cluster: 'c', app: 'a', worker: 's' },
       windowBytes: 100,
       connection: 'ch s->r',
     });
     core.step({ type: 'start' });
     expect(() => core.step({ type: 'send', body: new Uint8Array(101), messages: 1 })).toThrow(
-      /ch s->r: batch of 1 messages \/ 101 bytes exceeds the channel window.*split it/,
+      /ch s->r: batch of 1 messages \/ 101 bytes exceeds the channel window \(100 bytes\); split it/,
     );
   });
 
