@@ -44,6 +44,8 @@ interface Member {
   sourcesStopped: boolean;
   counters: { round: number; sent: number; processed: number; busy: boolean } | null;
   stopped: { metrics: WorkerMetricsSummary; finish: string | undefined } | null;
+  /** What the worker reported with an `error` message, if it did (said once, not again at stop). */
+  reportedError?: string;
 }
 
 type Phase = 'registering' | 'assigning' | 'running' | 'stopping-sources' | 'draining' | 'stopping' | 'done';
@@ -227,7 +229,9 @@ export class Coordinator {
         mem.stopped = { metrics: m.metrics, finish: m.finish };
         if (m.error !== undefined) {
           this.failed = true;
-          this.o.log.error(`worker '${mem.name}' stopped with an error: ${m.error}`);
+          // The failure the worker reported already (its stop rejects with the same error).
+          if (!mem.reportedError?.includes(m.error))
+            this.o.log.error(`worker '${mem.name}' stopped with an error: ${m.error}`);
         }
         if (m.latency) {
           this.latency ??= new LatencyHistogram();
@@ -243,7 +247,11 @@ export class Coordinator {
         return;
       case 'error':
         // A worker that cannot join, start or go on: the cluster's results would be incomplete.
-        this.o.log.error(`worker '${mem.name}': ${m.reason}; stopping the cluster`);
+        mem.reportedError = m.reason;
+        // Reasons usually name the worker already ("worker 'w2' failed: ...").
+        this.o.log.error(
+          `${m.reason.startsWith(`worker '${mem.name}'`) ? '' : `worker '${mem.name}': `}${m.reason}; stopping the cluster`,
+        );
         this.stopAllNow();
         return;
       default:

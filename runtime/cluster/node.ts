@@ -436,7 +436,10 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
             log.info('started');
             engine!.sourcesDone().then(
               () => control.send({ t: 'sourcesDone' }),
-              (err: unknown) => log.error(`sources failed: ${(err as Error).message}`),
+              (err: unknown) => {
+                // A source failure fails the engine: whenFailed (above) said it already.
+                if (!failureReported) log.error(`sources failed: ${(err as Error).message}`);
+              },
             );
           } catch (err) {
             if (failureReported) return; // the engine's failure was reported already
@@ -477,7 +480,8 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
           } catch (err) {
             code = 1;
             error = (err as Error).message;
-            log.error(`stop: ${error}`);
+            // A failed engine's stop rejects with the failure that was reported already.
+            if (!failureReported) log.error(`stop: ${error}`);
           }
           let finishText: string | undefined;
           if (engine && app.onFinish) {
