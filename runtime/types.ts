@@ -206,6 +206,9 @@ export interface RemoteBatch {
   readonly partition: readonly number[];
   /** The message values encoded by the step's input codec. */
   readonly payloads: readonly RawPayload[];
+  /** Tracing: per message, the hash of the visit that sent it (0: not traced); absent when no
+   * message is traced (runtime/tracing). */
+  readonly trace?: readonly number[];
 }
 
 /** How the engine hands a batch to another worker; awaiting the promise is the backpressure. */

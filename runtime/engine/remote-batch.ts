@@ -9,12 +9,15 @@
 //     varint source, varint offset, varint sub, varint partition,
 //     varint bornDeltaUs = round((bornMs - bornBaseMs) * 1000)
 //     u8 kind (0 bytes, 1 UTF-8 string), varint byteLength, bytes
+//   then, only when the batch carries a trace column (runtime/tracing): u8 0x54 ('T'),
+//     count x varint trace hash (0: message not traced)
 // Birth times are therefore kept to the microsecond. Decoded byte payloads are views into the
 // input (zero copy); decoded strings are new strings.
 import type { RawPayload, RemoteBatch } from '../types.ts';
 
 const MAGIC = 0xb7;
 const VERSION = 1;
+const TRACE_SECTION = 0x54;
 /** Upper bound on messages in one batch (a decoded count beyond it is corrupt input). */
 export const MAX_REMOTE_BATCH_MESSAGES = 1 << 24;
 
@@ -67,6 +70,15 @@ export function encodeRemoteBatch(batch: RemoteBatch): Uint8Array {
     const p = batch.payloads[i]!;
     const len = typeof p === 'string' ? p.length * 3 : p.byteLength;
     size += 5 * 9 + 1 + varintSize(len) + len;
+  }
+  const trace = batch.trace;
+  if (trace !== undefined) {
+    if (trace.length !== n) {
+      throw new RemoteBatchError(
+        `encodeRemoteBatch: step "${batch.step}": trace column of ${trace.length} for ${n} payloads`,
+      );
+    }
+    size += 1 + 8 * n;
   }
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
@@ -122,6 +134,13 @@ export function encodeRemoteBatch(batch: RemoteBatch): Uint8Array {
       writeVarint(p.byteLength);
       buf.set(p, pos);
       pos += p.byteLength;
+    }
+  }
+  if (trace !== undefined) {
+    buf[pos++] = TRACE_SECTION;
+    for (let i = 0; i < n; i++) {
+      checkUint(trace[i]!, 'trace hash', i);
+      writeVarint(trace[i]!);
     }
   }
   return buf.subarray(0, pos);
@@ -188,6 +207,13 @@ export function decodeRemoteBatch(bytes: Uint8Array): RemoteBatch {
     else fail(`unknown payload kind ${kind} in message ${i}`);
     pos += len;
   }
+  let trace: number[] | undefined;
+  if (pos < end && buf[pos] === TRACE_SECTION) {
+    pos++;
+    trace = new Array<number>(n);
+    for (let i = 0; i < n; i++) trace[i] = readVarint();
+  }
   if (pos !== end) fail(`${end - pos} trailing bytes after ${n} messages`);
-  return { step, fromWorker, source, offset, sub, bornMs, partition, payloads };
+  const batch = { step, fromWorker, source, offset, sub, bornMs, partition, payloads };
+  return trace === undefined ? batch : { ...batch, trace };
 }

@@ -3,6 +3,7 @@
 // partition. It lives here rather than in runtime/types.ts because it names the application it
 // runs (runtime/api/app.ts), which itself builds on the seams of runtime/types.ts.
 import type { Application } from '../api/app.ts';
+import type { TracingOptions } from '../tracing/tracer.ts';
 import type {
   Clock,
   DeadLetterSink,
@@ -51,4 +52,6 @@ export interface WorkerEngineOptions {
   readonly store?: Store;
   /** Receives each message's source-to-sink latency at the sinks. */
   readonly latency?: LatencyRecorder;
+  /** Trace reports of sampled messages (runtime/tracing); absent or sampling off: no cost. */
+  readonly tracing?: TracingOptions;
 }

@@ -29,6 +29,8 @@ import type { WorkerEngine, WorkerEngineOptions } from './types.ts';
 import { freezeState } from './frozen-state.ts';
 import { childSub, formatMessageId } from './ids.ts';
 import { hashKey, validatePartitionTable } from './partition.ts';
+import { createTracer } from '../tracing/tracer.ts';
+import type { Tracer } from '../tracing/tracer.ts';
 
 /** Messages in flight through the operators, one array per field (index i = message i). */
 export class Batch {
@@ -39,6 +41,9 @@ export class Batch {
     readonly sub: number[],
     readonly born: number[],
   ) {}
+  /** Tracing only: per message, the hash of the visit that produced it (0: not traced); null
+   * when no message of the batch is traced (runtime/tracing). */
+  trace: number[] | null = null;
   get length(): number {
     return this.values.length;
   }
@@ -69,6 +74,8 @@ class Core {
   sunk = 0;
   remoteSent = 0;
   remoteReceived = 0;
+  /** Set when tracing samples messages; with tracing off, null and one check per batch. */
+  tracer: Tracer | null = null;
 
   constructor(
     readonly workerName: string,
@@ -118,6 +125,37 @@ function compact(values: unknown[], b: Batch, drop: Uint8Array): Batch {
   return out;
 }
 
+/** Tracing: the visits of a traced batch at a step whose outputs are its inputs (map, filter),
+ * minus those dropped (`drop[i]`: failed) or not kept (`kept[i] === 0`); returns the outputs'
+ * trace column. */
+function traceOneToOne(
+  tracer: Tracer,
+  step: string,
+  b: Batch,
+  drop: Uint8Array | null,
+  kept: Uint8Array | null,
+): number[] {
+  const tr = b.trace!;
+  const out: number[] = [];
+  for (let i = 0; i < b.length; i++) {
+    const gone = (drop !== null && drop[i] === 1) || (kept !== null && kept[i] === 0);
+    const h = tr[i] === 0 ? 0 : tracer.visit(step, b.source[i]!, b.offset[i]!, b.sub[i]!, 0, tr[i]!, gone);
+    if (!gone) out.push(h);
+  }
+  return out;
+}
+
+/** Tracing: the source visits of the sampled messages of a new batch (null if none). */
+function traceSource(tracer: Tracer, step: string, b: Batch): number[] | null {
+  let col: number[] | null = null;
+  for (let i = 0; i < b.length; i++) {
+    if (!tracer.sampled(b.source[i]!, b.offset[i]!)) continue;
+    col ??= new Array<number>(b.length).fill(0);
+    col[i] = tracer.visit(step, b.source[i]!, b.offset[i]!, b.sub[i]!, 0, 0, false);
+  }
+  return col;
+}
+
 class MapOp implements Op {
   next: Op[] = [];
   constructor(
@@ -139,7 +177,9 @@ class MapOp implements Op {
         (drop ??= new Uint8Array(n))[i] = 1;
       }
     }
-    pushAll(this.next, drop ? compact(out, b, drop) : new Batch(out, b.source, b.offset, b.sub, b.born));
+    const ob = drop ? compact(out, b, drop) : new Batch(out, b.source, b.offset, b.sub, b.born);
+    if (b.trace !== null) ob.trace = traceOneToOne(this.core.tracer!, this.name, b, drop, null);
+    pushAll(this.next, ob);
   }
 }
 
@@ -154,6 +194,7 @@ class FilterOp implements Op {
     const n = b.length;
     const out = new Batch([], [], [], [], []);
     const fn = this.fn;
+    const kept = b.trace !== null ? new Uint8Array(n) : null;
     for (let i = 0; i < n; i++) {
       const v = b.values[i];
       let keep: boolean;
@@ -164,12 +205,14 @@ class FilterOp implements Op {
         continue;
       }
       if (!keep) continue;
+      if (kept) kept[i] = 1;
       out.values.push(v);
       out.source.push(b.source[i]!);
       out.offset.push(b.offset[i]!);
       out.sub.push(b.sub[i]!);
       out.born.push(b.born[i]!);
     }
+    if (kept) out.trace = traceOneToOne(this.core.tracer!, this.name, b, null, kept);
     pushAll(this.next, out);
   }
 }
@@ -224,8 +267,22 @@ class FlatMapOp implements Op {
     const sub = new Array<number>(total);
     const born = new Array<number>(total);
     let k = 0;
+    const tr = b.trace;
+    const outTrace = tr !== null ? new Array<number>(total).fill(0) : null;
     for (let i = 0; i < n; i++) {
       const arr = results[i];
+      if (tr !== null && tr[i] !== 0) {
+        const h = this.core.tracer!.visit(
+          this.name,
+          b.source[i]!,
+          b.offset[i]!,
+          b.sub[i]!,
+          0,
+          tr[i]!,
+          !arr || arr.length === 0,
+        );
+        if (arr) outTrace!.fill(h, k, k + arr.length);
+      }
       if (arr === null || arr === undefined) continue;
       const s = b.source[i]!;
       const o = b.offset[i]!;
@@ -239,7 +296,9 @@ class FlatMapOp implements Op {
         born[k] = t;
       }
     }
-    pushAll(this.next, new Batch(values, source, offset, sub, born));
+    const ob = new Batch(values, source, offset, sub, born);
+    ob.trace = outTrace;
+    pushAll(this.next, ob);
   }
 }
 
@@ -250,6 +309,8 @@ interface RemoteGroup {
   bornMs: number[];
   partition: number[];
   payloads: RawPayload[];
+  /** Tracing: the hash each message arrived with (its predecessor's), when the batch is traced. */
+  trace?: number[];
 }
 
 /** The id of the message being applied, passed to `update` as its fifth argument. One object per
@@ -288,6 +349,8 @@ class StateOp implements Op {
   private oOffset: number[] = [];
   private oSub: number[] = [];
   private oBorn: number[] = [];
+  /** Tracing: the hash of the visit that produced each output, or null (untraced input). */
+  private oTrace: number[] | null = null;
   /** Outputs so far in the o* arrays (which are preallocated to the input size). */
   private oCount = 0;
   private cSource = 0;
@@ -329,6 +392,7 @@ class StateOp implements Op {
     this.oSub = new Array<number>(capacity);
     this.oBorn = new Array<number>(capacity);
     this.oCount = 0;
+    this.oTrace = null;
   }
 
   private endOutput(): void {
@@ -340,7 +404,40 @@ class StateOp implements Op {
       this.oSub.length = k;
       this.oBorn.length = k;
     }
-    pushAll(this.next, new Batch(this.oValues, this.oSource, this.oOffset, this.oSub, this.oBorn));
+    const ob = new Batch(this.oValues, this.oSource, this.oOffset, this.oSub, this.oBorn);
+    if (this.oTrace !== null) {
+      this.oTrace.length = k;
+      ob.trace = this.oTrace;
+    }
+    pushAll(this.next, ob);
+  }
+
+  /** Tracing: reports the visit of a traced message applied here (its partition's state index
+   * after it) and marks the outputs it emitted (from `mark` on) with the visit's hash. */
+  private traced(
+    s: number,
+    o: number,
+    u: number,
+    p: number,
+    predecessor: number,
+    mark: number,
+    key: Key,
+  ): void {
+    const tracer = this.core.tracer!;
+    const state = tracer.withState ? excerpt(this.entries.get(key)?.s) : undefined;
+    const h = tracer.visit(
+      this.node.name,
+      s,
+      o,
+      u,
+      this.stateIndex[p]!,
+      predecessor,
+      this.oCount === mark,
+      state,
+    );
+    if (this.oCount === mark) return;
+    this.oTrace ??= new Array<number>(this.oValues.length).fill(0);
+    this.oTrace.fill(h, mark, this.oCount);
   }
 
   private setCurrent(s: number, o: number, u: number, t: number): void {
@@ -424,6 +521,7 @@ class StateOp implements Op {
     const entries = this.entries;
     // One group per remote worker (indexed by worker number), made on first use in this batch.
     let groups: (RemoteGroup | undefined)[] | null = null;
+    const tr = b.trace;
     this.beginOutput(n);
     for (let i = 0; i < n; i++) {
       const v = b.values[i];
@@ -440,13 +538,18 @@ class StateOp implements Op {
         continue;
       }
       const e = entries.get(key);
+      const mark = this.oCount;
       if (e !== undefined) {
         this.apply(e, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
+        if (tr !== null && tr[i] !== 0)
+          this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, e.p, tr[i]!, mark, key);
         continue;
       }
       const p = hashKey(key) % count;
       if (this.local[p] === 1) {
         this.applyNew(p, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
+        if (tr !== null && tr[i] !== 0)
+          this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, p, tr[i]!, mark, key);
         continue;
       }
       let payload: RawPayload;
@@ -468,6 +571,7 @@ class StateOp implements Op {
       g.bornMs.push(b.born[i]!);
       g.partition.push(p);
       g.payloads.push(payload);
+      if (tr !== null) (g.trace ??= new Array<number>(g.source.length - 1).fill(0)).push(tr[i]!);
     }
     this.endOutput();
     if (groups) {
@@ -489,6 +593,12 @@ class StateOp implements Op {
   pushRemote(rb: RemoteBatch): void {
     const node = this.node;
     const n = rb.payloads.length;
+    const tr = rb.trace ?? null;
+    if (tr !== null && this.core.tracer === null) {
+      throw new EngineError(
+        `worker "${this.core.workerName}" got traced messages from "${rb.fromWorker}" but does not trace; start every worker with the same tracing`,
+      );
+    }
     this.beginOutput(n);
     for (let i = 0; i < n; i++) {
       const p = rb.partition[i]!;
@@ -519,8 +629,10 @@ class StateOp implements Op {
         continue;
       }
       const e = this.entries.get(key);
+      const mark = this.oCount;
       if (e !== undefined) {
         this.apply(e, key, v, s, o, u, rb.bornMs[i]!);
+        if (tr !== null && tr[i] !== 0) this.traced(s, o, u, e.p, tr[i]!, mark, key);
         continue;
       }
       if (hashKey(key) % this.count !== p) {
@@ -529,6 +641,7 @@ class StateOp implements Op {
         );
       }
       this.applyNew(p, key, v, s, o, u, rb.bornMs[i]!);
+      if (tr !== null && tr[i] !== 0) this.traced(s, o, u, p, tr[i]!, mark, key);
     }
     this.endOutput();
   }
@@ -577,6 +690,13 @@ class SinkOp implements Op {
         const kept = compact(payloads, b, drop);
         payloads = kept.values as RawPayload[];
         b = kept;
+      }
+    }
+    if (b.trace !== null) {
+      const tracer = this.core.tracer!;
+      for (let i = 0; i < b.length; i++) {
+        const t = b.trace[i]!;
+        if (t !== 0) tracer.visit(this.node.name, b.source[i]!, b.offset[i]!, b.sub[i]!, 0, t, false);
       }
     }
     const lat = this.core.latency;
@@ -700,6 +820,7 @@ class Engine implements WorkerEngine {
     this.runSources = opts.runSources !== false;
     this.core = new Core(workerName, clock, log, deadLetters, opts.latency);
     const core = this.core;
+    core.tracer = createTracer(workerName, opts.tracing);
     this.ops = app.nodes.map((n: AppNode): Op | null => {
       switch (n.kind) {
         case 'source':
@@ -794,6 +915,7 @@ class Engine implements WorkerEngine {
       new Array<number>(n).fill(now),
     );
     if (drop) b = compact(values, b, drop);
+    if (core.tracer !== null) b.trace = traceSource(core.tracer, node.name, b);
     core.ingested += n;
     this.pushing = true;
     try {
