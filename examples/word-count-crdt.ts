@@ -62,6 +62,7 @@ export default function wordCountCrdt(options: AppOptions): Application {
   app.onFinish((view) => {
     if (params.top === 0) return;
     const top = topWords(Object.entries(AllWords.value(allWords(view))), params.top);
+    if (top.length === 0) return `no words counted (worker ${view.workerName})`;
     const width = Math.max(4, ...top.map((t) => t.word.length));
     const lines = top.map((t, i) => `${String(i + 1).padStart(3)}. ${t.word.padEnd(width)} ${t.count}`);
     return [`top ${top.length} words (worker ${view.workerName}):`, ...lines].join('\n');

@@ -133,6 +133,23 @@ describe('word count example', () => {
     expect([...referenceCounts(a.split('\n')).values()].reduce((x, y) => x + y, 0)).toBe(5000);
   });
 
+  it('with no words says so instead of "top 0 words"; with top=0 says nothing', async () => {
+    const empty = await runWordCount(['', '  ', '...']);
+    expect(empty.updates).toEqual([]);
+    expect(empty.top).toBe('no words counted (worker embedded)');
+    setMemorySource('wc-top0', ['a b a']);
+    const s = await runEmbedded(
+      wordCount({ source: 'memory:wc-top0', sink: 'count:', params: { top: '0' } }),
+      {
+        clock,
+        log: silent,
+        deadLetters: new MemoryDeadLetterSink(),
+      },
+    );
+    expect(s.metrics.sunk).toBe(3);
+    expect(s.finishText).toBeUndefined();
+  });
+
   it('rejects a bad parameter naming it', () => {
     expect(() => wordCount({ params: { top: 'lots' } })).toThrow(/--param top \(given "lots"\)/);
   });
