@@ -1,0 +1,179 @@
+// `buffy trace-receiver --listen HOST:PORT`, `buffy trace show ID`, `buffy trace stats`: the trace
+// receiver (runtime/tracing) and queries of a running one.
+import type { Command } from 'commander';
+import { AppConfigError } from '../runtime/api/app.ts';
+import { AppLoadError, loadApp } from '../runtime/api/load.ts';
+import { AppOptionsError, toAppOptions } from '../runtime/api/options.ts';
+import type { Flow } from '../runtime/flow/ast.ts';
+import { FlowSyntaxError, parseFlow } from '../runtime/flow/parse.ts';
+import { printFlow } from '../runtime/flow/print.ts';
+import { FlowLimitError } from '../runtime/flow/semantics.ts';
+import { topologyFlow } from '../runtime/flow/topology.ts';
+import { ReceiverClientError, receiverClient, startReceiverServer } from '../runtime/tracing/http.ts';
+import { TraceReceiver } from '../runtime/tracing/receiver.ts';
+import type { ReceiverStats } from '../runtime/tracing/receiver.ts';
+
+const EXIT_FAILURE = 1;
+const EXIT_USAGE = 2;
+
+class TraceUsageError extends Error {}
+
+const collect = (v: string, prev: string[]): string[] => [...prev, v];
+
+export function parseHostPort(raw: string, flag: string): { host: string; port: number } {
+  const m = /^(.+):(\d{1,5})$/.exec(raw);
+  const port = m ? Number(m[2]) : NaN;
+  if (!m || port > 65535)
+    throw new TraceUsageError(
+      `${flag} ${raw}: expected HOST:PORT, e.g. 127.0.0.1:7070 (port 0 picks a free one)`,
+    );
+  return { host: m[1]!.replace(/^\[(.*)\]$/, '$1'), port };
+}
+
+function positive(raw: string | undefined, flag: string): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new TraceUsageError(`${flag} ${raw}: must be a positive integer`);
+  return n;
+}
+
+async function run(command: string, body: () => Promise<number>): Promise<void> {
+  try {
+    process.exitCode = await body();
+  } catch (err) {
+    const usage =
+      err instanceof TraceUsageError ||
+      err instanceof FlowSyntaxError ||
+      err instanceof FlowLimitError ||
+      err instanceof AppOptionsError ||
+      err instanceof AppConfigError ||
+      err instanceof AppLoadError;
+    process.stderr.write(`buffy ${command}: ${(err as Error).message}\n`);
+    process.exitCode = usage ? EXIT_USAGE : EXIT_FAILURE;
+  }
+}
+
+export function formatStats(s: ReceiverStats & { invalidReports?: number; flow?: string | null }): string {
+  const lines = [
+    `flow: ${s.flow ?? '(none: traversals are not checked)'}`,
+    `messages held: ${s.messages}, reports: ${s.reports}, traversals: ${s.traversals}, violations: ${s.violations}`,
+    `evicted: ${s.evictedMessages} messages (${s.evictedReports} reports); dropped over the per-message bound: ${s.droppedReports}; duplicates: ${s.duplicateReports}${s.invalidReports !== undefined ? `; malformed: ${s.invalidReports}` : ''}`,
+    'traversals per path:',
+    ...s.paths.map(
+      (p) => `  ${String(p.count).padStart(8)}  ${p.path}${p.allowed === false ? '   VIOLATION' : ''}`,
+    ),
+  ];
+  return lines.join('\n');
+}
+
+interface ReceiverFlags {
+  listen: string;
+  flow?: string;
+  app?: string;
+  param: string[];
+  maxMessages?: string;
+  maxReportsPerMessage?: string;
+}
+
+export function registerTraceCommands(program: Command): void {
+  program
+    .command('trace-receiver')
+    .description(
+      'receive trace reports from workers over HTTP, rebuild traversals and check them against a flow',
+    )
+    .requiredOption('--listen <host:port>', 'address to listen on (port 0: a free port, printed)')
+    .option('--flow <flow>', 'the flow to check traversals against')
+    .option('--app <app>', "check against this app's declared flow (else its topology's)")
+    .option('--param <key=value>', 'parameter of --app (repeatable)', collect, [] as string[])
+    .option('--max-messages <n>', 'logical messages held before the oldest is evicted (default 10000)')
+    .option('--max-reports-per-message <n>', 'reports held per logical message (default 1000)')
+    .action((flags: ReceiverFlags) =>
+      run('trace-receiver', async () => {
+        const { host, port } = parseHostPort(flags.listen, '--listen');
+        if (flags.flow !== undefined && flags.app !== undefined)
+          throw new TraceUsageError('give --flow or --app, not both');
+        let flow: Flow | undefined;
+        if (flags.flow !== undefined) flow = parseFlow(flags.flow);
+        if (flags.app !== undefined) {
+          const app = await loadApp(flags.app, toAppOptions({ param: flags.param }));
+          flow = app.flow !== undefined ? parseFlow(app.flow) : topologyFlow(app);
+        }
+        const maxMessages = positive(flags.maxMessages, '--max-messages');
+        const maxReports = positive(flags.maxReportsPerMessage, '--max-reports-per-message');
+        const receiver = new TraceReceiver({
+          ...(flow ? { flow } : {}),
+          ...(maxMessages ? { maxMessages } : {}),
+          ...(maxReports ? { maxReportsPerMessage: maxReports } : {}),
+        });
+        const server = await startReceiverServer(receiver, host, port);
+        process.stdout.write(
+          `trace receiver listening on ${server.host}:${server.port}; flow ${flow ? printFlow(flow) : '(none)'}\n`,
+        );
+        await new Promise<void>((resolve) => {
+          const stop = (): void => {
+            process.off('SIGINT', stop);
+            process.off('SIGTERM', stop);
+            resolve();
+          };
+          process.on('SIGINT', stop);
+          process.on('SIGTERM', stop);
+        });
+        await server.close();
+        process.stdout.write(
+          `${formatStats({ ...receiver.stats(), invalidReports: server.invalidReports(), flow: flow ? printFlow(flow) : null })}\n`,
+        );
+        return 0;
+      }),
+    );
+
+  const trace = program.command('trace').description('query a running trace receiver (show, stats)');
+  trace
+    .command('show')
+    .description("print a message's traversals in flow notation, with the workers and ids of each visit")
+    .argument('<id>', 'a message id (source:offset, or any id of its descendants)')
+    .requiredOption('--receiver <host:port>', 'the trace receiver')
+    .action((id: string, flags: { receiver: string }) =>
+      run('trace show', async () => {
+        parseHostPort(flags.receiver, '--receiver');
+        const c = await receiverClient(flags.receiver).message(id);
+        if (!c) {
+          process.stderr.write(
+            `buffy trace show: no reports for message ${id} (not sampled, not yet reported, or evicted)\n`,
+          );
+          return EXIT_FAILURE;
+        }
+        const lines = [
+          `message ${c.messageId}: ${c.traversals.length} traversal${c.traversals.length === 1 ? '' : 's'}`,
+        ];
+        for (const t of c.traversals) {
+          lines.push(`  ${t.path}`);
+          t.traversal.types.forEach((ty, i) =>
+            lines.push(
+              `    ${ty}${t.ended[i] ? ' (ended)' : ''} on ${t.instanceIds[i]}, message ${t.messageIds[i]}`,
+            ),
+          );
+        }
+        for (const v of c.violations)
+          lines.push(`  VIOLATION: ${v.reason}: ${v.path} (ends ${v.leafIds.join(', ') || '-'})`);
+        process.stdout.write(`${lines.join('\n')}\n`);
+        return c.violations.length > 0 ? EXIT_FAILURE : 0;
+      }),
+    );
+  trace
+    .command('stats')
+    .description(
+      'print the counts of a trace receiver and its traversals per path (exit 1 if any violates the flow)',
+    )
+    .requiredOption('--receiver <host:port>', 'the trace receiver')
+    .action((flags: { receiver: string }) =>
+      run('trace stats', async () => {
+        parseHostPort(flags.receiver, '--receiver');
+        const s = await receiverClient(flags.receiver).stats();
+        process.stdout.write(`${formatStats(s)}\n`);
+        return s.violations > 0 ? EXIT_FAILURE : 0;
+      }),
+    );
+}
+
+export { ReceiverClientError };
