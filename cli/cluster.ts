@@ -180,7 +180,7 @@ export function registerClusterCommands(program: Command): void {
     .option('--source <uri>', 'source connector URI (on the initializer)')
     .option(
       '--sink <uri>',
-      'sink connector URI (every worker opens it; file:PATH writes one file per worker, PATH with the worker name before its extension, or {worker} in PATH replaced)',
+      'sink connector URI (every worker opens it; a file: sink writes one file per worker: out/c.txt -> out/c.NAME.txt, or {worker} in the path replaced)',
     )
     .option('--param <key=value>', 'application parameter (repeatable)', collect, [])
     .option(

@@ -91,6 +91,46 @@ describe('buffy run --workers 3: sinks and dead letters of a local cluster', () 
     expect(sorted(all)).toEqual(sorted(embedded));
   }, 60_000);
 
+  it('buffy node: two workers on one host given the same file: sink write a file each', async () => {
+    const dir = freshDir('node-sink', input);
+    const common = ['--workers', '2', '--cluster', 'same-path', '--sink', 'file:out/n.txt'];
+    const alpha = startBuffy(
+      'node-sink/alpha',
+      [
+        'node',
+        APP,
+        '--name',
+        'alpha',
+        '--initializer',
+        '--control',
+        '127.0.0.1:0',
+        '--source',
+        'file:input.txt',
+        '--stop-when-done',
+        ...common,
+      ],
+      dir,
+    );
+    const control = (await alpha.waitFor(/control listening on (127\.0\.0\.1:\d+)/))[1]!;
+    const beta = startBuffy(
+      'node-sink/beta',
+      ['node', APP, '--name', 'beta', '--control', control, ...common],
+      dir,
+    );
+    expect(await alpha.exited, alpha.lines.join('\n')).toBe(0);
+    expect(await beta.exited, beta.lines.join('\n')).toBe(0);
+    expect(alpha.lines.join('\n')).toContain(
+      'sink "updates" (file:out/n.txt) writes out/n.alpha.txt: one file per worker',
+    );
+    expect(beta.lines.join('\n')).toContain(
+      'sink "updates" (file:out/n.txt) writes out/n.beta.txt: one file per worker',
+    );
+    const files = ['out/n.alpha.txt', 'out/n.beta.txt'].map((f) => linesOf(path.join(dir, f)));
+    for (const lines of files) expect(lines.length).toBeGreaterThan(0);
+    expect(sorted(files.flat())).toEqual(sorted(embedded));
+    expect(fs.existsSync(path.join(dir, 'out/n.txt'))).toBe(false);
+  }, 60_000);
+
   it("a stdout: sink: the workers' lines come through whole, every one of them", async () => {
     const dir = freshDir('stdout-sink', input);
     const r = await run('stdout-sink', dir, [
