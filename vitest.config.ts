@@ -1,6 +1,10 @@
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
+  // `import ... from 'buffy'` (the examples, as a user's app writes it) resolves to the
+  // TypeScript sources, as it does under tsc and tsx in a checkout (package.json exports).
+  resolve: { conditions: ['buffy-source'] },
+  ssr: { resolve: { conditions: ['buffy-source'] } },
   test: {
     include: ['test/**/*.test.ts', 'conformance/**/*.test.ts'],
     testTimeout: 120_000,

@@ -1,26 +1,153 @@
-// The `buffy` command line: one program, subcommands registered by the parts that own them.
-import { Command, CommanderError } from 'commander';
-import { registerTlaCommands } from './check.ts';
-import { registerRuntimeCommands } from './run.ts';
-import { registerConformanceCommands } from './conformance.ts';
+// The `buffy` command line: one program, subcommands registered by the parts that own them
+// (check.ts: check, traces; run.ts and cluster.ts: run, node, shutdown, send, receive;
+// conformance.ts: conformance).
+//
+// Start-up cost: a command loads only the module group that registers it, so `buffy check`
+// never loads the runtime (zod, the engine, the cluster) and `buffy run` never loads the
+// checker. `buffy --help` loads none of them: it lists COMMANDS, a table of each command's
+// usage and summary that test/cli/main.test.ts compares with what the groups register.
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Help } from 'commander';
+import type { Option } from 'commander';
 
 /** Exit codes: 0 success, 1 a violation or runtime failure, 2 bad usage or input. */
 export const EXIT_USAGE = 2;
 
-export function buildProgram(): Command {
-  const program = new Command('buffy')
-    .description('Buffy: a verified, exactly-once stream processor, and its TLA+ toolchain')
+export const DESCRIPTION =
+  'Buffy: a stream processor whose protocols are specified in TLA+, and its TLA+ toolchain.\n' +
+  'Today: in-order delivery over TCP between live workers, dead letters for bad input; ' +
+  'no durability or recovery yet.';
+
+type Register = (program: Command) => void;
+
+/** The modules that register commands, loaded on demand. */
+export const GROUPS = {
+  tla: async (): Promise<Register> => (await import('./check.ts')).registerTlaCommands,
+  runtime: async (): Promise<Register> => (await import('./run.ts')).registerRuntimeCommands,
+  conformance: async (): Promise<Register> => (await import('./conformance.ts')).registerConformanceCommands,
+} as const;
+export type GroupName = keyof typeof GROUPS;
+
+export interface CommandEntry {
+  readonly name: string;
+  /** As the general help lists it (commander's `subcommandTerm`). */
+  readonly term: string;
+  readonly summary: string;
+  readonly group: GroupName;
+}
+
+export const COMMANDS: readonly CommandEntry[] = [
+  {
+    name: 'check',
+    term: 'check [options] <spec>',
+    summary: 'model-check a TLA+ spec with its .cfg model (built-in checker, or TLC when available)',
+    group: 'tla',
+  },
+  {
+    name: 'traces',
+    term: 'traces [options] <spec>',
+    summary: 'generate ITF traces from a spec: an edge cover of its state graph, or seeded random walks',
+    group: 'tla',
+  },
+  {
+    name: 'run',
+    term: 'run [options] <app>',
+    summary: 'run an application: embedded in this process, or with --workers N as a local cluster',
+    group: 'runtime',
+  },
+  {
+    name: 'node',
+    term: 'node [options] <app>',
+    summary: 'run one worker of a multi-process cluster',
+    group: 'runtime',
+  },
+  {
+    name: 'shutdown',
+    term: 'shutdown [options]',
+    summary: 'stop a cluster cleanly: stop sources, drain, flush sinks, close; waits until done',
+    group: 'runtime',
+  },
+  {
+    name: 'send',
+    term: 'send [options]',
+    summary: 'send each line of a file as one frame (4-byte length + payload) to a TCP source',
+    group: 'runtime',
+  },
+  {
+    name: 'receive',
+    term: 'receive [options]',
+    summary: "accept TCP connections; write each frame's payload as a line; stop on SIGINT/SIGTERM",
+    group: 'runtime',
+  },
+  {
+    name: 'conformance',
+    term: 'conformance [options] [suite...]',
+    summary:
+      'replay traces generated from the specs against the real runtime (every edge of each model graph); suites: credit-flow',
+    group: 'conformance',
+  },
+];
+
+/** The version in package.json (found through the package's own name, from src/ or dist/). */
+export function version(): string {
+  const pkg = createRequire(import.meta.url)('buffy/package.json') as { version: string };
+  return pkg.version;
+}
+
+/** Option descriptions say "(required)" for options a command cannot run without. */
+function optionDescription(this: Help, option: Option): string {
+  const text = Help.prototype.optionDescription.call(this, option);
+  return option.mandatory ? `${text} (required)` : text;
+}
+
+/** The root program, before any command is added. Subcommands inherit its help and error
+ * settings (commander copies them when `program.command()` creates one). */
+function rootProgram(): Command {
+  return new Command('buffy')
+    .description(DESCRIPTION)
+    .version(version(), '-V, --version', 'print the version')
+    .helpOption('-h, --help', 'print this help')
+    .helpCommand('help [command]', 'print the help of a command')
+    .configureHelp({ optionDescription })
     .showHelpAfterError()
     .exitOverride();
-  registerTlaCommands(program);
-  registerRuntimeCommands(program);
-  registerConformanceCommands(program);
+}
+
+/** The program with the commands of the given groups (every group when none are given). */
+export async function buildProgram(
+  groups: readonly GroupName[] = Object.keys(GROUPS) as GroupName[],
+): Promise<Command> {
+  const program = rootProgram();
+  for (const g of groups) (await GROUPS[g]())(program);
   return program;
 }
 
-/** Runs the CLI and returns the process exit code (commands set process.exitCode themselves). */
-export async function main(argv: readonly string[]): Promise<number> {
-  const program = buildProgram();
+/** The general help's program: every command listed from COMMANDS, none loaded. */
+function listingProgram(): Command {
+  const program = rootProgram();
+  const terms = new Map(COMMANDS.map((c) => [c.name, c.term]));
+  program.configureHelp({
+    optionDescription,
+    subcommandTerm: (cmd) => terms.get(cmd.name()) ?? cmd.name(),
+  });
+  for (const c of COMMANDS) program.command(c.name).description(c.summary);
+  return program;
+}
+
+/** The first argument that is not an option: the command word, if any. */
+function commandWord(argv: readonly string[]): string | undefined {
+  return argv.find((a) => !a.startsWith('-'));
+}
+
+function unknownCommand(word: string): number {
+  const names = COMMANDS.map((c) => c.name);
+  process.stderr.write(
+    `buffy: unknown command '${word}'; the commands are ${names.join(', ')} (buffy --help describes them)\n`,
+  );
+  return EXIT_USAGE;
+}
+
+async function parse(program: Command, argv: readonly string[]): Promise<number> {
   try {
     await program.parseAsync([...argv], { from: 'user' });
   } catch (err) {
@@ -32,4 +159,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     throw err;
   }
   return typeof process.exitCode === 'number' ? process.exitCode : 0;
+}
+
+/** Runs the CLI and returns the process exit code (commands set process.exitCode themselves). */
+export async function main(argv: readonly string[]): Promise<number> {
+  let word = commandWord(argv);
+  let rest = argv;
+  if (word === 'help') {
+    // `buffy help CMD` is `buffy CMD --help`; `buffy help` is `buffy --help`.
+    const i = argv.indexOf('help');
+    rest = [...argv.slice(0, i), ...argv.slice(i + 1)];
+    word = commandWord(rest);
+    rest = [...rest, '--help'];
+  }
+  if (word === undefined) return parse(listingProgram(), rest);
+  const entry = COMMANDS.find((c) => c.name === word);
+  if (!entry) return unknownCommand(word);
+  return parse(await buildProgram([entry.group]), rest);
 }

@@ -10,14 +10,8 @@
 // The counter assumes what the engine gives a state step: the messages of one source reach a
 // key in order (duplicates anywhere). For deliveries reordered within a source, use
 // `orMap(entryCounter({ window }))` (runtime/state/README.md).
-import { z } from 'zod';
-import { defineApp } from '../runtime/api/app.ts';
-import type { Application, FinishView } from '../runtime/api/app.ts';
-import { stringCodec } from '../runtime/api/codec.ts';
-import { parseParams } from '../runtime/api/options.ts';
-import type { AppOptions } from '../runtime/api/options.ts';
-import { GCounterType, orMap } from '../runtime/state/index.ts';
-import type { GCounter, ORMap, ORMapEntry } from '../runtime/state/index.ts';
+import { GCounterType, defineApp, orMap, parseParams, stringCodec, z } from 'buffy';
+import type { AppOptions, Application, FinishView, GCounter, ORMap, ORMapEntry } from 'buffy';
 import { DEFAULT_TEXT, splitWords, topWords } from './word-count.ts';
 import type { WordCount } from './word-count.ts';
 

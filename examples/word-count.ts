@@ -5,12 +5,8 @@
 //   buffy run examples/word-count.ts                       (the bundled text, counting sink)
 //   buffy run examples/word-count.ts --source file:t.txt --sink stdout: --param top=20
 import { fileURLToPath } from 'node:url';
-import { z } from 'zod';
-import { defineApp } from '../runtime/api/app.ts';
-import type { Application, Key } from '../runtime/api/app.ts';
-import { stringCodec } from '../runtime/api/codec.ts';
-import { parseParams } from '../runtime/api/options.ts';
-import type { AppOptions } from '../runtime/api/options.ts';
+import { defineApp, parseParams, stringCodec, z } from 'buffy';
+import type { AppOptions, Application, Key } from 'buffy';
 
 export const DEFAULT_TEXT = fileURLToPath(new URL('../data/word-count-sample.txt', import.meta.url));
 

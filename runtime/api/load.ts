@@ -1,5 +1,17 @@
 // Loads an application module: its default export is `(options: AppOptions) => Application`.
+//
+// An application is an ES module, whatever its folder's package.json says: `.ts`, `.mts`, `.js`
+// and `.mjs` apps load from any folder (one with no package.json, or a CommonJS package); `.cts`
+// and `.cjs` ones are refused. Before the first import, `prepareImport` sets up what it needs:
+//   - run from the compiled package (dist/), a TypeScript app needs tsx, registered then (so
+//     commands that load no TypeScript app never pay for it);
+//   - a module hook makes a `.ts` or `.js` app itself an ES module (tsx and Node would follow the
+//     package type, and a CommonJS app cannot import the package, an ES module);
+//   - run from the TypeScript sources (a checkout without a current build), the hook resolves
+//     the app's `import ... from 'buffy'` to these same sources (the `buffy-source` condition of
+//     package.json's exports), not to dist/: the app and the engine share one copy of the API.
 import { existsSync } from 'node:fs';
+import { register } from 'node:module';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { AppConfigError, isApplication } from './app.ts';
@@ -14,17 +26,66 @@ export class AppLoadError extends Error {
   }
 }
 
+/** True when this file runs as TypeScript (tsx or vitest), false when compiled (dist/). */
+const FROM_SOURCES = import.meta.url.endsWith('.ts');
+const TYPESCRIPT = /\.(ts|mts|cts|tsx)$/;
+
+/** The module hook (see the top of this file). `loader` is this module's URL: an import whose
+ * parent it is, is an app. */
+const HOOKS = `
+let loader, sourceCondition;
+export function initialize(data) { loader = data.loader; sourceCondition = data.sourceCondition; }
+export async function resolve(specifier, context, next) {
+  if (sourceCondition && (specifier === 'buffy' || specifier.startsWith('buffy/'))) {
+    context = { ...context, conditions: [...context.conditions, 'buffy-source'] };
+  }
+  const r = await next(specifier, context);
+  if (context.parentURL === loader && /\\.(tsx?|js)$/.test(new URL(r.url).pathname)) return { ...r, format: 'module' };
+  return r;
+}
+`;
+
+let tsxRegistered = FROM_SOURCES;
+let hooksRegistered = false;
+
+async function prepareImport(abs: string): Promise<void> {
+  const typescript = TYPESCRIPT.test(abs);
+  if (typescript && !tsxRegistered) {
+    const tsx = await import('tsx/esm/api');
+    tsx.register();
+    tsxRegistered = true;
+  }
+  // Hooks run last-registered first: this one must come after tsx to see its answer.
+  if (!hooksRegistered) {
+    register(`data:text/javascript,${encodeURIComponent(HOOKS)}`, {
+      data: { loader: import.meta.url, sourceCondition: FROM_SOURCES },
+    });
+    hooksRegistered = true;
+  }
+}
+
+const ESM_ADVICE = 'name it .ts, .mts, .js or .mjs';
+
 export async function loadApp(appPath: string, options: AppOptions): Promise<Application> {
   const abs = resolve(appPath);
   if (!existsSync(abs)) throw new AppLoadError(`${appPath}: no such application file`);
+  if (/\.c[jt]s$/.test(abs)) {
+    throw new AppLoadError(
+      `${appPath}: an application is an ES module, and this file is CommonJS: ${ESM_ADVICE}`,
+    );
+  }
   let mod: { default?: unknown };
   try {
+    await prepareImport(abs);
     mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
   } catch (err) {
     const message = (err as Error).message;
-    const hint = /require\(\)? ?(of )?ES Module|require\(esm\)/i.test(message)
-      ? ' (the file is loaded as CommonJS: name it .mts, or put it in a package whose package.json says "type": "module")'
-      : '';
+    const hint =
+      /require\(\)? ?(of )?ES Module|require\(esm\)|exports is not defined|Cannot use import statement/i.test(
+        message,
+      )
+        ? ` (an application is an ES module: ${ESM_ADVICE})`
+        : '';
     throw new AppLoadError(`${appPath}: cannot load the module: ${message}${hint}`, { cause: err });
   }
   const factory = mod.default;
