@@ -105,7 +105,8 @@ export function forwardLines(
   out: NodeJS.WritableStream,
   onBroken: (err: Error) => void = () => undefined,
 ): Promise<void> {
-  let rest: Buffer | null = null;
+  // The start of a line not ended yet (chunks, joined once its newline comes).
+  let rest: Buffer[] = [];
   let broken = false;
   // A closed output (EPIPE: `| head`) ends the forwarding quietly: the rest is read and dropped.
   const onError = (err: Error): void => {
@@ -136,16 +137,16 @@ export function forwardLines(
     from.on('data', (chunk: Buffer) => {
       const nl = chunk.lastIndexOf(10);
       if (nl < 0) {
-        rest = rest ? Buffer.concat([rest, chunk]) : chunk;
+        rest.push(chunk);
         return;
       }
       const head = chunk.subarray(0, nl + 1);
-      write(rest ? Buffer.concat([rest, head]) : head);
-      rest = nl + 1 < chunk.length ? chunk.subarray(nl + 1) : null;
+      write(rest.length > 0 ? Buffer.concat([...rest, head]) : head);
+      rest = nl + 1 < chunk.length ? [chunk.subarray(nl + 1)] : [];
     });
     from.once('end', () => {
-      if (rest) write(rest);
-      rest = null;
+      if (rest.length > 0) write(Buffer.concat(rest));
+      rest = [];
       done();
     });
     from.once('error', done);
