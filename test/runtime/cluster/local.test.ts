@@ -35,7 +35,7 @@ describe('forwardLines', () => {
           const at = bytes.map(() => 0);
           let c = 0;
           while (at.some((a, i) => a < bytes[i]!.length)) {
-            const open = at.map((a, i) => i).filter((i) => at[i]! < bytes[i]!.length);
+            const open = at.map((_, i) => i).filter((i) => at[i]! < bytes[i]!.length);
             const i = open[(choices[c++ % Math.max(1, choices.length)] ?? 0) % open.length]!;
             const n = 1 + ((choices[c++ % Math.max(1, choices.length)] ?? 7) % 9);
             streams[i]!.write(bytes[i]!.subarray(at[i]!, at[i]! + n));
