@@ -25,6 +25,8 @@ export const GROUPS = {
   tla: async (): Promise<Register> => (await import('./check.ts')).registerTlaCommands,
   runtime: async (): Promise<Register> => (await import('./run.ts')).registerRuntimeCommands,
   conformance: async (): Promise<Register> => (await import('./conformance.ts')).registerConformanceCommands,
+  flow: async (): Promise<Register> => (await import('./flow.ts')).registerFlowCommands,
+  trace: async (): Promise<Register> => (await import('./trace.ts')).registerTraceCommands,
 } as const;
 export type GroupName = keyof typeof GROUPS;
 
@@ -86,6 +88,19 @@ export const COMMANDS: readonly CommandEntry[] = [
       'replay traces generated from the specs against the real runtime (every edge of each model graph); suites: credit-flow',
     group: 'conformance',
   },
+  {
+    name: 'flow',
+    term: 'flow',
+    summary: 'flows: the paths a message may take through an app (show, check, traversals, tla)',
+    group: 'flow',
+  },
+  {
+    name: 'trace-receiver',
+    term: 'trace-receiver [options]',
+    summary: 'receive trace reports from workers over HTTP, rebuild traversals and check them against a flow',
+    group: 'trace',
+  },
+  { name: 'trace', term: 'trace', summary: 'query a running trace receiver (show, stats)', group: 'trace' },
 ];
 
 /** The version in package.json (found through the package's own name, from src/ or dist/). */

@@ -1,0 +1,64 @@
+// Real processes: `buffy trace-receiver --listen 127.0.0.1:0` receives a worker's reports,
+// `buffy trace stats` / `buffy trace show` query it; `buffy flow check` on the word count
+// example; the receiver stops on SIGTERM with its figures.
+import { afterAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { killAll, startBuffy } from '../integration/processes.ts';
+import { traceHash } from '../../runtime/tracing/hash.ts';
+import { HttpTraceSink } from '../../runtime/tracing/http.ts';
+
+afterAll(killAll);
+const wordCount = fileURLToPath(new URL('../../examples/word-count.ts', import.meta.url));
+
+describe('buffy trace-receiver, trace, flow (processes)', () => {
+  it('receives, answers queries, stops on SIGTERM', async () => {
+    const rx = startBuffy('receiver', ['trace-receiver', '--listen', '127.0.0.1:0', '--app', wordCount]);
+    const m = await rx.waitFor(
+      /trace receiver listening on 127\.0\.0\.1:(\d+); flow lines;split;counts;updates/,
+      60_000,
+    );
+    const addr = `127.0.0.1:${m[1]}`;
+    const sink = new HttpTraceSink(addr);
+    const h = [traceHash('0:4', 'lines', 'w1', 0, [])];
+    h.push(traceHash('0:4', 'split', 'w1', 0, [h[0]!]));
+    h.push(traceHash('0:4/0', 'counts', 'w2', 1, [h[1]!]));
+    h.push(traceHash('0:4/0/0', 'updates', 'w2', 0, [h[2]!]));
+    const ids = ['0:4', '0:4', '0:4/0', '0:4/0/0'];
+    ['lines', 'split', 'counts', 'updates'].forEach((t, i) =>
+      sink.report({
+        messageId: ids[i]!,
+        workerType: t,
+        instanceId: i < 2 ? 'w1' : 'w2',
+        stateIndex: i === 2 ? 1 : 0,
+        hash: h[i]!,
+        predecessorHashes: i === 0 ? [] : [h[i - 1]!],
+      }),
+    );
+    await sink.flush();
+    expect(sink.failedPosts).toBe(0);
+    const stats = startBuffy('stats', ['trace', 'stats', '--receiver', addr]);
+    expect(await stats.exited).toBe(0);
+    expect(stats.lines.join('\n')).toMatch(
+      /messages held: 1, reports: 4, traversals: 1, violations: 0[\s\S]*1 {2}lines;split;counts;updates/,
+    );
+    const show = startBuffy('show', ['trace', 'show', '0:4/0', '--receiver', addr]);
+    expect(await show.exited).toBe(0);
+    expect(show.lines).toContain('    counts on w2, message 0:4/0');
+    rx.child.kill('SIGTERM');
+    expect(await rx.exited).toBe(0);
+    expect(rx.lines.join('\n')).toContain('messages held: 1, reports: 4');
+  }, 120_000);
+
+  it('flow check and flow show on the word count example', async () => {
+    const ok = startBuffy('check', ['flow', 'check', wordCount, '--flow', 'lines;split;counts;updates']);
+    expect(await ok.exited).toBe(0);
+    expect(ok.lines.join('\n')).toContain(
+      'word-count: flow lines;split;counts;updates matches the topology (1 traversal)',
+    );
+    const bad = startBuffy('check', ['flow', 'check', wordCount, '--flow', 'lines;[split|counts];updates']);
+    expect(await bad.exited).toBe(1);
+    const usage = startBuffy('check', ['flow', 'check', wordCount, '--flow', '[lines||split]']);
+    expect(await usage.exited).toBe(2);
+    expect(usage.lines.join('\n')).toMatch(/may not begin with a fork/);
+  }, 120_000);
+});
