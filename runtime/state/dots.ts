@@ -27,8 +27,10 @@ export function dotsWithout(d: Dots, remove: Dots): Dots {
   let out: number[] | null = null;
   for (let i = 0; i < d.length; i += 3) {
     const gone = dotsHas(remove, d[i]!, d[i + 1]!, d[i + 2]!);
-    if (gone && out === null) out = d.slice(0, i);
-    else if (!gone && out !== null) out.push(d[i]!, d[i + 1]!, d[i + 2]!);
+    if (gone && out === null) {
+      out = [];
+      for (let k = 0; k < i; k++) out.push(d[k]!);
+    } else if (!gone && out !== null) out.push(d[i]!, d[i + 1]!, d[i + 2]!);
   }
   return out ?? d;
 }

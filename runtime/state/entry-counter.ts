@@ -3,9 +3,9 @@
 // counts it once, whatever the order of delivery (no FIFO assumption, unlike GCounter). Amounts
 // are any finite numbers (it counts up and down).
 //
-//   EntryCounter = { [origin]: [base, wOffset, wSub, offset, sub, amount, offset, sub, amount, ...] }
+//   EntryCounter = [[origin, base, wOffset, wSub, offset, sub, amount, offset, sub, amount, ...], ...]
 //
-// Per origin (message source): `base` is the sum of the amounts of every message <= the
+// One array per origin (message source), sorted by origin: `base` is the sum of the amounts of every message <= the
 // watermark (wOffset, wSub); the entries above it are kept one by one, sorted by id. Value =
 // sum of bases + sum of entries.
 //
@@ -23,13 +23,11 @@
 import type { MessageId } from '../types.ts';
 import type { Frontier } from './seen.ts';
 import { checkWindow, compareIds } from './seen.ts';
-import { CrdtShapeError, checkArray, checkPlainObject } from './shape.ts';
+import { CrdtShapeError, checkArray } from './shape.ts';
 import type { CrdtType } from './type.ts';
 import { checkAmount } from './type.ts';
 
-export interface EntryCounter {
-  readonly [origin: string]: readonly number[];
-}
+export type EntryCounter = readonly (readonly number[])[];
 
 export interface EntryCounterOptions {
   /** Entries kept per origin above its watermark before the oldest are folded (default 16;
@@ -37,11 +35,11 @@ export interface EntryCounterOptions {
   readonly window?: number;
 }
 
-const EMPTY: EntryCounter = Object.freeze({});
+const EMPTY: EntryCounter = Object.freeze([]) as EntryCounter;
 
 function holds(arr: readonly number[], offset: number, sub: number): boolean {
-  if (offset < arr[1]! || (offset === arr[1]! && sub <= arr[2]!)) return true;
-  for (let i = 3; i < arr.length; i += 3) {
+  if (offset < arr[2]! || (offset === arr[2]! && sub <= arr[3]!)) return true;
+  for (let i = 4; i < arr.length; i += 3) {
     const c = compareIds(arr[i]!, arr[i + 1]!, offset, sub);
     if (c === 0) return true;
     if (c > 0) return false;
@@ -50,28 +48,27 @@ function holds(arr: readonly number[], offset: number, sub: number): boolean {
 }
 
 /** Folds the entries of one origin's array while there are more than `window` of them or while
- * they are <= (fo, fs). */
+ * they are <= (fo, fs); then raises the watermark to (fo, fs) if that is higher. */
 function fold(out: number[], window: number, fo: number, fs: number): void {
-  let k = 3;
+  let k = 4;
   while (k < out.length && ((out.length - k) / 3 > window || compareIds(out[k]!, out[k + 1]!, fo, fs) <= 0)) {
-    out[0] = out[0]! + out[k + 2]!;
-    out[1] = out[k]!;
-    out[2] = out[k + 1]!;
+    out[1] = out[1]! + out[k + 2]!;
+    out[2] = out[k]!;
+    out[3] = out[k + 1]!;
     k += 3;
   }
-  if (compareIds(fo, fs, out[1]!, out[2]!) > 0) {
-    out[1] = fo;
-    out[2] = fs;
+  if (compareIds(fo, fs, out[2]!, out[3]!) > 0) {
+    out[2] = fo;
+    out[3] = fs;
   }
-  if (k > 3) out.splice(3, k - 3);
+  if (k > 4) out.splice(4, k - 4);
 }
 
 export function entryCounterValue(s: EntryCounter): number {
   let n = 0;
-  for (const k in s) {
-    const a = s[k]!;
-    n += a[0]!;
-    for (let i = 5; i < a.length; i += 3) n += a[i]!;
+  for (const a of s) {
+    n += a[1]!;
+    for (let i = 6; i < a.length; i += 3) n += a[i]!;
   }
   return n;
 }
@@ -79,52 +76,70 @@ export function entryCounterValue(s: EntryCounter): number {
 /** Entries kept above the watermarks (the metadata the window and compaction bound). */
 export function entryCounterEntries(s: EntryCounter): number {
   let n = 0;
-  for (const k in s) n += (s[k]!.length - 3) / 3;
+  for (const a of s) n += (a.length - 4) / 3;
   return n;
 }
 
 export type EntryCounterType = CrdtType<EntryCounter, number, number> & { readonly window: number };
+
+/** `s` with `arr` (an origin's array) at position `i` (replacing it when `replace`). */
+function put(s: EntryCounter, i: number, arr: readonly number[], replace: boolean): EntryCounter {
+  const out: (readonly number[])[] = [];
+  for (let k = 0; k < i; k++) out.push(s[k]!);
+  out.push(arr);
+  for (let k = replace ? i + 1 : i; k < s.length; k++) out.push(s[k]!);
+  return out;
+}
 
 export function entryCounter(options: EntryCounterOptions = {}): EntryCounterType {
   const window = checkWindow(options.window ?? 16, 'entryCounter');
 
   const apply = (s: EntryCounter, id: MessageId, amount: number): EntryCounter => {
     checkAmount(amount, 'EntryCounter add', false);
-    const arr = s[id.source];
+    let i = 0;
+    while (i < s.length && s[i]![0]! < id.source) i++;
+    const arr = i < s.length && s[i]![0] === id.source ? s[i]! : undefined;
     if (arr !== undefined && holds(arr, id.offset, id.sub)) return s;
-    const out: number[] = arr === undefined ? [0, -1, 0] : arr.slice(0, 3);
+    const out: number[] = arr === undefined ? [id.source, 0, -1, 0] : [arr[0]!, arr[1]!, arr[2]!, arr[3]!];
     let placed = false;
     if (arr !== undefined) {
-      for (let i = 3; i < arr.length; i += 3) {
-        if (!placed && compareIds(id.offset, id.sub, arr[i]!, arr[i + 1]!) < 0) {
+      for (let k = 4; k < arr.length; k += 3) {
+        if (!placed && compareIds(id.offset, id.sub, arr[k]!, arr[k + 1]!) < 0) {
           out.push(id.offset, id.sub, amount);
           placed = true;
         }
-        out.push(arr[i]!, arr[i + 1]!, arr[i + 2]!);
+        out.push(arr[k]!, arr[k + 1]!, arr[k + 2]!);
       }
     }
     if (!placed) out.push(id.offset, id.sub, amount);
     fold(out, window, -1, 0);
-    return { ...s, [id.source]: out };
+    return put(s, i, out, arr !== undefined);
   };
 
   const merge = (a: EntryCounter, b: EntryCounter): EntryCounter => {
-    if (a === b) return a;
-    const out: Record<string, readonly number[]> = {};
-    for (const k in a) out[k] = b[k] === undefined ? a[k]! : mergeOrigin(a[k]!, b[k]!);
-    for (const k in b) if (!(k in out)) out[k] = b[k]!;
+    if (a === b || b.length === 0) return a;
+    if (a.length === 0) return b;
+    const out: (readonly number[])[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.length || j < b.length) {
+      const c = i >= a.length ? 1 : j >= b.length ? -1 : a[i]![0]! - b[j]![0]!;
+      if (c < 0) out.push(a[i++]!);
+      else if (c > 0) out.push(b[j++]!);
+      else out.push(mergeOrigin(a[i++]!, b[j++]!));
+    }
     return out;
   };
 
   const compact = (s: EntryCounter, frontier: Frontier): EntryCounter => {
-    let out: Record<string, readonly number[]> | null = null;
-    for (const k in frontier) {
-      const arr = s[k];
-      const f = frontier[k]!;
-      if (arr === undefined || compareIds(f[0], f[1], arr[1]!, arr[2]!) <= 0) continue;
-      const next = arr.slice();
+    let out: (readonly number[])[] | null = null;
+    for (let k = 0; k < s.length; k++) {
+      const arr = s[k]!;
+      const f = frontier[arr[0]!];
+      if (f === undefined || compareIds(f[0], f[1], arr[2]!, arr[3]!) <= 0) continue;
+      const next = [...arr];
       fold(next, Infinity, f[0], f[1]);
-      (out ??= { ...s })[k] = next;
+      (out ??= [...s])[k] = next;
     }
     return out ?? s;
   };
@@ -142,13 +157,13 @@ export function entryCounter(options: EntryCounterOptions = {}): EntryCounterTyp
 }
 
 function mergeOrigin(a: readonly number[], b: readonly number[]): readonly number[] {
-  const c = compareIds(a[1]!, a[2]!, b[1]!, b[2]!);
-  const hi = c > 0 || (c === 0 && a[0]! >= b[0]!) ? a : b;
-  const out: number[] = [hi[0]!, hi[1]!, hi[2]!];
-  const wo = hi[1]!;
-  const ws = hi[2]!;
-  let i = 3;
-  let j = 3;
+  const c = compareIds(a[2]!, a[3]!, b[2]!, b[3]!);
+  const hi = c > 0 || (c === 0 && a[1]! >= b[1]!) ? a : b;
+  const out: number[] = [hi[0]!, hi[1]!, hi[2]!, hi[3]!];
+  const wo = hi[2]!;
+  const ws = hi[3]!;
+  let i = 4;
+  let j = 4;
   while (i < a.length || j < b.length) {
     const d = i >= a.length ? 1 : j >= b.length ? -1 : compareIds(a[i]!, a[i + 1]!, b[j]!, b[j + 1]!);
     const src = d <= 0 ? a : b;
@@ -161,27 +176,29 @@ function mergeOrigin(a: readonly number[], b: readonly number[]): readonly numbe
 }
 
 function checkEntryCounter(data: unknown, path: string): EntryCounter {
-  const obj = checkPlainObject(data, path);
-  for (const k in obj) {
-    if (!/^(0|[1-9][0-9]*)$/.test(k)) throw new CrdtShapeError(`${path}: origin "${k}" is not a source id`);
-    const a = checkArray(obj[k], `${path}.${k}`) as number[];
-    if (a.length < 3 || a.length % 3 !== 0) {
-      throw new CrdtShapeError(`${path}.${k}: expected [base, wOffset, wSub, offset, sub, amount, ...]`);
+  const all = checkArray(data, path);
+  all.forEach((x, n) => {
+    const p = `${path}[${n}]`;
+    const a = checkArray(x, p) as number[];
+    if (a.length < 4 || (a.length - 4) % 3 !== 0) {
+      throw new CrdtShapeError(`${p}: expected [origin, base, wOffset, wSub, offset, sub, amount, ...]`);
     }
+    if (n > 0 && !(a[0]! > (all[n - 1] as number[])[0]!))
+      throw new CrdtShapeError(`${p}: origins must increase`);
     for (let i = 0; i < a.length; i++) {
       const v = a[i];
-      const isAmount = i === 0 || i % 3 === 2;
+      const isAmount = i === 1 || (i >= 4 && (i - 4) % 3 === 2);
       const ok = isAmount
         ? typeof v === 'number' && Number.isFinite(v)
-        : Number.isSafeInteger(v) && (v as number) >= (i === 1 ? -1 : 0);
-      if (!ok) throw new CrdtShapeError(`${path}.${k}[${i}]: ${JSON.stringify(v)} is not valid here`);
-      const prev = i === 3 ? 1 : i - 3;
-      if (i >= 3 && i % 3 === 0 && compareIds(a[i]!, a[i + 1]!, a[prev]!, a[prev + 1]!) <= 0) {
-        throw new CrdtShapeError(`${path}.${k}[${i}]: entries must be above the watermark and increase`);
+        : Number.isSafeInteger(v) && (v as number) >= (i === 2 ? -1 : 0);
+      if (!ok) throw new CrdtShapeError(`${p}[${i}]: ${JSON.stringify(v)} is not valid here`);
+      const prev = i === 4 ? 2 : i - 3;
+      if (i >= 4 && (i - 4) % 3 === 0 && compareIds(a[i]!, a[i + 1]!, a[prev]!, a[prev + 1]!) <= 0) {
+        throw new CrdtShapeError(`${p}[${i}]: entries must be above the watermark and increase`);
       }
     }
-  }
-  return obj as EntryCounter;
+  });
+  return all as EntryCounter;
 }
 
 /** The default EntryCounter type (window 16). */

@@ -78,6 +78,17 @@ export type ORMapType<S, V, Op> = CrdtType<ORMap<S>, { readonly [key: string]: V
   fromEntries(entries: Iterable<readonly [string | number, ORMapEntry<S>]>): ORMap<S>;
 };
 
+/** Freezes an array or plain object whose fields are already frozen or primitive (what the
+ * types here return); anything else is left to the engine's deep freeze. */
+function freezeShallow<T>(v: T): T {
+  if (typeof v !== 'object' || v === null || Object.isFrozen(v)) return v;
+  for (const k in v) {
+    const f: unknown = (v as Record<string, unknown>)[k];
+    if (typeof f === 'object' && f !== null && !Object.isFrozen(f)) return v;
+  }
+  return Object.freeze(v);
+}
+
 function checkKey(k: unknown, where: string): string {
   if (typeof k !== 'string') throw new TypeError(`${where}: keys are strings, got ${typeof k}`);
   if (k === '__proto__') throw new TypeError(`${where}: "__proto__" cannot be a key`);
@@ -145,7 +156,8 @@ export function orMap<S, V, Op>(
       // The hot path: a present key's update allocates no op object.
       if (e.d.length > 0) {
         const v = V.apply(e.v, id, op);
-        return v === e.v ? e : { d: e.d, c: e.c, v };
+        // Frozen here (its fields are), so committing it costs the engine one isFrozen test.
+        return v === e.v ? e : Object.freeze({ d: e.d, c: e.c, v: freezeShallow(v) });
       }
       return entryApply(e, id, { t: 'up', add: NO_DOTS, op });
     },

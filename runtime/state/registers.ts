@@ -129,7 +129,8 @@ export function mvRegister<T extends Json = Json>(options: SeenOptions = {}): MV
     // As for an OR-Set add: the observed values go in any case, the op's own value only if its
     // id is new here (not applied, not observed by an op applied before it).
     const fresh = !seenHasId(s.c, id);
-    const kept = s.v.filter((e) => !hasDot(op.obs, e[0], e[1], e[2]));
+    const kept: (readonly [number, number, number, T])[] = [];
+    for (const e of s.v) if (!hasDot(op.obs, e[0], e[1], e[2])) kept.push(e);
     let c = fresh ? seenAdd(s.c, id.source, id.offset, id.sub, window) : s.c;
     c = seenAddDots(c, op.obs, window);
     if (!fresh && kept.length === s.v.length && c === s.c) return s;

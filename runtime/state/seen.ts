@@ -3,8 +3,10 @@
 //
 // A message id is (source, offset, sub) (runtime/engine/ids.ts). The origin of an operation is
 // its message's source; within an origin ids are ordered by (offset, sub). For each origin the
-// set is   { every id <= w } ∪ X   with X the ids above w, kept sorted: `[wOff, wSub, o1, s1, ...]`.
-// An origin with nothing seen is absent; `w = (-1, 0)` means "nothing below X".
+// set is   { every id <= w } ∪ X   with X the ids above w, kept sorted. A Seen is an array of
+// one array per origin, sorted by origin: `[[origin, wOff, wSub, o1, s1, o2, s2, ...], ...]`.
+// An origin with nothing seen is absent; `w = (-1, 0)` means "nothing below X". (Arrays, not an
+// object keyed by origin: V8 copies and walks frozen objects with integer keys on a slow path.)
 //
 // Bounding X (compaction). The watermark claims "every id <= w has been applied here, or never
 // will be delivered here". It moves up two ways:
@@ -20,18 +22,17 @@
 // Merge is set union (it never moves a watermark beyond what either side claimed), so it is
 // commutative, associative and idempotent on the canonical form (X sorted, above w, no repeats).
 import type { MessageId } from '../types.ts';
-import { CrdtShapeError, checkPlainObject } from './shape.ts';
+import { CrdtShapeError, checkArray } from './shape.ts';
 
-export interface Seen {
-  readonly [origin: string]: readonly number[];
-}
+/** One array per origin: `[origin, wOffset, wSub, offset, sub, ...]`, sorted by origin. */
+export type Seen = readonly (readonly number[])[];
 
 /** Per origin: every id <= `[offset, sub]` has been delivered to the object (see seenCompact). */
 export interface Frontier {
   readonly [origin: string]: readonly [offset: number, sub: number];
 }
 
-export const EMPTY_SEEN: Seen = Object.freeze({});
+export const EMPTY_SEEN: Seen = Object.freeze([]) as Seen;
 
 /** How many out-of-order ids per origin a type keeps before raising its watermark. */
 export type SeenWindow = number;
@@ -41,12 +42,22 @@ export function compareIds(o1: number, s1: number, o2: number, s2: number): numb
   return o1 !== o2 ? o1 - o2 : s1 - s2;
 }
 
-/** Whether `arr` (one origin's `[wOff, wSub, X...]`) holds (offset, sub). */
+/** The array of `origin` in `seen`, or undefined. */
+export function originOf(seen: Seen, origin: number): readonly number[] | undefined {
+  for (let i = 0; i < seen.length; i++) {
+    const a = seen[i]!;
+    if (a[0] === origin) return a;
+    if (a[0]! > origin) return undefined;
+  }
+  return undefined;
+}
+
+/** Whether one origin's array holds (offset, sub). */
 export function originHas(arr: readonly number[] | undefined, offset: number, sub: number): boolean {
   if (arr === undefined) return false;
-  const wo = arr[0]!;
-  if (offset < wo || (offset === wo && sub <= arr[1]!)) return true;
-  for (let i = 2; i < arr.length; i += 2) {
+  const wo = arr[1]!;
+  if (offset < wo || (offset === wo && sub <= arr[2]!)) return true;
+  for (let i = 3; i < arr.length; i += 2) {
     const o = arr[i]!;
     if (o > offset) return false;
     if (o === offset) {
@@ -59,27 +70,28 @@ export function originHas(arr: readonly number[] | undefined, offset: number, su
 }
 
 export function seenHas(seen: Seen, source: number, offset: number, sub: number): boolean {
-  return originHas(seen[source], offset, sub);
+  return originHas(originOf(seen, source), offset, sub);
 }
 
 export function seenHasId(seen: Seen, id: MessageId): boolean {
-  return originHas(seen[id.source], id.offset, id.sub);
+  return originHas(originOf(seen, id.source), id.offset, id.sub);
 }
 
 /** One origin's array with (offset, sub) added and the window applied; `arr` if already held. */
-export function originAdd(
+function originAdd(
   arr: readonly number[] | undefined,
+  source: number,
   offset: number,
   sub: number,
   window: SeenWindow,
 ): readonly number[] {
-  if (arr === undefined) return window === 0 ? [offset, sub] : [-1, 0, offset, sub];
+  if (arr === undefined) return window === 0 ? [source, offset, sub] : [source, -1, 0, offset, sub];
   if (originHas(arr, offset, sub)) return arr;
   // Fast path: nothing above the watermark and a window of 0 (FIFO): the id is the new watermark.
-  if (arr.length === 2 && window === 0) return [offset, sub];
-  const out: number[] = [arr[0]!, arr[1]!];
+  if (arr.length === 3 && window === 0) return [source, offset, sub];
+  const out: number[] = [source, arr[1]!, arr[2]!];
   let placed = false;
-  for (let i = 2; i < arr.length; i += 2) {
+  for (let i = 3; i < arr.length; i += 2) {
     if (!placed && compareIds(offset, sub, arr[i]!, arr[i + 1]!) < 0) {
       out.push(offset, sub);
       placed = true;
@@ -87,22 +99,40 @@ export function originAdd(
     out.push(arr[i]!, arr[i + 1]!);
   }
   if (!placed) out.push(offset, sub);
-  const excess = (out.length - 2) / 2 - window;
+  const excess = (out.length - 3) / 2 - window;
   if (excess > 0) {
     // The `excess` smallest ids above the watermark become it.
     const k = 2 * excess;
-    out[0] = out[k]!;
     out[1] = out[k + 1]!;
-    out.splice(2, k);
+    out[2] = out[k + 2]!;
+    out.splice(3, k);
   }
+  return out;
+}
+
+/** `seen` with `arr` (an origin's array) put in its place. */
+function withOrigin(seen: Seen, arr: readonly number[]): Seen {
+  const origin = arr[0]!;
+  const out: (readonly number[])[] = [];
+  let placed = false;
+  for (let i = 0; i < seen.length; i++) {
+    const a = seen[i]!;
+    if (!placed && a[0]! >= origin) {
+      out.push(arr);
+      placed = true;
+      if (a[0] === origin) continue;
+    }
+    out.push(a);
+  }
+  if (!placed) out.push(arr);
   return out;
 }
 
 /** `seen` with (source, offset, sub) added; `seen` itself if it already held it. */
 export function seenAdd(seen: Seen, source: number, offset: number, sub: number, window: SeenWindow): Seen {
-  const arr = seen[source];
-  const next = originAdd(arr, offset, sub, window);
-  return next === arr ? seen : { ...seen, [source]: next };
+  const arr = originOf(seen, source);
+  const next = originAdd(arr, source, offset, sub, window);
+  return next === arr ? seen : withOrigin(seen, next);
 }
 
 /** `seen` with every dot of a flat `[source, offset, sub, ...]` list added. */
@@ -113,15 +143,15 @@ export function seenAddDots(seen: Seen, dots: readonly number[], window: SeenWin
 }
 
 function mergeOrigin(a: readonly number[], b: readonly number[]): readonly number[] {
-  let wo = a[0]!;
-  let ws = a[1]!;
-  if (compareIds(b[0]!, b[1]!, wo, ws) > 0) {
-    wo = b[0]!;
-    ws = b[1]!;
+  let wo = a[1]!;
+  let ws = a[2]!;
+  if (compareIds(b[1]!, b[2]!, wo, ws) > 0) {
+    wo = b[1]!;
+    ws = b[2]!;
   }
-  const out: number[] = [wo, ws];
-  let i = 2;
-  let j = 2;
+  const out: number[] = [a[0]!, wo, ws];
+  let i = 3;
+  let j = 3;
   for (;;) {
     let o: number;
     let s: number;
@@ -147,29 +177,33 @@ function mergeOrigin(a: readonly number[], b: readonly number[]): readonly numbe
 
 /** Set union (commutative, associative, idempotent). */
 export function seenMerge(a: Seen, b: Seen): Seen {
-  if (a === b) return a;
-  const out: Record<string, readonly number[]> = {};
-  for (const k in a) {
-    const y = b[k];
-    out[k] = y === undefined ? a[k]! : mergeOrigin(a[k]!, y);
+  if (a === b || b.length === 0) return a;
+  if (a.length === 0) return b;
+  const out: (readonly number[])[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < a.length || j < b.length) {
+    const c = i >= a.length ? 1 : j >= b.length ? -1 : a[i]![0]! - b[j]![0]!;
+    if (c < 0) out.push(a[i++]!);
+    else if (c > 0) out.push(b[j++]!);
+    else out.push(mergeOrigin(a[i++]!, b[j++]!));
   }
-  for (const k in b) if (!(k in out)) out[k] = b[k]!;
   return out;
 }
 
 /** Raises each origin's watermark to the frontier (if higher) and drops the ids it covers.
  * Safe once every id <= frontier[origin] that will ever reach the object has reached it. */
 export function seenCompact(seen: Seen, frontier: Frontier): Seen {
-  let out: Record<string, readonly number[]> | null = null;
-  for (const k in frontier) {
-    const arr = seen[k];
-    const f = frontier[k]!;
-    if (arr === undefined || compareIds(f[0], f[1], arr[0]!, arr[1]!) <= 0) continue;
-    const next: number[] = [f[0], f[1]];
-    for (let i = 2; i < arr.length; i += 2) {
+  let out: (readonly number[])[] | null = null;
+  for (let k = 0; k < seen.length; k++) {
+    const arr = seen[k]!;
+    const f = frontier[arr[0]!];
+    if (f === undefined || compareIds(f[0], f[1], arr[1]!, arr[2]!) <= 0) continue;
+    const next: number[] = [arr[0]!, f[0], f[1]];
+    for (let i = 3; i < arr.length; i += 2) {
       if (compareIds(arr[i]!, arr[i + 1]!, f[0], f[1]) > 0) next.push(arr[i]!, arr[i + 1]!);
     }
-    (out ??= { ...seen })[k] = next;
+    (out ??= [...seen])[k] = next;
   }
   return out ?? seen;
 }
@@ -177,31 +211,33 @@ export function seenCompact(seen: Seen, frontier: Frontier): Seen {
 /** Number of ids kept above the watermarks (the part of the metadata that the window bounds). */
 export function seenExceptions(seen: Seen): number {
   let n = 0;
-  for (const k in seen) n += (seen[k]!.length - 2) / 2;
+  for (const a of seen) n += (a.length - 3) / 2;
   return n;
 }
 
-/** Checks decoded data: origins are non-negative integers; arrays are canonical. */
+/** Checks decoded data: one canonical array per origin, origins increasing. */
 export function checkSeen(data: unknown, path: string): Seen {
-  const obj = checkPlainObject(data, path);
-  for (const k in obj) {
-    if (!/^(0|[1-9][0-9]*)$/.test(k)) throw new CrdtShapeError(`${path}: origin "${k}" is not a source id`);
-    checkOrigin(obj[k], `${path}.${k}`);
-  }
-  return obj as Seen;
+  const a = checkArray(data, path);
+  a.forEach((o, i) => {
+    checkOrigin(o, `${path}[${i}]`);
+    if (i > 0 && (o as number[])[0]! <= (a[i - 1] as number[])[0]!) {
+      throw new CrdtShapeError(`${path}[${i}]: origins must increase`);
+    }
+  });
+  return a as Seen;
 }
 
-/** One origin's `[wOff, wSub, X...]`: integers, X strictly increasing and above w. */
-export function checkOrigin(data: unknown, path: string): readonly number[] {
-  if (!Array.isArray(data) || data.length < 2 || data.length % 2 !== 0) {
-    throw new CrdtShapeError(`${path}: expected [watermarkOffset, watermarkSub, offset, sub, ...]`);
+/** One origin's `[origin, wOff, wSub, X...]`: integers, X strictly increasing and above w. */
+function checkOrigin(data: unknown, path: string): readonly number[] {
+  if (!Array.isArray(data) || data.length < 3 || data.length % 2 !== 1) {
+    throw new CrdtShapeError(`${path}: expected [origin, watermarkOffset, watermarkSub, offset, sub, ...]`);
   }
   for (let i = 0; i < data.length; i++) {
-    if (!Number.isSafeInteger(data[i]) || (data[i] as number) < (i === 0 ? -1 : 0)) {
+    if (!Number.isSafeInteger(data[i]) || (data[i] as number) < (i === 1 ? -1 : 0)) {
       throw new CrdtShapeError(`${path}[${i}]: ${JSON.stringify(data[i])} is not a message id part`);
     }
   }
-  for (let i = 2; i < data.length; i += 2) {
+  for (let i = 3; i < data.length; i += 2) {
     if (
       compareIds(data[i] as number, data[i + 1] as number, data[i - 2] as number, data[i - 1] as number) <= 0
     ) {

@@ -43,12 +43,19 @@ export function sortedInsert(s: readonly string[], e: string): readonly string[]
   const i = sortedIndex(s, e);
   if (i >= 0) return s;
   const at = -i - 1;
-  return [...s.slice(0, at), e, ...s.slice(at)];
+  const out: string[] = [];
+  for (let k = 0; k < at; k++) out.push(s[k]!);
+  out.push(e);
+  for (let k = at; k < s.length; k++) out.push(s[k]!);
+  return out;
 }
 
 function sortedRemove(s: readonly string[], e: string): readonly string[] {
   const i = sortedIndex(s, e);
-  return i < 0 ? s : [...s.slice(0, i), ...s.slice(i + 1)];
+  if (i < 0) return s;
+  const out: string[] = [];
+  for (let k = 0; k < s.length; k++) if (k !== i) out.push(s[k]!);
+  return out;
 }
 
 export function sortedUnion(a: readonly string[], b: readonly string[]): readonly string[] {
@@ -70,7 +77,8 @@ export function sortedUnion(a: readonly string[], b: readonly string[]): readonl
 
 function sortedMinus(a: readonly string[], r: readonly string[]): readonly string[] {
   if (r.length === 0) return a;
-  const out = a.filter((e) => sortedIndex(r, e) < 0);
+  const out: string[] = [];
+  for (const e of a) if (sortedIndex(r, e) < 0) out.push(e);
   return out.length === a.length ? a : out;
 }
 

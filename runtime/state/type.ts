@@ -4,6 +4,10 @@
 // check, the engine freezes it, and it is JSON as it is. Operations never change a state in
 // place; they return the next state, or the same object when the operation changes nothing
 // (a duplicate), which the engine counts as the identity transition.
+//
+// Performance note: the states are frozen, and V8 copies a frozen array with slice, filter or
+// concat on a slow path (about 1 us for 4 numbers here, against ~40 ns for [...a] or a loop),
+// so the types copy with spread or loops.
 import type { Codec } from '../api/codec.ts';
 import { payloadToString } from '../api/codec.ts';
 import type { MessageId, RawPayload } from '../types.ts';

@@ -165,9 +165,9 @@ describe('OR-Map: meaning', () => {
   });
 
   it('a torn entry is refused, naming the path', () => {
-    expect(() => Counters.check({ w: { d: [], c: {}, v: [0, 1, 2] } })).toThrow(
+    expect(() => Counters.check({ w: { d: [], c: [], v: [0, 1, 2] } })).toThrow(
       /or-map<g-counter>\.w\.v: length 3/,
     );
-    expect(() => Counters.check({ w: { d: [], c: {} } })).toThrow(/missing field "v"/);
+    expect(() => Counters.check({ w: { d: [], c: [] } })).toThrow(/missing field "v"/);
   });
 });
