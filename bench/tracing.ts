@@ -1,0 +1,139 @@
+// Tracing benchmark: word count on one embedded worker engine (file source, counting sink) with
+// tracing absent (the engine as before tracing), off, 1 in 1,000 and all messages. Reports go to
+// an in-memory trace receiver (bounded at its defaults) or, for "all (counting sink)", to a sink
+// that only counts them. Prints words/s per mode (median of --runs, the modes taking turns) and
+// the ratio to "absent". Options: --words N (default 1,000,000), --runs N (default 5).
+//
+//   node --import tsx bench/tracing.ts [--words N] [--runs N]
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import wordCount from '../examples/word-count.ts';
+import { MemoryDeadLetterSink } from '../runtime/engine/dead-letters.ts';
+import { singleWorkerTable } from '../runtime/engine/partition.ts';
+import { createWorkerEngine } from '../runtime/engine/worker.ts';
+import { parseFlow } from '../runtime/flow/parse.ts';
+import { TraceReceiver } from '../runtime/tracing/receiver.ts';
+import type { TraceSink } from '../runtime/tracing/report.ts';
+import type { TracingOptions } from '../runtime/tracing/tracer.ts';
+import { createSystemClock } from '../runtime/system.ts';
+import type { Logger } from '../runtime/types.ts';
+import { generateCorpus } from './corpus.ts';
+
+function argValue(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`${name} ${process.argv[i + 1]}: must be a positive integer`);
+  return v;
+}
+
+const WORDS = argValue('--words', 1_000_000);
+const RUNS = argValue('--runs', 5);
+const clock = createSystemClock();
+const log: Logger = { info: () => undefined, warn: (m) => console.error(m), error: (m) => console.error(m) };
+
+interface Mode {
+  readonly name: string;
+  /** Fresh options per run (a new receiver each time). */
+  readonly tracing: () => { opts: TracingOptions | undefined; reports: () => number };
+}
+
+const FLOW = parseFlow('lines;split;counts;updates');
+
+function toReceiver(
+  sampling: TracingOptions['sampling'],
+): () => { opts: TracingOptions; reports: () => number } {
+  return () => {
+    const receiver = new TraceReceiver({ flow: FLOW });
+    let n = 0;
+    const sink: TraceSink = {
+      report: (r) => {
+        n++;
+        receiver.report(r);
+      },
+    };
+    return { opts: { sampling, sink }, reports: () => n };
+  };
+}
+
+const MODES: readonly Mode[] = [
+  { name: 'tracing absent (no option)', tracing: () => ({ opts: undefined, reports: () => 0 }) },
+  {
+    name: 'tracing off',
+    tracing: () => ({
+      opts: { sampling: { mode: 'off' }, sink: { report: () => undefined } },
+      reports: () => 0,
+    }),
+  },
+  { name: '1 in 1,000 (receiver)', tracing: toReceiver({ mode: 'oneIn', n: 1000 }) },
+  {
+    name: 'all (counting sink)',
+    tracing: () => {
+      let n = 0;
+      return { opts: { sampling: { mode: 'all' }, sink: { report: () => void n++ } }, reports: () => n };
+    },
+  },
+  { name: 'all (receiver)', tracing: toReceiver({ mode: 'all' }) },
+];
+
+async function runOnce(file: string, mode: Mode): Promise<{ words: number; ms: number; reports: number }> {
+  const app = wordCount({ source: `file:${file}`, sink: 'count:', params: { top: '0' } });
+  const t = mode.tracing();
+  const engine = createWorkerEngine({
+    app,
+    workerName: 'bench',
+    partitions: singleWorkerTable('bench', app.partitionCount),
+    clock,
+    log,
+    deadLetters: new MemoryDeadLetterSink(),
+    remote: { send: () => undefined },
+    ...(t.opts ? { tracing: t.opts } : {}),
+  });
+  const t0 = clock.monotonicMs();
+  await engine.start();
+  await engine.sourcesDone();
+  await engine.stop();
+  const ms = clock.monotonicMs() - t0;
+  return { words: engine.metrics().stateApplied['counts'] ?? 0, ms, reports: t.reports() };
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'buffy-bench-tracing-'));
+  try {
+    const file = join(dir, 'corpus.txt');
+    writeFileSync(file, generateCorpus({ words: WORDS }));
+    await runOnce(file, MODES[0]!); // warm-up
+    const rates = MODES.map(() => [] as number[]);
+    const reports = MODES.map(() => 0);
+    let words = 0;
+    for (let r = 0; r < RUNS; r++) {
+      for (let k = 0; k < MODES.length; k++) {
+        const res = await runOnce(file, MODES[k]!);
+        words = res.words;
+        reports[k] = res.reports;
+        rates[k]!.push(res.words / (res.ms / 1000));
+      }
+    }
+    console.log(
+      `word count, one worker engine, ${words.toLocaleString('en-US')} words, median of ${RUNS} runs`,
+    );
+    const base = median(rates[0]!);
+    MODES.forEach((m, k) => {
+      const wps = median(rates[k]!);
+      console.log(
+        `${m.name.padEnd(28)} ${Math.round(wps).toLocaleString('en-US').padStart(12)} words/s  ${((wps / base) * 100).toFixed(1).padStart(6)}% of absent  ${reports[k]!.toLocaleString('en-US').padStart(10)} reports`,
+      );
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();
