@@ -19,6 +19,7 @@ export type { CheckModel, CheckOptions, CheckResult, LoadModelOptions, ItfTrace,
 export { parseCfg } from './check/cfg.ts';
 export { itfToTrace } from './check/itf.ts';
 export { runTlc, parseTlcOutput } from './check/tlc.ts';
+export { setHeapBudget, heapBudget } from './memory.ts';
 
 export interface GraphEdge {
   readonly from: number;

@@ -14,6 +14,7 @@
 //   over an infinite domain or defined recursively is a `LazyFcn` until it must be compared.
 import type { Loc } from './ast.ts';
 import { TlaError } from './errors.ts';
+import { ENUMERATION_WATCH_MASK, reserveEnumeration, watchEnumeration } from './memory.ts';
 
 export type Value = number | boolean | string | ModelValue | SetValue | FcnLike;
 export type FcnLike = TupleValue | RecordValue | FcnValue | LazyFcn;
@@ -31,7 +32,9 @@ const INT_MIN = -2147483648;
 /** Checks that an integer result is inside TLC's 32-bit range. */
 export function checkInt(n: number, a: number, op: string, b: number): number {
   if (n > INT_MAX || n < INT_MIN || !Number.isFinite(n)) {
-    throw evalError(`Overflow when computing ${a} ${op} ${b}: TLC integers are 32-bit (-2147483648..2147483647)`);
+    throw evalError(
+      `Overflow when computing ${a} ${op} ${b}: TLC integers are 32-bit (-2147483648..2147483647)`,
+    );
   }
   return n | 0; // also turns -0 into 0
 }
@@ -91,7 +94,9 @@ export abstract class SetValue {
 }
 
 function notEnumerable(s: SetValue): TlaError {
-  return evalError(`The set ${s.show()} is not enumerable (it is infinite or defined by a predicate over an infinite set)`);
+  return evalError(
+    `The set ${s.show()} is not enumerable (it is infinite or defined by a predicate over an infinite set)`,
+  );
 }
 
 export class SetEnum extends SetValue {
@@ -158,6 +163,23 @@ export function setOf(arr: Value[]): SetEnum {
   return new SetEnum(arr);
 }
 
+/** Heap bytes of one slot of an array (a pointer, or a small integer held in place). */
+const BYTES_PER_SLOT = 8;
+/**
+ * Heap bytes of an enumerated element's slot in the result, with room for the copies the
+ * result array makes while it grows.
+ */
+const BYTES_PER_RESULT_SLOT = 20;
+
+/**
+ * About the heap bytes of one enumerated element made of `width` values: a set, tuple, record
+ * or function object (about 130 bytes on node 20, measured) and its array of references, plus
+ * its slot in the result. Component values are shared with the component sets, not copied.
+ */
+function elementBytes(width: number): number {
+  return 130 + BYTES_PER_SLOT * width + BYTES_PER_RESULT_SLOT;
+}
+
 export class IntervalSet extends SetValue {
   constructor(
     readonly lo: number,
@@ -168,7 +190,9 @@ export class IntervalSet extends SetValue {
   has(v: Value): boolean {
     if (typeof v === 'number') return v >= this.lo && v <= this.hi;
     if (v instanceof ModelValue) return false;
-    throw evalError(`Attempted to check whether ${describeValue(v)} is in the integer interval ${this.show()}`);
+    throw evalError(
+      `Attempted to check whether ${describeValue(v)} is in the integer interval ${this.show()}`,
+    );
   }
   isFinite(): boolean {
     return true;
@@ -176,6 +200,7 @@ export class IntervalSet extends SetValue {
   private norm: SetEnum | null = null;
   normalized(): SetEnum {
     if (!this.norm) {
+      reserveEnumeration(this.size(), BYTES_PER_RESULT_SLOT, () => this.show());
       const out: Value[] = [];
       for (let i = this.lo; i <= this.hi; i++) out.push(i);
       this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
@@ -243,6 +268,7 @@ export class SubsetSet extends SetValue {
     const b = this.base.normalized().elems;
     const n = b.length;
     if (n > 24) throw evalError(`SUBSET of a set with ${n} elements is too large to enumerate`);
+    reserveEnumeration(2 ** n, elementBytes(n / 2), () => this.show());
     const out: Value[] = [];
     // Sets compare by size first, then element-wise: enumerate k-subsets in lexicographic order.
     const idx: number[] = [];
@@ -253,6 +279,8 @@ export class SubsetSet extends SetValue {
         const elems: Value[] = new Array(k);
         for (let i = 0; i < k; i++) elems[i] = b[idx[i]!]!;
         out.push(k === 0 ? EMPTY_SET : new SetEnum(elems));
+        if ((out.length & ENUMERATION_WATCH_MASK) === 0)
+          watchEnumeration(out.length, 2 ** n, () => this.show());
         let i = k - 1;
         while (i >= 0 && idx[i] === n - k + i) i--;
         if (i < 0) break;
@@ -307,7 +335,9 @@ function enumerationSize(sizes: number[], what: string): void {
   let p = 1;
   for (const s of sizes) p *= s;
   if (p > ENUMERATION_LIMIT) {
-    throw evalError(`Refusing to enumerate ${what}: it has ${p} elements (more than ${ENUMERATION_LIMIT}); constrain it with a smaller domain or range`);
+    throw evalError(
+      `Refusing to enumerate ${what}: it has ${p} elements (more than ${ENUMERATION_LIMIT}); constrain it with a smaller domain or range`,
+    );
   }
 }
 
@@ -340,11 +370,20 @@ export class FcnSet extends SetValue {
     if (this.norm) return this.norm;
     const dom = this.domain.normalized().elems;
     const rng = this.range.normalized().elems;
-    enumerationSize(dom.map(() => rng.length), this.show());
+    enumerationSize(
+      dom.map(() => rng.length),
+      this.show(),
+    );
+    const count = rng.length ** dom.length;
+    reserveEnumeration(count, elementBytes(dom.length), () => this.show());
     const out: Value[] = [];
     odometer(
       dom.map(() => rng),
-      (vals) => out.push(mkFcn(dom as Value[], vals)),
+      (vals) => {
+        out.push(mkFcn(dom as Value[], vals));
+        if ((out.length & ENUMERATION_WATCH_MASK) === 0)
+          watchEnumeration(out.length, count, () => this.show());
+      },
     );
     this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
     return this.norm;
@@ -380,8 +419,13 @@ abstract class CartesianSet extends SetValue {
       lists.map((l) => l.length),
       this.show(),
     );
+    const count = lists.reduce((p, l) => p * l.length, 1);
+    reserveEnumeration(count, elementBytes(lists.length), () => this.show());
     const out: Value[] = [];
-    odometer(lists, (vals) => out.push(this.element(vals)));
+    odometer(lists, (vals) => {
+      out.push(this.element(vals));
+      if ((out.length & ENUMERATION_WATCH_MASK) === 0) watchEnumeration(out.length, count, () => this.show());
+    });
     this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
     return this.norm;
   }
@@ -630,7 +674,8 @@ export function bigUnion(s: SetValue): SetValue {
   const all: Value[] = [];
   let lazy = false;
   for (const p of parts) {
-    if (!(p instanceof SetValue)) throw evalError(`UNION applied to a set containing the non-set ${describeValue(p)}`);
+    if (!(p instanceof SetValue))
+      throw evalError(`UNION applied to a set containing the non-set ${describeValue(p)}`);
     if (!p.isFinite()) lazy = true;
   }
   if (lazy) return new UnionSet(parts as SetValue[]);
@@ -715,7 +760,9 @@ export class LazyFcn {
   materialize(): TupleValue | RecordValue | FcnValue {
     if (!this.done) {
       if (!this.domain.isFinite()) {
-        throw evalError(`The function with domain ${this.domain.show()} cannot be compared, hashed or printed: its domain is infinite`);
+        throw evalError(
+          `The function with domain ${this.domain.show()} cannot be compared, hashed or printed: its domain is infinite`,
+        );
       }
       const dom = this.domain.normalized().elems;
       const vals = dom.map((d) => this.apply(d));
@@ -785,12 +832,15 @@ export function fcnFromPairs(keys: Value[], vals: Value[]): Value {
 }
 
 function outOfDomain(f: Value, arg: Value): TlaError {
-  return evalError(`Attempted to apply function ${toTlaShort(f)} to ${toTlaShort(arg)}, which is not in its domain`);
+  return evalError(
+    `Attempted to apply function ${toTlaShort(f)} to ${toTlaShort(arg)}, which is not in its domain`,
+  );
 }
 
 export function fcnApply(f: Value, arg: Value): Value {
   if (f instanceof TupleValue) {
-    if (typeof arg === 'number' && arg >= 1 && arg <= f.elems.length && Number.isInteger(arg)) return f.elems[arg - 1]!;
+    if (typeof arg === 'number' && arg >= 1 && arg <= f.elems.length && Number.isInteger(arg))
+      return f.elems[arg - 1]!;
     throw outOfDomain(f, arg);
   }
   if (f instanceof RecordValue) {
@@ -811,7 +861,8 @@ export function fcnApply(f: Value, arg: Value): Value {
 
 /** Whether arg is in the domain of the function f (no allocation). */
 export function fcnHas(f: FcnLike, arg: Value): boolean {
-  if (f instanceof TupleValue) return typeof arg === 'number' && arg >= 1 && arg <= f.elems.length && Number.isInteger(arg);
+  if (f instanceof TupleValue)
+    return typeof arg === 'number' && arg >= 1 && arg <= f.elems.length && Number.isInteger(arg);
   if (f instanceof RecordValue) return typeof arg === 'string' && f.indexOf(arg) >= 0;
   if (f instanceof FcnValue) return indexInSorted(f.dom, arg) >= 0;
   return f.domain.has(arg);
@@ -907,7 +958,9 @@ export function toTlaShort(v: Value, max = 200): string {
 }
 
 function incomparable(a: Value, b: Value, what: string): TlaError {
-  return evalError(`Attempted to ${what} ${describeValue(a)} with ${describeValue(b)}: values of different kinds are not comparable in TLC`);
+  return evalError(
+    `Attempted to ${what} ${describeValue(a)} with ${describeValue(b)}: values of different kinds are not comparable in TLC`,
+  );
 }
 
 /** TLA+ equality with TLC's rules: values of different kinds are an error, except model values. */
@@ -1428,7 +1481,11 @@ function permAll(v: Value, g: PermGroup, asElem: boolean): number {
     }
   } else {
     const isTuple = c instanceof TupleValue;
-    const ks: readonly Value[] | null = isTuple ? null : c instanceof RecordValue ? c.names : (c as FcnValue).dom;
+    const ks: readonly Value[] | null = isTuple
+      ? null
+      : c instanceof RecordValue
+        ? c.names
+        : (c as FcnValue).dom;
     const vs = isTuple ? (c as TupleValue).elems : (c as RecordValue | FcnValue).vals;
     n = vs.length;
     for (let i = 0; i < n; i++) {
@@ -1475,7 +1532,11 @@ const stateFixed2: number[] = [];
  * and out[1] (low), without building any permuted value. An empty group writes the state's
  * own fingerprint.
  */
-export function leastPermutedFingerprintInto(state: readonly Value[], g: PermGroup, out: Uint32Array | number[]): void {
+export function leastPermutedFingerprintInto(
+  state: readonly Value[],
+  g: PermGroup,
+  out: Uint32Array | number[],
+): void {
   const P = g.size;
   if (P === 0) {
     fingerprintStateInto(state, out);
@@ -1587,7 +1648,8 @@ export function quoteString(s: string): string {
 }
 
 function showInner(s: SetValue): string {
-  const t = s instanceof SetEnum || s instanceof IntervalSet || s instanceof PrimitiveSet ? toTla(s) : s.show();
+  const t =
+    s instanceof SetEnum || s instanceof IntervalSet || s instanceof PrimitiveSet ? toTla(s) : s.show();
   return s instanceof SetEnum || s instanceof PrimitiveSet || s instanceof SeqSet ? t : `(${t})`;
 }
 
@@ -1605,13 +1667,17 @@ export function toTla(v: Value): string {
   if (v instanceof SetEnum) return `{${v.elems.map(toTla).join(', ')}}`;
   if (v instanceof IntervalSet) return v.show();
   if (v instanceof SetValue) {
-    if (v.isFinite() && !(v instanceof SubsetSet || v instanceof FcnSet || v instanceof RecordSet || v instanceof ProductSet)) {
+    if (
+      v.isFinite() &&
+      !(v instanceof SubsetSet || v instanceof FcnSet || v instanceof RecordSet || v instanceof ProductSet)
+    ) {
       return toTla(v.normalized());
     }
     return v.show();
   }
   if (v instanceof TupleValue) return `<<${v.elems.map(toTla).join(', ')}>>`;
-  if (v instanceof RecordValue) return `[${v.names.map((n, i) => `${n} |-> ${toTla(v.vals[i]!)}`).join(', ')}]`;
+  if (v instanceof RecordValue)
+    return `[${v.names.map((n, i) => `${n} |-> ${toTla(v.vals[i]!)}`).join(', ')}]`;
   if (v instanceof LazyFcn) return toTla(v.materialize());
   const f = v as FcnValue;
   return `(${f.dom.map((d, i) => `${toTla(d)} :> ${toTla(f.vals[i]!)}`).join(' @@ ')})`;
@@ -1647,11 +1713,13 @@ export function toItf(v: Value): ItfValue {
 export function fromItf(j: unknown): Value {
   if (typeof j === 'boolean' || typeof j === 'string') return j;
   if (typeof j === 'number' && Number.isInteger(j)) return j;
-  if (Array.isArray(j) || j === null || typeof j !== 'object') throw new TlaError('io', `Not an ITF value: ${JSON.stringify(j)}`);
+  if (Array.isArray(j) || j === null || typeof j !== 'object')
+    throw new TlaError('io', `Not an ITF value: ${JSON.stringify(j)}`);
   const o = j as Record<string, unknown>;
   if ('#bigint' in o) {
     const n = Number(o['#bigint']);
-    if (!Number.isSafeInteger(n)) throw new TlaError('io', `ITF integer out of range: ${String(o['#bigint'])}`);
+    if (!Number.isSafeInteger(n))
+      throw new TlaError('io', `ITF integer out of range: ${String(o['#bigint'])}`);
     return n;
   }
   if ('#set' in o) return setOf((o['#set'] as unknown[]).map(fromItf));
@@ -1730,7 +1798,9 @@ function permuteComposite(v: SetValue | FcnLike, perm: ReadonlyMap<ModelValue, M
   if (!changed) return f;
   if (allMv) {
     // A function on model values (the usual symmetric case): sort by model value index.
-    const order = ks.map((_, i) => i).sort((a, b) => (ks[a] as ModelValue).index - (ks[b] as ModelValue).index);
+    const order = ks
+      .map((_, i) => i)
+      .sort((a, b) => (ks[a] as ModelValue).index - (ks[b] as ModelValue).index);
     return new FcnValue(
       order.map((i) => ks[i]!),
       order.map((i) => vs[i]!),

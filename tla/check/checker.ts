@@ -2,6 +2,7 @@
 // search, then checks liveness on the explored graph, and reports in TLC's terms.
 import type { Expr } from '../ast.ts';
 import { TlaError, formatLoc } from '../errors.ts';
+import { HeapBudgetExceeded } from '../memory.ts';
 import type { ActionLabel, State } from '../eval/index.ts';
 import {
   PermGroup,
@@ -256,6 +257,8 @@ export function describeError(e: unknown, during: string, trace?: Trace<State, A
       ...(trace ? { trace } : {}),
     };
   }
+  if (e instanceof HeapBudgetExceeded)
+    return { message: e.message, location: null, kind: 'memory', ...(trace ? { trace } : {}) };
   const msg = e instanceof Error ? e.message : String(e);
   return {
     message: `${msg} (while ${during})`,
@@ -446,7 +449,8 @@ export function formatReport(vars: readonly string[], r: CheckResult, alias?: Al
   const out: string[] = [];
   const varLines = (s: State): string[] =>
     vars.length === 1 ? [`${vars[0]} = ${toTla(s[0]!)}`] : vars.map((v, i) => `/\\ ${v} = ${toTla(s[i]!)}`);
-  const stateLines = (s: State, next: State | null): string[] => (alias ? alias(s, next) : null) ?? varLines(s);
+  const stateLines = (s: State, next: State | null): string[] =>
+    (alias ? alias(s, next) : null) ?? varLines(s);
   const labelText = (l: ActionLabel | null): string => {
     if (!l) return '<Initial predicate>';
     const args = Object.entries(l.args).map(([k, v]) => `${k} = ${toTla(v)}`);

@@ -3,6 +3,7 @@
 // statesGenerated and depth as TLC does, and rebuilding shortest counterexamples by replaying
 // successors along the parent chain. It works on an abstract SearchSystem, so the algorithms
 // are independent of the TLA+ evaluator (the checker adapts a Model to this interface).
+import { HeapBudgetExceeded, HeapWatch } from '../memory.ts';
 import { FingerprintSet, splitFingerprint } from './fpset.ts';
 
 export interface NamedStatePred<S> {
@@ -114,7 +115,15 @@ export interface SearchOptions {
   readonly recordLabels?: boolean;
   readonly onProgress?: (p: SearchProgress) => void;
   readonly progressIntervalMs?: number;
+  /**
+   * Samples heap use every HEAP_CHECK_EVERY generated states and stops the search with an
+   * error before the heap runs out (default: a HeapWatch on the checker's heap budget; null: off).
+   */
+  readonly heapWatch?: Pick<HeapWatch, 'over' | 'describe'> | null;
 }
+
+/** Generated states between two looks at the heap (a look costs about a microsecond). */
+export const HEAP_CHECK_EVERY = 4096;
 
 /** Raised inside the search to stop it with an error result. */
 class StopSearch<S, L> {
@@ -174,6 +183,24 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
   const started = Date.now();
   let lastProgress = started;
   const progressEvery = opts.progressIntervalMs ?? 1000;
+  const heap = opts.heapWatch === undefined ? new HeapWatch() : opts.heapWatch;
+  let heapTick = HEAP_CHECK_EVERY;
+  /**
+   * Throws a StopSearch when the heap is over budget (called every HEAP_CHECK_EVERY states;
+   * `pending`: successors generated but not yet counted).
+   */
+  const lookAtHeap = (initial: boolean, pending = 0): void => {
+    if (!heap || !heap.over()) return;
+    const where = initial
+      ? `after ${generated} initial states (the initial predicate has more states than fit)`
+      : `after ${fps.size} distinct states (${generated + pending} generated, depth ${depth}, ${queue.length} on the queue)`;
+    throw new StopSearch<S, L>({
+      error: new HeapBudgetExceeded(
+        `Out of memory: stopped ${where}; the search is incomplete: ${heap.describe()}`,
+      ),
+      during: initial ? 'computing the initial states' : 'exploring',
+    });
+  };
 
   const fpBuf = new Uint32Array(2);
   const fp2 = sys.fingerprintInto
@@ -268,11 +295,19 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
       sys.initStates((s) => {
         generated++;
         inits.push(s);
+        if (--heapTick === 0) {
+          heapTick = HEAP_CHECK_EVERY;
+          lookAtHeap(true);
+        }
       });
     } catch (error) {
+      if (error instanceof StopSearch) throw error;
       throw new StopSearch<S, L>({ error, during: 'computing the initial states' });
     }
-    for (const s of inits) {
+    for (let i = 0; i < inits.length; i++) {
+      const s = inits[i]!;
+      // Fingerprints and the queue take room too: the same look, per HEAP_CHECK_EVERY states.
+      if (i % HEAP_CHECK_EVERY === HEAP_CHECK_EVERY - 1) lookAtHeap(true);
       const single = (): Trace<S, L> => ({ steps: [{ state: s, label: null }] });
       const inModel = sys.constraint
         ? evalPred(() => sys.constraint!(s), 'evaluating the CONSTRAINT', single)
@@ -338,9 +373,14 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
         sys.successors(s, (t, label) => {
           outs.push(t);
           labels.push(label);
+          if (--heapTick === 0) {
+            heapTick = HEAP_CHECK_EVERY;
+            lookAtHeap(false, outs.length);
+          }
         });
       } catch (error) {
         generated += outs.length;
+        if (error instanceof StopSearch) throw error;
         throw new StopSearch<S, L>({ error, during: 'computing successors', trace: safeReplay(sid) });
       }
       const nsucc = outs.length;
