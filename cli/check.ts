@@ -1,5 +1,5 @@
 // The `buffy check` and `buffy traces` commands.
-import { mkdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { TlaError, formatLoc } from '../tla/errors.ts';
@@ -18,12 +18,14 @@ import { labelStep } from '../tla/check/label.ts';
 import { javaAvailable, runTlc, tlcJar, type TlcOutcome } from '../tla/check/tlc.ts';
 import { traceToItf, type ItfTrace } from '../tla/check/itf.ts';
 import { generateTraces } from '../tla/index.ts';
+import { setHeapBudget } from '../tla/memory.ts';
 
 /** Exit codes: 0 ok, 1 a violation or an evaluation error, 2 bad usage or input. */
 const EXIT_VIOLATION = 1;
 const EXIT_USAGE = 2;
 
 function exitCodeForError(e: unknown): number {
+  if (e instanceof UsageError) return EXIT_USAGE;
   if (e instanceof TlaError) return e.kind === 'eval' ? EXIT_VIOLATION : EXIT_USAGE;
   return EXIT_VIOLATION;
 }
@@ -59,14 +61,18 @@ interface CheckFlags {
   workers?: number;
   deadlock: boolean;
   maxStates?: number;
+  maxHeap?: number;
 }
+
+const MAX_HEAP_HELP =
+  "stop with an error when the checker's heap passes MB megabytes (default: 85% of node's heap limit, raised with NODE_OPTIONS=--max-old-space-size=MB)";
 
 export function registerTlaCommands(program: Command): void {
   program
     .command('check')
     .description('model-check a TLA+ spec with its .cfg model (built-in checker, or TLC when available)')
-    .argument('<spec>', 'the root .tla module')
-    .option('--config <file>', 'the .cfg model (default: SPEC.cfg beside the spec)')
+    .argument('<spec>', 'the root .tla module (the .tla may be left out, as with TLC)')
+    .option('--config <file>', 'the .cfg model (default: the spec with .cfg for .tla)')
     .option('--lib <dir>', 'a folder to look for modules in (repeatable)', collect, [] as string[])
     .addOption(
       new Option(
@@ -82,6 +88,7 @@ export function registerTlaCommands(program: Command): void {
     )
     .option('--no-deadlock', 'do not report deadlocks (overrides CHECK_DEADLOCK)')
     .option('--max-states <n>', 'stop with an error after N distinct states', positiveInt('--max-states'))
+    .option('--max-heap <MB>', MAX_HEAP_HELP, positiveInt('--max-heap'))
     .action(async (spec: string, flags: CheckFlags) => {
       process.exitCode = await runCheckCommand(spec, flags);
     });
@@ -89,8 +96,8 @@ export function registerTlaCommands(program: Command): void {
   program
     .command('traces')
     .description('generate ITF traces from a spec: an edge cover of its state graph, or seeded random walks')
-    .argument('<spec>', 'the root .tla module')
-    .option('--config <file>', 'the .cfg model (default: SPEC.cfg beside the spec)')
+    .argument('<spec>', 'the root .tla module (the .tla may be left out, as with TLC)')
+    .option('--config <file>', 'the .cfg model (default: the spec with .cfg for .tla)')
     .option('--lib <dir>', 'a folder to look for modules in (repeatable)', collect, [] as string[])
     .addOption(
       new Option('--cover <what>', 'cover every edge of the reachable state graph').choices(['edges']),
@@ -104,6 +111,7 @@ export function registerTlaCommands(program: Command): void {
       'refuse graphs of more than N distinct states (edge cover)',
       positiveInt('--max-states'),
     )
+    .option('--max-heap <MB>', MAX_HEAP_HELP, positiveInt('--max-heap'))
     .requiredOption('--out <dir>', 'folder to write trace-0001.itf.json ... into')
     .action(async (spec: string, flags: TraceFlags) => {
       process.exitCode = await runTracesCommand(spec, flags);
@@ -116,20 +124,79 @@ function chooseEngine(flag: 'builtin' | 'tlc' | undefined): 'builtin' | 'tlc' {
   return tlcJar() && javaAvailable() ? 'tlc' : 'builtin';
 }
 
-async function runCheckCommand(spec: string, flags: CheckFlags): Promise<number> {
-  const engine = chooseEngine(flags.engine);
-  const cfgFile = flags.config ?? defaultCfgFile(spec);
-  if (!existsSync(spec))
-    return usageFailure(engine, spec, cfgFile, flags.json, new TlaError('io', `spec file ${spec} not found`));
-  if (!existsSync(cfgFile)) {
-    return usageFailure(
-      engine,
-      spec,
-      cfgFile,
-      flags.json,
-      new TlaError('io', `configuration file ${cfgFile} not found; pass --config FILE`),
+/** A command-line input that cannot be used, said the way the user wrote it. */
+class UsageError extends Error {}
+
+function statOf(file: string): ReturnType<typeof statSync> | undefined {
+  return statSync(file, { throwIfNoEntry: false });
+}
+
+/**
+ * The spec and configuration files a command line names, as TLC reads them: the spec is a .tla
+ * file, named with or without its extension; the model is --config, else the spec's name with
+ * .cfg. Throws a UsageError saying what to give instead (a folder, a .cfg given as the spec, a
+ * missing file, a folder given to --config).
+ */
+export function resolveInputs(
+  command: 'check' | 'traces',
+  spec: string,
+  config: string | undefined,
+): { spec: string; cfg: string } {
+  const st = statOf(spec);
+  if (st?.isDirectory()) {
+    const tla = readdirSync(spec)
+      .filter((f) => f.endsWith('.tla'))
+      .sort();
+    const hint =
+      tla.length === 0
+        ? 'it has no .tla files'
+        : `it has ${tla
+            .slice(0, 5)
+            .map((f) => path.join(spec, f))
+            .join(', ')}${tla.length > 5 ? ', ...' : ''}`;
+    throw new UsageError(`${spec} is a folder; give the root .tla module of the spec (${hint})`);
+  }
+  if (spec.endsWith('.cfg')) {
+    const tla = spec.slice(0, -'.cfg'.length) + '.tla';
+    throw new UsageError(
+      `${spec} is a model configuration, not a spec; give the .tla module: ` +
+        (statOf(tla)?.isFile()
+          ? `buffy ${command} ${tla} (which reads ${spec} beside it)`
+          : `buffy ${command} SPEC.tla --config ${spec}`),
     );
   }
+  let file = spec;
+  if (!st) {
+    if (!spec.endsWith('.tla') && statOf(`${spec}.tla`)?.isFile()) file = `${spec}.tla`;
+    else throw new UsageError(`spec file ${spec} not found`);
+  } else if (!spec.endsWith('.tla')) {
+    throw new UsageError(`${spec} is not a .tla file; give the root .tla module of the spec`);
+  }
+  if (config !== undefined) {
+    const cst = statOf(config);
+    if (!cst) throw new UsageError(`--config ${config}: file not found`);
+    if (cst.isDirectory()) throw new UsageError(`--config ${config} is a folder; give a .cfg file`);
+    return { spec: file, cfg: config };
+  }
+  const cfg = defaultCfgFile(file);
+  if (!statOf(cfg)?.isFile())
+    throw new UsageError(
+      `configuration file ${cfg} not found; write it beside the spec or pass --config FILE`,
+    );
+  return { spec: file, cfg };
+}
+
+async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<number> {
+  const engine = chooseEngine(flags.engine);
+  let spec: string;
+  let cfgFile: string;
+  try {
+    ({ spec, cfg: cfgFile } = resolveInputs('check', specArg, flags.config));
+  } catch (e) {
+    if (!(e instanceof UsageError)) throw e;
+    return usageFailure(engine, specArg, flags.config ?? null, flags.json, e);
+  }
+  if (flags.maxHeap !== undefined) setHeapBudget(flags.maxHeap * 2 ** 20);
   if (engine === 'tlc') return runTlcCheck(spec, cfgFile, flags);
 
   let cm: CheckModel;
@@ -316,6 +383,7 @@ interface TraceFlags {
   seed: number;
   maxSteps?: number;
   maxStates?: number;
+  maxHeap?: number;
   out: string;
 }
 
@@ -326,7 +394,9 @@ async function runTracesCommand(spec: string, flags: TraceFlags): Promise<number
   }
   let cm: CheckModel;
   try {
-    cm = await loadModel(spec, flags.config ?? null, { libDirs: flags.lib });
+    const files = resolveInputs('traces', spec, flags.config);
+    if (flags.maxHeap !== undefined) setHeapBudget(flags.maxHeap * 2 ** 20);
+    cm = await loadModel(files.spec, files.cfg, { libDirs: flags.lib });
   } catch (e) {
     process.stderr.write(`buffy traces: ${errorText(e)}\n`);
     return exitCodeForError(e);

@@ -365,7 +365,11 @@ export function parseCfg(text: string, file: string): ModelConfig {
         take();
         const m = take();
         if (m.kind !== 'ident') {
-          throw new TlaError('config', `${t.text} <- [...]: expected a module name, found ${describe(m)}`, m.loc);
+          throw new TlaError(
+            'config',
+            `${t.text} <- [...]: expected a module name, found ${describe(m)}`,
+            m.loc,
+          );
         }
         const close = take();
         if (!(close.kind === 'punct' && close.text === ']')) {
@@ -489,7 +493,12 @@ export function parseCfg(text: string, file: string): ModelConfig {
   }
   if (!specification && ((init && !next) || (!init && next))) {
     const where = (init ?? next)!.loc;
-    throw new TlaError('config', init ? 'INIT given without NEXT' : 'NEXT given without INIT', where);
+    const [given, missing] = init ? ['INIT', 'NEXT'] : ['NEXT', 'INIT'];
+    throw new TlaError(
+      'config',
+      `${given} given without ${missing}: add a line \`${missing} <name>\` (or use SPECIFICATION instead of both)`,
+      where,
+    );
   }
 
   return {

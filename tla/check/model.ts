@@ -155,7 +155,15 @@ export function modelFromConfig(
   for (const c of cfg.constants) {
     if (c.module !== undefined) {
       const by = c.kind === 'value' ? printCfgValue(c.value) : c.target;
-      const w = moduleOverrideWarning(spec, c.name, by, c.kind === 'value' ? null : c.target, c.module, c.loc, replaced);
+      const w = moduleOverrideWarning(
+        spec,
+        c.name,
+        by,
+        c.kind === 'value' ? null : c.target,
+        c.module,
+        c.loc,
+        replaced,
+      );
       if (w) warnings.push(w);
     }
     if (c.kind === 'value' && c.module !== undefined && !declared.has(c.name)) {
@@ -237,6 +245,16 @@ export function modelFromConfig(
   } else if (cfg.init && cfg.next) {
     init = formula(cfg.init, 'INIT');
     next = formula(cfg.next, 'NEXT');
+  } else if (model.variables.length > 0) {
+    // TLC stops too ("did not specify the initial state predicate"): nothing would be checked.
+    const vars = model.variables;
+    throw new TlaError(
+      'config',
+      `the configuration names neither SPECIFICATION nor INIT and NEXT, so nothing would be checked, ` +
+        `but the spec has ${vars.length === 1 ? 'a variable' : `${vars.length} variables`} (${vars.join(', ')}): ` +
+        `add \`SPECIFICATION Spec\` (Spec == Init /\\ [][Next]_vars) or the two lines \`INIT Init\` and \`NEXT Next\` to ${cfg.file}`,
+      { file: cfg.file, line: 1, col: 1 },
+    );
   } else {
     // No behaviour: TLC checks the ASSUMEs (done above) and reports success with no states.
     const where: Loc = { file: cfg.file, line: 1, col: 1 };
@@ -344,7 +362,9 @@ function moduleOverrideWarning(
   for (const m of all.values()) {
     if (m.name === module || m.standard) continue;
     const uses = (e: Expr): boolean =>
-      (e.kind === 'name' && e.name === name) || (e.kind === 'apply' && e.op === name) || children(e).some(uses);
+      (e.kind === 'name' && e.name === name) ||
+      (e.kind === 'apply' && e.op === name) ||
+      children(e).some(uses);
     const used =
       m.definitions.some(
         (d) =>
@@ -420,7 +440,10 @@ export function permutationGroup(
   loc: Loc,
 ): ReadonlyMap<ModelValue, ModelValue>[] {
   const key = (p: ReadonlyMap<ModelValue, ModelValue>): string =>
-    [...p].map(([a, b]) => `${a.index}>${b.index}`).sort().join(',');
+    [...p]
+      .map(([a, b]) => `${a.index}>${b.index}`)
+      .sort()
+      .join(',');
   const generators = gens.filter((g) => g.size > 0);
   const seen = new Set<string>();
   const group: ReadonlyMap<ModelValue, ModelValue>[] = [];
@@ -761,7 +784,9 @@ class Analyzer {
         const f = this.fairnessOf(e, ctx);
         const enabled = tf.atom<Pred>({ level: 'enabled', f: f.angle, negate: false });
         const taken = tf.atom<Pred>({ level: 'step', f: f.angle, negate: false });
-        const disabled = e.strong ? tf.eventually(tf.always(tf.not(enabled))) : tf.always(tf.eventually(tf.not(enabled)));
+        const disabled = e.strong
+          ? tf.eventually(tf.always(tf.not(enabled)))
+          : tf.always(tf.eventually(tf.not(enabled)));
         return tf.or(disabled, tf.always(tf.eventually(taken)));
       }
       case 'quant': {
