@@ -1,10 +1,12 @@
 // Tracing benchmark: word count on one embedded worker engine (file source, counting sink) with
 // tracing absent (the engine as before tracing), off, 1 in 1,000 and all messages. Reports go to
 // an in-memory trace receiver (bounded at its defaults) or, for "all (counting sink)", to a sink
-// that only counts them. Prints words/s per mode (median of --runs, the modes taking turns) and
-// the ratio to "absent". Options: --words N (default 1,000,000), --runs N (default 5).
+// that only counts them. Each run is a fresh process (so one mode's JIT feedback does not slow
+// the next), the modes taking turns; prints words/s per mode (median of --runs) and the ratio to
+// "absent". Options: --words N (default 1,000,000), --runs N (default 5).
 //
-//   node --import tsx bench/tracing.ts [--words N] [--runs N]
+//   node --import tsx --conditions=buffy-source bench/tracing.ts [--words N] [--runs N]
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -104,18 +106,32 @@ function median(xs: number[]): number {
   return s[Math.floor(s.length / 2)]!;
 }
 
+/** One measured run in this process (after one warm-up run of the same mode). */
+async function child(file: string, k: number): Promise<void> {
+  await runOnce(file, MODES[k]!);
+  console.log(JSON.stringify(await runOnce(file, MODES[k]!)));
+}
+
+function inChild(file: string, k: number): { words: number; ms: number; reports: number } {
+  const out = execFileSync(
+    process.execPath,
+    [...process.execArgv, process.argv[1]!, '--child', String(k), '--file', file],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
+  );
+  return JSON.parse(out.trim().split('\n').pop()!) as { words: number; ms: number; reports: number };
+}
+
 async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'buffy-bench-tracing-'));
   try {
     const file = join(dir, 'corpus.txt');
     writeFileSync(file, generateCorpus({ words: WORDS }));
-    await runOnce(file, MODES[0]!); // warm-up
     const rates = MODES.map(() => [] as number[]);
     const reports = MODES.map(() => 0);
     let words = 0;
     for (let r = 0; r < RUNS; r++) {
       for (let k = 0; k < MODES.length; k++) {
-        const res = await runOnce(file, MODES[k]!);
+        const res = inChild(file, k);
         words = res.words;
         reports[k] = res.reports;
         rates[k]!.push(res.words / (res.ms / 1000));
@@ -136,4 +152,7 @@ async function main(): Promise<void> {
   }
 }
 
-await main();
+const childAt = process.argv.indexOf('--child');
+if (childAt >= 0)
+  await child(process.argv[process.argv.indexOf('--file') + 1]!, Number(process.argv[childAt + 1]));
+else await main();
