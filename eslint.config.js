@@ -14,7 +14,7 @@ export default tseslint.config(
     },
   },
   {
-    // Determinism seams (see /work/shared/DESIGN.md): the engine and the pure channel core get
+    // Determinism seams (see ../shared/DESIGN.md): the engine and the pure channel core get
     // time, timers, randomness, network and disk only through Clock, Random, Store and the
     // transport/connector interfaces (runtime/types.ts), so a seeded simulator can replay them.
     files: ['runtime/engine/**/*.ts', 'runtime/net/channel.ts', 'runtime/net/framing.ts'],

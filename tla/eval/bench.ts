@@ -1,7 +1,9 @@
 // Benchmark of the evaluator's hot path: next-state evaluations per second on the corpus
 // model check-22 (Replication), from a few hundred states deep in its state space.
 //   node --import tsx tla/eval/bench.ts [corpus-dir]
+// The corpus is ../shared/tla-corpus beside the checkout unless given (or BUFFY_TLA_CORPUS).
 // Prints figures; asserts nothing.
+import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadSpec } from '../parse/index.ts';
 import { fingerprintState, modelValue, setOfValues } from '../values.ts';
@@ -9,8 +11,17 @@ import type { Value } from '../values.ts';
 import { buildModel } from './index.ts';
 import type { ConstantAssignment, State } from './index.ts';
 
-const corpus = process.argv[2] ?? process.env.BUFFY_TLA_CORPUS ?? '/work/shared/tla-corpus';
+const repoRoot = path.resolve(import.meta.dirname, '..', '..');
+const corpus = path.resolve(
+  process.argv[2] ?? process.env.BUFFY_TLA_CORPUS ?? path.join(repoRoot, '..', 'shared', 'tla-corpus'),
+);
 const file = path.join(corpus, 'check-22-bench-replication', 'Replication.tla');
+if (!existsSync(file)) {
+  process.stderr.write(
+    `tla/eval/bench.ts: ${file} not found; give the corpus folder as the argument or in BUFFY_TLA_CORPUS\n`,
+  );
+  process.exit(2);
+}
 const spec = await loadSpec(file);
 const constants = new Map<string, ConstantAssignment>([
   ['Backups', { kind: 'value', value: setOfValues(['b1', 'b2', 'b3'].map(modelValue)) }],

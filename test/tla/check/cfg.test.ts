@@ -5,7 +5,7 @@ import fc from 'fast-check';
 import { parseCfg, printCfgValue as print, type CfgValue } from '../../../tla/check/cfg.ts';
 import { TlaError } from '../../../tla/errors.ts';
 
-const corpus = path.resolve(import.meta.dirname, '..', '..', '..', '..', 'shared', 'tla-corpus');
+import { corpusDir as corpus, itWithCorpus } from '../shared.ts';
 
 function errorOf(text: string): TlaError {
   try {
@@ -118,14 +118,20 @@ describe('parseCfg', () => {
     expect(cfg.checkDeadlock).toBe(false);
     expect(cfg.specification?.name).toBe('Spec');
     expect(cfg.constants).toEqual([
-      { kind: 'substitution', name: 'Nat', target: 'ZSeqNat', module: 'ZSequences', loc: { file: 'M.cfg', line: 7, col: 10 } },
+      {
+        kind: 'substitution',
+        name: 'Nat',
+        target: 'ZSeqNat',
+        module: 'ZSequences',
+        loc: { file: 'M.cfg', line: 7, col: 10 },
+      },
       { kind: 'substitution', name: 'Limit', target: 'Ten', loc: { file: 'M.cfg', line: 7, col: 39 } },
     ]);
     expect(cfg.alias?.name).toBe('Alias');
     expect(cfg.postconditions.map((n) => n.name)).toEqual(['Done', 'Counted']);
   });
 
-  it.skipIf(!existsSync(corpus))('parses every corpus .cfg except the two TLC rejects', () => {
+  itWithCorpus('parses every corpus .cfg except the two TLC rejects', () => {
     const rejected: string[] = [];
     for (const dir of readdirSync(corpus)) {
       const full = path.join(corpus, dir);
@@ -158,7 +164,9 @@ describe('parseCfg property', () => {
         .map((x): CfgValue => ({ kind: 'str', value: x })),
       fc.boolean().map((b): CfgValue => ({ kind: 'bool', value: b })),
       ident.map((n): CfgValue => ({ kind: 'modelValue', name: n })),
-      fc.array(tie('v'), { maxLength: 3 }).map((elems): CfgValue => ({ kind: 'set', elems: elems as CfgValue[] })),
+      fc
+        .array(tie('v'), { maxLength: 3 })
+        .map((elems): CfgValue => ({ kind: 'set', elems: elems as CfgValue[] })),
     ),
   })).v;
   it('constants and names printed in .cfg syntax parse back to the same model', () => {

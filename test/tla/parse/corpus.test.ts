@@ -1,9 +1,10 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { loadSpec } from '../../../tla/parse/index.ts';
 import { printDefinition } from '../../../tla/parse/print.ts';
-import { corpusDir, parseBody, stripLocs } from './helpers.ts';
+import { parseBody, stripLocs } from './helpers.ts';
+import { corpusDir, describeWithCorpus } from '../shared.ts';
 
 /** Every AST node (an object with a `kind`) below `v` that lacks a place inside a file of `lines` lines. */
 function misplaced(v: unknown, file: string, lines: number, out: string[] = []): string[] {
@@ -42,7 +43,7 @@ function tlaFiles(dir: string): string[] {
 
 const files = fs.existsSync(corpusDir) ? tlaFiles(corpusDir) : [];
 
-describe('the TLA+ corpus', () => {
+describeWithCorpus('the TLA+ corpus', () => {
   it('is present', () => {
     expect(files.length).toBeGreaterThan(50);
   });

@@ -5,7 +5,7 @@ import type { Definition, Expr, Module } from '../../../tla/ast.ts';
 import { parseModuleText } from '../../../tla/parse/index.ts';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
-export const corpusDir = path.resolve(repoRoot, '..', 'shared', 'tla-corpus');
+export { corpusDir } from '../shared.ts';
 
 /** A deep copy without `loc` fields (and without module `file` names). */
 export function stripLocs<T>(v: T): T {

@@ -4,15 +4,16 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { TlaError } from '../../../tla/errors.ts';
 import { parseModuleText } from '../../../tla/parse/index.ts';
-import { corpusDir } from './helpers.ts';
+import { corpusDir, describeWithCorpus } from '../shared.ts';
 
-const samples = [
+/** Corpus modules to damage (read when the corpus is present). */
+const sampleFiles = [
   'expr-25-junctions-comments/Junctions.tla',
   'expr-16-let-if-case/Calculator.tla',
   'expr-22-instance/Instances.tla',
   'check-19-pluscal-mutex/Peterson.tla',
   'expr-24-unicode-tictactoe/TicTacToe.tla',
-].map((rel) => ({ rel, text: fs.readFileSync(path.join(corpusDir, rel), 'utf8') }));
+];
 
 const fragments = [
   '(',
@@ -47,8 +48,12 @@ const fragments = [
   "'",
 ];
 
-describe('damaged input', () => {
+describeWithCorpus('damaged input', () => {
   it('is always answered with a TlaError that has a place inside the file, never a crash', async () => {
+    const samples = sampleFiles.map((rel) => ({
+      rel,
+      text: fs.readFileSync(path.join(corpusDir, rel), 'utf8'),
+    }));
     await fc.assert(
       fc.asyncProperty(
         fc.constantFrom(...samples),
