@@ -8,16 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  BUFFY,
-  childPids,
-  freePort,
-  killAll,
-  portFree,
-  processGone,
-  startBuffy,
-  waitUntil,
-} from './processes.ts';
+import { BUFFY, childPids, killAll, portFree, processGone, startBuffy, waitUntil } from './processes.ts';
 
 const APP = fileURLToPath(new URL('./fixtures/word-tally.ts', import.meta.url));
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'buffy-tree-'));
@@ -30,28 +21,28 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** Starts `buffy run --workers 3` with a tcp: source on `port`, waits until the cluster runs. */
+/** Starts `buffy run --workers 3` with a tcp: source on `port` (0: any free one), waits until
+ * the cluster runs; `ports`: the source's, the control port and the three data ports. */
 async function startLocalCluster(name: string, port: number, detached = false) {
   const p = startBuffy(name, ['run', APP, '--workers', '3', '--source', `tcp:127.0.0.1:${port}`], tmp, {
     detached,
   });
   await p.waitFor(/cluster 'local-\d+' started: 3 workers/, 60_000);
-  await p.waitFor(new RegExp(`source tcp:127\\.0\\.0\\.1:${port} listening on`), 30_000);
-  const ports = [port];
+  const source = await p.waitFor(/source tcp:127\.0\.0\.1:\d+ listening on 127\.0\.0\.1:(\d+)/, 30_000);
+  const ports = [Number(source[1])];
   for (const l of p.lines) {
     const m = /(?:control|data) listening on 127\.0\.0\.1:(\d+)/.exec(l);
     if (m) ports.push(Number(m[1]));
   }
-  expect(ports).toHaveLength(5); // the source, the control port, three data ports
+  expect(ports, p.lines.join('\n')).toHaveLength(5);
   return { p, ports };
 }
 
 describe.skipIf(!onLinux)('buffy run --workers 3: the workers end with their parent', () => {
   it('SIGKILL of the parent: every worker exits within the bound, its ports are free, a re-run works', async () => {
-    const port = await freePort();
-    const { p, ports } = await startLocalCluster('tree/killed', port);
-    const workers = childPids(p.child.pid!);
-    expect(workers).toHaveLength(3);
+    const { p, ports } = await startLocalCluster('tree/killed', 0);
+    const workers = childPids(p.child.pid!, ['node', '--exit-with-stdin']);
+    expect(workers, p.lines.join('\n')).toHaveLength(3);
     const t0 = Date.now();
     p.child.kill('SIGKILL');
     await p.exited;
@@ -61,16 +52,17 @@ describe.skipIf(!onLinux)('buffy run --workers 3: the workers end with their par
     for (const q of ports) expect(await portFree(q), `port ${q}`).toBe(true);
 
     // The user's next run on the same source port starts (no "address is already in use").
-    const again = await startLocalCluster('tree/again', port);
+    const again = await startLocalCluster('tree/again', ports[0]!);
+    expect(again.ports[0]).toBe(ports[0]);
     again.p.child.kill('SIGTERM');
     expect(await again.p.exited, again.p.lines.join('\n')).toBe(0);
     expect(again.p.lines.join('\n')).not.toMatch(/already in use/);
   }, 120_000);
 
   it("a Ctrl-C (SIGINT to the parent's process group) stops the cluster cleanly, once", async () => {
-    const { p } = await startLocalCluster('tree/ctrl-c', await freePort(), true);
-    const workers = childPids(p.child.pid!);
-    expect(workers).toHaveLength(3);
+    const { p } = await startLocalCluster('tree/ctrl-c', 0, true);
+    const workers = childPids(p.child.pid!, ['node', '--exit-with-stdin']);
+    expect(workers, p.lines.join('\n')).toHaveLength(3);
     process.kill(-p.child.pid!, 'SIGINT');
     const code = await p.exited;
     const out = p.lines.join('\n');

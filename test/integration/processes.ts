@@ -121,13 +121,21 @@ export async function waitUntil(what: string, cond: () => boolean, timeoutMs = 2
   }
 }
 
-/** The pids of the live child processes of `pid` (Linux: from /proc). */
-export function childPids(pid: number): number[] {
+/** The pids of the live child processes of `pid` whose command line has every one of `args`
+ * (Linux: from /proc; a loader may have helper processes of its own, e.g. esbuild's). */
+export function childPids(pid: number, args: readonly string[] = []): number[] {
   const out: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const stat = procStat(Number(entry));
-    if (stat && stat.ppid === pid && stat.state !== 'Z') out.push(Number(entry));
+    if (!stat || stat.ppid !== pid || stat.state === 'Z') continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue;
+    }
+    if (args.every((a) => argv.includes(a))) out.push(Number(entry));
   }
   return out;
 }
