@@ -16,6 +16,7 @@
 // (out/dead-letters.w1.jsonl ...); the run ends by saying where they are.
 
 import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Application } from '../api/app.ts';
@@ -25,7 +26,14 @@ import { perWorkerPath } from '../connectors/file.ts';
 import { DEFAULT_DEAD_LETTERS } from '../connectors/dead-letter-file.ts';
 import { countOf } from './text.ts';
 
-export const BUFFY_BIN = fileURLToPath(new URL('../../bin/buffy.mjs', import.meta.url));
+/** The `buffy` launcher the workers run: bin/buffy.mjs of this package, two folders up from the
+ * sources (runtime/cluster/) or three from the compiled code (dist/runtime/cluster/). */
+export const BUFFY_BIN = ((): string => {
+  const candidates = ['../../bin/buffy.mjs', '../../../bin/buffy.mjs'].map((rel) =>
+    fileURLToPath(new URL(rel, import.meta.url)),
+  );
+  return candidates.find((p) => existsSync(p)) ?? candidates[0]!;
+})();
 
 export interface LocalClusterOptions {
   readonly cluster?: string;
