@@ -13,6 +13,7 @@ import type { RunSummary } from '../runtime/engine/embedded.ts';
 import { createStderrLogger, createSystemClock } from '../runtime/system.ts';
 import { registerClusterCommands } from './cluster.ts';
 import { runLocalCluster } from '../runtime/cluster/local.ts';
+import { runTracing } from './trace.ts';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -42,7 +43,8 @@ export function formatRunSummary(appName: string, s: RunSummary, deadLetterFile?
     `${appName}: ${s.stoppedEarly ? 'stopped' : 'done'} after ${secs.toFixed(3)} s`,
     `  source messages: ${fmt(m.ingested)} (${rate(m.ingested)}/s)`,
     ...Object.entries(m.stateApplied).map(
-      ([step, n]) => `  state step ${step}: ${fmt(n)} messages applied (${rate(n)}/s)`,
+      ([step, n]) =>
+        `  state step ${step}: ${fmt(n)} ${n === 1 ? 'message' : 'messages'} applied (${rate(n)}/s)`,
     ),
     `  sink messages: ${fmt(m.sunk)} (${rate(m.sunk)}/s)`,
     `  dead letters: ${fmt(m.deadLetters)}${m.deadLetters > 0 && deadLetterFile ? ` (in ${deadLetterFile})` : ''}`,
@@ -57,16 +59,20 @@ interface RunFlags {
   param: string[];
   workers?: string;
   deadLetters: string;
+  trace?: string;
+  traceTo?: string;
 }
 
 async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: RunFlags): Promise<number> {
   const app = await loadApp(appPath, options);
   checkAppConnectors(app);
   const log = createStderrLogger(app.name);
+  const tracing = runTracing(app, flags, AppOptionsError);
   const run = startEmbedded(app, {
     clock: createSystemClock(),
     log,
     deadLetters: new FileDeadLetterSink(flags.deadLetters, log),
+    ...(tracing ? { tracing: tracing.options } : {}),
   });
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -83,6 +89,11 @@ async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: R
     const toStderr =
       (options.sink ?? '').startsWith('stdout:') || app.sinks.some((s) => s.uri.startsWith('stdout:'));
     (toStderr ? process.stderr : process.stdout).write(`${text}\n`);
+    if (tracing) {
+      const t = await tracing.finish();
+      (toStderr ? process.stderr : process.stdout).write(`${t.text}\n`);
+      if (t.violations > 0) return EXIT_FAILURE;
+    }
     return 0;
   } finally {
     process.off('SIGINT', onSignal);
@@ -108,10 +119,20 @@ export function registerRuntimeCommands(program: Command): void {
       'file for messages whose processing threw (JSON lines; with --workers N one per worker: out/dead-letters.w1.jsonl ...)',
       DEFAULT_DEAD_LETTERS,
     )
+    .option(
+      '--trace <sampling>',
+      'trace sampled messages, all or 1/N, and check them against the flow (embedded runs)',
+    )
+    .option('--trace-to <host:port>', 'send the trace reports to buffy trace-receiver instead')
     .action(async (appPath: string, flags: RunFlags) => {
       try {
         const options = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
         const workers = parseWorkers(flags.workers);
+        if (workers > 1 && flags.trace !== undefined) {
+          throw new AppOptionsError(
+            '--trace: tracing a local cluster (--workers N) is not wired yet; trace an embedded run',
+          );
+        }
         if (workers > 1) {
           // Load the app here first: a module that does not load or a bad --param is one usage
           // error (exit 2), not N worker processes failing one after another.

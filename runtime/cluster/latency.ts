@@ -1,5 +1,6 @@
 // A small log-bucketed latency histogram (about 1% relative precision) whose buckets travel
 // as plain data, so the initializer can merge the workers' histograms exactly.
+import { countOf } from './text.ts';
 
 const GROWTH = 1.01;
 const LOG_GROWTH = Math.log(GROWTH);
@@ -80,5 +81,5 @@ export class LatencyHistogram {
 
 export function formatLatency(s: LatencySummary): string {
   const f = (us: number) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} us`);
-  return `p50 ${f(s.p50Us)}, p90 ${f(s.p90Us)}, p99 ${f(s.p99Us)}, p99.9 ${f(s.p999Us)}, max ${f(s.maxUs)} (${s.count} messages)`;
+  return `p50 ${f(s.p50Us)}, p90 ${f(s.p90Us)}, p99 ${f(s.p99Us)}, p99.9 ${f(s.p999Us)}, max ${f(s.maxUs)} (${countOf(s.count, 'message')})`;
 }

@@ -286,7 +286,7 @@ export async function startReceiver(options: ReceiveOptions): Promise<Receiver> 
       }
     });
   });
-  const address = await listen(server, options.listen, 'buffy receive --listen');
+  const address = await listen(server, options.listen, '--listen');
   return {
     address,
     get frames() {
