@@ -2,6 +2,7 @@
 // receiver (runtime/tracing) and queries of a running one.
 import type { Command } from 'commander';
 import { AppConfigError } from '../runtime/api/app.ts';
+import type { Application } from '../runtime/api/app.ts';
 import { AppLoadError, loadApp } from '../runtime/api/load.ts';
 import { AppOptionsError, toAppOptions } from '../runtime/api/options.ts';
 import type { Flow } from '../runtime/flow/ast.ts';
@@ -9,9 +10,16 @@ import { FlowSyntaxError, parseFlow } from '../runtime/flow/parse.ts';
 import { printFlow } from '../runtime/flow/print.ts';
 import { FlowLimitError } from '../runtime/flow/semantics.ts';
 import { topologyFlow } from '../runtime/flow/topology.ts';
-import { ReceiverClientError, receiverClient, startReceiverServer } from '../runtime/tracing/http.ts';
+import {
+  HttpTraceSink,
+  ReceiverClientError,
+  receiverClient,
+  startReceiverServer,
+} from '../runtime/tracing/http.ts';
 import { TraceReceiver } from '../runtime/tracing/receiver.ts';
 import type { ReceiverStats } from '../runtime/tracing/receiver.ts';
+import { SamplingError, parseSampling } from '../runtime/tracing/sampling.ts';
+import type { TracingOptions } from '../runtime/tracing/tracer.ts';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -177,3 +185,66 @@ export function registerTraceCommands(program: Command): void {
 }
 
 export { ReceiverClientError };
+
+/** The tracing of a `buffy run`: options for the engine, and what to do once the run ended. */
+export interface RunTracing {
+  readonly options: TracingOptions;
+  /** Posts what is left (--trace-to) or checks the embedded receiver's traversals; the text to
+   * print and whether some traversal violated the flow. */
+  finish(): Promise<{ text: string; violations: number }>;
+}
+
+/** `--trace SAMPLING [--trace-to HOST:PORT]` of `buffy run`: reports go to a receiver started with
+ * `buffy trace-receiver`, or to one embedded in the run that checks them against the app's
+ * declared flow (else its topology's) and prints its figures at the end. Null without --trace.
+ * Bad values throw `usage` (the caller's usage error class). */
+export function runTracing(
+  app: Application,
+  flags: { trace?: string; traceTo?: string },
+  usage: new (message: string) => Error,
+): RunTracing | null {
+  if (flags.trace === undefined) {
+    if (flags.traceTo !== undefined) throw new usage('--trace-to needs --trace SAMPLING (all, 1/N)');
+    return null;
+  }
+  let sampling;
+  try {
+    sampling = parseSampling(flags.trace);
+  } catch (err) {
+    if (err instanceof SamplingError) throw new usage(`--trace: ${err.message}`);
+    throw err;
+  }
+  if (flags.traceTo !== undefined) {
+    let address: string;
+    try {
+      const hp = parseHostPort(flags.traceTo, '--trace-to');
+      address = `${hp.host.includes(':') ? `[${hp.host}]` : hp.host}:${hp.port}`;
+    } catch (err) {
+      throw new usage((err as Error).message);
+    }
+    const sink = new HttpTraceSink(address);
+    return {
+      options: { sampling, sink },
+      finish: async () => {
+        await sink.flush();
+        const lost = sink.failedPosts > 0 ? `; ${sink.failedPosts} posts failed (${sink.lastError})` : '';
+        const dropped = sink.dropped > 0 ? `; ${sink.dropped} reports dropped (receiver too slow)` : '';
+        return { text: `trace reports sent to ${address}${lost}${dropped}`, violations: 0 };
+      },
+    };
+  }
+  const flow = app.flow !== undefined ? parseFlow(app.flow) : topologyFlow(app);
+  const receiver = new TraceReceiver({ flow });
+  return {
+    options: { sampling, sink: receiver },
+    finish: async () => {
+      const stats = receiver.stats();
+      const v = receiver.checkAll().slice(0, 10);
+      const text = [
+        `trace (${flags.trace}): ${formatStats({ ...stats, flow: printFlow(flow) })}`,
+        ...v.map((x) => `VIOLATION message ${x.messageId}: ${x.reason}: ${x.path}`),
+      ].join('\n');
+      return { text, violations: stats.violations };
+    },
+  };
+}

@@ -5,6 +5,7 @@ import type { Clock, DeadLetterSink, EngineMetrics, LatencyRecorder, Logger, Rem
 import { singleWorkerTable } from './partition.ts';
 import { EngineError, createWorkerEngine } from './worker.ts';
 import type { WorkerEngineImpl } from './worker.ts';
+import type { TracingOptions } from '../tracing/tracer.ts';
 
 export const EMBEDDED_WORKER = 'embedded';
 
@@ -13,6 +14,8 @@ export interface EmbeddedOptions {
   log: Logger;
   deadLetters: DeadLetterSink;
   latency?: LatencyRecorder;
+  /** Trace reports of sampled messages (runtime/tracing). */
+  tracing?: TracingOptions;
 }
 
 export interface RunSummary {
@@ -48,6 +51,7 @@ export function startEmbedded(app: Application, options: EmbeddedOptions): Embed
       },
     },
     ...(options.latency ? { latency: options.latency } : {}),
+    ...(options.tracing ? { tracing: options.tracing } : {}),
   });
   let stoppedEarly = false;
   const t0 = options.clock.monotonicMs();

@@ -61,4 +61,38 @@ describe('buffy trace-receiver, trace, flow (processes)', () => {
     expect(await usage.exited).toBe(2);
     expect(usage.lines.join('\n')).toMatch(/may not begin with a fork/);
   }, 120_000);
+
+  it('buffy run --trace checks an embedded run, or sends to a receiver with --trace-to', async () => {
+    const embedded = startBuffy('run', ['run', wordCount, '--trace', '1/10', '--param', 'top=0']);
+    expect(await embedded.exited).toBe(0);
+    expect(embedded.lines.join('\n')).toMatch(
+      /trace \(1\/10\): flow: lines;split;counts;updates\nmessages held: \d+, reports: \d+, traversals: \d+, violations: 0/,
+    );
+    const rx = startBuffy('receiver', ['trace-receiver', '--listen', '127.0.0.1:0']);
+    const m = await rx.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 60_000);
+    const sent = startBuffy('run', [
+      'run',
+      wordCount,
+      '--trace',
+      'all',
+      '--trace-to',
+      `127.0.0.1:${m[1]}`,
+      '--param',
+      'top=0',
+    ]);
+    expect(await sent.exited).toBe(0);
+    expect(sent.lines.join('\n')).toContain(`trace reports sent to 127.0.0.1:${m[1]}`);
+    const stats = startBuffy('stats', ['trace', 'stats', '--receiver', `127.0.0.1:${m[1]}`]);
+    expect(await stats.exited).toBe(0);
+    expect(stats.lines.join('\n')).toMatch(
+      /flow: \(none: traversals are not checked\)\nmessages held: \d{3,}/,
+    );
+    rx.child.kill('SIGTERM');
+    expect(await rx.exited).toBe(0);
+    const bad = startBuffy('run', ['run', wordCount, '--trace', '10%']);
+    expect(await bad.exited).toBe(2);
+    expect(bad.lines.join('\n')).toContain('expected off, all or 1/N');
+    const cluster = startBuffy('run', ['run', wordCount, '--trace', 'all', '--workers', '2']);
+    expect(await cluster.exited).toBe(2);
+  }, 180_000);
 });
