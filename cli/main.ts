@@ -5,7 +5,8 @@
 // Start-up cost: a command loads only the module group that registers it, so `buffy check`
 // never loads the runtime (zod, the engine, the cluster) and `buffy run` never loads the
 // checker. `buffy --help` loads none of them: it lists COMMANDS, a table of each command's
-// usage and summary that test/cli/main.test.ts compares with what the groups register.
+// usage and summary (its description, or the first part of it) that test/cli/main.test.ts
+// compares with what the groups register.
 import { createRequire } from 'node:module';
 import { Command, CommanderError, Help } from 'commander';
 import type { Option } from 'commander';
@@ -85,7 +86,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'conformance',
     term: 'conformance [options] [suite...]',
     summary:
-      'replay traces generated from the specs against the real runtime (every edge of each model graph); suites: credit-flow',
+      'replay traces generated from the specs against the real runtime (every edge of each model graph)',
     group: 'conformance',
   },
   {

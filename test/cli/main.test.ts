@@ -34,12 +34,19 @@ describe('buffy (cli/main.ts)', () => {
   it('COMMANDS lists exactly the registered commands, with their usage, summary and group', async () => {
     const help = new Help();
     const registered = (await buildProgram()).commands;
-    expect(registered.map((c) => c.name()).sort()).toEqual(COMMANDS.map((c) => c.name).sort());
+    expect(
+      registered.map((c) => c.name()).sort(),
+      'cli/main.ts COMMANDS must list every registered command (name, term, summary, group)',
+    ).toEqual(COMMANDS.map((c) => c.name).sort());
     for (const cmd of registered) {
       const entry = COMMANDS.find((c) => c.name === cmd.name())!;
-      expect({ term: entry.term, summary: entry.summary }).toEqual({
+      const fix = `cli/main.ts COMMANDS: the entry of "${cmd.name()}" must say what its group registers`;
+      expect(entry.summary.length, fix).toBeGreaterThan(10);
+      // The listed summary is the command's description, or its first part (details such as a
+      // list of suites may follow in `buffy CMD --help`).
+      expect({ term: entry.term, summary: entry.summary }, fix).toEqual({
         term: help.subcommandTerm(cmd),
-        summary: cmd.description(),
+        summary: cmd.description().slice(0, entry.summary.length),
       });
     }
     for (const group of Object.keys(GROUPS) as GroupName[]) {
