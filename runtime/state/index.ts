@@ -15,9 +15,10 @@ export {
   seenMerge,
 } from './seen.ts';
 export type { Dots } from './dots.ts';
-export type { GCounter, PNCounter } from './counters.ts';
+export type { GCounter, GCounterEntry, PNCounter, PNCounterEntry } from './counters.ts';
 export {
   GCounterType,
+  counterOrigins,
   PNCounterType,
   gCounterIncrement,
   gCounterValue,

@@ -101,6 +101,7 @@ export function orMap<S, V, Op>(
 ): ORMapType<S, V, Op> {
   const window = checkWindow(options.window ?? DEFAULT_WINDOW, 'orMap');
   const V = valueType;
+  const applyNested = V.applyNested?.bind(V);
   const emptyEntry: ORMapEntry<S> = Object.freeze({ d: NO_DOTS, c: EMPTY_SEEN, v: V.empty() });
 
   const entryApply = (e: ORMapEntry<S>, id: MessageId, op: ORMapEntryOp<Op>): ORMapEntry<S> => {
@@ -155,6 +156,12 @@ export function orMap<S, V, Op>(
     update: (e, id, op) => {
       // The hot path: a present key's update allocates no op object.
       if (e.d.length > 0) {
+        if (applyNested !== undefined) {
+          // One Object.freeze per update: the entry, around a value left unfrozen (it is never
+          // changed: the engine takes a frozen state as deeply frozen, runtime/README.md).
+          const v = applyNested(e.v, id, op);
+          return v === e.v ? e : Object.freeze({ d: e.d, c: e.c, v });
+        }
         const v = V.apply(e.v, id, op);
         // Frozen here (its fields are), so committing it costs the engine one isFrozen test.
         return v === e.v ? e : Object.freeze({ d: e.d, c: e.c, v: freezeShallow(v) });

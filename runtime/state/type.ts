@@ -24,6 +24,10 @@ export interface CrdtType<S, V, Op> {
    * their author observed (OR-Set remove, MV-Register set, ...) are prepared from the author's
    * state by the type's helpers first. */
   apply(state: S, id: MessageId, op: Op): S;
+  /** As `apply`, but the new top-level object may be left unfrozen (its parts are frozen or
+   * themselves nested): for a parent state that freezes itself around it (an OR-Map entry),
+   * which saves one Object.freeze per update. Optional. */
+  applyNested?(state: S, id: MessageId, op: Op): S;
   /** State-based merge: commutative, associative, idempotent. */
   merge(a: S, b: S): S;
   /** What the application reads. */

@@ -162,11 +162,24 @@ export function subset<Op>(ops: readonly Authored<Op>[], delivery: Delivery, see
   return ops.filter((a) => keep.has(a));
 }
 
-/** Applies a schedule; every state is frozen as the engine would, so an op that changed its
- * input in place would throw. */
+/** Freezes every object and array in `v`, also below objects already frozen (an OR-Map entry is
+ * frozen around a value left unfrozen); checks the shape as the engine does. */
+export function deepFreeze<T>(v: T, name = 'state'): T {
+  freezeState(v, name);
+  const walk = (x: unknown): void => {
+    if (typeof x !== 'object' || x === null) return;
+    Object.freeze(x);
+    for (const k in x) walk((x as Record<string, unknown>)[k]);
+  };
+  walk(v);
+  return v;
+}
+
+/** Applies a schedule; every state is deeply frozen, so an op that changed its input in place
+ * would throw. */
 export function run<S, Op>(type: CrdtType<S, unknown, Op>, ops: readonly Authored<Op>[], from?: S): S {
-  let s = freezeState(from ?? type.empty(), type.name);
-  for (const a of ops) s = freezeState(type.apply(s, a.id, a.op), type.name);
+  let s = deepFreeze(from ?? type.empty(), type.name);
+  for (const a of ops) s = deepFreeze(type.apply(s, a.id, a.op), type.name);
   return s;
 }
 

@@ -5,11 +5,20 @@
 // and the store.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { freezeState } from '../../../runtime/engine/frozen-state.ts';
 import { crdtCodec, decodeState, encodeState } from '../../../runtime/state/index.ts';
 import { MemoryStore } from '../../../runtime/system.ts';
 import type { Authored, Model } from './harness.ts';
-import { author, distinct, missing, run, safeFrontier, schedule, stepsArb, subset } from './harness.ts';
+import {
+  author,
+  deepFreeze,
+  distinct,
+  missing,
+  run,
+  safeFrontier,
+  schedule,
+  stepsArb,
+  subset,
+} from './harness.ts';
 
 const seed = fc.integer({ min: 0, max: 0x7fffffff });
 
@@ -25,7 +34,7 @@ export function checkLaws<S, V, Op, Cmd>(m: Model<S, V, Op, Cmd>, numRuns = 150)
   const replica = (ops: readonly Authored<Op>[], s: number, compact: boolean): S => {
     const got = subset(ops, m.delivery, s);
     const st = run(T, schedule(got, m.delivery, s + 1));
-    return compact ? freezeState(T.compact(st, safeFrontier(ops, got, s + 2)), T.name) : st;
+    return compact ? deepFreeze(T.compact(st, safeFrontier(ops, got, s + 2)), T.name) : st;
   };
 
   describe(`${m.name}: laws`, () => {
@@ -92,7 +101,7 @@ export function checkLaws<S, V, Op, Cmd>(m: Model<S, V, Op, Cmd>, numRuns = 150)
           const got = subset(ops, m.delivery, s1);
           const st = run(T, schedule(got, m.delivery, s1));
           const f = safeFrontier(ops, got, s2);
-          const compacted = freezeState(T.compact(st, f), T.name);
+          const compacted = deepFreeze(T.compact(st, f), T.name);
           expect(T.value(compacted)).toEqual(T.value(st));
           const rest = schedule(missing(ops, got), m.delivery, s2);
           expect(T.value(run(T, rest, compacted))).toEqual(T.value(run(T, rest, st)));
@@ -108,7 +117,7 @@ export function checkLaws<S, V, Op, Cmd>(m: Model<S, V, Op, Cmd>, numRuns = 150)
         fc.property(history, seed, (ops, s1) => {
           let st = T.empty();
           for (const a of schedule(ops, m.delivery, s1, 0)) {
-            st = freezeState(T.apply(st, a.id, a.op), T.name);
+            st = deepFreeze(T.apply(st, a.id, a.op), T.name);
             expect(T.apply(st, a.id, a.op)).toBe(st);
           }
         }),

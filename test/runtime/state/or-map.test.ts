@@ -13,6 +13,7 @@ import type {
 } from '../../../runtime/state/index.ts';
 import { GCounterType, GSetType, entryCounter, orMap, orSet } from '../../../runtime/state/index.ts';
 import type { Authored } from './harness.ts';
+import { deepFreeze } from './harness.ts';
 import { checkLaws } from './laws.ts';
 
 const key = fc.constantFrom('k', 'l', 'm');
@@ -145,11 +146,17 @@ describe('OR-Map: meaning', () => {
     fc.assert(
       fc.property(fc.array(fc.tuple(key, fc.integer({ min: 0, max: 5 })), { maxLength: 40 }), (updates) => {
         let whole = Counters.empty();
+        let prepared = Counters.empty();
         const shards = new Map<string, ReturnType<typeof Counters.entry.empty>>();
         updates.forEach(([k, n], offset) => {
           whole = Counters.update(whole, id(0, offset), k, n);
+          // The fast path (update, one freeze around an unfrozen counter) = the prepared op.
+          prepared = deepFreeze(
+            Counters.apply(prepared, id(0, offset), Counters.prepare(prepared, k, { t: 'up', op: n })),
+          );
           shards.set(k, Counters.entry.update(shards.get(k) ?? Counters.entry.empty(), id(0, offset), n));
         });
+        expect(whole).toEqual(prepared);
         expect(Counters.fromEntries(shards)).toEqual(whole);
         expect(Counters.value(Counters.fromEntries(shards))).toEqual(Counters.value(whole));
       }),
@@ -159,14 +166,18 @@ describe('OR-Map: meaning', () => {
   it('a duplicate update of a present key is the identity (no new object)', () => {
     const e1 = Counters.entry.update(Counters.entry.empty(), id(0, 1), 1);
     const e2 = Counters.entry.update(e1, id(0, 2), 1);
+    expect(Object.isFrozen(e2)).toBe(true); // so the engine commits it with one isFrozen test
     expect(Counters.entry.update(e2, id(0, 2), 1)).toBe(e2);
     expect(Counters.entry.update(e2, id(0, 1), 1)).toBe(e2);
     expect(Counters.entry.value(e2)).toBe(2);
   });
 
   it('a torn entry is refused, naming the path', () => {
-    expect(() => Counters.check({ w: { d: [], c: [], v: [0, 1, 2] } })).toThrow(
-      /or-map<g-counter>\.w\.v: length 3/,
+    expect(() => Counters.check({ w: { d: [], c: [], v: { o: 0, n: 1, w: 2, s: 0 } } })).toThrow(
+      /or-map<g-counter>\.w\.v: missing field "r"/,
+    );
+    expect(() => Counters.check({ w: { d: [], c: [], v: { o: 0, n: -1, w: 2, s: 0, r: null } } })).toThrow(
+      /or-map<g-counter>\.w\.v\.n: -1 is not a non-negative total/,
     );
     expect(() => Counters.check({ w: { d: [], c: [] } })).toThrow(/missing field "v"/);
   });
