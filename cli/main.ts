@@ -155,10 +155,25 @@ function commandWord(argv: readonly string[]): string | undefined {
   return argv.find((a) => !a.startsWith('-'));
 }
 
+/** Edit distance (insertions, deletions, substitutions) between two short words. */
+function distance(a: string, b: string): number {
+  let row = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const next = [i];
+    for (let j = 1; j <= b.length; j++) {
+      next[j] = Math.min(row[j]! + 1, next[j - 1]! + 1, row[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+    }
+    row = next;
+  }
+  return row[b.length]!;
+}
+
 function unknownCommand(word: string): number {
   const names = COMMANDS.map((c) => c.name);
+  const near = names.filter((n) => distance(word, n) <= Math.max(1, Math.floor(n.length / 3)));
+  const hint = near.length > 0 ? ` (did you mean ${near.join(' or ')}?)` : '';
   process.stderr.write(
-    `buffy: unknown command '${word}'; the commands are ${names.join(', ')} (buffy --help describes them)\n`,
+    `buffy: unknown command '${word}'${hint}; the commands are ${names.join(', ')} (buffy --help describes them)\n`,
   );
   return EXIT_USAGE;
 }

@@ -80,6 +80,10 @@ describe('buffy (cli/main.ts)', () => {
       expect(r.out).toBe('');
       expect(r.err).toMatch(/^buffy: unknown command 'sim'; the commands are check, traces, run, /);
     }
+    expect((await cli(['chek', 'x.tla'])).err).toMatch(
+      /^buffy: unknown command 'chek' \(did you mean check\?\);/,
+    );
+    expect((await cli(['runn'])).err).toMatch(/^buffy: unknown command 'runn' \(did you mean run\?\);/);
   });
 
   it("a command's help marks its required options, and `help CMD` is `CMD --help`", async () => {
