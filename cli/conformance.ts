@@ -1,6 +1,7 @@
 // `buffy conformance [SUITE...]`: runs the conformance suites (traces generated from each
-// protocol's spec, replayed against the real runtime) and prints, per suite, the traces,
-// steps, edges covered and the verdict; a divergence is printed as a diff on stderr.
+// protocol's spec, replayed against the real runtime) and prints, per suite and model, the
+// traces, steps, edges covered, refusals tried and the verdict; a divergence is printed as a
+// diff on stderr. `--engine tlc` replays traces cut from TLC's own state graph instead.
 // Exit codes: 0 every suite conforms and covers every edge, 1 a divergence or an edge left
 // uncovered, 2 bad usage or a spec/model that cannot be loaded.
 import path from 'node:path';
@@ -10,9 +11,14 @@ import {
   formatDivergence,
   formatSuiteReport,
   runSuite,
+  type ConformanceSuite,
   type RunSuiteOptions,
   type SuiteReport,
 } from '../conformance/harness.ts';
+import { DELIVERY_MODELS, DELIVERY_MUTATIONS, deliverySuite } from '../conformance/delivery.ts';
+import { tlcEdgeCoverTraces, tlcUnavailable } from '../conformance/tlc-traces.ts';
+import type { DeliveryMutation } from '../runtime/net/channel.ts';
+import { loadModel } from '../tla/index.ts';
 import {
   CREDIT_FLOW_MUTATIONS,
   creditFlowSuite,
@@ -32,7 +38,8 @@ interface SuiteOptions {
 interface SuiteEntry {
   readonly description: string;
   readonly mutations: readonly string[];
-  run(opts: SuiteOptions, run: RunSuiteOptions): Promise<SuiteReport>;
+  /** The suite on each model it runs (the given --config, or its default models). */
+  suites(opts: SuiteOptions): ConformanceSuite<unknown>[];
 }
 
 /** Every suite, by the name `buffy conformance NAME` takes. */
@@ -40,13 +47,24 @@ export const CONFORMANCE_SUITES: Readonly<Record<string, SuiteEntry>> = {
   'credit-flow': {
     description: 'specs/CreditFlow.tla against the channel core (runtime/net/channel.ts)',
     mutations: CREDIT_FLOW_MUTATIONS,
-    run: (o, r) =>
-      runSuite(
-        creditFlowSuite({
-          ...(o.cfgFile !== undefined ? { cfgFile: o.cfgFile } : {}),
-          ...(o.mutation !== undefined ? { mutation: o.mutation as CreditFlowMutation } : {}),
-        }),
-        r,
+    suites: (o) => [
+      creditFlowSuite({
+        ...(o.cfgFile !== undefined ? { cfgFile: o.cfgFile } : {}),
+        ...(o.mutation !== undefined ? { mutation: o.mutation as CreditFlowMutation } : {}),
+      }) as ConformanceSuite<unknown>,
+    ],
+  },
+  delivery: {
+    description:
+      'specs/Delivery.tla against the channel cores (runtime/net/channel.ts running machines/delivery-*.ts), every model',
+    mutations: DELIVERY_MUTATIONS,
+    suites: (o) =>
+      (o.cfgFile !== undefined ? [o.cfgFile] : DELIVERY_MODELS).map(
+        (cfgFile) =>
+          deliverySuite({
+            cfgFile,
+            ...(o.mutation !== undefined ? { mutation: o.mutation as DeliveryMutation } : {}),
+          }) as ConformanceSuite<unknown>,
       ),
   },
 };
@@ -56,6 +74,10 @@ interface ConformanceFlags {
   mutation?: string;
   traceDir?: string;
   maxSteps?: number;
+  random?: number;
+  depth?: number;
+  seed?: number;
+  engine?: string;
 }
 
 const positiveInt =
@@ -85,6 +107,13 @@ export function registerConformanceCommands(program: Command): void {
       'where to write the ITF file of a diverging trace (default: under the OS temp dir)',
     )
     .option('--max-steps <n>', 'longest generated trace, in steps', positiveInt('--max-steps'))
+    .option('--random <n>', 'also replay N seeded random walks', positiveInt('--random'))
+    .option('--depth <n>', 'steps of each random walk (default 50)', positiveInt('--depth'))
+    .option('--seed <n>', 'seed of the random walks (default 1)', positiveInt('--seed'))
+    .option(
+      '--engine <engine>',
+      "builtin: traces from the built-in checker's graph; tlc: from TLC's state graph (needs TLA2TOOLS_JAR and java)",
+    )
     .action(async (suites: string[], flags: ConformanceFlags) => {
       process.exitCode = await runConformanceCommand(suites, flags);
     });
@@ -116,33 +145,62 @@ export async function runConformanceCommand(
       return EXIT_USAGE;
     }
   }
+  const engine = flags.engine ?? 'builtin';
+  if (engine !== 'builtin' && engine !== 'tlc') {
+    process.stderr.write(`buffy conformance: --engine must be builtin or tlc, got '${engine}'\n`);
+    return EXIT_USAGE;
+  }
+  if (engine === 'tlc') {
+    const why = tlcUnavailable();
+    if (why !== null) {
+      process.stderr.write(
+        `buffy conformance: --engine tlc needs TLC: ${why} (set TLA2TOOLS_JAR to a tla2tools.jar and put java on PATH)\n`,
+      );
+      return EXIT_USAGE;
+    }
+  }
   const runOpts: RunSuiteOptions = {
     ...(flags.traceDir !== undefined ? { traceDir: path.resolve(flags.traceDir) } : {}),
     ...(flags.maxSteps !== undefined ? { maxSteps: flags.maxSteps } : {}),
+    ...(flags.random !== undefined
+      ? { random: { count: flags.random, depth: flags.depth ?? 50, seed: flags.seed ?? 1 } }
+      : {}),
   };
   let code = 0;
   for (const name of chosen) {
-    let r: SuiteReport;
-    try {
-      r = await CONFORMANCE_SUITES[name]!.run(
-        {
-          ...(flags.config !== undefined ? { cfgFile: path.resolve(flags.config) } : {}),
-          ...(flags.mutation !== undefined ? { mutation: flags.mutation } : {}),
-        },
-        runOpts,
-      );
-    } catch (e) {
-      const text = e instanceof TlaError ? e.describe() : e instanceof Error ? e.message : String(e);
-      process.stderr.write(`buffy conformance ${name}: ${text}\n`);
-      code = Math.max(code, e instanceof TlaError && e.kind !== 'eval' ? EXIT_USAGE : EXIT_DIVERGED);
-      continue;
-    }
-    process.stdout.write(formatSuiteReport(r) + '\n');
-    if (r.divergence) {
-      process.stderr.write(formatDivergence(r.divergence) + '\n');
-      code = Math.max(code, EXIT_DIVERGED);
-    } else if (r.edgesCovered !== r.edgesTotal) {
-      code = Math.max(code, EXIT_DIVERGED);
+    const suites = CONFORMANCE_SUITES[name]!.suites({
+      ...(flags.config !== undefined ? { cfgFile: path.resolve(flags.config) } : {}),
+      ...(flags.mutation !== undefined ? { mutation: flags.mutation } : {}),
+    });
+    for (const suite of suites) {
+      const where = suites.length > 1 ? ` (${path.basename(suite.cfgFile)})` : '';
+      let r: SuiteReport;
+      try {
+        let opts = runOpts;
+        if (engine === 'tlc') {
+          const cm = await loadModel(suite.specFile, suite.cfgFile);
+          const t = await tlcEdgeCoverTraces(cm, suite.specFile, suite.cfgFile);
+          opts = {
+            ...runOpts,
+            noCover: true,
+            moreTraces: t.traces,
+            tracesFrom: `TLC's graph of ${t.states} states, ${t.edges} edges`,
+          };
+        }
+        r = await runSuite(suite, opts);
+      } catch (e) {
+        const text = e instanceof TlaError ? e.describe() : e instanceof Error ? e.message : String(e);
+        process.stderr.write(`buffy conformance ${name}${where}: ${text}\n`);
+        code = Math.max(code, e instanceof TlaError && e.kind !== 'eval' ? EXIT_USAGE : EXIT_DIVERGED);
+        continue;
+      }
+      process.stdout.write(formatSuiteReport(r) + where + '\n');
+      if (r.divergence) {
+        process.stderr.write(formatDivergence(r.divergence) + '\n');
+        code = Math.max(code, EXIT_DIVERGED);
+      } else if (r.edgesCovered !== r.edgesTotal) {
+        code = Math.max(code, EXIT_DIVERGED);
+      }
     }
   }
   return code;

@@ -55,6 +55,48 @@ export interface ConformanceAdapter<R> {
   perform(runtime: R, action: SpecAction): void;
   /** The refinement mapping: the runtime's state as the spec's variables. */
   abstract(runtime: R): SpecState;
+  /**
+   * What to try at a state besides the trace's next action, each of which the runtime must
+   * refuse (its abstract state unchanged) whenever the spec does not allow it there: an
+   * attempt naming a spec action instance (`spec`) is made only where that instance has no
+   * step in the spec; one without (a forged frame) is always made. Optional.
+   */
+  refusals?(runtime: R, state: SpecState): readonly Refusal[];
+}
+
+/** One thing the runtime must refuse (see ConformanceAdapter.refusals). */
+export interface Refusal {
+  /** For people: what is attempted, e.g. `ReceiveData(s = 1) (a duplicate)` or `a forged ACK`. */
+  readonly what: string;
+  /** The spec action instance this is, when it is one: tried only where the spec disables it. */
+  readonly spec?: SpecAction;
+  /** Makes the attempt on the runtime (throwing counts as refusing). */
+  attempt(): void;
+}
+
+/** Which action instances have a (non-stuttering) step from a state: the spec's side of refusals. */
+export type EnabledActions = (state: State) => ReadonlySet<string>;
+
+/** `Name(arg = value, ...)` in the checker's label syntax, for an action instance. */
+export function specActionKey(a: SpecAction): string {
+  return labelKey({ name: a.name, args: a.args } as ActionLabel);
+}
+
+/** The enabled-actions function of a loaded model (memoised by state fingerprint). */
+export function enabledActionsOf(cm: CheckModel): EnabledActions {
+  const memo = new Map<bigint, Set<string>>();
+  return (state) => {
+    const fp = fingerprintState(state);
+    let set = memo.get(fp);
+    if (set) return set;
+    set = new Set();
+    const out = set;
+    cm.model.successors(cm.next.expr, cm.next.ctx, state, (u, label) => {
+      if (!u.every((v, i) => safeEquals(v, state[i]!))) out.add(labelKey(label));
+    });
+    memo.set(fp, set);
+    return set;
+  };
 }
 
 export interface ConformanceSuite<R> {
@@ -98,6 +140,8 @@ export interface Divergence {
 export interface TraceReplay {
   /** Steps replayed and matched (not counting the initial state). */
   readonly steps: number;
+  /** Refusal attempts made (and refused). */
+  readonly refusals: number;
   /** Graph-independent keys of the matched steps: from-state fingerprint, label, to-state fingerprint. */
   readonly matchedEdges: readonly string[];
   readonly divergence: Omit<Divergence, 'suite' | 'trace' | 'traces' | 'traceFile'> | null;
@@ -116,6 +160,13 @@ export interface SuiteReport {
   readonly traces: number;
   readonly steps: number;
   readonly divergence: Divergence | null;
+  /** Refusal attempts made at the distinct states visited (every one refused unless diverged). */
+  readonly refusals: number;
+  /** Of `traces`: edge-cover, random, and given (`tracesFrom`). */
+  readonly coverTraces: number;
+  readonly randomTraces: number;
+  readonly givenTraces: number;
+  readonly tracesFrom: string | null;
   readonly elapsedMs: number;
 }
 
@@ -126,6 +177,15 @@ export interface RunSuiteOptions {
   readonly maxSteps?: number;
   /** Refuse graphs larger than this (default 100000 states). */
   readonly maxStates?: number;
+  /** Seeded random walks replayed after the edge-cover traces. */
+  readonly random?: { readonly count: number; readonly depth: number; readonly seed: number };
+  /** More traces to replay (e.g. TLC's, labelled by the step labeller); `tracesFrom` names their source. */
+  readonly moreTraces?: readonly ItfTrace[];
+  readonly tracesFrom?: string;
+  /** Skip the edge-cover traces (replay only `random` and `moreTraces`). */
+  readonly noCover?: boolean;
+  /** Try the adapter's refusals at every distinct state (default true when the adapter has them). */
+  readonly refusals?: boolean;
 }
 
 /** `from|label|to` for a step of the model: the key the harness counts edges by. */
@@ -196,11 +256,29 @@ function message(e: unknown): string {
 }
 
 /** Replays one ITF trace (an ItfTrace, or parsed JSON of one) against fresh runtime objects; stops at the first divergence. */
-export function replayTrace<R>(adapter: ConformanceAdapter<R>, itf: unknown): TraceReplay {
+export interface ReplayOptions {
+  /** The spec's enabled actions per state; with it, the adapter's refusals are tried at every state. */
+  readonly enabled?: EnabledActions;
+  /** Try refusals only at states whose fingerprint is not in this set (and add them); default every state. */
+  readonly probed?: Set<bigint>;
+}
+
+/**
+ * Replays one ITF trace (an ItfTrace, or parsed JSON of one) against fresh runtime objects; stops
+ * at the first divergence. With `opts.enabled`, at every state it also makes the adapter's
+ * refusal attempts the spec does not allow there, and a runtime that changes its abstract state
+ * on one diverges.
+ */
+export function replayTrace<R>(
+  adapter: ConformanceAdapter<R>,
+  itf: unknown,
+  opts: ReplayOptions = {},
+): TraceReplay {
   const { vars, trace } = itfToTrace(itf);
   const steps = trace.steps;
   const matchedEdges: string[] = [];
-  if (steps.length === 0) return { steps: 0, matchedEdges, divergence: null };
+  let refusals = 0;
+  if (steps.length === 0) return { steps: 0, refusals, matchedEdges, divergence: null };
   const total = steps.length - 1;
   const diverge = (
     step: number,
@@ -209,6 +287,7 @@ export function replayTrace<R>(adapter: ConformanceAdapter<R>, itf: unknown): Tr
     error: string | null,
   ): TraceReplay => ({
     steps: Math.max(0, step - 1),
+    refusals,
     matchedEdges,
     divergence: {
       step,
@@ -231,6 +310,53 @@ export function replayTrace<R>(adapter: ConformanceAdapter<R>, itf: unknown): Tr
   }
   const d0 = diffStates(vars, first, actual);
   if (d0.length > 0) return diverge(0, 'Init', d0, null);
+
+  /** Tries what the spec disables at trace state i; a divergence if the runtime takes it. */
+  const probe = (i: number): TraceReplay | null => {
+    if (!opts.enabled || !adapter.refusals) return null;
+    const state = steps[i]!.state;
+    if (opts.probed) {
+      const fp = fingerprintState(state);
+      if (opts.probed.has(fp)) return null;
+      opts.probed.add(fp);
+    }
+    const here = keyed(vars, state);
+    const enabled = opts.enabled(state);
+    for (const r of adapter.refusals(runtime, here)) {
+      if (r.spec && enabled.has(specActionKey(r.spec))) continue;
+      refusals++;
+      try {
+        r.attempt();
+      } catch {
+        // Throwing is refusing; the state must still be as it was.
+      }
+      let after: SpecState;
+      try {
+        after = adapter.abstract(runtime);
+      } catch (e) {
+        return diverge(
+          i + 1,
+          `(refused) ${r.what}`,
+          [],
+          `after trying ${r.what}, which the spec does not allow here, the refinement mapping failed: ${message(e)}`,
+        );
+      }
+      const d = diffStates(vars, here, after);
+      if (d.length > 0)
+        return {
+          ...diverge(
+            i + 1,
+            `(refused) ${r.what}`,
+            d,
+            `the runtime took ${r.what}, which the spec does not allow here`,
+          ),
+          steps: i,
+        };
+    }
+    return null;
+  };
+  const p0 = probe(0);
+  if (p0) return p0;
 
   for (let i = 1; i < steps.length; i++) {
     const label = steps[i]!.label;
@@ -267,8 +393,10 @@ export function replayTrace<R>(adapter: ConformanceAdapter<R>, itf: unknown): Tr
     const d = diffStates(vars, expected, actual);
     if (d.length > 0) return diverge(i, actionText(label), d, null);
     matchedEdges.push(edgeKey(steps[i - 1]!.state, label, steps[i]!.state));
+    const p = probe(i);
+    if (p) return p;
   }
-  return { steps: total, matchedEdges, divergence: null };
+  return { steps: total, refusals, matchedEdges, divergence: null };
 }
 
 /** Evaluates the named constants of a loaded model (as the .cfg sets them). */
@@ -299,21 +427,30 @@ export async function runSuite<R>(
   const edgeIndex = new Set(
     graph.edges.map((e) => edgeKey(graph.states[e.from]!, e.label, graph.states[e.to]!)),
   );
-  const generated = generateTraces(cm, {
-    mode: 'cover',
-    maxStates,
-    ...(opts.maxSteps !== undefined ? { maxSteps: opts.maxSteps } : {}),
-  });
+  const cover = opts.noCover
+    ? []
+    : generateTraces(cm, {
+        mode: 'cover',
+        maxStates,
+        ...(opts.maxSteps !== undefined ? { maxSteps: opts.maxSteps } : {}),
+      }).traces;
+  const random = opts.random ? generateTraces(cm, { mode: 'random', ...opts.random }).traces : [];
+  const given = opts.moreTraces ?? [];
+  const all = [...cover, ...random, ...given];
   const adapter = suite.adapter(await evaluateConstants(cm, suite.constants));
+  const probing = (opts.refusals ?? true) && adapter.refusals !== undefined;
+  const replayOpts: ReplayOptions = probing ? { enabled: enabledActionsOf(cm), probed: new Set() } : {};
   const covered = new Set<string>();
   let steps = 0;
   let replayed = 0;
+  let refusals = 0;
   let divergence: Divergence | null = null;
-  for (let i = 0; i < generated.traces.length; i++) {
-    const itf = generated.traces[i]!;
-    const r = replayTrace(adapter, itf);
+  for (let i = 0; i < all.length; i++) {
+    const itf = all[i]!;
+    const r = replayTrace(adapter, itf, replayOpts);
     replayed++;
     steps += r.steps;
+    refusals += r.refusals;
     for (const k of r.matchedEdges) {
       if (!edgeIndex.has(k)) {
         throw new Error(
@@ -327,7 +464,7 @@ export async function runSuite<R>(
       divergence = {
         suite: suite.name,
         trace: i + 1,
-        traces: generated.traces.length,
+        traces: all.length,
         traceFile: writeTrace(suite.name, i + 1, itf, opts.traceDir),
         ...r.divergence,
       };
@@ -342,9 +479,14 @@ export async function runSuite<R>(
     edgesTotal: graph.edges.length,
     edgesCovered: covered.size,
     tracesReplayed: replayed,
-    traces: generated.traces.length,
+    traces: all.length,
     steps,
     divergence,
+    refusals,
+    coverTraces: cover.length,
+    randomTraces: random.length,
+    givenTraces: given.length,
+    tracesFrom: given.length > 0 ? (opts.tracesFrom ?? 'given') : null,
     elapsedMs: performance.now() - t0,
   };
 }
@@ -393,9 +535,15 @@ export function formatSuiteReport(r: SuiteReport): string {
     : r.edgesCovered === r.edgesTotal
       ? 'CONFORMS'
       : `INCOMPLETE (${r.edgesTotal - r.edgesCovered} edges not replayed)`;
+  const kinds = [
+    r.randomTraces > 0 ? `${r.randomTraces} random` : '',
+    r.givenTraces > 0 ? `${r.givenTraces} from ${r.tracesFrom}` : '',
+  ].filter((x) => x !== '');
+  const extra = kinds.length > 0 ? ` (${kinds.join(', ')})` : '';
+  const refused = r.refusals > 0 ? `, ${r.refusals} refusals` : '';
   return (
-    `${r.suite}: ${r.tracesReplayed}/${r.traces} traces, ${r.steps} steps, ` +
-    `${r.edgesCovered}/${r.edgesTotal} edges covered (${r.states} states), ${Math.round(r.elapsedMs)} ms: ${verdict}`
+    `${r.suite}: ${r.tracesReplayed}/${r.traces} traces${extra}, ${r.steps} steps, ` +
+    `${r.edgesCovered}/${r.edgesTotal} edges covered (${r.states} states)${refused}, ${Math.round(r.elapsedMs)} ms: ${verdict}`
   );
 }
 

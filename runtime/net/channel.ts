@@ -102,6 +102,8 @@ export type ChannelEvent =
   | { readonly type: 'send'; readonly body: Uint8Array; readonly messages: number }
   /** The application finished with `frames` delivered batches holding `messages` / `bytes`. */
   | { readonly type: 'consumed'; readonly frames: number; readonly messages: number; readonly bytes: number }
+  /** Put up to `max` kept frames on the wire, within credit (policy `manual`; `eager` does it itself). */
+  | { readonly type: 'transmit'; readonly max?: number }
   /** Send the current ACK now (the shell's acknowledgement timer). */
   | { readonly type: 'acknowledge' }
   /** Go back to the oldest unacknowledged frame (the shell's retransmission timer). */
@@ -168,6 +170,13 @@ export interface ChannelOptions {
   readonly windowBytes?: number;
   /** Bytes of batches waiting to enter the sender (`canSend` turns false at or above it), and of kept frames. */
   readonly maxQueuedBytes?: number;
+  /**
+   * When the core takes the spec's Transmit and Acknowledge steps: `eager` (default) transmits
+   * whatever credit allows after every change and acknowledges once half the window is
+   * consumed or nothing is left to consume; `manual` only on the `transmit` and `acknowledge`
+   * events (the conformance suite drives every spec action one at a time).
+   */
+  readonly policy?: 'eager' | 'manual';
   /** Keep the protocol state when the connection is lost and wait for a new one (`start`). */
   readonly reconnect?: boolean;
   /** Names the connection in errors, e.g. `data channel w1 -> w2`. */
@@ -358,6 +367,7 @@ export class DeliveryChannelCore implements ChannelCore {
   private readonly windowBytes: number;
   private readonly maxQueuedBytes: number;
   private readonly reconnect: boolean;
+  private readonly eager: boolean;
   private readonly mutation: DeliveryMutation | undefined;
 
   // Batches waiting to enter the sender machine.
@@ -405,6 +415,7 @@ export class DeliveryChannelCore implements ChannelCore {
       Number.MAX_SAFE_INTEGER,
     );
     this.reconnect = options.reconnect ?? false;
+    this.eager = (options.policy ?? 'eager') === 'eager';
     this.mutation = options.mutation;
     this.connection = options.connection ?? `channel of ${options.local.worker}`;
     this.sender = createActor(deliverySenderMachine, {
@@ -477,6 +488,11 @@ export class DeliveryChannelCore implements ChannelCore {
         return;
       case 'consumed':
         this.onConsumed(event.frames, event.messages, event.bytes);
+        return;
+      case 'transmit':
+        if (this.st !== 'open' && this.st !== 'closing') return;
+        this.transmit(event.max ?? 1);
+        this.closeIfDone();
         return;
       case 'acknowledge':
         if (this.st !== 'open' && this.st !== 'closing') return;
@@ -577,12 +593,20 @@ export class DeliveryChannelCore implements ChannelCore {
       this.writableOut = true;
     }
     if (this.st !== 'open' && this.st !== 'closing') return;
-    const s = this.senderState;
-    if (s.tx < s.next && s.tx <= s.limit) {
-      this.sender.send({ type: 'Transmit', max: Number.MAX_SAFE_INTEGER });
-      if (this.mutation === 'drop-unacked') this.dropOldest();
-      this.drainSender();
+    if (this.eager) {
+      const s = this.senderState;
+      if (s.tx < s.next && s.tx <= s.limit) this.transmit(Number.MAX_SAFE_INTEGER);
     }
+    this.closeIfDone();
+  }
+
+  private transmit(max: number): void {
+    this.sender.send({ type: 'Transmit', max });
+    if (this.mutation === 'drop-unacked') this.dropOldest();
+    this.drainSender();
+  }
+
+  private closeIfDone(): void {
     if (this.st === 'closing' && this.untransmitted() === 0) {
       this.closeWith(CloseCode.Normal, this.closeRequested ?? 'closed');
     }
@@ -656,7 +680,7 @@ export class DeliveryChannelCore implements ChannelCore {
     this.unconsumedBytes -= bytes;
     this.owedFrames += frames;
     this.owedBytes += bytes;
-    if (this.st !== 'open' && this.st !== 'closing') return;
+    if (!this.eager || (this.st !== 'open' && this.st !== 'closing')) return;
     // Fewer, larger ACKs: once half the window is owed, or nothing is left to consume.
     const half = this.owedFrames * 2 >= this.windowFrames || this.owedBytes * 2 >= this.windowBytes;
     if (half || this.unconsumedFrames === 0) this.acknowledge();
@@ -672,7 +696,7 @@ export class DeliveryChannelCore implements ChannelCore {
   /** Mutation `drop-unacked` only: the oldest transmitted frame leaves the buffer unacknowledged. */
   private dropOldest(): void {
     const s = this.senderState as { -readonly [K in keyof DeliverySenderContext]: DeliverySenderContext[K] };
-    if (keptCount(s) < 2 || s.tx <= s.acked + 1) return;
+    if (keptCount(s) < 1 || s.tx <= s.acked + 1) return;
     s.bufferedBytes -= s.buf[s.head]!.body.length;
     s.head++;
     s.acked++;
