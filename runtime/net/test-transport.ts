@@ -60,8 +60,9 @@ export interface TestNetworkOptions {
 
 export class TestNetwork {
   private readonly rng: SeededRandom;
-  private readonly directions: Direction[] = [];
+  private directions: Direction[] = [];
   private readonly split: boolean;
+  private readonly links = new Map<TestLink, { ab: Direction; ba: Direction; names: [string, string] }>();
 
   constructor(options: TestNetworkOptions) {
     this.rng = new SeededRandom(options.seed);
@@ -77,16 +78,47 @@ export class TestNetwork {
   ): TestLink {
     const ea = new ChannelEndpoint(a, handlersA);
     const eb = new ChannelEndpoint(b, handlersB);
-    const ab = new Direction(`${a.local.worker} -> ${b.local.worker}`);
-    const ba = new Direction(`${b.local.worker} -> ${a.local.worker}`);
-    ab.source = ea;
-    ab.target = eb;
-    ba.source = eb;
-    ba.target = ea;
+    const link: TestLink = { a: ea, b: eb };
+    this.connect(link, [a.local.worker, b.local.worker]);
+    return link;
+  }
+
+  private connect(link: TestLink, names: [string, string]): void {
+    const ab = new Direction(`${names[0]} -> ${names[1]}`);
+    const ba = new Direction(`${names[1]} -> ${names[0]}`);
+    ab.source = link.a;
+    ab.target = link.b;
+    ba.source = link.b;
+    ba.target = link.a;
     this.directions.push(ab, ba);
-    ea.attach(ab);
-    eb.attach(ba);
-    return { a: ea, b: eb };
+    this.links.set(link, { ab, ba, names });
+    link.a.attach(ab);
+    link.b.attach(ba);
+  }
+
+  /**
+   * Breaks the link's connection: what is in flight is lost and both ends see it end at once
+   * (as when a cable is cut or a process dies). Endpoints with the `reconnect` option wait for
+   * `reconnect(link)`; others close.
+   */
+  cut(link: TestLink, reason = 'connection cut'): void {
+    const l = this.links.get(link);
+    if (!l) throw new Error('cut: not a link of this network');
+    this.directions = this.directions.filter((d) => d !== l.ab && d !== l.ba);
+    for (const d of [l.ab, l.ba]) {
+      d.chunks.length = 0;
+      d.closing = true;
+      const t = d.target;
+      d.target = null;
+      t?.transportClosed(`link ${d.name}: ${reason}`);
+    }
+  }
+
+  /** A new connection for a cut link: both ends attach a fresh transport and say HELLO. */
+  reconnect(link: TestLink): void {
+    const l = this.links.get(link);
+    if (!l) throw new Error('reconnect: not a link of this network');
+    this.connect(link, l.names);
   }
 
   /** Bytes written and not yet delivered, over all links. */
