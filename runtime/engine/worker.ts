@@ -412,6 +412,11 @@ class StateOp implements Op {
     pushAll(this.next, ob);
   }
 
+  /** Tracing: a traced message that went to the dead letters before reaching a partition. */
+  private endedHere(s: number, o: number, u: number, predecessor: number): void {
+    this.core.tracer!.visit(this.node.name, s, o, u, 0, predecessor, true);
+  }
+
   /** Tracing: reports the visit of a traced message applied here (its partition's state index
    * after it) and marks the outputs it emitted (from `mark` on) with the visit's hash. */
   private traced(
@@ -535,6 +540,7 @@ class StateOp implements Op {
         }
       } catch (err) {
         this.core.deadLetter(`${node.name} (key)`, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
+        if (tr !== null && tr[i] !== 0) this.endedHere(b.source[i]!, b.offset[i]!, b.sub[i]!, tr[i]!);
         continue;
       }
       const e = entries.get(key);
@@ -557,6 +563,7 @@ class StateOp implements Op {
         payload = node.codec.encode(v);
       } catch (err) {
         this.core.deadLetter(`${node.name} (encode)`, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
+        if (tr !== null && tr[i] !== 0) this.endedHere(b.source[i]!, b.offset[i]!, b.sub[i]!, tr[i]!);
         continue;
       }
       const w = this.ownerIndex[p]!;
@@ -620,12 +627,14 @@ class StateOp implements Op {
         v = node.codec.decode(rb.payloads[i]!);
       } catch (err) {
         this.core.deadLetter(`${node.name} (decode)`, s, o, u, err, rb.payloads[i]);
+        if (tr !== null && tr[i] !== 0) this.endedHere(s, o, u, tr[i]!);
         continue;
       }
       try {
         key = node.key(v);
       } catch (err) {
         this.core.deadLetter(`${node.name} (key)`, s, o, u, err, v);
+        if (tr !== null && tr[i] !== 0) this.endedHere(s, o, u, tr[i]!);
         continue;
       }
       const e = this.entries.get(key);
@@ -667,10 +676,11 @@ class SinkOp implements Op {
     const c = this.connector;
     if (!c) throw new EngineError(`sink "${this.node.name}" got messages before the engine started`);
     let payloads: RawPayload[] = [];
+    const arrived = b;
+    let drop: Uint8Array | null = null;
     if (this.wantsPayloads) {
       const enc = this.node.encode;
       payloads = new Array<RawPayload>(n);
-      let drop: Uint8Array | null = null;
       for (let i = 0; i < n; i++) {
         try {
           payloads[i] = enc(b.values[i]);
@@ -692,11 +702,14 @@ class SinkOp implements Op {
         b = kept;
       }
     }
-    if (b.trace !== null) {
+    if (arrived.trace !== null) {
+      // Visits of the batch as it arrived; a message whose encoding failed ended here.
       const tracer = this.core.tracer!;
-      for (let i = 0; i < b.length; i++) {
-        const t = b.trace[i]!;
-        if (t !== 0) tracer.visit(this.node.name, b.source[i]!, b.offset[i]!, b.sub[i]!, 0, t, false);
+      const a = arrived;
+      for (let i = 0; i < a.length; i++) {
+        const t = a.trace![i]!;
+        if (t !== 0)
+          tracer.visit(this.node.name, a.source[i]!, a.offset[i]!, a.sub[i]!, 0, t, drop?.[i] === 1);
       }
     }
     const lat = this.core.latency;

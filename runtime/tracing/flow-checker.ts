@@ -2,14 +2,17 @@
 // traversals. A traversal that ended early (some visits report `ended`: filtered out, no
 // outputs, or failed) must be a truncation of one: a part of a flow traversal that holds its
 // source and, for each of its visits, either all of the visit's successors (the visit went on)
-// or none (the visit ended, and says so).
+// or none (the visit ended, and says so). A last visit may say it ended too (a sink whose
+// encoding failed).
 import type { Flow } from '../flow/ast.ts';
 import { flowTraversals } from '../flow/semantics.ts';
 import type { Traversal } from '../flow/traversal.ts';
 import { canonicalKey, successors } from '../flow/traversal.ts';
 
-/** Flow traversals with more nodes that go on than this get no truncations (2^n of them). */
+/** Flow traversals with more nodes than this get no truncations (2^n of them). */
 export const MAX_TRUNCATED_NODES = 14;
+/** Truncations listed at most, over all traversals of a flow (the rest get none). */
+export const MAX_TRUNCATION_CHOICES = 1 << 20;
 
 /** The traversal with each ended visit's worker type marked `!` (no worker type holds one). */
 export function markedKey(t: Traversal, ended: readonly boolean[]): string {
@@ -29,18 +32,22 @@ export class FlowChecker {
     const all = flowTraversals(flow, opts);
     this.complete = new Set(all.keys());
     let skipped = 0;
-    for (const t of all.values()) if (!this.addTruncations(t)) skipped++;
+    let budget = MAX_TRUNCATION_CHOICES;
+    for (const t of all.values()) {
+      const choices = 2 ** t.types.length;
+      if (choices > budget || !this.addTruncations(t)) skipped++;
+      else budget -= choices;
+    }
     this.untruncatable = skipped;
   }
 
-  /** Every truncation of `t`; false if `t` has too many visits that go on to list them. */
+  /** Every truncation of `t`; false if `t` has too many visits to list them. */
   private addTruncations(t: Traversal): boolean {
-    const succ = successors(t);
     const n = t.types.length;
-    const inner = t.types.map((_, i) => i).filter((i) => succ[i]!.length > 0);
+    const inner = t.types.map((_, i) => i);
     if (inner.length > MAX_TRUNCATED_NODES) return false;
     const source = t.preds.findIndex((p) => p.length === 0);
-    // A choice of which inner visits end; the visits reached from the source through visits that
+    // A choice of which visits end; the visits reached from the source through visits that
     // go on form the truncation, which must be all-or-none at every visit.
     for (let mask = 1; mask < 1 << inner.length; mask++) {
       const ends = new Uint8Array(n);

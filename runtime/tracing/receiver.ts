@@ -178,7 +178,7 @@ export class TraceReceiver implements TraceSink {
           leafIds: [...new Set(leafIds)],
           path: t.path,
           reason: t.ended.some(Boolean)
-            ? `the message ended at ${t.traversal.types.filter((_, i) => t.ended[i]).join(', ')} where the flow allows no end`
+            ? `the message ended at ${t.traversal.types.filter((_, i) => t.ended[i]).join(', ')} where the flow allows no end${this.checker.untruncatable > 0 ? ` (${this.checker.untruncatable} of the flow's traversals are too large for their truncations to be listed)` : ''}`
             : 'the flow allows no such traversal',
         });
       }
