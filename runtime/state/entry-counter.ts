@@ -37,14 +37,20 @@ export interface EntryCounterOptions {
 
 const EMPTY: EntryCounter = Object.freeze([]) as EntryCounter;
 
-function holds(arr: readonly number[], offset: number, sub: number): boolean {
-  if (offset < arr[2]! || (offset === arr[2]! && sub <= arr[3]!)) return true;
-  for (let i = 4; i < arr.length; i += 3) {
-    const c = compareIds(arr[i]!, arr[i + 1]!, offset, sub);
-    if (c === 0) return true;
-    if (c > 0) return false;
+/** Binary search of (offset, sub) among the entries: -1 if present or at or below the
+ * watermark, else the index where its entry would go. */
+function place(arr: readonly number[], offset: number, sub: number): number {
+  if (offset < arr[2]! || (offset === arr[2]! && sub <= arr[3]!)) return -1;
+  let lo = 0;
+  let hi = (arr.length - 4) / 3;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareIds(arr[4 + 3 * mid]!, arr[5 + 3 * mid]!, offset, sub);
+    if (c === 0) return -1;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
   }
-  return false;
+  return 4 + 3 * lo;
 }
 
 /** Folds the entries of one origin's array while there are more than `window` of them or while
@@ -99,19 +105,14 @@ export function entryCounter(options: EntryCounterOptions = {}): EntryCounterTyp
     let i = 0;
     while (i < s.length && s[i]![0]! < id.source) i++;
     const arr = i < s.length && s[i]![0] === id.source ? s[i]! : undefined;
-    if (arr !== undefined && holds(arr, id.offset, id.sub)) return s;
-    const out: number[] = arr === undefined ? [id.source, 0, -1, 0] : [arr[0]!, arr[1]!, arr[2]!, arr[3]!];
-    let placed = false;
-    if (arr !== undefined) {
-      for (let k = 4; k < arr.length; k += 3) {
-        if (!placed && compareIds(id.offset, id.sub, arr[k]!, arr[k + 1]!) < 0) {
-          out.push(id.offset, id.sub, amount);
-          placed = true;
-        }
-        out.push(arr[k]!, arr[k + 1]!, arr[k + 2]!);
-      }
+    let out: number[];
+    if (arr === undefined) out = [id.source, 0, -1, 0, id.offset, id.sub, amount];
+    else {
+      const at = place(arr, id.offset, id.sub);
+      if (at < 0) return s;
+      out = [...arr]; // spread: a frozen array's slice and element reads are slow
+      out.splice(at, 0, id.offset, id.sub, amount);
     }
-    if (!placed) out.push(id.offset, id.sub, amount);
     fold(out, window, -1, 0);
     return put(s, i, out, arr !== undefined);
   };

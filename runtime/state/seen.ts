@@ -57,16 +57,22 @@ export function originHas(arr: readonly number[] | undefined, offset: number, su
   if (arr === undefined) return false;
   const wo = arr[1]!;
   if (offset < wo || (offset === wo && sub <= arr[2]!)) return true;
-  for (let i = 3; i < arr.length; i += 2) {
-    const o = arr[i]!;
-    if (o > offset) return false;
-    if (o === offset) {
-      const s = arr[i + 1]!;
-      if (s === sub) return true;
-      if (s > sub) return false;
-    }
+  return findAbove(arr, offset, sub) < 0;
+}
+
+/** Binary search of (offset, sub) among the ids above the watermark: -1 if present, else the
+ * index where it would go. (Few reads: a frozen array's elements read slowly in V8.) */
+function findAbove(arr: readonly number[], offset: number, sub: number): number {
+  let lo = 0;
+  let hi = (arr.length - 3) / 2;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const c = compareIds(arr[3 + 2 * mid]!, arr[4 + 2 * mid]!, offset, sub);
+    if (c === 0) return -1;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
   }
-  return false;
+  return 3 + 2 * lo;
 }
 
 export function seenHas(seen: Seen, source: number, offset: number, sub: number): boolean {
@@ -86,19 +92,14 @@ function originAdd(
   window: SeenWindow,
 ): readonly number[] {
   if (arr === undefined) return window === 0 ? [source, offset, sub] : [source, -1, 0, offset, sub];
-  if (originHas(arr, offset, sub)) return arr;
+  const wo = arr[1]!;
+  if (offset < wo || (offset === wo && sub <= arr[2]!)) return arr;
+  const at = findAbove(arr, offset, sub);
+  if (at < 0) return arr;
   // Fast path: nothing above the watermark and a window of 0 (FIFO): the id is the new watermark.
   if (arr.length === 3 && window === 0) return [source, offset, sub];
-  const out: number[] = [source, arr[1]!, arr[2]!];
-  let placed = false;
-  for (let i = 3; i < arr.length; i += 2) {
-    if (!placed && compareIds(offset, sub, arr[i]!, arr[i + 1]!) < 0) {
-      out.push(offset, sub);
-      placed = true;
-    }
-    out.push(arr[i]!, arr[i + 1]!);
-  }
-  if (!placed) out.push(offset, sub);
+  const out: number[] = [...arr]; // spread: a frozen array's slice and element reads are slow
+  out.splice(at, 0, offset, sub);
   const excess = (out.length - 3) / 2 - window;
   if (excess > 0) {
     // The `excess` smallest ids above the watermark become it.
