@@ -163,10 +163,13 @@ export function registerClusterCommands(program: Command): void {
     .command('node')
     .description('run one worker of a multi-process cluster')
     .argument('<app>', 'application module (default export: (options) => Application)')
-    .option('--name <name>', "this worker's name, unique in the cluster")
+    .option('--name <name>', "this worker's name, unique in the cluster (required)")
     .option('--initializer', 'this worker coordinates the cluster and runs the sources')
-    .option('--workers <n>', 'number of workers in the cluster')
-    .option('--control <host:port>', 'control address (the initializer listens there, the others connect)')
+    .option('--workers <n>', 'number of workers in the cluster (required)')
+    .option(
+      '--control <host:port>',
+      'control address (the initializer listens there, the others connect) (required)',
+    )
     .option(
       '--data <host:port>',
       'address for data channels from other workers (port 0: any free port)',
@@ -251,7 +254,7 @@ export function registerClusterCommands(program: Command): void {
   program
     .command('shutdown')
     .description('stop a cluster cleanly: stop sources, drain, flush sinks, close; waits until done')
-    .option('--control <host:port>', "the initializer's control address")
+    .option('--control <host:port>', "the initializer's control address (required)")
     .option('--timeout <ms>', 'give up after this long', '60000')
     .action(async (flags: Record<string, unknown>) => {
       try {
@@ -269,8 +272,8 @@ export function registerClusterCommands(program: Command): void {
   program
     .command('send')
     .description('send each line of a file as one frame (4-byte length + payload) to a TCP source')
-    .option('--to <host:port>', 'address of the tcp: source')
-    .option('--file <path>', 'file whose lines are the messages')
+    .option('--to <host:port>', 'address of the tcp: source (required)')
+    .option('--file <path>', 'file whose lines are the messages (required)')
     .option('--rate <n>', 'messages per second (token bucket); default: as fast as possible')
     .option('--batch <n>', 'messages per write')
     .option('--repeat', 'start over at the end of the file')
@@ -298,7 +301,7 @@ export function registerClusterCommands(program: Command): void {
   program
     .command('receive')
     .description("accept TCP connections; write each frame's payload as a line; stop on SIGINT/SIGTERM")
-    .option('--listen <host:port>', 'address to listen on (port 0: any free port)')
+    .option('--listen <host:port>', 'address to listen on (port 0: any free port) (required)')
     .option('--out <path>', 'output file (default: standard output)')
     .action(async (flags: Record<string, unknown>) => {
       try {
