@@ -6,16 +6,18 @@
 //
 // `c` (runtime/state/seen.ts) holds every id applied or observed-removed: an operation whose id
 // is in it is a duplicate, and a dot in it that no element carries was removed. Operations are
-// prepared from their author's state (`orSetPrepare`), which records the dots it observed:
+// prepared from their author's state (`prepare`), which records the dots it observed:
 //   add(e):    e's dots := (e's dots - observed) + {id}
 //   remove(e): e's dots := e's dots - observed
 // Both then add their id and the observed dots to `c`, so a delayed delivery of an observed add
 // cannot bring the element back. The observed dots are removed even when the op's id is already
-// in `c` (an op that a later op observed and overtook), which makes any delivery order converge. Merge: per element, the causal join of the dots (a dot
-// survives if both sides have it, or one has it and the other has not seen it); `c` is united.
+// in `c` (an op that a later op observed and overtook), which makes any delivery order converge.
+// Merge: per element, the causal join of the dots (a dot survives if both sides have it, or one
+// has it and the other has not seen it); `c` is united.
 //
 // Metadata: the live dots (one per concurrent add of a live element; one after sequential adds)
-// and `c`, bounded by its window (see seen.ts) and by `compact`.
+// and `c`, bounded by its window (see seen.ts) and by `compact`. Cost: the element map is copied
+// on each change, O(elements) (about 6 us for 64 elements here): keep sets small per state.
 import type { MessageId } from '../types.ts';
 import type { Dots } from './dots.ts';
 import { NO_DOTS, checkCovered, checkDots, dotsAdd, dotsJoin, dotsWithout, sameDots } from './dots.ts';
