@@ -35,22 +35,17 @@ function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
 
-const positiveInt =
-  (what: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < 1)
-      throw new InvalidArgumentError(`${what} must be a positive integer, got ${JSON.stringify(v)}`);
-    return n;
-  };
-const nonNegativeInt =
-  (what: string) =>
-  (v: string): number => {
-    const n = Number(v);
-    if (!Number.isSafeInteger(n) || n < 0)
-      throw new InvalidArgumentError(`${what} must be a non-negative integer, got ${JSON.stringify(v)}`);
-    return n;
-  };
+/** Commander's message names the option and the value: "... argument '0' is invalid. It must be ...". */
+function positiveInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('It must be a positive integer.');
+  return n;
+}
+function nonNegativeInt(v: string): number {
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('It must be a non-negative integer.');
+  return n;
+}
 const collect = (v: string, prev: string[]): string[] => [...prev, v];
 
 interface CheckFlags {
@@ -65,7 +60,7 @@ interface CheckFlags {
 }
 
 const MAX_HEAP_HELP =
-  "stop with an error when the checker's heap passes MB megabytes (default: 85% of node's heap limit, raised with NODE_OPTIONS=--max-old-space-size=MB)";
+  "the built-in checker's heap budget: it stops with an error past MB megabytes (default: 85% of node's heap limit, which NODE_OPTIONS=--max-old-space-size=MB raises)";
 
 export function registerTlaCommands(program: Command): void {
   program
@@ -81,14 +76,10 @@ export function registerTlaCommands(program: Command): void {
       ).choices(['builtin', 'tlc']),
     )
     .option('--json', 'print the result as JSON on stdout')
-    .option(
-      '--workers <n>',
-      'TLC worker threads (default 1; ignored by the built-in checker)',
-      positiveInt('--workers'),
-    )
+    .option('--workers <n>', 'TLC worker threads (default 1; ignored by the built-in checker)', positiveInt)
     .option('--no-deadlock', 'do not report deadlocks (overrides CHECK_DEADLOCK)')
-    .option('--max-states <n>', 'stop with an error after N distinct states', positiveInt('--max-states'))
-    .option('--max-heap <MB>', MAX_HEAP_HELP, positiveInt('--max-heap'))
+    .option('--max-states <n>', 'stop with an error after N distinct states', positiveInt)
+    .option('--max-heap <MB>', MAX_HEAP_HELP, positiveInt)
     .action(async (spec: string, flags: CheckFlags) => {
       process.exitCode = await runCheckCommand(spec, flags);
     });
@@ -102,16 +93,12 @@ export function registerTlaCommands(program: Command): void {
     .addOption(
       new Option('--cover <what>', 'cover every edge of the reachable state graph').choices(['edges']),
     )
-    .option('--random <n>', 'number of random walks', positiveInt('--random'))
-    .option('--depth <d>', 'steps per random walk', nonNegativeInt('--depth'), 20)
-    .option('--seed <s>', 'seed of the random walks', nonNegativeInt('--seed'), 1)
-    .option('--max-steps <n>', 'longest edge-cover trace (steps)', positiveInt('--max-steps'))
-    .option(
-      '--max-states <n>',
-      'refuse graphs of more than N distinct states (edge cover)',
-      positiveInt('--max-states'),
-    )
-    .option('--max-heap <MB>', MAX_HEAP_HELP, positiveInt('--max-heap'))
+    .option('--random <n>', 'number of random walks', positiveInt)
+    .option('--depth <d>', 'steps per random walk', nonNegativeInt, 20)
+    .option('--seed <s>', 'seed of the random walks', nonNegativeInt, 1)
+    .option('--max-steps <n>', 'longest edge-cover trace (steps)', positiveInt)
+    .option('--max-states <n>', 'refuse graphs of more than N distinct states (edge cover)', positiveInt)
+    .option('--max-heap <MB>', MAX_HEAP_HELP, positiveInt)
     .requiredOption('--out <dir>', 'folder to write trace-0001.itf.json ... into')
     .action(async (spec: string, flags: TraceFlags) => {
       process.exitCode = await runTracesCommand(spec, flags);

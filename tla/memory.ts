@@ -120,15 +120,20 @@ export function raiseAdvice(wanted?: number): string {
   );
 }
 
+/** A set as it is named in messages (a SetValue; no allocation on the hot path). */
+export interface Shown {
+  show(): string;
+}
+
 /** Elements below this count are enumerated without looking at the heap. */
 const SMALL_ENUMERATION = 1 << 16;
 
 /**
  * Called before enumerating `count` elements of about `bytesPerElement` bytes each; throws an
- * evaluation error naming the set (`what()`), its size and the room left when they would not
+ * evaluation error naming the set (its `show()`), its size and the room left when they would not
  * fit (the evaluator adds the place of the expression being evaluated).
  */
-export function reserveEnumeration(count: number, bytesPerElement: number, what: () => string): void {
+export function reserveEnumeration(count: number, bytesPerElement: number, set: Shown): void {
   if (count < SMALL_ENUMERATION) return;
   const need = count * bytesPerElement;
   const budget = heapBudget();
@@ -136,7 +141,7 @@ export function reserveEnumeration(count: number, bytesPerElement: number, what:
   const left = Math.max(0, budget - heapUsed());
   throw new TlaError(
     'eval',
-    `Refusing to enumerate ${what()}: its ${count} elements need about ${formatBytes(need)} of heap, ` +
+    `Refusing to enumerate ${set.show()}: its ${count} elements need about ${formatBytes(need)} of heap, ` +
       `more than the ${formatBytes(left)} left of the checker's ${formatBytes(budget)} budget; ${raiseAdvice(heapUsed() + need)}`,
   );
 }
@@ -156,12 +161,12 @@ export const ENUMERATION_WATCH_MASK = 0xffff;
  * Called every ENUMERATION_WATCH_MASK + 1 elements of an enumeration of `count` elements (the
  * estimate of reserveEnumeration may be low): an evaluation error when the heap is over budget.
  */
-export function watchEnumeration(done: number, count: number, what: () => string): void {
+export function watchEnumeration(done: number, count: number, set: Shown): void {
   const budget = heapBudget();
   if (heapUsed() <= budget || fits(0, budget)) return;
   throw new TlaError(
     'eval',
-    `Stopped enumerating ${what()} after ${done} of its ${count} elements: the heap holds ` +
+    `Stopped enumerating ${set.show()} after ${done} of its ${count} elements: the heap holds ` +
       `${formatBytes(heapUsed())}, over the checker's budget of ${formatBytes(budget)}; ${raiseAdvice()}`,
   );
 }

@@ -200,7 +200,7 @@ export class IntervalSet extends SetValue {
   private norm: SetEnum | null = null;
   normalized(): SetEnum {
     if (!this.norm) {
-      reserveEnumeration(this.size(), BYTES_PER_RESULT_SLOT, () => this.show());
+      reserveEnumeration(this.size(), BYTES_PER_RESULT_SLOT, this);
       const out: Value[] = [];
       for (let i = this.lo; i <= this.hi; i++) out.push(i);
       this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
@@ -268,7 +268,7 @@ export class SubsetSet extends SetValue {
     const b = this.base.normalized().elems;
     const n = b.length;
     if (n > 24) throw evalError(`SUBSET of a set with ${n} elements is too large to enumerate`);
-    reserveEnumeration(2 ** n, elementBytes(n / 2), () => this.show());
+    reserveEnumeration(2 ** n, elementBytes(n / 2), this);
     const out: Value[] = [];
     // Sets compare by size first, then element-wise: enumerate k-subsets in lexicographic order.
     const idx: number[] = [];
@@ -279,8 +279,7 @@ export class SubsetSet extends SetValue {
         const elems: Value[] = new Array(k);
         for (let i = 0; i < k; i++) elems[i] = b[idx[i]!]!;
         out.push(k === 0 ? EMPTY_SET : new SetEnum(elems));
-        if ((out.length & ENUMERATION_WATCH_MASK) === 0)
-          watchEnumeration(out.length, 2 ** n, () => this.show());
+        if ((out.length & ENUMERATION_WATCH_MASK) === 0) watchEnumeration(out.length, 2 ** n, this);
         let i = k - 1;
         while (i >= 0 && idx[i] === n - k + i) i--;
         if (i < 0) break;
@@ -375,14 +374,13 @@ export class FcnSet extends SetValue {
       this.show(),
     );
     const count = rng.length ** dom.length;
-    reserveEnumeration(count, elementBytes(dom.length), () => this.show());
+    reserveEnumeration(count, elementBytes(dom.length), this);
     const out: Value[] = [];
     odometer(
       dom.map(() => rng),
       (vals) => {
         out.push(mkFcn(dom as Value[], vals));
-        if ((out.length & ENUMERATION_WATCH_MASK) === 0)
-          watchEnumeration(out.length, count, () => this.show());
+        if ((out.length & ENUMERATION_WATCH_MASK) === 0) watchEnumeration(out.length, count, this);
       },
     );
     this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
@@ -419,12 +417,13 @@ abstract class CartesianSet extends SetValue {
       lists.map((l) => l.length),
       this.show(),
     );
-    const count = lists.reduce((p, l) => p * l.length, 1);
-    reserveEnumeration(count, elementBytes(lists.length), () => this.show());
+    let count = 1;
+    for (const l of lists) count *= l.length;
+    reserveEnumeration(count, elementBytes(lists.length), this);
     const out: Value[] = [];
     odometer(lists, (vals) => {
       out.push(this.element(vals));
-      if ((out.length & ENUMERATION_WATCH_MASK) === 0) watchEnumeration(out.length, count, () => this.show());
+      if ((out.length & ENUMERATION_WATCH_MASK) === 0) watchEnumeration(out.length, count, this);
     });
     this.norm = out.length === 0 ? EMPTY_SET : new SetEnum(out);
     return this.norm;

@@ -122,6 +122,19 @@ describe('buffy check: what it is given', () => {
     expect(j.error.location).toBeNull();
   });
 
+  it('a bad number names the option once', async () => {
+    let thrown: unknown;
+    const r = await buffy('check', f('C.tla'), '--max-states', '0').catch((e: unknown) => {
+      thrown = e;
+      return null;
+    });
+    expect(r).toBeNull();
+    expect(thrown).toMatchObject({
+      code: 'commander.invalidArgument',
+      message: "error: option '--max-states <n>' argument '0' is invalid. It must be a positive integer.",
+    });
+  });
+
   it('buffy traces gives the same usage errors under its own name, once', async () => {
     const r = await buffy('traces', f('C.cfg'), '--cover', 'edges', '--out', f('out'));
     expect(r.code).toBe(2);

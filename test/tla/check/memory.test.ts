@@ -18,6 +18,7 @@ import {
 } from '../../../tla/memory.ts';
 
 const MB = 2 ** 20;
+const S = { show: () => 'S' };
 
 afterEach(() => setHeapBudget(null));
 
@@ -81,20 +82,20 @@ describe('enumerations', () => {
 
   it('reserveEnumeration passes small sets without looking and refuses what cannot fit', () => {
     setHeapBudget(heapUsed() + 16 * MB);
-    expect(() => reserveEnumeration(1000, 1e9, () => 'S')).not.toThrow();
-    expect(() => reserveEnumeration(1 << 20, 1024, () => 'S')).toThrow(
+    expect(() => reserveEnumeration(1000, 1e9, S)).not.toThrow();
+    expect(() => reserveEnumeration(1 << 20, 1024, S)).toThrow(
       /Refusing to enumerate S: its 1048576 elements need about 1\.0 GB/,
     );
-    expect(() => reserveEnumeration(1 << 16, 16, () => 'S')).not.toThrow();
+    expect(() => reserveEnumeration(1 << 16, 16, S)).not.toThrow();
   });
 
   it('watchEnumeration stops an enumeration once the heap is over budget', () => {
     setHeapBudget(1);
-    expect(() => watchEnumeration(65536, 1_000_000, () => 'S')).toThrow(
+    expect(() => watchEnumeration(65536, 1_000_000, S)).toThrow(
       /^Stopped enumerating S after 65536 of its 1000000 elements: the heap holds \d+ MB, over the checker's budget of 1 kB/,
     );
     setHeapBudget(null);
-    expect(() => watchEnumeration(65536, 1_000_000, () => 'S')).not.toThrow();
+    expect(() => watchEnumeration(65536, 1_000_000, S)).not.toThrow();
   });
 });
 

@@ -5,7 +5,7 @@ import { equals, fcnFromPairs, mkRecord, modelValue, setOf, toTla, tuple } from 
 const banner = [
   'TLC2 Version 2.18 of Day Month 20??',
   'Running breadth-first search Model-Checking with fp 46 and seed 123 with 1 worker on 2 cores with 1024MB heap',
-  'Parsing file /tmp/x/Jugs.tla',
+  'Parsing file Jugs.tla',
   'Semantic processing of module Jugs',
   'Starting... (2026-11-26 07:00:00)',
   'Computing initial states...',
