@@ -15,6 +15,7 @@ import type { NodeHandle } from '../runtime/cluster/node.ts';
 import { countOf } from '../runtime/cluster/text.ts';
 import { requestShutdown } from '../runtime/cluster/control.ts';
 import { sendFile, startReceiver } from '../runtime/cluster/tools.ts';
+import { nodeTracing } from './trace.ts';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -196,12 +197,15 @@ export function registerClusterCommands(program: Command): void {
       'stop (and exit within 2 s) when standard input closes: the worker ends with the process that started it (buffy run --workers uses it)',
     )
     .option('--latency', 'record source-to-sink latency; the initializer prints the percentiles at the end')
+    .option('--trace <sampling>', 'trace sampled messages (all, 1/N); needs --trace-to')
+    .option('--trace-to <host:port>', 'the trace receiver (buffy trace-receiver) to send reports to')
     .action(async (appPath: string, flags: Record<string, unknown>) => {
       let code: number;
       let unwatch = (): void => undefined;
       try {
         const f = parseFlags(nodeSchema, flags);
         const appOptions = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
+        const tracing = nodeTracing(flags, AppOptionsError);
         let handle: NodeHandle | null = null;
         if (f.exitWithStdin) {
           unwatch = watchParent((why) => {
@@ -228,6 +232,7 @@ export function registerClusterCommands(program: Command): void {
           ...(f.advertise ? { advertise: f.advertise } : {}),
           stopWhenSourcesDone: f.stopWhenDone ?? false,
           recordLatency: f.latency ?? false,
+          ...(tracing ? { tracing } : {}),
         });
         let signals = 0;
         const node = handle;

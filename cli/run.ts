@@ -13,7 +13,7 @@ import type { RunSummary } from '../runtime/engine/embedded.ts';
 import { createStderrLogger, createSystemClock } from '../runtime/system.ts';
 import { registerClusterCommands } from './cluster.ts';
 import { runLocalCluster } from '../runtime/cluster/local.ts';
-import { runTracing } from './trace.ts';
+import { clusterRunTracing, runTracing } from './trace.ts';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -119,29 +119,28 @@ export function registerRuntimeCommands(program: Command): void {
       'file for messages whose processing threw (JSON lines; with --workers N one per worker: out/dead-letters.w1.jsonl ...)',
       DEFAULT_DEAD_LETTERS,
     )
-    .option(
-      '--trace <sampling>',
-      'trace sampled messages, all or 1/N, and check them against the flow (embedded runs)',
-    )
+    .option('--trace <sampling>', "trace sampled messages, all or 1/N, and check them against the app's flow")
     .option('--trace-to <host:port>', 'send the trace reports to buffy trace-receiver instead')
     .action(async (appPath: string, flags: RunFlags) => {
       try {
         const options = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
         const workers = parseWorkers(flags.workers);
-        if (workers > 1 && flags.trace !== undefined) {
-          throw new AppOptionsError(
-            '--trace: tracing a local cluster (--workers N) is not wired yet; trace an embedded run',
-          );
-        }
         if (workers > 1) {
           // Load the app here first: a module that does not load or a bad --param is one usage
           // error (exit 2), not N worker processes failing one after another.
           const app = await loadApp(appPath, options);
           checkAppConnectors(app);
+          const tracing = await clusterRunTracing(app, flags, AppOptionsError);
           process.exitCode = await runLocalCluster(appPath, options, workers, {
             app,
             deadLetters: flags.deadLetters,
+            ...(tracing ? { nodeArgs: tracing.args } : {}),
           });
+          if (tracing) {
+            const t = await tracing.finish();
+            process.stdout.write(`${t.text}\n`);
+            if (t.violations > 0 && process.exitCode === 0) process.exitCode = EXIT_FAILURE;
+          }
         } else process.exitCode = await runEmbeddedCommand(appPath, options, flags);
       } catch (err) {
         const usage =

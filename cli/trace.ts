@@ -248,3 +248,53 @@ export function runTracing(
     },
   };
 }
+
+/** A cluster worker's tracing (`buffy node --trace SAMPLING --trace-to HOST:PORT`): reports go
+ * to the receiver; `flush` posts what is left once the engine has stopped. Null without --trace. */
+export function nodeTracing(
+  flags: { trace?: unknown; traceTo?: unknown },
+  usage: new (message: string) => Error,
+): { options: TracingOptions; flush(): Promise<void> } | null {
+  if (flags.trace === undefined && flags.traceTo === undefined) return null;
+  if (typeof flags.trace !== 'string' || typeof flags.traceTo !== 'string') {
+    throw new usage('--trace SAMPLING and --trace-to HOST:PORT go together on a cluster worker');
+  }
+  let sampling;
+  try {
+    sampling = parseSampling(flags.trace);
+    parseHostPort(flags.traceTo, '--trace-to');
+  } catch (err) {
+    throw new usage((err as Error).message);
+  }
+  const sink = new HttpTraceSink(flags.traceTo);
+  return { options: { sampling, sink }, flush: () => sink.flush() };
+}
+
+/** `buffy run --workers N --trace SAMPLING [--trace-to HOST:PORT]`: the workers' arguments, and
+ * (without --trace-to) a receiver in this process on an ephemeral loopback port that checks the
+ * reports against the app's flow and prints its figures at the end. */
+export async function clusterRunTracing(
+  app: Application,
+  flags: { trace?: string; traceTo?: string },
+  usage: new (message: string) => Error,
+): Promise<{ args: string[]; finish(): Promise<{ text: string; violations: number }> } | null> {
+  const check = runTracing(app, flags, usage);
+  if (check === null) return null;
+  if (flags.traceTo !== undefined) {
+    return {
+      args: ['--trace', flags.trace!, '--trace-to', flags.traceTo],
+      finish: async () => ({ text: `trace reports sent to ${flags.traceTo}`, violations: 0 }),
+    };
+  }
+  const receiver = check.options.sink as TraceReceiver;
+  const server = await startReceiverServer(receiver, '127.0.0.1', 0);
+  return {
+    args: ['--trace', flags.trace!, '--trace-to', `127.0.0.1:${server.port}`],
+    finish: async () => {
+      await server.close();
+      const r = await check.finish();
+      const bad = server.invalidReports();
+      return { text: bad > 0 ? `${r.text}\nmalformed reports: ${bad}` : r.text, violations: r.violations };
+    },
+  };
+}

@@ -50,6 +50,8 @@ export interface LocalClusterOptions {
   readonly deadLetters?: string;
   /** The loaded app: used to say, at the end, which files its file: sinks wrote. */
   readonly app?: Application;
+  /** Extra arguments of every worker (e.g. --trace S --trace-to HOST:PORT). */
+  readonly nodeArgs?: readonly string[];
 }
 
 /** The names of the workers of a local cluster: w1 (the initializer) .. wN. */
@@ -227,6 +229,7 @@ export async function runLocalCluster(
       '--dead-letters',
       perWorkerPath(deadLetters, name),
       '--exit-with-stdin',
+      ...(local.nodeArgs ?? []),
       ...extra,
       ...appOptionArgs(options),
     ];

@@ -19,6 +19,7 @@ import type { Application } from '../api/app.ts';
 import { createSystemClock, createStderrLogger } from '../system.ts';
 import type { Clock, Logger, RemoteBatch, RemoteOutlet } from '../types.ts';
 import { LatencyHistogram } from './latency.ts';
+import type { TracingOptions } from '../tracing/tracer.ts';
 import { ChannelEndpoint } from '../net/endpoint.ts';
 import type { EndpointOptions } from '../net/endpoint.ts';
 import { connectChannel, formatAddress, listenChannels, parseHostPort } from '../net/tcp-channel.ts';
@@ -54,6 +55,8 @@ export interface NodeOptions {
   readonly recordLatency?: boolean;
   /** Called once the control address is bound (initializer) and once the data address is. */
   readonly onListening?: (what: 'control' | 'data', address: HostPort) => void;
+  /** Trace reports of sampled messages (runtime/tracing); `flush` runs once the engine stopped. */
+  readonly tracing?: { readonly options: TracingOptions; flush(): Promise<void> };
 }
 
 export interface NodeHandle {
@@ -77,6 +80,7 @@ export function splitRemoteBatch(b: RemoteBatch): [RemoteBatch, RemoteBatch] {
     bornMs: b.bornMs.slice(from, to),
     partition: b.partition.slice(from, to),
     payloads: b.payloads.slice(from, to),
+    ...(b.trace ? { trace: b.trace.slice(from, to) } : {}),
   });
   return [part(0, mid), part(mid, b.payloads.length)];
 }
@@ -376,6 +380,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       remote: plane,
       runSources: m.runSources.includes(o.name),
       ...(histogram ? { latency: histogram } : {}),
+      ...(o.tracing ? { tracing: o.tracing.options } : {}),
     });
     plane.engine = engine;
     // A failed engine (its sink's target went away, ...) refuses every further batch: tell the
@@ -477,6 +482,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
           let error: string | undefined;
           try {
             await engine?.stop();
+            await o.tracing?.flush();
           } catch (err) {
             code = 1;
             error = (err as Error).message;

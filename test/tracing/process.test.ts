@@ -92,7 +92,43 @@ describe('buffy trace-receiver, trace, flow (processes)', () => {
     const bad = startBuffy('run', ['run', wordCount, '--trace', '10%']);
     expect(await bad.exited).toBe(2);
     expect(bad.lines.join('\n')).toContain('expected off, all or 1/N');
-    const cluster = startBuffy('run', ['run', wordCount, '--trace', 'all', '--workers', '2']);
-    expect(await cluster.exited).toBe(2);
+    const lone = startBuffy('node', [
+      'node',
+      wordCount,
+      '--name',
+      'x',
+      '--workers',
+      '2',
+      '--control',
+      '127.0.0.1:1',
+      '--data',
+      '127.0.0.1:0',
+      '--trace',
+      'all',
+    ]);
+    expect(await lone.exited).toBe(2);
+    expect(lone.lines.join('\n')).toContain('--trace SAMPLING and --trace-to HOST:PORT go together');
+  }, 180_000);
+
+  it('word count on a local cluster of 3 worker processes, 1 in 10: every sampled traversal checks, as embedded', async () => {
+    const cluster = startBuffy('cluster', [
+      'run',
+      wordCount,
+      '--workers',
+      '3',
+      '--trace',
+      '1/10',
+      '--param',
+      'top=0',
+    ]);
+    expect(await cluster.exited).toBe(0);
+    const out = cluster.lines.join('\n');
+    const m = /messages held: (\d+), reports: (\d+), traversals: (\d+), violations: 0/.exec(out);
+    expect(m, out).not.toBeNull();
+    expect(out).toMatch(new RegExp(`\\s${m![3]}  lines;split;counts;updates`));
+    // The same logical messages are sampled as in an embedded run: the same figures.
+    const embedded = startBuffy('run', ['run', wordCount, '--trace', '1/10', '--param', 'top=0']);
+    expect(await embedded.exited).toBe(0);
+    expect(embedded.lines.join('\n')).toContain(m![0]);
   }, 180_000);
 });
