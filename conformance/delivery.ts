@@ -361,7 +361,7 @@ export function deliveryRefusals(rt: DeliveryRuntime, msgs: number): Refusal[] {
       what: 'Send (the sender machine, directly)',
       spec: spec('Send'),
       attempt: () => {
-        rt.sender.sender.send({ type: 'Send', body: bodyOf(s.next), messages: 1 });
+        rt.sender.sender.send({ type: 'Send', batches: [{ body: bodyOf(s.next), messages: 1 }] });
         takeRefusal(rt, 'sender', 'Send', false);
       },
     });
@@ -463,14 +463,17 @@ export function deliveryRefusals(rt: DeliveryRuntime, msgs: number): Refusal[] {
         // Next in order, but the receiver's window is taken to be full: deliver only if room.
         const seq = r.delivered + 1;
         if (seq <= r.consumed + r.window) return; // within credit: not a violation here
-        rt.receiver.receiver.send({ type: 'ReceiveData', seq, messages: 1, body: bodyOf(seq) });
+        rt.receiver.receiver.send({ type: 'ReceiveData', frames: [{ seq, messages: 1, body: bodyOf(seq) }] });
         takeRefusal(rt, 'receiver', 'DATA beyond credit', true);
       },
     });
     out.push({
       what: `DATA frame ${beyond} from beyond a gap and the credit (the receiver machine, directly)`,
       attempt: () => {
-        rt.receiver.receiver.send({ type: 'ReceiveData', seq: beyond, messages: 1, body: bodyOf(beyond) });
+        rt.receiver.receiver.send({
+          type: 'ReceiveData',
+          frames: [{ seq: beyond, messages: 1, body: bodyOf(beyond) }],
+        });
         takeRefusal(rt, 'receiver', 'DATA from beyond a gap', false);
       },
     });

@@ -8,8 +8,9 @@
 // application got), `consumed`, and the connection flag `up`. Refinements of the spec:
 //   - credit also counts body bytes: the receiver grants up to `consumedBytes + windowBytes`
 //     (an absolute offset in the stream of bodies), and a frame is delivered only within both;
-//   - `Consume` takes `frames` and `bytes` (default one frame): one event is that many of the
-//     spec's Consume steps;
+//   - events carry batches of frames: `ReceiveData` takes the DATA frames that arrived together,
+//     in order (each one the spec's ReceiveData step, or a stuttering step when it is dropped),
+//     and `Consume` takes `frames` and `bytes` (default one frame): that many Consume steps;
 //   - a DATA frame the spec's ReceiveData would not deliver is dropped without a state change,
 //     as in the spec: a duplicate (seq <= delivered) or a frame from beyond a gap. A frame that
 //     is next in order but beyond the granted credit is never sent by a sender that follows the
@@ -49,13 +50,15 @@ export type ReceiverOutput =
   | { readonly kind: 'hello'; readonly ack: AckInfo }
   | { readonly kind: 'violation'; readonly detail: string };
 
+/** A DATA frame as it arrived. */
+export interface IncomingFrame {
+  readonly seq: number;
+  readonly messages: number;
+  readonly body: Uint8Array;
+}
+
 export type DeliveryReceiverEvent =
-  | {
-      readonly type: 'ReceiveData';
-      readonly seq: number;
-      readonly messages: number;
-      readonly body: Uint8Array;
-    }
+  | { readonly type: 'ReceiveData'; readonly frames: readonly IncomingFrame[] }
   | { readonly type: 'Consume'; readonly frames?: number; readonly bytes?: number }
   | { readonly type: 'Acknowledge' }
   | { readonly type: 'Connect' }
@@ -97,17 +100,6 @@ export function ackOf(ctx: DeliveryReceiverContext): AckInfo {
   };
 }
 
-function isNext(ctx: DeliveryReceiverContext, seq: number): boolean {
-  return seq === ctx.delivered + 1;
-}
-
-function withinCredit(ctx: DeliveryReceiverContext, bodyBytes: number): boolean {
-  return (
-    ctx.delivered + 1 <= ctx.consumed + ctx.window &&
-    ctx.deliveredBytes + bodyBytes <= ctx.consumedBytes + ctx.windowBytes
-  );
-}
-
 export const deliveryReceiverMachine = setup({
   types: {
     context: {} as DeliveryReceiverContext,
@@ -115,21 +107,9 @@ export const deliveryReceiverMachine = setup({
     input: {} as DeliveryReceiverInput,
   },
   guards: {
-    // ReceiveData(s) == s = Len(delivered) + 1 /\ s <= Granted (and the bytes fit)
-    deliverable: ({ context, event }) =>
-      event.type === 'ReceiveData' &&
-      context.up &&
-      event.messages >= 1 &&
-      isNext(context, event.seq) &&
-      withinCredit(context, event.body.length),
-    // Next in order but beyond the credit granted: the peer broke the protocol.
-    beyondCredit: ({ context, event }) =>
-      event.type === 'ReceiveData' && context.up && isNext(context, event.seq),
-    // A DATA frame with no messages in it: never sent by a sender (a batch holds >= 1 message).
-    empty: ({ context, event }) =>
-      event.type === 'ReceiveData' && context.up && event.messages < 1 && event.seq > context.delivered,
-    // A duplicate or a frame from beyond a gap: dropped, no state change but a counter.
-    droppable: ({ context, event }) => event.type === 'ReceiveData' && context.up,
+    // ReceiveData(s) for each frame, in order (see `receive`); nothing arrives when down.
+    receiveEnabled: ({ context, event }) =>
+      event.type === 'ReceiveData' && context.up && event.frames.length > 0,
     // Consume == consumed < Len(delivered)
     consumeEnabled: ({ context, event }) => {
       if (event.type !== 'Consume') return false;
@@ -147,29 +127,41 @@ export const deliveryReceiverMachine = setup({
     downNow: ({ context }) => !context.up,
   },
   actions: {
-    deliver: assign(({ context, event }) => {
+    // Per frame: ReceiveData(s) == s = Len(delivered) + 1 /\ s <= Granted (and the bytes fit)
+    // delivers it; a duplicate or a frame from beyond a gap is dropped (a stuttering step); a
+    // frame next in order but beyond the credit, or without messages, is a violation of the
+    // protocol by the peer: the frames from it on are refused.
+    receive: assign(({ context, event }) => {
       if (event.type !== 'ReceiveData') return {};
-      context.outbox.push({ kind: 'deliver', seq: event.seq, messages: event.messages, body: event.body });
-      return {
-        delivered: context.delivered + 1,
-        deliveredBytes: context.deliveredBytes + event.body.length,
-      };
+      let delivered = context.delivered;
+      let deliveredBytes = context.deliveredBytes;
+      let dropped = context.dropped;
+      for (const f of event.frames) {
+        if (f.messages < 1 && f.seq > delivered) {
+          context.outbox.push({ kind: 'violation', detail: `DATA frame ${f.seq} holds no messages` });
+          break;
+        }
+        if (f.seq !== delivered + 1) {
+          dropped++;
+          continue;
+        }
+        const limit = context.consumed + context.window;
+        const limitBytes = context.consumedBytes + context.windowBytes;
+        if (f.seq > limit || deliveredBytes + f.body.length > limitBytes) {
+          context.outbox.push({
+            kind: 'violation',
+            detail:
+              `DATA frame ${f.seq} (${f.messages} messages, ${f.body.length} bytes) exceeds the credit granted ` +
+              `(up to frame ${limit}, body byte ${limitBytes}; ${deliveredBytes} bytes delivered)`,
+          });
+          break;
+        }
+        context.outbox.push({ kind: 'deliver', seq: f.seq, messages: f.messages, body: f.body });
+        delivered++;
+        deliveredBytes += f.body.length;
+      }
+      return { delivered, deliveredBytes, dropped };
     }),
-    refuseBeyondCredit: ({ context, event }) => {
-      if (event.type !== 'ReceiveData') return;
-      context.outbox.push({
-        kind: 'violation',
-        detail:
-          `DATA frame ${event.seq} (${event.messages} messages, ${event.body.length} bytes) exceeds the credit granted ` +
-          `(up to frame ${context.consumed + context.window}, body byte ${context.consumedBytes + context.windowBytes}; ` +
-          `${context.deliveredBytes} bytes delivered)`,
-      });
-    },
-    refuseEmpty: ({ context, event }) => {
-      if (event.type !== 'ReceiveData') return;
-      context.outbox.push({ kind: 'violation', detail: `DATA frame ${event.seq} holds no messages` });
-    },
-    drop: assign(({ context }) => ({ dropped: context.dropped + 1 })),
     consume: assign(({ context, event }) => {
       if (event.type !== 'Consume') return {};
       return {
@@ -206,12 +198,7 @@ export const deliveryReceiverMachine = setup({
   states: {
     running: {
       on: {
-        ReceiveData: [
-          { guard: 'deliverable', actions: 'deliver' },
-          { guard: 'empty', actions: 'refuseEmpty' },
-          { guard: 'beyondCredit', actions: 'refuseBeyondCredit' },
-          { guard: 'droppable', actions: 'drop' },
-        ],
+        ReceiveData: { guard: 'receiveEnabled', actions: 'receive' },
         Consume: { guard: 'consumeEnabled', actions: 'consume' },
         Acknowledge: { guard: 'upNow', actions: 'acknowledge' },
         Connect: { guard: 'downNow', actions: 'connect' },

@@ -8,9 +8,10 @@
 //   - a frame is a batch of messages with an opaque body; credit is also counted in body bytes
 //     (`limitBytes`, an absolute offset in the stream of bodies), so Transmit needs frame and
 //     byte credit, and Send needs room in frames (`window`) and in bytes (`maxBufferedBytes`);
-//   - `Transmit` takes `max` (default 1): one event puts up to that many frames on the wire,
-//     that many of the spec's Transmit steps (the runtime sends everything credit allows in
-//     one event: events per batch of frames, never per message);
+//   - events carry batches of frames, never one message each: `Send` takes a list of batches
+//     and keeps as many as there is room for, in order (that many of the spec's Send steps);
+//     `Transmit` takes `max` (default 1) and puts up to that many frames on the wire (the
+//     runtime sends everything credit allows in one event);
 //   - network input the spec never produces (an ACK for a frame never sent, a handshake whose
 //     resume point the sender no longer holds) is refused: the context stays as it was and a
 //     `violation` goes to the outbox, for the shell to log and reset the connection.
@@ -42,12 +43,18 @@ export interface KeptFrame {
   readonly end: number;
 }
 
+/** A batch the application hands the sender. */
+export interface OutgoingBatch {
+  readonly body: Uint8Array;
+  readonly messages: number;
+}
+
 export type SenderOutput =
   | { readonly kind: 'data'; readonly frame: KeptFrame }
   | { readonly kind: 'violation'; readonly detail: string };
 
 export type DeliverySenderEvent =
-  | { readonly type: 'Send'; readonly body: Uint8Array; readonly messages: number }
+  | { readonly type: 'Send'; readonly batches: readonly OutgoingBatch[] }
   | { readonly type: 'Transmit'; readonly max?: number }
   | { readonly type: 'Retransmit' }
   | { readonly type: 'ReceiveAck'; readonly ack: number; readonly limit: number; readonly limitBytes: number }
@@ -102,6 +109,11 @@ function frameAt(ctx: DeliverySenderContext, seq: number): KeptFrame | undefined
   return i >= ctx.head && i < ctx.buf.length ? ctx.buf[i] : undefined;
 }
 
+/** Room for one more kept frame: below the window, and within the byte bound unless nothing is kept. */
+function hasRoom(ctx: DeliverySenderContext, kept: number, bytes: number, b: OutgoingBatch): boolean {
+  return kept < ctx.window && (kept === 0 || bytes + b.body.length <= ctx.maxBufferedBytes);
+}
+
 function canTransmit(ctx: DeliverySenderContext): boolean {
   if (!ctx.up || ctx.tx >= ctx.next || ctx.tx > ctx.limit) return false;
   const f = frameAt(ctx, ctx.tx);
@@ -135,14 +147,10 @@ export const deliverySenderMachine = setup({
   },
   guards: {
     // Send == Len(buf) < Window (next <= Msgs is the application's: it has a frame to send)
-    sendEnabled: ({ context, event }) => {
-      if (event.type !== 'Send') return false;
-      const kept = keptCount(context);
-      return (
-        kept < context.window &&
-        (kept === 0 || context.bufferedBytes + event.body.length <= context.maxBufferedBytes)
-      );
-    },
+    sendEnabled: ({ context, event }) =>
+      event.type === 'Send' &&
+      event.batches.length > 0 &&
+      hasRoom(context, keptCount(context), context.bufferedBytes, event.batches[0]!),
     // Transmit == up /\ tx < next /\ tx <= limit (and the body fits the byte credit)
     transmitEnabled: ({ context }) => canTransmit(context),
     // Retransmit == up /\ tx > acked + 1
@@ -166,13 +174,19 @@ export const deliverySenderMachine = setup({
   actions: {
     send: assign(({ context, event }) => {
       if (event.type !== 'Send') return {};
-      const end = context.sentBytes + event.body.length;
-      context.buf.push({ seq: context.next, messages: event.messages, body: event.body, end });
-      return {
-        next: context.next + 1,
-        sentBytes: end,
-        bufferedBytes: context.bufferedBytes + event.body.length,
-      };
+      let next = context.next;
+      let end = context.sentBytes;
+      let kept = keptCount(context);
+      let bytes = context.bufferedBytes;
+      for (const b of event.batches) {
+        if (!hasRoom(context, kept, bytes, b)) break;
+        end += b.body.length;
+        context.buf.push({ seq: next, messages: b.messages, body: b.body, end });
+        next++;
+        kept++;
+        bytes += b.body.length;
+      }
+      return { next, sentBytes: end, bufferedBytes: bytes };
     }),
     transmit: assign(({ context, event }) => {
       const max = event.type === 'Transmit' && event.max !== undefined ? event.max : 1;

@@ -21,11 +21,12 @@
 // Credit limits are absolute (the highest frame, the highest body byte offset the receiver
 // has room for), so a repeated or late ACK is harmless.
 //
-// Per batch, not per message: one machine event per batch sent (Send), one per write of all
-// the frames credit allows (Transmit), one per frame received (ReceiveData), one per
-// consumption report (Consume) and one per ACK. Batches the sender machine cannot keep yet
-// (its window of unacknowledged frames is full) wait in `pending`, which the shell bounds by
-// waiting for `writable`; they enter the machine, in order, as acknowledgements free room.
+// Events per batch of frames, never per message: the batches sent since the last ready() enter
+// the sender machine in one Send event and go out in one Transmit; the DATA frames that arrived
+// together enter the receiver machine in one ReceiveData; one Consume per consumption report,
+// one event per ACK. Batches the sender machine cannot keep yet (its window of unacknowledged
+// frames is full) wait in `pending`, which the shell bounds by waiting for `writable`; they
+// enter the machine, in order, as acknowledgements free room.
 //
 // Reconnecting after a lost connection (the machines' Connect after Break: the handshake says
 // where to resume) is what the protocol is built for; this core closes for good on a lost
@@ -379,6 +380,9 @@ export class DeliveryChannelCore implements ChannelCore {
   /** The highest frame ever put on the wire (to count first transmissions and resends apart). */
   private highestSent = 0;
 
+  /** DATA frames received and not yet handed to the receiver machine (see flushInbound). */
+  private inbound: DataBatch[] = [];
+
   // Receiving side, as the application sees it.
   private unconsumedFrames = 0;
   private unconsumedMessages = 0;
@@ -470,6 +474,8 @@ export class DeliveryChannelCore implements ChannelCore {
   }
 
   step(event: ChannelEvent): void {
+    // DATA frames wait for the next flush; everything else sees them first, in order.
+    if (event.type !== 'frame' && event.type !== 'send') this.flushInbound();
     switch (event.type) {
       case 'start':
         if (this.st !== 'new' && this.st !== 'disconnected')
@@ -526,6 +532,8 @@ export class DeliveryChannelCore implements ChannelCore {
   }
 
   ready(): Ready {
+    this.flushInbound();
+    if (this.pendingHead < this.pending.length && this.st !== 'closed') this.pumpSend();
     const r: Ready = {
       writes: this.writes,
       deliveries: this.deliveries,
@@ -564,22 +572,25 @@ export class DeliveryChannelCore implements ChannelCore {
           `(${this.windowBytes} bytes); split it`,
       );
     }
+    // Into the sender machine at the next ready(), with every batch sent until then (one event).
     this.pending.push({ body, messages });
     this.pendingBytes += body.length;
     if (this.pendingBytes >= this.maxQueuedBytes) this.wasBlocked = true;
-    this.pumpSend();
   }
 
   /** Moves pending batches into the sender machine while it has room, then transmits what credit allows. */
   private pumpSend(): void {
-    while (this.pendingHead < this.pending.length) {
-      const head = this.pending[this.pendingHead]!;
+    if (this.pendingHead < this.pending.length) {
+      // One event for every waiting batch: the machine keeps as many as it has room for.
       const before = this.senderState.next;
-      this.sender.send({ type: 'Send', body: head.body, messages: head.messages });
-      if (this.senderState.next === before) break; // the machine has no room: wait for an ACK
-      this.pending[this.pendingHead] = undefined as unknown as Queued;
-      this.pendingHead++;
-      this.pendingBytes -= head.body.length;
+      const batches = this.pendingHead === 0 ? this.pending : this.pending.slice(this.pendingHead);
+      this.sender.send({ type: 'Send', batches });
+      const taken = this.senderState.next - before;
+      for (let i = 0; i < taken; i++) {
+        this.pendingBytes -= this.pending[this.pendingHead]!.body.length;
+        this.pending[this.pendingHead] = undefined as unknown as Queued;
+        this.pendingHead++;
+      }
     }
     if (this.pendingHead === this.pending.length) {
       this.pending = [];
@@ -708,9 +719,23 @@ export class DeliveryChannelCore implements ChannelCore {
     if (s.tx < s.next) (s as { tx: number }).tx = s.tx + 1;
   }
 
+  /** The DATA frames received since the last flush, into the receiver machine in one event. */
+  private flushInbound(): void {
+    if (this.inbound.length === 0) return;
+    const frames = this.inbound;
+    this.inbound = [];
+    if (this.st === 'closed') return;
+    this.receiver.send({ type: 'ReceiveData', frames });
+    this.drainReceiver();
+  }
+
   private onFrame(p: Uint8Array): void {
     if (p.length === 0) return this.protocolError('empty frame');
     const type = p[0];
+    if (type !== FrameType.Data) {
+      this.flushInbound();
+      if (this.state === 'closed') return; // the flushed frames broke the protocol
+    }
     if (type === FrameType.Hello) {
       if (this.peerHello !== null) return this.protocolError('second HELLO');
       const decoded = decodeHello(p);
@@ -765,7 +790,8 @@ export class DeliveryChannelCore implements ChannelCore {
     if (type === FrameType.Data) {
       const d = decodeData(p);
       if (typeof d === 'string') return this.protocolError(d);
-      if (this.mutation === 'no-dedup' && d.seq <= this.receiverState.delivered) {
+      if (this.mutation === 'no-dedup' && d.seq <= this.receiverState.delivered + this.inbound.length) {
+        this.flushInbound();
         // Broken on purpose: a duplicate is delivered again.
         this.deliveries.push(d);
         this.unconsumedFrames++;
@@ -773,8 +799,8 @@ export class DeliveryChannelCore implements ChannelCore {
         this.unconsumedBytes += d.body.length;
         return;
       }
-      this.receiver.send({ type: 'ReceiveData', seq: d.seq, messages: d.messages, body: d.body });
-      this.drainReceiver();
+      // Frames that arrive together enter the receiver machine in one event (flushInbound).
+      this.inbound.push(d);
       return;
     }
     if (type === FrameType.Ack) {

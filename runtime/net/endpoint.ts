@@ -41,6 +41,7 @@ export class ChannelEndpoint {
   private closedInfo: ChannelClosed | null = null;
   private openWaiters: Array<{ resolve: (h: Hello) => void; reject: (e: Error) => void }> = [];
   private pumping = false;
+  private pumpScheduled = false;
   private readonly onFrameBound: (payload: Uint8Array) => void;
   private readonly handlers: EndpointHandlers;
   private readonly maxFrameBytes: number;
@@ -128,7 +129,15 @@ export class ChannelEndpoint {
     if (this.closedInfo)
       throw new Error(`${this.connection}: send on a closed channel: ${this.closedInfo.reason}`);
     this.core.step({ type: 'send', body, messages });
-    this.pump();
+    // The batches sent in this turn of the event loop go to the core's machine together (one
+    // event, one corked write): the pump runs once, after the caller's synchronous sends.
+    if (!this.pumpScheduled) {
+      this.pumpScheduled = true;
+      queueMicrotask(() => {
+        this.pumpScheduled = false;
+        this.pump();
+      });
+    }
     if (this.core.canSend || this.closedInfo) return undefined;
     return new Promise((resolve) => this.waiters.push(resolve));
   }

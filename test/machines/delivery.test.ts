@@ -65,9 +65,9 @@ describe('sender machine', () => {
 
   it('keeps frames within its window, transmits only within credit and only when up', () => {
     const a = start(2);
-    a.send({ type: 'Send', body: body(10), messages: 3 });
-    a.send({ type: 'Send', body: body(10), messages: 1 });
-    a.send({ type: 'Send', body: body(10), messages: 1 }); // window full: not taken
+    a.send({ type: 'Send', batches: [{ body: body(10), messages: 3 }] });
+    a.send({ type: 'Send', batches: [{ body: body(10), messages: 1 }] });
+    a.send({ type: 'Send', batches: [{ body: body(10), messages: 1 }] }); // window full: not taken
     expect(a.getSnapshot().context.next).toBe(3);
     a.send({ type: 'Transmit', max: 5 }); // down
     expect(a.getSnapshot().context.tx).toBe(1);
@@ -81,7 +81,7 @@ describe('sender machine', () => {
 
   it('drops acknowledged frames, resends from the resume point after a reconnect', () => {
     const a = start(3);
-    for (let i = 0; i < 3; i++) a.send({ type: 'Send', body: body(4), messages: 1 });
+    for (let i = 0; i < 3; i++) a.send({ type: 'Send', batches: [{ body: body(4), messages: 1 }] });
     a.send({ type: 'Connect', resume: 0, limit: 3, limitBytes: 1000 });
     a.send({ type: 'Transmit', max: 3 });
     a.send({ type: 'ReceiveAck', ack: 1, limit: 4, limitBytes: 1000 });
@@ -100,7 +100,7 @@ describe('sender machine', () => {
 
   it('refuses a forged ACK and a resume point it no longer holds, leaving its state as it was', () => {
     const a = start(3);
-    a.send({ type: 'Send', body: body(4), messages: 1 });
+    a.send({ type: 'Send', batches: [{ body: body(4), messages: 1 }] });
     a.send({ type: 'Connect', resume: 0, limit: 3, limitBytes: 1000 });
     a.send({ type: 'Transmit' });
     drainSenderOutbox(a.getSnapshot().context);
@@ -125,7 +125,10 @@ describe('sender machine', () => {
 describe('receiver machine', () => {
   const start = (window = 2, windowBytes = 1000) =>
     createActor(deliveryReceiverMachine, { input: { window, windowBytes } }).start();
-  const data = (seq: number, n = 4) => ({ type: 'ReceiveData' as const, seq, messages: 1, body: body(n) });
+  const data = (seq: number, n = 4) => ({
+    type: 'ReceiveData' as const,
+    frames: [{ seq, messages: 1, body: body(n) }],
+  });
 
   it('delivers in order once, drops duplicates and frames beyond a gap without a state change', () => {
     const r = start(3);

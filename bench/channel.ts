@@ -1,0 +1,110 @@
+// Channel benchmark: batches through the reliable data channel (runtime/net: the Delivery
+// machines, endpoint and TCP shell) over loopback TCP, against the same DATA frames written to a
+// raw socket and only reframed on the other side, in one run, the two taking turns. Prints
+// batches/s, messages/s and the ratio (the issue's target: the channel at least 0.7x raw).
+// Options: --batches N (default 50,000), --messages M per batch (default 100), --bytes B body
+// bytes per batch (default 1,000), --runs R (default 3; each figure is the median).
+import net from 'node:net';
+import { dataHeader } from '../runtime/net/channel.ts';
+import { FrameDecoder } from '../runtime/net/framing.ts';
+import { connectChannel, listen, listenChannels } from '../runtime/net/tcp-channel.ts';
+
+function argValue(name: string, fallback: number): number {
+  const i = process.argv.indexOf(name);
+  if (i < 0) return fallback;
+  const v = Number(process.argv[i + 1]);
+  if (!Number.isInteger(v) || v < 1)
+    throw new Error(`${name} ${process.argv[i + 1]}: must be a positive integer`);
+  return v;
+}
+
+const BATCHES = argValue('--batches', 50_000);
+const MESSAGES = argValue('--messages', 100);
+const BYTES = argValue('--bytes', 1_000);
+const RUNS = argValue('--runs', 3);
+const local = { cluster: 'bench', app: 'channel' };
+
+/** Raw: the same DATA frames (header + body), one corked write per batch, reframed by the receiver. */
+async function raw(): Promise<number> {
+  const body = new Uint8Array(BYTES);
+  let received = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const server = net.createServer((s) => {
+    const d = new FrameDecoder({ connection: 'raw bench' });
+    s.on('data', (chunk: Buffer) =>
+      d.push(chunk, () => {
+        if (++received === BATCHES) done();
+      }),
+    );
+  });
+  const addr = await listen(server, { host: '127.0.0.1', port: 0 }, 'raw bench');
+  const socket = net.connect(addr.port, addr.host);
+  socket.setNoDelay(true);
+  await new Promise((r) => socket.once('connect', r));
+  const t0 = performance.now();
+  for (let i = 0; i < BATCHES; i++) {
+    socket.cork();
+    socket.write(dataHeader(i + 1, MESSAGES, body.length));
+    const ok = socket.write(body);
+    socket.uncork();
+    if (!ok) await new Promise((r) => socket.once('drain', r));
+  }
+  await finished;
+  const ms = performance.now() - t0;
+  socket.destroy();
+  await new Promise<void>((r) => server.close(() => r()));
+  return ms;
+}
+
+/** The reliable channel: connectChannel / listenChannels, backpressure respected. */
+async function reliable(): Promise<number> {
+  const body = new Uint8Array(BYTES);
+  let received = 0;
+  let done!: () => void;
+  const finished = new Promise<void>((r) => (done = r));
+  const server = await listenChannels(
+    { host: '127.0.0.1', port: 0 },
+    { local: { ...local, worker: 'r' } },
+    () => ({
+      onBatch: () => {
+        if (++received === BATCHES) done();
+      },
+    }),
+  );
+  const ep = await connectChannel(server.address, { local: { ...local, worker: 's' } });
+  const t0 = performance.now();
+  for (let i = 0; i < BATCHES; i++) {
+    const wait = ep.send(body, MESSAGES);
+    if (wait) await wait;
+  }
+  await finished;
+  const ms = performance.now() - t0;
+  const stats = ep.core.stats;
+  if (stats.sentFrames !== BATCHES) throw new Error(`sent ${stats.sentFrames} of ${BATCHES} batches`);
+  ep.close('bench done');
+  await server.close();
+  return ms;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+const rawMs: number[] = [];
+const relMs: number[] = [];
+for (let r = 0; r < RUNS; r++) {
+  rawMs.push(await raw());
+  relMs.push(await reliable());
+}
+const fmt = (ms: number) =>
+  `${Math.round(BATCHES / (ms / 1000)).toLocaleString('en-US')} batches/s, ${Math.round(
+    (BATCHES * MESSAGES) / (ms / 1000),
+  ).toLocaleString('en-US')} messages/s`;
+console.log(
+  `channel bench: ${BATCHES.toLocaleString('en-US')} batches of ${MESSAGES} messages / ${BYTES} bytes over loopback TCP, median of ${RUNS}`,
+);
+console.log(`  raw socket, same frames       ${fmt(median(rawMs))}`);
+console.log(`  reliable channel (Delivery)   ${fmt(median(relMs))}`);
+console.log(`  ratio reliable / raw          ${(median(rawMs) / median(relMs)).toFixed(2)}x`);
