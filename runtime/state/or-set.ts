@@ -2,7 +2,7 @@
 // adds that put it there; a remove takes away the dots its author had observed, so an add
 // concurrent with a remove (a dot the remover had not seen) survives it.
 //
-//   ORSet = { e: { [element]: Dots }, c: Seen }
+//   ORSet = { e: [[element, Dots], ...] sorted by element, c: Seen }
 //
 // `c` (runtime/state/seen.ts) holds every id applied or observed-removed: an operation whose id
 // is in it is a duplicate, and a dot in it that no element carries was removed. Operations are
@@ -16,8 +16,8 @@
 // has it and the other has not seen it); `c` is united.
 //
 // Metadata: the live dots (one per concurrent add of a live element; one after sequential adds)
-// and `c`, bounded by its window (see seen.ts) and by `compact`. Cost: the element map is copied
-// on each change, O(elements) (about 6 us for 64 elements here): keep sets small per state.
+// and `c`, bounded by its window (see seen.ts) and by `compact`. Cost: the element list is copied
+// on each change, O(elements): keep sets small per state.
 import type { MessageId } from '../types.ts';
 import type { Dots } from './dots.ts';
 import { NO_DOTS, checkCovered, checkDots, dotsAdd, dotsJoin, dotsWithout, sameDots } from './dots.ts';
@@ -32,12 +32,28 @@ import {
   seenHasId,
   seenMerge,
 } from './seen.ts';
-import { CrdtShapeError, checkKeys, checkPlainObject } from './shape.ts';
+import { CrdtShapeError, checkArray, checkKeys, checkPlainObject } from './shape.ts';
 import type { CrdtType } from './type.ts';
 
 export interface ORSet {
-  readonly e: { readonly [element: string]: Dots };
+  /** The live elements with their dots, sorted by element. (An array, not an object keyed by
+   * element: V8 copies a large or shrunk frozen object slowly; see README.md, Cost.) */
+  readonly e: readonly (readonly [string, Dots])[];
   readonly c: Seen;
+}
+
+/** Index of `x` in the sorted entries, or -(insertion point) - 1. */
+function find(e: ORSet['e'], x: string): number {
+  let lo = 0;
+  let hi = e.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const m = e[mid]![0];
+    if (m === x) return mid;
+    if (m < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return -lo - 1;
 }
 
 export interface ORSetOp {
@@ -54,7 +70,7 @@ export interface SeenOptions {
 
 export const DEFAULT_WINDOW = 16;
 
-const EMPTY: ORSet = Object.freeze({ e: Object.freeze({}), c: EMPTY_SEEN });
+const EMPTY: ORSet = Object.freeze({ e: Object.freeze([]) as ORSet['e'], c: EMPTY_SEEN });
 
 export type ORSetType = CrdtType<ORSet, readonly string[], ORSetOp> & {
   readonly window: number;
@@ -70,15 +86,16 @@ export function orSet(options: SeenOptions = {}): ORSetType {
 
   const prepare = (s: ORSet, t: 'add' | 'rm', e: string): ORSetOp => {
     if (typeof e !== 'string') throw new TypeError(`OR-Set ${t}: elements are strings, got ${typeof e}`);
-    if (e === '__proto__') throw new TypeError(`OR-Set ${t}: "__proto__" cannot be an element`);
-    return { t, e, obs: s.e[e] ?? NO_DOTS };
+    const i = find(s.e, e);
+    return { t, e, obs: i >= 0 ? s.e[i]![1] : NO_DOTS };
   };
 
   const apply = (s: ORSet, id: MessageId, op: ORSetOp): ORSet => {
     // The observed dots go whatever happens (removing them twice changes nothing); the op's own
     // dot only if its id is new here: an id already in `c` was applied, or observed (and so
     // superseded) by an op applied before it.
-    const cur = s.e[op.e] ?? NO_DOTS;
+    const i = find(s.e, op.e);
+    const cur = i >= 0 ? s.e[i]![1] : NO_DOTS;
     let d = dotsWithout(cur, op.obs);
     let c = s.c;
     if (!seenHasId(c, id)) {
@@ -89,9 +106,10 @@ export function orSet(options: SeenOptions = {}): ORSetType {
     if (d === cur && c === s.c) return s;
     let e = s.e;
     if (!sameDots(d, cur)) {
-      const next: Record<string, Dots> = { ...s.e };
-      if (d.length === 0) delete next[op.e];
-      else next[op.e] = d;
+      const next = [...s.e]; // spread: a frozen array's slice is slow
+      if (i >= 0 && d.length === 0) next.splice(i, 1);
+      else if (i >= 0) next[i] = [op.e, d];
+      else next.splice(-i - 1, 0, [op.e, d]);
       e = next;
     }
     return { e, c };
@@ -99,15 +117,17 @@ export function orSet(options: SeenOptions = {}): ORSetType {
 
   const merge = (a: ORSet, b: ORSet): ORSet => {
     if (a === b) return a;
-    const e: Record<string, Dots> = {};
-    for (const k in a.e) {
-      const d = dotsJoin(a.e[k]!, a.c, b.e[k] ?? NO_DOTS, b.c);
-      if (d.length > 0) e[k] = d;
-    }
-    for (const k in b.e) {
-      if (k in a.e) continue;
-      const d = dotsJoin(NO_DOTS, a.c, b.e[k]!, b.c);
-      if (d.length > 0) e[k] = d;
+    const e: (readonly [string, Dots])[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < a.e.length || j < b.e.length) {
+      const x = i < a.e.length ? a.e[i]! : null;
+      const y = j < b.e.length ? b.e[j]! : null;
+      const k = x !== null && (y === null || x[0] <= y[0]) ? x[0] : y![0];
+      const da = x !== null && x[0] === k ? (i++, x[1]) : NO_DOTS;
+      const db = y !== null && y[0] === k ? (j++, y[1]) : NO_DOTS;
+      const d = dotsJoin(da, a.c, db, b.c);
+      if (d.length > 0) e.push(x !== null && x[0] === k && d === da ? x : [k, d]);
     }
     return { e, c: seenMerge(a.c, b.c) };
   };
@@ -120,9 +140,9 @@ export function orSet(options: SeenOptions = {}): ORSetType {
     apply,
     add: (s, id, e) => apply(s, id, prepare(s, 'add', e)),
     remove: (s, id, e) => apply(s, id, prepare(s, 'rm', e)),
-    has: (s, e) => (s.e[e]?.length ?? 0) > 0,
+    has: (s, e) => find(s.e, e) >= 0,
     merge,
-    value: (s) => Object.keys(s.e).sort(),
+    value: (s) => s.e.map((x) => x[0]),
     compact: (s: ORSet, frontier: Frontier) => {
       const c = seenCompact(s.c, frontier);
       return c === s.c ? s : { e: s.e, c };
@@ -130,14 +150,20 @@ export function orSet(options: SeenOptions = {}): ORSetType {
     check: (data, path = 'or-set') => {
       const obj = checkPlainObject(data, path);
       checkKeys(obj, ['e', 'c'], path);
-      const elems = checkPlainObject(obj.e, `${path}.e`);
+      const elems = checkArray(obj.e, `${path}.e`);
       const c = checkSeen(obj.c, `${path}.c`);
-      for (const k in elems) {
-        if (k === '__proto__') throw new CrdtShapeError(`${path}.e: "__proto__" cannot be an element`);
-        const d = checkDots(elems[k], `${path}.e.${k}`);
-        if (d.length === 0) throw new CrdtShapeError(`${path}.e.${k}: a live element has at least one dot`);
-        checkCovered(d, c, `${path}.e.${k}`);
-      }
+      elems.forEach((x, n) => {
+        const p = `${path}.e[${n}]`;
+        const pair = checkArray(x, p);
+        if (pair.length !== 2 || typeof pair[0] !== 'string')
+          throw new CrdtShapeError(`${p}: expected [element, dots]`);
+        if (n > 0 && !((elems[n - 1] as [string])[0] < pair[0])) {
+          throw new CrdtShapeError(`${p}: elements must be sorted and distinct`);
+        }
+        const d = checkDots(pair[1], `${p}[1]`);
+        if (d.length === 0) throw new CrdtShapeError(`${p}: a live element has at least one dot`);
+        checkCovered(d, c, `${p}[1]`);
+      });
       return { e: elems as ORSet['e'], c };
     },
   };

@@ -107,10 +107,19 @@ describe('sets: meaning', () => {
   });
 
   it('a foreign or torn state is refused, naming the path', () => {
-    expect(() => ORSetType.check({ e: { x: [0, 1] }, c: [] })).toThrow(
-      /or-set\.e\.x: a dot list holds triples/,
+    expect(() => ORSetType.check({ e: [['x', [0, 1]]], c: [] })).toThrow(
+      /or-set\.e\[0\]\[1\]: a dot list holds triples/,
     );
-    expect(() => ORSetType.check({ e: { x: [0, 1, 0] }, c: [] })).toThrow(/not in the state's context/);
+    expect(() => ORSetType.check({ e: [['x', [0, 1, 0]]], c: [] })).toThrow(/not in the state's context/);
+    expect(() =>
+      ORSetType.check({
+        e: [
+          ['y', [0, 1, 0]],
+          ['x', [0, 2, 0]],
+        ],
+        c: [[0, 5, 0]],
+      }),
+    ).toThrow(/or-set\.e\[1\]: elements must be sorted/);
     expect(() => TwoPSetType.check({ a: ['x'], r: ['x'] })).toThrow(/both added and removed/);
     expect(() => GSetType.check(['b', 'a'])).toThrow(/sorted/);
   });
