@@ -131,4 +131,26 @@ describe('buffy trace-receiver, trace, flow (processes)', () => {
     expect(await embedded.exited).toBe(0);
     expect(embedded.lines.join('\n')).toContain(m![0]);
   }, 180_000);
+
+  it('a forking app on 3 worker processes, every message traced: the fork is one traversal, and it checks', async () => {
+    const forkApp = fileURLToPath(new URL('../flow/fixtures/fork-app.ts', import.meta.url));
+    const text = fileURLToPath(new URL('../../data/word-count-sample.txt', import.meta.url));
+    const flow = 'lines;[split;counts;updates||length;lengths]';
+    const run = startBuffy('fork', [
+      'run',
+      forkApp,
+      '--workers',
+      '3',
+      '--trace',
+      'all',
+      '--source',
+      `file:${text}`,
+      '--param',
+      `flow=${flow}`,
+    ]);
+    expect(await run.exited).toBe(0);
+    const out = run.lines.join('\n');
+    expect(out).toMatch(/violations: 0/);
+    expect(out).toMatch(/\s\d+ {2}lines;\[length;lengths\|\|split;counts;updates\]/);
+  }, 180_000);
 });
