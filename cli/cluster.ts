@@ -101,6 +101,7 @@ const nodeSchema = z.object({
     .optional(),
   stopWhenDone: z.boolean().optional(),
   latency: z.boolean().optional(),
+  metrics: hostPort('--metrics').optional(),
   exitWithStdin: z.boolean().optional(),
 });
 
@@ -197,6 +198,10 @@ export function registerClusterCommands(program: Command): void {
       'stop (and exit within 2 s) when standard input closes: the worker ends with the process that started it (buffy run --workers uses it)',
     )
     .option('--latency', 'record source-to-sink latency; the initializer prints the percentiles at the end')
+    .option(
+      '--metrics <host:port>',
+      "serve this worker's metrics in Prometheus text format at http://HOST:PORT/metrics (host default 127.0.0.1; port 0: any free port, logged)",
+    )
     .option('--trace <sampling>', 'trace sampled messages (all, 1/N); needs --trace-to')
     .option('--trace-to <host:port>', 'the trace receiver (buffy trace-receiver) to send reports to')
     .action(async (appPath: string, flags: Record<string, unknown>) => {
@@ -232,6 +237,7 @@ export function registerClusterCommands(program: Command): void {
           ...(f.advertise ? { advertise: f.advertise } : {}),
           stopWhenSourcesDone: f.stopWhenDone ?? false,
           recordLatency: f.latency ?? false,
+          ...(f.metrics ? { metrics: f.metrics } : {}),
           ...(tracing ? { tracing } : {}),
         });
         let signals = 0;

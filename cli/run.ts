@@ -13,6 +13,10 @@ import type { RunSummary } from '../runtime/engine/embedded.ts';
 import { createStderrLogger, createSystemClock } from '../runtime/system.ts';
 import { registerClusterCommands } from './cluster.ts';
 import { runLocalCluster } from '../runtime/cluster/local.ts';
+import { parseHostPort } from '../runtime/net/tcp-channel.ts';
+import type { HostPort } from '../runtime/net/tcp-channel.ts';
+import { EMBEDDED_WORKER } from '../runtime/engine/embedded.ts';
+import { createWorkerMetering, serveMetrics } from '../runtime/metrics/index.ts';
 import { clusterRunTracing, runTracing } from './trace.ts';
 
 const EXIT_FAILURE = 1;
@@ -61,6 +65,16 @@ interface RunFlags {
   deadLetters: string;
   trace?: string;
   traceTo?: string;
+  metrics?: string;
+}
+
+function metricsAddress(flags: RunFlags): HostPort | undefined {
+  if (flags.metrics === undefined) return undefined;
+  try {
+    return parseHostPort(flags.metrics, '--metrics');
+  } catch (err) {
+    throw new AppOptionsError((err as Error).message);
+  }
 }
 
 async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: RunFlags): Promise<number> {
@@ -68,12 +82,23 @@ async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: R
   checkAppConnectors(app);
   const log = createStderrLogger(app.name);
   const tracing = runTracing(app, flags, AppOptionsError);
+  const clock = createSystemClock();
+  const metricsAt = metricsAddress(flags);
+  const metering = metricsAt ? createWorkerMetering({ app, worker: EMBEDDED_WORKER, clock }) : null;
+  const metricsServer =
+    metering && metricsAt
+      ? await serveMetrics(metering.metrics, metricsAt, clock, 'buffy run --metrics')
+      : null;
+  if (metricsServer) log.info(`metrics on ${metricsServer.url}`);
+  const deadLetters = new FileDeadLetterSink(flags.deadLetters, log);
   const run = startEmbedded(app, {
-    clock: createSystemClock(),
+    clock,
     log,
-    deadLetters: new FileDeadLetterSink(flags.deadLetters, log),
+    deadLetters: metering ? metering.deadLetters(deadLetters) : deadLetters,
+    ...(metering ? { observer: metering.observer } : {}),
     ...(tracing ? { tracing: tracing.options } : {}),
   });
+  metering?.attach(run.engine);
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (signalled) return;
@@ -98,6 +123,7 @@ async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: R
   } finally {
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
+    await metricsServer?.close();
   }
 }
 
@@ -121,6 +147,10 @@ export function registerRuntimeCommands(program: Command): void {
     )
     .option('--trace <sampling>', "trace sampled messages, all or 1/N, and check them against the app's flow")
     .option('--trace-to <host:port>', 'send the trace reports to buffy trace-receiver instead')
+    .option(
+      '--metrics <host:port>',
+      'serve metrics in Prometheus text format at http://HOST:PORT/metrics (host default 127.0.0.1); with --workers N, worker i on PORT+i-1 (port 0: each any free port, logged)',
+    )
     .action(async (appPath: string, flags: RunFlags) => {
       try {
         const options = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
@@ -134,6 +164,7 @@ export function registerRuntimeCommands(program: Command): void {
           process.exitCode = await runLocalCluster(appPath, options, workers, {
             app,
             deadLetters: flags.deadLetters,
+            ...(flags.metrics !== undefined ? { metrics: metricsAddress(flags)! } : {}),
             ...(tracing ? { nodeArgs: tracing.args } : {}),
           });
           if (tracing) {

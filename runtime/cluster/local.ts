@@ -39,6 +39,8 @@ export interface LocalClusterOptions {
   readonly cluster?: string;
   /** Keep running after the sources end (until a signal); default false. */
   readonly untilSignal?: boolean;
+  /** Metrics of worker i (1..N) on HOST:PORT+i-1 (port 0: each worker any free port). */
+  readonly metrics?: { readonly host: string; readonly port: number };
   /** Where the nodes' stderr goes (default: this process's stderr). */
   readonly onStderr?: (line: string) => void;
   readonly startTimeoutMs?: number;
@@ -213,6 +215,13 @@ export async function runLocalCluster(
   const outputs: Array<Promise<void>> = [];
   let summary: ClusterSummary | null = null;
   let outputBroken = false;
+  const metricsArgs = (name: string): string[] => {
+    const m = local.metrics;
+    if (!m) return [];
+    const port = m.port === 0 ? 0 : m.port + names.indexOf(name);
+    if (port > 65535) throw new Error(`--metrics: port ${port} for worker '${name}' is out of range`);
+    return ['--metrics', `${m.host.includes(':') ? `[${m.host}]` : m.host}:${port}`];
+  };
   const spawnNode = (name: string, extra: string[]): ChildProcess => {
     const args = [
       BUFFY_BIN,
@@ -229,6 +238,7 @@ export async function runLocalCluster(
       '--dead-letters',
       perWorkerPath(deadLetters, name),
       '--exit-with-stdin',
+      ...metricsArgs(name),
       ...(local.nodeArgs ?? []),
       ...extra,
       ...appOptionArgs(options),

@@ -30,6 +30,7 @@ import { Coordinator } from './coordinator.ts';
 import { CONTROL_PROTOCOL_VERSION, connectControlRetrying, connectHost } from './control.ts';
 import type { ControlMessage } from './control.ts';
 import { registerTcpConnector } from '../connectors/tcp.ts';
+import { createWorkerMetering, serveMetrics } from '../metrics/index.ts';
 
 export interface NodeOptions {
   readonly appPath: string;
@@ -53,8 +54,10 @@ export interface NodeOptions {
   readonly clock?: Clock;
   /** Record source-to-sink latency (reported to the initializer at stop). */
   readonly recordLatency?: boolean;
+  /** Serve this worker's metrics (Prometheus text at /metrics) on this address. */
+  readonly metrics?: HostPort;
   /** Called once the control address is bound (initializer) and once the data address is. */
-  readonly onListening?: (what: 'control' | 'data', address: HostPort) => void;
+  readonly onListening?: (what: 'control' | 'data' | 'metrics', address: HostPort) => void;
   /** Trace reports of sampled messages (runtime/tracing); `flush` runs once the engine stopped. */
   readonly tracing?: { readonly options: TracingOptions; flush(): Promise<void> };
 }
@@ -289,6 +292,22 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     maxQueuedBytes: windowBytes,
   };
 
+  const metering = o.metrics
+    ? createWorkerMetering({
+        app,
+        worker: o.name,
+        clock,
+        channels: () => [...plane.channels].map(([peer, ep]) => [peer, ep.core.stats] as const),
+      })
+    : null;
+  const metricsServer = metering
+    ? await serveMetrics(metering.metrics, o.metrics!, clock, `worker '${o.name}' --metrics`)
+    : null;
+  if (metricsServer) {
+    o.onListening?.('metrics', metricsServer.address);
+    log.info(`metrics on ${metricsServer.url}`);
+  }
+
   let coordinator: Coordinator | null = null;
   let controlAddress = o.control;
   if (o.initializer) {
@@ -340,6 +359,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     if (finished) return;
     finished = true;
     await plane.close().catch(() => undefined);
+    await metricsServer?.close();
     control.end();
     if (coordinator) {
       const r = await coordinator.done;
@@ -376,12 +396,16 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       partitions,
       clock,
       log,
-      deadLetters: new FileDeadLetterSink(deadLetterPath(o.deadLetters, o.name), log),
-      remote: plane,
+      deadLetters: metering
+        ? metering.deadLetters(new FileDeadLetterSink(deadLetterPath(o.deadLetters, o.name), log))
+        : new FileDeadLetterSink(deadLetterPath(o.deadLetters, o.name), log),
+      remote: metering ? metering.remote(plane) : plane,
       runSources: m.runSources.includes(o.name),
       ...(histogram ? { latency: histogram } : {}),
+      ...(metering ? { observer: metering.observer } : {}),
       ...(o.tracing ? { tracing: o.tracing.options } : {}),
     });
+    metering?.attach(engine);
     plane.engine = engine;
     // A failed engine (its sink's target went away, ...) refuses every further batch: tell the
     // initializer at once so the cluster stops and exits 1, instead of dropping batch after batch.

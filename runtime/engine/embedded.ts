@@ -6,6 +6,7 @@ import { singleWorkerTable } from './partition.ts';
 import { EngineError, createWorkerEngine } from './worker.ts';
 import type { WorkerEngineImpl } from './worker.ts';
 import type { TracingOptions } from '../tracing/tracer.ts';
+import type { StepObserver } from './types.ts';
 
 export const EMBEDDED_WORKER = 'embedded';
 
@@ -16,6 +17,8 @@ export interface EmbeddedOptions {
   latency?: LatencyRecorder;
   /** Trace reports of sampled messages (runtime/tracing). */
   tracing?: TracingOptions;
+  /** Sees each batch at each step (runtime/metrics). */
+  observer?: StepObserver;
 }
 
 export interface RunSummary {
@@ -52,6 +55,7 @@ export function startEmbedded(app: Application, options: EmbeddedOptions): Embed
     },
     ...(options.latency ? { latency: options.latency } : {}),
     ...(options.tracing ? { tracing: options.tracing } : {}),
+    ...(options.observer ? { observer: options.observer } : {}),
   });
   let stoppedEarly = false;
   const t0 = options.clock.monotonicMs();

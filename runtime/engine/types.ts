@@ -54,4 +54,15 @@ export interface WorkerEngineOptions {
   readonly latency?: LatencyRecorder;
   /** Trace reports of sampled messages (runtime/tracing); absent or sampling off: no cost. */
   readonly tracing?: TracingOptions;
+  /** Sees each batch as it enters a step (runtime/metrics); absent: no cost. */
+  readonly observer?: StepObserver;
+}
+
+/** Called once per batch at each step, never per message (runtime/metrics counts with it). */
+export interface StepObserver {
+  /** A batch of `count` messages (birth times `born`, wall ms) enters step `to` (an app node
+   * id) from step `from` (a node id; -1: from a peer worker). */
+  enter(from: number, to: number, count: number, born: readonly number[]): void;
+  /** The synchronous processing of that batch at step `to` (and downstream) has ended. */
+  exit(to: number): void;
 }

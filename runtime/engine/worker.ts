@@ -25,7 +25,7 @@ import type {
   SourceBatch,
   SourceConnector,
 } from '../types.ts';
-import type { WorkerEngine, WorkerEngineOptions } from './types.ts';
+import type { StepObserver, WorkerEngine, WorkerEngineOptions } from './types.ts';
 import { freezeState } from './frozen-state.ts';
 import { childSub, formatMessageId } from './ids.ts';
 import { hashKey, validatePartitionTable } from './partition.ts';
@@ -103,6 +103,24 @@ class Core {
     const all = n === 1 ? this.pending[0]! : Promise.all(this.pending);
     this.pending.length = 0;
     return all.then(() => undefined);
+  }
+}
+
+/** An edge between two steps seen by a StepObserver (metrics on): one call per batch. */
+class ObservedOp implements Op {
+  constructor(
+    private readonly op: Op,
+    private readonly from: number,
+    private readonly to: number,
+    private readonly observer: StepObserver,
+  ) {}
+  push(b: Batch): void {
+    this.observer.enter(this.from, this.to, b.length, b.born);
+    try {
+      this.op.push(b);
+    } finally {
+      this.observer.exit(this.to);
+    }
   }
 }
 
@@ -858,8 +876,15 @@ class Engine implements WorkerEngine {
     });
     for (const n of app.nodes) {
       const op = this.ops[n.id];
-      if (op && 'next' in op) (op as { next: Op[] }).next = n.next.map((id) => this.ops[id]!);
+      if (op && 'next' in op) (op as { next: Op[] }).next = n.next.map((id) => this.edge(n.id, id));
     }
+  }
+
+  /** The operator a batch from step `from` enters at step `to` (observed when metrics are on). */
+  private edge(from: number, to: number): Op {
+    const op = this.ops[to]!;
+    const observer = this.opts.observer;
+    return observer ? new ObservedOp(op, from, to, observer) : op;
   }
 
   private connectorContext(): ConnectorContext {
@@ -963,7 +988,7 @@ class Engine implements WorkerEngine {
       const rs: RunningSource = {
         node,
         connector,
-        next: node.next.map((id) => this.ops[id]!),
+        next: node.next.map((id) => this.edge(node.id, id)),
         done: RESOLVED,
         lastOffset: -1,
       };
@@ -1018,7 +1043,9 @@ class Engine implements WorkerEngine {
     if (this.pushing) return RESOLVED.then(() => this.deliverRemote(batch));
     this.core.remoteReceived += batch.payloads.length;
     this.pushing = true;
+    const observer = this.opts.observer;
     try {
+      observer?.enter(-1, op.node.id, batch.payloads.length, batch.bornMs);
       op.pushRemote(batch);
     } catch (err) {
       // As for a source batch: part of the batch may have changed state or reached sinks, so
@@ -1028,6 +1055,7 @@ class Engine implements WorkerEngine {
       return Promise.reject(err);
     } finally {
       this.pushing = false;
+      observer?.exit(op.node.id);
     }
     return this.track(this.core.settle());
   }

@@ -1,0 +1,65 @@
+// runtime/metrics: per-step and per-worker metrics, their Prometheus endpoint and JSON view.
+// `createWorkerMetering` builds what a worker (buffy node, buffy run) wires into its engine.
+import type { Application } from '../api/app.ts';
+import type { ChannelStats } from '../net/channel.ts';
+import type { Clock, DeadLetterSink, EngineMetrics, RemoteOutlet } from '../types.ts';
+import { StepMeter } from './step-meter.ts';
+import { CountingDeadLetters, TimedOutlet, WorkerMetrics } from './worker-metrics.ts';
+
+export {
+  StepMeter,
+  PERCENTILES,
+  mergeHistograms,
+  encodeHistogram,
+  newLatencyHistogram,
+} from './step-meter.ts';
+export { WorkerMetrics, CountingDeadLetters, TimedOutlet } from './worker-metrics.ts';
+export type { WorkerSnapshot, HistogramView } from './worker-metrics.ts';
+export { serveMetrics } from './server.ts';
+export type { MetricsServer } from './server.ts';
+
+export interface WorkerMetering {
+  /** Pass as the engine's `observer`. */
+  readonly observer: StepMeter;
+  /** Wraps the engine's dead-letter sink: counts per step, then writes to `sink`. */
+  deadLetters(sink: DeadLetterSink): DeadLetterSink;
+  /** Wraps the engine's outlet to peers: times the waits (backpressure). */
+  remote(inner: RemoteOutlet): RemoteOutlet;
+  readonly metrics: WorkerMetrics;
+  /** Tells the metrics where the engine's counters are (once the engine exists). */
+  attach(engine: { metrics(): EngineMetrics }): void;
+}
+
+export function createWorkerMetering(o: {
+  readonly app: Application;
+  readonly worker: string;
+  readonly clock: Clock;
+  readonly channels?: () => Iterable<readonly [string, ChannelStats]>;
+  readonly processMetrics?: boolean;
+}): WorkerMetering {
+  const meter = new StepMeter(o.app, o.clock);
+  const perStep = new Map<string, number>();
+  let outlet: TimedOutlet | undefined;
+  let engine: { metrics(): EngineMetrics } | null = null;
+  const metrics = new WorkerMetrics({
+    worker: o.worker,
+    meter,
+    engine: () => engine?.metrics() ?? null,
+    deadLetters: { perStep },
+    backpressureSeconds: () => outlet?.backpressureSeconds ?? 0,
+    ...(o.channels ? { channels: o.channels } : {}),
+    ...(o.processMetrics !== undefined ? { processMetrics: o.processMetrics } : {}),
+  });
+  return {
+    observer: meter,
+    deadLetters: (sink) => new CountingDeadLetters(sink, perStep),
+    remote(inner) {
+      outlet = new TimedOutlet(inner, o.clock);
+      return outlet;
+    },
+    metrics,
+    attach(e) {
+      engine = e;
+    },
+  };
+}
