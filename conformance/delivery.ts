@@ -336,7 +336,8 @@ function takeRefusal(
   const violations = out.filter((o) => o.kind === 'violation').length;
   if (wantViolation && violations === 0)
     rt.unexpected.push(`${what}: the ${side} machine reported no violation`);
-  const other = out.filter((o) => o.kind !== 'violation');
+  // A dropped frame (a duplicate, or beyond a gap) is refused too: the spec's stuttering step.
+  const other = out.filter((o) => o.kind !== 'violation' && o.kind !== 'dropped');
   if (other.length > 0)
     rt.unexpected.push(`${what}: the ${side} machine queued ${other.map((o) => o.kind).join(', ')}`);
 }

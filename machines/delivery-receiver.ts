@@ -48,7 +48,10 @@ export type ReceiverOutput =
   | { readonly kind: 'ack'; readonly ack: AckInfo }
   /** The handshake: the resume point and credit to announce in this side's HELLO. */
   | { readonly kind: 'hello'; readonly ack: AckInfo }
-  | { readonly kind: 'violation'; readonly detail: string };
+  /** A frame the spec's ReceiveData drops (a stuttering step): told so a FIFO shell can object. */
+  | { readonly kind: 'dropped'; readonly seq: number; readonly why: 'duplicate' | 'gap' }
+  /** `seq`: the DATA frame that broke the protocol. */
+  | { readonly kind: 'violation'; readonly detail: string; readonly seq?: number };
 
 /** A DATA frame as it arrived. */
 export interface IncomingFrame {
@@ -138,11 +141,16 @@ export const deliveryReceiverMachine = setup({
       let dropped = context.dropped;
       for (const f of event.frames) {
         if (f.messages < 1 && f.seq > delivered) {
-          context.outbox.push({ kind: 'violation', detail: `DATA frame ${f.seq} holds no messages` });
+          context.outbox.push({
+            kind: 'violation',
+            detail: `DATA frame ${f.seq} holds no messages`,
+            seq: f.seq,
+          });
           break;
         }
         if (f.seq !== delivered + 1) {
           dropped++;
+          context.outbox.push({ kind: 'dropped', seq: f.seq, why: f.seq <= delivered ? 'duplicate' : 'gap' });
           continue;
         }
         const limit = context.consumed + context.window;
@@ -150,6 +158,7 @@ export const deliveryReceiverMachine = setup({
         if (f.seq > limit || deliveredBytes + f.body.length > limitBytes) {
           context.outbox.push({
             kind: 'violation',
+            seq: f.seq,
             detail:
               `DATA frame ${f.seq} (${f.messages} messages, ${f.body.length} bytes) exceeds the credit granted ` +
               `(up to frame ${limit}, body byte ${limitBytes}; ${deliveredBytes} bytes delivered)`,

@@ -99,7 +99,8 @@ export interface Ready {
 export type ChannelEvent =
   /** A connection (a fresh transport) is there: send HELLO. */
   | { readonly type: 'start' }
-  | { readonly type: 'frame'; readonly payload: Uint8Array }
+  /** A frame's payload; `offset`, where the frame starts in the connection's byte stream, names it in errors. */
+  | { readonly type: 'frame'; readonly payload: Uint8Array; readonly offset?: number }
   | { readonly type: 'send'; readonly body: Uint8Array; readonly messages: number }
   /** The application finished with `frames` delivered batches holding `messages` / `bytes`. */
   | { readonly type: 'consumed'; readonly frames: number; readonly messages: number; readonly bytes: number }
@@ -178,6 +179,12 @@ export interface ChannelOptions {
    * events (the conformance suite drives every spec action one at a time).
    */
   readonly policy?: 'eager' | 'manual';
+  /**
+   * The transport keeps order and loses nothing while connected (TCP, the in-memory test link):
+   * a DATA frame from beyond a gap can then only come from a broken peer, and resets the
+   * connection. Default false (a lossy transport: the frame is dropped, as in the spec).
+   */
+  readonly fifo?: boolean;
   /** Keep the protocol state when the connection is lost and wait for a new one (`start`). */
   readonly reconnect?: boolean;
   /** Names the connection in errors, e.g. `data channel w1 -> w2`. */
@@ -369,6 +376,11 @@ export class DeliveryChannelCore implements ChannelCore {
   private readonly maxQueuedBytes: number;
   private readonly reconnect: boolean;
   private readonly eager: boolean;
+  private readonly fifo: boolean;
+  /** Where the frame being handled starts in the byte stream (when the shell said). */
+  private frameOffset: number | undefined = undefined;
+  /** Offsets of the DATA frames in `inbound`, by sequence number. */
+  private inboundOffsets = new Map<number, number>();
   private readonly mutation: DeliveryMutation | undefined;
 
   // Batches waiting to enter the sender machine.
@@ -420,6 +432,7 @@ export class DeliveryChannelCore implements ChannelCore {
     );
     this.reconnect = options.reconnect ?? false;
     this.eager = (options.policy ?? 'eager') === 'eager';
+    this.fifo = options.fifo ?? false;
     this.mutation = options.mutation;
     this.connection = options.connection ?? `channel of ${options.local.worker}`;
     this.sender = createActor(deliverySenderMachine, {
@@ -487,7 +500,9 @@ export class DeliveryChannelCore implements ChannelCore {
         return;
       case 'frame':
         if (this.st === 'closed' || this.st === 'disconnected' || this.st === 'new') return;
+        this.frameOffset = event.offset;
         this.onFrame(event.payload);
+        this.frameOffset = undefined;
         return;
       case 'send':
         this.onSend(event.body, event.messages);
@@ -646,7 +661,7 @@ export class DeliveryChannelCore implements ChannelCore {
     }
   }
 
-  private drainReceiver(): void {
+  private drainReceiver(offsets?: ReadonlyMap<number, number>): void {
     for (const o of drainReceiverOutbox(this.receiverState)) {
       switch (o.kind) {
         case 'deliver': {
@@ -666,8 +681,17 @@ export class DeliveryChannelCore implements ChannelCore {
         case 'hello':
           this.writes.push(framed(encodeHello(this.local, o.ack)));
           break;
+        case 'dropped':
+          if (this.fifo && o.why === 'gap') {
+            this.protocolError(
+              `DATA frame ${o.seq} from the future: the next frame in order is ${this.receiverState.delivered + 1}, and this connection loses nothing`,
+              offsets?.get(o.seq),
+            );
+            return;
+          }
+          break;
         case 'violation':
-          this.protocolError(o.detail);
+          this.protocolError(o.detail, o.seq !== undefined ? offsets?.get(o.seq) : undefined);
           return;
       }
     }
@@ -724,9 +748,11 @@ export class DeliveryChannelCore implements ChannelCore {
     if (this.inbound.length === 0) return;
     const frames = this.inbound;
     this.inbound = [];
+    const offsets = this.inboundOffsets;
+    this.inboundOffsets = new Map();
     if (this.st === 'closed') return;
     this.receiver.send({ type: 'ReceiveData', frames });
-    this.drainReceiver();
+    this.drainReceiver(offsets);
   }
 
   private onFrame(p: Uint8Array): void {
@@ -801,6 +827,7 @@ export class DeliveryChannelCore implements ChannelCore {
       }
       // Frames that arrive together enter the receiver machine in one event (flushInbound).
       this.inbound.push(d);
+      if (this.frameOffset !== undefined) this.inboundOffsets.set(d.seq, this.frameOffset);
       return;
     }
     if (type === FrameType.Ack) {
@@ -827,10 +854,14 @@ export class DeliveryChannelCore implements ChannelCore {
     return null;
   }
 
-  private protocolError(detail: string): void {
+  private protocolError(detail: string, offset: number | undefined = this.frameOffset): void {
     if (this.st === 'closed') return;
     const peer = this.peerHello ? ` (worker '${this.peerHello.worker}')` : '';
-    this.closeWith(CloseCode.ProtocolError, `${this.connection}${peer}: protocol error: ${detail}`);
+    const at = offset !== undefined ? ` (frame at byte offset ${offset})` : '';
+    this.closeWith(
+      CloseCode.ProtocolError,
+      `${this.connection}${peer}: protocol error: ${detail}${at}; resetting the connection`,
+    );
   }
 
   private breakMachines(): void {

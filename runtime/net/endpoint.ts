@@ -2,7 +2,7 @@
 // A transport (TCP socket, in-memory test link) gives it bytes and tells it when the
 // connection went away; it gives the transport bytes to write and asks it to close.
 
-import { FrameDecoder, FrameError, DEFAULT_MAX_FRAME_BYTES } from './framing.ts';
+import { FrameDecoder, FrameError, DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from './framing.ts';
 import { DeliveryChannelCore } from './channel.ts';
 import type { ChannelCore, ChannelClosed, ChannelOptions, DataBatch, Hello } from './channel.ts';
 
@@ -48,11 +48,18 @@ export class ChannelEndpoint {
 
   constructor(options: EndpointOptions, handlers: EndpointHandlers = {}) {
     this.connection = options.connection ?? `channel of ${options.local.worker}`;
-    this.core = options.core ?? new DeliveryChannelCore(options);
+    // A byte stream (TCP, the in-memory test link) keeps order and loses nothing while connected.
+    this.core = options.core ?? new DeliveryChannelCore({ fifo: true, ...options });
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.decoder = new FrameDecoder({ connection: this.connection, maxFrameBytes: this.maxFrameBytes });
     this.handlers = handlers;
-    this.onFrameBound = (payload) => this.core.step({ type: 'frame', payload });
+    // The decoder has consumed the frame when it hands it out: it starts header + payload earlier.
+    this.onFrameBound = (payload) =>
+      this.core.step({
+        type: 'frame',
+        payload,
+        offset: this.decoder.bytesReceived - payload.length - FRAME_HEADER_BYTES,
+      });
   }
 
   /**

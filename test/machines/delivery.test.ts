@@ -141,7 +141,9 @@ describe('receiver machine', () => {
     expect(ctx.delivered).toBe(2);
     expect(ctx.dropped).toBe(2);
     const out = drainReceiverOutbox(ctx);
-    expect(out.map((o) => (o.kind === 'deliver' ? o.seq : o.kind))).toEqual(['hello', 1, 2]);
+    expect(
+      out.map((o) => (o.kind === 'deliver' ? o.seq : o.kind === 'dropped' ? `${o.why} ${o.seq}` : o.kind)),
+    ).toEqual(['hello', 1, 'duplicate 1', 'gap 3', 2]);
   });
 
   it('refuses data beyond the credit it granted, with a violation, and grants more as it is consumed', () => {
