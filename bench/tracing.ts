@@ -3,7 +3,8 @@
 // an in-memory trace receiver (bounded at its defaults) or, for "all (counting sink)", to a sink
 // that only counts them. Each run is a fresh process (so one mode's JIT feedback does not slow
 // the next), the modes taking turns; prints words/s per mode (median of --runs) and the ratio to
-// "absent". Options: --words N (default 1,000,000), --runs N (default 5).
+// "absent", by wall-clock time and by the process's CPU time (less sensitive to other load).
+// Options: --words N (default 1,000,000), --runs N (default 5).
 //
 //   node --import tsx --conditions=buffy-source bench/tracing.ts [--words N] [--runs N]
 import { execFileSync } from 'node:child_process';
@@ -80,7 +81,15 @@ const MODES: readonly Mode[] = [
   { name: 'all (receiver)', tracing: toReceiver({ mode: 'all' }) },
 ];
 
-async function runOnce(file: string, mode: Mode): Promise<{ words: number; ms: number; reports: number }> {
+/** A run: wall-clock and CPU milliseconds (CPU time is less sensitive to other processes). */
+interface Run {
+  words: number;
+  ms: number;
+  cpuMs: number;
+  reports: number;
+}
+
+async function runOnce(file: string, mode: Mode): Promise<Run> {
   const app = wordCount({ source: `file:${file}`, sink: 'count:', params: { top: '0' } });
   const t = mode.tracing();
   const engine = createWorkerEngine({
@@ -94,11 +103,14 @@ async function runOnce(file: string, mode: Mode): Promise<{ words: number; ms: n
     ...(t.opts ? { tracing: t.opts } : {}),
   });
   const t0 = clock.monotonicMs();
+  const c0 = process.cpuUsage();
   await engine.start();
   await engine.sourcesDone();
   await engine.stop();
   const ms = clock.monotonicMs() - t0;
-  return { words: engine.metrics().stateApplied['counts'] ?? 0, ms, reports: t.reports() };
+  const cpu = process.cpuUsage(c0);
+  const cpuMs = (cpu.user + cpu.system) / 1000;
+  return { words: engine.metrics().stateApplied['counts'] ?? 0, ms, cpuMs, reports: t.reports() };
 }
 
 function median(xs: number[]): number {
@@ -112,13 +124,13 @@ async function child(file: string, k: number): Promise<void> {
   console.log(JSON.stringify(await runOnce(file, MODES[k]!)));
 }
 
-function inChild(file: string, k: number): { words: number; ms: number; reports: number } {
+function inChild(file: string, k: number): Run {
   const out = execFileSync(
     process.execPath,
     [...process.execArgv, process.argv[1]!, '--child', String(k), '--file', file],
     { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  return JSON.parse(out.trim().split('\n').pop()!) as { words: number; ms: number; reports: number };
+  return JSON.parse(out.trim().split('\n').pop()!) as Run;
 }
 
 async function main(): Promise<void> {
@@ -127,6 +139,7 @@ async function main(): Promise<void> {
     const file = join(dir, 'corpus.txt');
     writeFileSync(file, generateCorpus({ words: WORDS }));
     const rates = MODES.map(() => [] as number[]);
+    const cpuRates = MODES.map(() => [] as number[]);
     const reports = MODES.map(() => 0);
     let words = 0;
     for (let r = 0; r < RUNS; r++) {
@@ -135,16 +148,23 @@ async function main(): Promise<void> {
         words = res.words;
         reports[k] = res.reports;
         rates[k]!.push(res.words / (res.ms / 1000));
+        cpuRates[k]!.push(res.words / (res.cpuMs / 1000));
       }
     }
     console.log(
       `word count, one worker engine, ${words.toLocaleString('en-US')} words, median of ${RUNS} runs`,
     );
     const base = median(rates[0]!);
+    const cpuBase = median(cpuRates[0]!);
+    const fmt = (x: number): string => Math.round(x).toLocaleString('en-US').padStart(12);
+    console.log(
+      `${'mode'.padEnd(28)} ${'wall words/s'.padStart(12)}  ${'of absent'.padStart(9)}  ${'CPU words/s'.padStart(12)}  ${'of absent'.padStart(9)}  reports`,
+    );
     MODES.forEach((m, k) => {
       const wps = median(rates[k]!);
+      const cps = median(cpuRates[k]!);
       console.log(
-        `${m.name.padEnd(28)} ${Math.round(wps).toLocaleString('en-US').padStart(12)} words/s  ${((wps / base) * 100).toFixed(1).padStart(6)}% of absent  ${reports[k]!.toLocaleString('en-US').padStart(10)} reports`,
+        `${m.name.padEnd(28)} ${fmt(wps)}  ${`${((wps / base) * 100).toFixed(1)}%`.padStart(9)}  ${fmt(cps)}  ${`${((cps / cpuBase) * 100).toFixed(1)}%`.padStart(9)}  ${reports[k]!.toLocaleString('en-US')}`,
       );
     });
   } finally {
