@@ -25,6 +25,8 @@ export interface StepStats {
   readonly kind: StepKind;
   messagesIn: number;
   messagesOut: number;
+  /** Batches that entered the step (calls of `enter`). */
+  batchesIn: number;
   /** Microseconds from a message's birth at its source to its arrival at this step. */
   readonly fromSource: hdr.Histogram;
   /** Microseconds from a batch's arrival at this step to its arrival at a sink (this worker). */
@@ -64,6 +66,7 @@ export class StepMeter implements StepObserver {
       kind: n.kind,
       messagesIn: 0,
       messagesOut: 0,
+      batchesIn: 0,
       fromSource: newLatencyHistogram(),
       toSink: newLatencyHistogram(),
     }));
@@ -83,6 +86,7 @@ export class StepMeter implements StepObserver {
     pathMs.push(now);
     const st = this.steps[to]!;
     st.messagesIn += count;
+    st.batchesIn++;
     if (from >= 0 && this.firstNext[from] === to) this.steps[from]!.messagesOut += count;
     if (count === 0) return;
     const h = st.fromSource;

@@ -3,7 +3,8 @@
 // counters, the dead-letter counts and the data channels' stats.
 //
 // Names (labels pipeline, worker; step and kind per step; peer per data channel):
-//   buffy_step_messages_in_total, buffy_step_messages_out_total, buffy_step_dead_letters_total
+//   buffy_step_messages_in_total, buffy_step_messages_out_total, buffy_step_batches_in_total,
+//   buffy_step_dead_letters_total
 //   buffy_step_latency_from_source_seconds{quantile}, buffy_step_latency_to_sink_seconds{quantile}
 //     (gauges of HdrHistogram percentiles 0.5 .. 0.9999) and their _observations_total counters
 //   buffy_state_messages_applied_total{step}
@@ -155,6 +156,11 @@ export class WorkerMetrics {
       'buffy_step_messages_out_total',
       'Messages the step passed downstream on this worker.',
       (s) => s.messagesOut,
+    );
+    stepCounter(
+      'buffy_step_batches_in_total',
+      'Batches that entered the step on this worker (messages in / batches in = the mean batch size).',
+      (s) => s.batchesIn,
     );
     stepCounter(
       'buffy_step_dead_letters_total',
