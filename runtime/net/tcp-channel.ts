@@ -4,7 +4,8 @@
 import net from 'node:net';
 import { ChannelEndpoint } from './endpoint.ts';
 import type { ByteTransport, EndpointHandlers, EndpointOptions } from './endpoint.ts';
-import type { Hello } from './channel.ts';
+import { decodeHello, type Hello } from './channel.ts';
+import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './framing.ts';
 
 export interface HostPort {
   readonly host: string;
@@ -44,8 +45,12 @@ class SocketTransport implements ByteTransport {
   }
 }
 
-/** Binds an endpoint to a connected socket. */
-export function attachSocket(endpoint: ChannelEndpoint, socket: net.Socket): ChannelEndpoint {
+/** Binds an endpoint to a connected socket; `first` are bytes already read from it. */
+export function attachSocket(
+  endpoint: ChannelEndpoint,
+  socket: net.Socket,
+  first?: Uint8Array,
+): ChannelEndpoint {
   socket.setNoDelay(true);
   const transport = new SocketTransport(socket);
   // After a reconnect the endpoint has another transport: this socket's late events are not its.
@@ -60,22 +65,103 @@ export function attachSocket(endpoint: ChannelEndpoint, socket: net.Socket): Cha
     if (mine()) endpoint.transportClosed('socket closed');
   });
   endpoint.attach(transport);
+  if (first && first.length > 0) endpoint.receiveBytes(first);
   return endpoint;
 }
 
-/** Opens a data channel to `address`; resolves once both hellos were accepted. */
+/** Redial delays after a lost connection (option `reconnect`): doubling from `initialMs` up to `maxMs`. */
+export interface RedialOptions {
+  readonly initialMs?: number;
+  readonly maxMs?: number;
+}
+
+/**
+ * Opens a data channel to `address`; resolves once both hellos were accepted. With the
+ * `reconnect` option, a lost connection is dialled again with backoff until the channel is
+ * closed; the new connection's handshake says where each side resumes, and nothing is lost.
+ */
 export async function connectChannel(
   address: HostPort,
   options: EndpointOptions,
   handlers: EndpointHandlers = {},
   timeoutMs = 10_000,
+  redial: RedialOptions = {},
 ): Promise<ChannelEndpoint> {
   const connection =
     options.connection ?? `data channel ${options.local.worker} -> ${formatAddress(address)}`;
   const socket = await connectSocket(address, connection, timeoutMs);
-  const endpoint = attachSocket(new ChannelEndpoint({ ...options, connection }, handlers), socket);
+  const initialMs = redial.initialMs ?? 50;
+  const maxMs = redial.maxMs ?? 2_000;
+  let endpoint!: ChannelEndpoint;
+  const dial = (delay: number): void => {
+    const timer = setTimeout(() => {
+      if (endpoint.closed) return;
+      connectSocket(address, connection, timeoutMs).then(
+        (s) => {
+          if (endpoint.closed || endpoint.currentTransport !== null) s.destroy();
+          else attachSocket(endpoint, s);
+        },
+        (err: unknown) => {
+          (handlers.log ?? console.error)(
+            `${(err as Error).message}; trying again in ${Math.min(delay * 2, maxMs)} ms`,
+          );
+          dial(Math.min(delay * 2, maxMs));
+        },
+      );
+    }, delay);
+    timer.unref();
+  };
+  endpoint = new ChannelEndpoint(
+    { ...options, connection },
+    {
+      ...handlers,
+      onDisconnect: (reason) => {
+        handlers.onDisconnect?.(reason);
+        dial(initialMs);
+      },
+    },
+  );
+  attachSocket(endpoint, socket);
   await endpoint.opened();
   return endpoint;
+}
+
+/**
+ * Reads from a fresh socket until its first frame (the peer's HELLO) is complete, without
+ * consuming it: resolves with the peer's worker name (null when the first frame is no valid
+ * HELLO) and every byte read so far.
+ */
+function peekHello(
+  socket: net.Socket,
+  maxFrameBytes: number,
+): Promise<{ worker: string | null; bytes: Buffer }> {
+  return new Promise((resolve) => {
+    const decoder = new FrameDecoder({ connection: 'hello', maxFrameBytes });
+    const chunks: Buffer[] = [];
+    let done = false;
+    const finish = (worker: string | null): void => {
+      if (done) return;
+      done = true;
+      socket.off('data', onData);
+      socket.off('close', onEnd);
+      socket.pause();
+      resolve({ worker, bytes: Buffer.concat(chunks) });
+    };
+    const onData = (chunk: Buffer): void => {
+      chunks.push(chunk);
+      try {
+        decoder.push(chunk, (p) => {
+          const h = decodeHello(p);
+          finish(typeof h === 'string' ? null : h.hello.worker);
+        });
+      } catch {
+        finish(null); // the endpoint's own decoder reports the bad frame
+      }
+    };
+    const onEnd = (): void => finish(null);
+    socket.on('data', onData);
+    socket.on('close', onEnd);
+  });
 }
 
 /** Connects a socket, with a timeout and an error that names the address. */
@@ -138,26 +224,45 @@ export async function listenChannels(
   onOpen?: (endpoint: ChannelEndpoint, peer: Hello) => void,
 ): Promise<ChannelServer> {
   const endpoints = new Set<ChannelEndpoint>();
-  const server = net.createServer((socket) => {
+  /** With `reconnect`: each peer's endpoint, which a new connection from that peer resumes. */
+  const byPeer = new Map<string, ChannelEndpoint>();
+  const fresh = (socket: net.Socket, first?: Uint8Array): void => {
     const remote = `${socket.remoteAddress}:${socket.remotePort}`;
     const connection = `data channel ${options.local.worker} <- ${remote}`;
     const handlers = handlersFor(remote);
+    let announced = false;
     const endpoint = new ChannelEndpoint(
       { ...options, connection },
       {
         ...handlers,
         onOpen: (peer) => {
           handlers.onOpen?.(peer);
+          if (options.reconnect) byPeer.set(peer.worker, endpoint);
+          if (announced) return; // a resumed connection: the same channel as before
+          announced = true;
           onOpen?.(endpoint, peer);
         },
         onClose: (closed) => {
           endpoints.delete(endpoint);
+          for (const [w, e] of byPeer) if (e === endpoint) byPeer.delete(w);
           handlers.onClose?.(closed);
         },
       },
     );
     endpoints.add(endpoint);
-    attachSocket(endpoint, socket);
+    attachSocket(endpoint, socket, first);
+  };
+  const server = net.createServer((socket) => {
+    if (!options.reconnect) return fresh(socket);
+    void peekHello(socket, options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES).then(({ worker, bytes }) => {
+      const existing = worker !== null ? byPeer.get(worker) : undefined;
+      if (existing && !existing.closed && existing.currentTransport === null) {
+        attachSocket(existing, socket, bytes);
+      } else {
+        fresh(socket, bytes);
+      }
+      socket.resume();
+    });
   });
   const bound = await listen(server, address, `data listener of worker '${options.local.worker}'`);
   return {
