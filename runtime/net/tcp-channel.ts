@@ -92,8 +92,21 @@ export async function connectChannel(
   const socket = await connectSocket(address, connection, timeoutMs);
   const initialMs = redial.initialMs ?? 50;
   const maxMs = redial.maxMs ?? 2_000;
-  let endpoint!: ChannelEndpoint;
-  const dial = (delay: number): void => {
+  const endpoint = new ChannelEndpoint(
+    { ...options, connection },
+    {
+      ...handlers,
+      onDisconnect: (reason) => {
+        handlers.onDisconnect?.(reason);
+        dial(initialMs);
+      },
+    },
+  );
+  attachSocket(endpoint, socket);
+  await endpoint.opened();
+  return endpoint;
+
+  function dial(delay: number): void {
     const timer = setTimeout(() => {
       if (endpoint.closed) return;
       connectSocket(address, connection, timeoutMs).then(
@@ -110,20 +123,7 @@ export async function connectChannel(
       );
     }, delay);
     timer.unref();
-  };
-  endpoint = new ChannelEndpoint(
-    { ...options, connection },
-    {
-      ...handlers,
-      onDisconnect: (reason) => {
-        handlers.onDisconnect?.(reason);
-        dial(initialMs);
-      },
-    },
-  );
-  attachSocket(endpoint, socket);
-  await endpoint.opened();
-  return endpoint;
+  }
 }
 
 /**
