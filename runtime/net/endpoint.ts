@@ -3,6 +3,7 @@
 // connection went away; it gives the transport bytes to write and asks it to close.
 
 import { FrameDecoder, FrameError, DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from './framing.ts';
+import type { TimerHandle } from '../types.ts';
 import { DeliveryChannelCore } from './channel.ts';
 import type { ChannelCore, ChannelClosed, ChannelOptions, DataBatch, Hello } from './channel.ts';
 
@@ -25,10 +26,27 @@ export interface EndpointHandlers {
   log?: (message: string) => void;
 }
 
+/** The timers an endpoint's timeouts run on (runtime/types.ts Clock provides them). */
+export interface EndpointClock {
+  monotonicMs(): number;
+  setTimer(delayMs: number, fn: () => void): TimerHandle;
+  clearTimer(handle: TimerHandle): void;
+}
+
 export interface EndpointOptions extends ChannelOptions {
   readonly maxFrameBytes?: number;
   /** Another core (tests); default a DeliveryChannelCore with these options. */
   readonly core?: ChannelCore;
+  /** The clock the timeouts use; without one there are none. */
+  readonly clock?: EndpointClock;
+  /** A connection whose peer has not said HELLO within this many ms is dropped. */
+  readonly handshakeTimeoutMs?: number;
+  /**
+   * A connection on which nothing arrives for this many ms is dropped; to keep a quiet but
+   * live connection open, each side sends its ACK (the spec's Acknowledge, always allowed)
+   * every third of it.
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 export class ChannelEndpoint {
@@ -42,6 +60,12 @@ export class ChannelEndpoint {
   private openWaiters: Array<{ resolve: (h: Hello) => void; reject: (e: Error) => void }> = [];
   private pumping = false;
   private pumpScheduled = false;
+  private readonly clock: EndpointClock | undefined;
+  private readonly handshakeTimeoutMs: number | undefined;
+  private readonly idleTimeoutMs: number | undefined;
+  private handshakeTimer: TimerHandle | null = null;
+  private idleTimer: TimerHandle | null = null;
+  private lastReceivedMs = 0;
   private readonly onFrameBound: (payload: Uint8Array) => void;
   private readonly handlers: EndpointHandlers;
   private readonly maxFrameBytes: number;
@@ -53,6 +77,9 @@ export class ChannelEndpoint {
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.decoder = new FrameDecoder({ connection: this.connection, maxFrameBytes: this.maxFrameBytes });
     this.handlers = handlers;
+    this.clock = options.clock;
+    this.handshakeTimeoutMs = options.handshakeTimeoutMs;
+    this.idleTimeoutMs = options.idleTimeoutMs;
     // The decoder has consumed the frame when it hands it out: it starts header + payload earlier.
     this.onFrameBound = (payload) =>
       this.core.step({
@@ -73,6 +100,48 @@ export class ChannelEndpoint {
     this.decoder = new FrameDecoder({ connection: this.connection, maxFrameBytes: this.maxFrameBytes });
     this.core.step({ type: 'start' });
     this.pump();
+    this.startTimers(transport);
+  }
+
+  private startTimers(transport: ByteTransport): void {
+    const clock = this.clock;
+    if (!clock || this.closedInfo || this.transport !== transport) return;
+    this.lastReceivedMs = clock.monotonicMs();
+    const hs = this.handshakeTimeoutMs;
+    if (hs !== undefined) {
+      this.handshakeTimer = clock.setTimer(hs, () => {
+        this.handshakeTimer = null;
+        if (this.transport === transport && this.core.peer === null && !this.closedInfo)
+          this.transportClosed(`no HELLO from the peer within ${hs} ms (handshake timeout)`);
+      });
+    }
+    const idle = this.idleTimeoutMs;
+    if (idle !== undefined) {
+      const every = Math.max(1, Math.floor(idle / 3));
+      const tick = (): void => {
+        this.idleTimer = null;
+        if (this.transport !== transport || this.closedInfo) return;
+        const quiet = clock.monotonicMs() - this.lastReceivedMs;
+        if (quiet >= idle) {
+          this.transportClosed(`nothing received for ${Math.round(quiet)} ms (idle timeout ${idle} ms)`);
+          return;
+        }
+        if (this.core.state === 'open') {
+          this.core.step({ type: 'acknowledge' }); // keepalive
+          this.pump();
+        }
+        this.idleTimer = clock.setTimer(every, tick);
+      };
+      this.idleTimer = clock.setTimer(every, tick);
+    }
+  }
+
+  private stopTimers(): void {
+    if (!this.clock) return;
+    if (this.handshakeTimer !== null) this.clock.clearTimer(this.handshakeTimer);
+    if (this.idleTimer !== null) this.clock.clearTimer(this.idleTimer);
+    this.handshakeTimer = null;
+    this.idleTimer = null;
   }
 
   /** The transport attached now (null between connections); a shell ignores events of an older one. */
@@ -105,6 +174,7 @@ export class ChannelEndpoint {
   /** Bytes from the transport. */
   receiveBytes(chunk: Uint8Array): void {
     if (this.closedInfo) return;
+    if (this.clock) this.lastReceivedMs = this.clock.monotonicMs();
     try {
       this.decoder.push(chunk, this.onFrameBound);
     } catch (err) {
@@ -185,6 +255,7 @@ export class ChannelEndpoint {
         if (r.writable) this.wake();
         if (r.closed) {
           this.closedInfo = r.closed;
+          this.stopTimers();
           if (r.closed.error) (this.handlers.log ?? console.error)(r.closed.reason);
           this.transport?.close();
           this.wake();
@@ -198,6 +269,7 @@ export class ChannelEndpoint {
           (this.handlers.log ?? console.error)(`${r.disconnected}; waiting for a new connection`);
           const t = this.transport;
           this.transport = null;
+          this.stopTimers();
           t?.close();
           this.handlers.onDisconnect?.(r.disconnected);
         }
