@@ -28,6 +28,7 @@ export const GROUPS = {
   conformance: async (): Promise<Register> => (await import('./conformance.ts')).registerConformanceCommands,
   flow: async (): Promise<Register> => (await import('./flow.ts')).registerFlowCommands,
   trace: async (): Promise<Register> => (await import('./trace.ts')).registerTraceCommands,
+  dashboard: async (): Promise<Register> => (await import('./dashboard.ts')).registerDashboardCommands,
 } as const;
 export type GroupName = keyof typeof GROUPS;
 
@@ -102,6 +103,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     group: 'trace',
   },
   { name: 'trace', term: 'trace', summary: 'query a running trace receiver (show, stats)', group: 'trace' },
+  {
+    name: 'dashboard',
+    term: 'dashboard [options]',
+    summary:
+      "serve a live web page of a running cluster (topology, throughput and latency per step and worker, partitions, events) from its workers' --metrics endpoints",
+    group: 'dashboard',
+  },
 ];
 
 /** The version in package.json (found through the package's own name, from src/ or dist/). */

@@ -405,7 +405,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       ...(metering ? { observer: metering.observer } : {}),
       ...(o.tracing ? { tracing: o.tracing.options } : {}),
     });
-    metering?.attach(engine);
+    metering?.attach(engine, partitions.owners);
     plane.engine = engine;
     // A failed engine (its sink's target went away, ...) refuses every further batch: tell the
     // initializer at once so the cluster stops and exits 1, instead of dropping batch after batch.

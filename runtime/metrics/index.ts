@@ -26,8 +26,9 @@ export interface WorkerMetering {
   /** Wraps the engine's outlet to peers: times the waits (backpressure). */
   remote(inner: RemoteOutlet): RemoteOutlet;
   readonly metrics: WorkerMetrics;
-  /** Tells the metrics where the engine's counters are (once the engine exists). */
-  attach(engine: { metrics(): EngineMetrics }): void;
+  /** Tells the metrics where the engine's counters are (once the engine exists), and the
+   * partition table's owners (partition i -> worker) in a cluster. */
+  attach(engine: { metrics(): EngineMetrics }, partitionOwners?: readonly string[]): void;
 }
 
 export function createWorkerMetering(o: {
@@ -41,10 +42,12 @@ export function createWorkerMetering(o: {
   const perStep = new Map<string, number>();
   let outlet: TimedOutlet | undefined;
   let engine: { metrics(): EngineMetrics } | null = null;
+  let owners: readonly string[] | null = null;
   const metrics = new WorkerMetrics({
     worker: o.worker,
     meter,
     engine: () => engine?.metrics() ?? null,
+    partitions: () => owners,
     deadLetters: { perStep },
     backpressureSeconds: () => outlet?.backpressureSeconds ?? 0,
     ...(o.channels ? { channels: o.channels } : {}),
@@ -58,8 +61,9 @@ export function createWorkerMetering(o: {
       return outlet;
     },
     metrics,
-    attach(e) {
+    attach(e, partitionOwners) {
       engine = e;
+      owners = partitionOwners ?? null;
     },
   };
 }

@@ -86,6 +86,8 @@ export interface WorkerMetricsSources {
   readonly deadLetters: { readonly perStep: ReadonlyMap<string, number> };
   /** The data channels to peers (absent in an embedded run). */
   readonly channels?: () => Iterable<readonly [string, ChannelStats]>;
+  /** Partition i -> owning worker, once known (cluster workers). */
+  readonly partitions?: () => readonly string[] | null;
   /** Seconds the worker waited on sends to peers (TimedOutlet). */
   readonly backpressureSeconds: () => number;
   /** Default process metrics (CPU, memory, event loop); default true. */
@@ -97,6 +99,9 @@ export interface WorkerSnapshot {
   readonly worker: string;
   readonly pipeline: string;
   readonly timeMs: number;
+  readonly pid: number;
+  /** Partition i -> owning worker (null: not known, e.g. before the cluster started). */
+  readonly partitions: readonly string[] | null;
   readonly steps: ReadonlyArray<{
     readonly name: string;
     readonly kind: string;
@@ -331,6 +336,8 @@ export class WorkerMetrics {
       worker: src.worker,
       pipeline: this.pipeline,
       timeMs: nowMs,
+      pid: process.pid,
+      partitions: src.partitions?.() ?? null,
       steps: src.meter.steps.map((s) => ({
         name: s.name,
         kind: s.kind,

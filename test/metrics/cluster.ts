@@ -102,7 +102,10 @@ export async function startTestCluster(): Promise<TestCluster> {
     },
   );
   let exited = false;
-  void done.then(() => (exited = true));
+  void done.then(() => {
+    exited = true;
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
   await waitUntil(
     'the 3 workers started and serve metrics',
     () => exited || (metricsUrls.size === 3 && stderr.filter((l) => / started$/.test(l)).length === 3),
@@ -140,7 +143,6 @@ export async function startTestCluster(): Promise<TestCluster> {
     async shutdown() {
       await requestShutdown(parseHostPort(control, 'control'), 60_000, () => undefined);
       const code = await done;
-      fs.rmSync(dir, { recursive: true, force: true });
       return { code, summary };
     },
   };

@@ -1,0 +1,311 @@
+// `buffy dashboard`: polls the workers' metrics endpoints (GET /metrics.json of `--metrics`)
+// once a second and serves one web page (runtime/dashboard/page.ts, no build step, no network)
+// with the topology, throughput and latency per step and worker, the partition table and the
+// events it observed (a worker joined, left or crashed, came back; backpressure), plus the
+// state as JSON at /api/state. Cluster-wide percentiles come from merging the workers'
+// HdrHistograms, not from averaging percentiles.
+import http from 'node:http';
+import { formatAddress, listen } from '../net/tcp-channel.ts';
+import type { HostPort } from '../net/tcp-channel.ts';
+import type { Clock } from '../types.ts';
+import { PERCENTILES, mergeHistograms } from '../metrics/step-meter.ts';
+import type { WorkerSnapshot } from '../metrics/worker-metrics.ts';
+import { DASHBOARD_PAGE } from './page.ts';
+
+export interface DashboardOptions {
+  /** The workers' metrics addresses (`buffy node --metrics`). */
+  readonly targets: readonly HostPort[];
+  readonly listen: HostPort;
+  readonly clock: Clock;
+  readonly pollMs?: number;
+  readonly log?: (message: string) => void;
+}
+
+export interface StepFigures {
+  readonly in: number;
+  readonly out: number;
+  readonly deadLetters: number;
+  /** Messages per second over the last poll interval. */
+  readonly inRate: number;
+  readonly outRate: number;
+  /** Latency from source, seconds, per percentile ("50" .. "99.99"). */
+  readonly fromSource: Readonly<Record<string, number>>;
+  readonly toSinkP99: number;
+}
+
+export interface DashboardEvent {
+  readonly timeMs: number;
+  readonly kind: 'joined' | 'left' | 'back' | 'backpressure';
+  readonly worker: string;
+  readonly text: string;
+}
+
+export interface DashboardState {
+  readonly timeMs: number;
+  readonly pipeline: string | null;
+  readonly targets: ReadonlyArray<{
+    readonly target: string;
+    readonly worker: string | null;
+    readonly up: boolean;
+    readonly pid: number | null;
+    readonly error: string | null;
+  }>;
+  readonly steps: ReadonlyArray<{
+    readonly name: string;
+    readonly kind: string;
+    readonly next: readonly string[];
+  }>;
+  /** worker -> step -> figures */
+  readonly perWorker: Readonly<Record<string, Readonly<Record<string, StepFigures>>>>;
+  /** step -> figures over all workers seen (latency from the merged histograms). */
+  readonly cluster: Readonly<Record<string, StepFigures>>;
+  readonly partitions: {
+    readonly owners: readonly string[] | null;
+    readonly counts: Readonly<Record<string, number>>;
+  };
+  /** The last 120 polls: per worker, messages per second into the sinks and sink p99 from source. */
+  readonly history: ReadonlyArray<{
+    readonly timeMs: number;
+    readonly sinkRate: Readonly<Record<string, number>>;
+    readonly sinkP99: Readonly<Record<string, number>>;
+  }>;
+  readonly events: readonly DashboardEvent[];
+}
+
+interface Target {
+  readonly address: HostPort;
+  readonly label: string;
+  last: WorkerSnapshot | null;
+  previous: WorkerSnapshot | null;
+  up: boolean;
+  everUp: boolean;
+  error: string | null;
+}
+
+const HISTORY = 120;
+const MAX_EVENTS = 200;
+
+export class Dashboard {
+  private readonly targets: Target[];
+  private readonly events: DashboardEvent[] = [];
+  private readonly history: Array<DashboardState['history'][number]> = [];
+  private timer: ReturnType<typeof setInterval> | null = null;
+  private polling = false;
+
+  constructor(private readonly o: DashboardOptions) {
+    this.targets = o.targets.map((address) => ({
+      address,
+      label: formatAddress(address),
+      last: null,
+      previous: null,
+      up: false,
+      everUp: false,
+      error: null,
+    }));
+  }
+
+  private event(kind: DashboardEvent['kind'], worker: string, text: string): void {
+    this.events.push({ timeMs: this.o.clock.nowMs(), kind, worker, text });
+    if (this.events.length > MAX_EVENTS) this.events.shift();
+    this.o.log?.(text);
+  }
+
+  /** Polls every target once. */
+  async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      await Promise.all(this.targets.map((t) => this.pollOne(t)));
+      this.record();
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  private async pollOne(t: Target): Promise<void> {
+    const url = `http://${t.label}/metrics.json`;
+    try {
+      const res = await fetch(url, {
+        signal: AbortSignal.timeout(Math.max(500, (this.o.pollMs ?? 1000) - 100)),
+      });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const snap = (await res.json()) as WorkerSnapshot;
+      t.previous = t.up ? t.last : null;
+      t.last = snap;
+      t.error = null;
+      if (!t.up)
+        this.event(
+          t.everUp ? 'back' : 'joined',
+          snap.worker,
+          `worker ${snap.worker} ${t.everUp ? 'is back' : 'joined'} (metrics at ${t.label}, pid ${snap.pid})`,
+        );
+      t.up = true;
+      t.everUp = true;
+      const prev = t.previous;
+      if (prev) {
+        const waited = snap.backpressureSeconds - prev.backpressureSeconds;
+        const span = (snap.timeMs - prev.timeMs) / 1000;
+        if (span > 0 && waited / span > 0.1)
+          this.event(
+            'backpressure',
+            snap.worker,
+            `backpressure on ${snap.worker}: waited ${waited.toFixed(2)} s on sends to peers in ${span.toFixed(1)} s`,
+          );
+      }
+    } catch (err) {
+      const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
+      t.error = `${url}: ${why}`;
+      if (t.up) {
+        const name = t.last?.worker ?? t.label;
+        this.event(
+          'left',
+          name,
+          `worker ${name} left or crashed: its metrics at ${t.label} do not answer (${why})`,
+        );
+      }
+      t.up = false;
+      t.previous = null;
+    }
+  }
+
+  private figures(
+    snaps: ReadonlyArray<{ now: WorkerSnapshot; prev: WorkerSnapshot | null }>,
+    step: string,
+  ): StepFigures {
+    let inN = 0;
+    let outN = 0;
+    let dl = 0;
+    let inRate = 0;
+    let outRate = 0;
+    const from: string[] = [];
+    const to: string[] = [];
+    for (const { now, prev } of snaps) {
+      const s = now.steps.find((x) => x.name === step);
+      if (!s) continue;
+      inN += s.messagesIn;
+      outN += s.messagesOut;
+      dl += s.deadLetters;
+      from.push(s.fromSource.hdr);
+      to.push(s.toSink.hdr);
+      const p = prev?.steps.find((x) => x.name === step);
+      const span = prev ? (now.timeMs - prev.timeMs) / 1000 : 0;
+      if (p && span > 0) {
+        inRate += (s.messagesIn - p.messagesIn) / span;
+        outRate += (s.messagesOut - p.messagesOut) / span;
+      }
+    }
+    const h = mergeHistograms(from);
+    const fromSource: Record<string, number> = {};
+    for (const q of PERCENTILES)
+      fromSource[String(q)] = h.totalCount === 0 ? 0 : h.getValueAtPercentile(q) / 1e6;
+    const t = mergeHistograms(to);
+    return {
+      in: inN,
+      out: outN,
+      deadLetters: dl,
+      inRate,
+      outRate,
+      fromSource,
+      toSinkP99: t.totalCount === 0 ? 0 : t.getValueAtPercentile(99) / 1e6,
+    };
+  }
+
+  private record(): void {
+    const state = this.state();
+    const sinks = state.steps.filter((s) => s.kind === 'sink').map((s) => s.name);
+    const sinkRate: Record<string, number> = {};
+    const sinkP99: Record<string, number> = {};
+    for (const [w, steps] of Object.entries(state.perWorker)) {
+      sinkRate[w] = sinks.reduce((n, s) => n + (steps[s]?.inRate ?? 0), 0);
+      sinkP99[w] = Math.max(0, ...sinks.map((s) => steps[s]?.fromSource['99'] ?? 0));
+    }
+    this.history.push({ timeMs: state.timeMs, sinkRate, sinkP99 });
+    if (this.history.length > HISTORY) this.history.shift();
+  }
+
+  state(): DashboardState {
+    // Workers that answered at least once; a worker that went down keeps its last figures
+    // (rates 0), so the page still shows what it did.
+    const up = this.targets.filter((t) => t.last !== null);
+    const first = up[0]?.last ?? null;
+    const steps = first ? first.steps.map((s) => ({ name: s.name, kind: s.kind, next: s.next })) : [];
+    const perWorker: Record<string, Record<string, StepFigures>> = {};
+    for (const t of up) {
+      const fig: Record<string, StepFigures> = {};
+      for (const s of steps) fig[s.name] = this.figures([{ now: t.last!, prev: t.previous }], s.name);
+      perWorker[t.last!.worker] = fig;
+    }
+    const cluster: Record<string, StepFigures> = {};
+    for (const s of steps)
+      cluster[s.name] = this.figures(
+        up.map((t) => ({ now: t.last!, prev: t.previous })),
+        s.name,
+      );
+    const owners = up.map((t) => t.last!.partitions).find((p) => p !== null) ?? null;
+    const counts: Record<string, number> = {};
+    for (const w of owners ?? []) counts[w] = (counts[w] ?? 0) + 1;
+    return {
+      timeMs: this.o.clock.nowMs(),
+      pipeline: first?.pipeline ?? null,
+      targets: this.targets.map((t) => ({
+        target: t.label,
+        worker: t.last?.worker ?? null,
+        up: t.up,
+        pid: t.last?.pid ?? null,
+        error: t.error,
+      })),
+      steps,
+      perWorker,
+      cluster,
+      partitions: { owners, counts },
+      history: [...this.history],
+      events: [...this.events],
+    };
+  }
+
+  start(): void {
+    void this.poll();
+    this.timer = setInterval(() => void this.poll(), this.o.pollMs ?? 1000);
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+}
+
+export interface DashboardServer {
+  readonly address: HostPort;
+  readonly url: string;
+  readonly dashboard: Dashboard;
+  close(): Promise<void>;
+}
+
+export async function startDashboard(o: DashboardOptions): Promise<DashboardServer> {
+  const dashboard = new Dashboard(o);
+  const server = http.createServer((req, res) => {
+    const path = (req.url ?? '/').split('?')[0];
+    if (path === '/' || path === '/index.html') {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' }).end(DASHBOARD_PAGE);
+    } else if (path === '/api/state') {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(dashboard.state()));
+    } else {
+      res
+        .writeHead(404, { 'content-type': 'text/plain' })
+        .end(`no such page ${path}; the dashboard is at /\n`);
+    }
+  });
+  const address = await listen(server, o.listen, 'buffy dashboard --listen');
+  dashboard.start();
+  return {
+    address,
+    url: `http://${formatAddress(address)}/`,
+    dashboard,
+    close: () =>
+      new Promise<void>((resolve) => {
+        dashboard.stop();
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

@@ -1,0 +1,149 @@
+// The dashboard end to end in headless Chromium (Debian's `chromium`, driven by playwright-core,
+// which downloads no browser): a 3-worker cluster counts words, the page shows the same numbers
+// as the workers' metrics endpoints, they move with the input, a killed worker shows up as an
+// event, and screenshots go to out/ (out/dashboard.png, out/dashboard-worker-killed.png).
+// Skipped, saying why, without a chromium binary (apt-get install -y chromium, or BUFFY_CHROMIUM).
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { chromium } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { startDashboard } from '../../runtime/dashboard/server.ts';
+import type { DashboardServer } from '../../runtime/dashboard/server.ts';
+import { createSystemClock } from '../../runtime/system.ts';
+import { startTestCluster, sum } from '../metrics/cluster.ts';
+import type { TestCluster } from '../metrics/cluster.ts';
+import { waitUntil } from '../integration/processes.ts';
+
+const OUT = fileURLToPath(new URL('../../out/', import.meta.url));
+const CHROMIUM =
+  process.env.BUFFY_CHROMIUM ??
+  ['/usr/bin/chromium', '/usr/bin/chromium-browser'].find((p) => fs.existsSync(p));
+if (!CHROMIUM)
+  console.warn(
+    'test/dashboard/dashboard.test.ts: skipped, no chromium binary (Debian: apt-get install -y chromium; or set BUFFY_CHROMIUM)',
+  );
+
+let cluster: TestCluster | null = null;
+let dashboard: DashboardServer | null = null;
+let browser: Browser | null = null;
+
+afterAll(async () => {
+  await browser?.close();
+  await dashboard?.close();
+  if (cluster) {
+    await cluster.shutdown().catch(() => undefined);
+    await cluster.done;
+  }
+});
+
+/** The number shown in an element (thousands separators removed). */
+async function shown(page: Page, testid: string): Promise<number> {
+  const text = await page.getByTestId(testid).first().textContent({ timeout: 5000 });
+  return Number((text ?? '').replace(/,/g, ''));
+}
+
+async function until(what: string, cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
+  let ok = false;
+  await waitUntil(
+    what,
+    () => {
+      void cond().then(
+        (r) => (ok = r),
+        () => undefined,
+      );
+      return ok;
+    },
+    timeoutMs,
+  );
+}
+
+describe.skipIf(!CHROMIUM)('buffy dashboard in headless Chromium', () => {
+  it('shows the metrics of a running 3-worker cluster, live, and a worker that crashed', async () => {
+    cluster = await startTestCluster();
+    const c = cluster;
+    dashboard = await startDashboard({
+      targets: [...c.metricsUrls.values()].map((u) => {
+        const url = new URL(u);
+        return { host: url.hostname, port: Number(url.port) };
+      }),
+      listen: { host: '127.0.0.1', port: 0 },
+      clock: createSystemClock(),
+      pollMs: 1000,
+    });
+    browser = await chromium.launch({ executablePath: CHROMIUM!, args: ['--no-sandbox'] });
+    const page = await browser.newPage({ viewport: { width: 1300, height: 1000 } });
+    await page.goto(dashboard.url);
+    await until('the page shows 3 workers up', async () => {
+      for (const w of ['w1', 'w2', 'w3'])
+        if ((await page.getByTestId(`worker-state-${w}`).textContent()) !== 'up') return false;
+      return true;
+    });
+    expect(await page.getByTestId('pipeline').textContent()).toBe('word-count');
+
+    // Counts shown equal the endpoints' once the cluster is idle.
+    await c.send(1000);
+    const idle = async (lines: number) => {
+      await until(`the cluster processed ${lines} lines`, async () => {
+        const s = await c.scrapeAll();
+        const split = sum(s, 'buffy_step_messages_out_total', { step: 'split' });
+        return (
+          sum(s, 'buffy_worker_messages_ingested_total') === lines &&
+          split > 0 &&
+          sum(s, 'buffy_worker_messages_sunk_total') === split
+        );
+      });
+      return c.scrapeAll();
+    };
+    const first = await idle(1000);
+    const matches = async (s: typeof first): Promise<boolean> => {
+      for (const w of ['w1', 'w2', 'w3']) {
+        for (const step of ['counts', 'updates']) {
+          const want = sum(s, 'buffy_step_messages_in_total', { worker: w, step });
+          if ((await shown(page, `in-${w}-${step}`)) !== want) return false;
+        }
+      }
+      const words = sum(s, 'buffy_step_messages_out_total', { step: 'split' });
+      return (
+        (await shown(page, 'out-all-split')) === words && (await shown(page, 'in-all-updates')) === words
+      );
+    };
+    await until('the page shows the counts of the metrics endpoints', () => matches(first));
+    // The partition table: every partition has one owner.
+    const parts = await Promise.all(['w1', 'w2', 'w3'].map((w) => shown(page, `partitions-${w}`)));
+    expect(parts.reduce((a, b) => a + b, 0)).toBe(128);
+    for (const n of parts) expect(n).toBeGreaterThan(0);
+
+    // The figures move: a rate above zero while input flows, then the new totals.
+    let sawRate = false;
+    const sending = c.send(20_000);
+    const watching = until('a rate above zero on the page', async () => {
+      sawRate ||= (await shown(page, 'inrate-all-updates')) > 0;
+      return sawRate;
+    });
+    await sending;
+    await watching;
+    const second = await idle(21_000);
+    await until('the page shows the new counts', () => matches(second));
+    expect(await shown(page, 'in-all-updates')).toBeGreaterThan(
+      sum(first, 'buffy_step_messages_in_total', { step: 'updates' }),
+    );
+    fs.mkdirSync(OUT, { recursive: true });
+    await page.screenshot({ path: path.join(OUT, 'dashboard.png'), fullPage: true });
+
+    // Kill a worker: the page says so.
+    const w3 = dashboard.dashboard.state().targets.find((t) => t.worker === 'w3')!;
+    expect(w3.pid).toBeGreaterThan(0);
+    process.kill(w3.pid!, 'SIGKILL');
+    await until('the page shows w3 down and the event', async () => {
+      const state = await page.getByTestId('worker-state-w3').textContent();
+      const events = (await page.getByTestId('events').textContent()) ?? '';
+      return state === 'down' && events.includes('worker w3 left or crashed');
+    });
+    await page.screenshot({ path: path.join(OUT, 'dashboard-worker-killed.png'), fullPage: true });
+    // The initializer stops the cluster after losing a worker, and exits 1.
+    expect(await c.done).toBe(1);
+    cluster = null;
+  }, 120_000);
+});
