@@ -17,6 +17,7 @@ import { parseHostPort } from '../runtime/net/tcp-channel.ts';
 import type { HostPort } from '../runtime/net/tcp-channel.ts';
 import { EMBEDDED_WORKER } from '../runtime/engine/embedded.ts';
 import { createWorkerMetering, serveMetrics } from '../runtime/metrics/index.ts';
+import { startProgress } from './progress.ts';
 import { clusterRunTracing, runTracing } from './trace.ts';
 
 const EXIT_FAILURE = 1;
@@ -108,8 +109,18 @@ async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: R
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // On a terminal, a live progress line (off when stderr is a pipe or a file).
+  const stopProgress =
+    process.stderr.isTTY === true
+      ? startProgress({
+          metrics: () => run.engine.metrics(),
+          nowMs: () => clock.monotonicMs(),
+          write: (t) => process.stderr.write(t),
+        })
+      : null;
   try {
     const summary = await run.done;
+    stopProgress?.();
     const text = formatRunSummary(app.name, summary, flags.deadLetters);
     const toStderr =
       (options.sink ?? '').startsWith('stdout:') || app.sinks.some((s) => s.uri.startsWith('stdout:'));
@@ -121,6 +132,7 @@ async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: R
     }
     return 0;
   } finally {
+    stopProgress?.();
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await metricsServer?.close();

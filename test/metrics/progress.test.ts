@@ -1,0 +1,59 @@
+// `buffy run`'s live progress line: on a terminal (a pseudo-terminal made by util-linux's
+// `script`) the run rewrites one line with its counters; with stderr a pipe, nothing of it.
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { progressLine } from '../../cli/progress.ts';
+import { APP, SAMPLE } from './cluster.ts';
+import { BUFFY } from '../integration/processes.ts';
+
+const m = (ingested: number, sunk: number, deadLetters = 0) => ({
+  ingested,
+  sunk,
+  deadLetters,
+  remoteSent: 0,
+  remoteReceived: 0,
+  stateApplied: {},
+});
+
+describe('progressLine', () => {
+  it('shows totals, rates over the interval and elapsed time', () => {
+    expect(progressLine(m(1500, 24000, 2), m(1000, 16000), 500, 2500)).toBe(
+      'read 1,500 (1,000/s), sunk 24,000 (16,000/s), dead letters 2, 2.5 s',
+    );
+    expect(progressLine(m(10, 20), null, 500, 500)).toBe('read 10, sunk 20, dead letters 0, 0.5 s');
+  });
+});
+
+const haveScript = spawnSync('script', ['--version'], { stdio: 'ignore' }).status === 0;
+if (!haveScript)
+  console.warn('test/metrics/progress.test.ts: the terminal case is skipped, no `script` (util-linux)');
+
+describe('buffy run progress', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffy-progress-'));
+  const corpus = path.join(dir, 'big.txt');
+  fs.writeFileSync(corpus, fs.readFileSync(SAMPLE, 'utf8').repeat(40));
+  const args = ['run', APP, '--source', `file:${corpus}`, '--dead-letters', path.join(dir, 'dl.jsonl')];
+
+  it.skipIf(!haveScript)(
+    'is shown on a terminal',
+    () => {
+      const cmd = [process.execPath, BUFFY, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 60_000 });
+      expect(r.status, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/\rread [\d,]+( \([\d,]+\/s\))?, sunk [\d,]+/);
+      expect(r.stdout).toContain('word-count: done');
+    },
+    70_000,
+  );
+
+  it('is not shown when stderr is not a terminal', () => {
+    const r = spawnSync(process.execPath, [BUFFY, ...args], { encoding: 'utf8', timeout: 60_000 });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('\r');
+    expect(r.stdout + r.stderr).not.toMatch(/read [\d,]+.*sunk/);
+  }, 70_000);
+});
