@@ -659,12 +659,24 @@ export function subseteq(a: SetValue, b: SetValue): boolean {
   if (a instanceof IntervalSet && b instanceof IntervalSet) {
     return a.lo > a.hi || (b.lo <= a.lo && a.hi <= b.hi);
   }
+  // SUBSET A \subseteq SUBSET B iff A \subseteq B: decided without enumerating either powerset.
+  if (a instanceof SubsetSet && b instanceof SubsetSet) return subseteq(a.base, b.base);
+  if (a instanceof FcnSet && b instanceof FcnSet) return fcnSetSubseteq(a, b);
   if (!a.isFinite()) {
     if (a instanceof PrimitiveSet && b instanceof PrimitiveSet && b.includes(a)) return true;
     throw evalError(`Cannot decide whether the non-enumerable set ${a.show()} is a subset of ${b.show()}`);
   }
   for (const v of a.normalized().elems) if (!b.has(v)) return false;
   return true;
+}
+
+/** [S -> T] \subseteq [U -> V] without enumerating: by domain and range. */
+function fcnSetSubseteq(a: FcnSet, b: FcnSet): boolean {
+  const domEmpty = a.domain.isFinite() && a.domain.size() === 0;
+  // [S -> {}] is empty when S is not: a subset of anything.
+  if (!domEmpty && a.range.isFinite() && a.range.size() === 0) return true;
+  if (!setEquals(a.domain, b.domain)) return false;
+  return domEmpty || subseteq(a.range, b.range);
 }
 
 /** UNION of a set of sets. */
@@ -989,6 +1001,8 @@ export function equals(a: Value, b: Value): boolean {
 
 export function setEquals(a: SetValue, b: SetValue): boolean {
   if (a === b) return true;
+  if (a instanceof SubsetSet && b instanceof SubsetSet) return setEquals(a.base, b.base);
+  if (a instanceof FcnSet && b instanceof FcnSet) return fcnSetSubseteq(a, b) && fcnSetSubseteq(b, a);
   if (a instanceof IntervalSet && b instanceof IntervalSet) {
     const ea = a.lo > a.hi;
     const eb = b.lo > b.hi;

@@ -276,6 +276,9 @@ function exprText(e: Expr): string {
 /** Names of the Reals module, which Buffy's evaluator does not implement. */
 const REALS: ReadonlySet<string> = new Set(['Real', 'Infinity', '/']);
 
+/** A constant set filter whose base has at most this many elements is built once and remembered. */
+const SMALL_FILTER_BASE = 10_000;
+
 /** Expression kinds worth caching when constant (names, literals and junctions are not). */
 const FOLDABLE: ReadonlySet<string> = new Set([
   'apply',
@@ -298,7 +301,13 @@ const FOLDABLE: ReadonlySet<string> = new Set([
   'let',
 ]);
 
-const TEMPORAL: ReadonlySet<string> = new Set(['fairness', 'always', 'eventually', 'leadsTo', 'temporalQuant']);
+const TEMPORAL: ReadonlySet<string> = new Set([
+  'fairness',
+  'always',
+  'eventually',
+  'leadsTo',
+  'temporalQuant',
+]);
 
 export class Compiler {
   readonly rt = new Runtime();
@@ -403,10 +412,15 @@ export class Compiler {
   }
 
   /** Adds a module's definitions to a scope (EXTENDS and unnamed INSTANCE are handled by the caller via `instantiate`). */
-  addDefinitions(scope: Scope, defs: readonly Definition[], instantiate: (d: Extract<Definition, { kind: 'instance' }>) => void): void {
+  addDefinitions(
+    scope: Scope,
+    defs: readonly Definition[],
+    instantiate: (d: Extract<Definition, { kind: 'instance' }>) => void,
+  ): void {
     for (const d of defs) {
       if (d.kind === 'opDef') scope.map.set(d.name, { k: 'def', info: this.newOpInfo(d, scope, true) });
-      else if (d.kind === 'fcnDef') scope.map.set(d.name, { k: 'fcndef', info: this.newFcnInfo(d, scope, true) });
+      else if (d.kind === 'fcnDef')
+        scope.map.set(d.name, { k: 'fcndef', info: this.newFcnInfo(d, scope, true) });
       else if (d.name === null) instantiate(d);
       else scope.map.set(d.name, { k: 'instance', info: { def: d, scope, built: null } });
     }
@@ -425,11 +439,15 @@ export class Compiler {
     let cur = scope;
     for (const step of e.path) {
       const b = cur.lookup(step.name);
-      if (!b || b.k !== 'instance') throw semantic(`${step.name} is not an instance (in ${exprText(e)})`, e.loc);
+      if (!b || b.k !== 'instance')
+        throw semantic(`${step.name} is not an instance (in ${exprText(e)})`, e.loc);
       const info = b.info;
       const d = info.def;
       if (d.params.length !== step.args.length) {
-        throw semantic(`Instance ${step.name} takes ${d.params.length} argument(s), got ${step.args.length}`, e.loc);
+        throw semantic(
+          `Instance ${step.name} takes ${d.params.length} argument(s), got ${step.args.length}`,
+          e.loc,
+        );
       }
       if (d.params.length === 0 && info.built) {
         cur = info.built;
@@ -472,7 +490,10 @@ export class Compiler {
     for (const p of info.params) {
       const slot = this.allocSlot();
       info.slots.push(slot);
-      bodyScope.map.set(p.name, p.arity > 0 ? { k: 'opslot', slot, arity: p.arity, name: p.name } : { k: 'slot', slot, name: p.name });
+      bodyScope.map.set(
+        p.name,
+        p.arity > 0 ? { k: 'opslot', slot, arity: p.arity, name: p.name } : { k: 'slot', slot, name: p.name },
+      );
     }
     info.bodyScope = bodyScope;
     this.compileTracked(info, tracker, () => {
@@ -635,7 +656,8 @@ export class Compiler {
 
   /** The free slot that b stands for in the ENABLED being compiled, or null. */
   private freeSlotOf(b: Binding): number | null {
-    if (this.free === null || b.k !== 'alias' || b.variable === undefined || !this.free.bindings.has(b)) return null;
+    if (this.free === null || b.k !== 'alias' || b.variable === undefined || !this.free.bindings.has(b))
+      return null;
     return this.freeIndex.get(b)!;
   }
 
@@ -711,7 +733,10 @@ export class Compiler {
 
   private checkArity(info: OpInfo, args: readonly Expr[], loc: Loc): void {
     if (info.params.length !== args.length) {
-      throw semantic(`${info.name} takes ${info.params.length} argument(s) but is applied to ${args.length}`, loc);
+      throw semantic(
+        `${info.name} takes ${info.params.length} argument(s) but is applied to ${args.length}`,
+        loc,
+      );
     }
   }
 
@@ -771,17 +796,28 @@ export class Compiler {
   }
 
   /** Argument closures; operator parameters take operator values. */
-  private opArgs(params: readonly Param[], args: readonly Expr[], scope: Scope, loc: Loc, name: string): Fn[] {
+  private opArgs(
+    params: readonly Param[],
+    args: readonly Expr[],
+    scope: Scope,
+    loc: Loc,
+    name: string,
+  ): Fn[] {
     if (params.length !== args.length) {
       throw semantic(`${name} takes ${params.length} argument(s) but is applied to ${args.length}`, loc);
     }
-    return args.map((a, i) => (params[i]!.arity > 0 ? (this.opValue(a, scope, params[i]!.arity) as unknown as Fn) : deferring(this.expr(a, scope))));
+    return args.map((a, i) =>
+      params[i]!.arity > 0
+        ? (this.opValue(a, scope, params[i]!.arity) as unknown as Fn)
+        : deferring(this.expr(a, scope)),
+    );
   }
 
   /** An operator argument: a LAMBDA, or the name of an operator (user, parameter, builtin). */
   opValue(e: Expr, scope: Scope, arity: number): () => OpClosure {
     if (e.kind === 'lambda') {
-      if (e.params.length !== arity) throw semantic(`LAMBDA takes ${e.params.length} argument(s), but ${arity} are expected here`, e.loc);
+      if (e.params.length !== arity)
+        throw semantic(`LAMBDA takes ${e.params.length} argument(s), but ${arity} are expected here`, e.loc);
       const s = new Scope(scope);
       const tracker: Tracker = { slotStart: this.nextSlot, usesState: false, self: null, free: new Set() };
       const slots = e.params.map((p) => {
@@ -847,10 +883,18 @@ export class Compiler {
         if (b.k === 'def') {
           const info = b.info;
           if (info.params.length !== arity) {
-            throw semantic(`${info.name} takes ${info.params.length} argument(s), but an operator of ${arity} is expected here`, e.loc);
+            throw semantic(
+              `${info.name} takes ${info.params.length} argument(s), but an operator of ${arity} is expected here`,
+              e.loc,
+            );
           }
-          if (info.params.some((p) => p.arity > 0)) throw unsupported(`Passing the higher-order operator ${info.name} as an argument`, e.loc);
-          const params: Expr[] = info.params.map((_, i) => ({ kind: 'name', name: `\u0000arg${i}`, loc: e.loc }));
+          if (info.params.some((p) => p.arity > 0))
+            throw unsupported(`Passing the higher-order operator ${info.name} as an argument`, e.loc);
+          const params: Expr[] = info.params.map((_, i) => ({
+            kind: 'name',
+            name: `\u0000arg${i}`,
+            loc: e.loc,
+          }));
           // Compile a call with slot-bound arguments.
           const s = new Scope(scope);
           const slots = params.map((p) => {
@@ -974,7 +1018,8 @@ export class Compiler {
         const bind = this.binder(e.bounds, scope, e.loc, e.quantifier === 'forall' ? '\\A' : '\\E');
         const body = this.expr(e.body, bind.scope);
         const loc = e.body.loc;
-        if (e.quantifier === 'exists') return () => bind.iterate(() => isTrue(body(), 'The body of \\E', loc));
+        if (e.quantifier === 'exists')
+          return () => bind.iterate(() => isTrue(body(), 'The body of \\E', loc));
         return () => !bind.iterate(() => !isTrue(body(), 'The body of \\A', loc));
       }
       case 'temporalQuant':
@@ -995,7 +1040,11 @@ export class Compiler {
             return false;
           });
           if (found === undefined) {
-            throw new TlaError('eval', `CHOOSE found no element of ${toTlaShort(setFn())} satisfying the predicate`, loc);
+            throw new TlaError(
+              'eval',
+              `CHOOSE found no element of ${toTlaShort(setFn())} satisfying the predicate`,
+              loc,
+            );
           }
           return found;
         };
@@ -1022,7 +1071,11 @@ export class Compiler {
         return () => {
           const base = setFn();
           if (base instanceof SetValue && !base.isFinite()) {
-            return new FilteredSet(base, (v) => bind.withValue(v, () => isTrue(pred(), 'The predicate of a set filter', loc)), '{x \\in S : P}');
+            return new FilteredSet(
+              base,
+              (v) => bind.withValue(v, () => isTrue(pred(), 'The predicate of a set filter', loc)),
+              '{x \\in S : P}',
+            );
           }
           const out: Value[] = [];
           bind.iterate(() => {
@@ -1061,7 +1114,8 @@ export class Compiler {
           return () => {
             const fv = f();
             const av = a();
-            if (fv instanceof TupleValue && typeof av === 'number' && av >= 1 && av <= fv.elems.length) return fv.elems[av - 1]!;
+            if (fv instanceof TupleValue && typeof av === 'number' && av >= 1 && av <= fv.elems.length)
+              return fv.elems[av - 1]!;
             try {
               return fcnApply(fv, av);
             } catch (x) {
@@ -1093,9 +1147,12 @@ export class Compiler {
         };
       }
       case 'record': {
-        const order = e.fields.map((f, i) => [f.name, i] as const).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+        const order = e.fields
+          .map((f, i) => [f.name, i] as const)
+          .sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
         for (let i = 1; i < order.length; i++) {
-          if (order[i]![0] === order[i - 1]![0]) throw semantic(`Field ${order[i]![0]} appears twice in a record`, e.loc);
+          if (order[i]![0] === order[i - 1]![0])
+            throw semantic(`Field ${order[i]![0]} appears twice in a record`, e.loc);
         }
         const names = order.map((o) => o[0]);
         const fs = order.map((o) => this.expr(e.fields[o[1]]!.value, scope));
@@ -1166,9 +1223,14 @@ export class Compiler {
         const other = e.other ? this.expr(e.other, scope) : null;
         const loc = e.loc;
         return () => {
-          for (let i = 0; i < conds.length; i++) if (isTrue(conds[i]!(), 'A CASE guard', loc)) return bodies[i]!();
+          for (let i = 0; i < conds.length; i++)
+            if (isTrue(conds[i]!(), 'A CASE guard', loc)) return bodies[i]!();
           if (other) return other();
-          throw new TlaError('eval', 'Attempted to evaluate a CASE with no arm enabled (no guard is true and there is no OTHER)', loc);
+          throw new TlaError(
+            'eval',
+            'Attempted to evaluate a CASE with no arm enabled (no guard is true and there is no OTHER)',
+            loc,
+          );
         };
       }
       case 'let': {
@@ -1221,7 +1283,10 @@ export class Compiler {
       case 'always':
       case 'eventually':
       case 'leadsTo':
-        throw unsupported(`The temporal operator ${e.kind === 'fairness' ? (e.strong ? 'SF' : 'WF') : e.kind} evaluated as a value`, e.loc);
+        throw unsupported(
+          `The temporal operator ${e.kind === 'fairness' ? (e.strong ? 'SF' : 'WF') : e.kind} evaluated as a value`,
+          e.loc,
+        );
     }
   }
 
@@ -1269,10 +1334,19 @@ export class Compiler {
       const name = this.slotName(v);
       return () => {
         const t = rt.t;
-        if (t === null) throw new TlaError('eval', `${name}' (a primed variable) cannot be evaluated here: there is no next state`, loc);
+        if (t === null)
+          throw new TlaError(
+            'eval',
+            `${name}' (a primed variable) cannot be evaluated here: there is no next state`,
+            loc,
+          );
         const x = t[v];
         if (x === undefined) {
-          throw new TlaError('eval', `${name}' is read before it is assigned${rt.actionName ? ` in action ${rt.actionName}` : ''}`, loc);
+          throw new TlaError(
+            'eval',
+            `${name}' is read before it is assigned${rt.actionName ? ` in action ${rt.actionName}` : ''}`,
+            loc,
+          );
         }
         return x;
       };
@@ -1281,7 +1355,12 @@ export class Compiler {
     return () => {
       const s = rt.s;
       const t = rt.t;
-      if (t === null) throw new TlaError('eval', 'A primed expression cannot be evaluated here: there is no next state', loc);
+      if (t === null)
+        throw new TlaError(
+          'eval',
+          'A primed expression cannot be evaluated here: there is no next state',
+          loc,
+        );
       rt.s = t;
       rt.t = null;
       rt.primed++;
@@ -1326,13 +1405,15 @@ export class Compiler {
     if (e.kind === 'tuple') return e.elems.flatMap((x) => this.unchangedTargets(x, scope));
     if (e.kind === 'name') {
       const b = scope.lookup(e.name);
-      if (b && b.k === 'def' && b.info.params.length === 0) return this.unchangedTargets(b.info.body, b.info.scope);
+      if (b && b.k === 'def' && b.info.params.length === 0)
+        return this.unchangedTargets(b.info.body, b.info.scope);
       if (b && b.k === 'alias') return this.unchangedTargets(b.expr, b.scope);
     }
     if (e.kind === 'moduleRef' && e.args.length === 0) {
       const ms = this.resolveInstancePath(e, scope);
       const b = ms.lookupInstanceOp(e.op);
-      if (b && b.k === 'def' && b.info.params.length === 0) return this.unchangedTargets(b.info.body, b.info.scope);
+      if (b && b.k === 'def' && b.info.params.length === 0)
+        return this.unchangedTargets(b.info.body, b.info.scope);
     }
     return [{ f: this.expr(e, scope), p: this.prime(e, scope, e.loc) }];
   }
@@ -1342,9 +1423,11 @@ export class Compiler {
     if ('v' in t) {
       const nt = rt.t;
       const s = rt.s;
-      if (nt === null || s === null) throw new TlaError('eval', 'UNCHANGED cannot be evaluated here: there is no next state', loc);
+      if (nt === null || s === null)
+        throw new TlaError('eval', 'UNCHANGED cannot be evaluated here: there is no next state', loc);
       const x = nt[t.v];
-      if (x === undefined) throw new TlaError('eval', `${this.slotName(t.v)}' is read before it is assigned`, loc);
+      if (x === undefined)
+        throw new TlaError('eval', `${this.slotName(t.v)}' is read before it is assigned`, loc);
       return equals(x, t.cur ? t.cur() : s[t.v]!);
     }
     return equals(t.p(), t.f());
@@ -1359,18 +1442,30 @@ export class Compiler {
         const f = bi.fn as () => Value;
         return () => f();
       }
-      if (bi) throw semantic(`The operator ${name} takes ${bi.arity} argument(s) but is used without arguments`, loc);
+      if (bi)
+        throw semantic(
+          `The operator ${name} takes ${bi.arity} argument(s) but is used without arguments`,
+          loc,
+        );
       if (REALS.has(name)) throw unsupported(`${name} (module Reals)`, loc);
       throw semantic(`Unknown name ${name}`, loc);
     }
     return this.applyBinding(b, name, [], scope, loc, e);
   }
 
-  private applyBinding(b: Binding, name: string, args: readonly Expr[], scope: Scope, loc: Loc, self?: Expr): Fn {
+  private applyBinding(
+    b: Binding,
+    name: string,
+    args: readonly Expr[],
+    scope: Scope,
+    loc: Loc,
+    self?: Expr,
+  ): Fn {
     const rt = this.rt;
     const sl = rt.slots;
     const noArgs = (): void => {
-      if (args.length > 0) throw semantic(`${name} is not an operator and cannot be applied to arguments`, loc);
+      if (args.length > 0)
+        throw semantic(`${name} is not an operator and cannot be applied to arguments`, loc);
     };
     switch (b.k) {
       case 'var': {
@@ -1379,12 +1474,19 @@ export class Compiler {
         const i = b.index;
         return () => {
           const s = rt.s;
-          if (s === null) throw new TlaError('eval', `The variable ${name} cannot be evaluated in a constant expression`, loc);
+          if (s === null)
+            throw new TlaError(
+              'eval',
+              `The variable ${name} cannot be evaluated in a constant expression`,
+              loc,
+            );
           const v = s[i];
           if (v === undefined) {
             throw new TlaError(
               'eval',
-              rt.primed > 0 ? `${name}' is read before it is assigned` : `The variable ${name} is read before it is assigned a value`,
+              rt.primed > 0
+                ? `${name}' is read before it is assigned`
+                : `The variable ${name} is read before it is assigned a value`,
               loc,
             );
           }
@@ -1397,7 +1499,11 @@ export class Compiler {
         return () => v;
       }
       case 'unassigned':
-        throw new TlaError('eval', `The constant ${name} has no value: give it one in the model (.cfg CONSTANT ${name} = ...)`, loc);
+        throw new TlaError(
+          'eval',
+          `The constant ${name} has no value: give it one in the model (.cfg CONSTANT ${name} = ...)`,
+          loc,
+        );
       case 'slot': {
         noArgs();
         this.noteSlot(b.slot);
@@ -1429,7 +1535,11 @@ export class Compiler {
         this.noteSlot(b.slot);
         const s = b.slot;
         if (args.length === 0 && b.arity > 0) return () => sl[s] as unknown as Value;
-        if (args.length !== b.arity) throw semantic(`The operator parameter ${name} takes ${b.arity} argument(s), got ${args.length}`, loc);
+        if (args.length !== b.arity)
+          throw semantic(
+            `The operator parameter ${name} takes ${b.arity} argument(s), got ${args.length}`,
+            loc,
+          );
         const fs = args.map((a) => this.expr(a, scope));
         return () => {
           const vs = fs.map((f) => f());
@@ -1506,7 +1616,11 @@ export class Compiler {
         const rt = this.rt;
         return () => {
           if (rt.s === null || rt.t === null) {
-            throw new TlaError('eval', `The action composition ${exprText(e)} was evaluated outside an action (it needs a current and a next state)`, loc);
+            throw new TlaError(
+              'eval',
+              `The action composition ${exprText(e)} was evaluated outside an action (it needs a current and a next state)`,
+              loc,
+            );
           }
           try {
             act(() => {
@@ -1546,12 +1660,50 @@ export class Compiler {
       }
       case '\\in':
       case '\\notin': {
-        const [a, c] = this.args2(e, scope);
         const neg = op === '\\notin';
+        const filter = this.filterOf(e.args[1]!, scope);
+        if (filter) {
+          // x \in {p \in S : P(p)} is x \in S /\ P(x), as TLC evaluates it: the set is never built.
+          const xFn = this.expr(e.args[0]!, scope);
+          const member = this.filterMember(filter.e, filter.scope);
+          if (!filter.constant || this.filterOf(filter.e.bound.set!, filter.scope))
+            return () => member(xFn()) !== neg;
+          // A constant definition is evaluated once and remembered: when its base is small,
+          // membership in the remembered set is cheaper than the predicate in every state.
+          const setFn = this.expr(e.args[1]!, scope);
+          const baseFn = this.expr(filter.e.bound.set!, filter.scope);
+          let cached: SetValue | null | undefined;
+          return () => {
+            const x = xFn();
+            if (cached === undefined) {
+              const base = baseFn();
+              cached = null;
+              if (base instanceof SetValue && base.isFinite() && !(base instanceof FilteredSet)) {
+                let n = Infinity;
+                try {
+                  n = base.size();
+                } catch {
+                  // too large to count: stays lazy
+                }
+                if (n <= SMALL_FILTER_BASE) cached = setFn() as SetValue;
+              }
+            }
+            if (cached) {
+              try {
+                return cached.has(x) !== neg;
+              } catch (err) {
+                throw attachLoc(err, loc);
+              }
+            }
+            return member(x) !== neg;
+          };
+        }
+        const [a, c] = this.args2(e, scope);
         return () => {
           const x = a();
           const s = c();
-          if (!(s instanceof SetValue)) throw new TlaError('eval', `${op} expects a set on its right, got ${describeValue(s)}`, loc);
+          if (!(s instanceof SetValue))
+            throw new TlaError('eval', `${op} expects a set on its right, got ${describeValue(s)}`, loc);
           try {
             return s.has(x) !== neg;
           } catch (err) {
@@ -1577,9 +1729,14 @@ export class Compiler {
       if (REALS.has(op)) throw unsupported(`The operator ${op} (module Reals)`, loc);
       throw semantic(`Unknown operator ${op}`, loc);
     }
-    if (bi.arity !== e.args.length) throw semantic(`The operator ${op} takes ${bi.arity} argument(s), got ${e.args.length}`, loc);
+    if (bi.arity !== e.args.length)
+      throw semantic(`The operator ${op} takes ${bi.arity} argument(s), got ${e.args.length}`, loc);
     if (bi.impure) this.noteState();
-    const fs = e.args.map((a, i) => (bi.opArgs?.includes(i) ? (this.opValue(a, scope, op === 'SortSeq' ? 2 : 1) as unknown as Fn) : this.expr(a, scope)));
+    const fs = e.args.map((a, i) =>
+      bi.opArgs?.includes(i)
+        ? (this.opValue(a, scope, op === 'SortSeq' ? 2 : 1) as unknown as Fn)
+        : this.expr(a, scope),
+    );
     switch (fs.length) {
       case 0: {
         const f = bi.fn as () => Value;
@@ -1649,9 +1806,16 @@ export class Compiler {
       const val = this.expr(u.value, s);
       return { keys, atSlot, val };
     });
-    const upd = (fv: Value, keys: readonly Fn[], i: number, kv: Value[], u: { atSlot: number; val: Fn }): Value => {
+    const upd = (
+      fv: Value,
+      keys: readonly Fn[],
+      i: number,
+      kv: Value[],
+      u: { atSlot: number; val: Fn },
+    ): Value => {
       const key = kv[i]!;
-      if (!isFcn(fv)) throw new TlaError('eval', `EXCEPT applied to ${describeValue(fv)}, which is not a function`, loc);
+      if (!isFcn(fv))
+        throw new TlaError('eval', `EXCEPT applied to ${describeValue(fv)}, which is not a function`, loc);
       // TLC leaves a function unchanged when the EXCEPT path is not in its domain.
       if (!fcnHas(fv, key)) return fv;
       const old = fcnApply(fv, key);
@@ -1697,7 +1861,10 @@ export class Compiler {
         // read in the LET's scope, so they may use the parameters around it.
         s.map.set(d.name, { k: 'instance', info: { def: d, scope: s, built: null, inLet: true } });
       } else {
-        throw semantic('An unnamed INSTANCE cannot appear inside LET (write LET I == INSTANCE M ... IN I!Op)', d.loc);
+        throw semantic(
+          'An unnamed INSTANCE cannot appear inside LET (write LET I == INSTANCE M ... IN I!Op)',
+          d.loc,
+        );
       }
     }
     if (valSlots.length === 0) return { scope: s, enter: null };
@@ -1773,6 +1940,67 @@ export class Compiler {
   // -------------------------------------------------------------------------------------
   // Binders: \A, \E, CHOOSE, set builders, function constructors
 
+  /**
+   * The set filter `{p \in S : P}` that `e` is, directly or as a reference to a definition
+   * without parameters whose body is one (with the scope to compile it in); null otherwise.
+   */
+  private filterOf(
+    e: Expr,
+    scope: Scope,
+  ): { e: Extract<Expr, { kind: 'setFilter' }>; scope: Scope; constant: boolean } | null {
+    if (e.kind === 'setFilter')
+      return e.bound.set && e.bound.names.length === 1 && !e.bound.tuple
+        ? { e, scope, constant: false }
+        : null;
+    if (e.kind === 'name' || (e.kind === 'apply' && e.args.length === 0)) {
+      const b = scope.lookup(e.kind === 'name' ? e.name : e.op);
+      if (
+        b &&
+        b.k === 'def' &&
+        b.info.params.length === 0 &&
+        !b.info.recursive &&
+        b.info.body.kind === 'setFilter'
+      ) {
+        const f = this.filterOf(b.info.body, b.info.scope);
+        if (!f) return null;
+        this.ensureOp(b.info);
+        const constant = b.info.moduleLevel && b.info.state === 2 && !b.info.usesState;
+        return { ...f, constant };
+      }
+    }
+    return null;
+  }
+
+  /** Membership in a set filter without building it: x \in S, then P with p bound to x (only then). */
+  private filterMember(e: Extract<Expr, { kind: 'setFilter' }>, scope: Scope): (x: Value) => boolean {
+    const loc = e.loc;
+    const inner = this.filterOf(e.bound.set!, scope);
+    const baseMember = inner ? this.filterMember(inner.e, inner.scope) : null;
+    const setFn = baseMember ? null : this.expr(e.bound.set!, scope);
+    const bind = this.binder([e.bound], scope, loc, 'set filter');
+    const pred = this.expr(e.pred, bind.scope);
+    const predOf = (): boolean => isTrue(pred(), 'The predicate of a set filter', loc);
+    return (x) => {
+      if (baseMember) {
+        if (!baseMember(x)) return false;
+      } else {
+        const s = setFn!();
+        if (!(s instanceof SetValue))
+          throw new TlaError(
+            'eval',
+            `A set filter ranges over ${describeValue(s)}, which is not a set`,
+            e.bound.loc,
+          );
+        try {
+          if (!s.has(x)) return false;
+        } catch (err) {
+          throw attachLoc(err, loc);
+        }
+      }
+      return bind.withValue(x, predOf);
+    };
+  }
+
   binder(
     bounds: readonly Bound[],
     scope: Scope,
@@ -1803,13 +2031,18 @@ export class Compiler {
         return;
       }
       if (!(v instanceof TupleValue) || v.elems.length !== p.slots.length) {
-        throw new TlaError('eval', `Cannot bind <<${p.names.join(', ')}>> to ${describeValue(v)}: it is not a tuple of ${p.slots.length} elements`, p.loc);
+        throw new TlaError(
+          'eval',
+          `Cannot bind <<${p.names.join(', ')}>> to ${describeValue(v)}: it is not a tuple of ${p.slots.length} elements`,
+          p.loc,
+        );
       }
       for (let i = 0; i < p.slots.length; i++) sl[p.slots[i]!] = v.elems[i]!;
     };
     const elems = (p: (typeof parts)[number]): readonly Value[] => {
       const sv = p.setFn();
-      if (!(sv instanceof SetValue)) throw new TlaError('eval', `${what} ranges over ${describeValue(sv)}, which is not a set`, p.loc);
+      if (!(sv instanceof SetValue))
+        throw new TlaError('eval', `${what} ranges over ${describeValue(sv)}, which is not a set`, p.loc);
       try {
         return sv.normalized().elems;
       } catch (x) {
@@ -1861,14 +2094,22 @@ export class Compiler {
         const p = parts[0]!;
         return p.tuple ? new TupleValue(p.slots.map((x) => sl[x] as Value)) : (sl[p.slots[0]!] as Value);
       }
-      return new TupleValue(parts.map((p) => (p.tuple ? new TupleValue(p.slots.map((x) => sl[x] as Value)) : (sl[p.slots[0]!] as Value))));
+      return new TupleValue(
+        parts.map((p) =>
+          p.tuple ? new TupleValue(p.slots.map((x) => sl[x] as Value)) : (sl[p.slots[0]!] as Value),
+        ),
+      );
     };
     const withValue = <T>(v: Value, f: () => T): T => {
       const old = save();
       if (parts.length === 1) assign(parts[0]!, v);
       else {
         if (!(v instanceof TupleValue) || v.elems.length !== parts.length) {
-          throw new TlaError('eval', `Expected a tuple of ${parts.length} elements, got ${describeValue(v)}`, loc);
+          throw new TlaError(
+            'eval',
+            `Expected a tuple of ${parts.length} elements, got ${describeValue(v)}`,
+            loc,
+          );
         }
         parts.forEach((p, i) => assign(p, v.elems[i]!));
       }
@@ -1879,7 +2120,8 @@ export class Compiler {
     const domain = (): SetValue => {
       const sets = parts.map((p) => {
         const sv = p.setFn();
-        if (!(sv instanceof SetValue)) throw new TlaError('eval', `${what} ranges over ${describeValue(sv)}, which is not a set`, p.loc);
+        if (!(sv instanceof SetValue))
+          throw new TlaError('eval', `${what} ranges over ${describeValue(sv)}, which is not a set`, p.loc);
         return sv;
       });
       if (sets.length === 1) return sets[0]!;
@@ -1948,9 +2190,14 @@ export class Compiler {
         const other = e.other ? this.action(e.other, scope, mode, false) : null;
         const loc = e.loc;
         return (k) => {
-          for (let i = 0; i < conds.length; i++) if (isTrue(conds[i]!(), 'A CASE guard', loc)) return bodies[i]!(k);
+          for (let i = 0; i < conds.length; i++)
+            if (isTrue(conds[i]!(), 'A CASE guard', loc)) return bodies[i]!(k);
           if (other) return other(k);
-          throw new TlaError('eval', 'Attempted to evaluate a CASE with no arm enabled (no guard is true and there is no OTHER)', loc);
+          throw new TlaError(
+            'eval',
+            'Attempted to evaluate a CASE with no arm enabled (no guard is true and there is no OTHER)',
+            loc,
+          );
         };
       }
       case 'let': {
@@ -1987,12 +2234,14 @@ export class Compiler {
       }
       case 'name': {
         const b = scope.lookup(e.name);
-        if (b && b.k === 'def' && b.info.params.length === 0) return this.callAction(b.info, [], scope, mode, split, e.name, e.loc);
+        if (b && b.k === 'def' && b.info.params.length === 0)
+          return this.callAction(b.info, [], scope, mode, split, e.name, e.loc);
         if (b && b.k === 'letval') {
           const info = b.info;
           return this.callAction(info, [], scope, mode, split, e.name, e.loc);
         }
-        if (b && b.k === 'alias' && this.freeSlotOf(b) === null) return this.action(b.expr, b.scope, mode, split);
+        if (b && b.k === 'alias' && this.freeSlotOf(b) === null)
+          return this.action(b.expr, b.scope, mode, split);
         break;
       }
       case 'apply': {
@@ -2002,12 +2251,17 @@ export class Compiler {
           // An operator constant replaced by a definition (`Send <- MCSend` in the .cfg), possibly
           // through instance substitutions (a chain of names).
           let d: Binding | undefined = b;
-          for (let i = 0; i < 100 && d && d.k === 'alias' && d.expr.kind === 'name'; i++) d = d.scope.lookup(d.expr.name);
+          for (let i = 0; i < 100 && d && d.k === 'alias' && d.expr.kind === 'name'; i++)
+            d = d.scope.lookup(d.expr.name);
           if (d && d.k === 'def') return this.callAction(d.info, e.args, scope, mode, split, e.op, e.loc);
         }
         if (b) break;
         if (e.op === '\\cdot' && e.args.length === 2) {
-          if (mode === 'init') throw semantic(`The action composition ${exprText(e)} cannot appear in an initial predicate`, e.loc);
+          if (mode === 'init')
+            throw semantic(
+              `The action composition ${exprText(e)} cannot appear in an initial predicate`,
+              e.loc,
+            );
           return this.cdotAction(e, scope);
         }
         if (e.op === '=' && e.args.length === 2) {
@@ -2041,7 +2295,8 @@ export class Compiler {
         break;
       }
     }
-    if (TEMPORAL.has(e.kind)) throw unsupported(`The temporal formula ${exprText(e)} used as an action`, e.loc);
+    if (TEMPORAL.has(e.kind))
+      throw unsupported(`The temporal formula ${exprText(e)} used as an action`, e.loc);
     const p = this.expr(e, scope);
     const loc = e.loc;
     const act: Act = (k) => {
@@ -2132,7 +2387,8 @@ export class Compiler {
   private assignTarget(lhs: Expr, scope: Scope, mode: Mode): number | null {
     if (mode === 'next') {
       if (lhs.kind === 'prime') return this.varTarget(lhs.expr, scope);
-      if (lhs.kind === 'apply' && lhs.op === "'" && lhs.args.length === 1) return this.varTarget(lhs.args[0]!, scope);
+      if (lhs.kind === 'apply' && lhs.op === "'" && lhs.args.length === 1)
+        return this.varTarget(lhs.args[0]!, scope);
       if (lhs.kind === 'name') {
         // A parameter substituted by a primed argument (call by name): x' = e assigns x.
         const b = scope.lookup(lhs.name);
@@ -2175,7 +2431,8 @@ export class Compiler {
       const target = rt.t ?? rt.s!;
       const cur = target[v];
       const s = rhs();
-      if (!(s instanceof SetValue)) throw new TlaError('eval', `${name} \\in S: S is ${describeValue(s)}, which is not a set`, loc);
+      if (!(s instanceof SetValue))
+        throw new TlaError('eval', `${name} \\in S: S is ${describeValue(s)}, which is not a set`, loc);
       if (cur !== undefined) {
         let m: boolean;
         try {
@@ -2273,7 +2530,15 @@ export class Compiler {
   }
 
   /** An operator applied in an action: its body is enumerated as an action. */
-  private callAction(info: OpInfo, args: readonly Expr[], scope: Scope, mode: Mode, split: boolean, name: string, loc: Loc): Act {
+  private callAction(
+    info: OpInfo,
+    args: readonly Expr[],
+    scope: Scope,
+    mode: Mode,
+    split: boolean,
+    name: string,
+    loc: Loc,
+  ): Act {
     const rt = this.rt;
     const sl = rt.slots;
     let body: Act;
@@ -2282,7 +2547,11 @@ export class Compiler {
     // In an initial predicate, the same for a variable argument (`XInit(x)` with XInit(v) == v = 0).
     const primedArg =
       !info.recursive &&
-      args.some((a, i) => info.params[i]?.arity === 0 && (mode === 'init' ? this.varTarget(a, scope) !== null : this.isActionExpr(a, scope)));
+      args.some(
+        (a, i) =>
+          info.params[i]?.arity === 0 &&
+          (mode === 'init' ? this.varTarget(a, scope) !== null : this.isActionExpr(a, scope)),
+      );
     if (args.length > 0 && (this.isByName(info) || primedArg)) {
       // Arguments substituted into the body (TLA+'s call by name), so that a primed
       // parameter means the primed argument.
@@ -2351,7 +2620,9 @@ export class Compiler {
       const saveArgs = rt.lblArgs;
       rt.lblName = labelName;
       const la: [string, Value][] = [];
-      for (let i = 0; i < n; i++) if (params[i]!.arity === 0 && !(vs[i] instanceof Deferred)) la.push([params[i]!.name, vs[i] as Value]);
+      for (let i = 0; i < n; i++)
+        if (params[i]!.arity === 0 && !(vs[i] instanceof Deferred))
+          la.push([params[i]!.name, vs[i] as Value]);
       rt.lblArgs = la;
       body(k);
       rt.lblName = saveName;
@@ -2359,7 +2630,6 @@ export class Compiler {
       for (let i = 0; i < n; i++) sl[slots[i]!] = old[i];
     };
   }
-
 }
 
 /** Whether one of `names` occurs inside a primed (or UNCHANGED / ENABLED / [A]_v) part of e. */
@@ -2399,7 +2669,8 @@ function primesSome(e: Expr, names: ReadonlySet<string>): boolean {
 
 /** Whether e contains a prime (x', e', UNCHANGED, [A]_v, <<A>>_v). */
 function hasPrime(e: Expr): boolean {
-  if (e.kind === 'prime' || e.kind === 'unchanged' || e.kind === 'boxAction' || e.kind === 'angleAction') return true;
+  if (e.kind === 'prime' || e.kind === 'unchanged' || e.kind === 'boxAction' || e.kind === 'angleAction')
+    return true;
   if (e.kind === 'apply' && e.op === "'") return true;
   let found = false;
   forEachChild(e, (c) => {
