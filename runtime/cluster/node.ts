@@ -290,6 +290,9 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     local: { cluster: o.cluster, app: app.name, worker: o.name },
     windowBytes,
     maxQueuedBytes: windowBytes,
+    // A lost connection loses nothing: the dialling side dials again, the handshake says where
+    // to resume, the sender resends (runtime/net/tcp-channel.ts, specs/Delivery.tla).
+    reconnect: true,
   };
 
   const metering = o.metrics
