@@ -252,8 +252,12 @@ export class LmdbStore implements Store {
         }
       });
     } catch (e) {
+      const msg = (e as Error).message;
+      const full = /File too large|No space|ENOSPC|EFBIG|MDB_MAP_FULL|disk full/i.test(msg)
+        ? '; the disk or the file size limit is full: free space (or raise the limit) and restart the worker'
+        : '';
       throw new StoreError(
-        `${this.where}: a batch of ${ops.length} writes failed and none of it was applied: ${(e as Error).message}`,
+        `${this.where}: a batch of ${ops.length} writes failed and none of it was applied (${msg})${full}; nothing committed before it is lost`,
       );
     }
     if (this.durability === 'sync') await this.root.flushed;

@@ -102,6 +102,50 @@ describe('LmdbStore', () => {
     }, 60_000);
   }
 
+  it.skipIf(process.platform !== 'linux')(
+    'a full disk (a file size limit): a clear error naming the store, the batch not applied, nothing committed lost',
+    async () => {
+      const dir = tempDir();
+      // bash ignores SIGXFSZ, so that writes past `ulimit -f` (KiB) fail with EFBIG, as on a full disk
+      const child = spawn(
+        'bash',
+        [
+          '-c',
+          `trap '' XFSZ; ulimit -f 512; exec "$0" --import "$1" "$2" "$3"`,
+          process.execPath,
+          tsx,
+          path.join(here, 'full-writer.ts'),
+          dir,
+        ],
+        { stdio: ['ignore', 'pipe', 'pipe'] },
+      );
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      const code = await new Promise((r) => child.on('exit', r));
+      expect(code, out).toBe(1);
+      const committed = Number(/^committed (\d+)$/m.exec(out)![1]);
+      const error = /^error (.*)$/m.exec(out)![1]!;
+      expect(committed).toBeGreaterThan(10);
+      expect(error).toContain(
+        `store ${path.join(dir, 'store.mdb')}: a batch of 2 writes failed and none of it was applied`,
+      );
+      expect(error).toContain('the disk or the file size limit is full');
+      const s = await openLmdbStore({ dir, app: 'full', version: '1', partitions: 1 });
+      expect(u32((await s.get('n'))!)).toBe(committed);
+      let count = 0;
+      for await (const [, v] of s.scan('k/')) {
+        count++;
+        expect(v.length).toBe(2000);
+        expect(v[0]).toBe(count % 256);
+      }
+      expect(count).toBe(committed);
+      // with room again, the store goes on
+      await s.writeBatch([{ key: 'after', value: Uint8Array.of(1) }]);
+      await s.close();
+    },
+    60_000,
+  );
+
   it('refuses a store of another application, version or partition count, naming the path and what differs', async () => {
     const dir = tempDir();
     await (await openLmdbStore({ dir, ...id })).close();
