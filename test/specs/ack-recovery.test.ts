@@ -81,10 +81,17 @@ describe.skipIf(noTlc !== null)(
   `Ack and Recovery models under TLC${noTlc ? ` (skipped: ${noTlc})` : ''}`,
   () => {
     for (const m of [...holds, ...broken]) {
-      it(`${m.cfg}.cfg: TLC's verdict, distinct states and depth equal the built-in checker's`, async () => {
+      it(`${m.cfg}.cfg: TLC's verdict, distinct states, and depth or counterexample length equal the built-in checker's`, async () => {
         const [mine, tlc] = await Promise.all([builtin(m), runTlc(files(m))]);
         expect(tlc.outcome.result).toBe(mine.result);
-        if (mine.violation) expect(tlc.outcome.violation?.kind).toBe(mine.violation.kind);
+        if (mine.violation) {
+          expect(tlc.outcome.violation?.kind).toBe(mine.violation.kind);
+          if (mine.violation.kind === 'invariant') {
+            expect(tlc.outcome.violation?.name).toBe(mine.violation.name);
+            // both find a shortest counterexample (breadth-first)
+            expect(tlc.outcome.trace.length).toBe(mine.violation.trace.steps.length);
+          }
+        }
         expect(tlc.outcome.distinctStates).toBe(mine.distinctStates);
         if (mine.result === 'ok') expect(tlc.outcome.depth).toBe(mine.depth);
       }, 120_000);
