@@ -5,7 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { generateTraces, loadModel, type CheckModel, type ItfTrace } from '../tla/index.ts';
-import { tuple } from '../tla/values.ts';
+import { record, tuple, type Value } from '../tla/values.ts';
 import {
   diffStates,
   formatDivergence,
@@ -15,16 +15,7 @@ import {
   type ConformanceAdapter,
   type SpecState,
 } from './harness.ts';
-import { SPECS_DIR } from './credit-flow.ts';
-import {
-  creditFlowMachine,
-  fromSpecState,
-  toSpecState,
-  varsOf,
-  EVENT_OF_ACTION,
-  type CreditFlowAction,
-} from '../machines/credit-flow.ts';
-import { createActor } from 'xstate';
+import { SPECS_DIR, creditFlowAdapter, type CreditFlowRuntime } from './credit-flow.ts';
 
 const traceDir = mkdtempSync(path.join(os.tmpdir(), 'buffy-harness-test-'));
 afterAll(() => rmSync(traceDir, { recursive: true, force: true }));
@@ -32,23 +23,20 @@ afterAll(() => rmSync(traceDir, { recursive: true, force: true }));
 const specFile = `${SPECS_DIR}CreditFlow.tla`;
 const cfgFile = `${SPECS_DIR}CreditFlow.cfg`;
 
-type Actor = ReturnType<typeof start>;
-const start = (initial: SpecState) =>
-  createActor(creditFlowMachine, { input: { msgs: 4, capacity: 2, from: fromSpecState(initial) } }).start();
-
-/** The machine as the "runtime", optionally broken in one place. */
-function machineAdapter(broken?: {
+/** The real CreditFlow adapter (the runtime's channel cores), optionally broken in one place. */
+function brokenAdapter(broken?: {
   action: string;
   how: 'throw' | 'extra-variable';
-}): ConformanceAdapter<Actor> {
+}): ConformanceAdapter<CreditFlowRuntime> {
+  const real = creditFlowAdapter({ msgs: 4, capacity: 2 });
   return {
-    create: start,
-    perform: (a, action) => {
+    create: (initial) => real.create(initial),
+    perform: (rt, action) => {
       if (broken?.how === 'throw' && action.name === broken.action) throw new Error('the disk is full');
-      a.send({ type: EVENT_OF_ACTION[action.name as CreditFlowAction] });
+      return real.perform(rt, action);
     },
-    abstract: (a) => {
-      const s = toSpecState(varsOf(a.getSnapshot().context));
+    abstract: (rt) => {
+      const s = real.abstract(rt);
       return broken?.how === 'extra-variable' && s.consumed === 1 ? { ...s, ghost: tuple([1]) } : s;
     },
   };
@@ -63,7 +51,7 @@ describe('conformance harness', () => {
   });
 
   it('reports an action the runtime could not perform, with the step and the error', () => {
-    const r = replayTrace(machineAdapter({ action: 'Consume', how: 'throw' }), traces[0]);
+    const r = replayTrace(brokenAdapter({ action: 'Consume', how: 'throw' }), traces[0]);
     expect(r.divergence).not.toBeNull();
     const d = r.divergence!;
     expect(d.action).toBe('Consume');
@@ -73,7 +61,7 @@ describe('conformance harness', () => {
   });
 
   it('reports a variable the spec does not have', () => {
-    const r = replayTrace(machineAdapter({ action: '', how: 'extra-variable' }), traces[0]);
+    const r = replayTrace(brokenAdapter({ action: '', how: 'extra-variable' }), traces[0]);
     expect(r.divergence?.diffs).toEqual([
       { variable: 'ghost', expected: '(not a variable of the spec)', actual: '<<1>>' },
     ]);
@@ -85,20 +73,21 @@ describe('conformance harness', () => {
       ...t,
       states: t.states.map((s) => ({ ...s, '#meta': { index: s['#meta'].index } })),
     };
-    const r = replayTrace(machineAdapter(), unlabelled);
+    const r = replayTrace(brokenAdapter(), unlabelled);
     expect(r.divergence?.error).toMatch(/step 1 of the trace has no action label/);
   });
 
   it('diffs states variable by variable, in TLA+ syntax', () => {
-    const a = toSpecState({ next: 1, credit: 0, wire: [], buffer: [1, 2], consumed: 0, owed: 0 });
-    const b = toSpecState({
+    const state = (wire: readonly Value[], buffer: readonly number[]): SpecState => ({
       next: 1,
       credit: 0,
-      wire: [{ type: 'data', msg: 3 }],
-      buffer: [1],
+      wire: tuple([...wire]),
+      buffer: tuple([...buffer]),
       consumed: 0,
       owed: 0,
     });
+    const a = state([], [1, 2]);
+    const b = state([record({ type: 'data', msg: 3 })], [1]);
     expect(diffStates(cm.model.variables, a, b)).toEqual([
       { variable: 'wire', expected: '<<>>', actual: '<<[msg |-> 3, type |-> "data"]>>' },
       { variable: 'buffer', expected: '<<1, 2>>', actual: '<<1>>' },
@@ -108,11 +97,11 @@ describe('conformance harness', () => {
   it('counts the edges it replayed: a suite whose runtime fails late covers some but not all', async () => {
     const r = await runSuite(
       {
-        name: 'machine-broken-grant',
+        name: 'channel-broken-grant',
         specFile,
         cfgFile,
         constants: [],
-        adapter: () => machineAdapter({ action: 'GrantCredit', how: 'throw' }),
+        adapter: () => brokenAdapter({ action: 'GrantCredit', how: 'throw' }),
       },
       { traceDir },
     );

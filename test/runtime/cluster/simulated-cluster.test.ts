@@ -127,7 +127,7 @@ async function simulate(
         local: { cluster: 'sim', app: app.name, worker: names[k]! },
         expectedPeer: names[peer]!,
         windowBytes,
-        windowMessages: 16,
+        windowFrames: 16,
         maxQueuedBytes: windowBytes,
       });
       const link = net.link(
