@@ -19,6 +19,7 @@ import { javaAvailable, runTlc, tlcJar, type TlcOutcome } from '../tla/check/tlc
 import { traceToItf, type ItfTrace } from '../tla/check/itf.ts';
 import { generateTraces } from '../tla/index.ts';
 import { setHeapBudget } from '../tla/memory.ts';
+import { coverageLines } from '../tla/check/coverage.ts';
 
 /** Exit codes: 0 ok, 1 a violation or an evaluation error, 2 bad usage or input. */
 const EXIT_VIOLATION = 1;
@@ -57,6 +58,7 @@ interface CheckFlags {
   deadlock: boolean;
   maxStates?: number;
   maxHeap?: number;
+  coverage?: boolean;
 }
 
 const MAX_HEAP_HELP =
@@ -80,6 +82,10 @@ export function registerTlaCommands(program: Command): void {
     .option('--no-deadlock', 'do not report deadlocks (overrides CHECK_DEADLOCK)')
     .option('--max-states <n>', 'stop with an error after N distinct states', positiveInt)
     .option('--max-heap <MB>', MAX_HEAP_HELP, positiveInt)
+    .option(
+      '--coverage',
+      'count, per action, states generated and new distinct states; list actions never enabled',
+    )
     .action(async (spec: string, flags: CheckFlags) => {
       process.exitCode = await runCheckCommand(spec, flags);
     });
@@ -200,6 +206,7 @@ async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<numb
   const tty = process.stderr.isTTY === true;
   const r = check(cm, {
     ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}),
+    ...(flags.coverage ? { coverage: true } : {}),
     ...(tty
       ? {
           onProgress: (p) =>
@@ -215,6 +222,7 @@ async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<numb
     process.stdout.write(JSON.stringify(toJson(cm, r)) + '\n');
   } else {
     process.stdout.write(formatReport(cm.model.variables, r, aliasPrinter(cm)) + '\n');
+    if (r.coverage) process.stdout.write(coverageLines(r.coverage).join('\n') + '\n');
   }
   return exitCodeFor(r);
 }

@@ -2,6 +2,7 @@
 // search, then checks liveness on the explored graph, and reports in TLC's terms.
 import type { Expr } from '../ast.ts';
 import { TlaError, formatLoc } from '../errors.ts';
+import { coverageKey, coverageReport, INIT_KEY, type CoverageEntry } from './coverage.ts';
 import { HeapBudgetExceeded } from '../memory.ts';
 import type { ActionLabel, State } from '../eval/index.ts';
 import {
@@ -47,6 +48,8 @@ export interface CheckResult {
   readonly violation?: CheckViolation;
   readonly error?: CheckError;
   readonly graph?: StateGraph<State, ActionLabel>;
+  /** With the coverage option: per action, states generated and new distinct states. */
+  readonly coverage?: readonly CoverageEntry[];
 }
 
 /** Things worth knowing about how a model is checked (printed on stderr by the CLI). */
@@ -78,6 +81,8 @@ export interface CheckOptions {
   }) => void;
   /** Keep the explored graph with labelled edges in the result. */
   readonly keepGraph?: boolean;
+  /** Count states generated and new distinct states per action (TLC's -coverage). */
+  readonly coverage?: boolean;
 }
 
 function asBool(v: Value, what: string, e: Expr): boolean {
@@ -186,8 +191,10 @@ export function check(cm: CheckModel, opts: CheckOptions = {}): CheckResult {
     recordGraph: needGraph,
     recordLabels: opts.keepGraph ?? false,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
+    ...(opts.coverage ? { coverage: coverageKey, coverageInit: INIT_KEY } : {}),
   });
   const base = {
+    ...(r.coverage ? { coverage: coverageReport(cm, r.coverage) } : {}),
     distinctStates: r.distinctStates,
     // As TLC counts: the intermediate states of `A \cdot B` steps are generated states too.
     statesGenerated: r.statesGenerated + cm.model.cdotGenerated,
@@ -357,6 +364,7 @@ export interface CheckJson {
   readonly durationMs: number;
   readonly violation?: { name: string | null; kind: string; trace: ItfTrace; loopsTo?: number };
   readonly error?: { message: string; location: string | null; trace?: ItfTrace };
+  readonly coverage?: readonly CoverageEntry[];
 }
 
 export function toJson(
@@ -402,6 +410,7 @@ export function toJson(
           },
         }
       : {}),
+    ...(r.coverage ? { coverage: r.coverage } : {}),
   };
 }
 

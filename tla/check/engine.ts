@@ -95,6 +95,8 @@ export interface SearchResult<S, L> {
   readonly graph?: StateGraph<S, L>;
   /** Bytes held by the fingerprint set at the end. */
   readonly fingerprintBytes: number;
+  /** With the coverage option: counts per action name, in the order first seen. */
+  readonly coverage?: ReadonlyMap<string, ActionCount>;
 }
 
 export interface SearchProgress {
@@ -105,7 +107,7 @@ export interface SearchProgress {
   readonly elapsedMs: number;
 }
 
-export interface SearchOptions {
+export interface SearchOptions<L = unknown> {
   readonly checkDeadlock?: boolean;
   /** Stop with an error after this many distinct states. */
   readonly maxStates?: number;
@@ -120,6 +122,18 @@ export interface SearchOptions {
    * error before the heap runs out (default: a HeapWatch on the checker's heap budget; null: off).
    */
   readonly heapWatch?: Pick<HeapWatch, 'over' | 'describe'> | null;
+  /**
+   * Count per action (TLC's -coverage): `coverage(label)` names the action of a transition
+   * (the initial states count under `coverageInit`); the result then has `coverage`.
+   */
+  readonly coverage?: (label: L) => string;
+  readonly coverageInit?: string;
+}
+
+/** Per action: states generated through it, and the new distinct states among them. */
+export interface ActionCount {
+  generated: number;
+  distinct: number;
 }
 
 /** Generated states between two looks at the heap (a look costs about a microsecond). */
@@ -167,7 +181,7 @@ class StateQueue<S> {
   }
 }
 
-export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}): SearchResult<S, L> {
+export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions<L> = {}): SearchResult<S, L> {
   const checkDeadlock = opts.checkDeadlock ?? true;
   const maxStates = opts.maxStates ?? Infinity;
   const record = opts.recordGraph ?? false;
@@ -262,6 +276,14 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
     }
   };
 
+  const coverageOf = opts.coverage ?? null;
+  const cov = coverageOf ? new Map<string, ActionCount>() : null;
+  const count = (name: string, isNew: boolean): void => {
+    let c = cov!.get(name);
+    if (!c) cov!.set(name, (c = { generated: 0, distinct: 0 }));
+    c.generated++;
+    if (isNew) c.distinct++;
+  };
   const finish = (
     result: SearchResult<S, L>['result'],
     extra: { violation?: SearchViolation<S, L>; error?: SearchError<S, L>; complete?: boolean },
@@ -277,6 +299,7 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
       ? { graph: { states, succ, init: initIds, ...(labelled ? { labelled } : {}) } }
       : {}),
     fingerprintBytes: fps.bytes,
+    ...(cov ? { coverage: cov } : {}),
   });
 
   const evalPred = <T>(f: () => T, during: string, trace: () => Trace<S, L> | undefined): T => {
@@ -317,6 +340,7 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
       if (inModel) {
         const [hi, lo] = fpOf(s, 'fingerprinting an initial state', single);
         id = fps.add(hi, lo, -1);
+        if (cov) count(opts.coverageInit ?? 'Init', id >= 0);
         if (id < 0) continue;
         initIds.push(id);
         if (record) {
@@ -409,6 +433,7 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions = {}):
               r = fps.add(hi, lo, sid);
             }
             const to = r < 0 ? -r - 1 : r;
+            if (cov) count(coverageOf!(label), r >= 0);
             if (ledges) {
               const key = `${to}|${labelKey(label)}`;
               if (!seenLabels!.has(key)) {
