@@ -20,9 +20,10 @@ try {
     ]);
     committed = n;
   }
-  process.stdout.write(`committed ${committed}\nerror none: the limit was never reached\n`);
-  process.exit(0);
+  // exit only once the output is written: a pipe's writes are asynchronous
+  process.stdout.write(`committed ${committed}\nerror none: the limit was never reached\n`, () =>
+    process.exit(0),
+  );
 } catch (e) {
-  process.stdout.write(`committed ${committed}\nerror ${(e as Error).message}\n`);
-  process.exit(1);
+  process.stdout.write(`committed ${committed}\nerror ${(e as Error).message}\n`, () => process.exit(1));
 }

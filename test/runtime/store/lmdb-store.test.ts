@@ -123,8 +123,12 @@ describe('LmdbStore', () => {
       child.stdout.on('data', (d: Buffer) => (out += d.toString()));
       const code = await new Promise((r) => child.on('exit', r));
       expect(code, out).toBe(1);
-      const committed = Number(/^committed (\d+)$/m.exec(out)![1]);
-      const error = /^error (.*)$/m.exec(out)![1]!;
+      const committedLine = /^committed (\d+)$/m.exec(out);
+      const errorLine = /^error (.*)$/m.exec(out);
+      if (!committedLine || !errorLine)
+        throw new Error(`the writer's output lacks its committed and error lines: ${out}`);
+      const committed = Number(committedLine[1]);
+      const error = errorLine[1]!;
       expect(committed).toBeGreaterThan(10);
       expect(error).toContain(
         `store ${path.join(dir, 'store.mdb')}: a batch of 2 writes failed and none of it was applied`,
