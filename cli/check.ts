@@ -20,6 +20,7 @@ import { traceToItf, type ItfTrace } from '../tla/check/itf.ts';
 import { generateTraces } from '../tla/index.ts';
 import { setHeapBudget } from '../tla/memory.ts';
 import { coverageLines } from '../tla/check/coverage.ts';
+import { SIMULATE_DEFAULTS, simulate, simulationSummary } from '../tla/check/simulate.ts';
 
 /** Exit codes: 0 ok, 1 a violation or an evaluation error, 2 bad usage or input. */
 const EXIT_VIOLATION = 1;
@@ -59,6 +60,10 @@ interface CheckFlags {
   maxStates?: number;
   maxHeap?: number;
   coverage?: boolean;
+  simulate?: boolean;
+  depth?: number;
+  seed?: number;
+  num?: number;
 }
 
 const MAX_HEAP_HELP =
@@ -85,6 +90,25 @@ export function registerTlaCommands(program: Command): void {
     .option(
       '--coverage',
       'count, per action, states generated and new distinct states; list actions never enabled',
+    )
+    .option(
+      '--simulate',
+      'check random behaviours instead of every state (as TLC -simulate; built-in checker)',
+    )
+    .option(
+      '--depth <d>',
+      `with --simulate: states per behaviour (default ${SIMULATE_DEFAULTS.depth})`,
+      positiveInt,
+    )
+    .option(
+      '--seed <s>',
+      `with --simulate: seed of the random choices (default ${SIMULATE_DEFAULTS.seed})`,
+      nonNegativeInt,
+    )
+    .option(
+      '--num <n>',
+      `with --simulate: number of behaviours (default ${SIMULATE_DEFAULTS.num})`,
+      positiveInt,
     )
     .action(async (spec: string, flags: CheckFlags) => {
       process.exitCode = await runCheckCommand(spec, flags);
@@ -180,7 +204,28 @@ export function resolveInputs(
 }
 
 async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<number> {
-  const engine = chooseEngine(flags.engine);
+  const engine = flags.simulate && flags.engine === undefined ? 'builtin' : chooseEngine(flags.engine);
+  const simOnly = (['depth', 'seed', 'num'] as const).filter((k) => flags[k] !== undefined);
+  if (flags.simulate && engine === 'tlc') {
+    return usageFailure(
+      engine,
+      specArg,
+      flags.config ?? null,
+      flags.json,
+      new UsageError('--simulate runs on the built-in checker: leave out --engine tlc'),
+    );
+  }
+  if (!flags.simulate && simOnly.length > 0) {
+    return usageFailure(
+      engine,
+      specArg,
+      flags.config ?? null,
+      flags.json,
+      new UsageError(
+        `${simOnly.map((k) => `--${k}`).join(', ')}: only with --simulate (add --simulate or leave it out)`,
+      ),
+    );
+  }
   let spec: string;
   let cfgFile: string;
   try {
@@ -203,6 +248,7 @@ async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<numb
     return usageFailure(engine, spec, cfgFile, flags.json, e, Date.now() - started);
   }
   for (const w of modelWarnings(cm)) process.stderr.write(`${w}\n`);
+  if (flags.simulate) return runSimulation(cm, flags);
   const tty = process.stderr.isTTY === true;
   const r = check(cm, {
     ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}),
@@ -223,6 +269,32 @@ async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<numb
   } else {
     process.stdout.write(formatReport(cm.model.variables, r, aliasPrinter(cm)) + '\n');
     if (r.coverage) process.stdout.write(coverageLines(r.coverage).join('\n') + '\n');
+  }
+  return exitCodeFor(r);
+}
+
+function runSimulation(cm: CheckModel, flags: CheckFlags): number {
+  const r = simulate(cm, {
+    ...(flags.depth !== undefined ? { depth: flags.depth } : {}),
+    ...(flags.seed !== undefined ? { seed: flags.seed } : {}),
+    ...(flags.num !== undefined ? { num: flags.num } : {}),
+  });
+  if (flags.json) {
+    const simulation = {
+      behaviours: r.behaviours,
+      statesChecked: r.statesChecked,
+      seed: r.seed,
+      depth: r.maxDepth,
+    };
+    process.stdout.write(JSON.stringify({ ...toJson(cm, r), simulation }) + '\n');
+  } else if (r.result === 'ok') {
+    process.stdout.write(
+      `Simulation completed. No error has been found.\n${simulationSummary(r)}\nFinished in ${r.durationMs} ms.\n`,
+    );
+  } else {
+    process.stdout.write(
+      formatReport(cm.model.variables, r, aliasPrinter(cm)) + '\n' + simulationSummary(r) + '\n',
+    );
   }
   return exitCodeFor(r);
 }
