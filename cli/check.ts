@@ -154,6 +154,15 @@ function statOf(file: string): ReturnType<typeof statSync> | undefined {
  * .cfg. Throws a UsageError saying what to give instead (a folder, a .cfg given as the spec, a
  * missing file, a folder given to --config).
  */
+/** Each --lib must be an existing folder (a typo would otherwise go unnoticed). */
+function checkLibDirs(dirs: readonly string[]): void {
+  for (const d of dirs) {
+    const st = statOf(d);
+    if (!st) throw new UsageError(`--lib ${d}: no such folder`);
+    if (!st.isDirectory()) throw new UsageError(`--lib ${d} is not a folder; give a folder of .tla modules`);
+  }
+}
+
 export function resolveInputs(
   command: 'check' | 'traces',
   spec: string,
@@ -230,6 +239,7 @@ async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<numb
   let cfgFile: string;
   try {
     ({ spec, cfg: cfgFile } = resolveInputs('check', specArg, flags.config));
+    checkLibDirs(flags.lib);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     return usageFailure(engine, specArg, flags.config ?? null, flags.json, e);
@@ -462,6 +472,7 @@ async function runTracesCommand(spec: string, flags: TraceFlags): Promise<number
   let cm: CheckModel;
   try {
     const files = resolveInputs('traces', spec, flags.config);
+    checkLibDirs(flags.lib);
     if (flags.maxHeap !== undefined) setHeapBudget(flags.maxHeap * 2 ** 20);
     cm = await loadModel(files.spec, files.cfg, { libDirs: flags.lib });
   } catch (e) {

@@ -14,6 +14,7 @@ import {
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { TlaError } from '../errors.ts';
+import { LIBRARY_DIR } from '../parse/index.ts';
 import { IntervalSet, fcnFromPairs, mkRecord, modelValue, setOf, tuple, type Value } from '../values.ts';
 
 export type TlcVerdict = 'ok' | 'invariant' | 'property' | 'deadlock' | 'error';
@@ -53,6 +54,10 @@ const DEPTH = /^The depth of the complete state graph search is (\d+)\.$/;
 const STATE_HEADER = /^State (\d+): (.*)$/;
 const BACK_TO = /^Back to state (\d+)(?::.*)?$/;
 
+/** Lines of SANY's error report that say nothing about the error itself. */
+const SANY_NOISE =
+  /^(Residual stack trace follows:|.* starting at line \d+, column \d+\.|tla2sany\.|\*\*\* (Abort messages|Errors):|Fatal errors while parsing|In module \w+$)/;
+
 /** Parses TLC's standard output (as printed without -tool). */
 export function parseTlcOutput(text: string): TlcOutcome {
   const lines = text.split(/\r?\n/);
@@ -66,10 +71,25 @@ export function parseTlcOutput(text: string): TlcOutcome {
   let loopsTo: number | null = null;
   let stuttering = false;
   let inDetail = false;
+  // SANY's report of a parse or semantic error, printed before TLC's one-line "Error:".
+  const cause: string[] = [];
+  let inCause = false;
 
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i]!.trimEnd();
     let m: RegExpMatchArray | null;
+    if (/^(\*\*\*Parse Error\*\*\*|Semantic errors:|Lexical error)/.test(line)) {
+      inCause = true;
+      if (line.startsWith('Lexical error')) cause.push(line);
+      continue;
+    }
+    if (inCause) {
+      if (/^(Starting\.\.\.|Error: )/.test(line)) inCause = false;
+      else {
+        if (line !== '' && !SANY_NOISE.test(line)) cause.push(line.trim());
+        continue;
+      }
+    }
     if ((m = line.match(SUMMARY))) {
       generated = Number(m[1]);
       distinct = Number(m[2]);
@@ -132,6 +152,9 @@ export function parseTlcOutput(text: string): TlcOutcome {
     }
   }
 
+  if (message !== null && /^Parsing or semantic analysis failed\.?$/.test(message) && cause.length > 0) {
+    message = `${message.replace(/\.$/, '')}: ${cause.join('; ')}`;
+  }
   const verdict = classify(message);
   return {
     result: verdict.result,
@@ -392,7 +415,12 @@ export async function runTlc(opts: TlcRunOptions): Promise<TlcRun> {
   const work = mkdtempSync(path.join(tmpdir(), 'buffy-tlc-'));
   try {
     const specDir = path.dirname(path.resolve(opts.specFile));
-    for (const dir of [...(opts.libDirs ?? []), specDir]) copyModules(dir, work);
+    // The built-in checker's search order (spec folder, each --lib folder, tla/lib; the first
+    // found wins): copied in reverse, so a later copy overwrites. TLC's own modules (those in
+    // its jar, some with Java implementations) are not replaced by tla/lib's sources.
+    copyModules(LIBRARY_DIR, work, TLC_OWN_MODULES);
+    for (const dir of [...(opts.libDirs ?? [])].reverse()) copyModules(dir, work);
+    copyModules(specDir, work);
     const cfgName = '__buffy_model.cfg';
     cpSync(path.resolve(opts.cfgFile), path.join(work, cfgName));
     const args = [
@@ -436,8 +464,11 @@ export async function runTlc(opts: TlcRunOptions): Promise<TlcRun> {
   }
 }
 
-function copyModules(dir: string, into: string): void {
+/** Modules tla2tools.jar ships (StandardModules/): TLC's versions are kept. */
+const TLC_OWN_MODULES: ReadonlySet<string> = new Set(['Json.tla', 'Randomization.tla', 'TLCExt.tla']);
+
+function copyModules(dir: string, into: string, skip: ReadonlySet<string> = new Set()): void {
   for (const f of readdirSync(dir)) {
-    if (f.endsWith('.tla')) cpSync(path.join(dir, f), path.join(into, f));
+    if (f.endsWith('.tla') && !skip.has(f)) cpSync(path.join(dir, f), path.join(into, f));
   }
 }
