@@ -8,15 +8,7 @@ import net from 'node:net';
 import { dataHeader } from '../runtime/net/channel.ts';
 import { FrameDecoder } from '../runtime/net/framing.ts';
 import { connectChannel, listen, listenChannels } from '../runtime/net/tcp-channel.ts';
-
-function argValue(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1)
-    throw new Error(`${name} ${process.argv[i + 1]}: must be a positive integer`);
-  return v;
-}
+import { argValue } from './args.ts';
 
 const BATCHES = argValue('--batches', 50_000);
 const MESSAGES = argValue('--messages', 100);

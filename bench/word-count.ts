@@ -19,15 +19,7 @@ import { createSystemClock } from '../runtime/system.ts';
 import type { Clock, LatencyRecorder, Logger, SourceConnector, SourceContext } from '../runtime/types.ts';
 import { latencyText, measureClusterWordCount } from './cluster.ts';
 import { generateCorpus } from './corpus.ts';
-
-function argValue(name: string, fallback: number): number {
-  const i = process.argv.indexOf(name);
-  if (i < 0) return fallback;
-  const v = Number(process.argv[i + 1]);
-  if (!Number.isInteger(v) || v < 1)
-    throw new Error(`${name} ${process.argv[i + 1]}: must be a positive integer`);
-  return v;
-}
+import { argValue } from './args.ts';
 
 const WORDS = argValue('--words', 2_000_000);
 const RUNS = argValue('--runs', 3);
