@@ -88,6 +88,9 @@ export default function wordCount(options: AppOptions): Application {
       codec: stringCodec,
     })
     .sink('updates', { uri: options.sink ?? 'count:', encode: (u: WordCount) => `${u.word} ${u.count}` });
+  // The paths a message may take (`buffy flow check` compares it with the topology; `--trace`
+  // checks live messages against it).
+  app.flow('lines;split;counts;updates');
   app.onFinish((view) => {
     if (params.top === 0) return;
     const top = topWords(view.states<number>('counts'), params.top);
