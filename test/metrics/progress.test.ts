@@ -34,7 +34,8 @@ if (!haveScript)
 describe('buffy run progress', () => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffy-progress-'));
   const corpus = path.join(dir, 'big.txt');
-  fs.writeFileSync(corpus, fs.readFileSync(SAMPLE, 'utf8').repeat(40));
+  // Long enough (~2.5 s on a quiet machine, ~70 MB) that several 500 ms progress ticks land in it.
+  fs.writeFileSync(corpus, fs.readFileSync(SAMPLE, 'utf8').repeat(200));
   const args = ['run', APP, '--source', `file:${corpus}`, '--dead-letters', path.join(dir, 'dl.jsonl')];
 
   it.skipIf(!haveScript)(
