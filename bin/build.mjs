@@ -1,6 +1,7 @@
 // Builds dist/, the compiled package: JavaScript and type declarations from tsc
 // (tsconfig.build.json), the TLA+ standard modules (tla/lib, found beside the compiled parser)
-// and the specs (for `buffy conformance`), then the stamp that says when the build started.
+// and the specs with the conformance suites' extra models (for `buffy conformance`), then the
+// stamp that says when the build started.
 //
 //   node bin/build.mjs             (npm run build, and npm pack's prepack): fails on tsc errors
 //   node bin/build.mjs --prepare   (npm's prepare, run by npm ci and npm install in a checkout):
@@ -55,6 +56,7 @@ const copy = (from, to, keep) => {
 };
 copy('tla/lib', 'tla/lib', /\.tla$/);
 copy('specs', 'specs', /\.(tla|cfg)$/);
+copy('conformance/models', 'conformance/models', /\.(tla|cfg)$/);
 
 // Code that finds the launcher relative to its own file (runtime/cluster/local.ts starts worker
 // processes with ../../bin/buffy.mjs) lands on dist/bin/buffy.mjs when compiled: forward it.
