@@ -1,13 +1,12 @@
 // `buffy check --simulate` (TLC's -simulate): random behaviours checked against the invariants,
 // deterministic for a seed; the library's simulate() underneath.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { registerTlaCommands } from '../../cli/check.ts';
 import { loadModel } from '../../tla/check/model.ts';
 import { simulate } from '../../tla/check/simulate.ts';
+import { buffyCheckCli } from './run-in-process.ts';
 
 let dir: string;
 const f = (rel: string): string => path.join(dir, rel);
@@ -34,24 +33,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function buffy(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const program = new Command('buffy').exitOverride();
-  registerTlaCommands(program);
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((out += String(c)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((err += String(c)), true));
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-  process.exitCode = undefined;
-  return { code, out, err };
-}
+const buffy = buffyCheckCli;
 
 describe('simulate', () => {
   it('finds an invariant violation and returns the behaviour that reached it', async () => {

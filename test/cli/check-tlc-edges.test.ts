@@ -1,14 +1,13 @@
 // The TLC engine's rough edges: SANY's cause reaches the error message (and --json); TLC finds
 // the project's tla/lib modules as the built-in checker does; --lib with a folder that does not
 // exist is a usage error.
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { registerTlaCommands } from '../../cli/check.ts';
 import { javaAvailable, parseTlcOutput, runTlc, tlcJar } from '../../tla/check/tlc.ts';
 import { sharedDir } from '../tla/shared.ts';
+import { buffyCheckCli } from './run-in-process.ts';
 
 let dir: string;
 const f = (rel: string): string => path.join(dir, rel);
@@ -28,24 +27,7 @@ beforeAll(() => {
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-async function buffy(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const program = new Command('buffy').exitOverride();
-  registerTlaCommands(program);
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((out += String(c)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((err += String(c)), true));
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-  process.exitCode = undefined;
-  return { code, out, err };
-}
+const buffy = buffyCheckCli;
 
 describe('TLC engine rough edges', () => {
   it("a parse failure keeps SANY's cause (TLC 2.18 output)", () => {

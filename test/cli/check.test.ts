@@ -1,14 +1,13 @@
 // `buffy check` and `buffy traces` as a user meets them: inputs that are not a spec and its
 // model give one usage line (exit 2); a model without a behaviour is refused, not reported as
 // checked; a model too large for memory stops with an error (exit 1) instead of V8's abort.
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
-import { registerTlaCommands } from '../../cli/check.ts';
 import { setHeapBudget } from '../../tla/memory.ts';
+import { buffyCheckCli } from './run-in-process.ts';
 
 const repoRoot = path.resolve(import.meta.dirname, '..', '..');
 const bin = path.join(repoRoot, 'bin', 'buffy.mjs');
@@ -42,25 +41,7 @@ beforeAll(() => {
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => setHeapBudget(null));
 
-/** Runs `buffy <args>` in this process with the TLA+ commands; exit code and what it printed. */
-async function buffy(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const program = new Command('buffy').exitOverride();
-  registerTlaCommands(program);
-  let out = '';
-  let err = '';
-  const o = vi.spyOn(process.stdout, 'write').mockImplementation((c) => ((out += String(c)), true));
-  const e = vi.spyOn(process.stderr, 'write').mockImplementation((c) => ((err += String(c)), true));
-  process.exitCode = undefined;
-  try {
-    await program.parseAsync(args, { from: 'user' });
-  } finally {
-    o.mockRestore();
-    e.mockRestore();
-  }
-  const code = typeof process.exitCode === 'number' ? process.exitCode : 0;
-  process.exitCode = undefined;
-  return { code, out, err };
-}
+const buffy = buffyCheckCli;
 
 const f = (rel: string): string => path.join(dir, rel);
 
