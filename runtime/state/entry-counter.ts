@@ -22,7 +22,7 @@
 // had every message below it, by the condition), entries above it are united by id.
 import type { MessageId } from '../types.ts';
 import type { Frontier } from './seen.ts';
-import { checkWindow, compareIds } from './seen.ts';
+import { checkWindow, compareIds, mergeByOrigin } from './seen.ts';
 import { CrdtShapeError, checkArray } from './shape.ts';
 import type { CrdtType } from './type.ts';
 import { checkAmount } from './type.ts';
@@ -120,16 +120,7 @@ export function entryCounter(options: EntryCounterOptions = {}): EntryCounterTyp
   const merge = (a: EntryCounter, b: EntryCounter): EntryCounter => {
     if (a === b || b.length === 0) return a;
     if (a.length === 0) return b;
-    const out: (readonly number[])[] = [];
-    let i = 0;
-    let j = 0;
-    while (i < a.length || j < b.length) {
-      const c = i >= a.length ? 1 : j >= b.length ? -1 : a[i]![0]! - b[j]![0]!;
-      if (c < 0) out.push(a[i++]!);
-      else if (c > 0) out.push(b[j++]!);
-      else out.push(mergeOrigin(a[i++]!, b[j++]!));
-    }
-    return out;
+    return mergeByOrigin(a, b, mergeOrigin);
   };
 
   const compact = (s: EntryCounter, frontier: Frontier): EntryCounter => {

@@ -176,10 +176,13 @@ function mergeOrigin(a: readonly number[], b: readonly number[]): readonly numbe
   return out;
 }
 
-/** Set union (commutative, associative, idempotent). */
-export function seenMerge(a: Seen, b: Seen): Seen {
-  if (a === b || b.length === 0) return a;
-  if (a.length === 0) return b;
+/** Merges two lists of per-origin rows sorted by origin (a row's first number): rows of one
+ * origin only are kept as they are, rows of an origin in both are combined by `both`. */
+export function mergeByOrigin(
+  a: readonly (readonly number[])[],
+  b: readonly (readonly number[])[],
+  both: (x: readonly number[], y: readonly number[]) => readonly number[],
+): (readonly number[])[] {
   const out: (readonly number[])[] = [];
   let i = 0;
   let j = 0;
@@ -187,9 +190,16 @@ export function seenMerge(a: Seen, b: Seen): Seen {
     const c = i >= a.length ? 1 : j >= b.length ? -1 : a[i]![0]! - b[j]![0]!;
     if (c < 0) out.push(a[i++]!);
     else if (c > 0) out.push(b[j++]!);
-    else out.push(mergeOrigin(a[i++]!, b[j++]!));
+    else out.push(both(a[i++]!, b[j++]!));
   }
   return out;
+}
+
+/** Set union (commutative, associative, idempotent). */
+export function seenMerge(a: Seen, b: Seen): Seen {
+  if (a === b || b.length === 0) return a;
+  if (a.length === 0) return b;
+  return mergeByOrigin(a, b, mergeOrigin);
 }
 
 /** Raises each origin's watermark to the frontier (if higher) and drops the ids it covers.
