@@ -202,7 +202,7 @@ export function registerClusterCommands(program: Command): void {
       '--metrics <host:port>',
       "serve this worker's metrics in Prometheus text format at http://HOST:PORT/metrics (host default 127.0.0.1; port 0: any free port, logged)",
     )
-    .option('--trace <sampling>', 'trace sampled messages (all, 1/N); needs --trace-to')
+    .option('--trace <sampling>', 'trace sampled messages (all, 1/N or offsets:RANGES); needs --trace-to')
     .option('--trace-to <host:port>', 'the trace receiver (buffy trace-receiver) to send reports to')
     .action(async (appPath: string, flags: Record<string, unknown>) => {
       let code: number;

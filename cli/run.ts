@@ -157,7 +157,7 @@ export function registerRuntimeCommands(program: Command): void {
       'file for messages whose processing threw (JSON lines; with --workers N one per worker: out/dead-letters.w1.jsonl ...)',
       DEFAULT_DEAD_LETTERS,
     )
-    .option('--trace <sampling>', "trace sampled messages, all or 1/N, and check them against the app's flow")
+    .option('--trace <sampling>', "trace sampled messages (all, 1/N or offsets:RANGES) and check them against the app's flow")
     .option('--trace-to <host:port>', 'send the trace reports to buffy trace-receiver instead')
     .option(
       '--metrics <host:port>',

@@ -204,7 +204,8 @@ export function runTracing(
   usage: new (message: string) => Error,
 ): RunTracing | null {
   if (flags.trace === undefined) {
-    if (flags.traceTo !== undefined) throw new usage('--trace-to needs --trace SAMPLING (all, 1/N)');
+    if (flags.traceTo !== undefined)
+      throw new usage('--trace-to needs --trace SAMPLING (all, 1/N or offsets:RANGES)');
     return null;
   }
   let sampling;

@@ -18,7 +18,59 @@ export class SamplingError extends Error {
   }
 }
 
-/** `off`, `all` or `1/N` (also `1in N`-free spellings are refused with the accepted forms). */
+/** The offsets a predicate sampling accepts: inclusive ranges, `hi` absent for open-ended. */
+export interface OffsetRange {
+  readonly lo: number;
+  readonly hi?: number;
+}
+
+const ACCEPTED =
+  'expected off, all, 1/N (one message in N, e.g. 1/1000) or offsets:RANGES (e.g. offsets:0-99,500,1000-)';
+
+function parseOffsets(text: string, list: string): OffsetRange[] {
+  const ranges: OffsetRange[] = [];
+  for (const part of list.split(',')) {
+    const m = /^\s*(\d+)\s*(?:(-)\s*(\d+)?)?\s*$/.exec(part);
+    if (!m) {
+      throw new SamplingError(
+        `sampling "${text}": "${part}" is not an offset or a range (N, LO-HI or LO- for every offset from LO)`,
+      );
+    }
+    const lo = Number(m[1]);
+    const hi = m[2] === undefined ? lo : m[3] === undefined ? undefined : Number(m[3]);
+    if (!Number.isSafeInteger(lo) || (hi !== undefined && !Number.isSafeInteger(hi)))
+      throw new SamplingError(`sampling "${text}": offset "${part}" is too large`);
+    if (hi !== undefined && hi < lo)
+      throw new SamplingError(`sampling "${text}": range "${part.trim()}" is empty (${hi} < ${lo})`);
+    ranges.push(hi === undefined ? { lo } : { lo, hi });
+  }
+  return ranges;
+}
+
+/** A predicate over root offsets (every source): the messages whose source offset lies in one
+ * of the ranges, and all their descendants. */
+export function offsetsPredicate(
+  ranges: readonly OffsetRange[],
+): (source: number, offset: number) => boolean {
+  const sorted = [...ranges].sort((a, b) => a.lo - b.lo);
+  const lo = sorted.map((r) => r.lo);
+  const hi = sorted.map((r) => r.hi ?? Infinity);
+  return (_source, offset) => {
+    // The last range starting at or before `offset` (binary search), then any earlier one that
+    // still reaches it (ranges may overlap).
+    let a = 0;
+    let b = lo.length;
+    while (a < b) {
+      const mid = (a + b) >>> 1;
+      if (lo[mid]! <= offset) a = mid + 1;
+      else b = mid;
+    }
+    for (let i = a - 1; i >= 0; i--) if (hi[i]! >= offset) return true;
+    return false;
+  };
+}
+
+/** `off`, `all`, `1/N` or `offsets:RANGES`; anything else is refused with the accepted forms. */
 export function parseSampling(text: string): Sampling {
   const t = text.trim();
   if (t === 'off') return { mode: 'off' };
@@ -30,7 +82,12 @@ export function parseSampling(text: string): Sampling {
       throw new SamplingError(`sampling "${text}": N must be a positive integer`);
     return n === 1 ? { mode: 'all' } : { mode: 'oneIn', n };
   }
-  throw new SamplingError(`sampling "${text}": expected off, all or 1/N (one message in N, e.g. 1/1000)`);
+  if (t.startsWith('offsets:')) {
+    const list = t.slice('offsets:'.length);
+    if (list.trim() === '') throw new SamplingError(`sampling "${text}": no offsets after "offsets:"`);
+    return { mode: 'predicate', accept: offsetsPredicate(parseOffsets(text, list)) };
+  }
+  throw new SamplingError(`sampling "${text}": ${ACCEPTED}`);
 }
 
 /** The per-message decision, or null when sampling is off (the engine then checks nothing). */

@@ -3,6 +3,8 @@
 // example; the receiver stops on SIGTERM with its figures.
 import { afterAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import { DEFAULT_TEXT, splitWords } from '../../examples/word-count.ts';
 import { killAll, startBuffy } from '../integration/processes.ts';
 import { traceHash } from '../../runtime/tracing/hash.ts';
 import { HttpTraceSink } from '../../runtime/tracing/http.ts';
@@ -68,6 +70,16 @@ describe('buffy trace-receiver, trace, flow (processes)', () => {
     expect(embedded.lines.join('\n')).toMatch(
       /trace \(1\/10\): flow: lines;split;counts;updates\nmessages held: \d+, reports: \d+, traversals: \d+, violations: 0/,
     );
+    // A predicate: the lines at offsets 0-4 and 10 of the bundled text, and every word of them.
+    const picked = startBuffy('run', ['run', wordCount, '--trace', 'offsets:0-4,10', '--param', 'top=0']);
+    expect(await picked.exited).toBe(0);
+    const lines = readFileSync(DEFAULT_TEXT, 'utf8').split(/\r?\n/);
+    const words = [0, 1, 2, 3, 4, 10].reduce((n, i) => n + splitWords(lines[i] ?? '').length, 0);
+    expect(picked.lines.join('\n')).toMatch(
+      new RegExp(
+        `trace \\(offsets:0-4,10\\): flow: lines;split;counts;updates\nmessages held: 6, reports: \\d+, traversals: ${words}, violations: 0`,
+      ),
+    );
     const rx = startBuffy('receiver', ['trace-receiver', '--listen', '127.0.0.1:0']);
     const m = await rx.waitFor(/listening on 127\.0\.0\.1:(\d+)/, 60_000);
     const sent = startBuffy('run', [
@@ -91,7 +103,7 @@ describe('buffy trace-receiver, trace, flow (processes)', () => {
     expect(await rx.exited).toBe(0);
     const bad = startBuffy('run', ['run', wordCount, '--trace', '10%']);
     expect(await bad.exited).toBe(2);
-    expect(bad.lines.join('\n')).toContain('expected off, all or 1/N');
+    expect(bad.lines.join('\n')).toContain('expected off, all, 1/N');
     const lone = startBuffy('node', [
       'node',
       wordCount,

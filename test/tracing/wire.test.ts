@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { RemoteBatchError, decodeRemoteBatch, encodeRemoteBatch } from '../../runtime/engine/remote-batch.ts';
-import { parseSampling, sampler, SamplingError } from '../../runtime/tracing/sampling.ts';
+import { offsetsPredicate, parseSampling, sampler, SamplingError } from '../../runtime/tracing/sampling.ts';
 import { traceHash } from '../../runtime/tracing/hash.ts';
 import type { RemoteBatch } from '../../runtime/types.ts';
 
@@ -45,7 +45,29 @@ describe('trace hashes on the wire and sampling', () => {
     expect(sampler(parseSampling('off'))).toBeNull();
     expect(parseSampling('1/1000')).toEqual({ mode: 'oneIn', n: 1000 });
     expect(() => parseSampling('10%')).toThrow(SamplingError);
-    expect(() => parseSampling('10%')).toThrow(/expected off, all or 1\/N/);
+    expect(() => parseSampling('10%')).toThrow(/expected off, all, 1\/N .* or offsets:RANGES/);
+  });
+
+  it('offsets:RANGES samples exactly the root offsets in the ranges, from every source', () => {
+    const range = fc
+      .tuple(fc.nat({ max: 200 }), fc.option(fc.nat({ max: 50 }), { nil: undefined }), fc.boolean())
+      .map(([lo, len, open]) => (open ? { lo } : { lo, hi: lo + (len ?? 0) }));
+    fc.assert(
+      fc.property(
+        fc.array(range, { minLength: 1, maxLength: 6 }),
+        fc.nat({ max: 300 }),
+        fc.nat(3),
+        (rs, o, src) => {
+          const text = `offsets:${rs.map((r) => (r.hi === undefined ? `${r.lo}-` : r.hi === r.lo ? `${r.lo}` : `${r.lo}-${r.hi}`)).join(',')}`;
+          const inside = rs.some((r) => o >= r.lo && (r.hi === undefined || o <= r.hi));
+          expect(sampler(parseSampling(text))!(src, o)).toBe(inside);
+          expect(offsetsPredicate(rs)(src, o)).toBe(inside);
+        },
+      ),
+    );
+    expect(() => parseSampling('offsets:')).toThrow(/no offsets after "offsets:"/);
+    expect(() => parseSampling('offsets:9-3')).toThrow(/range "9-3" is empty \(3 < 9\)/);
+    expect(() => parseSampling('offsets:1,x')).toThrow(/"x" is not an offset or a range/);
   });
 
   it('hashes cover id, type, instance, state index and predecessors (in any order), never 0', () => {
