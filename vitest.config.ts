@@ -10,5 +10,8 @@ export default defineConfig({
     testTimeout: 120_000,
     hookTimeout: 60_000,
     pool: 'forks',
+    // Processes the tests start log text lines (the wording the tests read); without this their
+    // stderr, a pipe, would get JSON lines (runtime/log.ts). test/runtime/log.test.ts checks JSON.
+    env: { BUFFY_LOG_FORMAT: 'text' },
   },
 });

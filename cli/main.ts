@@ -8,8 +8,8 @@
 // usage and summary (its description, or the first part of it) that test/cli/main.test.ts
 // compares with what the groups register.
 import { createRequire } from 'node:module';
-import { Command, CommanderError, Help } from 'commander';
-import type { Option } from 'commander';
+import { Command, CommanderError, Help, Option } from 'commander';
+import { LOG_FORMATS, LOG_LEVELS } from '../runtime/log-config.ts';
 
 /** Exit codes: 0 success, 1 a violation or runtime failure, 2 bad usage or input. */
 export const EXIT_USAGE = 2;
@@ -133,8 +133,31 @@ function rootProgram(): Command {
     .helpOption('-h, --help', 'print this help')
     .helpCommand('help [command]', 'print the help of a command')
     .configureHelp({ optionDescription })
+    .addOption(
+      new Option('--log-level <level>', "workers' log level (every command; workers it starts inherit it)")
+        .choices(LOG_LEVELS)
+        .env('BUFFY_LOG_LEVEL'),
+    )
+    .addOption(
+      new Option(
+        '--log-format <format>',
+        'log lines as text or JSON; auto: text on a terminal, JSON otherwise',
+      )
+        .choices(LOG_FORMATS)
+        .env('BUFFY_LOG_FORMAT'),
+    )
+    .hook('preAction', (root) => applyLogOptions(root.opts()))
     .showHelpAfterError()
     .exitOverride();
+}
+
+/** The root's log options become the environment that runtime/log.ts and every worker this
+ * process starts read; `auto` is decided here, once, from this process's stderr, so workers
+ * whose stderr is a pipe to this process log as this process would. */
+function applyLogOptions(opts: { logLevel?: string; logFormat?: string }): void {
+  if (opts.logLevel !== undefined) process.env.BUFFY_LOG_LEVEL = opts.logLevel;
+  const format = opts.logFormat ?? 'auto';
+  process.env.BUFFY_LOG_FORMAT = format === 'auto' ? (process.stderr.isTTY ? 'text' : 'json') : format;
 }
 
 /** The program with the commands of the given groups (every group when none are given). */

@@ -1,6 +1,7 @@
 // System implementations of the determinism seams: the real clock and timers, a seeded random
 // generator, an in-memory store. Tests and the simulator pass their own.
 import type { Clock, Logger, Random, Store, StoreOp, TimerHandle } from './types.ts';
+import { createLogger } from './log.ts';
 
 export function createSystemClock(): Clock {
   const timers = new Map<number, ReturnType<typeof setTimeout>>();
@@ -150,14 +151,8 @@ export class MemoryStore implements Store {
   }
 }
 
-/** Logs to stderr, one line per message, prefixed with the worker name. */
+/** Logs to stderr through runtime/log.ts (pino): text lines `[prefix] warning: ...` on a
+ * terminal, JSON lines otherwise; level and format from BUFFY_LOG_LEVEL / BUFFY_LOG_FORMAT. */
 export function createStderrLogger(prefix: string): Logger {
-  const line = (level: string, m: string): void => {
-    process.stderr.write(`[${prefix}] ${level}${m}\n`);
-  };
-  return {
-    info: (m) => line('', m),
-    warn: (m) => line('warning: ', m),
-    error: (m) => line('error: ', m),
-  };
+  return createLogger({ worker: prefix });
 }

@@ -54,10 +54,21 @@ export interface Store {
   close(): Promise<void>;
 }
 
+/** Structured fields of a log record, beside the worker's name (runtime/log.ts): the step, the
+ * connection or peer a line is about, figures. */
+export interface LogFields {
+  readonly step?: string;
+  readonly connection?: string;
+  readonly peer?: string;
+  readonly [field: string]: string | number | boolean | undefined;
+}
+
 export interface Logger {
-  info(message: string): void;
-  warn(message: string): void;
-  error(message: string): void;
+  info(message: string, fields?: LogFields): void;
+  warn(message: string, fields?: LogFields): void;
+  error(message: string, fields?: LogFields): void;
+  /** Detail for debugging (shown with --log-level debug); optional for simple loggers. */
+  debug?(message: string, fields?: LogFields): void;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -88,6 +99,17 @@ export interface SourceBatch {
   readonly payloads: readonly RawPayload[];
   readonly firstOffset: number;
   readonly offsets?: readonly number[];
+  /** Where reading resumes after the batch's last message (a file source: the byte position
+   * after its last line), for exactly-once resume and rewind; see SourcePosition. */
+  readonly endPosition?: number;
+}
+
+/** Where a source (re)starts: the first message to emit has offset `offset`, and reading
+ * starts at `position` (a file source: a byte position at the start of a line; a source without
+ * positions ignores it and re-reads up to `offset`). */
+export interface SourcePosition {
+  readonly offset: number;
+  readonly position: number;
 }
 
 export interface SourceContext {
@@ -101,6 +123,9 @@ export interface SourceContext {
   emit(batch: SourceBatch): Promise<void>;
   /** Aborted when the engine asks the source to stop. */
   readonly signal: AbortSignal;
+  /** Exactly-once (runtime/engine/exactly-once.ts): where to start (the committed offset + 1),
+   * and report `endPosition` on each batch. Absent: from the beginning, no positions. */
+  readonly resume?: SourcePosition;
 }
 
 export interface SourceConnector {
@@ -110,6 +135,13 @@ export interface SourceConnector {
   run(ctx: SourceContext): Promise<void>;
   /** Asks the source to stop emitting; resolves once it has stopped. Idempotent. */
   stop(): Promise<void>;
+  /** Exactly-once: the next batch emitted (after the one being emitted, if any) starts at
+   * `to` again (a replay after a gap or a restart downstream). Sources without it cannot be
+   * rewound; the engine says so when asked to. */
+  rewind?(to: SourcePosition): void;
+  /** Exactly-once: every message up to `offset` is durable everywhere downstream; the source
+   * may tell its external system (the TCP source acknowledges its sender). */
+  commit?(offset: number): void;
 }
 
 /** A batch for a sink: encoded payloads, plus the ids and birth times of the messages. */
@@ -135,12 +167,29 @@ export interface SinkConnector {
   write(batch: SinkBatch): Promise<void> | void;
   flush(): Promise<void>;
   close(): Promise<void>;
+  /** Present on sinks that can be exactly-once (a `file:` sink opened with
+   * ConnectorContext.exactlyOnce): the engine writes them from its outbox and records their
+   * length. A sink without it is at-least-once across a crash. */
+  readonly resumable?: ResumableSink;
+}
+
+/** A sink the engine can bring back to a recorded length and whose length it can record. */
+export interface ResumableSink {
+  /** Cuts the target back to `bytes` (what the last recorded progress covered; 0: empty).
+   * Called once, at recovery, before any write. */
+  truncate(bytes: number): Promise<void>;
+  /** Resolves, once everything written so far is in the target (and on disk with `fsync`),
+   * with the target's length in bytes. */
+  settle(fsync: boolean): Promise<number>;
 }
 
 export interface ConnectorContext {
   readonly workerName: string;
   readonly clock: Clock;
   readonly log: Logger;
+  /** The engine runs exactly-once: a `file:` sink keeps its file (the engine truncates it to
+   * its recorded length) instead of starting it afresh. */
+  readonly exactlyOnce?: boolean;
 }
 
 /** A parsed connector URI: `tcp:127.0.0.1:9000` -> scheme `tcp`, rest `127.0.0.1:9000`. */
@@ -209,6 +258,18 @@ export interface RemoteBatch {
   /** Tracing: per message, the hash of the visit that sent it (0: not traced); absent when no
    * message is traced (runtime/tracing). */
   readonly trace?: readonly number[];
+  /** Exactly-once: per source, the range of the source batch these messages come from: this
+   * batch holds the messages of offsets (from, through] of that source that belong to the
+   * receiver (possibly none), and the previous batch of that source on this stream ended at
+   * `from`. Absent when the sender does not run exactly-once. */
+  readonly ranges?: readonly SourceRange[];
+}
+
+/** Offsets (from, through] of source `source` (from = -1: from the first message). */
+export interface SourceRange {
+  readonly source: number;
+  readonly from: number;
+  readonly through: number;
 }
 
 /** How the engine hands a batch to another worker; awaiting the promise is the backpressure. */

@@ -101,7 +101,18 @@ export interface ClusterSummary {
 export const CLUSTER_SUMMARY = /cluster summary: (\{.*\})\s*$/;
 
 function parseSummary(line: string): ClusterSummary | null {
-  const m = CLUSTER_SUMMARY.exec(line);
+  // A JSON log line (runtime/log.ts, when the workers' stderr is not a terminal) holds the
+  // text line's message in `msg`.
+  let text = line;
+  if (line.startsWith('{') && line.includes('cluster summary: ')) {
+    try {
+      const rec = JSON.parse(line) as { msg?: unknown };
+      if (typeof rec.msg === 'string') text = rec.msg;
+    } catch {
+      return null;
+    }
+  }
+  const m = CLUSTER_SUMMARY.exec(text);
   if (!m) return null;
   try {
     return JSON.parse(m[1]!) as ClusterSummary;
