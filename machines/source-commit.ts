@@ -15,11 +15,15 @@
 //
 // Events are the spec's source actions, and what a worker's restart needs:
 //   SourceRead {source, through}        the source read up to offset `through` (Ack: SourceRead)
-//   SourceReceiveAck {worker, source, from, through}
-//                                       `worker` acknowledges its offsets (from, through] of the
-//                                       source: durable there (Ack: SourceReceiveAck(m) is
-//                                       (m-1, m]; Recovery: SourceReceiveAck, and a worker's
-//                                       progress report, are (0, mark])
+//   SourceReceiveAck {worker, source, through, from?}
+//                                       with `from`: `worker` acknowledges the messages (from,
+//                                       through] this incarnation of the source read and sent
+//                                       (Ack: SourceReceiveAck(m) is (m-1, m]); offsets beyond
+//                                       `read` name messages of an earlier incarnation, which
+//                                       will be read and sent again: not counted (Ack forgets
+//                                       them). Without `from`: the worker's durable watermark
+//                                       (its progress report; Recovery: SourceReceiveAck), true
+//                                       whatever this incarnation has read: counted whole
 //   SourceCommit {source, to}           commit up to `to`: every offset <= `to` acknowledged by
 //                                       every worker (Ack: SourceCommit, one offset a step;
 //                                       Recovery: the commit half of SourceReceiveAck)
@@ -85,7 +89,8 @@ export type SourceCommitEvent =
       readonly type: 'SourceReceiveAck';
       readonly worker: string;
       readonly source: number;
-      readonly from: number;
+      /** Absent: a durable watermark (0, through]; present: the messages (from, through] this incarnation sent. */
+      readonly from?: number;
       readonly through: number;
     }
   | { readonly type: 'SourceCommit'; readonly source: number; readonly to: number }
@@ -148,17 +153,28 @@ export function keptOffsets(c: SourceCommitState, source: number): number[] {
   return out;
 }
 
+/** The offsets an acknowledgement counts: a watermark whole, a range of messages as far as this incarnation read. */
+function ackRange(
+  c: SourceCommitContext,
+  e: Extract<SourceCommitEvent, { type: 'SourceReceiveAck' }>,
+): [number, number] {
+  if (e.from === undefined) return [0, e.through];
+  return [e.from, Math.min(e.through, c.read[e.source]!)];
+}
+
 /** Whether the event is a step from this context (its guard), as the machine decides it. */
 export function sourceCommitEnabled(c: SourceCommitContext, e: SourceCommitEvent): boolean {
   switch (e.type) {
     case 'SourceRead':
       return validSource(c, e.source) && nat(e.through) && e.through > c.read[e.source]!;
     case 'SourceReceiveAck': {
-      if (!validSource(c, e.source) || !nat(e.from) || !nat(e.through) || e.from >= e.through) return false;
+      if (!validSource(c, e.source) || !nat(e.through)) return false;
+      if (e.from !== undefined && !(nat(e.from) && e.from < e.through)) return false;
       const acks = c.workers[e.worker];
       if (acks === undefined) return false;
       const a = acks[e.source]!;
-      return e.from <= a.mark || a.ahead.length + (e.through - e.from) <= MAX_AHEAD;
+      const [from, through] = ackRange(c, e);
+      return from >= through || from <= a.mark || a.ahead.length + (through - from) <= MAX_AHEAD;
     }
     case 'SourceCommit': {
       if (!validSource(c, e.source) || !nat(e.to) || e.to <= c.committed[e.source]!) return false;
@@ -182,7 +198,9 @@ export function sourceCommitStep(c: SourceCommitContext, e: SourceCommitEvent): 
       return { ...state, read: at(c.read, e.source, e.through) };
     case 'SourceReceiveAck': {
       const acks = c.workers[e.worker]!;
-      const next = addAck(acks[e.source]!, e.from, e.through);
+      const [from, through] = ackRange(c, e);
+      if (from >= through) return state;
+      const next = addAck(acks[e.source]!, from, through);
       if (next === acks[e.source]) return state;
       return { ...state, workers: { ...c.workers, [e.worker]: at(acks, e.source, next) } };
     }

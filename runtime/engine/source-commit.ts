@@ -148,8 +148,10 @@ export class SourceCommitTracker {
   }
 
   /**
-   * One acknowledgement of a worker: its offsets (from, through] of the source are durable.
-   * Returns whether it was taken (false: nothing changed). Progress reports are `report`.
+   * One acknowledgement of a worker: the messages (from, through] of the source that this
+   * incarnation of the source read are durable there (offsets beyond what it read are from an
+   * earlier incarnation and not counted). Returns whether anything changed. A worker's durable
+   * watermarks are `report`.
    */
   acknowledge(worker: string, source: number, from: number, through: number): boolean {
     this.checkWorker(worker, 'acknowledged');
@@ -186,7 +188,11 @@ export class SourceCommitTracker {
       const source = Number(key);
       this.checkSource(source, `report from worker ${worker}`);
       this.checkOffset(mark, `report from worker ${worker}: source ${source}`);
-      if (mark > 0) this.acknowledge(worker, source, 0, mark);
+      if (mark > 0)
+        this.send(
+          { type: 'SourceReceiveAck', worker, source, through: mark },
+          `worker ${worker} reported its durable watermark ${mark} of source ${source}`,
+        );
     }
     const c = this.actor.getSnapshot().context;
     for (let s = 0; s < this.sources; s++) {
