@@ -14,7 +14,7 @@ import { startNode } from '../runtime/cluster/node.ts';
 import type { NodeHandle } from '../runtime/cluster/node.ts';
 import { countOf } from '../runtime/cluster/text.ts';
 import { requestShutdown } from '../runtime/cluster/control.ts';
-import { sendFile, startReceiver } from '../runtime/cluster/tools.ts';
+import { ResumeFileError, sendFile, startReceiver } from '../runtime/cluster/tools.ts';
 import { nodeTracing } from './trace.ts';
 
 const EXIT_FAILURE = 1;
@@ -71,7 +71,8 @@ function reportError(command: string, err: unknown): number {
     err instanceof AppOptionsError ||
     err instanceof AppConfigError ||
     err instanceof AppLoadError ||
-    err instanceof ConnectorError;
+    err instanceof ConnectorError ||
+    err instanceof ResumeFileError;
   // Messages from lower layers may already name the command (`buffy send: cannot connect ...`).
   const prefix = `buffy ${command}: `;
   const message = (err as Error).message;
@@ -103,6 +104,10 @@ const nodeSchema = z.object({
   latency: z.boolean().optional(),
   metrics: hostPort('--metrics').optional(),
   exitWithStdin: z.boolean().optional(),
+  state: z.string().min(1, '--state needs a directory').optional(),
+  durability: z
+    .enum(['sync', 'batch', 'none'], { error: '--durability must be sync, batch or none' })
+    .optional(),
 });
 
 /** How long a worker whose parent is gone may take to stop cleanly before it exits anyway. */
@@ -152,6 +157,10 @@ const sendSchema = z.object({
   batch: intFlag('--batch', 1, 1_000_000).optional(),
   repeat: z.boolean().optional(),
   messages: intFlag('--messages', 1, Number.MAX_SAFE_INTEGER).optional(),
+  acks: z.boolean().optional(),
+  stream: z.string().min(1).max(200).optional(),
+  resumeFile: z.string().min(1).optional(),
+  ackTimeout: intFlag('--ack-timeout', 100, 86_400_000).optional(),
 });
 
 const receiveSchema = z.object({ listen: hostPort('--listen'), out: z.string().min(1).optional() });
@@ -211,6 +220,10 @@ export function registerClusterCommands(program: Command): void {
         const f = parseFlags(nodeSchema, flags);
         const appOptions = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
         const tracing = nodeTracing(flags, AppOptionsError);
+        if (f.durability && !f.state)
+          throw new UsageError(
+            '--durability needs --state DIR (a worker without a store has nothing to make durable)',
+          );
         let handle: NodeHandle | null = null;
         if (f.exitWithStdin) {
           unwatch = watchParent((why) => {
@@ -239,6 +252,8 @@ export function registerClusterCommands(program: Command): void {
           recordLatency: f.latency ?? false,
           ...(f.metrics ? { metrics: f.metrics } : {}),
           ...(tracing ? { tracing } : {}),
+          ...(f.state ? { state: f.state } : {}),
+          ...(f.durability ? { durability: f.durability } : {}),
         });
         let signals = 0;
         const node = handle;
@@ -289,6 +304,13 @@ export function registerClusterCommands(program: Command): void {
     .option('--batch <n>', 'messages per write')
     .option('--repeat', 'start over at the end of the file')
     .option('--messages <n>', 'stop after this many messages')
+    .option(
+      '--resume-file <path>',
+      'record the last acknowledged line there; a new run with the same file skips what was acknowledged',
+    )
+    .option('--stream <name>', "the stream's name at the source (default: the file's base name)")
+    .option('--ack-timeout <ms>', 'give up when the source acknowledges nothing for this long', '60000')
+    .option('--no-acks', 'plain frames without the acknowledgement protocol: any receiver, at most once')
     .action(async (flags: Record<string, unknown>) => {
       const controller = new AbortController();
       const onSignal = () => controller.abort();
@@ -296,9 +318,19 @@ export function registerClusterCommands(program: Command): void {
       process.on('SIGTERM', onSignal);
       try {
         const f = parseFlags(sendSchema, flags);
-        const r = await sendFile({ ...f, to: f.to, file: f.file, signal: controller.signal });
+        const { ackTimeout, ...rest } = f;
+        const r = await sendFile({
+          ...rest,
+          ...(ackTimeout !== undefined ? { ackTimeoutMs: ackTimeout } : {}),
+          signal: controller.signal,
+          log: (line) => process.stderr.write(line + '\n'),
+        });
+        const acks =
+          r.acknowledged === undefined
+            ? ''
+            : `; all acknowledged${r.skipped ? `, ${countOf(r.skipped, 'line')} skipped (acknowledged before)` : ''}${r.resent ? `, ${countOf(r.resent, 'line')} sent again over ${countOf(r.reconnects ?? 0, 'reconnect')}` : ''}`;
         process.stderr.write(
-          `sent ${countOf(r.messages, 'message')} (${countOf(r.bytes, 'byte')}) to ${formatAddress(f.to)} in ${(r.elapsedMs / 1000).toFixed(3)} s: ${Math.round(r.messagesPerSecond)} messages/s${controller.signal.aborted ? ' (stopped by a signal)' : ''}\n`,
+          `sent ${countOf(r.messages, 'message')} (${countOf(r.bytes, 'byte')}) to ${formatAddress(f.to)} in ${(r.elapsedMs / 1000).toFixed(3)} s: ${Math.round(r.messagesPerSecond)} messages/s${acks}${controller.signal.aborted ? ' (stopped by a signal)' : ''}\n`,
         );
         process.exitCode = 0;
       } catch (err) {

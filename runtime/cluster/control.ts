@@ -2,9 +2,18 @@
 // JSON messages, one per length-prefixed frame, validated with zod on arrival. Control traffic
 // is a handful of messages per run; the data path never goes through here.
 //
-// worker -> initializer: register, ready, sourcesDone, sourcesStopped, counters, stopped, shutdown
-// initializer -> worker: rejected, assign, start, stopSources, poll, stop
+// worker -> initializer: register, assigned, ready, sourcesDone, sourcesStopped, counters,
+//   stopped, shutdown, error, progress (durable watermarks), gap (asks for a rewind)
+// initializer -> worker: rejected, assign, connect, start, stopSources, poll, stop,
+//   rewind and commit (to the source worker)
 // `buffy shutdown` -> initializer: shutdown;  initializer -> it: shutdownDone | error
+//
+// Membership rounds: `assign` (epoch, partition table, peers with their incarnations) goes to
+// every worker that is up; each closes its channels to peers whose incarnation changed and
+// answers `assigned`; once all have, `connect` goes to all: each dials the peers that sort after
+// it and answers `ready` when it has a channel to every peer that is up; then `start` (a worker
+// already running ignores it). A round is run to form the cluster, when a worker registers
+// again (restarted), and when a worker goes down during a round (a later round supersedes it).
 
 import net from 'node:net';
 import { z } from 'zod';
@@ -18,6 +27,14 @@ export const CONTROL_MAX_FRAME_BYTES = 4 * 1024 * 1024;
 
 const name = z.string().min(1).max(200);
 const address = z.string().regex(/^(\[[^\]]+\]|[^:[\]]+):\d{1,5}$/, 'must be HOST:PORT');
+
+/** Per source (its index in the application, as a JSON key): an offset. */
+const offsets = z.record(z.string().regex(/^\d+$/), z.number().int().min(-1));
+/** Per peer worker: a count on the current channel with that peer. */
+const perPeer = z.record(name, z.number().int().nonnegative());
+const epoch = z.number().int().nonnegative();
+/** A process of a worker: a restarted worker registers with a new one. */
+const incarnation = z.string().min(1).max(100);
 
 const metrics = z.object({
   ingested: z.number(),
@@ -37,8 +54,20 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
     data: address,
     /** The cluster size this worker was started with (--workers). */
     workers: z.number().int().min(1),
+    /** This worker process (absent: one made up by the coordinator). */
+    incarnation: incarnation.optional(),
+    /** Exactly-once: the worker's durable watermarks (it has a store). */
+    durable: offsets.optional(),
+    /** Set when the worker runs with exactly-once (a store). */
+    exactlyOnce: z.boolean().optional(),
   }),
-  z.object({ t: z.literal('ready') }),
+  z.object({ t: z.literal('assigned'), epoch }),
+  z.object({ t: z.literal('ready'), epoch: epoch.optional() }),
+  z.object({ t: z.literal('connect'), epoch }),
+  z.object({ t: z.literal('progress'), durable: offsets, outbox: z.number().int().nonnegative().optional() }),
+  z.object({ t: z.literal('gap'), source: z.number().int().nonnegative(), offset: z.number().int().min(0) }),
+  z.object({ t: z.literal('rewind'), to: offsets }),
+  z.object({ t: z.literal('commit'), committed: offsets }),
   z.object({ t: z.literal('sourcesDone') }),
   z.object({ t: z.literal('sourcesStopped') }),
   z.object({ t: z.literal('stopSources') }),
@@ -48,6 +77,12 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
     sentBatches: z.number().int().nonnegative(),
     processedBatches: z.number().int().nonnegative(),
     busy: z.boolean(),
+    /** Batches sent to / processed from each peer on the current channel with it. */
+    sentTo: perPeer.optional(),
+    processedFrom: perPeer.optional(),
+    /** Exactly-once: durable watermarks now, and outputs in the outbox not yet written. */
+    durable: offsets.optional(),
+    outbox: z.number().int().nonnegative().optional(),
   }),
   z.object({
     t: z.literal('stopped'),
@@ -64,8 +99,12 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
   z.object({
     t: z.literal('assign'),
     partitions: z.object({ partitionCount: z.number().int().min(1).max(65536), owners: z.array(name) }),
-    peers: z.array(z.object({ name, data: address })),
+    peers: z.array(
+      z.object({ name, data: address, incarnation: incarnation.optional(), up: z.boolean().optional() }),
+    ),
     runSources: z.array(name),
+    /** The membership round (absent: 0). */
+    epoch: epoch.optional(),
   }),
   z.object({ t: z.literal('start') }),
   z.object({ t: z.literal('poll'), round: z.number().int() }),
@@ -76,6 +115,22 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
 
 export type ControlMessage = z.infer<typeof controlMessageSchema>;
 export type WorkerMetricsSummary = z.infer<typeof metrics>;
+/** Source index (as a string key) -> offset, as the control messages carry it. */
+export type SourceOffsets = z.infer<typeof offsets>;
+
+/** Control-message offsets from the engine's form (source index -> offset). */
+export function toSourceOffsets(r: Readonly<Record<number, number>>): SourceOffsets {
+  const out: SourceOffsets = {};
+  for (const [k, v] of Object.entries(r)) out[k] = v;
+  return out;
+}
+
+/** The engine's form (source index -> offset) of control-message offsets. */
+export function fromSourceOffsets(r: SourceOffsets): Record<number, number> {
+  const out: Record<number, number> = {};
+  for (const [k, v] of Object.entries(r)) out[Number(k)] = v;
+  return out;
+}
 
 /** One control connection: framed JSON both ways, every incoming message validated. */
 export class ControlConnection {

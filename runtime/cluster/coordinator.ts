@@ -1,17 +1,30 @@
-// The initializer's coordinator: workers register on the control address; when all N have,
-// it assigns partitions round-robin (over the sorted worker names), sends the partition table
-// and the peer list, waits until every worker has its data channels up and tells all to
-// start. On `buffy shutdown` (or a signal, or the sources ending with stopWhenSourcesDone) it
-// stops the cluster cleanly:
+// The initializer's coordinator: workers register on the control address; when all N have, a
+// membership round (see control.ts) gives every worker the partition table (round-robin over
+// the sorted names) and the peers, waits until every worker has its data channels up and tells
+// all to start.
+//
+// Failures: a worker whose control connection drops is marked down; the others keep running
+// (their channels to it retry). When it registers again under the same name (a restarted
+// process: a new incarnation), another round gives it the table and peers and the peers its new
+// data address; with exactly-once the source worker is told to rewind its sources to the
+// committed offset + 1. The coordinator tracks that committed offset from the workers'
+// `progress` (their durable watermarks): the minimum over all workers, sent to the source
+// worker as `commit`. A coordinator that restarted (the initializer died) forms the cluster
+// again from the workers' re-registrations.
+//
+// On `buffy shutdown` (or a signal, or the sources ending with stopWhenSourcesDone) it stops the
+// cluster cleanly:
 //   1. the workers that run sources stop them (what was read is processed and sent on);
-//   2. it polls every worker's channel counters until sent = processed everywhere and
-//      nothing is queued, twice in a row with the same totals (nothing in flight anywhere);
+//   2. once every worker is up, it polls every worker's channel counters until, for every pair
+//      of workers, the batches one sent on its current channel to the other were processed by
+//      the other, nothing is queued, and (exactly-once) every worker's durable watermarks are
+//      the same and no outbox holds anything, twice in a row with the same figures;
 //   3. it tells every worker to stop (drain, flush sinks, close); each answers `stopped`;
 //   4. it answers the shutdown requests and ends.
 
 import net from 'node:net';
 import { ControlConnection, CONTROL_PROTOCOL_VERSION } from './control.ts';
-import type { ControlMessage, WorkerMetricsSummary } from './control.ts';
+import type { ControlMessage, SourceOffsets, WorkerMetricsSummary } from './control.ts';
 import { listen, formatAddress } from '../net/tcp-channel.ts';
 import type { HostPort } from '../net/tcp-channel.ts';
 import { roundRobinTable } from '../engine/partition.ts';
@@ -33,22 +46,60 @@ export interface CoordinatorOptions {
   readonly stopWhenSourcesDone?: boolean;
   /** Interval between quiescence polls. */
   readonly pollIntervalMs?: number;
+  /** The application's number of sources (exactly-once: what a rewind covers); default 1. */
+  readonly sources?: number;
+  /** Told when a worker goes down or comes back (metrics, dashboards). */
+  readonly onMembership?: (event: MembershipEvent) => void;
+  /** Milliseconds now (for down times in logs); default Date.now. */
+  readonly nowMs?: () => number;
 }
+
+export type MembershipEvent =
+  | { readonly kind: 'down'; readonly worker: string; readonly reason: string }
+  | { readonly kind: 'back'; readonly worker: string; readonly downMs: number }
+  | { readonly kind: 'rewind'; readonly to: SourceOffsets; readonly why: string };
 
 interface Member {
   readonly name: string;
-  readonly data: string;
-  readonly conn: ControlConnection;
-  ready: boolean;
+  data: string;
+  incarnation: string;
+  /** null while the worker is down. */
+  conn: ControlConnection | null;
+  /** Told `start` since it registered (a running worker ignores another one). */
+  started: boolean;
   sourcesDone: boolean;
   sourcesStopped: boolean;
-  counters: { round: number; sent: number; processed: number; busy: boolean } | null;
-  stopped: { metrics: WorkerMetricsSummary; finish: string | undefined } | null;
+  counters: Counters | null;
+  stopped: { metrics: WorkerMetricsSummary | null; finish: string | undefined } | null;
   /** What the worker reported with an `error` message, if it did (said once, not again at stop). */
   reportedError?: string;
+  exactlyOnce: boolean;
+  /** Exactly-once: the durable watermarks it reported last (they stay valid while it is down). */
+  durable: SourceOffsets | null;
+  downSinceMs: number | null;
+  /** How many times it registered again after being down. */
+  rejoins: number;
 }
 
-type Phase = 'registering' | 'assigning' | 'running' | 'stopping-sources' | 'draining' | 'stopping' | 'done';
+interface Counters {
+  readonly round: number;
+  readonly sent: number;
+  readonly processed: number;
+  readonly busy: boolean;
+  readonly sentTo: Readonly<Record<string, number>> | undefined;
+  readonly processedFrom: Readonly<Record<string, number>> | undefined;
+  readonly durable: SourceOffsets | undefined;
+  readonly outbox: number | undefined;
+}
+
+type Phase = 'registering' | 'running' | 'stopping-sources' | 'draining' | 'stopping' | 'done';
+
+interface Round {
+  readonly epoch: number;
+  stage: 'assign' | 'connect';
+  /** Workers whose answer (assigned, then ready) is still awaited. */
+  readonly pending: Set<string>;
+}
 
 export interface CoordinatorResult {
   /** 0 when every worker stopped cleanly. */
@@ -57,27 +108,67 @@ export interface CoordinatorResult {
     name: string;
     metrics: WorkerMetricsSummary | null;
     finish: string | undefined;
+    /** Times the worker registered again after being down. */
+    rejoins: number;
   }>;
   /** Source-to-sink latency over all workers (when the nodes ran with latency recording). */
   readonly latency: LatencySummary | null;
 }
 
+/**
+ * The committed offset of each source: the minimum over all workers of their durable
+ * watermarks (a source missing from a worker's report, or a worker that never reported, holds
+ * that source back). This is the coordinator's own small rule, kept until the source worker's
+ * commit tracker (runtime/engine/source-commit.ts, from machines/source-commit.ts) is there to
+ * replace it.
+ */
+export function committedOffsets(
+  reports: ReadonlyArray<SourceOffsets | null>,
+  sources: number,
+): SourceOffsets {
+  const out: SourceOffsets = {};
+  for (let s = 0; s < sources; s++) {
+    let min = Infinity;
+    for (const r of reports) {
+      const v = r?.[String(s)];
+      min = Math.min(min, v ?? -1);
+    }
+    if (reports.length > 0 && Number.isFinite(min)) out[String(s)] = min;
+  }
+  return out;
+}
+
+/** How long a rewind makes later gap reports of the same source redundant. */
+const REWIND_QUIET_MS = 1000;
+
 export class Coordinator {
   private readonly members = new Map<string, Member>();
   private phase: Phase = 'registering';
+  /** The first round completed: the member set is fixed, the workers run. */
+  private clusterStarted = false;
   private server: net.Server | null = null;
   private shutdownRequests: ControlConnection[] = [];
   private failed = false;
-  private round = 0;
+  private epoch = 0;
+  private roundState: Round | null = null;
+  private pollRound = 0;
   private lastTotals: string | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private latency: LatencyHistogram | null = null;
+  /** Exactly-once: what was last sent to the source worker as committed, per source. */
+  private committed: SourceOffsets = {};
+  private lastRewind = new Map<string, { to: number; atMs: number }>();
+  /** Workers that registered again and need a rewind once their round completes. */
+  private rewindFor = new Set<string>();
+  private waitingNoted: string | null = null;
   private resolveDone: (r: CoordinatorResult) => void = () => {};
   readonly done: Promise<CoordinatorResult>;
   address: HostPort | null = null;
+  private readonly nowMs: () => number;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
+    this.nowMs = o.nowMs ?? (() => Date.now());
   }
 
   async listen(): Promise<HostPort> {
@@ -112,22 +203,45 @@ export class Coordinator {
       conn.end();
     });
     conn.onClose((reason) => {
-      if (!member) return;
-      if (member.stopped || this.phase === 'done') return;
-      if (this.members.get(member.name) !== member) return;
-      this.members.delete(member.name);
-      if (this.phase === 'registering') {
-        this.o.log.warn(
-          `worker '${member.name}' went away before the cluster was complete (${reason}); waiting for a replacement`,
-        );
-        return;
-      }
-      this.o.log.error(
-        `worker '${member.name}' lost its control connection (${reason}); the cluster cannot go on without it, stopping the others`,
-      );
-      // What was in flight to or from it cannot drain: stop the others at once.
-      this.stopAllNow();
+      if (member) this.onMemberClosed(member, conn, reason);
     });
+  }
+
+  private up(): Member[] {
+    return [...this.members.values()].filter((m) => m.conn !== null);
+  }
+
+  private onMemberClosed(member: Member, conn: ControlConnection, reason: string): void {
+    if (member.conn !== conn) return; // an earlier incarnation's connection
+    if (member.stopped || this.phase === 'done') return;
+    if (!this.clusterStarted && this.phase === 'registering') {
+      this.members.delete(member.name);
+      this.o.log.warn(
+        `worker '${member.name}' went away before the cluster was complete (${reason}); waiting for a replacement`,
+      );
+      this.roundState = null; // the cluster is not complete any more
+      return;
+    }
+    member.conn = null;
+    member.counters = null;
+    if (this.phase === 'stopping' || !this.clusterStarted) {
+      // Told to stop (or stopping before it ever ran): it will not answer now.
+      this.failed = true;
+      member.stopped = { metrics: null, finish: undefined };
+      this.o.log.error(
+        `worker '${member.name}' lost its control connection while the cluster was stopping (${reason}); the run exits 1`,
+      );
+      this.checkProgress();
+      return;
+    }
+    member.downSinceMs = this.nowMs();
+    this.o.log.warn(
+      `worker '${member.name}' is down (its control connection: ${reason}); the others keep running; waiting for it to register again`,
+    );
+    this.o.onMembership?.({ kind: 'down', worker: member.name, reason });
+    // Peers may be waiting for a channel to it in the current round: a new one supersedes it.
+    if (this.roundState) this.startRound(`worker '${member.name}' went down during a round`);
+    this.checkProgress();
   }
 
   /** A worker failed: the run exits 1; every worker is told to stop now (no drain). */
@@ -136,9 +250,21 @@ export class Coordinator {
     if (this.phase === 'done') return;
     if (this.phase !== 'stopping') {
       this.phase = 'stopping';
-      for (const m of this.members.values()) if (!m.stopped) m.conn.send({ t: 'stop' });
+      this.markDownAsStopped();
+      for (const m of this.up()) if (!m.stopped) m.conn!.send({ t: 'stop' });
     }
     this.checkProgress();
+  }
+
+  /** Stopping: a worker that is down will not answer `stop`; it counts as a failure. */
+  private markDownAsStopped(): void {
+    for (const m of this.members.values()) {
+      if (m.conn === null && !m.stopped) {
+        this.failed = true;
+        m.stopped = { metrics: null, finish: undefined };
+        this.o.log.error(`worker '${m.name}' is down while the cluster stops; the run exits 1`);
+      }
+    }
   }
 
   private register(
@@ -146,6 +272,7 @@ export class Coordinator {
     m: Extract<ControlMessage, { t: 'register' }>,
     remote: string,
   ): Member | null {
+    const existing = this.members.get(m.worker);
     const problem =
       m.protocolVersion !== CONTROL_PROTOCOL_VERSION
         ? `control protocol version ${m.protocolVersion}, the initializer speaks ${CONTROL_PROTOCOL_VERSION}`
@@ -155,43 +282,86 @@ export class Coordinator {
             ? `application '${m.app}' is not this cluster's application '${this.o.app}'`
             : m.workers !== this.o.workers
               ? `this worker was started with --workers ${m.workers}, the initializer with --workers ${this.o.workers}`
-              : this.members.has(m.worker)
+              : existing && existing.conn !== null
                 ? `a worker named '${m.worker}' is already registered`
-                : this.phase !== 'registering'
-                  ? `the cluster is already complete (${countOf(this.o.workers, 'worker')})`
-                  : null;
+                : existing && (this.phase === 'stopping' || this.phase === 'done')
+                  ? `the cluster is stopping`
+                  : !existing && this.members.size >= this.o.workers
+                    ? `the cluster is already complete (${countOf(this.o.workers, 'worker')})`
+                    : null;
     if (problem) {
       this.o.log.error(`rejected worker '${m.worker}' from ${remote}: ${problem}`);
       conn.send({ t: 'rejected', reason: problem });
       conn.end();
       return null;
     }
+    const incarnation = m.incarnation ?? `${remote}#${this.epoch}`;
+    if (existing) {
+      // A worker that was down registers again (a restarted process, or one that lost its
+      // control connection only).
+      const downMs = existing.downSinceMs === null ? 0 : this.nowMs() - existing.downSinceMs;
+      const restarted = existing.incarnation !== incarnation;
+      existing.conn = conn;
+      existing.data = m.data;
+      existing.incarnation = incarnation;
+      existing.started = !restarted && existing.started;
+      existing.counters = null;
+      existing.downSinceMs = null;
+      existing.exactlyOnce = m.exactlyOnce ?? false;
+      if (m.durable) existing.durable = m.durable;
+      existing.rejoins++;
+      this.o.log.info(
+        `worker '${m.worker}' registered again (${restarted ? 'a restarted process' : 'the same process'}, data ${m.data}) after ${(downMs / 1000).toFixed(1)} s down`,
+      );
+      this.o.onMembership?.({ kind: 'back', worker: m.worker, downMs });
+      if (restarted) this.rewindFor.add(m.worker);
+      this.startRound(`worker '${m.worker}' is back`);
+      return existing;
+    }
     const member: Member = {
       name: m.worker,
       data: m.data,
+      incarnation,
       conn,
-      ready: false,
+      started: false,
       sourcesDone: false,
       sourcesStopped: false,
       counters: null,
       stopped: null,
+      exactlyOnce: m.exactlyOnce ?? false,
+      durable: m.durable ?? null,
+      downSinceMs: null,
+      rejoins: 0,
     };
     this.members.set(m.worker, member);
     this.o.log.info(
       `worker '${m.worker}' registered (data ${m.data}); ${this.members.size} of ${this.o.workers}`,
     );
-    if (this.members.size === this.o.workers) this.assign();
+    if (this.members.size === this.o.workers) this.startRound('the cluster is complete');
     return member;
   }
 
-  private assign(): void {
-    this.phase = 'assigning';
+  /** A membership round: assign to every worker that is up, then connect, then start. */
+  private startRound(why: string): void {
+    if (this.phase === 'stopping' || this.phase === 'done') return;
+    this.epoch++;
+    this.lastTotals = null;
     const names = [...this.members.keys()].sort();
     const partitions = roundRobinTable(names, this.o.partitionCount);
-    const peers = names.map((n) => ({ name: n, data: this.members.get(n)!.data }));
-    for (const mem of this.members.values()) {
-      mem.conn.send({
+    const peers = names.map((n) => {
+      const mem = this.members.get(n)!;
+      return { name: n, data: mem.data, incarnation: mem.incarnation, up: mem.conn !== null };
+    });
+    const up = this.up();
+    this.roundState = { epoch: this.epoch, stage: 'assign', pending: new Set(up.map((m) => m.name)) };
+    if (this.epoch > 1)
+      this.o.log.info(
+        `membership round ${this.epoch} (${why}): ${up.map((m) => m.name).join(', ')} up${up.length < names.length ? `, ${names.filter((n) => this.members.get(n)!.conn === null).join(', ')} down` : ''}`,
+      );
+    for (const mem of up) {
+      mem.conn!.send({
         t: 'assign',
+        epoch: this.epoch,
         partitions: { partitionCount: partitions.partitionCount, owners: [...partitions.owners] },
         peers,
         runSources: [this.o.initializer],
@@ -199,17 +369,125 @@ export class Coordinator {
     }
   }
 
+  private onRoundAnswer(mem: Member, stage: 'assign' | 'connect', epoch: number | undefined): void {
+    const r = this.roundState;
+    if (!r || r.stage !== stage || (epoch !== undefined && epoch !== r.epoch)) return;
+    r.pending.delete(mem.name);
+    for (const n of r.pending) if (this.members.get(n)?.conn === null) r.pending.delete(n);
+    if (r.pending.size > 0) return;
+    if (r.stage === 'assign') {
+      r.stage = 'connect';
+      const up = this.up();
+      for (const m of up) r.pending.add(m.name);
+      for (const m of up) m.conn!.send({ t: 'connect', epoch: r.epoch });
+      return;
+    }
+    this.roundState = null;
+    this.roundDone();
+  }
+
+  private roundDone(): void {
+    const up = this.up();
+    if (!this.clusterStarted) {
+      this.clusterStarted = true;
+      if (this.phase === 'registering') this.phase = 'running';
+      for (const x of up) {
+        x.started = true;
+        x.conn!.send({ t: 'start' });
+      }
+      this.o.log.info(
+        `cluster '${this.o.cluster}' started: ${countOf(this.members.size, 'worker')}, ${countOf(this.o.partitionCount, 'partition')}`,
+      );
+    } else {
+      const back = up.filter((x) => !x.started);
+      for (const x of up) {
+        if (x.started) continue;
+        x.started = true;
+        x.conn!.send({ t: 'start' });
+      }
+      const down = [...this.members.values()].filter((m) => m.conn === null).map((m) => m.name);
+      this.o.log.info(
+        `cluster '${this.o.cluster}' running again${back.length > 0 ? ` with ${back.map((b) => `'${b.name}'`).join(', ')} back` : ''}${down.length > 0 ? `; still down: ${down.join(', ')}` : ''}`,
+      );
+    }
+    if (this.rewindFor.size > 0) {
+      const who = [...this.rewindFor].filter((n) => this.members.get(n)?.conn !== null);
+      this.rewindFor.clear();
+      if (who.length > 0 && this.exactlyOnce())
+        this.rewind(
+          null,
+          `worker${who.length > 1 ? 's' : ''} ${who.map((w) => `'${w}'`).join(', ')} restarted`,
+        );
+    }
+    // Draining: polls of an earlier membership are void; poll everyone again.
+    if (this.phase === 'draining' && this.pollTimer === null) this.poll();
+    else this.checkProgress();
+  }
+
+  private exactlyOnce(): boolean {
+    return [...this.members.values()].some((m) => m.exactlyOnce);
+  }
+
+  /** Tells the source worker to re-read source `only` (or every source) from committed + 1. */
+  private rewind(only: number | null, why: string): void {
+    const sources = this.o.sources ?? 1;
+    const committed = committedOffsets(
+      [...this.members.values()].map((m) => m.durable),
+      sources,
+    );
+    const to: SourceOffsets = {};
+    for (let s = 0; s < sources; s++) {
+      if (only !== null && s !== only) continue;
+      const c = Math.max(committed[String(s)] ?? -1, this.committed[String(s)] ?? -1);
+      to[String(s)] = c + 1;
+      this.lastRewind.set(String(s), { to: c + 1, atMs: this.nowMs() });
+    }
+    const runners = this.sourceRunners().filter((m) => m.conn !== null);
+    if (runners.length === 0) return; // a source worker that comes back resumes from its store
+    this.o.log.info(
+      `asking the source worker to rewind (${why}): ${Object.entries(to)
+        .map(([s, o]) => `source ${s} from offset ${o}`)
+        .join(', ')}`,
+    );
+    this.o.onMembership?.({ kind: 'rewind', to, why });
+    for (const r of runners) r.conn!.send({ t: 'rewind', to });
+  }
+
+  /** Exactly-once: a worker's new durable watermarks; a higher committed offset goes to the source worker. */
+  private onProgress(mem: Member, durable: SourceOffsets): void {
+    mem.durable = durable;
+    const sources = this.o.sources ?? 1;
+    if ([...this.members.values()].length < this.o.workers) return;
+    const committed = committedOffsets(
+      [...this.members.values()].map((m) => m.durable),
+      sources,
+    );
+    let higher = false;
+    for (const [s, v] of Object.entries(committed)) {
+      if (v > (this.committed[s] ?? -1)) {
+        this.committed[s] = v;
+        higher = true;
+      }
+    }
+    if (!higher) return;
+    for (const r of this.sourceRunners()) r.conn?.send({ t: 'commit', committed: { ...this.committed } });
+  }
+
+  private onGap(mem: Member, source: number, offset: number): void {
+    const last = this.lastRewind.get(String(source));
+    // A rewind that covers this offset was asked for a moment ago: batches sent before it still
+    // arrive with gaps; the replay follows them.
+    if (last && last.to <= offset && this.nowMs() - last.atMs < REWIND_QUIET_MS) return;
+    this.rewind(source, `worker '${mem.name}' is missing source ${source} from offset ${offset}`);
+  }
+
   private onMemberMessage(mem: Member, m: ControlMessage): void {
     switch (m.t) {
+      case 'assigned':
+        this.onRoundAnswer(mem, 'assign', m.epoch);
+        return;
       case 'ready':
-        mem.ready = true;
-        if (this.phase === 'assigning' && [...this.members.values()].every((x) => x.ready)) {
-          this.phase = 'running';
-          for (const x of this.members.values()) x.conn.send({ t: 'start' });
-          this.o.log.info(
-            `cluster '${this.o.cluster}' started: ${countOf(this.members.size, 'worker')}, ${countOf(this.o.partitionCount, 'partition')}`,
-          );
-        }
+        this.onRoundAnswer(mem, 'connect', m.epoch);
         return;
       case 'sourcesDone':
         mem.sourcesDone = true;
@@ -221,9 +499,25 @@ export class Coordinator {
         this.checkProgress();
         return;
       case 'counters':
-        if (m.round === this.round)
-          mem.counters = { round: m.round, sent: m.sentBatches, processed: m.processedBatches, busy: m.busy };
+        if (m.round === this.pollRound)
+          mem.counters = {
+            round: m.round,
+            sent: m.sentBatches,
+            processed: m.processedBatches,
+            busy: m.busy,
+            sentTo: m.sentTo,
+            processedFrom: m.processedFrom,
+            durable: m.durable,
+            outbox: m.outbox,
+          };
+        if (m.durable) this.onProgress(mem, m.durable);
         this.checkProgress();
+        return;
+      case 'progress':
+        this.onProgress(mem, m.durable);
+        return;
+      case 'gap':
+        this.onGap(mem, m.source, m.offset);
         return;
       case 'stopped':
         mem.stopped = { metrics: m.metrics, finish: m.finish };
@@ -272,15 +566,16 @@ export class Coordinator {
     )
       return;
     this.o.log.info(`stopping the cluster: ${reason}`);
-    if (this.phase !== 'running') {
+    if (!this.clusterStarted) {
       // Not started yet: nothing was processed; every registered worker stops at once.
       this.phase = 'stopping';
-      for (const m of this.members.values()) m.conn.send({ t: 'stop' });
+      this.roundState = null;
+      for (const m of this.up()) m.conn!.send({ t: 'stop' });
       this.checkProgress();
       return;
     }
     this.phase = 'stopping-sources';
-    for (const m of this.sourceRunners()) m.conn.send({ t: 'stopSources' });
+    for (const m of this.sourceRunners()) m.conn?.send({ t: 'stopSources' });
     this.checkProgress();
   }
 
@@ -294,25 +589,31 @@ export class Coordinator {
       return;
     }
     if (this.phase === 'draining') {
-      if (!all.every((m) => m.counters !== null && m.counters.round === this.round)) return;
-      let sent = 0;
-      let processed = 0;
-      let busy = false;
-      for (const m of all) {
-        sent += m.counters!.sent;
-        processed += m.counters!.processed;
-        busy ||= m.counters!.busy;
-      }
-      const totals = `${sent}/${processed}`;
-      if (!busy && sent === processed && totals === this.lastTotals) {
-        this.phase = 'stopping';
-        this.o.log.info(
-          `cluster drained (${countOf(sent, 'remote batch', 'remote batches')} sent and processed); stopping the workers`,
-        );
-        for (const m of all) m.conn.send({ t: 'stop' });
+      const down = all.filter((m) => m.conn === null).map((m) => m.name);
+      if (down.length > 0 || this.roundState) {
+        const note =
+          down.length > 0
+            ? `worker${down.length > 1 ? 's' : ''} ${down.join(', ')} to come back`
+            : 'the membership round';
+        if (this.waitingNoted !== note) {
+          this.waitingNoted = note;
+          this.o.log.info(`draining waits for ${note}`);
+        }
         return;
       }
-      this.lastTotals = busy || sent !== processed ? null : totals;
+      this.waitingNoted = null;
+      if (this.pollTimer !== null) return;
+      if (!all.every((m) => m.counters !== null && m.counters.round === this.pollRound)) return;
+      const verdict = this.drained(all);
+      if (verdict.drained && verdict.totals === this.lastTotals) {
+        this.phase = 'stopping';
+        this.o.log.info(
+          `cluster drained (${countOf(verdict.sent, 'remote batch', 'remote batches')} sent and processed${verdict.marks ? `; durable watermarks ${verdict.marks} on every worker` : ''}); stopping the workers`,
+        );
+        for (const m of all) m.conn!.send({ t: 'stop' });
+        return;
+      }
+      this.lastTotals = verdict.drained ? verdict.totals : null;
       this.pollTimer = setTimeout(() => this.poll(), this.o.pollIntervalMs ?? 10);
       return;
     }
@@ -322,11 +623,59 @@ export class Coordinator {
     }
   }
 
+  /** Whether the polled figures say nothing is in flight anywhere (and, with exactly-once,
+   * everything is durable everywhere). */
+  private drained(all: readonly Member[]): {
+    drained: boolean;
+    totals: string;
+    sent: number;
+    marks: string | null;
+  } {
+    let sent = 0;
+    let processed = 0;
+    let busy = false;
+    for (const m of all) {
+      sent += m.counters!.sent;
+      processed += m.counters!.processed;
+      busy ||= m.counters!.busy;
+    }
+    // Per pair on the current channels (a restarted worker's counters start again at 0 on both
+    // sides of its new channels); workers that do not report pairs: the totals.
+    let balanced = sent === processed;
+    const pairs: string[] = [];
+    if (all.every((m) => m.counters!.sentTo !== undefined && m.counters!.processedFrom !== undefined)) {
+      balanced = true;
+      for (const a of all) {
+        for (const b of all) {
+          if (a === b) continue;
+          const s = a.counters!.sentTo![b.name] ?? 0;
+          const p = b.counters!.processedFrom![a.name] ?? 0;
+          if (s !== p) balanced = false;
+          pairs.push(`${s}/${p}`);
+        }
+      }
+    }
+    let marks: string | null = null;
+    let durableOk = true;
+    if (this.exactlyOnce()) {
+      const texts = all.map((m) => JSON.stringify(sortedOffsets(m.counters!.durable ?? m.durable ?? {})));
+      marks = texts[0] ?? '{}';
+      durableOk = texts.every((t) => t === marks) && all.every((m) => (m.counters!.outbox ?? 0) === 0);
+    }
+    return {
+      drained: !busy && balanced && durableOk,
+      totals: `${sent}/${processed} ${pairs.join(',')} ${marks ?? ''}`,
+      sent,
+      marks,
+    };
+  }
+
   private poll(): void {
     this.pollTimer = null;
     if (this.phase !== 'draining') return;
-    this.round++;
-    for (const m of this.members.values()) m.conn.send({ t: 'poll', round: this.round });
+    if (this.roundState || this.up().length < this.members.size) return this.checkProgress();
+    this.pollRound++;
+    for (const m of this.up()) m.conn!.send({ t: 'poll', round: this.pollRound });
     this.checkProgress();
   }
 
@@ -338,22 +687,30 @@ export class Coordinator {
       c.send({ t: 'shutdownDone', workers: names });
       c.end();
     }
-    for (const m of this.members.values()) m.conn.end();
+    for (const m of this.members.values()) m.conn?.end();
     this.server?.close();
     const latency = this.latency ? this.latency.summary() : null;
     const result: CoordinatorResult = {
       exitCode: this.failed ? 1 : 0,
-      workers: names.map((n) => ({
-        name: n,
-        metrics: this.members.get(n)!.stopped?.metrics ?? null,
-        finish: this.members.get(n)!.stopped?.finish,
-      })),
+      workers: names.map((n) => {
+        const m = this.members.get(n)!;
+        return {
+          name: n,
+          metrics: m.stopped?.metrics ?? null,
+          finish: m.stopped?.finish,
+          rejoins: m.rejoins,
+        };
+      }),
       latency,
     };
     if (latency) this.o.log.info(`source-to-sink latency: ${formatLatency(latency)}`);
     this.o.log.info(
-      `cluster summary: ${JSON.stringify({ exitCode: result.exitCode, workers: result.workers.map((w) => ({ name: w.name, metrics: w.metrics })), latency })}`,
+      `cluster summary: ${JSON.stringify({ exitCode: result.exitCode, workers: result.workers.map((w) => ({ name: w.name, metrics: w.metrics, rejoins: w.rejoins })), latency })}`,
     );
     this.resolveDone(result);
   }
+}
+
+function sortedOffsets(r: SourceOffsets): Array<[string, number]> {
+  return Object.entries(r).sort(([a], [b]) => Number(a) - Number(b));
 }

@@ -6,6 +6,7 @@
 // With --initializer it also runs the Coordinator (and registers with it like any worker).
 
 import os from 'node:os';
+import { randomBytes } from 'node:crypto';
 import { createWorkerEngine } from '../engine/worker.ts';
 import type { WorkerEngineImpl } from '../engine/worker.ts';
 import { encodeRemoteBatch, decodeRemoteBatch } from '../engine/remote-batch.ts';
@@ -17,7 +18,9 @@ import { loadApp } from '../api/load.ts';
 import type { AppOptions } from '../api/options.ts';
 import type { Application } from '../api/app.ts';
 import { createSystemClock, createStderrLogger } from '../system.ts';
-import type { Clock, Logger, RemoteBatch, RemoteOutlet } from '../types.ts';
+import type { Clock, Logger, RemoteBatch, RemoteOutlet, TimerHandle } from '../types.ts';
+import { openLmdbStore, StoreError } from '../store/lmdb-store.ts';
+import type { Durability, LmdbStore } from '../store/lmdb-store.ts';
 import { LatencyHistogram } from './latency.ts';
 import type { TracingOptions } from '../tracing/tracer.ts';
 import { ChannelEndpoint } from '../net/endpoint.ts';
@@ -27,9 +30,16 @@ import type { ChannelServer, HostPort } from '../net/tcp-channel.ts';
 import type { DataBatch, Hello } from '../net/channel.ts';
 import { DEFAULT_WINDOW_MESSAGES } from '../net/channel.ts';
 import { Coordinator } from './coordinator.ts';
-import { CONTROL_PROTOCOL_VERSION, connectControlRetrying, connectHost } from './control.ts';
-import type { ControlMessage } from './control.ts';
+import {
+  CONTROL_PROTOCOL_VERSION,
+  connectControlRetrying,
+  connectHost,
+  fromSourceOffsets,
+  toSourceOffsets,
+} from './control.ts';
+import type { ControlConnection, ControlMessage } from './control.ts';
 import { registerTcpConnector } from '../connectors/tcp.ts';
+import { countOf } from './text.ts';
 import { createWorkerMetering, serveMetrics } from '../metrics/index.ts';
 
 export interface NodeOptions {
@@ -60,6 +70,11 @@ export interface NodeOptions {
   readonly onListening?: (what: 'control' | 'data' | 'metrics', address: HostPort) => void;
   /** Trace reports of sampled messages (runtime/tracing); `flush` runs once the engine stopped. */
   readonly tracing?: { readonly options: TracingOptions; flush(): Promise<void> };
+  /** `--state DIR` (`{worker}` replaced): the worker's LMDB store; exactly-once is on with it. */
+  readonly state?: string;
+  readonly durability?: Durability;
+  /** How long a worker that lost its initializer keeps trying to reach it (default 120 s). */
+  readonly reconnectTimeoutMs?: number;
 }
 
 export interface NodeHandle {
@@ -107,6 +122,7 @@ export class DataPlane implements RemoteOutlet {
   private markStarted: () => void = () => {};
   server: ChannelServer | null = null;
   peers: ReadonlySet<string> | null = null;
+  private readonly perChannel = new WeakMap<ChannelEndpoint, { sent: number; processed: number }>();
 
   constructor(
     private readonly name: string,
@@ -132,10 +148,14 @@ export class DataPlane implements RemoteOutlet {
 
   send(worker: string, batch: RemoteBatch): Promise<void> | void {
     const ch = this.channels.get(worker);
-    if (!ch)
+    if (!ch) {
+      // A peer of this cluster whose channel is being replaced (it restarted) or re-established:
+      // the batch waits for the new channel (the engine feels it as backpressure).
+      if (this.peers?.has(worker)) return this.whenChannel(worker).then(() => this.send(worker, batch));
       throw new Error(
         `worker '${this.name}': no data channel to worker '${worker}' (peers: ${[...this.channels.keys()].join(', ') || 'none'})`,
       );
+    }
     const body = encodeRemoteBatch(batch);
     if (
       (body.length > this.maxBatchBytes || batch.payloads.length > this.maxBatchMessages) &&
@@ -147,7 +167,46 @@ export class DataPlane implements RemoteOutlet {
       return this.send(worker, b);
     }
     this.sentBatches++;
+    this.countsOf(ch).sent++;
     return ch.send(body, Math.max(1, batch.payloads.length));
+  }
+
+  private countsOf(ep: ChannelEndpoint): { sent: number; processed: number } {
+    let c = this.perChannel.get(ep);
+    if (!c) {
+      c = { sent: 0, processed: 0 };
+      this.perChannel.set(ep, c);
+    }
+    return c;
+  }
+
+  /** Batches sent to and processed from each peer on the current channel with it (a replaced
+   * channel starts again at 0 on both sides). */
+  pairCounters(): { sentTo: Record<string, number>; processedFrom: Record<string, number> } {
+    const sentTo: Record<string, number> = {};
+    const processedFrom: Record<string, number> = {};
+    for (const [peer, ep] of this.channels) {
+      const c = this.countsOf(ep);
+      sentTo[peer] = c.sent;
+      processedFrom[peer] = c.processed;
+    }
+    return { sentTo, processedFrom };
+  }
+
+  /**
+   * The peer restarted (a new incarnation): its channel is closed for good (what it kept for the
+   * old process is of no use to the new one; with exactly-once the source replays it) and
+   * batches for the peer wait until the new channel is added.
+   */
+  replacePeer(peer: string, why: string): void {
+    const ep = this.channels.get(peer);
+    this.channels.delete(peer);
+    if (!ep) return;
+    const s = ep.core.stats;
+    this.log.info(
+      `worker '${this.name}': closing the data channel with worker '${peer}' (${why})${s.unackedFrames + s.queuedBatches > 0 ? `; ${countOf(s.unackedFrames + s.queuedBatches, 'batch', 'batches')} for the old process dropped` : ''}`,
+    );
+    ep.close(`worker '${peer}' restarted`);
   }
 
   /** Handler for batches arriving on a channel: decoded, then delivered in order. */
@@ -165,6 +224,7 @@ export class DataPlane implements RemoteOutlet {
     } catch (err) {
       this.failedBatches++;
       this.processedBatches++;
+      this.countsOf(ep).processed++;
       this.log.error(`${where} cannot be decoded (${(err as Error).message}); it is dropped`);
       this.reportLoss(`${where} could not be decoded: ${(err as Error).message}`);
       return Promise.resolve();
@@ -176,11 +236,13 @@ export class DataPlane implements RemoteOutlet {
       .then(
         () => {
           this.processedBatches++;
+          this.countsOf(ep).processed++;
           this.inflightDeliveries--;
         },
         (err: unknown) => {
           this.failedBatches++;
           this.processedBatches++;
+          this.countsOf(ep).processed++;
           this.inflightDeliveries--;
           // A failed engine refuses every batch with the same error: say it once.
           if (err === this.lastBatchError) return;
@@ -273,6 +335,46 @@ export function deadLetterPath(path: string | undefined, workerName: string): st
     : sinkPathForWorker(path, workerName);
 }
 
+/** The exactly-once calls of the engine (runtime/engine/types.ts); a worker without a store
+ * never makes them. */
+interface ExactlyOnceCalls {
+  rewindSources?(to: Readonly<Record<number, number>>): void;
+  commitSources?(committed: Readonly<Record<number, number>>): void;
+}
+
+/** How long a worker that lost its initializer keeps trying to reach it again (default). */
+export const RECONNECT_TIMEOUT_MS = 120_000;
+/** Durable watermarks go to the coordinator at most this often. */
+const PROGRESS_INTERVAL_MS = 20;
+
+/** The directory of a worker's store: `--state DIR`, `{worker}` replaced by the worker's name. */
+export function stateDirFor(state: string, workerName: string): string {
+  return sinkPathForWorker(state, workerName);
+}
+
+/** Opens a worker's store; a missing or unwritable directory is an error naming both. */
+export async function openWorkerStore(
+  state: string,
+  workerName: string,
+  app: Application,
+  durability: Durability,
+): Promise<LmdbStore> {
+  const dir = stateDirFor(state, workerName);
+  try {
+    return await openLmdbStore({
+      dir,
+      app: app.name,
+      version: (app as { version?: string }).version ?? '0',
+      partitions: app.partitionCount,
+      durability,
+      owner: `worker '${workerName}' --state ${dir}`,
+    });
+  } catch (err) {
+    const msg = (err as Error).message;
+    throw new StoreError(msg.includes(dir) ? msg : `worker '${workerName}' --state ${dir}: ${msg}`);
+  }
+}
+
 /** Starts a node; the returned handle's `done` resolves with the process exit code. */
 export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   registerTcpConnector();
@@ -284,6 +386,11 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   const { app, rewritten } = appForClusterWorker(loaded, o.name);
   for (const r of rewritten)
     log.info(`sink "${r.step}" (${r.uri}) writes ${r.workerUri.replace(/^file:/, '')}: one file per worker`);
+  const store = o.state ? await openWorkerStore(o.state, o.name, app, o.durability ?? 'batch') : null;
+  if (store)
+    log.info(`exactly-once: store ${stateDirFor(o.state!, o.name)} (durability ${o.durability ?? 'batch'})`);
+  else log.info('exactly-once is off: no --state, the state lives in memory and a restart loses it');
+  const incarnation = `${process.pid}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}`;
   const windowBytes = o.windowBytes ?? WINDOW_BYTES;
   const plane = new DataPlane(o.name, log, Math.floor(windowBytes / 2), DEFAULT_WINDOW_MESSAGES / 2);
   const channelOptions: EndpointOptions = {
@@ -323,6 +430,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       initializer: o.name,
       log,
       stopWhenSourcesDone: o.stopWhenSourcesDone ?? false,
+      sources: app.sources.length,
     });
     controlAddress = await coordinator.listen();
     o.onListening?.('control', controlAddress);
@@ -338,7 +446,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   o.onListening?.('data', dataAddress);
   log.info(`data listening on ${formatAddress(dataAddress)}`);
 
-  const control = await connectControlRetrying(
+  let control = await connectControlRetrying(
     controlAddress,
     `worker '${o.name}'`,
     (m) => log.error(m),
@@ -350,6 +458,8 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     port: dataAddress.port,
   });
   let engine: WorkerEngineImpl | null = null;
+  let engineStarted = false;
+  let partitionsText: string | null = null;
   const histogram = o.recordLatency ? new LatencyHistogram() : null;
   let exit: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (exit = resolve));
@@ -357,12 +467,25 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   let finished = false;
   /** Set once the engine's failure went to the initializer (see whenFailed below). */
   let failureReported = false;
+  /** The membership round this worker took part in last, and the peers it was given. */
+  let epoch = -1;
+  let peers: Extract<ControlMessage, { t: 'assign' }>['peers'] = [];
+  const known = new Map<string, { incarnation: string | undefined; data: string }>();
+  /** Outgoing dials in progress: peer -> the incarnation dialled. */
+  const dialing = new Map<string, string | undefined>();
+  /** Exactly-once: the durable watermarks the engine reported last. */
+  let durable: Record<number, number> | null = store ? {} : null;
+  let progressTimer: TimerHandle | null = null;
+  /** Gap reports sent, per source: the offset asked for last (one report per offset). */
+  const gapsAsked = new Map<number, number>();
 
   const finish = async (code: number): Promise<void> => {
     if (finished) return;
     finished = true;
+    if (progressTimer !== null) clock.clearTimer(progressTimer);
     await plane.close().catch(() => undefined);
     await metricsServer?.close();
+    await store?.close().catch(() => undefined);
     control.end();
     if (coordinator) {
       const r = await coordinator.done;
@@ -372,11 +495,39 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     exit(code);
   };
 
-  control.onClose((reason) => {
-    if (finished) return;
-    log.error(
-      `lost the control connection to the initializer at ${formatAddress(controlAddress)} (${reason}); stopping`,
+  const sendProgress = (): void => {
+    progressTimer = null;
+    if (durable && !control.closed) control.send({ t: 'progress', durable: toSourceOffsets(durable) });
+  };
+  const onDurable = (marks: Readonly<Record<number, number>>): void => {
+    durable = { ...marks };
+    progressTimer ??= clock.setTimer(PROGRESS_INTERVAL_MS, sendProgress);
+  };
+  const onGap = (source: number, offset: number): void => {
+    if (gapsAsked.get(source) === offset) return;
+    gapsAsked.set(source, offset);
+    log.info(
+      `source ${source}: a gap before offset ${offset} (batches of an earlier incarnation); asking for a rewind`,
     );
+    control.send({ t: 'gap', source, offset });
+  };
+
+  const register = (): void => {
+    control.send({
+      t: 'register',
+      protocolVersion: CONTROL_PROTOCOL_VERSION,
+      cluster: o.cluster,
+      app: app.name,
+      worker: o.name,
+      data: advertised,
+      workers: o.workers,
+      incarnation,
+      ...(store ? { exactlyOnce: true, durable: toSourceOffsets(durable ?? {}) } : {}),
+    });
+  };
+
+  const stopAfterLoss = (why: string): void => {
+    log.error(why);
     void (async () => {
       try {
         await engine?.stop();
@@ -385,31 +536,59 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       }
       await finish(1);
     })();
-  });
+  };
 
-  const onAssign = async (m: Extract<ControlMessage, { t: 'assign' }>): Promise<void> => {
-    const partitions = validatePartitionTable(m.partitions);
-    const names = m.peers.map((p) => p.name);
-    if (!names.includes(o.name))
-      throw new Error(`the initializer's peer list does not include this worker '${o.name}'`);
-    plane.peers = new Set(names.filter((n) => n !== o.name));
-    engine = createWorkerEngine({
+  /** The initializer went away: the engine keeps running; reconnect with backoff, register again. */
+  const onControlClosed = (reason: string): void => {
+    if (finished || stopping) return;
+    if (coordinator) {
+      // Our own coordinator is in this process: a lost connection to it is no restart.
+      stopAfterLoss(`lost the control connection to this process's coordinator (${reason}); stopping`);
+      return;
+    }
+    const waitMs = o.reconnectTimeoutMs ?? RECONNECT_TIMEOUT_MS;
+    log.warn(
+      `lost the control connection to the initializer at ${formatAddress(controlAddress)} (${reason}); this worker keeps running and reconnects (for up to ${Math.round(waitMs / 1000)} s)`,
+    );
+    const since = Date.now();
+    connectControlRetrying(controlAddress, `worker '${o.name}'`, (m) => log.error(m), waitMs).then(
+      (c) => {
+        if (finished) {
+          c.destroy('worker finished');
+          return;
+        }
+        log.info(
+          `reconnected to the initializer at ${formatAddress(controlAddress)} after ${((Date.now() - since) / 1000).toFixed(1)} s; registering again`,
+        );
+        attach(c);
+      },
+      (err: unknown) =>
+        stopAfterLoss(`cannot reach the initializer again: ${(err as Error).message}; stopping (exit 1)`),
+    );
+  };
+
+  const createEngine = (
+    partitions: ReturnType<typeof validatePartitionTable>,
+    runSources: boolean,
+  ): WorkerEngineImpl => {
+    const deadLetters = new FileDeadLetterSink(deadLetterPath(o.deadLetters, o.name), log);
+    const engineOptions = {
       app,
       workerName: o.name,
       partitions,
       clock,
       log,
-      deadLetters: metering
-        ? metering.deadLetters(new FileDeadLetterSink(deadLetterPath(o.deadLetters, o.name), log))
-        : new FileDeadLetterSink(deadLetterPath(o.deadLetters, o.name), log),
+      deadLetters: metering ? metering.deadLetters(deadLetters) : deadLetters,
       remote: metering ? metering.remote(plane) : plane,
-      runSources: m.runSources.includes(o.name),
+      runSources,
       ...(histogram ? { latency: histogram } : {}),
       ...(metering ? { observer: metering.observer } : {}),
       ...(o.tracing ? { tracing: o.tracing.options } : {}),
-    });
-    metering?.attach(engine, partitions.owners);
-    plane.engine = engine;
+      ...(store ? { exactlyOnce: { store, durability: o.durability ?? 'batch', onDurable, onGap } } : {}),
+    };
+    const e = createWorkerEngine(engineOptions);
+    metering?.attach(e, partitions.owners);
+    plane.engine = e;
     // A failed engine (its sink's target went away, ...) refuses every further batch: tell the
     // initializer at once so the cluster stops and exits 1, instead of dropping batch after batch.
     plane.onLoss = (reason) => {
@@ -418,49 +597,98 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       log.error(`worker '${o.name}' lost data: ${reason}; asking the initializer to stop the cluster`);
       control.send({ t: 'error', reason: `worker '${o.name}' lost data: ${reason}` });
     };
-    void engine.whenFailed().then((err) => {
+    void e.whenFailed().then((err) => {
       if (stopping || finished || failureReported) return;
       failureReported = true;
       log.error(`worker '${o.name}' failed: ${err.message}; asking the initializer to stop the cluster`);
       control.send({ t: 'error', reason: `worker '${o.name}' failed: ${err.message}` });
     });
-    // One connection per pair: connect to the peers whose names sort after ours.
-    const outgoing = m.peers.filter((p) => p.name > o.name);
-    await Promise.all(
-      outgoing.map(async (p) => {
-        const addr = parseHostPort(p.data, `data address of worker '${p.name}'`);
-        const ep = await connectChannel(
-          addr,
-          { ...channelOptions, expectedPeer: p.name, connection: `data channel ${o.name} -> ${p.name}` },
-          {
-            log: (msg) => log.error(msg),
-            onBatch: (b, from, endpoint) => plane.onBatch(endpoint, b, from),
-          },
-        );
-        plane.addChannel(p.name, ep);
-      }),
-    );
-    await Promise.all([...plane.peers].map((p) => plane.whenChannel(p)));
-    control.send({ t: 'ready' });
+    return e;
   };
 
-  // Sinks stay open and peers' batches are still accepted, so the cluster can drain.
-  const stopSources = (): Promise<void> => engine!.stopSources();
+  /** assign: check the table, close the channels of restarted peers, build the engine once. */
+  const onAssign = (m: Extract<ControlMessage, { t: 'assign' }>): void => {
+    const partitions = validatePartitionTable(m.partitions);
+    const names = m.peers.map((p) => p.name);
+    if (!names.includes(o.name))
+      throw new Error(`the initializer's peer list does not include this worker '${o.name}'`);
+    const text = JSON.stringify(partitions.owners);
+    if (partitionsText !== null && text !== partitionsText)
+      throw new Error(
+        `the initializer sent another partition table than the one this worker runs with (workers ${names.join(', ')}); a running worker cannot take another`,
+      );
+    partitionsText = text;
+    epoch = m.epoch ?? 0;
+    peers = m.peers;
+    plane.peers = new Set(names.filter((n) => n !== o.name));
+    for (const p of m.peers) {
+      if (p.name === o.name) continue;
+      const prev = known.get(p.name);
+      if (prev && (prev.incarnation !== p.incarnation || prev.data !== p.data))
+        plane.replacePeer(p.name, `it registered again from ${p.data}`);
+      known.set(p.name, { incarnation: p.incarnation, data: p.data });
+    }
+    engine ??= createEngine(partitions, m.runSources.includes(o.name));
+    control.send({ t: 'assigned', epoch: epoch });
+  };
 
-  control.onMessage((m) => {
+  /** connect: dial the peers that sort after this worker and have no channel; ready once every
+   * peer that is up has one. */
+  const onConnect = async (m: Extract<ControlMessage, { t: 'connect' }>): Promise<void> => {
+    const round = m.epoch;
+    const upPeers = peers.filter((p) => p.name !== o.name && p.up !== false);
+    for (const p of upPeers) {
+      if (p.name < o.name || plane.channels.has(p.name)) continue;
+      if (dialing.has(p.name) && dialing.get(p.name) === p.incarnation) continue;
+      dialing.set(p.name, p.incarnation);
+      const addr = parseHostPort(p.data, `data address of worker '${p.name}'`);
+      connectChannel(
+        addr,
+        { ...channelOptions, expectedPeer: p.name, connection: `data channel ${o.name} -> ${p.name}` },
+        { log: (msg) => log.error(msg), onBatch: (b, from, endpoint) => plane.onBatch(endpoint, b, from) },
+      ).then(
+        (ep) => {
+          if (dialing.get(p.name) === p.incarnation) dialing.delete(p.name);
+          // The peer restarted again while this dial was under way: this channel is stale.
+          if (known.get(p.name)?.incarnation !== p.incarnation) ep.close('a stale dial');
+          else plane.addChannel(p.name, ep);
+        },
+        (err: unknown) => {
+          if (dialing.get(p.name) === p.incarnation) dialing.delete(p.name);
+          // The peer may have gone down again; the next round dials again.
+          log.warn(`cannot open the data channel to worker '${p.name}': ${(err as Error).message}`);
+        },
+      );
+    }
+    await Promise.all(upPeers.map((p) => plane.whenChannel(p.name)));
+    if (round !== epoch || control.closed) return; // superseded by a later round
+    control.send({ t: 'ready', epoch: round });
+  };
+
+  const onMessage = (m: ControlMessage): void => {
     switch (m.t) {
       case 'rejected':
         log.error(`the initializer rejected this worker: ${m.reason}`);
-        void finish(1);
+        void (async () => {
+          await engine?.stop().catch(() => undefined);
+          await finish(1);
+        })();
         return;
       case 'assign':
-        onAssign(m).catch((err: unknown) => {
+        try {
+          onAssign(m);
+        } catch (err) {
           log.error(`cannot join the cluster: ${(err as Error).message}`);
           control.send({ t: 'error', reason: `worker '${o.name}' cannot join: ${(err as Error).message}` });
           void finish(1);
-        });
+        }
+        return;
+      case 'connect':
+        void onConnect(m);
         return;
       case 'start':
+        if (engineStarted) return; // a running worker in a later round
+        engineStarted = true;
         void (async () => {
           try {
             await engine!.start();
@@ -484,7 +712,8 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
         })();
         return;
       case 'stopSources':
-        stopSources().then(
+        // Sinks stay open and peers' batches are still accepted, so the cluster can drain.
+        engine!.stopSources().then(
           () => control.send({ t: 'sourcesStopped' }),
           (err: unknown) => {
             log.error(`stopping the sources: ${(err as Error).message}`);
@@ -492,15 +721,34 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
           },
         );
         return;
-      case 'poll':
+      case 'poll': {
+        const outbox = (engine as { outboxSize?: () => number } | null)?.outboxSize?.();
         control.send({
           t: 'counters',
           round: m.round,
           sentBatches: plane.sentBatches,
           processedBatches: plane.processedBatches,
           busy: plane.busy,
+          ...plane.pairCounters(),
+          ...(durable ? { durable: toSourceOffsets(durable) } : {}),
+          ...(outbox !== undefined ? { outbox } : {}),
         });
         return;
+      }
+      case 'rewind': {
+        const calls = engine as ExactlyOnceCalls | null;
+        if (!calls?.rewindSources) {
+          log.error('asked to rewind the sources, but this engine cannot (no exactly-once); ignored');
+          return;
+        }
+        calls.rewindSources(fromSourceOffsets(m.to));
+        return;
+      }
+      case 'commit': {
+        const calls = engine as ExactlyOnceCalls | null;
+        calls?.commitSources?.(fromSourceOffsets(m.committed));
+        return;
+      }
       case 'stop':
         if (stopping) return;
         stopping = true;
@@ -545,23 +793,30 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       default:
         log.warn(`unexpected control message '${m.t}' from the initializer; ignored`);
     }
-  });
+  };
 
-  control.send({
-    t: 'register',
-    protocolVersion: CONTROL_PROTOCOL_VERSION,
-    cluster: o.cluster,
-    app: app.name,
-    worker: o.name,
-    data: advertised,
-    workers: o.workers,
-  });
+  const attach = (c: ControlConnection): void => {
+    control = c;
+    c.onClose(onControlClosed);
+    c.onMessage(onMessage);
+    register();
+  };
+  attach(control);
 
   return {
     done,
     requestShutdown(reason: string) {
       if (coordinator) coordinator.beginShutdown(reason);
-      else control.send({ t: 'shutdown', reason });
+      else if (!control.closed) control.send({ t: 'shutdown', reason });
+      else {
+        // No initializer to ask: stop this worker on its own.
+        log.warn(`${reason}, and the initializer is not reachable: stopping this worker alone`);
+        stopping = true;
+        void (async () => {
+          await engine?.stop().catch((err: unknown) => log.error(`stop: ${(err as Error).message}`));
+          await finish(1);
+        })();
+      }
     },
   };
 }

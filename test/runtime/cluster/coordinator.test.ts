@@ -1,7 +1,7 @@
 // The initializer's coordinator, driven by fake workers over real control connections.
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { Coordinator } from '../../../runtime/cluster/coordinator.ts';
+import { Coordinator, committedOffsets } from '../../../runtime/cluster/coordinator.ts';
 import {
   CONTROL_PROTOCOL_VERSION,
   connectControl,
@@ -30,7 +30,13 @@ function logger(): Logger & { lines: string[] } {
 async function fakeWorker(
   coord: Coordinator,
   name: string,
-  opts: { cluster?: string; app?: string; workers?: number } = {},
+  opts: {
+    cluster?: string;
+    app?: string;
+    workers?: number;
+    incarnation?: string;
+    durable?: Record<string, number>;
+  } = {},
 ) {
   const got: ControlMessage[] = [];
   const c = await connectControl(coord.address!, name, () => {});
@@ -50,6 +56,8 @@ async function fakeWorker(
     worker: name,
     data: `127.0.0.1:${4000 + got.length}`,
     workers: opts.workers ?? 2,
+    ...(opts.incarnation ? { incarnation: opts.incarnation } : {}),
+    ...(opts.durable ? { exactlyOnce: true, durable: opts.durable } : {}),
   });
   const next = async (...types: Array<ControlMessage['t']>): Promise<ControlMessage> => {
     for (;;) {
@@ -58,11 +66,22 @@ async function fakeWorker(
       await new Promise<void>((r) => waiters.push(r));
     }
   };
-  return { c, got, next };
+  /** Answers a membership round: assign -> assigned, connect -> ready; returns the assign. */
+  const join = async (): Promise<Extract<ControlMessage, { t: 'assign' }>> => {
+    const a = (await next('assign')) as Extract<ControlMessage, { t: 'assign' }>;
+    c.send({ t: 'assigned', epoch: a.epoch ?? 0 });
+    const k = (await next('connect')) as Extract<ControlMessage, { t: 'connect' }>;
+    expect(k.epoch).toBe(a.epoch);
+    c.send({ t: 'ready', epoch: k.epoch });
+    return a;
+  };
+  return { c, got, next, join };
 }
 
-function coordinator(log: Logger, workers = 2): Coordinator {
+function coordinator(log: Logger, workers = 2, sources = 1, nowMs?: () => number): Coordinator {
   return new Coordinator({
+    sources,
+    ...(nowMs ? { nowMs } : {}),
     cluster: 'c',
     app: 'app',
     workers,
@@ -81,14 +100,11 @@ describe('coordinator', () => {
     await coord.listen();
     const w2 = await fakeWorker(coord, 'w2');
     const w1 = await fakeWorker(coord, 'w1');
-    const a1 = (await w1.next('assign')) as Extract<ControlMessage, { t: 'assign' }>;
-    const a2 = (await w2.next('assign')) as Extract<ControlMessage, { t: 'assign' }>;
+    const [a1, a2] = await Promise.all([w1.join(), w2.join()]);
     expect(a1.partitions.owners).toEqual(['w1', 'w2', 'w1', 'w2', 'w1', 'w2', 'w1', 'w2']);
     expect(a2).toEqual(a1);
     expect(a1.peers.map((p) => p.name)).toEqual(['w1', 'w2']);
     expect(a1.runSources).toEqual(['w1']);
-    w1.c.send({ t: 'ready' });
-    w2.c.send({ t: 'ready' });
     await w1.next('start');
     await w2.next('start');
 
@@ -167,6 +183,11 @@ describe('coordinator', () => {
     await w2.next('assign');
     coord.beginShutdown('test');
     await w2.next('stop');
+    // A third worker once the cluster is complete is turned away.
+    const extra = await fakeWorker(coord, 'w3');
+    expect((await extra.next('rejected')) as { reason: string }).toMatchObject({
+      reason: 'the cluster is already complete (2 workers)',
+    });
   });
 
   it('a worker that reports a failure stops the cluster at once, and the run exits 1', async () => {
@@ -175,10 +196,7 @@ describe('coordinator', () => {
     await coord.listen();
     const w1 = await fakeWorker(coord, 'w1');
     const w2 = await fakeWorker(coord, 'w2');
-    await w1.next('assign');
-    await w2.next('assign');
-    w1.c.send({ t: 'ready' });
-    w2.c.send({ t: 'ready' });
+    await Promise.all([w1.join(), w2.join()]);
     await w1.next('start');
     await w2.next('start');
     w2.c.send({ t: 'error', reason: "worker 'w2' failed: sink tcp:127.0.0.1:9 closed the connection" });
@@ -232,4 +250,179 @@ describe('coordinator', () => {
     coord.beginShutdown('test');
     expect((await coord.done).exitCode).toBe(0);
   });
+
+  it('a worker that goes down is waited for; registering again gives it a round of its own, the others keep running', async () => {
+    const log = logger();
+    const coord = coordinator(log, 3);
+    await coord.listen();
+    const w1 = await fakeWorker(coord, 'w1', { workers: 3, incarnation: 'a1' });
+    const w2 = await fakeWorker(coord, 'w2', { workers: 3, incarnation: 'a2' });
+    let w3 = await fakeWorker(coord, 'w3', { workers: 3, incarnation: 'a3' });
+    await Promise.all([w1.join(), w2.join(), w3.join()]);
+    await Promise.all([w1.next('start'), w2.next('start'), w3.next('start')]);
+    w3.c.destroy('killed');
+    await waitFor(() => log.lines.some((l) => /worker 'w3' is down .*the others keep running/.test(l)));
+    // Nobody was told to stop.
+    expect([...w1.got, ...w2.got].some((m) => m.t === 'stop')).toBe(false);
+    w3 = await fakeWorker(coord, 'w3', { workers: 3, incarnation: 'b3' });
+    // Every worker that is up gets the new round: the same table, w3's new incarnation.
+    const [b1, b2, b3] = await Promise.all([w1.join(), w2.join(), w3.join()]);
+    expect(b1.epoch).toBe(2);
+    expect(b1.partitions).toEqual(b3.partitions);
+    expect(b2.peers.find((p) => p.name === 'w3')).toMatchObject({ incarnation: 'b3', up: true });
+    await w3.next('start');
+    // Only the restarted worker is told to start; the others were running.
+    await waitFor(() => log.lines.some((l) => /running again with 'w3' back/.test(l)));
+    expect(w1.got.some((m) => m.t === 'start')).toBe(false);
+    expect(log.lines.join('\n')).toMatch(/worker 'w3' registered again \(a restarted process/);
+    // Exactly-once is off (nobody reported a store): no rewind.
+    expect(w1.got.some((m) => m.t === 'rewind')).toBe(false);
+    coord.beginShutdown('test');
+    await w1.next('stopSources');
+    w1.c.send({ t: 'sourcesStopped' });
+    // Drained per pair: w1 sent 4 to w3's old process (lost with it) and 2 on the new channel.
+    const reply = async (
+      w: typeof w1,
+      sentTo: Record<string, number>,
+      processedFrom: Record<string, number>,
+    ) => {
+      for (;;) {
+        const m = await w.next('poll', 'stop');
+        if (m.t === 'stop') return;
+        w.c.send({
+          t: 'counters',
+          round: (m as { round: number }).round,
+          sentBatches: Object.values(sentTo).reduce((a, b) => a + b, 0) + (w === w1 ? 4 : 0),
+          processedBatches: Object.values(processedFrom).reduce((a, b) => a + b, 0),
+          busy: false,
+          sentTo,
+          processedFrom,
+        });
+      }
+    };
+    await Promise.all([
+      reply(w1, { w2: 3, w3: 2 }, { w2: 0, w3: 0 }),
+      reply(w2, { w1: 0, w3: 0 }, { w1: 3, w3: 0 }),
+      reply(w3, { w1: 0, w2: 0 }, { w1: 2, w2: 0 }),
+    ]);
+    const metrics = { ingested: 0, sunk: 0, deadLetters: 0, remoteSent: 0, remoteReceived: 0 };
+    for (const w of [w1, w2, w3]) w.c.send({ t: 'stopped', metrics });
+    const r = await coord.done;
+    expect(r.exitCode).toBe(0);
+    expect(r.workers.find((w) => w.name === 'w3')!.rejoins).toBe(1);
+  });
+
+  it('draining waits for a worker that is down, and does not stop with a channel unbalanced', async () => {
+    const log = logger();
+    const coord = coordinator(log, 2);
+    await coord.listen();
+    const w1 = await fakeWorker(coord, 'w1', { incarnation: 'a1' });
+    let w2 = await fakeWorker(coord, 'w2', { incarnation: 'a2' });
+    await Promise.all([w1.join(), w2.join()]);
+    await Promise.all([w1.next('start'), w2.next('start')]);
+    coord.beginShutdown('test');
+    await w1.next('stopSources');
+    w2.c.destroy('killed');
+    w1.c.send({ t: 'sourcesStopped' });
+    await waitFor(() => log.lines.some((l) => /draining waits for worker w2 to come back/.test(l)));
+    expect(w1.got.some((m) => m.t === 'poll')).toBe(false);
+    w2 = await fakeWorker(coord, 'w2', { incarnation: 'b2' });
+    await Promise.all([w1.join(), w2.join()]);
+    // w2's new channel has processed 1 of the 2 batches w1 sent on it, then both.
+    let processed = 0;
+    const answer = async (
+      w: typeof w1,
+      counters: () => { sentTo: Record<string, number>; processedFrom: Record<string, number> },
+    ) => {
+      for (;;) {
+        const m = await w.next('poll', 'stop');
+        if (m.t === 'stop') return;
+        const c = counters();
+        w.c.send({
+          t: 'counters',
+          round: (m as { round: number }).round,
+          sentBatches: 0,
+          processedBatches: 0,
+          busy: false,
+          ...c,
+        });
+      }
+    };
+    let polls = 0;
+    await Promise.all([
+      answer(w1, () => ({ sentTo: { w2: 2 }, processedFrom: { w2: 0 } })),
+      answer(w2, () => {
+        polls++;
+        processed = Math.min(2, polls > 3 ? 2 : 1);
+        return { sentTo: { w1: 0 }, processedFrom: { w1: processed } };
+      }),
+    ]);
+    expect(polls).toBeGreaterThanOrEqual(5);
+    const metrics = { ingested: 0, sunk: 0, deadLetters: 0, remoteSent: 0, remoteReceived: 0 };
+    w1.c.send({ t: 'stopped', metrics });
+    w2.c.send({ t: 'stopped', metrics });
+    expect((await coord.done).exitCode).toBe(0);
+  });
+
+  it('exactly-once: commits the least durable watermark to the source worker, rewinds it for a restarted worker and on a gap', async () => {
+    const log = logger();
+    let now = 1000;
+    const coord = coordinator(log, 2, 2, () => now);
+    await coord.listen();
+    const w1 = await fakeWorker(coord, 'w1', { incarnation: 'a1', durable: {} });
+    let w2 = await fakeWorker(coord, 'w2', { incarnation: 'a2', durable: {} });
+    await Promise.all([w1.join(), w2.join()]);
+    w1.c.send({ t: 'progress', durable: { '0': 10, '1': 4 } });
+    w2.c.send({ t: 'progress', durable: { '0': 7, '1': 5 } });
+    expect(await w1.next('commit')).toEqual({ t: 'commit', committed: { '0': 7, '1': 4 } });
+    // The commit never goes down, and nothing is sent while it does not move.
+    w2.c.send({ t: 'progress', durable: { '0': 8, '1': 5 } });
+    expect(await w1.next('commit')).toEqual({ t: 'commit', committed: { '0': 8, '1': 4 } });
+    expect(w2.got.some((m) => m.t === 'commit')).toBe(false);
+    // w2 restarts and recovers watermarks from its store.
+    w2.c.destroy('killed');
+    await waitFor(() => log.lines.some((l) => /worker 'w2' is down/.test(l)));
+    w2 = await fakeWorker(coord, 'w2', { incarnation: 'b2', durable: { '0': 8, '1': 5 } });
+    await Promise.all([w1.join(), w2.join()]);
+    expect(await w1.next('rewind')).toEqual({ t: 'rewind', to: { '0': 9, '1': 5 } });
+    expect(log.lines.join('\n')).toMatch(
+      /rewind \(worker 'w2' restarted\): source 0 from offset 9, source 1 from offset 5/,
+    );
+    // Gaps right after the rewind are covered by it (batches sent before it still arrive).
+    w2.c.send({ t: 'gap', source: 0, offset: 9 });
+    w2.c.send({ t: 'gap', source: 1, offset: 6 });
+    w2.c.send({ t: 'progress', durable: { '0': 12, '1': 6 } });
+    // Messages are handled in order: the commit shows the gaps were handled (and ignored).
+    expect(await w1.next('rewind', 'commit')).toEqual({ t: 'commit', committed: { '0': 10, '1': 4 } });
+    // A gap a while later: the replay did not bring it; another rewind of that source.
+    now += 5000;
+    w2.c.send({ t: 'gap', source: 1, offset: 6 });
+    expect(await w1.next('rewind', 'commit')).toEqual({ t: 'rewind', to: { '1': 5 } });
+    coord.beginShutdown('test');
+    await w1.next('stopSources');
+  });
 });
+
+describe('committedOffsets', () => {
+  it('is the least watermark over all workers per source; a worker without one holds it at -1', () => {
+    expect(
+      committedOffsets(
+        [
+          { '0': 5, '1': 2 },
+          { '0': 3, '1': 9 },
+        ],
+        2,
+      ),
+    ).toEqual({ '0': 3, '1': 2 });
+    expect(committedOffsets([{ '0': 5 }, null], 1)).toEqual({ '0': -1 });
+    expect(committedOffsets([{ '0': 5 }, { '1': 4 }], 2)).toEqual({ '0': -1, '1': -1 });
+  });
+});
+
+async function waitFor(cond: () => boolean, timeoutMs = 5000): Promise<void> {
+  const start = Date.now();
+  while (!cond()) {
+    if (Date.now() - start > timeoutMs) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
