@@ -6,7 +6,8 @@ import fc from 'fast-check';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { MemoryStore } from '../../../runtime/system.ts';
+import { createManualClock, createSeededRandom, MemoryStore } from '../../../runtime/system.ts';
+import { SimDisk } from '../../../runtime/sim/disk.ts';
 import { openLmdbStore } from '../../../runtime/store/lmdb-store.ts';
 import type { Store, StoreOp } from '../../../runtime/types.ts';
 
@@ -22,6 +23,8 @@ function tempDir(): string {
 
 const makers: Record<string, () => Promise<Store>> = {
   MemoryStore: async () => new MemoryStore(),
+  'SimStore (simulated disk)': async () =>
+    new SimDisk({ random: createSeededRandom(1), clock: createManualClock() }).openStore('w1', 'batch'),
   'LmdbStore (sync)': () =>
     openLmdbStore({ dir: tempDir(), app: 'contract', version: '1', partitions: 4, durability: 'sync' }),
   'LmdbStore (batch)': () =>
