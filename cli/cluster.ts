@@ -105,6 +105,7 @@ const nodeSchema = z.object({
   metrics: hostPort('--metrics').optional(),
   exitWithStdin: z.boolean().optional(),
   state: z.string().min(1, '--state needs a directory').optional(),
+  reconnectTimeout: intFlag('--reconnect-timeout', 1, 86_400_000).optional(),
   durability: z
     .enum(['sync', 'batch', 'none'], { error: '--durability must be sync, batch or none' })
     .optional(),
@@ -213,6 +214,15 @@ export function registerClusterCommands(program: Command): void {
     )
     .option('--trace <sampling>', 'trace sampled messages (all, 1/N or offsets:RANGES); needs --trace-to')
     .option('--trace-to <host:port>', 'the trace receiver (buffy trace-receiver) to send reports to')
+    .option(
+      '--state <dir>',
+      "this worker's durable store (an existing, writable directory; {worker} -> NAME): exactly-once processing, and a restarted worker recovers from it (without it: exactly-once is off)",
+    )
+    .option('--durability <level>', 'with --state: sync, batch (default) or none (runtime/store/README.md)')
+    .option(
+      '--reconnect-timeout <ms>',
+      'how long a worker that lost its initializer keeps trying to reach it again before it stops with exit 1 (default 120000)',
+    )
     .action(async (appPath: string, flags: Record<string, unknown>) => {
       let code: number;
       let unwatch = (): void => undefined;
@@ -254,6 +264,7 @@ export function registerClusterCommands(program: Command): void {
           ...(tracing ? { tracing } : {}),
           ...(f.state ? { state: f.state } : {}),
           ...(f.durability ? { durability: f.durability } : {}),
+          ...(f.reconnectTimeout ? { reconnectTimeoutMs: f.reconnectTimeout } : {}),
         });
         let signals = 0;
         const node = handle;

@@ -5,7 +5,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { killAll, startBuffy } from './processes.ts';
+import { freePort, killAll, startBuffy } from './processes.ts';
 import type { Proc } from './processes.ts';
 
 const APP = fileURLToPath(new URL('../../examples/word-count.ts', import.meta.url));
@@ -15,47 +15,47 @@ afterAll(async () => {
   await killAll();
 });
 
-/** Starts a 3-worker cluster (tcp source on w1, counting sinks) and waits until it runs. */
-async function startCluster(cluster: string): Promise<{ w: Proc[]; control: string; source: string }> {
-  const common = ['--workers', '3', '--cluster', cluster, '--sink', 'count:', '--param', 'top=0'];
+/** Starts a 3-worker cluster (tcp source on w1, counting sinks) and waits until it runs; `args`
+ * are each worker's command line (to start it again). */
+async function startCluster(
+  cluster: string,
+  controlPort = 0,
+  extra: string[] = [],
+): Promise<{ w: Proc[]; args: string[][]; control: string; source: string }> {
+  const common = ['--workers', '3', '--cluster', cluster, '--sink', 'count:', '--param', 'top=0', ...extra];
   const dl = (n: string) => ['--dead-letters', path.join(tmp, `${cluster}-${n}.jsonl`)];
-  const w1 = startBuffy(`${cluster}/w1`, [
+  const a1 = [
     'node',
     APP,
     '--name',
     'w1',
     '--initializer',
     '--control',
-    '127.0.0.1:0',
+    `127.0.0.1:${controlPort}`,
     '--source',
     'tcp:127.0.0.1:0',
     ...dl('w1'),
     ...common,
-  ]);
+  ];
+  const w1 = startBuffy(`${cluster}/w1`, a1);
   const control = (await w1.waitFor(/control listening on (127\.0\.0\.1:\d+)/))[1]!;
-  const w2 = startBuffy(`${cluster}/w2`, [
-    'node',
-    APP,
-    '--name',
-    'w2',
-    '--control',
-    control,
-    ...dl('w2'),
-    ...common,
-  ]);
-  const w3 = startBuffy(`${cluster}/w3`, [
-    'node',
-    APP,
-    '--name',
-    'w3',
-    '--control',
-    control,
-    ...dl('w3'),
-    ...common,
-  ]);
+  const a2 = ['node', APP, '--name', 'w2', '--control', control, ...dl('w2'), ...common];
+  const a3 = ['node', APP, '--name', 'w3', '--control', control, ...dl('w3'), ...common];
+  const w2 = startBuffy(`${cluster}/w2`, a2);
+  const w3 = startBuffy(`${cluster}/w3`, a3);
   await w1.waitFor(new RegExp(`cluster '${cluster}' started`));
   const source = (await w1.waitFor(/source tcp:127\.0\.0\.1:0 listening on (127\.0\.0\.1:\d+)/))[1]!;
-  return { w: [w1, w2, w3], control, source };
+  return { w: [w1, w2, w3], args: [a1, a2, a3], control, source };
+}
+
+/** Lines of words, so that every worker owns some of them. */
+function corpus(name: string, n: number): string {
+  const file = path.join(tmp, `${name}.txt`);
+  fs.writeFileSync(
+    file,
+    Array.from({ length: n }, (_, i) => `alpha${i % 31} beta${i % 7} w${i}`).join('\n') + '\n',
+  );
+  return file;
 }
 
 describe('cluster failures and signals', () => {
@@ -66,13 +66,29 @@ describe('cluster failures and signals', () => {
     expect(w[0]!.lines.join('\n')).toMatch(/stopping the cluster: SIGTERM on worker 'w1'/);
   }, 30_000);
 
-  it('a worker that dies makes the initializer stop the others and exit 1', async () => {
-    const { w } = await startCluster('crash');
+  it('a killed worker: the others keep running; started again with its command it rejoins, and the cluster stops cleanly', async () => {
+    const { w, args, control, source } = await startCluster('crash');
     w[2]!.child.kill('SIGKILL');
-    expect(await w[0]!.exited).toBe(1);
-    expect(await w[1]!.exited).toBe(0);
-    expect(w[0]!.lines.join('\n')).toMatch(/worker 'w3' lost its control connection .*stopping the others/);
-  }, 30_000);
+    await w[0]!.waitFor(/worker 'w3' is down \(.*\); the others keep running/);
+    // Nobody stopped.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(w[0]!.child.exitCode).toBeNull();
+    expect(w[1]!.child.exitCode).toBeNull();
+    const w3 = startBuffy('crash/w3 again', args[2]!);
+    await w[0]!.waitFor(/worker 'w3' registered again \(a restarted process/);
+    await w[0]!.waitFor(/cluster 'crash' running again with 'w3' back/);
+    // The restarted worker gets its share of new input.
+    const send = startBuffy('crash/send', ['send', '--to', source, '--file', corpus('crash', 2000)]);
+    expect(await send.exited).toBe(0);
+    const shutdown = startBuffy('crash/shutdown', ['shutdown', '--control', control]);
+    expect(await shutdown.exited, shutdown.lines.join('\n')).toBe(0);
+    expect(await Promise.all([w[0]!.exited, w[1]!.exited, w3.exited])).toEqual([0, 0, 0]);
+    const text = w[0]!.lines.join('\n');
+    expect(text).toMatch(/worker 'w3' stopped: ingested 0, sunk [1-9]/);
+    expect(text).toMatch(/"name":"w3","metrics":\{[^}]*\},"rejoins":1/);
+    // w2 closed its channel to the old w3 and has one to the new process.
+    expect(w[1]!.lines.join('\n')).toMatch(/closing the data channel with worker 'w3' \(it registered again/);
+  }, 60_000);
 
   it("a worker whose sink's target goes away makes the cluster stop and exit 1 (no silent drops)", async () => {
     // A receiver that takes the first bytes and then hangs up.
@@ -136,13 +152,37 @@ describe('cluster failures and signals', () => {
     }
   }, 30_000);
 
-  it('workers whose initializer dies stop with exit 1 and say why', async () => {
-    const { w } = await startCluster('orphans');
+  it('a killed initializer: the workers keep running and reconnect; started again on its control address it forms the cluster again', async () => {
+    const port = await freePort();
+    const { w, args } = await startCluster('orphans', port);
+    w[0]!.child.kill('SIGKILL');
+    await w[1]!.waitFor(
+      /lost the control connection to the initializer at 127\.0\.0\.1:\d+ .*keeps running and reconnects/,
+    );
+    await w[2]!.waitFor(/lost the control connection to the initializer/);
+    await new Promise((r) => setTimeout(r, 500));
+    expect(w[1]!.child.exitCode).toBeNull();
+    const w1 = startBuffy('orphans/w1 again', args[0]!);
+    await w1.waitFor(/cluster 'orphans' started: 3 workers/);
+    await w[1]!.waitFor(/reconnected to the initializer .*; registering again/);
+    const source = (await w1.waitFor(/source tcp:127\.0\.0\.1:0 listening on (127\.0\.0\.1:\d+)/))[1]!;
+    const send = startBuffy('orphans/send', ['send', '--to', source, '--file', corpus('orphans', 2000)]);
+    expect(await send.exited).toBe(0);
+    const shutdown = startBuffy('orphans/shutdown', ['shutdown', '--control', `127.0.0.1:${port}`]);
+    expect(await shutdown.exited, shutdown.lines.join('\n')).toBe(0);
+    expect(await Promise.all([w1.exited, w[1]!.exited, w[2]!.exited])).toEqual([0, 0, 0]);
+    // The workers that kept running closed their channels to the old initializer process.
+    expect(w[2]!.lines.join('\n')).toMatch(/closing the data channel with worker 'w1' \(it registered again/);
+    expect(w1.lines.join('\n')).toMatch(/worker 'w2' stopped: ingested 0, sunk [1-9]/);
+  }, 60_000);
+
+  it('workers give up on an initializer that stays away (--reconnect-timeout) and exit 1, saying why', async () => {
+    const { w } = await startCluster('gone', 0, ['--reconnect-timeout', '1500']);
     w[0]!.child.kill('SIGKILL');
     expect(await w[1]!.exited).toBe(1);
     expect(await w[2]!.exited).toBe(1);
     expect(w[1]!.lines.join('\n')).toMatch(
-      /lost the control connection to the initializer at 127\.0\.0\.1:\d+/,
+      /cannot reach the initializer again: .*gave up after 1500 ms\); stopping \(exit 1\)/,
     );
   }, 30_000);
 
@@ -191,6 +231,32 @@ describe('cluster failures and signals', () => {
     const shutdown = startBuffy('early/shutdown', ['shutdown', '--control', control]);
     expect(await shutdown.exited).toBe(0);
     expect(await Promise.all([w1.exited, w2.exited])).toEqual([0, 0]);
+  }, 30_000);
+
+  it('--state: a missing or unwritable directory is an error naming the worker and the path (exit 1)', async () => {
+    const ro = path.join(tmp, 'read-only');
+    fs.mkdirSync(ro);
+    fs.chmodSync(ro, 0o500);
+    const base = ['node', APP, '--name', 'w1', '--initializer', '--workers', '1', '--control', '127.0.0.1:0'];
+    const missing = startBuffy('state-missing', [...base, '--state', path.join(tmp, 'nowhere', '{worker}')]);
+    const readOnly = startBuffy('state-ro', [...base, '--state', ro]);
+    const noState = startBuffy('state-durability', [...base, '--durability', 'sync']);
+    expect(await missing.exited).toBe(1);
+    expect(missing.lines.join('\n')).toContain(
+      `worker 'w1' --state ${path.join(tmp, 'nowhere', 'w1')}: the store directory ${path.join(tmp, 'nowhere', 'w1')} does not exist`,
+    );
+    expect(await noState.exited).toBe(2);
+    expect(noState.lines.join('\n')).toMatch(/--durability needs --state DIR/);
+    // root may write anywhere: then the read-only case cannot be made.
+    if (process.getuid?.() === 0) {
+      readOnly.child.kill('SIGKILL');
+      await readOnly.exited;
+      return;
+    }
+    expect(await readOnly.exited, readOnly.lines.join('\n')).toBe(1);
+    expect(readOnly.lines.join('\n')).toMatch(
+      new RegExp(`worker 'w1' --state ${ro}.*(writable|permission)`, 'i'),
+    );
   }, 30_000);
 
   it('a control port in use is an error naming the address (exit 1)', async () => {
