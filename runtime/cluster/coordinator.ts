@@ -32,6 +32,8 @@ import type { Logger } from '../types.ts';
 import { LatencyHistogram, formatLatency } from './latency.ts';
 import type { LatencySummary } from './latency.ts';
 import { countOf } from './text.ts';
+import { fromSourceOffsets, toSourceOffsets } from './control.ts';
+import { SourceCommitTracker } from '../engine/source-commit.ts';
 
 export interface CoordinatorOptions {
   readonly cluster: string;
@@ -115,29 +117,6 @@ export interface CoordinatorResult {
   readonly latency: LatencySummary | null;
 }
 
-/**
- * The committed offset of each source: the minimum over all workers of their durable
- * watermarks (a source missing from a worker's report, or a worker that never reported, holds
- * that source back). This is the coordinator's own small rule, kept until the source worker's
- * commit tracker (runtime/engine/source-commit.ts, from machines/source-commit.ts) is there to
- * replace it.
- */
-export function committedOffsets(
-  reports: ReadonlyArray<SourceOffsets | null>,
-  sources: number,
-): SourceOffsets {
-  const out: SourceOffsets = {};
-  for (let s = 0; s < sources; s++) {
-    let min = Infinity;
-    for (const r of reports) {
-      const v = r?.[String(s)];
-      min = Math.min(min, v ?? -1);
-    }
-    if (reports.length > 0 && Number.isFinite(min)) out[String(s)] = min;
-  }
-  return out;
-}
-
 /** How long a rewind makes later gap reports of the same source redundant. */
 const REWIND_QUIET_MS = 1000;
 
@@ -157,6 +136,10 @@ export class Coordinator {
   private latency: LatencyHistogram | null = null;
   /** Exactly-once: what was last sent to the source worker as committed, per source. */
   private committed: SourceOffsets = {};
+  /** Exactly-once: the source worker's commit tracker (runtime/engine/source-commit.ts), made
+   * once every worker has registered; `trackerRead` is what it was told the sources read. */
+  private tracker: SourceCommitTracker | null = null;
+  private trackerRead: number[] = [];
   private lastRewind = new Map<string, { to: number; atMs: number }>();
   /** Workers that registered again and need a rewind once their round completes. */
   private rewindFor = new Set<string>();
@@ -315,6 +298,7 @@ export class Coordinator {
       );
       this.o.onMembership?.({ kind: 'back', worker: m.worker, downMs });
       if (restarted) this.rewindFor.add(m.worker);
+      if (m.durable && this.tracker) this.feedTracker(existing, m.durable);
       this.startRound(`worker '${m.worker}' is back`);
       return existing;
     }
@@ -413,11 +397,24 @@ export class Coordinator {
     if (this.rewindFor.size > 0) {
       const who = [...this.rewindFor].filter((n) => this.members.get(n)?.conn !== null);
       this.rewindFor.clear();
-      if (who.length > 0 && this.exactlyOnce())
+      const t = this.exactlyOnce() ? this.commitTracker() : null;
+      if (who.length > 0 && t) {
+        // Every source again from its committed offset + 1 (the tracker's rewind points).
+        const to: SourceOffsets = {};
+        for (const w of who) {
+          try {
+            for (const [s, o] of Object.entries(toSourceOffsets(t.workerRestarted(w))))
+              to[s] = Math.min(to[s] ?? Infinity, o);
+          } catch (err) {
+            this.o.log.error(`exactly-once: worker '${w}' restarted: ${(err as Error).message}`);
+            Object.assign(to, this.rewindPoints(null));
+          }
+        }
         this.rewind(
-          null,
+          to,
           `worker${who.length > 1 ? 's' : ''} ${who.map((w) => `'${w}'`).join(', ')} restarted`,
         );
+      }
     }
     // Draining: polls of an earlier membership are void; poll everyone again.
     if (this.phase === 'draining' && this.pollTimer === null) this.poll();
@@ -428,22 +425,11 @@ export class Coordinator {
     return [...this.members.values()].some((m) => m.exactlyOnce);
   }
 
-  /** Tells the source worker to re-read source `only` (or every source) from committed + 1. */
-  private rewind(only: number | null, why: string): void {
-    const sources = this.o.sources ?? 1;
-    const committed = committedOffsets(
-      [...this.members.values()].map((m) => m.durable),
-      sources,
-    );
-    const to: SourceOffsets = {};
-    for (let s = 0; s < sources; s++) {
-      if (only !== null && s !== only) continue;
-      const c = Math.max(committed[String(s)] ?? -1, this.committed[String(s)] ?? -1);
-      to[String(s)] = c + 1;
-      this.lastRewind.set(String(s), { to: c + 1, atMs: this.nowMs() });
-    }
+  /** Tells the source worker to re-read from `to` (source index -> offset). */
+  private rewind(to: SourceOffsets, why: string): void {
+    for (const [s, o] of Object.entries(to)) this.lastRewind.set(s, { to: o, atMs: this.nowMs() });
     const runners = this.sourceRunners().filter((m) => m.conn !== null);
-    if (runners.length === 0) return; // a source worker that comes back resumes from its store
+    if (runners.length === 0 || Object.keys(to).length === 0) return; // a source worker that comes back resumes from its store
     this.o.log.info(
       `asking the source worker to rewind (${why}): ${Object.entries(to)
         .map(([s, o]) => `source ${s} from offset ${o}`)
@@ -453,24 +439,60 @@ export class Coordinator {
     for (const r of runners) r.conn!.send({ t: 'rewind', to });
   }
 
+  /** The committed offset + 1 of each source (of `only`, when given). */
+  private rewindPoints(only: number | null): SourceOffsets {
+    const to: SourceOffsets = {};
+    for (let s = 0; s < (this.o.sources ?? 1); s++)
+      if (only === null || s === only) to[String(s)] = (this.committed[String(s)] ?? -1) + 1;
+    return to;
+  }
+
+  /** The tracker, made once every worker has registered (fed what was reported before). */
+  private commitTracker(): SourceCommitTracker | null {
+    if (this.tracker || this.members.size < this.o.workers) return this.tracker;
+    const sources = this.o.sources ?? 1;
+    this.tracker = new SourceCommitTracker({
+      sources,
+      workers: [...this.members.keys()].sort(),
+      where: `the coordinator of cluster '${this.o.cluster}'`,
+    });
+    this.trackerRead = new Array<number>(sources).fill(-1);
+    for (const m of this.members.values()) if (m.durable) this.feedTracker(m, m.durable);
+    return this.tracker;
+  }
+
+  /**
+   * One report into the tracker. What the sources read is not known here (it is in the source
+   * worker's engine); every durable watermark reported is a lower bound of it, so the tracker is
+   * told the sources read through the highest one (committed is the least durable watermark
+   * over the workers either way).
+   */
+  private feedTracker(mem: Member, durable: SourceOffsets): void {
+    const t = this.tracker!;
+    try {
+      const marks = fromSourceOffsets(durable);
+      for (const [s, v] of Object.entries(marks)) {
+        const i = Number(s);
+        if (i < this.trackerRead.length && v > this.trackerRead[i]!) {
+          t.read(i, v);
+          this.trackerRead[i] = v;
+        }
+      }
+      const advanced = t.report(mem.name, marks);
+      if (Object.keys(advanced).length === 0) return;
+      this.committed = toSourceOffsets(t.committed());
+      for (const r of this.sourceRunners()) r.conn?.send({ t: 'commit', committed: { ...this.committed } });
+    } catch (err) {
+      this.o.log.error(
+        `exactly-once: the progress report of worker '${mem.name}' (${JSON.stringify(durable)}) was refused: ${(err as Error).message}; the committed offsets do not advance on it`,
+      );
+    }
+  }
+
   /** Exactly-once: a worker's new durable watermarks; a higher committed offset goes to the source worker. */
   private onProgress(mem: Member, durable: SourceOffsets): void {
     mem.durable = durable;
-    const sources = this.o.sources ?? 1;
-    if ([...this.members.values()].length < this.o.workers) return;
-    const committed = committedOffsets(
-      [...this.members.values()].map((m) => m.durable),
-      sources,
-    );
-    let higher = false;
-    for (const [s, v] of Object.entries(committed)) {
-      if (v > (this.committed[s] ?? -1)) {
-        this.committed[s] = v;
-        higher = true;
-      }
-    }
-    if (!higher) return;
-    for (const r of this.sourceRunners()) r.conn?.send({ t: 'commit', committed: { ...this.committed } });
+    if (this.commitTracker()) this.feedTracker(mem, durable);
   }
 
   private onGap(mem: Member, source: number, offset: number): void {
@@ -478,7 +500,10 @@ export class Coordinator {
     // A rewind that covers this offset was asked for a moment ago: batches sent before it still
     // arrive with gaps; the replay follows them.
     if (last && last.to <= offset && this.nowMs() - last.atMs < REWIND_QUIET_MS) return;
-    this.rewind(source, `worker '${mem.name}' is missing source ${source} from offset ${offset}`);
+    this.rewind(
+      this.rewindPoints(source),
+      `worker '${mem.name}' is missing source ${source} from offset ${offset}`,
+    );
   }
 
   private onMemberMessage(mem: Member, m: ControlMessage): void {

@@ -474,7 +474,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   /** Outgoing dials in progress: peer -> the incarnation dialled. */
   const dialing = new Map<string, string | undefined>();
   /** Exactly-once: the durable watermarks the engine reported last. */
-  let durable: Record<number, number> | null = store ? {} : null;
+  let durable: Record<number, number> | null = null;
   let progressTimer: TimerHandle | null = null;
   /** Gap reports sent, per source: the offset asked for last (one report per offset). */
   const gapsAsked = new Map<number, number>();
@@ -522,7 +522,8 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       data: advertised,
       workers: o.workers,
       incarnation,
-      ...(store ? { exactlyOnce: true, durable: toSourceOffsets(durable ?? {}) } : {}),
+      ...(store ? { exactlyOnce: true } : {}),
+      ...(durable ? { durable: toSourceOffsets(durable) } : {}),
     });
   };
 

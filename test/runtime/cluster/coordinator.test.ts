@@ -1,7 +1,7 @@
 // The initializer's coordinator, driven by fake workers over real control connections.
 import { afterEach, describe, expect, it } from 'vitest';
 import net from 'node:net';
-import { Coordinator, committedOffsets } from '../../../runtime/cluster/coordinator.ts';
+import { Coordinator } from '../../../runtime/cluster/coordinator.ts';
 import {
   CONTROL_PROTOCOL_VERSION,
   connectControl,
@@ -400,22 +400,6 @@ describe('coordinator', () => {
     expect(await w1.next('rewind', 'commit')).toEqual({ t: 'rewind', to: { '1': 5 } });
     coord.beginShutdown('test');
     await w1.next('stopSources');
-  });
-});
-
-describe('committedOffsets', () => {
-  it('is the least watermark over all workers per source; a worker without one holds it at -1', () => {
-    expect(
-      committedOffsets(
-        [
-          { '0': 5, '1': 2 },
-          { '0': 3, '1': 9 },
-        ],
-        2,
-      ),
-    ).toEqual({ '0': 3, '1': 2 });
-    expect(committedOffsets([{ '0': 5 }, null], 1)).toEqual({ '0': -1 });
-    expect(committedOffsets([{ '0': 5 }, { '1': 4 }], 2)).toEqual({ '0': -1, '1': -1 });
   });
 });
 
