@@ -7,10 +7,12 @@ import type { State } from '../tla/eval/index.ts';
 import {
   aliasPrinter,
   check,
+  searchSystem,
   formatReport,
   modelWarnings,
   toJson,
   type CheckJson,
+  type CheckOptions,
   type CheckResult,
 } from '../tla/check/checker.ts';
 import { defaultCfgFile, loadModel, type CheckModel } from '../tla/check/model.ts';
@@ -21,6 +23,8 @@ import { generateTraces } from '../tla/index.ts';
 import { setHeapBudget } from '../tla/memory.ts';
 import { coverageLines } from '../tla/check/coverage.ts';
 import { SIMULATE_DEFAULTS, simulate, simulationSummary } from '../tla/check/simulate.ts';
+import { availableWorkers, checkParallel, oneWorkerReason } from '../tla/check/parallel.ts';
+import { stateGraphDot } from '../tla/check/dot.ts';
 
 /** Exit codes: 0 ok, 1 a violation or an evaluation error, 2 bad usage or input. */
 const EXIT_VIOLATION = 1;
@@ -43,6 +47,14 @@ function positiveInt(v: string): number {
   if (!Number.isSafeInteger(n) || n < 1) throw new InvalidArgumentError('It must be a positive integer.');
   return n;
 }
+/** `--workers N|auto`: a positive integer, or auto for the cores there are. */
+function workerCount(v: string): number {
+  if (v === 'auto') return availableWorkers();
+  const n = Number(v);
+  if (!Number.isSafeInteger(n) || n < 1)
+    throw new InvalidArgumentError('It must be a positive integer or auto.');
+  return n;
+}
 function nonNegativeInt(v: string): number {
   const n = Number(v);
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidArgumentError('It must be a non-negative integer.');
@@ -61,6 +73,8 @@ interface CheckFlags {
   maxHeap?: number;
   coverage?: boolean;
   simulate?: boolean;
+  continue?: boolean;
+  dumpGraph?: string;
   depth?: number;
   seed?: number;
   num?: number;
@@ -83,13 +97,27 @@ export function registerTlaCommands(program: Command): void {
       ).choices(['builtin', 'tlc']),
     )
     .option('--json', 'print the result as JSON on stdout')
-    .option('--workers <n>', 'TLC worker threads (default 1; ignored by the built-in checker)', positiveInt)
+    .option(
+      '--workers <n>',
+      'worker threads of the breadth-first search, or auto for one per core (default 1; as TLC -workers). ' +
+        'Liveness, --coverage and --dump-graph run on one worker (and say so)',
+      workerCount,
+    )
     .option('--no-deadlock', 'do not report deadlocks (overrides CHECK_DEADLOCK)')
     .option('--max-states <n>', 'stop with an error after N distinct states', positiveInt)
     .option('--max-heap <MB>', MAX_HEAP_HELP, positiveInt)
     .option(
       '--coverage',
       'count, per action, states generated and new distinct states; list actions never enabled',
+    )
+    .option(
+      '--continue',
+      'go on after an invariant, action-property or deadlock violation and report every violating state ' +
+        '(traces of the first 100, counts of all; as TLC -continue)',
+    )
+    .option(
+      '--dump-graph <file>',
+      'write the explored state graph as GraphViz DOT with action labels (as TLC -dump dot,actionlabels)',
     )
     .option(
       '--simulate',
@@ -224,6 +252,27 @@ async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<numb
       new UsageError('--simulate runs on the built-in checker: leave out --engine tlc'),
     );
   }
+  const notWithTlc = [flags.continue ? '--continue' : null, flags.dumpGraph ? '--dump-graph' : null].filter(
+    (x): x is string => x !== null,
+  );
+  if (engine === 'tlc' && notWithTlc.length > 0) {
+    return usageFailure(
+      engine,
+      specArg,
+      flags.config ?? null,
+      flags.json,
+      new UsageError(`${notWithTlc.join(' and ')}: built-in checker only (add --engine builtin)`),
+    );
+  }
+  if (flags.simulate && notWithTlc.length > 0) {
+    return usageFailure(
+      engine,
+      specArg,
+      flags.config ?? null,
+      flags.json,
+      new UsageError(`${notWithTlc.join(' and ')}: not with --simulate`),
+    );
+  }
   if (!flags.simulate && simOnly.length > 0) {
     return usageFailure(
       engine,
@@ -260,25 +309,75 @@ async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<numb
   for (const w of modelWarnings(cm)) process.stderr.write(`${w}\n`);
   if (flags.simulate) return runSimulation(cm, flags);
   const tty = process.stderr.isTTY === true;
-  const r = check(cm, {
+  const opts: CheckOptions = {
     ...(flags.maxStates !== undefined ? { maxStates: flags.maxStates } : {}),
     ...(flags.coverage ? { coverage: true } : {}),
+    ...(flags.continue ? { continueAfterViolation: true } : {}),
+    ...(flags.dumpGraph !== undefined ? { keepGraph: true } : {}),
     ...(tty
       ? {
           onProgress: (p) =>
             process.stderr.write(
-              `\r${p.distinctStates} distinct states, ${p.statesGenerated} generated, ${p.queue} on queue, depth ${p.depth}, ` +
+              `\r${p.distinctStates} distinct states, ${p.statesGenerated} generated, ` +
+                `${p.queue > 0 ? `${p.queue} on queue, ` : ''}${p.depth > 0 ? `depth ${p.depth}, ` : ''}` +
                 `${Math.round((p.distinctStates * 1000) / Math.max(1, p.elapsedMs))} states/s   `,
             ),
         }
       : {}),
-  });
-  if (tty) process.stderr.write('\r\x1b[K');
-  if (flags.json) {
-    process.stdout.write(JSON.stringify(toJson(cm, r)) + '\n');
+  };
+  const workers = flags.workers ?? 1;
+  const notes: string[] = [];
+  let r: CheckResult;
+  const alone = workers > 1 ? oneWorkerReason(cm, opts) : null;
+  if (alone) notes.push(`--workers ${workers}: ${alone}; this run uses one worker.`);
+  if (workers > 1 && !alone) {
+    r = await checkParallel(cm, {
+      ...opts,
+      workers,
+      load: { libDirs: flags.lib, ...(flags.deadlock === false ? { checkDeadlock: false } : {}) },
+    });
   } else {
+    r = check(cm, opts);
+  }
+  if (tty) process.stderr.write('\r\x1b[K');
+  let dumpError: string | null = null;
+  if (flags.dumpGraph !== undefined) {
+    if (r.graph) {
+      try {
+        writeFileSync(
+          flags.dumpGraph,
+          stateGraphDot(cm.model.variables, r.graph, searchSystem(cm).fingerprint),
+        );
+      } catch (e) {
+        dumpError = `--dump-graph ${flags.dumpGraph}: cannot write it: ${errorText(e)}`;
+      }
+    } else {
+      notes.push(
+        `--dump-graph ${flags.dumpGraph}: not written (the search stopped with an error before the graph was complete).`,
+      );
+    }
+  }
+  if (flags.json) {
+    const json = toJson(cm, r);
+    process.stdout.write(
+      JSON.stringify({
+        ...json,
+        ...(notes.length > 0 ? { notes } : {}),
+        ...(flags.dumpGraph !== undefined && r.graph && !dumpError
+          ? { graph: { file: flags.dumpGraph, states: r.graph.states.length } }
+          : {}),
+      }) + '\n',
+    );
+  } else {
+    for (const n of notes) process.stdout.write(`Note: ${n}\n`);
     process.stdout.write(formatReport(cm.model.variables, r, aliasPrinter(cm)) + '\n');
     if (r.coverage) process.stdout.write(coverageLines(r.coverage).join('\n') + '\n');
+    if (flags.dumpGraph !== undefined && r.graph && !dumpError)
+      process.stdout.write(`State graph (${r.graph.states.length} states) written to ${flags.dumpGraph}\n`);
+  }
+  if (dumpError) {
+    process.stderr.write(`buffy check: ${dumpError}\n`);
+    return EXIT_VIOLATION;
   }
   return exitCodeFor(r);
 }

@@ -50,6 +50,12 @@ export interface CheckResult {
   readonly graph?: StateGraph<State, ActionLabel>;
   /** With the coverage option: per action, states generated and new distinct states. */
   readonly coverage?: readonly CoverageEntry[];
+  /** Worker threads that searched (absent: the one-worker search in this thread). */
+  readonly workers?: number;
+  /** With continueAfterViolation: the violations found (traces for the first ones), shortest first. */
+  readonly violations?: readonly CheckViolation[];
+  /** With continueAfterViolation: violating states per invariant or property name ('deadlock'). */
+  readonly violationCounts?: ReadonlyMap<string, number>;
 }
 
 /** Things worth knowing about how a model is checked (printed on stderr by the CLI). */
@@ -83,6 +89,11 @@ export interface CheckOptions {
   readonly keepGraph?: boolean;
   /** Count states generated and new distinct states per action (TLC's -coverage). */
   readonly coverage?: boolean;
+  /** Go on after invariant, action-property and deadlock violations (TLC's -continue). */
+  readonly continueAfterViolation?: boolean;
+  /** With continueAfterViolation: traces are rebuilt for this many violations (the rest are counted). */
+  readonly maxViolationTraces?: number;
+  readonly progressIntervalMs?: number;
 }
 
 function asBool(v: Value, what: string, e: Expr): boolean {
@@ -192,6 +203,9 @@ export function check(cm: CheckModel, opts: CheckOptions = {}): CheckResult {
     recordLabels: opts.keepGraph ?? false,
     ...(opts.onProgress ? { onProgress: opts.onProgress } : {}),
     ...(opts.coverage ? { coverage: coverageKey, coverageInit: INIT_KEY } : {}),
+    ...(opts.continueAfterViolation ? { continueAfterViolation: true } : {}),
+    ...(opts.maxViolationTraces !== undefined ? { maxViolationTraces: opts.maxViolationTraces } : {}),
+    ...(opts.progressIntervalMs !== undefined ? { progressIntervalMs: opts.progressIntervalMs } : {}),
   });
   const base = {
     ...(r.coverage ? { coverage: coverageReport(cm, r.coverage) } : {}),
@@ -215,6 +229,8 @@ export function check(cm: CheckModel, opts: CheckOptions = {}): CheckResult {
       ...base,
       durationMs: Date.now() - started,
       violation: { name: r.violation.name, kind: r.violation.kind, trace: r.violation.trace },
+      ...(r.violations ? { violations: r.violations, violationCounts: r.violationCounts! } : {}),
+      ...(opts.keepGraph && r.graph ? { graph: r.graph } : {}),
     };
   }
   const graph = r.graph!;
@@ -237,7 +253,7 @@ export function check(cm: CheckModel, opts: CheckOptions = {}): CheckResult {
 }
 
 /** POSTCONDITION formulas, evaluated once after a complete search: the first false one, as an error. */
-function checkPostconditions(cm: CheckModel): CheckError | null {
+export function checkPostconditions(cm: CheckModel): CheckError | null {
   for (const f of cm.postconditions ?? []) {
     try {
       const v = cm.model.evalConstant(f.expr, f.ctx);
@@ -365,6 +381,11 @@ export interface CheckJson {
   readonly violation?: { name: string | null; kind: string; trace: ItfTrace; loopsTo?: number };
   readonly error?: { message: string; location: string | null; trace?: ItfTrace };
   readonly coverage?: readonly CoverageEntry[];
+  /** Worker threads of the search (1 for the one-worker search). */
+  readonly workers?: number;
+  /** With --continue: the violations with traces (the shortest first) and counts per name. */
+  readonly violations?: readonly { name: string | null; kind: string; trace: ItfTrace; loopsTo?: number }[];
+  readonly violationCounts?: Record<string, number>;
 }
 
 export function toJson(
@@ -411,7 +432,26 @@ export function toJson(
         }
       : {}),
     ...(r.coverage ? { coverage: r.coverage } : {}),
+    workers: r.workers ?? 1,
+    ...(r.violations && r.violationCounts
+      ? {
+          violations: r.violations.map((v) => ({
+            name: v.name,
+            kind: v.kind,
+            trace: traceToItf(vars, v.trace, { ...meta, description: describeViolation(v) }),
+            ...(v.trace.loopsTo !== undefined ? { loopsTo: v.trace.loopsTo } : {}),
+          })),
+          violationCounts: Object.fromEntries(r.violationCounts),
+        }
+      : {}),
   };
+}
+
+/** `3 violations: 2 of invariant Inv, 1 deadlock`. */
+export function violationSummary(counts: ReadonlyMap<string, number>): string {
+  const total = [...counts.values()].reduce((a, b) => a + b, 0);
+  const parts = [...counts].map(([name, c]) => (name === 'deadlock' ? `${c} deadlock` : `${c} of ${name}`));
+  return `${total} violation${total === 1 ? '' : 's'} found: ${parts.join(', ')}.`;
 }
 
 export function describeViolation(v: CheckViolation): string {
@@ -473,14 +513,26 @@ export function formatReport(vars: readonly string[], r: CheckResult, alias?: Al
     if (t.stuttering) out.push(`State ${t.steps.length + 1}: Stuttering`, '');
     else if (t.loopsTo !== undefined) out.push(`Back to state ${t.loopsTo + 1}`, '');
   };
-  if (r.violation) {
-    out.push(`Error: ${describeViolation(r.violation)}`);
+  const violationBlock = (v: CheckViolation): void => {
+    out.push(`Error: ${describeViolation(v)}`);
     out.push(
-      r.violation.kind === 'liveness'
+      v.kind === 'liveness'
         ? 'Error: The following behavior constitutes a counter-example:'
         : 'Error: The behavior up to this point is:',
     );
-    traceLines(r.violation.trace);
+    traceLines(v.trace);
+  };
+  if (r.violations && r.violationCounts) {
+    // --continue: every violation TLC would print, then how many of each.
+    for (const v of r.violations) violationBlock(v);
+    const total = [...r.violationCounts.values()].reduce((a, b) => a + b, 0);
+    if (r.error) out.push(`Error: ${r.error.location ? `${r.error.location}: ` : ''}${r.error.message}`);
+    else out.push('Model checking completed (--continue): the search went on after each violation.');
+    out.push(`${violationSummary(r.violationCounts)}`);
+    if (total > r.violations.length)
+      out.push(`(traces shown for the ${r.violations.length} shortest of ${total} violations)`);
+  } else if (r.violation) {
+    violationBlock(r.violation);
   } else if (r.error) {
     out.push(`Error: ${r.error.location ? `${r.error.location}: ` : ''}${r.error.message}`);
     if (r.error.trace) {
@@ -493,7 +545,8 @@ export function formatReport(vars: readonly string[], r: CheckResult, alias?: Al
   out.push(
     `${r.statesGenerated} states generated, ${r.distinctStates} distinct states found, ${r.leftOnQueue} states left on queue.`,
   );
-  if (r.result === 'ok') out.push(`The depth of the complete state graph search is ${r.depth}.`);
+  if (r.result === 'ok' || (r.violationCounts && !r.error))
+    out.push(`The depth of the complete state graph search is ${r.depth}.`);
   out.push(`Finished in ${r.durationMs} ms.`);
   return out.join('\n');
 }

@@ -91,12 +91,19 @@ export interface SearchResult<S, L> {
   readonly leftOnQueue: number;
   readonly violation?: SearchViolation<S, L>;
   readonly error?: SearchError<S, L>;
-  /** The explored graph, when recordGraph was asked for and the search completed. */
+  /** The explored graph, when recordGraph was asked for and the search completed or found a violation (then: the part explored). */
   readonly graph?: StateGraph<S, L>;
   /** Bytes held by the fingerprint set at the end. */
   readonly fingerprintBytes: number;
   /** With the coverage option: counts per action name, in the order first seen. */
   readonly coverage?: ReadonlyMap<string, ActionCount>;
+  /**
+   * With continueAfterViolation: every violation found, in the order found, with a trace for
+   * the first maxViolationTraces of them (`violation` is the first).
+   */
+  readonly violations?: readonly SearchViolation<S, L>[];
+  /** With continueAfterViolation: violating states (and transitions) per name ('deadlock' for deadlocks). */
+  readonly violationCounts?: ReadonlyMap<string, number>;
 }
 
 export interface SearchProgress {
@@ -128,7 +135,18 @@ export interface SearchOptions<L = unknown> {
    */
   readonly coverage?: (label: L) => string;
   readonly coverageInit?: string;
+  /**
+   * Go on after an invariant, action-property or deadlock violation (TLC's -continue): each
+   * violating state is reported once, with the first invariant it violates, and is explored
+   * further; the result is the first violation's, over the complete search.
+   */
+  readonly continueAfterViolation?: boolean;
+  /** With continueAfterViolation: traces are rebuilt for this many violations (default 100); all are counted. */
+  readonly maxViolationTraces?: number;
 }
+
+/** Default of SearchOptions.maxViolationTraces. */
+export const MAX_VIOLATION_TRACES = 100;
 
 /** Per action: states generated through it, and the new distinct states among them. */
 export interface ActionCount {
@@ -231,42 +249,14 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions<L> = {
     }
   };
 
-  /** Replays the parent chain of state `id` and returns the steps from an initial state to it. */
-  /**
-   * Replays the parent chain of state `id` and returns the steps from an initial state to it.
-   * Candidates are collected before any is tested (`accept` may run the evaluator again).
-   */
-  const replay = (id: number, accept?: (s: S) => boolean): TraceStep<S, L>[] => {
-    const chain: number[] = [];
-    for (let i = id; i !== -1; i = fps.parent(i)) chain.push(i);
-    chain.reverse();
-    const last = chain.length - 1;
-    const pick = (cands: [S, L | null][], k: number): [S, L | null] | undefined => {
-      const want = chain[k]!;
-      const same = cands.filter(([s]) => {
-        const [hi, lo] = fp2(s);
-        return hi === fps.hi(want) && lo === fps.lo(want);
-      });
-      if (k === last && accept) return same.find(([s]) => safeBool(() => accept(s))) ?? same[0];
-      return same[0];
-    };
-    const inits: [S, L | null][] = [];
-    sys.initStates((s) => inits.push([s, null]));
-    const first = pick(inits, 0);
-    if (!first)
-      throw new Error('internal error: replay found no initial state with the recorded fingerprint');
-    const steps: TraceStep<S, L>[] = [{ state: first[0], label: null }];
-    let cur = first[0];
-    for (let k = 1; k < chain.length; k++) {
-      const cands: [S, L | null][] = [];
-      sys.successors(cur, (t, l) => cands.push([t, l]));
-      const next = pick(cands, k);
-      if (!next) throw new Error(`internal error: replay lost the trace at step ${k + 1}`);
-      steps.push({ state: next[0], label: next[1] });
-      cur = next[0];
-    }
-    return steps;
+  /** The fingerprints from an initial state to state `id`, along the parent chain. */
+  const chainOf = (id: number): [number, number][] => {
+    const chain: [number, number][] = [];
+    for (let i = id; i !== -1; i = fps.parent(i)) chain.push([fps.hi(i), fps.lo(i)]);
+    return chain.reverse();
   };
+  const replay = (id: number, accept?: (s: S) => boolean): TraceStep<S, L>[] =>
+    replayFingerprints(sys, chainOf(id), accept);
 
   const safeReplay = (id: number, accept?: (s: S) => boolean): Trace<S, L> | undefined => {
     try {
@@ -295,12 +285,33 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions<L> = {
     leftOnQueue: queue.length,
     ...(extra.violation ? { violation: extra.violation } : {}),
     ...(extra.error ? { error: extra.error } : {}),
-    ...(record && extra.complete
+    ...(record && (extra.complete || extra.violation)
       ? { graph: { states, succ, init: initIds, ...(labelled ? { labelled } : {}) } }
       : {}),
     fingerprintBytes: fps.bytes,
     ...(cov ? { coverage: cov } : {}),
+    ...(found ? { violations: found, violationCounts: foundCounts } : {}),
   });
+
+  // --continue: the violations found so far (traces for the first maxTraces), counts per name.
+  const keepGoing = opts.continueAfterViolation ?? false;
+  const maxTraces = Math.max(1, opts.maxViolationTraces ?? MAX_VIOLATION_TRACES);
+  const found: SearchViolation<S, L>[] | null = keepGoing ? [] : null;
+  const foundCounts = new Map<string, number>();
+  /** Records a violation under --continue; false when the search must stop with it. */
+  const note = (kind: ViolationKind, name: string | null, trace: () => Trace<S, L>): boolean => {
+    if (!found) return false;
+    const key = name ?? 'deadlock';
+    foundCounts.set(key, (foundCounts.get(key) ?? 0) + 1);
+    if (found.length < maxTraces) found.push({ kind, name, trace: trace() });
+    return true;
+  };
+  /** The result of a search that went on after violations (the first one is the verdict). */
+  const continued = (): SearchResult<S, L> => {
+    const v = found![0]!;
+    const verdict = v.kind === 'invariant' ? 'invariant' : v.kind === 'deadlock' ? 'deadlock' : 'property';
+    return finish(verdict, { violation: v, complete: true });
+  };
 
   const evalPred = <T>(f: () => T, during: string, trace: () => Trace<S, L> | undefined): T => {
     try {
@@ -352,11 +363,13 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions<L> = {
       }
       for (const inv of sys.invariants) {
         if (!evalPred(() => inv.holds(s), `evaluating invariant ${inv.name}`, single)) {
+          if (note('invariant', inv.name, single)) break;
           return finish('invariant', { violation: { kind: 'invariant', name: inv.name, trace: single() } });
         }
       }
       for (const p of sys.initProperties) {
         if (!evalPred(() => p.holds(s), `evaluating property ${p.name}`, single)) {
+          if (note('init-property', p.name, single)) break;
           return finish('property', { violation: { kind: 'init-property', name: p.name, trace: single() } });
         }
       }
@@ -460,8 +473,9 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions<L> = {
               during = invDuring[i]!;
               const inv = invariants[i]!;
               if (!inv.holds(t)) {
-                const trace = violationTrace(sid, t, label, (x) => !inv.holds(x));
-                throw new Found({ kind: 'invariant', name: inv.name, trace });
+                const trace = (): Trace<S, L> => violationTrace(sid, t, label, (x) => !inv.holds(x));
+                if (note('invariant', inv.name, trace)) break;
+                throw new Found({ kind: 'invariant', name: inv.name, trace: trace() });
               }
             }
           }
@@ -469,8 +483,9 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions<L> = {
             during = apDuring[i]!;
             const ap = actionProps[i]!;
             if (!ap.holds(s, t)) {
-              const trace = violationTrace(sid, t, label, null, ap);
-              throw new Found({ kind: 'action-property', name: ap.name, trace });
+              const trace = (): Trace<S, L> => violationTrace(sid, t, label, null, ap);
+              if (note('action-property', ap.name, trace)) break;
+              throw new Found({ kind: 'action-property', name: ap.name, trace: trace() });
             }
           }
           if (inModel && !seen && fps.size >= maxStates) {
@@ -493,16 +508,16 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions<L> = {
         throw new StopSearch<S, L>({ error: e, during, trace });
       }
       if (nsucc === 0 && checkDeadlock) {
-        const trace = safeReplay(sid, (x) => {
-          let any = false;
-          sys.successors(x, () => {
-            any = true;
-          });
-          return !any;
-        });
-        return finish('deadlock', {
-          violation: { kind: 'deadlock', name: null, trace: trace ?? { steps: [{ state: s, label: null }] } },
-        });
+        const trace = (): Trace<S, L> =>
+          safeReplay(sid, (x) => {
+            let any = false;
+            sys.successors(x, () => {
+              any = true;
+            });
+            return !any;
+          }) ?? { steps: [{ state: s, label: null }] };
+        if (!note('deadlock', null, trace))
+          return finish('deadlock', { violation: { kind: 'deadlock', name: null, trace: trace() } });
       }
       if (opts.onProgress) {
         const now = Date.now();
@@ -518,6 +533,7 @@ export function search<S, L>(sys: SearchSystem<S, L>, opts: SearchOptions<L> = {
         }
       }
     }
+    if (found && found.length > 0) return continued();
     return finish('ok', { complete: true });
   } catch (e) {
     if (e instanceof StopSearch) return finish('error', { error: e.error as SearchError<S, L> });
@@ -566,4 +582,59 @@ function safeBool(f: () => boolean): boolean {
   } catch {
     return false;
   }
+}
+
+/** The system's fingerprint of a state as [hi, lo] uint32 halves. */
+export function fingerprintPairOf<S, L>(sys: SearchSystem<S, L>): (s: S) => [number, number] {
+  if (sys.fingerprintInto) {
+    const buf = new Uint32Array(2);
+    return (s) => {
+      sys.fingerprintInto!(s, buf);
+      return [buf[0]!, buf[1]!];
+    };
+  }
+  return (s) => splitFingerprint(sys.fingerprint(s));
+}
+
+/**
+ * Rebuilds a behaviour from the fingerprints of its states: an initial state with the first
+ * fingerprint, then at each step a successor of the previous state with the next one (as TLC
+ * does, states are not stored, only fingerprints). Among several states with the last
+ * fingerprint (a VIEW, SYMMETRY), `accept` picks the one that shows the violation (`prev` is
+ * the state before it, null for an initial state). Candidates are collected before any is
+ * tested (`accept` may run the evaluator again). Throws when a fingerprint is not found (an
+ * evaluator that does not give the same successors again, e.g. RandomElement).
+ */
+export function replayFingerprints<S, L>(
+  sys: SearchSystem<S, L>,
+  chain: readonly (readonly [number, number])[],
+  accept?: (s: S, prev: S | null) => boolean,
+): TraceStep<S, L>[] {
+  const fp2 = fingerprintPairOf(sys);
+  const last = chain.length - 1;
+  const pick = (cands: [S, L | null][], k: number, prev: S | null): [S, L | null] | undefined => {
+    const [hi, lo] = chain[k]!;
+    const same = cands.filter(([s]) => {
+      const [h, l] = fp2(s);
+      return h === hi >>> 0 && l === lo >>> 0;
+    });
+    if (k === last && accept) return same.find(([s]) => safeBool(() => accept(s, prev))) ?? same[0];
+    return same[0];
+  };
+  if (chain.length === 0) throw new Error('internal error: replay of an empty behaviour');
+  const inits: [S, L | null][] = [];
+  sys.initStates((s) => inits.push([s, null]));
+  const first = pick(inits, 0, null);
+  if (!first) throw new Error('internal error: replay found no initial state with the recorded fingerprint');
+  const steps: TraceStep<S, L>[] = [{ state: first[0], label: null }];
+  let cur = first[0];
+  for (let k = 1; k < chain.length; k++) {
+    const cands: [S, L | null][] = [];
+    sys.successors(cur, (t, l) => cands.push([t, l]));
+    const next = pick(cands, k, cur);
+    if (!next) throw new Error(`internal error: replay lost the trace at step ${k + 1}`);
+    steps.push({ state: next[0], label: next[1] });
+    cur = next[0];
+  }
+  return steps;
 }
