@@ -74,6 +74,14 @@ export class SimDisk {
     return this.faults.has(fault);
   }
 
+  private atomic = true;
+
+  /** Test only (the simulator's mutation `store-not-atomic`): a batch in flight at a crash
+   * lands as a seeded prefix of its ops, which LMDB never does. */
+  breakAtomicity(): void {
+    this.atomic = false;
+  }
+
   /** The store of `owner` (a worker), opened by its current incarnation. A store of a previous
    * incarnation is closed for good: a crashed process's handle never writes again. */
   openStore(owner: string, durability: SimDurability = 'batch'): SimStore {
@@ -113,7 +121,11 @@ export class SimDisk {
     if (st) {
       st.epoch++; // the dead process's handle is stale from now on
       for (const w of st.inFlight) {
-        if (this.random.nextInt(2) === 0) {
+        if (!this.atomic && w.ops.length > 1) {
+          apply(st.committed, w.ops.slice(0, 1 + this.random.nextInt(w.ops.length - 1)));
+          st.history.push(cloneImage(st.committed));
+          batchesLost++;
+        } else if (this.random.nextInt(2) === 0) {
           apply(st.committed, w.ops);
           st.history.push(cloneImage(st.committed));
         } else batchesLost++;

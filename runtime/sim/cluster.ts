@@ -1,0 +1,762 @@
+// A whole cluster of an application in one process, under deterministic simulation (issue 8).
+//
+// N worker engines (runtime/engine/worker.ts, unchanged) joined by the real DataPlanes,
+// ChannelEndpoints and delivery machines over the simulated network (sim/net.ts), each with a
+// SimStore on one SimDisk and its file sinks as SimFileSinks (sim/disk.ts), every timer on one
+// simulated clock (sim/scheduler.ts) that this module's loop drives: it lets every microtask
+// settle, then runs the next timer, so simulated time runs as fast as the CPU allows. Every
+// choice (fault schedule, latencies, where byte streams are cut, which write tears) comes from
+// one seed.
+//
+// The control plane is this module, in the role of the coordinator and the source worker's
+// shell (docs/exactly-once.md): the partition table, membership, each worker's durable
+// watermarks -> SourceCommitTracker -> commitSources on the source worker, rewinds for gaps and
+// restarted workers. A crash drops the worker's engine and channels and crashes its disk
+// (SimDisk.crash); a restart builds a new engine on a fresh openStore (it recovers) and the
+// peers get fresh channels to it.
+//
+// At the end it checks the exactly-once properties against a fault-free embedded run of the
+// same input: each state equals the fold of each source message once, the sinks hold each
+// output once (no duplicate, no gap, no torn line), every source message is committed, and the
+// run finished once the faults stopped (liveness). The event log (faults, connections, control
+// messages, commits) is hashed: the same seed gives the same hash.
+import { createHash } from 'node:crypto';
+import { loadApp } from '../api/load.ts';
+import type { Application } from '../api/app.ts';
+import type { AppOptions } from '../api/options.ts';
+import { DataPlane } from '../cluster/node.ts';
+import { ChannelEndpoint } from '../net/endpoint.ts';
+import type { EndpointOptions } from '../net/endpoint.ts';
+import { appForClusterWorker } from '../connectors/index.ts';
+import { createWorkerEngine } from '../engine/worker.ts';
+import type { WorkerEngineImpl } from '../engine/worker.ts';
+import { roundRobinTable } from '../engine/partition.ts';
+import { MemoryDeadLetterSink } from '../engine/dead-letters.ts';
+import { runEmbedded } from '../engine/embedded.ts';
+import { SourceCommitTracker } from '../engine/source-commit.ts';
+import type { SourceCommitMutation } from '../engine/source-commit.ts';
+import { createSeededRandom, createSystemClock } from '../system.ts';
+import type { Logger, Random } from '../types.ts';
+import { DISK_FAULTS, SimDisk } from './disk.ts';
+import type { DiskFault, SimDurability } from './disk.ts';
+import { NET_FAULTS, SimNet } from './net.ts';
+import type { NetFault } from './net.ts';
+import { SimScheduler, WorkerClock } from './scheduler.ts';
+import type { Owner } from './scheduler.ts';
+import { SimStream, registerSimRun, syntheticLines, unregisterSimRun } from './source.ts';
+import type { SimRunContext } from './source.ts';
+
+export const SIM_FAULTS = [
+  'drop',
+  'dup',
+  'reorder',
+  'partition',
+  'crash',
+  'restart',
+  'torn-write',
+  'fsync-loss',
+  'slow-disk',
+  'clock-skew',
+] as const;
+export type SimFault = (typeof SIM_FAULTS)[number];
+
+/** Deliberately broken variants, for the tests that show the simulator finds bugs. */
+export const SIM_MUTATIONS = ['commit-early', 'forget-rewind', 'store-not-atomic'] as const;
+export type SimMutation = (typeof SIM_MUTATIONS)[number];
+
+/** One scheduled fault (a schedule is data: a file replays it, shrinking cuts it down). */
+export type FaultEvent =
+  | { readonly atMs: number; readonly kind: 'drop' | 'dup'; readonly pair: readonly [number, number] }
+  | {
+      readonly atMs: number;
+      readonly kind: 'partition';
+      readonly side: readonly number[];
+      readonly forMs: number;
+    }
+  | {
+      readonly atMs: number;
+      readonly kind: 'crash' | 'restart';
+      readonly worker: number;
+      readonly downMs: number;
+      readonly powerLoss: boolean;
+    };
+
+export interface SimOptions {
+  readonly appPath: string;
+  readonly params?: Readonly<Record<string, string>>;
+  readonly workers: number;
+  readonly seed: number;
+  /** Input lines (default 300) and lines per source batch (default 4). */
+  readonly lines?: number;
+  readonly batchLines?: number;
+  /** Simulated ms between source batches (default 5). */
+  readonly intervalMs?: number;
+  readonly faults?: readonly SimFault[];
+  /** An explicit fault schedule (replay, shrinking); default: drawn from the seed. */
+  readonly schedule?: readonly FaultEvent[];
+  /** Stop (a liveness failure) after this many simulated ms (default 120 s). */
+  readonly maxSimMs?: number;
+  /** Stop (a liveness failure) after this many events (timers run; default unbounded). */
+  readonly maxSteps?: number;
+  /** How long after the last fault the run must have finished (default 60 s simulated). */
+  readonly livenessMs?: number;
+  /** Exactly-once (the engine's ExactlyOnceOptions with a SimStore per worker); default true. */
+  readonly exactlyOnce?: boolean;
+  readonly durability?: SimDurability;
+  /** Test only: a deliberately broken variant. */
+  readonly mutation?: SimMutation;
+}
+
+export interface SimReport {
+  readonly seed: number;
+  readonly workers: number;
+  readonly lines: number;
+  readonly faults: readonly SimFault[];
+  readonly schedule: readonly FaultEvent[];
+  readonly exactlyOnce: boolean;
+  readonly verdict: 'pass' | 'fail';
+  readonly failures: readonly string[];
+  /** sha256 of the event log (hex, first 16 digits). */
+  readonly hash: string;
+  readonly events: number;
+  /** Faults that took effect, by kind (a reset of a link that was not connected does not count). */
+  readonly injected: Readonly<Record<string, number>>;
+  readonly simMs: number;
+  readonly wallMs: number;
+  /** Timers run (the simulator's steps). */
+  readonly steps: number;
+  /** The last lines of the workers' logs (failing runs: what they said). */
+  readonly logTail: readonly string[];
+}
+
+const sinkLines = (bytes: Uint8Array): string[] => {
+  const text = Buffer.from(bytes).toString('utf8');
+  if (text.length === 0) return [];
+  const parts = text.split('\n');
+  parts.pop(); // after the last newline (empty unless torn)
+  return parts;
+};
+
+/** Derives an independent seeded generator for one purpose from the run's seed. */
+function derive(seed: number, purpose: number): Random {
+  return createSeededRandom((Math.imul(seed ^ 0x5bd1e995, 0x27d4eb2d) + purpose * 0x9e3779b1) | 0);
+}
+
+/** The fault schedule a seed gives (for the network, process and disk faults that are events). */
+export function drawSchedule(
+  seed: number,
+  workers: number,
+  faults: readonly SimFault[],
+  windowMs: number,
+): FaultEvent[] {
+  const r = derive(seed, 1);
+  const kinds = (['drop', 'dup', 'partition', 'crash', 'restart'] as const).filter((k) => faults.includes(k));
+  if (kinds.length === 0 || workers < 1) return [];
+  const n = 1 + r.nextInt(12);
+  const out: FaultEvent[] = [];
+  for (let i = 0; i < n; i++) {
+    const atMs = Math.round(r.next() * windowMs * 10) / 10;
+    const kind = kinds[r.nextInt(kinds.length)]!;
+    if (kind === 'drop' || kind === 'dup') {
+      if (workers < 2) continue;
+      const a = r.nextInt(workers);
+      const b = (a + 1 + r.nextInt(workers - 1)) % workers;
+      out.push({ atMs, kind, pair: [Math.min(a, b), Math.max(a, b)] });
+    } else if (kind === 'partition') {
+      if (workers < 2) continue;
+      const side: number[] = [];
+      for (let w = 0; w < workers; w++) if (r.nextInt(2) === 0) side.push(w);
+      if (side.length === 0) side.push(r.nextInt(workers));
+      if (side.length === workers) side.splice(r.nextInt(workers), 1);
+      out.push({ atMs, kind, side, forMs: 10 + r.nextInt(500) });
+    } else {
+      const worker = r.nextInt(workers);
+      const downMs = kind === 'crash' ? 50 + r.nextInt(1500) : 1 + r.nextInt(20);
+      const powerLoss = faults.includes('fsync-loss') && r.nextInt(2) === 0;
+      out.push({ atMs, kind, worker, downMs, powerLoss });
+    }
+  }
+  return out.sort((x, y) => x.atMs - y.atMs);
+}
+
+interface Incarnation {
+  readonly n: number;
+  readonly owner: Owner;
+  readonly engine: WorkerEngineImpl;
+  readonly plane: DataPlane;
+  started: boolean;
+  sourcesDone: boolean;
+  /** The endpoint to each peer's current incarnation. */
+  readonly endpoints: Map<string, ChannelEndpoint>;
+}
+
+/** The exactly-once calls of the engine (runtime/engine/types.ts). */
+interface ExactlyOnceCalls {
+  rewindSources(to: Readonly<Record<number, number>>): void;
+  commitSources(committed: Readonly<Record<number, number>>): void;
+}
+
+const CONTROL_LATENCY_MS = 1;
+const PROGRESS_INTERVAL_MS = 20;
+const REWIND_QUIET_MS = 100;
+const LOG_TAIL = 40;
+
+let runCounter = 0;
+
+/** Runs one simulation to its end and checks it. */
+export async function simulate(o: SimOptions): Promise<SimReport> {
+  const wall0 = performance.now();
+  const faults = [...new Set(o.faults ?? [])];
+  for (const f of faults)
+    if (!(SIM_FAULTS as readonly string[]).includes(f))
+      throw new RangeError(`unknown fault "${f}"; known: ${SIM_FAULTS.join(', ')}`);
+  if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64)
+    throw new RangeError(`workers must be an integer from 1 to 64, got ${o.workers}`);
+  const lineCount = o.lines ?? 300;
+  const batchLines = o.batchLines ?? 4;
+  const intervalMs = o.intervalMs ?? 5;
+  const exactlyOnce = o.exactlyOnce ?? true;
+  const durability = o.durability ?? 'sync';
+  const maxSimMs = o.maxSimMs ?? 120_000;
+  const livenessMs = o.livenessMs ?? 60_000;
+  const inputMs = Math.ceil(lineCount / batchLines) * intervalMs;
+  const schedule = o.schedule ? [...o.schedule] : drawSchedule(o.seed, o.workers, faults, inputMs + 200);
+  const names = Array.from({ length: o.workers }, (_, i) => `w${i + 1}`);
+  const sourceWorker = names[0]!;
+
+  const hash = createHash('sha256');
+  let events = 0;
+  const logTail: string[] = [];
+  const sched = new SimScheduler();
+  const event = (line: string): void => {
+    events++;
+    hash.update(`${sched.monotonicMs().toFixed(3)} ${line}\n`);
+  };
+  const tail = (line: string): void => {
+    logTail.push(`[${sched.monotonicMs().toFixed(1)} ms] ${line}`);
+    if (logTail.length > LOG_TAIL) logTail.shift();
+  };
+  const failures: string[] = [];
+  const injected: Record<string, number> = {};
+  const count = (k: string): void => {
+    injected[k] = (injected[k] ?? 0) + 1;
+  };
+
+  const lines = syntheticLines(derive(o.seed, 2), lineCount);
+  const runRandom = derive(o.seed, 3);
+  const netFaults = faults.filter((f): f is NetFault => (NET_FAULTS as readonly string[]).includes(f));
+  const diskFaults = faults.filter((f): f is DiskFault => (DISK_FAULTS as readonly string[]).includes(f));
+  const disk = new SimDisk({ random: derive(o.seed, 4), clock: sched, faults: diskFaults });
+  if (o.mutation === 'store-not-atomic') disk.breakAtomicity();
+  const net = new SimNet({ random: derive(o.seed, 5), sched, faults: netFaults, log: event });
+  const stream = new SimStream(lines, batchLines, intervalMs);
+  const runId = `r${++runCounter}`;
+  const ctx: SimRunContext = { stream, disk, sinks: new Map() };
+  registerSimRun(runId, ctx);
+  try {
+    const appOptions: AppOptions = {
+      source: `sim:${runId}`,
+      sink: `sim:${runId}/out`,
+      params: o.params ?? {},
+    };
+    const loaded = await loadApp(o.appPath, appOptions);
+    checkSimConnectors(loaded, runId);
+    const partitions = roundRobinTable(names, loaded.partitionCount);
+    const apps = names.map((n) => appForClusterWorker(loaded, n).app);
+
+    const tracker = exactlyOnce
+      ? new SourceCommitTracker({
+          sources: loaded.sources.length,
+          workers: names,
+          where: 'the simulated source worker',
+          ...(o.mutation === 'commit-early' || o.mutation === 'forget-rewind'
+            ? { mutation: o.mutation as SourceCommitMutation }
+            : {}),
+        })
+      : null;
+    stream.onRead = (worker, through) => {
+      const cur = live.get(worker);
+      if (!tracker || !cur || worker !== sourceWorker) return;
+      if (through > tracker.state.read[0]!) tracker.read(0, through);
+    };
+
+    const live = new Map<string, Incarnation>();
+    const down = new Set<string>();
+    let incarnations = 0;
+    const lastRewind = new Map<number, { to: number; atMs: number }>();
+    let engineFailure: string | null = null;
+
+    const skew = names.map(() =>
+      faults.includes('clock-skew')
+        ? { offsetMs: Math.round((runRandom.next() - 0.5) * 2000), rate: 0.95 + runRandom.next() * 0.1 }
+        : { offsetMs: 0, rate: 1 },
+    );
+
+    /** A control message to a worker, after the control latency; lost if it is not alive then. */
+    const control = (to: string, what: string, fn: (inc: Incarnation) => void): void => {
+      const inc = live.get(to);
+      if (!inc) return;
+      sched.schedule(
+        CONTROL_LATENCY_MS,
+        () => {
+          if (!inc.owner.alive) return;
+          event(`control ${to}: ${what}`);
+          fn(inc);
+        },
+        inc.owner,
+      );
+    };
+
+    const rewind = (to: Record<number, number>, why: string): void => {
+      if (!exactlyOnce) return;
+      for (const [s, v] of Object.entries(to))
+        lastRewind.set(Number(s), { to: v, atMs: sched.monotonicMs() });
+      control(sourceWorker, `rewind ${JSON.stringify(to)} (${why})`, (inc) => {
+        if (!inc.started) return; // a source worker still starting resumes from its store
+        (inc.engine as unknown as ExactlyOnceCalls).rewindSources(to);
+      });
+    };
+
+    const onProgress = (worker: string, marks: Readonly<Record<number, number>>): void => {
+      if (!tracker) return;
+      event(`progress ${worker} ${JSON.stringify(marks)}`);
+      const advanced = tracker.report(worker, marks);
+      if (Object.keys(advanced).length === 0) return;
+      const committed = tracker.committed();
+      event(`committed ${JSON.stringify(committed)}`);
+      control(sourceWorker, `commit ${JSON.stringify(committed)}`, (inc) => {
+        if (!inc.started) return;
+        (inc.engine as unknown as ExactlyOnceCalls).commitSources(committed);
+      });
+    };
+
+    const channelOptions = (from: string, to: string): EndpointOptions => ({
+      local: { cluster: 'sim', app: loaded.name, worker: from },
+      expectedPeer: to,
+      connection: `data channel ${from} -> ${to}`,
+      windowBytes: 4096,
+      windowFrames: 16,
+      maxQueuedBytes: 4096,
+      reconnect: true,
+    });
+
+    const joinChannels = (a: Incarnation, an: string, b: Incarnation, bn: string): void => {
+      const epA = new ChannelEndpoint(channelOptions(an, bn), {
+        onBatch: (batch, from, ep) => a.plane.onBatch(ep, batch, from),
+        log: (m) => tail(`${an}: ${m}`),
+      });
+      const epB = new ChannelEndpoint(channelOptions(bn, an), {
+        onBatch: (batch, from, ep) => b.plane.onBatch(ep, batch, from),
+        log: (m) => tail(`${bn}: ${m}`),
+      });
+      a.endpoints.set(bn, epA);
+      b.endpoints.set(an, epB);
+      a.plane.addChannel(bn, epA);
+      b.plane.addChannel(an, epB);
+      net.link(epA, epB, an, bn);
+    };
+
+    const startWorker = (i: number): void => {
+      const name = names[i]!;
+      const n = ++incarnations;
+      const owner: Owner = { alive: true };
+      const clock = new WorkerClock(sched, owner, skew[i]!.offsetMs, skew[i]!.rate);
+      const log: Logger = {
+        info: () => {},
+        warn: (m) => tail(`${name} warn: ${m}`),
+        error: (m) => tail(`${name} error: ${m}`),
+      };
+      const plane = new DataPlane(name, log, 2048, 64);
+      plane.peers = new Set(names.filter((x) => x !== name));
+      let progressTimer = false;
+      let durable: Readonly<Record<number, number>> = {};
+      const store = exactlyOnce ? disk.openStore(name, durability) : null;
+      const engineOptions = {
+        app: apps[i]!,
+        workerName: name,
+        partitions,
+        clock,
+        log,
+        deadLetters: new MemoryDeadLetterSink(),
+        remote: plane,
+        runSources: name === sourceWorker,
+        random: derive(o.seed, 100 + n),
+        ...(store
+          ? {
+              exactlyOnce: {
+                store,
+                durability,
+                onDurable: (marks: Readonly<Record<number, number>>) => {
+                  if (!owner.alive) return;
+                  durable = { ...marks };
+                  if (progressTimer) return;
+                  progressTimer = true;
+                  clock.setTimer(PROGRESS_INTERVAL_MS, () => {
+                    progressTimer = false;
+                    sched.schedule(CONTROL_LATENCY_MS, () => onProgress(name, durable), owner);
+                  });
+                },
+                onGap: (source: number, offset: number) => {
+                  if (!owner.alive) return;
+                  event(`gap ${name} source ${source} offset ${offset}`);
+                  const last = lastRewind.get(source);
+                  if (last && last.to <= offset && sched.monotonicMs() - last.atMs < REWIND_QUIET_MS) return;
+                  rewind({ [source]: offset }, `${name} is missing source ${source} from ${offset}`);
+                },
+              },
+            }
+          : {}),
+      };
+      const engine = createWorkerEngine(engineOptions);
+      plane.engine = engine;
+      const inc: Incarnation = {
+        n,
+        owner,
+        engine,
+        plane,
+        started: false,
+        sourcesDone: false,
+        endpoints: new Map(),
+      };
+      live.set(name, inc);
+      down.delete(name);
+      event(`start ${name} incarnation ${n}`);
+      plane.onLoss = (reason) => {
+        if (owner.alive) tail(`${name} lost data: ${reason}`);
+      };
+      void engine.whenFailed().then((err) => {
+        if (owner.alive && engineFailure === null) engineFailure = `worker ${name}: ${err.message}`;
+      });
+      for (const [peer, other] of live) {
+        if (peer === name) continue;
+        other.plane.replacePeer(name, `${name} restarted`);
+        joinChannels(inc, name, other, peer);
+      }
+      engine.start().then(
+        () => {
+          if (!owner.alive) return;
+          inc.started = true;
+          plane.setStarted();
+          event(`started ${name}`);
+          if (name === sourceWorker)
+            engine.sourcesDone().then(
+              () => {
+                if (owner.alive) inc.sourcesDone = true;
+              },
+              () => undefined,
+            );
+        },
+        (err: unknown) => {
+          if (owner.alive && engineFailure === null)
+            engineFailure = `worker ${name} cannot start: ${(err as Error).message}`;
+        },
+      );
+    };
+
+    const crashWorker = (i: number, powerLoss: boolean, why: string): boolean => {
+      const name = names[i]!;
+      const inc = live.get(name);
+      if (!inc) return false;
+      inc.owner.alive = false;
+      live.delete(name);
+      down.add(name);
+      stream.killSourcesOf(name);
+      net.processDied(name);
+      const r = disk.crash(name, powerLoss);
+      event(
+        `crash ${name} (${why}${powerLoss ? ', power loss' : ''}): ${r.batchesLost} store batches lost` +
+          r.files.map((f) => `, ${f.path} -${f.bytesLost} bytes${f.torn ? ' torn' : ''}`).join(''),
+      );
+      return true;
+    };
+
+    const restartWorker = (i: number): void => {
+      const name = names[i]!;
+      if (live.has(name)) return;
+      startWorker(i);
+      if (tracker) {
+        const to = tracker.workerRestarted(name);
+        event(`restarted ${name}: rewind to ${JSON.stringify(to)}`);
+        if (name !== sourceWorker) rewind({ ...to }, `${name} restarted`);
+      }
+    };
+
+    // The fault schedule, as timers of the simulation itself.
+    let lastFaultMs = 0;
+    for (const f of schedule) {
+      const endMs =
+        f.atMs +
+        (f.kind === 'partition' ? f.forMs : f.kind === 'crash' || f.kind === 'restart' ? f.downMs : 0);
+      lastFaultMs = Math.max(lastFaultMs, endMs);
+      sched.schedule(
+        f.atMs,
+        () => {
+          if (f.kind === 'drop' || f.kind === 'dup') {
+            const [a, b] = [names[f.pair[0]]!, names[f.pair[1]]!];
+            for (const w of net.wires)
+              if ((w.nameA === a && w.nameB === b) || (w.nameA === b && w.nameB === a)) {
+                if (w.reset(f.kind)) count(f.kind);
+              }
+          } else if (f.kind === 'partition') {
+            const side = f.side.map((k) => names[k]!);
+            const others = names.filter((x) => !side.includes(x));
+            event(`fault partition [${side.join(',')}] | [${others.join(',')}] for ${f.forMs} ms`);
+            count('partition');
+            net.partition(side, others);
+            sched.schedule(
+              f.forMs,
+              () => {
+                event('heal partition');
+                net.heal();
+              },
+              null,
+            );
+          } else {
+            const c = f as Extract<FaultEvent, { kind: 'crash' | 'restart' }>;
+            if (crashWorker(c.worker, c.powerLoss, c.kind)) {
+              count(c.kind);
+              if (c.powerLoss) count('power-loss');
+              sched.schedule(c.downMs, () => restartWorker(c.worker), null);
+            }
+          }
+        },
+        null,
+      );
+    }
+
+    for (let i = 0; i < names.length; i++) startWorker(i);
+
+    // ---- the loop ----
+    const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
+    let steps = 0;
+    let outcome: 'finished' | 'stalled' | 'time' | 'steps' | 'failed' = 'stalled';
+    const quiet = (): boolean => {
+      if (down.size > 0 || live.size < names.length) return false;
+      if (net.bytesInFlight > 0) return false;
+      for (const inc of live.values()) {
+        if (!inc.started || inc.plane.busy) return false;
+        for (const ep of inc.endpoints.values()) {
+          const s = ep.core.stats;
+          if (s.unackedFrames > 0 || s.queuedBatches > 0) return false;
+        }
+      }
+      return true;
+    };
+    const finished = (): boolean => {
+      // The cheap conditions first: the channels' stats are not free.
+      if (sched.monotonicMs() < lastFaultMs || down.size > 0) return false;
+      if (tracker) {
+        const c = tracker.committed();
+        for (let s = 0; s < loaded.sources.length; s++) if ((c[s] ?? -1) < lineCount - 1) return false;
+        // ... and the source connector was told (what the TCP source acknowledges its sender with).
+        if (stream.committed < lineCount - 1) return false;
+      } else if (!live.get(sourceWorker)?.sourcesDone) return false;
+      return quiet();
+    };
+    for (;;) {
+      await macrotask();
+      if (engineFailure !== null) {
+        outcome = 'failed';
+        break;
+      }
+      if (finished()) {
+        outcome = 'finished';
+        break;
+      }
+      if (sched.monotonicMs() > maxSimMs || sched.monotonicMs() > lastFaultMs + livenessMs) {
+        outcome = 'time';
+        break;
+      }
+      if (o.maxSteps !== undefined && steps >= o.maxSteps) {
+        outcome = 'steps';
+        break;
+      }
+      if (!sched.runNext()) break; // nothing runnable and nothing scheduled: stalled
+      steps++;
+    }
+    event(`end ${outcome}`);
+
+    // Graceful stop of every live worker (exactly-once: the last commit, the sinks' progress).
+    if (outcome === 'finished') {
+      let stopped = 0;
+      const all = [...live.values()];
+      for (const inc of all)
+        inc.engine.stop().then(
+          () => stopped++,
+          (err: unknown) => {
+            stopped++;
+            if (engineFailure === null) engineFailure = `stop: ${(err as Error).message}`;
+          },
+        );
+      for (let guard = 0; stopped < all.length && guard < 1_000_000; guard++) {
+        await macrotask();
+        if (stopped < all.length && !sched.runNext()) await macrotask();
+      }
+      if (stopped < all.length) failures.push('liveness: the workers did not stop');
+    }
+
+    // ---- the checks ----
+    if (engineFailure !== null) failures.push(`engine failure: ${engineFailure}`);
+    if (outcome === 'stalled')
+      failures.push(
+        `liveness: stalled at ${sched.monotonicMs().toFixed(1)} simulated ms (nothing left to run)${describeWait()}`,
+      );
+    if (outcome === 'time')
+      failures.push(
+        `liveness: not finished ${livenessMs} simulated ms after the last fault${describeWait()}`,
+      );
+    if (outcome === 'steps')
+      failures.push(`liveness: not finished within ${o.maxSteps} steps${describeWait()}`);
+    if (outcome === 'finished') await checkResults();
+
+    function describeWait(): string {
+      const parts: string[] = [];
+      if (down.size > 0) parts.push(`down: ${[...down].join(', ')}`);
+      if (tracker) parts.push(`committed ${JSON.stringify(tracker.committed())} of ${lineCount - 1}`);
+      if (net.bytesInFlight > 0) parts.push(`${net.bytesInFlight} bytes in flight`);
+      for (const [n, inc] of live) if (inc.plane.busy) parts.push(`${n} busy`);
+      return parts.length > 0 ? ` (${parts.join('; ')})` : '';
+    }
+
+    async function checkResults(): Promise<void> {
+      const ref = await referenceRun(o.appPath, o.params ?? {}, lines, batchLines);
+      // State: the union of the live workers' partitions equals the reference's.
+      for (const st of loaded.states) {
+        const got = new Map<string, string>();
+        for (const inc of live.values())
+          for (const [k, v] of inc.engine.finishView().states(st.name))
+            got.set(keyText(k), JSON.stringify(v));
+        const want = ref.states.get(st.name)!;
+        const wrong: string[] = [];
+        for (const [k, v] of want)
+          if (got.get(k) !== v) wrong.push(`${k}: ${got.get(k) ?? 'absent'} (want ${v})`);
+        for (const k of got.keys()) if (!want.has(k)) wrong.push(`${k}: ${got.get(k)} (want absent)`);
+        if (wrong.length > 0)
+          failures.push(
+            `state "${st.name}": ${wrong.length} of ${want.size} keys differ from the fold of each message once: ${wrong.slice(0, 5).join('; ')}`,
+          );
+      }
+      // Sinks: each output once, none missing, no torn line.
+      for (const sink of loaded.sinks) {
+        const base = sinkBase(sink.uri, runId);
+        const got = new Map<string, number>();
+        for (const n of names) {
+          const path = `${base}.${n}`;
+          const bytes = disk.contents(path);
+          if (bytes.length > 0 && bytes[bytes.length - 1] !== 10)
+            failures.push(`sink "${sink.name}" on ${n}: the file ends in a torn line`);
+          for (const l of sinkLines(bytes)) got.set(l, (got.get(l) ?? 0) + 1);
+          event(`sink ${path} ${bytes.length} bytes`);
+          hash.update(bytes);
+        }
+        const want = new Map<string, number>();
+        for (const l of ref.sinks.get(sink.name) ?? []) want.set(l, (want.get(l) ?? 0) + 1);
+        const dup: string[] = [];
+        const gap: string[] = [];
+        for (const [l, c] of got)
+          if (c > (want.get(l) ?? 0)) dup.push(`${JSON.stringify(l)} x${c - (want.get(l) ?? 0)}`);
+        for (const [l, c] of want)
+          if (c > (got.get(l) ?? 0)) gap.push(`${JSON.stringify(l)} x${c - (got.get(l) ?? 0)}`);
+        if (dup.length > 0)
+          failures.push(
+            `sink "${sink.name}": ${dup.length} outputs written more than once: ${dup.slice(0, 5).join(', ')}`,
+          );
+        if (gap.length > 0)
+          failures.push(`sink "${sink.name}": ${gap.length} outputs missing: ${gap.slice(0, 5).join(', ')}`);
+      }
+      // Every source message committed (and the connector told so).
+      if (tracker) {
+        const c = tracker.committed();
+        if ((c[0] ?? -1) < lineCount - 1)
+          failures.push(`commit: source 0 committed through ${c[0]}, the input ends at ${lineCount - 1}`);
+        if (stream.committed < lineCount - 1)
+          failures.push(
+            `commit: the source connector was told offset ${stream.committed} is committed, the input ends at ${lineCount - 1}`,
+          );
+      }
+    }
+
+    const simMs = sched.monotonicMs();
+    const hex = hash.digest('hex').slice(0, 16);
+    return {
+      seed: o.seed,
+      workers: o.workers,
+      lines: lineCount,
+      faults,
+      schedule,
+      exactlyOnce,
+      verdict: failures.length === 0 ? 'pass' : 'fail',
+      failures,
+      hash: hex,
+      events,
+      injected,
+      simMs,
+      wallMs: performance.now() - wall0,
+      steps,
+      logTail,
+    };
+  } finally {
+    unregisterSimRun(runId);
+  }
+}
+
+function keyText(k: unknown): string {
+  return typeof k === 'string' ? `s:${k}` : `n:${String(k)}`;
+}
+
+function sinkBase(uri: string, runId: string): string {
+  return uri.slice(`sim:${runId}/`.length);
+}
+
+function checkSimConnectors(app: Application, runId: string): void {
+  for (const s of app.sources)
+    if (s.uri !== `sim:${runId}`)
+      throw new RangeError(
+        `source "${s.name}" reads ${s.uri}: the simulator runs apps whose sources all take --source (one source)`,
+      );
+  for (const s of app.sinks)
+    if (!s.uri.startsWith(`sim:${runId}/`))
+      throw new RangeError(
+        `sink "${s.name}" writes ${s.uri}: the simulator runs apps whose sinks all take --sink`,
+      );
+}
+
+interface Reference {
+  readonly states: Map<string, Map<string, string>>;
+  readonly sinks: Map<string, string[]>;
+}
+
+/** The fault-free embedded run of the same input: the fold of each message once. */
+async function referenceRun(
+  appPath: string,
+  params: Readonly<Record<string, string>>,
+  lines: readonly string[],
+  batchLines: number,
+): Promise<Reference> {
+  const sched = new SimScheduler();
+  const disk = new SimDisk({ random: createSeededRandom(1), clock: sched });
+  const id = `ref${++runCounter}`;
+  registerSimRun(id, { stream: new SimStream(lines, batchLines, 0), disk, sinks: new Map() });
+  try {
+    const app = await loadApp(appPath, { source: `sim:${id}`, sink: `sim:${id}/out`, params });
+    const states = new Map<string, Map<string, string>>();
+    const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+    let view: ReturnType<WorkerEngineImpl['finishView']> | null = null;
+    const withFinish = { ...app, onFinish: (v: typeof view) => void (view = v) } as Application;
+    await runEmbedded(withFinish, {
+      clock: createSystemClock(),
+      log: quiet,
+      deadLetters: new MemoryDeadLetterSink(),
+    });
+    for (const st of app.states) {
+      const m = new Map<string, string>();
+      for (const [k, v] of view!.states(st.name)) m.set(keyText(k), JSON.stringify(v));
+      states.set(st.name, m);
+    }
+    const sinks = new Map<string, string[]>();
+    for (const s of app.sinks) sinks.set(s.name, sinkLines(disk.contents(sinkBase(s.uri, id))));
+    return { states, sinks };
+  } finally {
+    unregisterSimRun(id);
+  }
+}
