@@ -24,6 +24,8 @@
 //                                       them). Without `from`: the worker's durable watermark
 //                                       (its progress report; Recovery: SourceReceiveAck), true
 //                                       whatever this incarnation has read: counted whole
+// Offsets are the source's (from 0; NO_OFFSET = -1 before the first): committed, read and the
+// marks start at NO_OFFSET unless given (the specs' offsets from 1, with 0 before, fit as well).
 //   SourceCommit {source, to}           commit up to `to`: every offset <= `to` acknowledged by
 //                                       every worker (Ack: SourceCommit, one offset a step;
 //                                       Recovery: the commit half of SourceReceiveAck)
@@ -54,7 +56,7 @@ export type SourceCommitEventType = (typeof SOURCE_COMMIT_EVENTS)[number];
 /** The most offsets a worker may acknowledge one by one beyond its watermark, per source. */
 export const MAX_AHEAD = 4096;
 
-/** What one worker has acknowledged of one source: 1..mark and `ahead` (ascending, all > mark + 1). */
+/** What one worker has acknowledged of one source: every offset <= mark, and `ahead` (ascending, all > mark + 1). */
 export interface WorkerAcks {
   readonly mark: number;
   readonly ahead: readonly number[];
@@ -76,7 +78,7 @@ export interface SourceCommitContext extends SourceCommitState {
 export interface SourceCommitInput {
   /** How many sources (numbered 0..sources-1). */
   readonly sources: number;
-  /** The committed offsets persisted by the source worker (default: all 0). */
+  /** The committed offsets persisted by the source worker (default: all NO_OFFSET, nothing committed). */
   readonly committed?: readonly number[];
   /** Start from this state instead (e.g. a state of a spec's graph); overrides `committed`. */
   readonly from?: SourceCommitState;
@@ -97,8 +99,14 @@ export type SourceCommitEvent =
   | { readonly type: 'WorkerJoined'; readonly worker: string }
   | { readonly type: 'WorkerRestarted'; readonly worker: string };
 
-const nat = (n: unknown): n is number => typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
-const validSource = (c: SourceCommitContext, s: unknown): s is number => nat(s) && s < c.sources;
+/** The offset before a source's first: offsets are the source's own, from 0 (a spec's from 1 with 0 for none fit too). */
+export const NO_OFFSET = -1;
+
+/** An offset, or NO_OFFSET. */
+const offset = (n: unknown): n is number =>
+  typeof n === 'number' && Number.isSafeInteger(n) && n >= NO_OFFSET;
+const validSource = (c: SourceCommitContext, s: unknown): s is number =>
+  typeof s === 'number' && Number.isSafeInteger(s) && s >= 0 && s < c.sources;
 
 /** Ack.tla's acknowledged-by-the-worker: m <= mark or m in ahead. */
 export function acknowledged(a: WorkerAcks, m: number): boolean {
@@ -158,7 +166,7 @@ function ackRange(
   c: SourceCommitContext,
   e: Extract<SourceCommitEvent, { type: 'SourceReceiveAck' }>,
 ): [number, number] {
-  if (e.from === undefined) return [0, e.through];
+  if (e.from === undefined) return [NO_OFFSET, e.through];
   return [e.from, Math.min(e.through, c.read[e.source]!)];
 }
 
@@ -166,10 +174,10 @@ function ackRange(
 export function sourceCommitEnabled(c: SourceCommitContext, e: SourceCommitEvent): boolean {
   switch (e.type) {
     case 'SourceRead':
-      return validSource(c, e.source) && nat(e.through) && e.through > c.read[e.source]!;
+      return validSource(c, e.source) && offset(e.through) && e.through > c.read[e.source]!;
     case 'SourceReceiveAck': {
-      if (!validSource(c, e.source) || !nat(e.through)) return false;
-      if (e.from !== undefined && !(nat(e.from) && e.from < e.through)) return false;
+      if (!validSource(c, e.source) || !offset(e.through)) return false;
+      if (e.from !== undefined && !(offset(e.from) && e.from < e.through)) return false;
       const acks = c.workers[e.worker];
       if (acks === undefined) return false;
       const a = acks[e.source]!;
@@ -177,7 +185,7 @@ export function sourceCommitEnabled(c: SourceCommitContext, e: SourceCommitEvent
       return from >= through || from <= a.mark || a.ahead.length + (through - from) <= MAX_AHEAD;
     }
     case 'SourceCommit': {
-      if (!validSource(c, e.source) || !nat(e.to) || e.to <= c.committed[e.source]!) return false;
+      if (!validSource(c, e.source) || !offset(e.to) || e.to <= c.committed[e.source]!) return false;
       if (c.commitEarly) return e.to <= c.read[e.source]!;
       const least = committable(c, e.source);
       return least !== null && e.to <= least;
@@ -223,15 +231,15 @@ function initialContext(input: SourceCommitInput): SourceCommitContext {
   if (!Number.isSafeInteger(sources) || sources < 0)
     throw new RangeError(`source commit machine: sources must be a natural number, got ${sources}`);
   const from = input.from;
-  const committed = from?.committed ?? input.committed ?? Array.from({ length: sources }, () => 0);
+  const committed = from?.committed ?? input.committed ?? Array.from({ length: sources }, () => NO_OFFSET);
   const read = from?.read ?? committed;
   for (const [what, xs] of [
     ['committed', committed],
     ['read', read],
   ] as const) {
-    if (xs.length !== sources || !xs.every(nat))
+    if (xs.length !== sources || !xs.every(offset))
       throw new RangeError(
-        `source commit machine: ${what} must be ${sources} natural numbers (one per source), got [${xs.join(', ')}]`,
+        `source commit machine: ${what} must be ${sources} offsets (integers >= -1, one per source), got [${xs.join(', ')}]`,
       );
   }
   const workers = from?.workers ?? {};

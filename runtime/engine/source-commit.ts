@@ -10,11 +10,12 @@
 //   t.workerRestarted('w2');              // -> { 0: committed[0] + 1, 1: committed[1] + 1 }
 //
 // committed[s] = the least durable watermark over the registered workers, never decreasing.
-// A protocol error (a report from a worker that never registered, a watermark that is not a
-// natural number) throws with what was wrong and where; a report that would lower a watermark
+// Offsets are the source's, from 0; -1 (NO_OFFSET, the engine's NO_MARK) is "none". A protocol
+// error (a report from a worker that never registered, a watermark that is not an offset) throws with what was wrong and where; a report that would lower a watermark
 // or the commit is no step of the protocol and changes nothing (reports may arrive late).
 import { createActor, type Actor } from 'xstate';
 import {
+  NO_OFFSET,
   committable,
   keptOffsets,
   sourceCommitMachine,
@@ -30,12 +31,14 @@ export type SourceCommitMutation =
   /** A restarted worker's sources resume where they were instead of replaying from committed + 1. */
   | 'forget-rewind';
 
+export { NO_OFFSET };
+
 export const SOURCE_COMMIT_MUTATIONS: readonly SourceCommitMutation[] = ['commit-early', 'forget-rewind'];
 
 export interface SourceCommitTrackerOptions {
   /** How many sources the application has (numbered 0..sources-1, as the engine numbers them). */
   readonly sources: number;
-  /** The committed offsets the source worker persisted (`c/<source>`), by source; absent: 0. */
+  /** The committed offsets the source worker persisted (`c/<source>`), by source; absent: NO_OFFSET (-1), nothing committed. */
   readonly committed?: Readonly<Record<number, number>>;
   /** Workers registered from the start (each holds the commit until it reports). */
   readonly workers?: readonly string[];
@@ -69,10 +72,10 @@ export class SourceCommitTracker {
     this.sources = sources;
     this.mutation = options.mutation;
     const committed = Array.from({ length: sources }, (_, s) => {
-      const c = options.committed?.[s] ?? 0;
-      if (!Number.isSafeInteger(c) || c < 0)
+      const c = options.committed?.[s] ?? NO_OFFSET;
+      if (!Number.isSafeInteger(c) || c < NO_OFFSET)
         throw new RangeError(
-          `source commit tracker (${this.where}): the persisted committed offset of source ${s} must be a natural number, got ${c}`,
+          `source commit tracker (${this.where}): the persisted committed offset of source ${s} must be an integer >= -1, got ${c}`,
         );
       return c;
     });
@@ -188,7 +191,7 @@ export class SourceCommitTracker {
       const source = Number(key);
       this.checkSource(source, `report from worker ${worker}`);
       this.checkOffset(mark, `report from worker ${worker}: source ${source}`);
-      if (mark > 0)
+      if (mark > NO_OFFSET)
         this.send(
           { type: 'SourceReceiveAck', worker, source, through: mark },
           `worker ${worker} reported its durable watermark ${mark} of source ${source}`,
@@ -219,9 +222,9 @@ export class SourceCommitTracker {
   }
 
   private checkOffset(n: number, what: string): void {
-    if (!Number.isSafeInteger(n) || n < 0)
+    if (!Number.isSafeInteger(n) || n < NO_OFFSET)
       throw new RangeError(
-        `source commit tracker (${this.where}): ${what}: an offset must be a natural number, got ${String(n)}`,
+        `source commit tracker (${this.where}): ${what}: an offset must be an integer >= -1 (-1: none), got ${String(n)}`,
       );
   }
 

@@ -15,9 +15,10 @@ describe('SourceCommitTracker', () => {
     t.read(0, 10);
     t.read(1, 5);
     expect(t.report('a', { 0: 8, 1: 5 })).toEqual({});
-    expect(t.committed()).toEqual({ 0: 0, 1: 0 });
+    // Nothing committed: -1, the offset before a source's first (offsets from 0).
+    expect(t.committed()).toEqual({ 0: -1, 1: -1 });
     expect(t.report('b', { 0: 6 })).toEqual({ 0: 6 });
-    expect(t.committed()).toEqual({ 0: 6, 1: 0 });
+    expect(t.committed()).toEqual({ 0: 6, 1: -1 });
     expect(t.kept(0)).toEqual([7, 8, 9, 10]);
     expect(t.report('b', { 0: 10, 1: 3 })).toEqual({ 0: 8, 1: 3 });
     // A late, lower report changes nothing.
@@ -35,14 +36,14 @@ describe('SourceCommitTracker', () => {
   });
 
   it('rewinds every source to committed + 1 when a worker restarts, and keeps its acknowledgements', () => {
-    const t = new SourceCommitTracker({ sources: 2, committed: { 0: 3, 1: 0 }, workers: ['a', 'b'] });
+    const t = new SourceCommitTracker({ sources: 2, committed: { 0: 3, 1: -1 }, workers: ['a', 'b'] });
     t.read(0, 20);
     t.read(1, 2);
     t.report('a', { 0: 12, 1: 2 });
     t.report('b', { 0: 10 });
-    expect(t.committed()).toEqual({ 0: 10, 1: 0 });
-    expect(t.workerRestarted('b')).toEqual({ 0: 11, 1: 1 });
-    expect(t.state.read).toEqual([10, 0]);
+    expect(t.committed()).toEqual({ 0: 10, 1: -1 });
+    expect(t.workerRestarted('b')).toEqual({ 0: 11, 1: 0 });
+    expect(t.state.read).toEqual([10, -1]);
     // Its earlier report stands; the replay brings it source 1.
     expect(t.report('b', { 1: 2 })).toEqual({ 1: 2 });
     expect(() => t.read(0, 10)).toThrow(/read through offset 10, but it had read through 10 already/);
@@ -55,12 +56,12 @@ describe('SourceCommitTracker', () => {
       /\(worker init\): worker "ghost" reported progress, but it never registered \(registered: a\)/,
     );
     expect(() => t.report('a', { 3: 1 })).toThrow(/there is no source 3 \(the application has 1\)/);
-    expect(() => t.report('a', { 0: -2 })).toThrow(/an offset must be a natural number, got -2/);
+    expect(() => t.report('a', { 0: -2 })).toThrow(/an offset must be an integer >= -1 \(-1: none\), got -2/);
     expect(() => t.workerJoined('a')).toThrow(/registered already; .* workerRestarted\("a"\)/);
     expect(() => t.workerRestarted('b')).toThrow(/worker "b" restarted, but it never registered/);
     expect(() => t.acknowledge('a', 0, 4, 4)).toThrow(/the empty range \(4, 4\]/);
     expect(t.commit(0, 1)).toBe(false);
-    expect(t.committed()).toEqual({ 0: 0 });
+    expect(t.committed()).toEqual({ 0: -1 });
   });
 
   it('laws: committed never decreases, never exceeds any worker report, and is the least mark once all reported', () => {
@@ -73,8 +74,8 @@ describe('SourceCommitTracker', () => {
     fc.assert(
       fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
         const t = new SourceCommitTracker({ sources: 1, workers });
-        const best: Record<string, number> = { a: 0, b: 0, c: 0 };
-        let last = 0;
+        const best: Record<string, number> = { a: -1, b: -1, c: -1 };
+        let last = -1;
         for (const o of ops) {
           if (o.k === 'report') {
             t.report(o.w, { 0: o.mark });
