@@ -137,11 +137,9 @@ export class SimScheduler implements ManualClock {
     this.mono = end;
   }
 
+  /** Timers in the queue (cancelled ones still count until they reach its top). */
   pendingTimers(): number {
-    let n = 0;
-    // Approximate (cancelled timers still in the heap are counted until they reach its top).
-    n = this.heap.size;
-    return n;
+    return this.heap.size;
   }
 }
 
