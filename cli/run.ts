@@ -18,6 +18,10 @@ import type { HostPort } from '../runtime/net/tcp-channel.ts';
 import { EMBEDDED_WORKER } from '../runtime/engine/embedded.ts';
 import { createWorkerMetering, serveMetrics } from '../runtime/metrics/index.ts';
 import { startProgress } from './progress.ts';
+import { mkdirSync } from 'node:fs';
+import { DURABILITY_LEVELS, StoreError, openLmdbStore } from '../runtime/store/lmdb-store.ts';
+import type { Durability, LmdbStore } from '../runtime/store/lmdb-store.ts';
+import type { Application } from '../runtime/api/app.ts';
 import { clusterRunTracing, runTracing } from './trace.ts';
 
 const EXIT_FAILURE = 1;
@@ -67,6 +71,34 @@ interface RunFlags {
   trace?: string;
   traceTo?: string;
   metrics?: string;
+  state?: string;
+  durability?: string;
+}
+
+function parseDurability(flags: RunFlags): Durability {
+  const d = flags.durability ?? 'batch';
+  if (!(DURABILITY_LEVELS as readonly string[]).includes(d))
+    throw new AppOptionsError(`--durability ${d}: must be one of ${DURABILITY_LEVELS.join(', ')}`);
+  if (flags.durability !== undefined && flags.state === undefined)
+    throw new AppOptionsError('--durability needs --state DIR (without a store nothing is durable)');
+  return d as Durability;
+}
+
+/** `--state DIR`: the embedded worker's store (the directory is created if missing). */
+async function openRunStore(app: Application, dir: string, durability: Durability): Promise<LmdbStore> {
+  try {
+    mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new StoreError(`--state ${dir}: cannot create the directory: ${(err as Error).message}`);
+  }
+  return openLmdbStore({
+    dir,
+    app: app.name,
+    version: '1',
+    partitions: app.partitionCount,
+    durability,
+    owner: `worker "${EMBEDDED_WORKER}"`,
+  });
 }
 
 function metricsAddress(flags: RunFlags): HostPort | undefined {
@@ -91,14 +123,28 @@ async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: R
       ? await serveMetrics(metering.metrics, metricsAt, clock, 'buffy run --metrics')
       : null;
   if (metricsServer) log.info(`metrics on ${metricsServer.url}`);
+  const durability = parseDurability(flags);
+  const store = flags.state !== undefined ? await openRunStore(app, flags.state, durability) : null;
+  if (store && app.exactlyOnce !== false)
+    log.info(
+      `exactly-once: store ${flags.state} (durability ${durability}); file sinks exactly-once, stdout: and count: sinks at-least-once across a crash`,
+    );
   const deadLetters = new FileDeadLetterSink(flags.deadLetters, log);
-  const run = startEmbedded(app, {
-    clock,
-    log,
-    deadLetters: metering ? metering.deadLetters(deadLetters) : deadLetters,
-    ...(metering ? { observer: metering.observer } : {}),
-    ...(tracing ? { tracing: tracing.options } : {}),
-  });
+  let run: ReturnType<typeof startEmbedded>;
+  try {
+    run = startEmbedded(app, {
+      clock,
+      log,
+      deadLetters: metering ? metering.deadLetters(deadLetters) : deadLetters,
+      ...(metering ? { observer: metering.observer } : {}),
+      ...(tracing ? { tracing: tracing.options } : {}),
+      ...(store ? { exactlyOnce: { store, durability } } : {}),
+    });
+  } catch (err) {
+    await store?.close();
+    await metricsServer?.close();
+    throw err;
+  }
   metering?.attach(run.engine);
   let signalled = false;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -136,6 +182,7 @@ async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: R
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
     await metricsServer?.close();
+    await store?.close();
   }
 }
 
@@ -157,8 +204,16 @@ export function registerRuntimeCommands(program: Command): void {
       'file for messages whose processing threw (JSON lines; with --workers N one per worker: out/dead-letters.w1.jsonl ...)',
       DEFAULT_DEAD_LETTERS,
     )
-    .option('--trace <sampling>', "trace sampled messages (all, 1/N or offsets:RANGES) and check them against the app's flow")
+    .option(
+      '--trace <sampling>',
+      "trace sampled messages (all, 1/N or offsets:RANGES) and check them against the app's flow",
+    )
     .option('--trace-to <host:port>', 'send the trace reports to buffy trace-receiver instead')
+    .option(
+      '--state <dir>',
+      'embedded: keep state, watermarks and the outbox in a store in DIR (created if missing) and run exactly-once; a re-run with the same DIR resumes where the last one stopped or crashed',
+    )
+    .option('--durability <level>', 'with --state: sync, batch (default) or none (runtime/store/README.md)')
     .option(
       '--metrics <host:port>',
       'serve metrics in Prometheus text format at http://HOST:PORT/metrics (host default 127.0.0.1); with --workers N, worker i on PORT+i-1 (port 0: each any free port, logged)',
@@ -167,6 +222,10 @@ export function registerRuntimeCommands(program: Command): void {
       try {
         const options = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
         const workers = parseWorkers(flags.workers);
+        if (workers > 1 && (flags.state !== undefined || flags.durability !== undefined))
+          throw new AppOptionsError(
+            '--state and --durability apply to embedded runs (without --workers); the workers of a local cluster get their own stores',
+          );
         if (workers > 1) {
           // Load the app here first: a module that does not load or a bad --param is one usage
           // error (exit 2), not N worker processes failing one after another.
@@ -191,6 +250,7 @@ export function registerRuntimeCommands(program: Command): void {
           err instanceof AppConfigError ||
           err instanceof AppLoadError ||
           err instanceof ConnectorError;
+        // A refused store (another app's, corrupt) exits 1 with its message naming the path.
         process.stderr.write(`buffy run: ${(err as Error).message}\n`);
         process.exitCode = usage ? EXIT_USAGE : EXIT_FAILURE;
       }

@@ -129,6 +129,8 @@ export interface Application {
   readonly onFinish?: FinishHook;
   /** The declared flow of the app's messages, in flow notation (runtime/flow/README.md). */
   readonly flow?: string;
+  /** False: the app runs at-least-once even where a worker has a store (default true). */
+  readonly exactlyOnce?: boolean;
 }
 
 export function isApplication(value: unknown): value is Application {
@@ -169,7 +171,15 @@ const stateSpecSchema = z.object({
 });
 const appSettingsSchema = z.object({
   partitions: z.number({ error: 'must be a number' }).int('must be an integer').min(1).max(65536).optional(),
+  exactlyOnce: z.boolean({ error: 'must be true or false' }).optional(),
 });
+
+/** defineApp's settings: `partitions` (default 128); `exactlyOnce` (default true): false runs
+ * the app at-least-once even where a worker has a store (docs/exactly-once.md). */
+export interface AppSettings {
+  partitions?: number;
+  exactlyOnce?: boolean;
+}
 
 function check<T>(schema: z.ZodType<T>, value: unknown, where: string): T {
   const r = schema.safeParse(value);
@@ -236,14 +246,16 @@ export class AppBuilder {
   private declaredFlow: string | undefined;
   private built = false;
   private readonly partitionCount: number;
+  private readonly exactlyOnce: boolean | undefined;
 
   constructor(
     readonly name: string,
-    settings: { partitions?: number } = {},
+    settings: AppSettings = {},
   ) {
     check(nameSchema, name, 'application name');
-    this.partitionCount =
-      check(appSettingsSchema, settings, `app "${name}"`).partitions ?? DEFAULT_PARTITION_COUNT;
+    const s = check(appSettingsSchema, settings, `app "${name}"`);
+    this.partitionCount = s.partitions ?? DEFAULT_PARTITION_COUNT;
+    this.exactlyOnce = s.exactlyOnce;
   }
 
   private where(kind: string, name: unknown): string {
@@ -383,6 +395,7 @@ export class AppBuilder {
       sinks: nodes.filter((n): n is SinkNode => n.kind === 'sink'),
       ...(this.finish ? { onFinish: this.finish } : {}),
       ...(this.declaredFlow !== undefined ? { flow: this.declaredFlow } : {}),
+      ...(this.exactlyOnce !== undefined ? { exactlyOnce: this.exactlyOnce } : {}),
     };
     return Object.freeze(app);
   }
@@ -405,7 +418,7 @@ export class AppBuilder {
   }
 }
 
-export function defineApp(name: string, settings: { partitions?: number } = {}): AppBuilder {
+export function defineApp(name: string, settings: AppSettings = {}): AppBuilder {
   return new AppBuilder(name, settings);
 }
 

@@ -4,7 +4,14 @@
 // (its folder is created); `{worker}` in its path is replaced by the worker's name. On the
 // workers of a cluster a path without `{worker}` gets the worker's name before its extension
 // (`perWorkerPath`: out/c.txt -> out/c.w1.txt), so that workers never share a file.
-import { mkdirSync, openSync } from 'node:fs';
+//
+// Exactly-once (runtime/engine/exactly-once.ts): the source starts at `ctx.resume` (a line
+// number and the byte position of that line), reports the byte position after each batch
+// (`endPosition`) and can be rewound to such a point (`rewind`); the sink, opened with
+// `ctx.exactlyOnce`, keeps its file, is cut back to its recorded length at recovery
+// (`resumable.truncate`) and reports its length once flushed (and fsynced) (`resumable.settle`).
+import { fstat, fsync, ftruncate, mkdirSync, openSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { open } from 'node:fs/promises';
 import type { WriteStream } from 'node:fs';
 import { createWriteStream } from 'node:fs';
@@ -14,11 +21,17 @@ import type {
   ConnectorFactory,
   ConnectorUri,
   RawPayload,
+  ResumableSink,
   SinkBatch,
   SinkConnector,
   SourceConnector,
   SourceContext,
+  SourcePosition,
 } from '../types.ts';
+
+const fstatP = promisify(fstat);
+const fsyncP = promisify(fsync);
+const ftruncateP = promisify(ftruncate);
 
 export interface FileSourceOptions {
   /** Lines per emitted batch (default 1024). */
@@ -44,6 +57,8 @@ export function filePathOfUri(uri: ConnectorUri): string {
 
 export class FileSource implements SourceConnector {
   private stopped = false;
+  /** A rewind asked for and not yet taken (the next batch starts there). */
+  private seek: SourcePosition | null = null;
   private readonly batchLines: number;
   private readonly chunkBytes: number;
   private readonly maxLineChars: number;
@@ -60,6 +75,10 @@ export class FileSource implements SourceConnector {
       throw new Error(`source "${uri}": batchLines and chunkBytes must be >= 1`);
   }
 
+  rewind(to: SourcePosition): void {
+    this.seek = to;
+  }
+
   async run(ctx: SourceContext): Promise<void> {
     let fh;
     try {
@@ -69,50 +88,85 @@ export class FileSource implements SourceConnector {
         cause: err,
       });
     }
+    // Byte positions are tracked only for exactly-once (ctx.resume given): one byteLength per line.
+    const positions = ctx.resume !== undefined;
     try {
       const buf = Buffer.allocUnsafe(this.chunkBytes);
-      const decoder = new StringDecoder('utf8');
+      let decoder = new StringDecoder('utf8');
       let carry = '';
-      let lineNo = 0;
+      let lineNo = ctx.resume?.offset ?? 0;
+      /** Where the next read starts, and the byte position of the start of `carry`. */
+      let readPos = ctx.resume?.position ?? 0;
+      let linePos = readPos;
       let batch: string[] = [];
-      let batchFirst = 0;
+      let batchFirst = lineNo;
+      let batchEnd = linePos;
+      /** Takes a pending rewind: true if one was taken (what was read is dropped). */
+      const takeSeek = (): boolean => {
+        const to = this.seek;
+        if (to === null) return false;
+        this.seek = null;
+        decoder = new StringDecoder('utf8');
+        carry = '';
+        batch = [];
+        lineNo = batchFirst = to.offset;
+        readPos = linePos = batchEnd = to.position;
+        return true;
+      };
       const flush = async (): Promise<void> => {
         if (batch.length === 0) return;
         const payloads = batch;
         batch = [];
-        await ctx.emit({ payloads, firstOffset: batchFirst });
+        await ctx.emit(
+          positions
+            ? { payloads, firstOffset: batchFirst, endPosition: batchEnd }
+            : { payloads, firstOffset: batchFirst },
+        );
         batchFirst = lineNo;
       };
       for (;;) {
         if (this.stopped || ctx.signal.aborted) return;
+        takeSeek();
         let bytesRead: number;
         try {
-          ({ bytesRead } = await fh.read(buf, 0, this.chunkBytes, null));
+          ({ bytesRead } = await fh.read(buf, 0, this.chunkBytes, readPos));
         } catch (err) {
           throw new Error(
             `source "${this.uri}": read failed after line ${lineNo}: ${(err as Error).message}`,
             { cause: err },
           );
         }
+        if (takeSeek()) continue;
         if (bytesRead === 0) break;
+        readPos += bytesRead;
         // `carry` holds no newline: search only the new text (a long line spanning many chunks
         // is scanned once, not once per chunk).
         const text = carry + decoder.write(buf.subarray(0, bytesRead));
         let start = 0;
         let from = carry.length;
+        let rewound = false;
         for (;;) {
           const nl = text.indexOf('\n', from);
           if (nl < 0) break;
           const end = nl > start && text.charCodeAt(nl - 1) === 13 ? nl - 1 : nl;
           batch.push(text.slice(start, end));
+          if (positions) {
+            linePos += Buffer.byteLength(text.slice(start, nl + 1), 'utf8');
+            batchEnd = linePos;
+          }
           lineNo++;
           start = nl + 1;
           from = start;
           if (batch.length >= this.batchLines) {
             await flush();
             if (this.stopped || ctx.signal.aborted) return;
+            if (takeSeek()) {
+              rewound = true;
+              break;
+            }
           }
         }
+        if (rewound) continue;
         carry = start === 0 ? text : text.slice(start);
         if (carry.length > this.maxLineChars) {
           throw new Error(
@@ -123,11 +177,19 @@ export class FileSource implements SourceConnector {
       const last = carry + decoder.end();
       if (last.length > 0) {
         batch.push(last.charCodeAt(last.length - 1) === 13 ? last.slice(0, -1) : last);
+        if (positions) batchEnd = linePos + Buffer.byteLength(last, 'utf8');
         lineNo++;
       }
       await flush();
+      // A rewind asked for while the last batch was emitted: read again from there.
+      if (this.seek !== null && !this.stopped && !ctx.signal.aborted) {
+        await fh.close();
+        fh = undefined;
+        const to = this.seek;
+        return await this.run({ ...ctx, resume: to });
+      }
     } finally {
-      await fh.close();
+      await fh?.close();
     }
   }
 
@@ -178,27 +240,48 @@ export function writeLines(
 
 export class FileSink implements SinkConnector {
   private readonly stream: WriteStream;
+  private readonly fd: number;
   private error: Error | null = null;
   private closed = false;
+  /** With `keep` (exactly-once): the file is kept, cut back and measured by the engine. */
+  readonly resumable?: ResumableSink;
 
   constructor(
     readonly uri: string,
     readonly path: string,
     append = false,
+    keep = false,
   ) {
     let fd: number;
     try {
       mkdirSync(dirname(path), { recursive: true });
-      fd = openSync(path, append ? 'a' : 'w');
+      fd = openSync(path, append || keep ? 'a' : 'w');
     } catch (err) {
       throw new Error(`sink "${uri}": cannot open ${path} for writing: ${(err as Error).message}`, {
         cause: err,
       });
     }
+    this.fd = fd;
     this.stream = createWriteStream('', { fd, highWaterMark: 1 << 20 });
     this.stream.on('error', (err) => {
       this.error = new Error(`sink "${uri}": write to ${path} failed: ${err.message}`);
     });
+    if (keep) this.resumable = { truncate: (b) => this.truncate(b), settle: (f) => this.settle(f) };
+  }
+
+  private async truncate(bytes: number): Promise<void> {
+    const { size } = await fstatP(this.fd);
+    if (size < bytes)
+      throw new Error(
+        `sink "${this.uri}": ${this.path} holds ${size} bytes, fewer than the ${bytes} its store records as written: it was changed outside this worker; move it away (and the store with it) to start afresh`,
+      );
+    if (size > bytes) await ftruncateP(this.fd, bytes);
+  }
+
+  private async settle(sync: boolean): Promise<number> {
+    await this.flush();
+    if (sync) await fsyncP(this.fd);
+    return (await fstatP(this.fd)).size;
   }
 
   write(batch: SinkBatch): Promise<void> | void {
@@ -252,5 +335,11 @@ export function perWorkerFileUri(uri: ConnectorUri, workerName: string): string 
 
 export const fileConnector: ConnectorFactory = {
   createSource: (uri) => new FileSource(uri.raw, filePathOfUri(uri)),
-  createSink: (uri, ctx) => new FileSink(uri.raw, sinkPathForWorker(filePathOfUri(uri), ctx.workerName)),
+  createSink: (uri, ctx) =>
+    new FileSink(
+      uri.raw,
+      sinkPathForWorker(filePathOfUri(uri), ctx.workerName),
+      false,
+      ctx.exactlyOnce === true,
+    ),
 };

@@ -1,7 +1,15 @@
 // Embedded execution: the whole application in this process, one worker owning every
 // partition. Used by `buffy run APP` (without --workers), the tests and the benchmark.
 import type { Application } from '../api/app.ts';
-import type { Clock, DeadLetterSink, EngineMetrics, LatencyRecorder, Logger, RemoteBatch } from '../types.ts';
+import type {
+  Clock,
+  DeadLetterSink,
+  EngineMetrics,
+  LatencyRecorder,
+  Logger,
+  RemoteBatch,
+  Store,
+} from '../types.ts';
 import { singleWorkerTable } from './partition.ts';
 import { EngineError, createWorkerEngine } from './worker.ts';
 import type { WorkerEngineImpl } from './worker.ts';
@@ -19,6 +27,10 @@ export interface EmbeddedOptions {
   tracing?: TracingOptions;
   /** Sees each batch at each step (runtime/metrics). */
   observer?: StepObserver;
+  /** Exactly-once into this store (opened and closed by the caller: `buffy run --state DIR`).
+   * The one worker is also the source worker: after each commit its durable watermarks are its
+   * sources' committed offsets (onDurable -> commitSources). Absent: no store, as before. */
+  exactlyOnce?: { store: Store; durability: 'sync' | 'batch' | 'none' };
 }
 
 export interface RunSummary {
@@ -39,7 +51,8 @@ export interface EmbeddedRun {
 }
 
 export function startEmbedded(app: Application, options: EmbeddedOptions): EmbeddedRun {
-  const engine = createWorkerEngine({
+  const eo = options.exactlyOnce;
+  const engine: WorkerEngineImpl = createWorkerEngine({
     app,
     workerName: EMBEDDED_WORKER,
     partitions: singleWorkerTable(EMBEDDED_WORKER, app.partitionCount),
@@ -56,6 +69,17 @@ export function startEmbedded(app: Application, options: EmbeddedOptions): Embed
     ...(options.latency ? { latency: options.latency } : {}),
     ...(options.tracing ? { tracing: options.tracing } : {}),
     ...(options.observer ? { observer: options.observer } : {}),
+    ...(eo
+      ? {
+          exactlyOnce: {
+            store: eo.store,
+            durability: eo.durability,
+            onDurable: (marks) => engine.commitSources(marks),
+            // The source's own batches follow each other: a gap here means a broken source.
+            onGap: (source, offset) => engine.rewindSources({ [source]: offset }),
+          },
+        }
+      : {}),
   });
   let stoppedEarly = false;
   const t0 = options.clock.monotonicMs();

@@ -1,10 +1,13 @@
 // Binary encoding of a RemoteBatch into one Uint8Array (it travels in one TCP frame).
 //
 // Layout (all varints are unsigned LEB128, up to 2^53):
-//   u8 magic 0xB7, u8 version 1
+//   u8 magic 0xB7, u8 version 2
 //   varint count
 //   varint len + UTF-8 step name, varint len + UTF-8 sending worker name
 //   f64 (little-endian) bornBaseMs = the smallest bornMs of the batch
+//   varint rangeCount, rangeCount x (varint source, varint from + 1, varint through + 1):
+//     the exactly-once source ranges (0: none, the sender does not run exactly-once; `from`
+//     may be -1, hence the + 1)
 //   count x message:
 //     varint source, varint offset, varint sub, varint partition,
 //     varint bornDeltaUs = round((bornMs - bornBaseMs) * 1000)
@@ -12,11 +15,14 @@
 //   then, only when the batch carries a trace column (runtime/tracing): u8 0x54 ('T'),
 //     count x varint trace hash (0: message not traced)
 // Birth times are therefore kept to the microsecond. Decoded byte payloads are views into the
-// input (zero copy); decoded strings are new strings.
-import type { RawPayload, RemoteBatch } from '../types.ts';
+// input (zero copy); decoded strings are new strings. Version 1 (no ranges) is not read: the
+// workers of a cluster run one build.
+import type { RawPayload, RemoteBatch, SourceRange } from '../types.ts';
 
 const MAGIC = 0xb7;
-const VERSION = 1;
+const VERSION = 2;
+/** Upper bound on source ranges in one batch (one per source of the app, in practice). */
+const MAX_RANGES = 1 << 16;
 const TRACE_SECTION = 0x54;
 /** Upper bound on messages in one batch (a decoded count beyond it is corrupt input). */
 export const MAX_REMOTE_BATCH_MESSAGES = 1 << 24;
@@ -71,6 +77,19 @@ export function encodeRemoteBatch(batch: RemoteBatch): Uint8Array {
     const len = typeof p === 'string' ? p.length * 3 : p.byteLength;
     size += 5 * 9 + 1 + varintSize(len) + len;
   }
+  const ranges = batch.ranges ?? [];
+  for (let r = 0; r < ranges.length; r++) {
+    const g = ranges[r]!;
+    checkUint(g.source, 'range source', r);
+    checkUint(g.from + 1, 'range from + 1', r);
+    checkUint(g.through + 1, 'range through + 1', r);
+    if (g.from > g.through)
+      throw new RemoteBatchError(
+        `encodeRemoteBatch: step "${batch.step}": range ${r} of source ${g.source} runs from ${g.from} back to ${g.through}`,
+      );
+    size += 3 * 9;
+  }
+  size += varintSize(ranges.length);
   const trace = batch.trace;
   if (trace !== undefined) {
     if (trace.length !== n) {
@@ -100,6 +119,12 @@ export function encodeRemoteBatch(batch: RemoteBatch): Uint8Array {
   pos += from.copy(buf, pos);
   buf.writeDoubleLE(base, pos);
   pos += 8;
+  writeVarint(ranges.length);
+  for (const g of ranges) {
+    writeVarint(g.source);
+    writeVarint(g.from + 1);
+    writeVarint(g.through + 1);
+  }
   for (let i = 0; i < n; i++) {
     const s = batch.source[i]!;
     const o = batch.offset[i]!;
@@ -186,6 +211,16 @@ export function decodeRemoteBatch(bytes: Uint8Array): RemoteBatch {
   if (pos + 8 > end) fail('truncated birth time base');
   const base = buf.readDoubleLE(pos);
   pos += 8;
+  const rangeCount = readVarint();
+  if (rangeCount > MAX_RANGES) fail(`range count ${rangeCount} above the limit ${MAX_RANGES}`);
+  const ranges: SourceRange[] = [];
+  for (let r = 0; r < rangeCount; r++) {
+    const source = readVarint();
+    const from = readVarint() - 1;
+    const through = readVarint() - 1;
+    if (from > through) fail(`range ${r} of source ${source} runs from ${from} back to ${through}`);
+    ranges.push({ source, from, through });
+  }
   const source = new Array<number>(n);
   const offset = new Array<number>(n);
   const sub = new Array<number>(n);
@@ -214,6 +249,17 @@ export function decodeRemoteBatch(bytes: Uint8Array): RemoteBatch {
     for (let i = 0; i < n; i++) trace[i] = readVarint();
   }
   if (pos !== end) fail(`${end - pos} trailing bytes after ${n} messages`);
-  const batch = { step, fromWorker, source, offset, sub, bornMs, partition, payloads };
-  return trace === undefined ? batch : { ...batch, trace };
+  const batch: RemoteBatch = {
+    step,
+    fromWorker,
+    source,
+    offset,
+    sub,
+    bornMs,
+    partition,
+    payloads,
+    ...(trace === undefined ? {} : { trace }),
+    ...(rangeCount === 0 ? {} : { ranges }),
+  };
+  return batch;
 }

@@ -31,9 +31,53 @@ export interface WorkerEngine {
    * cluster can drain before calling stop(). Idempotent. */
   stopSources(): Promise<void>;
   /** Graceful stop: stops sources, waits for in-flight batches, flushes and closes sinks and
-   * the dead-letter sink. Idempotent. */
+   * the dead-letter sink. Idempotent. With exactly-once, everything applied is committed first
+   * (and the file sinks' progress recorded); the store stays open: its opener closes it. */
   stop(): Promise<void>;
   metrics(): EngineMetrics;
+  /** Exactly-once, source worker: re-read source s from offset `to[s]` on (a worker's
+   * committed offset + 1: after a gap, or for a worker that restarted). The source goes back to
+   * the latest batch end it kept at or before `to[s] - 1` (it keeps the byte positions of its
+   * batches since the committed offset), so it may replay a little more; duplicates are
+   * dropped by the watermarks. A finished source runs again from there. Throws an EngineError
+   * for a source that cannot rewind (its connector has no `rewind`). Keys are source indexes
+   * (SourceNode.sourceId); sources not named are left alone. */
+  rewindSources(to: Readonly<Record<number, number>>): void;
+  /** Exactly-once, source worker: every message of source s up to offset `committed[s]` is
+   * durable on every worker. Persists `c/<source>` (offset and resume position) in the next
+   * commit, then calls the connector's `commit?(offset)`; a restart resumes from there. Offsets
+   * that do not advance are ignored. */
+  commitSources(committed: Readonly<Record<number, number>>): void;
+}
+
+/** Exactly-once on a worker (docs/exactly-once.md; the machine is machines/recovery-worker.ts).
+ *
+ * At start() the engine recovers from `store` (states of its partitions, watermarks, the output
+ * counter, the outbox, the file sinks' progress, and on the source worker the committed source
+ * offsets), truncates its file sinks to their recorded length and writes the outbox again, then
+ * resumes its sources after their committed offsets. Each batch's source ranges are checked
+ * against the watermarks (duplicates dropped, gaps refused and reported with onGap); the dirty
+ * states, the watermarks and the outbox go into one `Store.writeBatch`, at most one in flight
+ * (group commit); after each, `onDurable` gets the durable watermarks. File sinks are written
+ * from the outbox once durable; other sinks (stdout:, count:, memory:, tcp:) are written at
+ * once and are at-least-once across a crash.
+ *
+ * A topology where a state step's outputs reach another state step is refused at start
+ * (AppConfigError) unless the app says `exactlyOnce: false`, in which case the engine runs
+ * at-least-once, without using the store, and logs so once. */
+export interface ExactlyOnceOptions {
+  /** This worker's store, opened (and later closed) by the shell. */
+  readonly store: Store;
+  /** The store's level; `sync` also fsyncs file sinks before their progress is recorded. */
+  readonly durability: 'sync' | 'batch' | 'none';
+  /** After each commit (and once after recovery): source index -> durable watermark (every
+   * message of that source up to it that belongs to this worker is durable here). A source
+   * this worker takes no part in is absent (a non-source worker that owns no partition).
+   * Embedded: call commitSources with it; in a cluster: report it to the source worker. */
+  onDurable(marks: Readonly<Record<number, number>>): void;
+  /** A batch of source `source` began beyond this worker's watermark (frames of an earlier
+   * incarnation were lost): it was dropped; ask the source worker to rewind to `offset`. */
+  onGap(source: number, offset: number): void;
 }
 
 export interface WorkerEngineOptions {
@@ -50,6 +94,8 @@ export interface WorkerEngineOptions {
   readonly runSources?: boolean;
   readonly random?: Random;
   readonly store?: Store;
+  /** Exactly-once with a store (see ExactlyOnceOptions); absent: at-least-once, as before. */
+  readonly exactlyOnce?: ExactlyOnceOptions;
   /** Receives each message's source-to-sink latency at the sinks. */
   readonly latency?: LatencyRecorder;
   /** Trace reports of sampled messages (runtime/tracing); absent or sampling off: no cost. */

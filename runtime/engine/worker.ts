@@ -18,14 +18,24 @@ import type {
   LatencyRecorder,
   Logger,
   MessageId,
+  PartitionTable,
   RawPayload,
   RemoteBatch,
   RemoteOutlet,
   SinkConnector,
   SourceBatch,
   SourceConnector,
+  SourcePosition,
+  SourceRange,
 } from '../types.ts';
-import type { StepObserver, WorkerEngine, WorkerEngineOptions } from './types.ts';
+import type { ExactlyOnceOptions, StepObserver, WorkerEngine, WorkerEngineOptions } from './types.ts';
+import { createActor } from 'xstate';
+import { workerLifecycleMachine } from '../../machines/worker-lifecycle.ts';
+import type { WorkerLifecycleState } from '../../machines/worker-lifecycle.ts';
+import { NO_MARK } from '../../machines/recovery-worker.ts';
+import type { StreamRange } from '../../machines/recovery-worker.ts';
+import { ExactlyOnce, checkExactlyOnceTopology } from './exactly-once.ts';
+import type { EoSink, EoStateStep, StateEntry } from './exactly-once.ts';
 import { freezeState } from './frozen-state.ts';
 import { childSub, formatMessageId } from './ids.ts';
 import { hashKey, validatePartitionTable } from './partition.ts';
@@ -76,6 +86,12 @@ class Core {
   remoteReceived = 0;
   /** Set when tracing samples messages; with tracing off, null and one check per batch. */
   tracer: Tracer | null = null;
+  /** Exactly-once (null: off). */
+  eo: ExactlyOnce | null = null;
+  /** Exactly-once, during a source batch: its messages with offset <= skipThrough were
+   * applied here already (a replay): they are not applied to local state nor written to local
+   * sinks, but still routed to the workers that own their keys. -Infinity: none. */
+  skipThrough = -Infinity;
 
   constructor(
     readonly workerName: string,
@@ -340,13 +356,7 @@ class CurrentMessageId implements MessageId {
   sub = 0;
 }
 
-/** The state of one key, with its partition (computed once, when the key is first seen). */
-interface StateEntry {
-  s: unknown;
-  readonly p: number;
-}
-
-class StateOp implements Op {
+class StateOp implements Op, EoStateStep {
   next: Op[] = [];
   /** key -> state entry, for the keys of the partitions this worker owns. */
   readonly entries = new Map<Key, StateEntry>();
@@ -378,6 +388,10 @@ class StateOp implements Op {
   private cIndex = 0;
   private readonly id = new CurrentMessageId();
   private readonly emit: (out: unknown) => void;
+  /** Exactly-once: the entries changed since the last commit (null: off). */
+  dirty: StateEntry[] | null = null;
+  /** Messages for other workers, collected over one engine batch (flushRemote sends them). */
+  private groups: (RemoteGroup | undefined)[] | null = null;
 
   constructor(
     private readonly core: Core,
@@ -495,6 +509,10 @@ class StateOp implements Op {
     if (Object.is(next, before) && this.oCount === mark) return;
     e.s = next;
     this.stateIndex[e.p]!++;
+    if (this.dirty !== null && e.d === 0) {
+      e.d = 1;
+      this.dirty.push(e);
+    }
   }
 
   /** Applies the first message of a key (of partition `p`, owned here): init, then update; the
@@ -511,9 +529,32 @@ class StateOp implements Op {
       this.failed(mark, s, o, u, err, v);
       return;
     }
-    this.entries.set(key, { s: st, p });
+    const e: StateEntry = { s: st, p, k: key, d: 0 };
+    this.entries.set(key, e);
     this.stateIndex[p]!++;
     this.applied++;
+    if (this.dirty !== null) {
+      e.d = 1;
+      this.dirty.push(e);
+    }
+  }
+
+  get partitionCount(): number {
+    return this.count;
+  }
+
+  owns(p: number): boolean {
+    return this.local[p] === 1;
+  }
+
+  takeDirty(): StateEntry[] {
+    const d = this.dirty ?? [];
+    this.dirty = [];
+    return d;
+  }
+
+  load(key: Key, p: number, state: unknown): void {
+    this.entries.set(key, { s: state, p, k: key, d: 0 });
   }
 
   /** A state about to be committed: not undefined, and frozen (see `freezeState`). */
@@ -542,8 +583,7 @@ class StateOp implements Op {
     const keyFn = node.key;
     const count = this.count;
     const entries = this.entries;
-    // One group per remote worker (indexed by worker number), made on first use in this batch.
-    let groups: (RemoteGroup | undefined)[] | null = null;
+    const skip = this.core.skipThrough;
     const tr = b.trace;
     this.beginOutput(n);
     for (let i = 0; i < n; i++) {
@@ -564,6 +604,7 @@ class StateOp implements Op {
       const e = entries.get(key);
       const mark = this.oCount;
       if (e !== undefined) {
+        if (b.offset[i]! <= skip) continue;
         this.apply(e, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
         if (tr !== null && tr[i] !== 0)
           this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, e.p, tr[i]!, mark, key);
@@ -571,6 +612,7 @@ class StateOp implements Op {
       }
       const p = hashKey(key) % count;
       if (this.local[p] === 1) {
+        if (b.offset[i]! <= skip) continue;
         this.applyNew(p, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
         if (tr !== null && tr[i] !== 0)
           this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, p, tr[i]!, mark, key);
@@ -585,7 +627,7 @@ class StateOp implements Op {
         continue;
       }
       const w = this.ownerIndex[p]!;
-      groups ??= new Array<RemoteGroup | undefined>(this.workers.length);
+      const groups = (this.groups ??= new Array<RemoteGroup | undefined>(this.workers.length));
       let g = groups[w];
       if (g === undefined) {
         groups[w] = g = { source: [], offset: [], sub: [], bornMs: [], partition: [], payloads: [] };
@@ -599,23 +641,34 @@ class StateOp implements Op {
       if (tr !== null) (g.trace ??= new Array<number>(g.source.length - 1).fill(0)).push(tr[i]!);
     }
     this.endOutput();
-    if (groups) {
-      for (let w = 0; w < groups.length; w++) {
-        const g = groups[w];
-        if (g === undefined) continue;
-        this.core.remoteSent += g.payloads.length;
-        const r = this.remote.send(this.workers[w]!, {
-          step: node.name,
-          fromWorker: this.core.workerName,
-          ...g,
-        });
-        if (r) this.core.pending.push(r);
-      }
+  }
+
+  /** Sends the messages collected for other workers during this engine batch, one batch per
+   * worker. With `ranges` (exactly-once, a source batch) every other worker that owns a
+   * partition gets one, empty or not: it carries the range its watermarks advance by. */
+  flushRemote(ranges: readonly SourceRange[] | null): void {
+    const groups = this.groups;
+    if (groups === null && ranges === null) return;
+    this.groups = null;
+    const me = this.core.workerName;
+    for (let w = 0; w < this.workers.length; w++) {
+      const g = groups?.[w];
+      if (g === undefined && (ranges === null || this.workers[w] === me)) continue;
+      const body = g ?? { source: [], offset: [], sub: [], bornMs: [], partition: [], payloads: [] };
+      this.core.remoteSent += body.payloads.length;
+      const r = this.remote.send(this.workers[w]!, {
+        step: this.node.name,
+        fromWorker: me,
+        ...body,
+        ...(ranges !== null ? { ranges } : {}),
+      });
+      if (r) this.core.pending.push(r);
     }
   }
 
-  /** Applies a batch that another worker routed here. */
-  pushRemote(rb: RemoteBatch): void {
+  /** Applies a batch that another worker routed here. With exactly-once, `above[i]` (per range
+   * of the batch, by source) is the watermark its messages must exceed (null: dropped whole). */
+  pushRemote(rb: RemoteBatch, floors: ReadonlyMap<number, number> | null = null): void {
     const node = this.node;
     const n = rb.payloads.length;
     const tr = rb.trace ?? null;
@@ -639,6 +692,14 @@ class StateOp implements Op {
       const s = rb.source[i]!;
       const o = rb.offset[i]!;
       const u = rb.sub[i]!;
+      if (floors !== null) {
+        const f = floors.get(s);
+        if (f === undefined)
+          throw new EngineError(
+            `worker "${this.core.workerName}" got a message of source ${s} from "${rb.fromWorker}" in a batch whose ranges do not name that source; the sender is broken`,
+          );
+        if (o <= f) continue;
+      }
       let v: unknown;
       let key: Key;
       try {
@@ -681,6 +742,8 @@ class StateOp implements Op {
 class SinkOp implements Op {
   connector: SinkConnector | null = null;
   private wantsPayloads = true;
+  /** Exactly-once: this sink's index among the outbox sinks (-1: written at once). */
+  eoIndex = -1;
   constructor(
     private readonly core: Core,
     readonly node: SinkNode,
@@ -690,9 +753,23 @@ class SinkOp implements Op {
     this.wantsPayloads = connector.wantsPayloads !== false;
   }
   push(b: Batch): void {
-    const n = b.length;
     const c = this.connector;
     if (!c) throw new EngineError(`sink "${this.node.name}" got messages before the engine started`);
+    const skip = this.core.skipThrough;
+    if (skip !== -Infinity) {
+      // A replayed source batch: what was written here already is not written again.
+      let k = 0;
+      while (k < b.length && b.offset[k]! > skip) k++;
+      if (k < b.length) {
+        const drop = new Uint8Array(b.length);
+        for (let i = 0; i < b.length; i++) if (b.offset[i]! <= skip) drop[i] = 1;
+        const t = b.trace;
+        b = compact(b.values, b, drop);
+        if (t !== null) b.trace = t.filter((_, i) => drop[i] === 0);
+      }
+      if (b.length === 0) return;
+    }
+    const n = b.length;
     let payloads: RawPayload[] = [];
     const arrived = b;
     let drop: Uint8Array | null = null;
@@ -749,6 +826,10 @@ class SinkOp implements Op {
       }
     }
     this.core.sunk += b.length;
+    if (this.eoIndex >= 0) {
+      this.core.eo!.addOutputs(this.eoIndex, payloads);
+      return;
+    }
     const r = c.write({ payloads, count: b.length, ids: { source: b.source, offset: b.offset, sub: b.sub } });
     if (r) this.core.pending.push(r);
   }
@@ -779,7 +860,17 @@ interface RunningSource {
   done: Promise<void>;
   /** The last offset this source emitted (-1 before the first). */
   lastOffset: number;
+  /** True once `done` has settled (a rewind then runs the source again). */
+  finished: boolean;
+  /** Exactly-once: the committed point, then the end of each batch read since, in order
+   * (offset of its last message, where reading resumes after it); bounded by waiting. */
+  history: { offset: number; position: number }[];
+  /** Exactly-once: emits waiting for the history to shrink. */
+  historyWaiters: (() => void)[];
 }
+
+/** Batch ends a source keeps since its committed offset; beyond, its emit waits for a commit. */
+const MAX_SOURCE_HISTORY = 1 << 16;
 
 /** Offsets of a source must be integers that increase strictly: they are the message ids. */
 function checkOffsets(rs: RunningSource, sb: SourceBatch): void {
@@ -836,6 +927,11 @@ class Engine implements WorkerEngine {
   private readonly opened = deferred();
   private announceFailure: (err: Error) => void = () => undefined;
   private readonly failed = new Promise<Error>((resolve) => (this.announceFailure = resolve));
+  /** The lifecycle (machines/worker-lifecycle.ts): starting ... running, stopping, stopped. */
+  private readonly lifecycle = createActor(workerLifecycleMachine).start();
+  /** Exactly-once options, when on (a store and the app allows it). */
+  private readonly eoOptions: ExactlyOnceOptions | null;
+  private readonly table: PartitionTable;
 
   constructor(private readonly opts: WorkerEngineOptions) {
     const { app, workerName, clock, log, deadLetters } = opts;
@@ -848,7 +944,15 @@ class Engine implements WorkerEngine {
     }
     this.app = app;
     this.workerName = workerName;
+    this.table = table;
     this.runSources = opts.runSources !== false;
+    if (opts.exactlyOnce && app.exactlyOnce === false) {
+      log.info(
+        `app "${app.name}" says exactlyOnce: false: at-least-once, the store is not used (a crash may apply messages twice)`,
+      );
+    }
+    this.eoOptions = opts.exactlyOnce && app.exactlyOnce !== false ? opts.exactlyOnce : null;
+    if (this.eoOptions) checkExactlyOnceTopology(app);
     this.core = new Core(workerName, clock, log, deadLetters, opts.latency);
     const core = this.core;
     core.tracer = createTracer(workerName, opts.tracing);
@@ -907,8 +1011,19 @@ class Engine implements WorkerEngine {
     if (!this.failure) {
       this.failure = err instanceof Error ? err : new Error(String(err));
       this.abort.abort();
+      this.lifecycle.send({ type: 'Fail', reason: this.failure.message });
       this.announceFailure(this.failure);
     }
+  }
+
+  /** The lifecycle state (machines/worker-lifecycle.ts). */
+  phase(): WorkerLifecycleState {
+    return this.lifecycle.getSnapshot().value as WorkerLifecycleState;
+  }
+
+  /** Exactly-once: the machine's numbers (tests), or null when off. */
+  exactlyOnceSnapshot(): ReturnType<ExactlyOnce['snapshot']> | null {
+    return this.core.eo?.snapshot() ?? null;
   }
 
   /** Resolves with the engine's first failure (a sink or source that failed, an operator that
@@ -919,6 +1034,7 @@ class Engine implements WorkerEngine {
 
   private ingest(rs: RunningSource, sb: SourceBatch): Promise<void> {
     if (this.failure) return Promise.reject(this.failure);
+    const from = rs.lastOffset;
     try {
       checkOffsets(rs, sb);
     } catch (err) {
@@ -927,6 +1043,22 @@ class Engine implements WorkerEngine {
     }
     const node = rs.node;
     const n = sb.payloads.length;
+    const eo = this.core.eo;
+    let ranges: SourceRange[] | null = null;
+    if (eo !== null) {
+      if (n === 0) return RESOLVED;
+      const range = { source: node.sourceId, from, through: rs.lastOffset };
+      ranges = [range];
+      let above: number | null;
+      try {
+        [above] = eo.admit([{ stream: eo.stream(node.sourceId, null), from, through: range.through }]);
+      } catch (err) {
+        this.fail(err);
+        return Promise.reject(err);
+      }
+      this.core.skipThrough = above === null ? Infinity : above > from ? above : -Infinity;
+      rs.history.push({ offset: range.through, position: sb.endPosition ?? 0 });
+    }
     const values = new Array<unknown>(n);
     const offset = new Array<number>(n);
     const first = sb.firstOffset;
@@ -958,52 +1090,156 @@ class Engine implements WorkerEngine {
     this.pushing = true;
     try {
       pushAll(rs.next, b);
+      for (const op of this.statesByName.values()) op.flushRemote(ranges);
     } catch (err) {
       this.fail(err);
       core.pending.length = 0;
       return Promise.reject(err);
     } finally {
       this.pushing = false;
+      core.skipThrough = -Infinity;
     }
-    return this.track(core.settle());
+    if (eo === null) return this.track(core.settle());
+    eo.kick();
+    const waits: Promise<void>[] = [core.settle()];
+    if (eo.backlogged()) waits.push(eo.room());
+    if (rs.history.length >= MAX_SOURCE_HISTORY)
+      waits.push(new Promise<void>((res) => rs.historyWaiters.push(res)));
+    return this.track(waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined));
   }
 
   async start(): Promise<void> {
     if (this.started) throw new EngineError(`worker "${this.workerName}": start() called twice`);
     this.started = true;
     this.startMs = this.opts.clock.monotonicMs();
-    const ctx = this.connectorContext();
+    const eoOpts = this.eoOptions;
+    const ctx = eoOpts ? { ...this.connectorContext(), exactlyOnce: true } : this.connectorContext();
+    this.lifecycle.send({ type: 'Recover' });
+    let committed = new Map<number, { committed: number; offset: number; position: number }>();
     try {
       for (const s of this.sinkOps) s.open(createSink(s.node.uri, ctx));
+      if (eoOpts) committed = await this.recover(eoOpts);
     } catch (err) {
       this.fail(err);
       this.opened.reject(err);
       throw err;
     }
+    this.lifecycle.send({ type: 'Replay' });
+    this.core.eo?.replay();
     this.sinksOpen = true;
     this.opened.resolve();
+    this.lifecycle.send({ type: 'Run' });
     if (!this.runSources) return;
     for (const node of this.app.sources) {
       const connector = createSource(node.uri, ctx);
+      const c = committed.get(node.sourceId);
       const rs: RunningSource = {
         node,
         connector,
         next: node.next.map((id) => this.edge(node.id, id)),
         done: RESOLVED,
-        lastOffset: -1,
+        lastOffset: c ? c.committed : -1,
+        finished: false,
+        history: [{ offset: c ? c.committed : NO_MARK, position: c ? c.position : 0 }],
+        historyWaiters: [],
       };
       this.sources.push(rs);
     }
     for (const rs of this.sources) {
-      rs.done = rs.connector.run({
-        sourceName: rs.node.name,
-        workerName: this.workerName,
-        clock: this.opts.clock,
-        log: this.opts.log,
-        signal: this.abort.signal,
-        emit: (batch) => this.ingest(rs, batch),
-      });
-      rs.done.catch((err: unknown) => this.fail(err));
+      const h = rs.history[0]!;
+      this.runSource(rs, eoOpts ? { offset: h.offset + 1, position: h.position } : undefined);
+    }
+  }
+
+  private runSource(rs: RunningSource, resume: SourcePosition | undefined): void {
+    rs.finished = false;
+    rs.done = rs.connector.run({
+      sourceName: rs.node.name,
+      workerName: this.workerName,
+      clock: this.opts.clock,
+      log: this.opts.log,
+      signal: this.abort.signal,
+      emit: (batch) => this.ingest(rs, batch),
+      ...(resume ? { resume } : {}),
+    });
+    rs.done.then(
+      () => (rs.finished = true),
+      (err: unknown) => {
+        rs.finished = true;
+        this.fail(err);
+      },
+    );
+  }
+
+  /** Exactly-once at start: the store's states, marks, outbox and sink progress; the file
+   * sinks cut back to their recorded length. Returns the sources' committed points. */
+  private async recover(eoOpts: ExactlyOnceOptions) {
+    const steps = [...this.statesByName.values()];
+    for (const op of steps) op.dirty = [];
+    const sinks: EoSink[] = [];
+    for (const s of this.sinkOps) {
+      if (!s.connector?.resumable) continue;
+      s.eoIndex = sinks.length;
+      sinks.push({ name: s.node.name, connector: s.connector });
+    }
+    const eo = new ExactlyOnce(eoOpts, {
+      app: this.app,
+      workerName: this.workerName,
+      clock: this.opts.clock,
+      runSources: this.runSources,
+      ownsPartitions: this.table.owners.includes(this.workerName),
+      steps,
+      sinks,
+      fail: (err) => this.fail(err),
+    });
+    this.core.eo = eo;
+    return eo.recover();
+  }
+
+  rewindSources(to: Readonly<Record<number, number>>): void {
+    if (this.core.eo === null)
+      throw new EngineError(`worker "${this.workerName}": rewindSources without exactly-once`);
+    for (const [k, offset] of Object.entries(to)) {
+      const rs = this.sources.find((r) => r.node.sourceId === Number(k));
+      if (!rs) throw new EngineError(`worker "${this.workerName}" runs no source ${k}; it cannot rewind it`);
+      if (!rs.connector.rewind && !rs.finished)
+        throw new EngineError(
+          `source "${rs.node.name}" (${rs.connector.uri}) cannot be rewound to offset ${offset}: its connector has no rewind`,
+        );
+      // The latest batch end kept at or before offset - 1 (the committed point at worst).
+      let i = rs.history.length - 1;
+      while (i > 0 && rs.history[i]!.offset > offset - 1) i--;
+      const h = rs.history[i]!;
+      rs.history.length = i + 1;
+      rs.lastOffset = h.offset;
+      const at = { offset: h.offset + 1, position: h.position };
+      if (rs.finished) this.runSource(rs, at);
+      else rs.connector.rewind!(at);
+    }
+  }
+
+  commitSources(committed: Readonly<Record<number, number>>): void {
+    const eo = this.core.eo;
+    if (eo === null) throw new EngineError(`worker "${this.workerName}": commitSources without exactly-once`);
+    for (const [k, offset] of Object.entries(committed)) {
+      const rs = this.sources.find((r) => r.node.sourceId === Number(k));
+      if (!rs) continue;
+      const hist = rs.history;
+      if (offset <= hist[0]!.offset) continue;
+      let i = 0;
+      while (i + 1 < hist.length && hist[i + 1]!.offset <= offset) i++;
+      if (i === 0) continue;
+      const h = hist[i]!;
+      hist.splice(0, i);
+      eo.commitSource(
+        rs.node.sourceId,
+        { committed: h.offset, offset: h.offset + 1, position: h.position },
+        () => rs.connector.commit?.(h.offset),
+      );
+      if (hist.length < MAX_SOURCE_HISTORY && rs.historyWaiters.length > 0) {
+        const ws = rs.historyWaiters.splice(0, rs.historyWaiters.length);
+        for (const w of ws) w();
+      }
     }
   }
 
@@ -1011,6 +1247,7 @@ class Engine implements WorkerEngine {
     if (!this.started) throw new EngineError(`worker "${this.workerName}": sourcesDone() before start()`);
     await Promise.all(this.sources.map((s) => s.done));
     await this.drain();
+    await this.core.eo?.flush();
     if (this.failure) throw this.failure;
   }
 
@@ -1041,12 +1278,38 @@ class Engine implements WorkerEngine {
     // A peer's send can call in synchronously while this worker is pushing a batch (peers in one
     // process, as in tests and the simulator): operators are not reentrant, so take it next.
     if (this.pushing) return RESOLVED.then(() => this.deliverRemote(batch));
+    const eo = this.core.eo;
+    let floors: Map<number, number> | null = null;
+    if (eo !== null) {
+      const ranges = batch.ranges;
+      if (ranges === undefined || ranges.length === 0) {
+        const err = new EngineError(
+          `worker "${this.workerName}" runs exactly-once but got a batch for step "${batch.step}" from "${batch.fromWorker}" without source ranges; start every worker with a store (--state), or none`,
+        );
+        this.fail(err);
+        return Promise.reject(err);
+      }
+      const streams: StreamRange[] = ranges.map((r) => ({
+        stream: eo.stream(r.source, op.node.id),
+        from: r.from,
+        through: r.through,
+      }));
+      let above: (number | null)[];
+      try {
+        above = eo.admit(streams);
+      } catch (err) {
+        this.fail(err);
+        return Promise.reject(err);
+      }
+      floors = new Map(ranges.map((r, i) => [r.source, above[i] ?? Infinity]));
+    }
     this.core.remoteReceived += batch.payloads.length;
     this.pushing = true;
     const observer = this.opts.observer;
     try {
       observer?.enter(-1, op.node.id, batch.payloads.length, batch.bornMs);
-      op.pushRemote(batch);
+      op.pushRemote(batch, floors);
+      for (const o of this.statesByName.values()) o.flushRemote(null);
     } catch (err) {
       // As for a source batch: part of the batch may have changed state or reached sinks, so
       // the engine cannot go on as if it had not been delivered.
@@ -1056,6 +1319,11 @@ class Engine implements WorkerEngine {
     } finally {
       this.pushing = false;
       observer?.exit(op.node.id);
+    }
+    if (eo !== null) {
+      eo.kick();
+      if (eo.backlogged())
+        return this.track(Promise.all([this.core.settle(), eo.room()]).then(() => undefined));
     }
     return this.track(this.core.settle());
   }
@@ -1088,8 +1356,11 @@ class Engine implements WorkerEngine {
       this.opened.reject(new EngineError(`worker "${this.workerName}" stopped before it started`));
     this.sourcesStopping ??= this.doStopSources();
     const errors = [...(await this.sourcesStopping)];
+    this.lifecycle.send({ type: 'Stop' });
     // Batches from peers that arrived while the sources were stopping.
     await this.drain();
+    // Exactly-once: everything applied becomes durable, and the file sinks' progress recorded.
+    if (!this.failure) await this.core.eo?.flush();
     this.closing = true;
     for (const s of this.sinkOps) {
       if (!s.connector) continue;
@@ -1103,6 +1374,7 @@ class Engine implements WorkerEngine {
     await this.opts.deadLetters.close();
     const first = this.failure ?? errors[0];
     if (first) throw first instanceof Error ? first : new Error(String(first));
+    this.lifecycle.send({ type: 'Stopped' });
   }
 
   metrics(): EngineMetrics {
@@ -1146,6 +1418,8 @@ export type WorkerEngineImpl = WorkerEngine & {
   finishView(): FinishView;
   whenFailed(): Promise<Error>;
   stateIndexOf(step: string, partition: number): number;
+  phase(): WorkerLifecycleState;
+  exactlyOnceSnapshot(): ReturnType<ExactlyOnce['snapshot']> | null;
 };
 
 export function createWorkerEngine(options: WorkerEngineOptions): WorkerEngineImpl {
