@@ -1,4 +1,6 @@
-// The data channel between two workers as a protocol core: no socket, no timer, no clock. The
+// The data channel between two workers as a protocol core: no socket, no timer, no clock. (One
+// file past 800 lines: the interfaces the shells drive and the one class that implements them
+// change together; the frames' layout is in frames.ts.) The
 // protocol is specs/Delivery.tla, and this core runs its two machines, one per direction:
 // machines/delivery-sender.ts for what this side sends and machines/delivery-receiver.ts for
 // what it receives. The machines decide (sequence numbers, kept frames, resend from the
@@ -9,17 +11,8 @@
 // drains `ready()`: bytes to write, batches to deliver, whether the channel opened, closed,
 // or can take more input (etcd/raft's Ready style).
 //
-// Frames (the payload of a length-prefixed frame, see framing.ts), first byte = type; every
-// number is big-endian, and a "u64" is two u32 words (high, low) holding a safe integer:
-//   HELLO  1: u16 protocol version, cluster, application, worker names (u16 length + UTF-8
-//             each), then the handshake of this side's receiver: u64 resume point (the last
-//             frame it delivered: the peer's sender resends from the next one), u64 frame
-//             credit limit, u64 byte credit limit
-//   DATA   2: u64 seq, u32 message count, then the batch body (opaque bytes)
-//   ACK    3: u64 cumulative ack, u64 frame credit limit, u64 byte credit limit
-//   CLOSE  4: u8 code (0 normal, 1 rejected, 2 protocol error), UTF-8 reason
-// Credit limits are absolute (the highest frame, the highest body byte offset the receiver
-// has room for), so a repeated or late ACK is harmless.
+// The frames (HELLO, DATA, ACK, CLOSE) and their layout are in runtime/net/frames.ts; this
+// module re-exports what the shells and the conformance suite use.
 //
 // Events per batch of frames, never per message: the batches sent since the last ready() enter
 // the sender machine in one Send event and go out in one Transmit; the DATA frames that arrived
@@ -29,8 +22,20 @@
 // enter the machine, in order, as acknowledgements free room.
 //
 // Reconnecting after a lost connection (the machines' Connect after Break: the handshake says
-// where to resume) is what the protocol is built for; this core closes for good on a lost
-// connection, and a later shell re-attaches a new transport to the same machines.
+// where to resume) is what the protocol is built for; without the `reconnect` option this core
+// closes for good on a lost connection, with it a later shell attaches a new transport to the
+// same machines.
+//
+// Incarnations: every process draws one (newIncarnation, from its Random) and says it in HELLO,
+// with the incarnation of the peer this side's channel state belongs to (`lastPeer`, 0 when the
+// state is fresh). A peer that restarted lost its channel state; resending it frames meant for
+// its previous incarnation could hand its engine a gap, and its handshake (resume from 0) does
+// not fit this side's sender. So when a HELLO names another incarnation than `lastPeer`, both
+// directions start fresh: new machines, kept and queued frames dropped (Ready.peerRestarted
+// says how many), and the fresh receiver's credit goes out in an ACK. The peer decides the
+// same from this side's HELLO (its `peerIncarnation` is not ours): it takes this side's
+// handshake as stale, connects from 0 without credit, and waits for that ACK. Replaying what
+// the restarted worker needs is the engine's (watermarks, docs/exactly-once.md).
 
 import { createActor, type Actor } from 'xstate';
 import {
@@ -43,32 +48,43 @@ import {
 import {
   deliveryReceiverMachine,
   drainReceiverOutbox,
-  type AckInfo,
   type DeliveryReceiverContext,
 } from '../../machines/delivery-receiver.ts';
-import { FRAME_HEADER_BYTES, writeFrameHeader } from './framing.ts';
+import {
+  PROTOCOL_VERSION,
+  FrameType,
+  CloseCode,
+  FRESH_HANDSHAKE,
+  encodeHello,
+  decodeHello,
+  helloIdentity,
+  newIncarnation,
+  ackFrame,
+  closeFrame,
+  dataHeader,
+  decodeData,
+  decodeAck,
+  framed,
+  type CloseCodeValue,
+  type DataBatch,
+  type Hello,
+} from './frames.ts';
 
-export type { AckInfo };
-
-export const PROTOCOL_VERSION = 2;
-
-export const FrameType = { Hello: 1, Data: 2, Ack: 3, Close: 4 } as const;
-export const CloseCode = { Normal: 0, Rejected: 1, ProtocolError: 2 } as const;
-export type CloseCodeValue = (typeof CloseCode)[keyof typeof CloseCode];
-
-export interface Hello {
-  readonly protocolVersion: number;
-  readonly cluster: string;
-  readonly app: string;
-  readonly worker: string;
-}
-
-export interface DataBatch {
-  readonly seq: number;
-  readonly messages: number;
-  /** Opaque batch body (e.g. runtime/types.ts encodeRemoteBatch output); a view, do not mutate. */
-  readonly body: Uint8Array;
-}
+export {
+  PROTOCOL_VERSION,
+  FrameType,
+  CloseCode,
+  FRESH_HANDSHAKE,
+  encodeHello,
+  decodeHello,
+  helloIdentity,
+  newIncarnation,
+  ackFrame,
+  dataHeader,
+  decodeData,
+  decodeAck,
+};
+export type { AckInfo, CloseCodeValue, Hello, DataBatch, HelloFrame, HelloIdentity } from './frames.ts';
 
 export interface ChannelClosed {
   readonly code: CloseCodeValue;
@@ -94,6 +110,21 @@ export interface Ready {
   readonly disconnected: string | null;
   /** True when the send queue dropped below its bound since the last ready() (producers may resume). */
   readonly writable: boolean;
+  /** Set when the peer's HELLO showed a restart: the channel started fresh in both directions. */
+  readonly peerRestarted: PeerRestart | null;
+}
+
+/** A peer that came back as a new incarnation, and what this side dropped of the old one. */
+export interface PeerRestart {
+  readonly worker: string;
+  readonly previousIncarnation: number;
+  readonly incarnation: number;
+  /** Batches that were meant for the previous incarnation (kept unacknowledged or queued), dropped. */
+  readonly droppedFrames: number;
+  readonly droppedMessages: number;
+  readonly droppedBytes: number;
+  /** Batches the previous incarnation sent that the application still holds (their credit is void). */
+  readonly abandonedFrames: number;
 }
 
 export type ChannelEvent =
@@ -102,8 +133,17 @@ export type ChannelEvent =
   /** A frame's payload; `offset`, where the frame starts in the connection's byte stream, names it in errors. */
   | { readonly type: 'frame'; readonly payload: Uint8Array; readonly offset?: number }
   | { readonly type: 'send'; readonly body: Uint8Array; readonly messages: number }
-  /** The application finished with `frames` delivered batches holding `messages` / `bytes`. */
-  | { readonly type: 'consumed'; readonly frames: number; readonly messages: number; readonly bytes: number }
+  /**
+   * The application finished with `frames` delivered batches holding `messages` / `bytes`;
+   * `epoch` (the core's `epoch` when they were delivered): ignored if the peer restarted since.
+   */
+  | {
+      readonly type: 'consumed';
+      readonly frames: number;
+      readonly messages: number;
+      readonly bytes: number;
+      readonly epoch?: number;
+    }
   /** Put up to `max` kept frames on the wire, within credit (policy `manual`; `eager` does it itself). */
   | { readonly type: 'transmit'; readonly max?: number }
   /** Send the current ACK now (the shell's acknowledgement timer). */
@@ -124,6 +164,11 @@ export interface ChannelCore {
   /** False while the send queue is at or above its bound: wait for `writable`. */
   readonly canSend: boolean;
   readonly stats: ChannelStats;
+  /**
+   * How many times the peer restarted (Ready.peerRestarted); batches delivered before the
+   * last restart are not reported `consumed` any more.
+   */
+  readonly epoch: number;
 }
 
 /** `disconnected`: a connection was lost, the machines keep their state for the next one. */
@@ -162,7 +207,10 @@ export interface ChannelStats {
 }
 
 export interface ChannelOptions {
-  /** This side's identity, sent in HELLO. */
+  /**
+   * This side's identity, sent in HELLO; `incarnation` is the process's (newIncarnation, drawn
+   * once per process start). Without one (0) a restart of this process is not recognised.
+   */
   readonly local: Omit<Hello, 'protocolVersion'>;
   /** The peer worker's name when known in advance (outgoing connections); checked against its hello. */
   readonly expectedPeer?: string;
@@ -197,147 +245,11 @@ export const DEFAULT_WINDOW_FRAMES = 4096;
 export const DEFAULT_WINDOW_BYTES = 8 * 1024 * 1024;
 export const DEFAULT_MAX_QUEUED_BYTES = 8 * 1024 * 1024;
 
-const DATA_HEADER_BYTES = 13;
-const ACK_INFO_BYTES = 24;
 const U32_MAX = 0xffff_ffff;
-const TWO_32 = 0x1_0000_0000;
 
 interface Queued {
   readonly body: Uint8Array;
   readonly messages: number;
-}
-
-function writeU64(b: Buffer, at: number, v: number): void {
-  b.writeUInt32BE(Math.floor(v / TWO_32), at);
-  b.writeUInt32BE(v >>> 0, at + 4);
-}
-
-function readU64(b: Buffer, at: number): number | null {
-  const v = b.readUInt32BE(at) * TWO_32 + b.readUInt32BE(at + 4);
-  return Number.isSafeInteger(v) ? v : null;
-}
-
-function writeAckInfo(b: Buffer, at: number, a: AckInfo): void {
-  writeU64(b, at, a.ack);
-  writeU64(b, at + 8, a.limit);
-  writeU64(b, at + 16, a.limitBytes);
-}
-
-function readAckInfo(b: Buffer, at: number): AckInfo | string {
-  const ack = readU64(b, at);
-  const limit = readU64(b, at + 8);
-  const limitBytes = readU64(b, at + 16);
-  if (ack === null || limit === null || limitBytes === null) return 'a number above 2^53';
-  return { ack, limit, limitBytes };
-}
-
-function utf8(s: string): Buffer {
-  return Buffer.from(s, 'utf8');
-}
-
-/** A HELLO that grants nothing and resumes from the start (a fresh receiver). */
-export const FRESH_HANDSHAKE: AckInfo = { ack: 0, limit: 0, limitBytes: 0 };
-
-/** HELLO: the names, then the handshake (resume point and credit of this side's receiver). */
-export function encodeHello(h: Hello, handshake: AckInfo = FRESH_HANDSHAKE): Uint8Array {
-  const parts = [utf8(h.cluster), utf8(h.app), utf8(h.worker)];
-  let size = 3 + ACK_INFO_BYTES;
-  for (const p of parts) {
-    if (p.length > 0xffff) throw new RangeError(`hello: name of ${p.length} bytes is too long (max 65535)`);
-    size += 2 + p.length;
-  }
-  const out = Buffer.allocUnsafe(size);
-  out[0] = FrameType.Hello;
-  out.writeUInt16BE(h.protocolVersion, 1);
-  let at = 3;
-  for (const p of parts) {
-    out.writeUInt16BE(p.length, at);
-    p.copy(out, at + 2);
-    at += 2 + p.length;
-  }
-  writeAckInfo(out, at, handshake);
-  return out;
-}
-
-export interface HelloFrame {
-  readonly hello: Hello;
-  readonly handshake: AckInfo;
-}
-
-/** Decodes a HELLO payload; returns an error string for malformed input. */
-export function decodeHello(payload: Uint8Array): HelloFrame | string {
-  const b = Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength);
-  if (b.length < 3 || b[0] !== FrameType.Hello) return 'not a HELLO frame';
-  const protocolVersion = b.readUInt16BE(1);
-  const names: string[] = [];
-  let at = 3;
-  for (const field of ['cluster', 'app', 'worker']) {
-    if (b.length - at < 2) return `HELLO cut off before the ${field} name`;
-    const len = b.readUInt16BE(at);
-    at += 2;
-    if (b.length - at < len) return `HELLO ${field} name declares ${len} bytes, ${b.length - at} remain`;
-    names.push(b.toString('utf8', at, at + len));
-    at += len;
-  }
-  if (b.length - at < ACK_INFO_BYTES)
-    return `HELLO cut off in its handshake (${b.length - at} of ${ACK_INFO_BYTES} bytes)`;
-  const handshake = readAckInfo(b, at);
-  if (typeof handshake === 'string') return `HELLO handshake: ${handshake}`;
-  at += ACK_INFO_BYTES;
-  if (at !== b.length) return `HELLO has ${b.length - at} trailing bytes`;
-  return { hello: { protocolVersion, cluster: names[0]!, app: names[1]!, worker: names[2]! }, handshake };
-}
-
-function framed(payload: Uint8Array): Uint8Array {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + payload.length);
-  writeFrameHeader(out, 0, payload.length);
-  out.set(payload, FRAME_HEADER_BYTES);
-  return out;
-}
-
-/** An ACK frame, header included. */
-export function ackFrame(a: AckInfo): Uint8Array {
-  const out = Buffer.allocUnsafe(FRAME_HEADER_BYTES + 1 + ACK_INFO_BYTES);
-  writeFrameHeader(out, 0, 1 + ACK_INFO_BYTES);
-  out[FRAME_HEADER_BYTES] = FrameType.Ack;
-  writeAckInfo(out, FRAME_HEADER_BYTES + 1, a);
-  return out;
-}
-
-/** The header of a DATA frame (length prefix, type, seq, message count); the body follows. */
-export function dataHeader(seq: number, messages: number, bodyBytes: number): Uint8Array {
-  const header = Buffer.allocUnsafe(FRAME_HEADER_BYTES + DATA_HEADER_BYTES);
-  writeFrameHeader(header, 0, DATA_HEADER_BYTES + bodyBytes);
-  header[4] = FrameType.Data;
-  writeU64(header, 5, seq);
-  header.writeUInt32BE(messages, 13);
-  return header;
-}
-
-/** A decoded DATA payload, or what is wrong with it. */
-export function decodeData(p: Uint8Array): DataBatch | string {
-  if (p.length < DATA_HEADER_BYTES) return `DATA frame of ${p.length} bytes is shorter than its header`;
-  const b = Buffer.from(p.buffer, p.byteOffset, p.byteLength);
-  const seq = readU64(b, 1);
-  if (seq === null || seq < 1) return `DATA frame with sequence number ${seq ?? '>= 2^53'}`;
-  return { seq, messages: b.readUInt32BE(9), body: p.subarray(DATA_HEADER_BYTES) };
-}
-
-/** A decoded ACK payload, or what is wrong with it. */
-export function decodeAck(p: Uint8Array): AckInfo | string {
-  if (p.length !== 1 + ACK_INFO_BYTES)
-    return `ACK frame of ${p.length} bytes, expected ${1 + ACK_INFO_BYTES}`;
-  const a = readAckInfo(Buffer.from(p.buffer, p.byteOffset, p.byteLength), 1);
-  return typeof a === 'string' ? `ACK frame holds ${a}` : a;
-}
-
-function closeFrame(code: CloseCodeValue, reason: string): Uint8Array {
-  const text = utf8(reason.length > 1000 ? reason.slice(0, 1000) : reason);
-  const payload = Buffer.allocUnsafe(1 + 1 + text.length);
-  payload[0] = FrameType.Close;
-  payload[1] = code;
-  text.copy(payload, 2);
-  return framed(payload);
 }
 
 function positiveInt(name: string, v: number, max = U32_MAX): number {
@@ -364,8 +276,8 @@ export interface DeliveryCoreOptions extends ChannelOptions {
 
 /** The channel core: the Delivery sender and receiver machines, and frames to and from them. */
 export class DeliveryChannelCore implements ChannelCore {
-  readonly sender: Actor<typeof deliverySenderMachine>;
-  readonly receiver: Actor<typeof deliveryReceiverMachine>;
+  private senderActor: Actor<typeof deliverySenderMachine>;
+  private receiverActor: Actor<typeof deliveryReceiverMachine>;
   readonly connection: string;
   private st: ChannelState = 'new';
   private peerHello: Hello | null = null;
@@ -382,6 +294,11 @@ export class DeliveryChannelCore implements ChannelCore {
   /** Offsets of the DATA frames in `inbound`, by sequence number. */
   private inboundOffsets = new Map<number, number>();
   private readonly mutation: DeliveryMutation | undefined;
+  /** The incarnation of the peer the machines' state belongs to; null while fresh. */
+  private lastPeer: number | null = null;
+  private epochCount = 0;
+  /** Frames the receiver machines before the last restart dropped (the stats count on). */
+  private droppedBefore = 0;
 
   // Batches waiting to enter the sender machine.
   private pending: Queued[] = [];
@@ -409,6 +326,7 @@ export class DeliveryChannelCore implements ChannelCore {
   private closedOut: ChannelClosed | null = null;
   private disconnectedOut: string | null = null;
   private writableOut = false;
+  private restartOut: PeerRestart | null = null;
 
   private counters = {
     sentFrames: 0,
@@ -435,12 +353,34 @@ export class DeliveryChannelCore implements ChannelCore {
     this.fifo = options.fifo ?? false;
     this.mutation = options.mutation;
     this.connection = options.connection ?? `channel of ${options.local.worker}`;
-    this.sender = createActor(deliverySenderMachine, {
+    this.senderActor = this.newSender();
+    this.receiverActor = this.newReceiver();
+  }
+
+  private newSender(): Actor<typeof deliverySenderMachine> {
+    return createActor(deliverySenderMachine, {
       input: { window: this.windowFrames, maxBufferedBytes: this.maxQueuedBytes },
     }).start();
-    this.receiver = createActor(deliveryReceiverMachine, {
+  }
+
+  private newReceiver(): Actor<typeof deliveryReceiverMachine> {
+    return createActor(deliveryReceiverMachine, {
       input: { window: this.windowFrames, windowBytes: this.windowBytes },
     }).start();
+  }
+
+  /** The sender machine (a new one after the peer restarted). */
+  get sender(): Actor<typeof deliverySenderMachine> {
+    return this.senderActor;
+  }
+
+  /** The receiver machine (a new one after the peer restarted). */
+  get receiver(): Actor<typeof deliveryReceiverMachine> {
+    return this.receiverActor;
+  }
+
+  get epoch(): number {
+    return this.epochCount;
   }
 
   get state(): ChannelState {
@@ -470,7 +410,7 @@ export class DeliveryChannelCore implements ChannelCore {
     const r = this.receiverState;
     return {
       ...this.counters,
-      droppedFrames: r.dropped,
+      droppedFrames: this.droppedBefore + r.dropped,
       queuedBatches:
         this.pending.length - this.pendingHead + (s.next - 1 - Math.max(this.highestSent, s.acked)),
       queuedBytes: this.pendingBytes,
@@ -495,6 +435,9 @@ export class DeliveryChannelCore implements ChannelCore {
           throw new Error(`${this.connection}: start() on a ${this.st} channel`);
         this.st = 'handshake';
         this.peerHello = null;
+        // The HELLO carries the receiver's ack and credit: nothing is owed any more.
+        this.owedFrames = 0;
+        this.owedBytes = 0;
         this.receiver.send({ type: 'Connect' });
         this.drainReceiver();
         return;
@@ -508,6 +451,7 @@ export class DeliveryChannelCore implements ChannelCore {
         this.onSend(event.body, event.messages);
         return;
       case 'consumed':
+        if (event.epoch !== undefined && event.epoch !== this.epochCount) return;
         this.onConsumed(event.frames, event.messages, event.bytes);
         return;
       case 'transmit':
@@ -556,6 +500,7 @@ export class DeliveryChannelCore implements ChannelCore {
       closed: this.closedOut,
       disconnected: this.disconnectedOut,
       writable: this.writableOut,
+      peerRestarted: this.restartOut,
     };
     if (this.writes.length > 0) this.writes = [];
     if (this.deliveries.length > 0) this.deliveries = [];
@@ -563,6 +508,7 @@ export class DeliveryChannelCore implements ChannelCore {
     this.closedOut = null;
     this.disconnectedOut = null;
     this.writableOut = false;
+    this.restartOut = null;
     return r;
   }
 
@@ -679,7 +625,7 @@ export class DeliveryChannelCore implements ChannelCore {
           this.writes.push(ackFrame(o.ack));
           break;
         case 'hello':
-          this.writes.push(framed(encodeHello(this.local, o.ack)));
+          this.writes.push(framed(encodeHello(this.local, o.ack, this.lastPeer ?? 0)));
           break;
         case 'dropped':
           if (this.fifo && o.why === 'gap') {
@@ -764,9 +710,25 @@ export class DeliveryChannelCore implements ChannelCore {
     }
     if (type === FrameType.Hello) {
       if (this.peerHello !== null) return this.protocolError('second HELLO');
+      const id = helloIdentity(p);
+      if (typeof id === 'string') return this.protocolError(id);
+      if (id.protocolVersion !== PROTOCOL_VERSION) {
+        this.peerHello = {
+          protocolVersion: id.protocolVersion,
+          cluster: id.cluster,
+          app: id.app,
+          worker: id.worker,
+        };
+        return this.closeWith(
+          CloseCode.Rejected,
+          `${this.connection}: rejected hello from worker '${id.worker}': it speaks data channel protocol ` +
+            `version ${id.protocolVersion}, this worker speaks ${PROTOCOL_VERSION} (version 3 added process ` +
+            `incarnations to HELLO); run the same buffy release on every worker`,
+        );
+      }
       const decoded = decodeHello(p);
       if (typeof decoded === 'string') return this.protocolError(decoded);
-      const { hello, handshake } = decoded;
+      const { hello } = decoded;
       const problem = this.checkHello(hello);
       this.peerHello = hello;
       if (problem !== null) {
@@ -775,6 +737,17 @@ export class DeliveryChannelCore implements ChannelCore {
           `${this.connection}: rejected hello from worker '${hello.worker}': ${problem}`,
         );
       }
+      const incarnation = hello.incarnation ?? 0;
+      if (this.lastPeer !== null && this.lastPeer !== incarnation)
+        this.restartFor(hello.worker, this.lastPeer, incarnation);
+      this.lastPeer = incarnation;
+      // The peer's state belongs to another incarnation of this process: it starts fresh on our
+      // HELLO, so its handshake is void; its ACK brings the fresh receiver's credit.
+      const mine = this.local.incarnation ?? 0;
+      const handshake =
+        decoded.peerIncarnation !== 0 && decoded.peerIncarnation !== mine
+          ? FRESH_HANDSHAKE
+          : decoded.handshake;
       const resume =
         this.mutation === 'forget-resume' ? Math.max(this.senderState.tx - 1, handshake.ack) : handshake.ack;
       this.sender.send({ type: 'Connect', resume, limit: handshake.limit, limitBytes: handshake.limitBytes });
@@ -786,6 +759,9 @@ export class DeliveryChannelCore implements ChannelCore {
       if (this.st === 'closed') return;
       if (this.st === 'handshake') this.st = 'open';
       this.openedOut = hello;
+      // Consumed after our HELLO went out (no ACK before the peer's HELLO): say it now, or a
+      // sender waiting for that credit would wait for good.
+      if (this.eager && this.owedFrames > 0) this.acknowledge();
       this.pumpSend();
       return;
     }
@@ -843,8 +819,6 @@ export class DeliveryChannelCore implements ChannelCore {
   }
 
   private checkHello(h: Hello): string | null {
-    if (h.protocolVersion !== PROTOCOL_VERSION)
-      return `protocol version ${h.protocolVersion}, this worker speaks ${PROTOCOL_VERSION}`;
     if (h.cluster !== this.local.cluster)
       return `cluster '${h.cluster}' is not this worker's cluster '${this.local.cluster}'`;
     if (h.app !== this.local.app)
@@ -862,6 +836,62 @@ export class DeliveryChannelCore implements ChannelCore {
       CloseCode.ProtocolError,
       `${this.connection}${peer}: protocol error: ${detail}${at}; resetting the connection`,
     );
+  }
+
+  /**
+   * The peer came back as a new incarnation: new machines for both directions (the receiver up
+   * on this connection, its credit sent as an ACK: HELLO went out already), what was kept or
+   * queued for the old incarnation dropped, deliveries of the old one no longer consumed.
+   */
+  private restartFor(worker: string, previousIncarnation: number, incarnation: number): void {
+    // HELLO comes first on a connection and every earlier event drained the deliveries.
+    if (this.deliveries.length > 0)
+      throw new Error(`${this.connection}: ${this.deliveries.length} deliveries undrained at a peer restart`);
+    const s = this.senderState;
+    let droppedFrames = 0;
+    let droppedMessages = 0;
+    let droppedBytes = 0;
+    for (let i = s.head; i < s.buf.length; i++) {
+      droppedFrames++;
+      droppedMessages += s.buf[i]!.messages;
+      droppedBytes += s.buf[i]!.body.length;
+    }
+    for (let i = this.pendingHead; i < this.pending.length; i++) {
+      droppedFrames++;
+      droppedMessages += this.pending[i]!.messages;
+      droppedBytes += this.pending[i]!.body.length;
+    }
+    this.restartOut = {
+      worker,
+      previousIncarnation,
+      incarnation,
+      droppedFrames,
+      droppedMessages,
+      droppedBytes,
+      abandonedFrames: this.unconsumedFrames,
+    };
+    this.droppedBefore += this.receiverState.dropped;
+    this.senderActor.stop();
+    this.receiverActor.stop();
+    this.senderActor = this.newSender();
+    this.receiverActor = this.newReceiver();
+    this.receiverActor.send({ type: 'Connect' });
+    for (const o of drainReceiverOutbox(this.receiverState))
+      if (o.kind === 'hello') this.writes.push(ackFrame(o.ack));
+    this.pending = [];
+    this.pendingHead = 0;
+    this.pendingBytes = 0;
+    if (this.wasBlocked) {
+      this.wasBlocked = false;
+      this.writableOut = true;
+    }
+    this.highestSent = 0;
+    this.unconsumedFrames = 0;
+    this.unconsumedMessages = 0;
+    this.unconsumedBytes = 0;
+    this.owedFrames = 0;
+    this.owedBytes = 0;
+    this.epochCount++;
   }
 
   private breakMachines(): void {

@@ -5,7 +5,7 @@
 import { FrameDecoder, FrameError, DEFAULT_MAX_FRAME_BYTES, FRAME_HEADER_BYTES } from './framing.ts';
 import type { TimerHandle } from '../types.ts';
 import { DeliveryChannelCore } from './channel.ts';
-import type { ChannelCore, ChannelClosed, ChannelOptions, DataBatch, Hello } from './channel.ts';
+import type { ChannelCore, ChannelClosed, ChannelOptions, DataBatch, Hello, PeerRestart } from './channel.ts';
 
 /** The byte-level side a ChannelEndpoint drives. */
 export interface ByteTransport {
@@ -22,6 +22,12 @@ export interface EndpointHandlers {
   onClose?: (closed: ChannelClosed) => void;
   /** The connection was lost and the channel (option `reconnect`) waits for a new transport. */
   onDisconnect?: (reason: string) => void;
+  /**
+   * The peer came back as a new incarnation (it restarted): the channel started fresh in both
+   * directions, dropping what it kept for the old one (`restart` says how much; logged too).
+   * Batches of the old incarnation still being handled are not acknowledged any more.
+   */
+  onPeerRestarted?: (restart: PeerRestart, endpoint: ChannelEndpoint) => void;
   /** Errors for people (rejected hello, protocol errors, lost connections); default console.error. */
   log?: (message: string) => void;
 }
@@ -225,10 +231,13 @@ export class ChannelEndpoint {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
-  /** The application finished with delivered data: grants credit back. */
-  consumed(frames: number, messages: number, bytes: number): void {
+  /**
+   * The application finished with delivered data: grants credit back. `epoch`: the core's
+   * epoch when the data was delivered (a report from before a peer restart is ignored).
+   */
+  consumed(frames: number, messages: number, bytes: number, epoch?: number): void {
     if (this.closedInfo) return;
-    this.core.step({ type: 'consumed', frames, messages, bytes });
+    this.core.step({ type: 'consumed', frames, messages, bytes, ...(epoch !== undefined ? { epoch } : {}) });
     this.pump();
   }
 
@@ -250,6 +259,17 @@ export class ChannelEndpoint {
           for (const w of this.openWaiters) w.resolve(r.opened);
           this.openWaiters = [];
           this.handlers.onOpen?.(r.opened);
+        }
+        if (r.peerRestarted) {
+          const p = r.peerRestarted;
+          (this.handlers.log ?? console.error)(
+            `${this.connection}: worker '${p.worker}' restarted (incarnation ${p.previousIncarnation} -> ` +
+              `${p.incarnation}): the channel starts fresh in both directions; dropped ${p.droppedFrames} ` +
+              `batches (${p.droppedMessages} messages, ${p.droppedBytes} bytes) kept or queued for its ` +
+              `previous incarnation` +
+              (p.abandonedFrames > 0 ? `; ${p.abandonedFrames} batches it sent are still being handled` : ''),
+          );
+          this.handlers.onPeerRestarted?.(p, this);
         }
         if (r.deliveries.length > 0) this.deliver(r.deliveries);
         if (r.writable) this.wake();
@@ -279,7 +299,8 @@ export class ChannelEndpoint {
           !r.opened &&
           !r.closed &&
           !r.writable &&
-          r.disconnected === null
+          r.disconnected === null &&
+          !r.peerRestarted
         )
           break;
       }
@@ -291,6 +312,7 @@ export class ChannelEndpoint {
   private deliver(batches: DataBatch[]): void {
     const from = this.core.peer!;
     const onBatch = this.handlers.onBatch;
+    const epoch = this.core.epoch;
     let syncFrames = 0;
     let syncMessages = 0;
     let syncBytes = 0;
@@ -306,12 +328,12 @@ export class ChannelEndpoint {
       }
       if (result && typeof (result as Promise<void>).then === 'function') {
         (result as Promise<void>).then(
-          () => this.consumed(1, b.messages, b.body.length),
+          () => this.consumed(1, b.messages, b.body.length, epoch),
           (err: unknown) => {
             (this.handlers.log ?? console.error)(
               `${this.connection}: batch seq ${b.seq} from worker '${from.worker}' failed: ${String(err)}`,
             );
-            this.consumed(1, b.messages, b.body.length);
+            this.consumed(1, b.messages, b.body.length, epoch);
           },
         );
       } else {

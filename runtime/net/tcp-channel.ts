@@ -1,10 +1,12 @@
 // The TCP shell: a ChannelEndpoint over a net.Socket (no Nagle delay, corked batch writes),
 // plus helpers to listen for and open data channels.
 
+import { randomInt } from 'node:crypto';
 import net from 'node:net';
 import { ChannelEndpoint } from './endpoint.ts';
 import type { ByteTransport, EndpointHandlers, EndpointOptions } from './endpoint.ts';
-import { decodeHello, type Hello } from './channel.ts';
+import { decodeHello, newIncarnation, type Hello } from './channel.ts';
+import type { Random } from '../types.ts';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder } from './framing.ts';
 
 export interface HostPort {
@@ -45,6 +47,31 @@ class SocketTransport implements ByteTransport {
   }
 }
 
+/** The operating system's randomness as a Random (for the process incarnation only). */
+const osRandom: Random = {
+  nextU32: () => randomInt(0x1_0000_0000),
+  next: () => randomInt(0x1_0000_0000) / 0x1_0000_0000,
+  nextInt: (bound) => randomInt(bound),
+};
+
+let incarnation: number | null = null;
+
+/**
+ * This process's incarnation: drawn once, on first use, from `random` (default the operating
+ * system's). The TCP shells give it to a channel whose options name none, so a restarted
+ * worker process says another one in its HELLO.
+ */
+export function processIncarnation(random: Random = osRandom): number {
+  incarnation ??= newIncarnation(random);
+  return incarnation;
+}
+
+/** The options with this process's incarnation in `local`, unless they name one. */
+function withIncarnation(options: EndpointOptions): EndpointOptions {
+  if (options.local.incarnation !== undefined) return options;
+  return { ...options, local: { ...options.local, incarnation: processIncarnation() } };
+}
+
 /** Binds an endpoint to a connected socket; `first` are bytes already read from it. */
 export function attachSocket(
   endpoint: ChannelEndpoint,
@@ -73,6 +100,11 @@ export function attachSocket(
 export interface RedialOptions {
   readonly initialMs?: number;
   readonly maxMs?: number;
+  /**
+   * Where to dial again, asked before every redial (a restarted peer may listen elsewhere: the
+   * cluster learns its new data address); default the first address.
+   */
+  readonly address?: () => HostPort;
 }
 
 /**
@@ -92,16 +124,13 @@ export async function connectChannel(
   const socket = await connectSocket(address, connection, timeoutMs);
   const initialMs = redial.initialMs ?? 50;
   const maxMs = redial.maxMs ?? 2_000;
-  const endpoint = new ChannelEndpoint(
-    { ...options, connection },
-    {
-      ...handlers,
-      onDisconnect: (reason) => {
-        handlers.onDisconnect?.(reason);
-        dial(initialMs);
-      },
+  const endpoint = new ChannelEndpoint(withIncarnation({ ...options, connection }), {
+    ...handlers,
+    onDisconnect: (reason) => {
+      handlers.onDisconnect?.(reason);
+      dial(initialMs);
     },
-  );
+  });
   attachSocket(endpoint, socket);
   await endpoint.opened();
   return endpoint;
@@ -109,7 +138,8 @@ export async function connectChannel(
   function dial(delay: number): void {
     const timer = setTimeout(() => {
       if (endpoint.closed) return;
-      connectSocket(address, connection, timeoutMs).then(
+      const target = redial.address?.() ?? address;
+      connectSocket(target, connection, timeoutMs).then(
         (s) => {
           if (endpoint.closed || endpoint.currentTransport !== null) s.destroy();
           else attachSocket(endpoint, s);
@@ -231,24 +261,21 @@ export async function listenChannels(
     const connection = `data channel ${options.local.worker} <- ${remote}`;
     const handlers = handlersFor(remote);
     let announced = false;
-    const endpoint = new ChannelEndpoint(
-      { ...options, connection },
-      {
-        ...handlers,
-        onOpen: (peer) => {
-          handlers.onOpen?.(peer);
-          if (options.reconnect) byPeer.set(peer.worker, endpoint);
-          if (announced) return; // a resumed connection: the same channel as before
-          announced = true;
-          onOpen?.(endpoint, peer);
-        },
-        onClose: (closed) => {
-          endpoints.delete(endpoint);
-          for (const [w, e] of byPeer) if (e === endpoint) byPeer.delete(w);
-          handlers.onClose?.(closed);
-        },
+    const endpoint = new ChannelEndpoint(withIncarnation({ ...options, connection }), {
+      ...handlers,
+      onOpen: (peer) => {
+        handlers.onOpen?.(peer);
+        if (options.reconnect) byPeer.set(peer.worker, endpoint);
+        if (announced) return; // a resumed connection: the same channel as before
+        announced = true;
+        onOpen?.(endpoint, peer);
       },
-    );
+      onClose: (closed) => {
+        endpoints.delete(endpoint);
+        for (const [w, e] of byPeer) if (e === endpoint) byPeer.delete(w);
+        handlers.onClose?.(closed);
+      },
+    });
     endpoints.add(endpoint);
     attachSocket(endpoint, socket, first);
   };
@@ -256,8 +283,15 @@ export async function listenChannels(
     if (!options.reconnect) return fresh(socket);
     void peekHello(socket, options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES).then(({ worker, bytes }) => {
       const existing = worker !== null ? byPeer.get(worker) : undefined;
-      if (existing && !existing.closed && existing.currentTransport === null) {
-        attachSocket(existing, socket, bytes);
+      if (existing && !existing.closed) {
+        // The peer dials only when it lost its connection (or restarted): if this side has not
+        // noticed yet, the old connection is dead, and the new one takes its place.
+        if (existing.currentTransport !== null)
+          existing.transportClosed(
+            `worker '${worker}' connected again from ${socket.remoteAddress}:${socket.remotePort}`,
+          );
+        if (existing.closed || existing.currentTransport !== null) fresh(socket, bytes);
+        else attachSocket(existing, socket, bytes);
       } else {
         fresh(socket, bytes);
       }

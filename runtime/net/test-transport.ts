@@ -114,6 +114,29 @@ export class TestNetwork {
     }
   }
 
+  /**
+   * The process on one side of the link restarts: the connection is cut (in flight is lost),
+   * that side's endpoint is thrown away, and a new endpoint (`options`: a new incarnation in
+   * `local`, as a restarted process has) connects to the other side's endpoint, which keeps its
+   * state. Returns the link that replaces `link` (the old one is no longer this network's).
+   */
+  restart(
+    link: TestLink,
+    side: 'a' | 'b',
+    options: EndpointOptions,
+    handlers: EndpointHandlers = {},
+    reason = 'process restarted',
+  ): TestLink {
+    const l = this.links.get(link);
+    if (!l) throw new Error('restart: not a link of this network');
+    if (this.directions.includes(l.ab)) this.cut(link, reason);
+    this.links.delete(link);
+    const fresh = new ChannelEndpoint(options, handlers);
+    const next: TestLink = side === 'a' ? { a: fresh, b: link.b } : { a: link.a, b: fresh };
+    this.connect(next, l.names);
+    return next;
+  }
+
   /** A new connection for a cut link: both ends attach a fresh transport and say HELLO. */
   reconnect(link: TestLink): void {
     const l = this.links.get(link);

@@ -34,12 +34,32 @@ function framesOf(writes: Uint8Array[]): Uint8Array[] {
 describe('hello', () => {
   it('round-trips', () => {
     fc.assert(
-      fc.property(fc.string(), fc.string(), fc.string(), (cluster, app, worker) => {
-        const h = { protocolVersion: PROTOCOL_VERSION, cluster, app, worker };
-        const handshake = { ack: 3, limit: 2 ** 40, limitBytes: 2 ** 53 - 1 };
-        expect(decodeHello(encodeHello(h, handshake))).toEqual({ hello: h, handshake });
-      }),
+      fc.property(
+        fc.string(),
+        fc.string(),
+        fc.string(),
+        fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+        fc.nat({ max: Number.MAX_SAFE_INTEGER }),
+        (cluster, app, worker, incarnation, peerIncarnation) => {
+          const h = { protocolVersion: PROTOCOL_VERSION, cluster, app, worker, incarnation };
+          const handshake = { ack: 3, limit: 2 ** 40, limitBytes: 2 ** 53 - 1 };
+          expect(decodeHello(encodeHello(h, handshake, peerIncarnation))).toEqual({
+            hello: h,
+            handshake,
+            peerIncarnation,
+          });
+        },
+      ),
     );
+  });
+
+  it('without an incarnation says 0', () => {
+    const h = { protocolVersion: PROTOCOL_VERSION, cluster: 'c', app: 'a', worker: 'w' };
+    expect(decodeHello(encodeHello(h))).toEqual({
+      hello: { ...h, incarnation: 0 },
+      handshake: { ack: 0, limit: 0, limitBytes: 0 },
+      peerIncarnation: 0,
+    });
   });
 
   it('opens when cluster and app match', () => {
