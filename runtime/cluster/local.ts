@@ -10,13 +10,20 @@
 // (`buffy node --exit-with-stdin`): when this process dies, even by SIGKILL, the pipe closes
 // and every worker stops and exits, freeing its ports.
 //
+// A worker that dies (killed, or exits with an error while the cluster runs) is started again
+// with its command, at most MAX_RESTARTS times; the initializer on the control address it had,
+// so that the others reconnect to it. Each worker has a store (--state) under a fresh temporary
+// directory, removed after a clean end: a restarted worker recovers from it.
+//
 // Output: the workers' standard output comes through this process, a complete line at a time,
 // so that a `stdout:` sink of N workers never mixes parts of lines. A `file:` sink writes one
 // file per worker (perWorkerPath: out/c.txt -> out/c.w1.txt ...), and so do dead letters
 // (out/dead-letters.w1.jsonl ...); the run ends by saying where they are.
 
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import fs, { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import type { Application } from '../api/app.ts';
@@ -54,6 +61,10 @@ export interface LocalClusterOptions {
   readonly app?: Application;
   /** Extra arguments of every worker (e.g. --trace S --trace-to HOST:PORT). */
   readonly nodeArgs?: readonly string[];
+  /** Give every worker a store (--state) under a fresh temporary directory (default true). */
+  readonly state?: boolean;
+  /** A worker that dies is started again at most this many times (default MAX_RESTARTS). */
+  readonly maxRestarts?: number;
 }
 
 /** The names of the workers of a local cluster: w1 (the initializer) .. wN. */
@@ -205,8 +216,24 @@ export function eachLine(stream: NodeJS.ReadableStream, onLine: (line: string) =
 
 /** How long workers may run on after the initializer has exited. */
 const STRAGGLER_MS = 5000;
+/** A worker that dies is started again at most this many times. */
+export const MAX_RESTARTS = 5;
+/** Pause before a dead worker is started again. */
+const RESTART_DELAY_MS = 200;
 
 export const CONTROL_LISTENING = /control listening on (\S+?);/;
+
+/** One worker of the local cluster: its process now, and how often it was started again. */
+interface Slot {
+  readonly name: string;
+  /** The arguments that differ between the initializer and the others (computed per start). */
+  readonly extra: () => string[];
+  child: ChildProcess | null;
+  restarts: number;
+  /** Resolves with the exit code once the worker has exited and will not be started again. */
+  readonly final: Promise<number>;
+  end: (code: number) => void;
+}
 
 export async function runLocalCluster(
   appPath: string,
@@ -221,11 +248,22 @@ export async function runLocalCluster(
   const out = local.stdout ?? process.stdout;
   const deadLetters = local.deadLetters ?? DEFAULT_DEAD_LETTERS;
   const names = localWorkerNames(workers);
-  const children: ChildProcess[] = [];
-  const exits: Array<Promise<number>> = [];
+  const maxRestarts = local.maxRestarts ?? MAX_RESTARTS;
   const outputs: Array<Promise<void>> = [];
   let summary: ClusterSummary | null = null;
   let outputBroken = false;
+  /** Set once the initializer printed its summary: the run is ending, nothing is restarted. */
+  let over = false;
+  let control: string | null = null;
+  let announce: (address: string) => void = () => {};
+  let announceFailed: (err: Error) => void = () => {};
+  // Every worker's store (exactly-once; a restarted worker recovers from it), under a fresh
+  // temporary directory removed after a clean end.
+  const stateRoot = local.state === false ? null : fs.mkdtempSync(path.join(os.tmpdir(), 'buffy-run-'));
+  if (stateRoot) {
+    for (const n of names) fs.mkdirSync(path.join(stateRoot, n));
+    onStderr(`buffy run: worker stores under ${stateRoot} (removed after a clean end)`);
+  }
   const metricsArgs = (name: string): string[] => {
     const m = local.metrics;
     if (!m) return [];
@@ -233,7 +271,8 @@ export async function runLocalCluster(
     if (port > 65535) throw new Error(`--metrics: port ${port} for worker '${name}' is out of range`);
     return ['--metrics', `${m.host.includes(':') ? `[${m.host}]` : m.host}:${port}`];
   };
-  const spawnNode = (name: string, extra: string[]): ChildProcess => {
+  const launch = (slot: Slot): void => {
+    const name = slot.name;
     const args = [
       BUFFY_BIN,
       'node',
@@ -249,14 +288,15 @@ export async function runLocalCluster(
       '--dead-letters',
       perWorkerPath(deadLetters, name),
       '--exit-with-stdin',
+      ...(stateRoot ? ['--state', path.join(stateRoot, '{worker}')] : []),
       ...metricsArgs(name),
       ...(local.nodeArgs ?? []),
-      ...extra,
+      ...slot.extra(),
       ...appOptionArgs(options),
     ];
     // detached: a process group of its own (see the top of this file); stdin: the watchdog pipe.
     const child = spawn(process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], detached: true });
-    children.push(child);
+    slot.child = child;
     child.stdin!.on('error', () => undefined); // a worker that exited closes its end
     outputs.push(
       forwardLines(child.stdout!, out, (err) => {
@@ -267,84 +307,151 @@ export async function runLocalCluster(
         );
       }),
     );
-    exits.push(
-      new Promise<number>((resolve) => {
-        child.once('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0)));
-        child.once('error', (err) => {
-          onStderr(`buffy run: cannot start worker '${name}': ${err.message}`);
-          resolve(1);
-        });
-      }),
-    );
-    return child;
+    const initializer = name === names[0];
+    eachLine(child.stderr!, (line) => {
+      onStderr(line);
+      if (!initializer) return;
+      const sum = parseSummary(line);
+      if (sum) {
+        summary = sum;
+        over = true;
+      }
+      const m = CONTROL_LISTENING.exec(line);
+      if (m && control === null) {
+        control = m[1]!;
+        announce(control);
+      }
+    });
+    let settled = false;
+    const exited = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (settled) return;
+      settled = true;
+      const died = signal !== null || code !== 0;
+      const how = signal !== null ? `was killed by ${signal}` : `exited with code ${code}`;
+      // An initializer that never announced its control address has nothing to come back to.
+      const restartable = !over && (!initializer || control !== null);
+      if (died && restartable && slot.restarts < maxRestarts) {
+        slot.restarts++;
+        onStderr(
+          `buffy run: worker '${name}' ${how}; starting it again with its command (restart ${slot.restarts} of at most ${maxRestarts})`,
+        );
+        setTimeout(() => {
+          if (over) slot.end(code ?? 1);
+          else launch(slot);
+        }, RESTART_DELAY_MS);
+        return;
+      }
+      if (died && restartable)
+        onStderr(
+          `buffy run: worker '${name}' ${how}; not started again (it was restarted ${maxRestarts} times)`,
+        );
+      if (initializer && control === null)
+        announceFailed(
+          new Error(`the initializer exited with code ${code ?? signal} before it was listening`),
+        );
+      slot.end(code ?? 1);
+    };
+    // 'close': after its output was read (the summary line decides whether it comes back).
+    child.once('close', exited);
+    child.once('error', (err) => {
+      onStderr(`buffy run: cannot start worker '${name}': ${err.message}`);
+      exited(1, null);
+    });
   };
+  const slots: Slot[] = names.map((name, i) => {
+    let end: (code: number) => void = () => {};
+    const final = new Promise<number>((resolve) => (end = resolve));
+    return {
+      name,
+      extra:
+        i === 0
+          ? () => [
+              '--initializer',
+              '--control',
+              // Started again: on the control address the others reconnect to.
+              control ?? '127.0.0.1:0',
+              ...(local.untilSignal ? [] : ['--stop-when-done']),
+            ]
+          : () => ['--control', control!],
+      child: null,
+      restarts: 0,
+      final,
+      end,
+    };
+  });
   const forward = (sig: NodeJS.Signals) => {
-    children[0]?.kill(sig);
+    slots[0]!.child?.kill(sig);
   };
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
+  const alive = (): ChildProcess[] =>
+    slots
+      .map((s) => s.child)
+      .filter((c): c is ChildProcess => !!c && c.exitCode === null && c.signalCode === null);
+  let clean = false;
   try {
-    const init = spawnNode(names[0]!, [
-      '--initializer',
-      '--control',
-      '127.0.0.1:0',
-      ...(local.untilSignal ? [] : ['--stop-when-done']),
-    ]);
-    const control = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(
-        () =>
-          reject(
-            new Error(
-              `the initializer did not announce its control address within ${local.startTimeoutMs ?? 30_000} ms`,
-            ),
-          ),
-        local.startTimeoutMs ?? 30_000,
-      );
-      eachLine(init.stderr!, (line) => {
-        onStderr(line);
-        summary = parseSummary(line) ?? summary;
-        const m = CONTROL_LISTENING.exec(line);
-        if (m) {
-          clearTimeout(timer);
-          resolve(m[1]!);
-        }
-      });
-      init.once('exit', (code) => {
-        clearTimeout(timer);
-        reject(new Error(`the initializer exited with code ${code} before it was listening`));
-      });
+    const announced = new Promise<string>((resolve, reject) => {
+      announce = resolve;
+      announceFailed = reject;
     });
-    for (const name of names.slice(1)) {
-      const child = spawnNode(name, ['--control', control]);
-      eachLine(child.stderr!, onStderr);
+    const timer = setTimeout(
+      () =>
+        announceFailed(
+          new Error(
+            `the initializer did not announce its control address within ${local.startTimeoutMs ?? 30_000} ms`,
+          ),
+        ),
+      local.startTimeoutMs ?? 30_000,
+    );
+    launch(slots[0]!);
+    try {
+      await announced;
+    } finally {
+      clearTimeout(timer);
     }
-    // Once the initializer has exited, a worker still running has nothing to join (it may still
-    // be trying to reach the initializer): it gets a few seconds to stop on its own, then is killed.
+    for (const slot of slots.slice(1)) launch(slot);
+    // Once the initializer has exited for good, a worker still running has nothing to join (it
+    // may still be trying to reach the initializer): it gets a few seconds to stop on its own,
+    // then is killed.
     let straggling: ReturnType<typeof setTimeout> | undefined;
-    void exits[0]!.then(() => {
+    void slots[0]!.final.then(() => {
+      over = true;
       straggling = setTimeout(() => {
-        children.forEach((c, i) => {
-          if (c.exitCode !== null || c.signalCode !== null) return;
+        for (const s of slots) {
+          const c = s.child;
+          if (!c || c.exitCode !== null || c.signalCode !== null) continue;
           onStderr(
-            `buffy run: worker '${names[i]}' is still running ${STRAGGLER_MS / 1000} s after the initializer exited; killing it`,
+            `buffy run: worker '${s.name}' is still running ${STRAGGLER_MS / 1000} s after the initializer exited; killing it`,
           );
           c.kill('SIGKILL');
-        });
+        }
       }, STRAGGLER_MS);
     });
-    const codes = await Promise.all(exits);
+    const codes = await Promise.all(slots.map((s) => s.final));
     clearTimeout(straggling);
     await Promise.all(outputs);
     for (const line of describeOutputs(local.app, names, deadLetters, summary))
       onStderr(`buffy run: ${line}`);
-    return Math.max(...codes);
+    const restarted = slots.filter((s) => s.restarts > 0);
+    if (restarted.length > 0)
+      onStderr(
+        `buffy run: restarted ${restarted.map((s) => `'${s.name}' ${countOf(s.restarts, 'time')}`).join(', ')}`,
+      );
+    const code = Math.max(...codes);
+    clean = code === 0;
+    return code;
   } catch (err) {
-    for (const c of children) if (c.exitCode === null) c.kill('SIGKILL');
-    await Promise.all(exits);
+    over = true;
+    for (const c of alive()) c.kill('SIGKILL');
+    await Promise.all(slots.filter((s) => s.child).map((s) => s.final));
     await Promise.all(outputs);
     throw err;
   } finally {
     process.off('SIGINT', forward);
     process.off('SIGTERM', forward);
+    if (stateRoot) {
+      if (clean) fs.rmSync(stateRoot, { recursive: true, force: true });
+      else onStderr(`buffy run: the worker stores are kept in ${stateRoot} (the run did not end cleanly)`);
+    }
   }
 }
