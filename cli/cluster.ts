@@ -339,7 +339,7 @@ export function registerClusterCommands(program: Command): void {
         const acks =
           r.acknowledged === undefined
             ? ''
-            : `; all acknowledged${r.skipped ? `, ${countOf(r.skipped, 'line')} skipped (acknowledged before)` : ''}${r.resent ? `, ${countOf(r.resent, 'line')} sent again over ${countOf(r.reconnects ?? 0, 'reconnect')}` : ''}`;
+            : `; all acknowledged${r.skipped ? `, ${countOf(r.skipped, 'line')} skipped (already at the source)` : ''}${r.resent ? `, ${countOf(r.resent, 'line')} sent again over ${countOf(r.reconnects ?? 0, 'reconnect')}` : ''}`;
         process.stderr.write(
           `sent ${countOf(r.messages, 'message')} (${countOf(r.bytes, 'byte')}) to ${formatAddress(f.to)} in ${(r.elapsedMs / 1000).toFixed(3)} s: ${Math.round(r.messagesPerSecond)} messages/s${acks}${controller.signal.aborted ? ' (stopped by a signal)' : ''}\n`,
         );

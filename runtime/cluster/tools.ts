@@ -1,8 +1,23 @@
 // `buffy send` and `buffy receive`: feed a TCP source from a file, capture a TCP sink to a file.
+// `buffy send` speaks the acknowledgement protocol of the tcp: source (the design is at the top
+// of runtime/connectors/tcp.ts): line s of the file (counting on with --repeat) is sequence
+// number s; what is not acknowledged is kept as a position in the file and sent again after a
+// reconnect, and with a resume file after a restart. `acks: false` sends plain frames (at most
+// once, to any receiver).
 
 import fs from 'node:fs';
 import net from 'node:net';
-import { FrameDecoder, FRAME_HEADER_BYTES, writeFrameHeader } from '../net/framing.ts';
+import path from 'node:path';
+import { FrameDecoder, FrameError, FRAME_HEADER_BYTES, writeFrameHeader } from '../net/framing.ts';
+import {
+  MAX_STREAM_NAME,
+  ProtocolError,
+  decodeSourceMessage,
+  encodeBatchHeader,
+  encodeEnd,
+  encodeHello,
+} from '../connectors/tcp-protocol.ts';
+import type { SourceMessage } from '../connectors/tcp-protocol.ts';
 import { connectSocket, formatAddress, listen } from '../net/tcp-channel.ts';
 import type { HostPort } from '../net/tcp-channel.ts';
 import { countOf } from './text.ts';
@@ -20,32 +35,71 @@ export interface SendOptions {
   readonly messages?: number;
   readonly connectTimeoutMs?: number;
   readonly signal?: AbortSignal;
+  /** Speak the acknowledgement protocol (default true); false: plain frames, at most once. */
+  readonly acks?: boolean;
+  /** The stream's name (default: the file's base name). */
+  readonly stream?: string;
+  /** Where the acknowledged position is kept; a new run with the same file resumes after it. */
+  readonly resumeFile?: string;
+  /** Give up when the source neither acknowledges nor takes a connection for this long
+   * (default 60 s). */
+  readonly ackTimeoutMs?: number;
+  /** How long the source may take to answer the handshake (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
+  /** Progress notes (reconnecting, waiting for a busy source); default: none. */
+  readonly log?: (line: string) => void;
   /** Monotonic clock in ms and a sleep, for rate limiting (default: performance.now / setTimeout). */
   readonly nowMs?: () => number;
   readonly sleepMs?: (ms: number) => Promise<void>;
 }
 
-/** `buffy send` stopped before it was done: the connection broke or the peer closed it. */
+/** `buffy send` stopped before it was done: the connection broke, the peer closed it, or (with
+ * acknowledgements) the source refused the stream or stopped acknowledging. */
 export class SendError extends Error {
   override readonly name = 'SendError';
   constructor(
     readonly why: string,
-    /** Messages given to the socket. */
+    /** Messages given to the socket (with acknowledgements: distinct lines, in this run). */
     readonly sent: number,
-    /** Of those, the messages the socket handed to the network. */
+    /** Of those, the messages the socket handed to the network (plain) or the source
+     * acknowledged (with acknowledgements). */
     readonly flushed: number,
+    /** With acknowledgements: the resume file that records the acknowledged position. */
+    readonly acked?: { readonly resumeFile?: string },
   ) {
     super(
-      `${why}: ${countOf(sent, 'message')} sent, ${flushed} of them handed to the network; a tcp: source sends no acknowledgements, so how many were processed is unknown (the receiver's log says what it took)`,
+      acked === undefined
+        ? `${why}: ${countOf(sent, 'message')} sent, ${flushed} of them handed to the network; a tcp: source sends no acknowledgements, so how many were processed is unknown (the receiver's log says what it took)`
+        : `${why}: ${countOf(sent, 'message')} sent, ${flushed} of them acknowledged by the source; ${
+            acked.resumeFile
+              ? `${acked.resumeFile} records that: the same command sends the rest`
+              : 'with --resume-file PATH a new run would skip what was acknowledged'
+          }`,
     );
   }
 }
 
+/** A resume file that does not belong to this run (another stream, a changed file) or cannot
+ * be read or written: bad usage. */
+export class ResumeFileError extends Error {
+  override readonly name = 'ResumeFileError';
+}
+
 export interface SendResult {
+  /** Distinct lines sent in this run. */
   readonly messages: number;
   readonly bytes: number;
   readonly elapsedMs: number;
   readonly messagesPerSecond: number;
+  /** With acknowledgements: lines not sent because the source had them (or the resume file
+   * said they were acknowledged). */
+  readonly skipped?: number;
+  /** With acknowledgements: lines sent again (after a reconnect or a REWIND). */
+  readonly resent?: number;
+  readonly reconnects?: number;
+  /** With acknowledgements: everything sent was acknowledged (false: stopped by the signal
+   * before the acknowledgements came). */
+  readonly acknowledged?: boolean;
 }
 
 /** Calls `each(start, end)` for every line of `content` (LF-separated, a CR before the LF
@@ -85,10 +139,9 @@ export function frameLines(content: Buffer): { frames: Buffer; ends: Uint32Array
   return { frames, ends };
 }
 
-/** Sends each line of a file as one frame, rate-limited by a token bucket. */
+/** Sends each line of a file as one frame (acknowledged by default), rate-limited by a token
+ * bucket. */
 export async function sendFile(options: SendOptions): Promise<SendResult> {
-  const now = options.nowMs ?? (() => performance.now());
-  const sleep = options.sleepMs ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   let content: Buffer;
   try {
     content = fs.readFileSync(options.file);
@@ -98,6 +151,23 @@ export async function sendFile(options: SendOptions): Promise<SendResult> {
   const { frames, ends } = frameLines(content);
   const lineCount = ends.length;
   if (lineCount === 0) throw new Error(`--file ${options.file}: the file has no lines to send`);
+  if (options.acks === false) {
+    if (options.resumeFile !== undefined)
+      throw new ResumeFileError('--resume-file needs acknowledgements (it cannot be used with --no-acks)');
+    return sendPlain(options, frames, ends);
+  }
+  return sendAcked(options, content.length, frames, ends);
+}
+
+/** Plain frames: at most once, nothing acknowledged. */
+async function sendPlain(
+  options: SendOptions,
+  frames: Buffer,
+  ends: Uint32Array | Float64Array,
+): Promise<SendResult> {
+  const now = options.nowMs ?? (() => performance.now());
+  const sleep = options.sleepMs ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const lineCount = ends.length;
   const limit = options.messages ?? (options.repeat ? Infinity : lineCount);
   const rate = options.rate;
   const batch = Math.max(
@@ -198,6 +268,425 @@ export async function sendFile(options: SendOptions): Promise<SendResult> {
     elapsedMs,
     messagesPerSecond: elapsedMs > 0 ? (sent * 1000) / elapsedMs : sent,
   };
+}
+
+/** What a resume file holds: the stream, the file it was sent from, where line 0 sits at the
+ * source, and the last line acknowledged (-1: none). */
+interface ResumeState {
+  readonly version: 1;
+  readonly stream: string;
+  readonly file: string;
+  readonly fileBytes: number;
+  readonly to: string;
+  readonly base: number | null;
+  readonly acknowledged: number;
+}
+
+function readResumeFile(file: string, stream: string, fileBytes: number): ResumeState | null {
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw new ResumeFileError(`--resume-file ${file}: cannot read: ${(err as Error).message}`);
+  }
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch {
+    throw new ResumeFileError(
+      `--resume-file ${file}: not a resume file of buffy send (not JSON); delete it to start over`,
+    );
+  }
+  const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
+  const intAtLeast = (x: unknown, min: number): boolean => Number.isSafeInteger(x) && (x as number) >= min;
+  if (
+    o.version !== 1 ||
+    typeof o.stream !== 'string' ||
+    typeof o.file !== 'string' ||
+    !intAtLeast(o.fileBytes, 0) ||
+    typeof o.to !== 'string' ||
+    !(o.base === null || intAtLeast(o.base, 0)) ||
+    !intAtLeast(o.acknowledged, -1)
+  )
+    throw new ResumeFileError(
+      `--resume-file ${file}: not a resume file of buffy send (fields missing or wrong); delete it to start over`,
+    );
+  const r = o as unknown as ResumeState;
+  if (r.stream !== stream)
+    throw new ResumeFileError(
+      `--resume-file ${file} belongs to stream '${r.stream}' (file ${r.file}), not '${stream}': use another resume file, or delete it to start over`,
+    );
+  if (r.fileBytes !== fileBytes)
+    throw new ResumeFileError(
+      `--resume-file ${file}: ${r.file} had ${r.fileBytes} bytes when it was written, now ${fileBytes}: the file changed, so line numbers may not match; delete the resume file to send it all again`,
+    );
+  return r;
+}
+
+function writeResumeFile(file: string, state: ResumeState): void {
+  const tmp = `${file}.tmp`;
+  try {
+    fs.writeFileSync(tmp, JSON.stringify(state) + '\n');
+    fs.renameSync(tmp, file);
+  } catch (err) {
+    throw new ResumeFileError(`--resume-file ${file}: cannot write: ${(err as Error).message}`);
+  }
+}
+
+/** Largest slice of line frames in one BATCH (at least one line). */
+const MAX_BATCH_BYTES = 1024 * 1024;
+
+/** The acknowledged protocol: HELLO, WELCOME, BATCHes and END; reconnects and resends until
+ * every line is acknowledged. */
+async function sendAcked(
+  options: SendOptions,
+  fileBytes: number,
+  frames: Buffer,
+  ends: Uint32Array | Float64Array,
+): Promise<SendResult> {
+  const now = options.nowMs ?? (() => performance.now());
+  const sleep = options.sleepMs ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const note = options.log ?? (() => undefined);
+  const peer = formatAddress(options.to);
+  const stream = options.stream ?? path.basename(options.file);
+  if (stream.length === 0 || stream.length > MAX_STREAM_NAME)
+    throw new ResumeFileError(`--stream must be 1 to ${MAX_STREAM_NAME} characters, got ${stream.length}`);
+  const lineCount = ends.length;
+  const limit = options.messages ?? (options.repeat ? Infinity : lineCount);
+  const ackTimeoutMs = options.ackTimeoutMs ?? 60_000;
+  const handshakeTimeoutMs = options.handshakeTimeoutMs ?? 10_000;
+  const resumeFile = options.resumeFile;
+  const rate = options.rate;
+  const batch = Math.max(
+    1,
+    options.batch ?? (rate !== undefined ? Math.max(1, Math.min(1000, Math.floor(rate / 100))) : 1000),
+  );
+
+  // Where the stream stands: `acked` = last line acknowledged, `cursor` = next line to send.
+  const saved = resumeFile !== undefined ? readResumeFile(resumeFile, stream, fileBytes) : null;
+  let base: number | null = saved?.base ?? null;
+  let acked = saved?.acknowledged ?? -1;
+  let skipped = acked + 1;
+  let cursor = acked + 1;
+  let highestSent = acked;
+  let bytes = 0;
+  let resent = 0;
+  let reconnects = 0;
+  let fatal: string | null = null;
+  let lastSaveMs = -Infinity;
+  let saveTimer: NodeJS.Timeout | null = null;
+  const save = (force: boolean): void => {
+    if (resumeFile === undefined) return;
+    if (!force && now() - lastSaveMs < 100) {
+      saveTimer ??= setTimeout(() => {
+        saveTimer = null;
+        save(true);
+      }, 100);
+      return;
+    }
+    lastSaveMs = now();
+    writeResumeFile(resumeFile, {
+      version: 1,
+      stream,
+      file: options.file,
+      fileBytes,
+      to: peer,
+      base,
+      acknowledged: acked,
+    });
+  };
+  // A resume file that cannot be written is said before anything is sent.
+  save(true);
+  const started = now();
+  const burst = rate !== undefined ? Math.max(batch, rate / 100) : 0;
+  let tokens = burst;
+  let lastRefill = started;
+  let lastProgress = started;
+  let firstConnection = true;
+  let busyNoted = false;
+  const done = (): boolean => acked >= limit - 1;
+  // Lines below `skipped` were acknowledged before this run (resume file, or the source said so).
+  const sentInRun = (): number => Math.max(0, highestSent + 1 - skipped);
+  const ackedInRun = (): number => Math.max(0, acked + 1 - skipped);
+  const result = (acknowledged: boolean): SendResult => {
+    const elapsedMs = now() - started;
+    const messages = sentInRun();
+    return {
+      messages,
+      bytes,
+      elapsedMs,
+      messagesPerSecond: elapsedMs > 0 ? (messages * 1000) / elapsedMs : messages,
+      skipped,
+      resent,
+      reconnects,
+      acknowledged,
+    };
+  };
+  const failWith = (why: string): never => {
+    if (saveTimer) clearTimeout(saveTimer);
+    save(true);
+    throw new SendError(why, sentInRun(), ackedInRun(), resumeFile !== undefined ? { resumeFile } : {});
+  };
+  if (done()) return result(true);
+
+  // One connection at a time; `poke` wakes whoever waits for something from it.
+  let waiters: Array<() => void> = [];
+  const poke = (): void => {
+    const w = waiters;
+    waiters = [];
+    for (const f of w) f();
+  };
+  const activity = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(wake, Math.max(1, ms));
+      function wake(): void {
+        clearTimeout(t);
+        resolve();
+      }
+      waiters.push(wake);
+    });
+
+  options.signal?.addEventListener('abort', poke);
+  try {
+    while (!done() && fatal === null && !options.signal?.aborted) {
+      // Connect: the first time within connectTimeoutMs (failing as before), later within the
+      // progress timeout.
+      let socket: net.Socket;
+      try {
+        socket = await connectSocket(
+          options.to,
+          'buffy send',
+          firstConnection
+            ? (options.connectTimeoutMs ?? 10_000)
+            : Math.max(100, Math.min(5000, ackTimeoutMs)),
+        );
+      } catch (err) {
+        if (firstConnection && reconnects === 0) throw err;
+        if (now() - lastProgress > ackTimeoutMs)
+          failWith(
+            `${peer} could not be reached again within ${ackTimeoutMs} ms (${(err as Error).message})`,
+          );
+        await sleep(200);
+        continue;
+      }
+      socket.setNoDelay(true);
+      let closedWhy: string | null = null;
+      let welcome: Extract<SourceMessage, { kind: 'welcome' }> | null = null;
+      let busy: string | null = null;
+      let endSent = false;
+      const decoder = new FrameDecoder({ connection: `buffy send: connection to ${peer}` });
+      const onMessage = (m: SourceMessage): void => {
+        switch (m.kind) {
+          case 'welcome':
+            welcome = m;
+            break;
+          case 'busy':
+            busy = m.reason;
+            break;
+          case 'fail':
+            fatal ??= `${peer} refused the stream: ${m.reason}`;
+            break;
+          case 'ack':
+            if (m.acked > acked) {
+              acked = Math.min(m.acked, limit - 1);
+              lastProgress = now();
+              save(false);
+            }
+            break;
+          case 'rewind':
+            if (m.next <= acked) {
+              fatal ??= `${peer} asks for line ${m.next} again, but lines up to ${acked} were acknowledged: the source lost what it had committed`;
+            } else {
+              cursor = Math.min(m.next, cursor);
+              endSent = false;
+            }
+            break;
+        }
+        poke();
+      };
+      let frameAt = 0;
+      socket.on('data', (chunk: Buffer) => {
+        try {
+          decoder.push(chunk, (payload) => {
+            const at = frameAt;
+            frameAt += FRAME_HEADER_BYTES + payload.length;
+            try {
+              onMessage(decodeSourceMessage(payload));
+            } catch (err) {
+              if (!(err instanceof ProtocolError)) throw err;
+              fatal ??= `${peer} sent a corrupt frame: ${err.message} (frame at byte offset ${at}); is it a tcp: source of Buffy?`;
+              socket.destroy();
+            }
+          });
+        } catch (err) {
+          if (!(err instanceof FrameError)) throw err;
+          fatal ??= `${err.message}; is it a tcp: source of Buffy?`;
+          socket.destroy();
+        }
+        poke();
+      });
+      socket.on('error', (err) => {
+        closedWhy ??= `the connection to ${peer} failed (${err.message})`;
+        poke();
+      });
+      socket.on('end', () => {
+        closedWhy ??= `${peer} closed its side of the connection`;
+        poke();
+      });
+      socket.on('close', () => {
+        closedWhy ??= `the connection to ${peer} closed`;
+        poke();
+      });
+      socket.write(encodeHello({ stream, base, first: acked + 1 }));
+      const handshakeUntil = now() + handshakeTimeoutMs;
+      while (
+        welcome === null &&
+        busy === null &&
+        fatal === null &&
+        closedWhy === null &&
+        now() < handshakeUntil
+      )
+        await activity(handshakeUntil - now());
+      const w = welcome as Extract<SourceMessage, { kind: 'welcome' }> | null;
+      if (fatal !== null) break;
+      if (w === null) {
+        socket.destroy();
+        if (busy !== null) {
+          if (!busyNoted) note(`buffy send: ${peer} is busy (${busy}); waiting`);
+          busyNoted = true;
+          if (now() - lastProgress > ackTimeoutMs)
+            failWith(`${peer} stayed busy for ${ackTimeoutMs} ms (${busy})`);
+          await sleep(250);
+          continue;
+        }
+        if (closedWhy === null && firstConnection)
+          failWith(
+            `${peer} did not answer the handshake within ${handshakeTimeoutMs / 1000} s: is it a tcp: source of Buffy? (--no-acks sends plain frames to any receiver, at most once)`,
+          );
+        if (firstConnection && reconnects === 0)
+          failWith(closedWhy ?? `${peer} did not answer the handshake`);
+        if (now() - lastProgress > ackTimeoutMs)
+          failWith(closedWhy ?? `${peer} did not answer the handshake`);
+        reconnects++;
+        await sleep(200);
+        continue;
+      }
+      // WELCOME: where the source stands.
+      if (base !== null && w.base !== base)
+        failWith(`${peer} says stream '${stream}' begins at offset ${w.base}, the resume file says ${base}`);
+      if (w.next <= acked)
+        failWith(
+          `${peer} asks for line ${w.next} again, but lines up to ${acked} were acknowledged${resumeFile ? ` (${resumeFile})` : ''}: the source lost what it had committed (a new --state?); delete the resume file to send everything again`,
+        );
+      base = w.base;
+      if (w.acked > acked) acked = Math.min(w.acked, limit - 1);
+      if (firstConnection) skipped = Math.max(skipped, Math.min(w.next, limit === Infinity ? w.next : limit));
+      cursor = w.next;
+      if (cursor > highestSent + 1) highestSent = Math.min(cursor, limit) - 1;
+      firstConnection = false;
+      busyNoted = false;
+      lastProgress = now();
+      save(true);
+      /** Resolves on 'drain' or anything from the source. */
+      const writable = (): Promise<void> =>
+        new Promise<void>((resolve) => {
+          const wake = (): void => {
+            socket.off('drain', wake);
+            resolve();
+          };
+          socket.once('drain', wake);
+          waiters.push(wake);
+        });
+      while (!done() && fatal === null && closedWhy === null && !options.signal?.aborted) {
+        if (cursor >= limit) {
+          if (!endSent && limit !== Infinity) {
+            socket.write(encodeEnd(limit));
+            endSent = true;
+          }
+          const waitMs = lastProgress + ackTimeoutMs - now();
+          if (waitMs <= 0)
+            failWith(
+              `${peer} acknowledged nothing for ${ackTimeoutMs} ms (lines ${acked + 1}..${limit - 1} unacknowledged)`,
+            );
+          await activity(waitMs);
+          continue;
+        }
+        const line = cursor % lineCount;
+        let n = Math.min(batch, limit - cursor, lineCount - line);
+        if (rate !== undefined) {
+          const t = now();
+          tokens = Math.min(burst, tokens + ((t - lastRefill) * rate) / 1000);
+          lastRefill = t;
+          if (tokens < n) {
+            if (tokens < 1) {
+              await sleep(Math.max(1, ((n - tokens) * 1000) / rate));
+              continue;
+            }
+            n = Math.floor(tokens);
+          }
+          tokens -= n;
+        }
+        const from = line === 0 ? 0 : ends[line - 1]!;
+        let to = ends[line + n - 1]!;
+        if (to - from > MAX_BATCH_BYTES && n > 1) {
+          // Fewer lines: the batch stays below MAX_BATCH_BYTES (one line at least).
+          let k = 1;
+          while (k < n && ends[line + k]! - from <= MAX_BATCH_BYTES) k++;
+          if (rate !== undefined) tokens += n - k;
+          n = k;
+          to = ends[line + n - 1]!;
+        }
+        const chunk = frames.subarray(from, to);
+        const head = encodeBatchHeader(cursor, chunk.length);
+        const seq = cursor;
+        if (seq <= highestSent) resent += Math.min(n, highestSent - seq + 1);
+        cursor += n;
+        if (cursor - 1 > highestSent) highestSent = cursor - 1;
+        bytes += head.length + chunk.length;
+        socket.cork();
+        socket.write(head);
+        const ok = socket.write(chunk);
+        socket.uncork();
+        if (!ok && closedWhy === null && fatal === null) await writable();
+      }
+      if (done()) {
+        // Everything acknowledged: close our side, the source closes its own.
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(() => socket.destroy(), 2000);
+          socket.once('close', () => {
+            clearTimeout(t);
+            resolve();
+          });
+          socket.end();
+        });
+        break;
+      }
+      if (options.signal?.aborted) {
+        // Stopped by a signal: wait a little for the acknowledgements of what was sent.
+        const until = now() + 3000;
+        while (acked < highestSent && closedWhy === null && fatal === null && now() < until)
+          await activity(until - now());
+        socket.destroy();
+        break;
+      }
+      socket.destroy();
+      if (fatal !== null) break;
+      reconnects++;
+      note(
+        `buffy send: ${closedWhy ?? 'the connection broke'} at line ${cursor} (${acked + 1} lines acknowledged); connecting again`,
+      );
+      await sleep(100);
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', poke);
+    if (saveTimer) clearTimeout(saveTimer);
+  }
+  if (fatal !== null) failWith(fatal);
+  if (options.signal?.aborted && acked < highestSent)
+    failWith(`stopped by a signal before ${peer} acknowledged every line sent`);
+  save(true);
+  return result(true);
 }
 
 export interface ReceiveOptions {

@@ -47,7 +47,14 @@ describe('buffy send: the receiver goes away mid-stream', () => {
     it(`exits 1 with one line saying how many messages were sent (peer ${how === 'end' ? 'half-closes' : 'resets'})`, async () => {
       const r = await closingReceiver(200_000, how);
       try {
-        const send = startBuffy(`send/${how}`, ['send', '--to', `127.0.0.1:${r.port}`, '--file', big]);
+        const send = startBuffy(`send/${how}`, [
+          'send',
+          '--no-acks',
+          '--to',
+          `127.0.0.1:${r.port}`,
+          '--file',
+          big,
+        ]);
         expect(await send.exited).toBe(1);
         expect(send.lines, send.lines.join('\n')).toHaveLength(1);
         const line = send.lines[0]!;
@@ -87,7 +94,7 @@ describe('buffy send: the receiver goes away mid-stream', () => {
       path.join(tmp, 'got.txt'),
     ]);
     const addr = (await recv.waitFor(/listening on (127\.0\.0\.1:\d+)/))[1]!;
-    const send = startBuffy('send/whole', ['send', '--to', addr, '--file', big]);
+    const send = startBuffy('send/whole', ['send', '--no-acks', '--to', addr, '--file', big]);
     expect(await send.exited, send.lines.join('\n')).toBe(0);
     expect(send.lines.join('\n')).toMatch(new RegExp(`^sent ${LINES} messages \\(`));
     recv.child.kill('SIGTERM');

@@ -280,7 +280,15 @@ describe('buffy send', () => {
       log: () => {},
     });
     cleanups.push(async () => void (await rec.close()));
-    const r = await sendFile({ to: rec.address, file, rate: 2000, repeat: true, messages: 1000, batch: 50 });
+    const r = await sendFile({
+      to: rec.address,
+      file,
+      rate: 2000,
+      repeat: true,
+      messages: 1000,
+      batch: 50,
+      acks: false,
+    });
     expect(r.messages).toBe(1000);
     // 1000 messages at 2000/s with a 50-message burst: at least ~0.45 s.
     expect(r.elapsedMs).toBeGreaterThan(400);
