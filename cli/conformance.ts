@@ -24,6 +24,13 @@ import {
   creditFlowSuite,
   type CreditFlowMutation,
 } from '../conformance/credit-flow.ts';
+import { ACK_MODELS, ACK_MUTATIONS, ackSuite, type AckMutation } from '../conformance/ack.ts';
+import {
+  RECOVERY_MODELS,
+  RECOVERY_MUTATIONS,
+  recoverySuite,
+  type RecoveryMutation,
+} from '../conformance/recovery.ts';
 
 const EXIT_DIVERGED = 1;
 const EXIT_USAGE = 2;
@@ -33,6 +40,8 @@ interface SuiteOptions {
   readonly cfgFile?: string;
   /** A deliberately broken variant of the runtime (mutation testing). */
   readonly mutation?: string;
+  /** Replay without the adapter's bridges of known gaps between the runtime and the spec. */
+  readonly strict?: boolean;
 }
 
 interface SuiteEntry {
@@ -67,6 +76,33 @@ export const CONFORMANCE_SUITES: Readonly<Record<string, SuiteEntry>> = {
           }) as ConformanceSuite<unknown>,
       ),
   },
+  ack: {
+    description:
+      'specs/Ack.tla: the source role against the commit tracker (runtime/engine/source-commit.ts), the worker and sink roles on machines/ack-tracker.ts',
+    mutations: ACK_MUTATIONS,
+    suites: (o) =>
+      (o.cfgFile !== undefined ? [o.cfgFile] : ACK_MODELS).map(
+        (cfgFile) =>
+          ackSuite({
+            cfgFile,
+            ...(o.mutation !== undefined ? { mutation: o.mutation as AckMutation } : {}),
+          }) as ConformanceSuite<unknown>,
+      ),
+  },
+  recovery: {
+    description:
+      'specs/Recovery.tla: the source role against the commit tracker, the worker role against machines/recovery-worker.ts, every model',
+    mutations: RECOVERY_MUTATIONS,
+    suites: (o) =>
+      (o.cfgFile !== undefined ? [o.cfgFile] : RECOVERY_MODELS).map(
+        (cfgFile) =>
+          recoverySuite({
+            cfgFile,
+            ...(o.strict === true ? { strict: true } : {}),
+            ...(o.mutation !== undefined ? { mutation: o.mutation as RecoveryMutation } : {}),
+          }) as ConformanceSuite<unknown>,
+      ),
+  },
 };
 
 interface ConformanceFlags {
@@ -78,6 +114,7 @@ interface ConformanceFlags {
   depth?: number;
   seed?: number;
   engine?: string;
+  strict?: boolean;
 }
 
 const positiveInt =
@@ -110,6 +147,10 @@ export function registerConformanceCommands(program: Command): void {
     .option('--random <n>', 'also replay N seeded random walks', positiveInt('--random'))
     .option('--depth <n>', 'steps of each random walk (default 50)', positiveInt('--depth'))
     .option('--seed <n>', 'seed of the random walks (default 1)', positiveInt('--seed'))
+    .option(
+      '--strict',
+      "replay the runtime as it is, without the adapters' bridges of known gaps (recovery: the outbox trim)",
+    )
     .option(
       '--engine <engine>',
       "builtin: traces from the built-in checker's graph; tlc: from TLC's state graph (needs TLA2TOOLS_JAR and java)",
@@ -171,6 +212,7 @@ export async function runConformanceCommand(
     const suites = CONFORMANCE_SUITES[name]!.suites({
       ...(flags.config !== undefined ? { cfgFile: path.resolve(flags.config) } : {}),
       ...(flags.mutation !== undefined ? { mutation: flags.mutation } : {}),
+      ...(flags.strict === true ? { strict: true } : {}),
     });
     for (const suite of suites) {
       const where = suites.length > 1 ? ` (${path.basename(suite.cfgFile)})` : '';
