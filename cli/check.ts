@@ -191,6 +191,13 @@ function checkLibDirs(dirs: readonly string[]): void {
   }
 }
 
+/** A file the command will write: its folder must exist, and it must not be a folder. */
+function checkOutputFile(flag: string, file: string): void {
+  const dir = path.dirname(path.resolve(file));
+  if (!statOf(dir)?.isDirectory()) throw new UsageError(`${flag} ${file}: no folder ${dir} to write it in`);
+  if (statOf(file)?.isDirectory()) throw new UsageError(`${flag} ${file} is a folder; give a file name`);
+}
+
 export function resolveInputs(
   command: 'check' | 'traces',
   spec: string,
@@ -289,6 +296,7 @@ async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<numb
   try {
     ({ spec, cfg: cfgFile } = resolveInputs('check', specArg, flags.config));
     checkLibDirs(flags.lib);
+    if (flags.dumpGraph !== undefined) checkOutputFile('--dump-graph', flags.dumpGraph);
   } catch (e) {
     if (!(e instanceof UsageError)) throw e;
     return usageFailure(engine, specArg, flags.config ?? null, flags.json, e);
@@ -377,7 +385,7 @@ async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<numb
   }
   if (dumpError) {
     process.stderr.write(`buffy check: ${dumpError}\n`);
-    return EXIT_VIOLATION;
+    return EXIT_USAGE;
   }
   return exitCodeFor(r);
 }
