@@ -1,6 +1,9 @@
 // Word count on a local cluster of real `buffy node` processes, fed over TCP by a sender in
 // this process. bench/word-count.ts calls `measureClusterWordCount` for its line (d);
-// run alone: `node --import tsx bench/cluster.ts [words] [workers]`.
+// run alone: `node --import tsx bench/cluster.ts [words] [workers] [--cut-ms M] [--seed S]`:
+// full speed, then latency at half that rate, then the same word count with its data
+// connections going through a proxy in this process (runtime/net/cut-proxy.ts), once without
+// cuts and once with the proxy resetting them every M ms on average (seeded), and the ratio.
 //
 // Measured: words / (time from the first byte sent to the moment the initializer reports the
 // cluster drained, i.e. every word counted and every update at its sink). Latency is source-
@@ -16,7 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { BUFFY_BIN, eachLine } from '../runtime/cluster/local.ts';
 import { sendFile } from '../runtime/cluster/tools.ts';
 import { parseHostPort } from '../runtime/net/tcp-channel.ts';
+import { startCutProxy, type CutProxy } from '../runtime/net/cut-proxy.ts';
+import { createSeededRandom } from '../runtime/system.ts';
 import type { LatencySummary } from '../runtime/cluster/latency.ts';
+import { argValue } from './args.ts';
 import { generateCorpus } from './corpus.ts';
 
 const WORD_COUNT_APP = fileURLToPath(new URL('../examples/word-count.ts', import.meta.url));
@@ -36,6 +42,12 @@ export interface ClusterBenchOptions {
   /** Prints the nodes' stderr when set. */
   readonly verbose?: boolean;
   readonly timeoutMs?: number;
+  /**
+   * Data connections through a proxy in this process (each worker listens on 127.0.0.1 and
+   * advertises the proxy on 127.0.0.2, same port); with `meanCutIntervalMs` the proxy resets
+   * every connection at seeded random moments.
+   */
+  readonly proxy?: { readonly seed: number; readonly meanCutIntervalMs?: number };
 }
 
 export interface ClusterBenchResult {
@@ -48,6 +60,19 @@ export interface ClusterBenchResult {
   readonly latency: LatencySummary;
   /** Time the sender needed to hand every line to the socket. */
   readonly sendMs: number;
+  /** With `proxy`: the cuts made (each reset every connection then through the proxy). */
+  readonly cuts: number;
+}
+
+/** A log line's message: the nodes log JSON lines (pino) when stderr is not a terminal. */
+function logMessage(line: string): string {
+  if (!line.startsWith('{')) return line;
+  try {
+    const o = JSON.parse(line) as { msg?: unknown };
+    return typeof o.msg === 'string' ? o.msg : line;
+  } catch {
+    return line;
+  }
 }
 
 function waitForLine(
@@ -82,6 +107,34 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
   const lines: string[][] = [];
   const lineTimes: number[][] = [];
   const exits: Array<Promise<number>> = [];
+  const proxies: CutProxy[] = [];
+  /** `--data` of a worker: direct, or behind a cut proxy on 127.0.0.2 (the same port). */
+  const dataArgs = async (i: number): Promise<string[]> => {
+    if (!options.proxy) return ['--data', '127.0.0.1:0'];
+    for (let attempt = 0; ; attempt++) {
+      const probe = await startCutProxy({
+        listen: { host: '127.0.0.2', port: 0 },
+        target: { host: '127.0.0.1', port: 1 },
+        random: createSeededRandom(0),
+      });
+      const port = probe.address.port;
+      await probe.close();
+      try {
+        const proxy = await startCutProxy({
+          listen: { host: '127.0.0.2', port },
+          target: { host: '127.0.0.1', port },
+          random: createSeededRandom(options.proxy.seed * 31 + i),
+          ...(options.proxy.meanCutIntervalMs !== undefined
+            ? { meanIntervalMs: options.proxy.meanCutIntervalMs }
+            : {}),
+        });
+        proxies.push(proxy);
+        return ['--data', `127.0.0.1:${port}`, '--advertise', '127.0.0.2'];
+      } catch (err) {
+        if (attempt >= 5) throw err;
+      }
+    }
+  };
   const start = (name: string, args: string[]): ChildProcess => {
     const child = spawn(
       process.execPath,
@@ -95,8 +148,6 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
         String(workers),
         '--cluster',
         'bench',
-        '--data',
-        '127.0.0.1:0',
         '--sink',
         'count:',
         '--param',
@@ -112,7 +163,8 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
     const times: number[] = [];
     lines.push(mine);
     lineTimes.push(times);
-    eachLine(child.stderr!, (l) => {
+    eachLine(child.stderr!, (raw) => {
+      const l = logMessage(raw);
       mine.push(l);
       times.push(performance.now());
       if (options.verbose) process.stderr.write(`${l}\n`);
@@ -123,6 +175,7 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
   };
   try {
     const init = start('w1', [
+      ...(await dataArgs(1)),
       '--initializer',
       '--control',
       '127.0.0.1:0',
@@ -133,7 +186,7 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
     const control = (
       await waitForLine(lines[0]!, /control listening on (127\.0\.0\.1:\d+)/, init, timeoutMs, 'initializer')
     )[1]!;
-    for (let i = 2; i <= workers; i++) start(`w${i}`, ['--control', control]);
+    for (let i = 2; i <= workers; i++) start(`w${i}`, [...(await dataArgs(i)), '--control', control]);
     await waitForLine(lines[0]!, /cluster 'bench' started/, init, timeoutMs, 'cluster start');
     const source = (
       await waitForLine(
@@ -153,6 +206,7 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
     });
     const sendMs = performance.now() - t0;
     const drained = await waitForLine(lines[0]!, /cluster drained/, init, timeoutMs, 'drain');
+    for (const p of proxies) p.stopCutting();
     const drainedAt = lineTimes[0]![lines[0]!.indexOf(drained.input)]!;
     const summary = await waitForLine(lines[0]!, /cluster summary: (\{.*\})$/, init, timeoutMs, 'summary');
     const codes = await Promise.all(exits);
@@ -176,9 +230,11 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
       wordsPerSecond: (options.words * 1000) / elapsedMs,
       latency: parsed.latency ?? { count: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, maxUs: 0 },
       sendMs,
+      cuts: proxies.reduce((n, p) => n + p.cuts, 0),
     };
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
+    await Promise.all(proxies.map((p) => p.close()));
   }
 }
 
@@ -191,8 +247,13 @@ function fmtUs(us: number): string {
 }
 
 async function main(): Promise<void> {
-  const words = Number(process.argv[2] ?? 2_000_000);
-  const workers = Number(process.argv[3] ?? 2);
+  const positional = process.argv
+    .slice(2)
+    .filter((a, i, all) => !a.startsWith('--') && !all[i - 1]?.startsWith('--'));
+  const words = Number(positional[0] ?? 2_000_000);
+  const workers = Number(positional[1] ?? 2);
+  const cutMs = argValue('--cut-ms', 100);
+  const seed = argValue('--seed', 1);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffy-bench-cluster-'));
   try {
     const file = path.join(dir, 'corpus.txt');
@@ -218,6 +279,21 @@ async function main(): Promise<void> {
     console.log(
       `(d) latency source-to-sink at half rate (${Math.round(half.wordsPerSecond).toLocaleString('en-US')} words/s): ${latencyText(half.latency)}`,
     );
+    // Data connections through the cut proxy: without cuts, then cut every ~cutMs ms.
+    const through = await measureClusterWordCount({ corpusFile: file, words, workers, proxy: { seed } });
+    const cut = await measureClusterWordCount({
+      corpusFile: file,
+      words,
+      workers,
+      proxy: { seed, meanCutIntervalMs: cutMs },
+    });
+    const wps = (x: ClusterBenchResult) => Math.round(x.wordsPerSecond).toLocaleString('en-US');
+    console.log(
+      `(d) through a proxy, no cuts: ${wps(through)} words/s (${(through.elapsedMs / 1000).toFixed(3)} s); ` +
+        `cut every ~${cutMs} ms (seed ${seed}): ${wps(cut)} words/s (${(cut.elapsedMs / 1000).toFixed(3)} s, ${cut.cuts} cuts); ` +
+        `ratio ${(cut.wordsPerSecond / through.wordsPerSecond).toFixed(2)}`,
+    );
+    console.log(`(d) latency with cuts: ${latencyText(cut.latency)}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

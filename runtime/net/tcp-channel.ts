@@ -164,18 +164,19 @@ export async function connectChannel(
 function peekHello(
   socket: net.Socket,
   maxFrameBytes: number,
-): Promise<{ worker: string | null; bytes: Buffer }> {
+): Promise<{ worker: string | null; bytes: Buffer; gone: boolean }> {
   return new Promise((resolve) => {
     const decoder = new FrameDecoder({ connection: 'hello', maxFrameBytes });
     const chunks: Buffer[] = [];
     let done = false;
-    const finish = (worker: string | null): void => {
+    const finish = (worker: string | null, gone = false): void => {
       if (done) return;
       done = true;
       socket.off('data', onData);
       socket.off('close', onEnd);
+      socket.off('error', onError);
       socket.pause();
-      resolve({ worker, bytes: Buffer.concat(chunks) });
+      resolve({ worker, bytes: Buffer.concat(chunks), gone });
     };
     const onData = (chunk: Buffer): void => {
       chunks.push(chunk);
@@ -188,9 +189,15 @@ function peekHello(
         finish(null); // the endpoint's own decoder reports the bad frame
       }
     };
-    const onEnd = (): void => finish(null);
+    // Reset or closed before its HELLO (a peer that died, a proxy that cut): nothing to attach.
+    const onEnd = (): void => finish(null, true);
+    const onError = (): void => {
+      finish(null, true);
+      socket.destroy();
+    };
     socket.on('data', onData);
     socket.on('close', onEnd);
+    socket.on('error', onError);
   });
 }
 
@@ -281,22 +288,25 @@ export async function listenChannels(
   };
   const server = net.createServer((socket) => {
     if (!options.reconnect) return fresh(socket);
-    void peekHello(socket, options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES).then(({ worker, bytes }) => {
-      const existing = worker !== null ? byPeer.get(worker) : undefined;
-      if (existing && !existing.closed) {
-        // The peer dials only when it lost its connection (or restarted): if this side has not
-        // noticed yet, the old connection is dead, and the new one takes its place.
-        if (existing.currentTransport !== null)
-          existing.transportClosed(
-            `worker '${worker}' connected again from ${socket.remoteAddress}:${socket.remotePort}`,
-          );
-        if (existing.closed || existing.currentTransport !== null) fresh(socket, bytes);
-        else attachSocket(existing, socket, bytes);
-      } else {
-        fresh(socket, bytes);
-      }
-      socket.resume();
-    });
+    void peekHello(socket, options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES).then(
+      ({ worker, bytes, gone }) => {
+        if (gone || socket.destroyed) return;
+        const existing = worker !== null ? byPeer.get(worker) : undefined;
+        if (existing && !existing.closed) {
+          // The peer dials only when it lost its connection (or restarted): if this side has not
+          // noticed yet, the old connection is dead, and the new one takes its place.
+          if (existing.currentTransport !== null)
+            existing.transportClosed(
+              `worker '${worker}' connected again from ${socket.remoteAddress}:${socket.remotePort}`,
+            );
+          if (existing.closed || existing.currentTransport !== null) fresh(socket, bytes);
+          else attachSocket(existing, socket, bytes);
+        } else {
+          fresh(socket, bytes);
+        }
+        socket.resume();
+      },
+    );
   });
   const bound = await listen(server, address, `data listener of worker '${options.local.worker}'`);
   return {

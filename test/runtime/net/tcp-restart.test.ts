@@ -109,6 +109,29 @@ describe('a restarted peer over TCP', () => {
     expect(logs.join('\n')).not.toMatch(/protocol error/);
   });
 
+  it('survives a connection reset before its HELLO (the listener waits for the HELLO to know the peer)', async () => {
+    const server = await listenChannels({ host: '127.0.0.1', port: 0 }, opts('w1', 1), () => ({
+      log: () => {},
+    }));
+    servers.push(server);
+    for (let i = 0; i < 5; i++) {
+      const s = net.connect(server.address.port, server.address.host);
+      await new Promise<void>((resolve) => s.once('connect', () => resolve()));
+      if (i % 2 === 0) s.write(Buffer.from([0, 0, 0, 40, 1])); // a HELLO cut short
+      await new Promise((r) => setTimeout(r, 10));
+      s.resetAndDestroy();
+    }
+    await new Promise((r) => setTimeout(r, 50));
+    expect(server.endpoints.size).toBe(0);
+    const client = await connectChannel(
+      server.address,
+      { ...opts('w2', 2), expectedPeer: 'w1' },
+      { log: () => {} },
+    );
+    endpoints.push(client);
+    expect(client.peer?.worker).toBe('w1');
+  });
+
   it('redials where redial.address says, and gives a channel without one this process incarnation', async () => {
     const seen: number[] = [];
     const mk = () =>
