@@ -29,6 +29,7 @@ export const GROUPS = {
   flow: async (): Promise<Register> => (await import('./flow.ts')).registerFlowCommands,
   trace: async (): Promise<Register> => (await import('./trace.ts')).registerTraceCommands,
   dashboard: async (): Promise<Register> => (await import('./dashboard.ts')).registerDashboardCommands,
+  sim: async (): Promise<Register> => (await import('./sim.ts')).registerSimCommands,
 } as const;
 export type GroupName = keyof typeof GROUPS;
 
@@ -109,6 +110,13 @@ export const COMMANDS: readonly CommandEntry[] = [
     summary:
       "serve a live web page of a running cluster (topology, throughput and latency per step and worker, partitions, events) from its workers' --metrics endpoints",
     group: 'dashboard',
+  },
+  {
+    name: 'sim',
+    term: 'sim [options] [app]',
+    summary:
+      'simulate a whole cluster of an app in one process (seeded network, disk, clock and crashes) and check exactly-once against a fault-free run',
+    group: 'sim',
   },
 ];
 

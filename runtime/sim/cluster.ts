@@ -199,6 +199,7 @@ interface ExactlyOnceCalls {
 const CONTROL_LATENCY_MS = 1;
 const PROGRESS_INTERVAL_MS = 20;
 const REWIND_QUIET_MS = 100;
+const COMMIT_RESEND_MS = 100;
 const LOG_TAIL = 40;
 
 let runCounter = 0;
@@ -525,6 +526,21 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     }
 
     for (let i = 0; i < names.length; i++) startWorker(i);
+
+    // The coordinator's heartbeat: the committed offsets go to the source worker again every
+    // COMMIT_RESEND_MS (the engine ignores offsets that do not advance). Without it a source
+    // worker that restarted after the last advance never hears of it: it would neither persist
+    // nor acknowledge the end of its input.
+    if (tracker) {
+      const resend = (): void => {
+        const inc = live.get(sourceWorker);
+        const committed = tracker.committed();
+        if (inc?.started && Object.values(committed).some((v) => v >= 0))
+          (inc.engine as unknown as ExactlyOnceCalls).commitSources(committed);
+        sched.schedule(COMMIT_RESEND_MS, resend, null);
+      };
+      sched.schedule(COMMIT_RESEND_MS, resend, null);
+    }
 
     // ---- the loop ----
     const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));

@@ -74,11 +74,11 @@ describe('buffy (cli/main.ts)', () => {
   });
 
   it('an unknown command is named, with the known ones, and exits 2 (also with --help)', async () => {
-    for (const argv of [['sim', '--help'], ['sim'], ['help', 'sim']]) {
+    for (const argv of [['deploy', '--help'], ['deploy'], ['help', 'deploy']]) {
       const r = await cli(argv);
       expect(r.code).toBe(2);
       expect(r.out).toBe('');
-      expect(r.err).toMatch(/^buffy: unknown command 'sim'; the commands are check, traces, run, /);
+      expect(r.err).toMatch(/^buffy: unknown command 'deploy'; the commands are check, traces, run, /);
     }
     expect((await cli(['chek', 'x.tla'])).err).toMatch(
       /^buffy: unknown command 'chek' \(did you mean check\?\);/,

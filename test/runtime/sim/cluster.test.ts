@@ -1,0 +1,119 @@
+// The simulator (runtime/sim/cluster.ts): a 3-worker word count in one process. A run is a
+// function of its seed (same seed, same event-log hash); the checks report what a crash does to
+// an at-least-once run (state lost, outputs missing or twice); exactly-once runs pass under
+// every fault kind; deliberately broken variants are found within a few seeds and shrunk to a
+// schedule file that replays the failure.
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { SIM_FAULTS, drawSchedule, simulate } from '../../../runtime/sim/cluster.ts';
+import type { SimOptions, SimReport } from '../../../runtime/sim/cluster.ts';
+import { parseScheduleFile, scheduleFileText, shrink } from '../../../runtime/sim/shrink.ts';
+import { SimScheduler, WorkerClock } from '../../../runtime/sim/scheduler.ts';
+
+const APP = fileURLToPath(new URL('../../../examples/word-count.ts', import.meta.url));
+const base = (seed: number, extra: Partial<SimOptions> = {}): SimOptions => ({
+  appPath: APP,
+  params: { top: '0', partitions: '16' },
+  workers: 3,
+  seed,
+  lines: 160,
+  ...extra,
+});
+
+/** The first seed in [from, to] whose run fails, with its report. */
+async function firstFailing(
+  from: number,
+  to: number,
+  extra: Partial<SimOptions>,
+): Promise<{ seed: number; report: SimReport } | null> {
+  for (let seed = from; seed <= to; seed++) {
+    const report = await simulate(base(seed, extra));
+    if (report.verdict === 'fail') return { seed, report };
+  }
+  return null;
+}
+
+describe('SimScheduler', () => {
+  it('runs timers in order of due time, then creation; a dead owner’s timers never run', () => {
+    const s = new SimScheduler();
+    const owner = { alive: true };
+    const c = new WorkerClock(s, owner);
+    const seen: string[] = [];
+    s.setTimer(5, () => seen.push('a5'));
+    c.setTimer(1, () => seen.push('w1'));
+    s.setTimer(1, () => seen.push('b1'));
+    c.setTimer(3, () => seen.push('w3'));
+    const h = s.setTimer(2, () => seen.push('cancelled'));
+    s.clearTimer(h);
+    expect(s.runNext()).toBe(true);
+    expect(s.runNext()).toBe(true);
+    owner.alive = false;
+    while (s.runNext());
+    expect(seen).toEqual(['w1', 'b1', 'a5']);
+    expect(s.monotonicMs()).toBe(5);
+  });
+});
+
+describe('buffy sim: the simulated cluster', () => {
+  it('is a function of its seed: the same seed gives the same event log, another seed another', async () => {
+    const faults = [...SIM_FAULTS];
+    const a = await simulate(base(11, { faults }));
+    const b = await simulate(base(11, { faults }));
+    const c = await simulate(base(12, { faults }));
+    expect(a.hash).toBe(b.hash);
+    expect(a.events).toBe(b.events);
+    expect(a.simMs).toBe(b.simMs);
+    expect(c.hash).not.toBe(a.hash);
+  });
+
+  it('draws a fault schedule from the seed, within the fault window, over the kinds asked for', () => {
+    const s = drawSchedule(5, 3, ['crash', 'partition'], 1000);
+    expect(s).toEqual(drawSchedule(5, 3, ['crash', 'partition'], 1000));
+    expect(s.length).toBeGreaterThan(0);
+    for (const e of s) {
+      expect(['crash', 'partition']).toContain(e.kind);
+      expect(e.atMs).toBeGreaterThanOrEqual(0);
+      expect(e.atMs).toBeLessThanOrEqual(1000);
+    }
+    expect(drawSchedule(5, 3, ['reorder', 'torn-write'], 1000)).toEqual([]);
+  });
+
+  it('at-least-once: passes without faults; a crash loses state or writes twice, and the checks say so', async () => {
+    const clean = await simulate(base(3, { exactlyOnce: false }));
+    expect(clean.failures).toEqual([]);
+    const found = await firstFailing(1, 6, { exactlyOnce: false, faults: ['crash', 'restart'] });
+    expect(found, 'a crash of an at-least-once run must be caught within 6 seeds').not.toBeNull();
+    const f = found!.report.failures.join('\n');
+    expect(f).toMatch(/state "counts": \d+ of \d+ keys differ|outputs missing|more than once/);
+    expect((found!.report.injected.crash ?? 0) + (found!.report.injected.restart ?? 0)).toBeGreaterThan(0);
+  });
+
+  it('exactly-once: passes under every fault kind, and faults were injected', async () => {
+    const injected: Record<string, number> = {};
+    for (let seed = 1; seed <= 10; seed++) {
+      const r = await simulate(base(seed, { faults: [...SIM_FAULTS] }));
+      expect(r.failures, `seed ${seed}`).toEqual([]);
+      for (const [k, v] of Object.entries(r.injected)) injected[k] = (injected[k] ?? 0) + v;
+    }
+    for (const k of ['drop', 'dup', 'partition', 'crash', 'restart'])
+      expect(injected[k] ?? 0, `${k} injected over 10 seeds`).toBeGreaterThan(0);
+  });
+
+  it('finds an early commit (commit-early) within 15 seeds', async () => {
+    const found = await firstFailing(1, 15, { faults: [...SIM_FAULTS], mutation: 'commit-early' });
+    expect(found).not.toBeNull();
+  });
+
+  it('finds a non-atomic store write, shrinks it, and the schedule file replays the failure', async () => {
+    const found = await firstFailing(1, 15, { faults: [...SIM_FAULTS], mutation: 'store-not-atomic' });
+    expect(found).not.toBeNull();
+    const opts = base(found!.seed, { faults: [...SIM_FAULTS], mutation: 'store-not-atomic' });
+    const s = await shrink(opts, found!.report, simulate, 30);
+    expect(s.report.verdict).toBe('fail');
+    expect(s.report.schedule.length).toBeLessThanOrEqual(found!.report.schedule.length);
+    expect(s.report.lines).toBeLessThanOrEqual(found!.report.lines);
+    const replayed = await simulate(parseScheduleFile(scheduleFileText(s.options, s.report), 'shrunk.json'));
+    expect(replayed.verdict).toBe('fail');
+    expect(replayed.hash).toBe(s.report.hash);
+  });
+});
