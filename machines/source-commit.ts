@@ -102,6 +102,9 @@ export type SourceCommitEvent =
 /** The offset before a source's first: offsets are the source's own, from 0 (a spec's from 1 with 0 for none fit too). */
 export const NO_OFFSET = -1;
 
+/** The watermark of a worker that takes no part in a source: it acknowledges all of it. */
+export const ALL_OFFSETS = Number.MAX_SAFE_INTEGER;
+
 /** An offset, or NO_OFFSET. */
 const offset = (n: unknown): n is number =>
   typeof n === 'number' && Number.isSafeInteger(n) && n >= NO_OFFSET;

@@ -15,6 +15,7 @@
 // or the commit is no step of the protocol and changes nothing (reports may arrive late).
 import { createActor, type Actor } from 'xstate';
 import {
+  ALL_OFFSETS,
   NO_OFFSET,
   committable,
   keptOffsets,
@@ -181,26 +182,36 @@ export class SourceCommitTracker {
   }
 
   /**
-   * A worker's progress report: its durable watermark per source. Returns the sources whose
-   * committed offset advanced, with the new offset (persist and acknowledge those).
+   * A worker's progress report: its durable watermark per source (as the engine's onDurable
+   * gives them). A source the report does not name is one the worker takes no part in (it
+   * owns no partition that source reaches): it acknowledges all of it, and no longer holds its
+   * commit. Returns the sources whose committed offset advanced, with the new offset (persist
+   * and acknowledge those: WorkerEngine.commitSources).
    */
   report(worker: string, marks: Offsets): Offsets {
     this.checkWorker(worker, 'reported progress');
-    const advanced: Record<number, number> = {};
+    const named = new Set<number>();
     for (const [key, mark] of Object.entries(marks)) {
       const source = Number(key);
       this.checkSource(source, `report from worker ${worker}`);
       this.checkOffset(mark, `report from worker ${worker}: source ${source}`);
+      named.add(source);
+    }
+    for (let source = 0; source < this.sources; source++) {
+      const mark = named.has(source) ? marks[source]! : ALL_OFFSETS;
       if (mark > NO_OFFSET)
         this.send(
           { type: 'SourceReceiveAck', worker, source, through: mark },
           `worker ${worker} reported its durable watermark ${mark} of source ${source}`,
         );
     }
+    const advanced: Record<number, number> = {};
     const c = this.actor.getSnapshot().context;
     for (let s = 0; s < this.sources; s++) {
       const target = this.mutation === 'commit-early' ? c.read[s]! : committable(c, s);
-      if (target !== null && target > c.committed[s]! && this.commit(s, target)) advanced[s] = target;
+      // ALL_OFFSETS: no worker that takes part in the source has registered; nothing to commit.
+      if (target !== null && target < ALL_OFFSETS && target > c.committed[s]! && this.commit(s, target))
+        advanced[s] = target;
     }
     return advanced;
   }

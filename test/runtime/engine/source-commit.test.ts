@@ -17,13 +17,28 @@ describe('SourceCommitTracker', () => {
     expect(t.report('a', { 0: 8, 1: 5 })).toEqual({});
     // Nothing committed: -1, the offset before a source's first (offsets from 0).
     expect(t.committed()).toEqual({ 0: -1, 1: -1 });
-    expect(t.report('b', { 0: 6 })).toEqual({ 0: 6 });
+    expect(t.report('b', { 0: 6, 1: -1 })).toEqual({ 0: 6 });
     expect(t.committed()).toEqual({ 0: 6, 1: -1 });
     expect(t.kept(0)).toEqual([7, 8, 9, 10]);
     expect(t.report('b', { 0: 10, 1: 3 })).toEqual({ 0: 8, 1: 3 });
     // A late, lower report changes nothing.
     expect(t.report('a', { 0: 2, 1: 1 })).toEqual({});
     expect(t.committed()).toEqual({ 0: 8, 1: 3 });
+  });
+
+  it('a source a report does not name is one the worker takes no part in: it no longer holds that commit', () => {
+    const t = new SourceCommitTracker({ sources: 2, workers: ['init', 'w'] });
+    t.read(0, 4);
+    t.read(1, 9);
+    expect(t.report('init', { 0: 4, 1: 9 })).toEqual({});
+    // w owns no partition that source 1 reaches.
+    expect(t.report('w', { 0: 2 })).toEqual({ 0: 2, 1: 9 });
+    expect(t.kept(1)).toEqual([]);
+    // Alone and taking no part, a worker commits nothing.
+    const lone = new SourceCommitTracker({ sources: 1, workers: ['w'] });
+    lone.read(0, 3);
+    expect(lone.report('w', {})).toEqual({});
+    expect(lone.committed()).toEqual({ 0: -1 });
   });
 
   it('a worker that joins later holds the commit where it is until it reports', () => {
@@ -40,12 +55,12 @@ describe('SourceCommitTracker', () => {
     t.read(0, 20);
     t.read(1, 2);
     t.report('a', { 0: 12, 1: 2 });
-    t.report('b', { 0: 10 });
+    t.report('b', { 0: 10, 1: -1 });
     expect(t.committed()).toEqual({ 0: 10, 1: -1 });
     expect(t.workerRestarted('b')).toEqual({ 0: 11, 1: 0 });
     expect(t.state.read).toEqual([10, -1]);
     // Its earlier report stands; the replay brings it source 1.
-    expect(t.report('b', { 1: 2 })).toEqual({ 1: 2 });
+    expect(t.report('b', { 0: 10, 1: 2 })).toEqual({ 1: 2 });
     expect(() => t.read(0, 10)).toThrow(/read through offset 10, but it had read through 10 already/);
     t.read(0, 11);
   });
