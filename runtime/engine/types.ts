@@ -70,6 +70,9 @@ export interface ExactlyOnceOptions {
   readonly store: Store;
   /** The store's level; `sync` also fsyncs file sinks before their progress is recorded. */
   readonly durability: 'sync' | 'batch' | 'none';
+  /** Least time between the starts of two commits (default 20 ms): what is applied meanwhile
+   * goes into the next one. Lower: less latency to durable, more flushes per second. */
+  readonly commitIntervalMs?: number;
   /** After each commit (and once after recovery): source index -> durable watermark (every
    * message of that source up to it that belongs to this worker is durable here). A source
    * this worker takes no part in is absent (a non-source worker that owns no partition).
