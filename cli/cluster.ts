@@ -164,7 +164,11 @@ const sendSchema = z.object({
   ackTimeout: intFlag('--ack-timeout', 100, 86_400_000).optional(),
 });
 
-const receiveSchema = z.object({ listen: hostPort('--listen'), out: z.string().min(1).optional() });
+const receiveSchema = z.object({
+  listen: hostPort('--listen'),
+  out: z.string().min(1).optional(),
+  check: z.boolean().optional(),
+});
 const shutdownSchema = z.object({
   control: hostPort('--control'),
   timeout: intFlag('--timeout', 1, 3_600_000),
@@ -357,10 +361,18 @@ export function registerClusterCommands(program: Command): void {
     .description("accept TCP connections; write each frame's payload as a line; stop on SIGINT/SIGTERM")
     .option('--listen <host:port>', 'address to listen on (port 0: any free port) (required)')
     .option('--out <path>', 'output file (default: standard output)')
+    .option(
+      '--check',
+      'frames carry ids (sink tcp:HOST:PORT?ids=1): write each id once, report repeats and gaps at the end (exit 1 on a gap)',
+    )
     .action(async (flags: Record<string, unknown>) => {
       try {
         const f = parseFlags(receiveSchema, flags);
-        const receiver = await startReceiver({ listen: f.listen, ...(f.out ? { out: f.out } : {}) });
+        const receiver = await startReceiver({
+          listen: f.listen,
+          ...(f.out ? { out: f.out } : {}),
+          ...(f.check ? { check: true } : {}),
+        });
         process.stderr.write(`buffy receive: listening on ${formatAddress(receiver.address)}\n`);
         const sig = await new Promise<NodeJS.Signals>((resolve) => {
           process.once('SIGINT', resolve);
@@ -370,7 +382,8 @@ export function registerClusterCommands(program: Command): void {
         process.stderr.write(
           `buffy receive: ${sig}: received ${countOf(counts.frames, 'frame')} (${countOf(counts.bytes, 'byte')}) over ${countOf(counts.connections, 'connection')}\n`,
         );
-        exitSoon(0);
+        for (const line of counts.check?.lines ?? []) process.stderr.write(line + '\n');
+        exitSoon(counts.check && counts.check.missing > 0 ? EXIT_FAILURE : 0);
       } catch (err) {
         process.exitCode = reportError('receive', err);
       }

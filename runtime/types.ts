@@ -151,6 +151,10 @@ export interface SinkBatch {
   /** Number of messages (payloads.length unless payloads were skipped). */
   readonly count?: number;
   readonly ids?: MessageIdColumns;
+  /** Exactly-once, written from the outbox: the outputs' ids are this worker's output ids
+   * firstOutputId, firstOutputId + 1, ... (the same after a crash; a `tcp:...?ids=1` sink sends
+   * them, so `buffy receive --check` can drop repeats and find gaps). */
+  readonly firstOutputId?: number;
 }
 
 export interface MessageIdColumns {

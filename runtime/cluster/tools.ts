@@ -20,6 +20,9 @@ import {
 import type { SourceMessage } from '../connectors/tcp-protocol.ts';
 import { connectSocket, formatAddress, listen } from '../net/tcp-channel.ts';
 import type { HostPort } from '../net/tcp-channel.ts';
+import { IdCheck } from './id-check.ts';
+import type { IdReport } from './id-check.ts';
+import { ResumeFileError, readResumeFile, writeResumeFile } from './resume-file.ts';
 import { countOf } from './text.ts';
 
 export interface SendOptions {
@@ -79,11 +82,7 @@ export class SendError extends Error {
   }
 }
 
-/** A resume file that does not belong to this run (another stream, a changed file) or cannot
- * be read or written: bad usage. */
-export class ResumeFileError extends Error {
-  override readonly name = 'ResumeFileError';
-}
+export { ResumeFileError };
 
 export interface SendResult {
   /** Distinct lines sent in this run. */
@@ -268,70 +267,6 @@ async function sendPlain(
     elapsedMs,
     messagesPerSecond: elapsedMs > 0 ? (sent * 1000) / elapsedMs : sent,
   };
-}
-
-/** What a resume file holds: the stream, the file it was sent from, where line 0 sits at the
- * source, and the last line acknowledged (-1: none). */
-interface ResumeState {
-  readonly version: 1;
-  readonly stream: string;
-  readonly file: string;
-  readonly fileBytes: number;
-  readonly to: string;
-  readonly base: number | null;
-  readonly acknowledged: number;
-}
-
-function readResumeFile(file: string, stream: string, fileBytes: number): ResumeState | null {
-  let text: string;
-  try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
-    throw new ResumeFileError(`--resume-file ${file}: cannot read: ${(err as Error).message}`);
-  }
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch {
-    throw new ResumeFileError(
-      `--resume-file ${file}: not a resume file of buffy send (not JSON); delete it to start over`,
-    );
-  }
-  const o = (typeof v === 'object' && v !== null ? v : {}) as Record<string, unknown>;
-  const intAtLeast = (x: unknown, min: number): boolean => Number.isSafeInteger(x) && (x as number) >= min;
-  if (
-    o.version !== 1 ||
-    typeof o.stream !== 'string' ||
-    typeof o.file !== 'string' ||
-    !intAtLeast(o.fileBytes, 0) ||
-    typeof o.to !== 'string' ||
-    !(o.base === null || intAtLeast(o.base, 0)) ||
-    !intAtLeast(o.acknowledged, -1)
-  )
-    throw new ResumeFileError(
-      `--resume-file ${file}: not a resume file of buffy send (fields missing or wrong); delete it to start over`,
-    );
-  const r = o as unknown as ResumeState;
-  if (r.stream !== stream)
-    throw new ResumeFileError(
-      `--resume-file ${file} belongs to stream '${r.stream}' (file ${r.file}), not '${stream}': use another resume file, or delete it to start over`,
-    );
-  if (r.fileBytes !== fileBytes)
-    throw new ResumeFileError(
-      `--resume-file ${file}: ${r.file} had ${r.fileBytes} bytes when it was written, now ${fileBytes}: the file changed, so line numbers may not match; delete the resume file to send it all again`,
-    );
-  return r;
-}
-
-function writeResumeFile(file: string, state: ResumeState): void {
-  const tmp = `${file}.tmp`;
-  try {
-    fs.writeFileSync(tmp, JSON.stringify(state) + '\n');
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    throw new ResumeFileError(`--resume-file ${file}: cannot write: ${(err as Error).message}`);
-  }
 }
 
 /** Largest slice of line frames in one BATCH (at least one line). */
@@ -695,6 +630,9 @@ export interface ReceiveOptions {
   readonly out?: string;
   readonly maxFrameBytes?: number;
   readonly log?: (line: string) => void;
+  /** Frames carry ids (`tcp:...?ids=1` sinks): write each id once (without it), and report
+   * repeats and gaps at the end (runtime/cluster/id-check.ts). */
+  readonly check?: boolean;
 }
 
 export interface Receiver {
@@ -702,7 +640,7 @@ export interface Receiver {
   readonly frames: number;
   readonly connections: number;
   /** Stops listening, closes connections, flushes the output. */
-  close(): Promise<{ frames: number; connections: number; bytes: number }>;
+  close(): Promise<{ frames: number; connections: number; bytes: number; check?: IdReport }>;
 }
 
 /** Accepts connections; writes each frame's payload as one line. */
@@ -720,6 +658,7 @@ export async function startReceiver(options: ReceiveOptions): Promise<Receiver> 
   let frames = 0;
   let bytes = 0;
   let connections = 0;
+  const ids = options.check ? new IdCheck() : null;
   const sockets = new Set<net.Socket>();
   const NL = 10;
   const server = net.createServer((socket) => {
@@ -735,7 +674,10 @@ export async function startReceiver(options: ReceiveOptions): Promise<Receiver> 
     // A framing error is said once: the connection is dropped, and its close does not say the
     // same error again as an incomplete last frame.
     let broken = false;
-    const onFrame = (p: Uint8Array) => {
+    const onFrame = (frame: Uint8Array) => {
+      frames++;
+      const p = ids ? ids.take(frame) : frame;
+      if (p === null) return;
       parts.push(p);
       partBytes += p.length + 1;
     };
@@ -755,7 +697,6 @@ export async function startReceiver(options: ReceiveOptions): Promise<Receiver> 
         at += p.length;
         buf[at++] = NL;
       }
-      frames += parts.length;
       bytes += partBytes;
       parts = [];
       partBytes = 0;
@@ -802,7 +743,7 @@ export async function startReceiver(options: ReceiveOptions): Promise<Receiver> 
       );
       await closing;
       if (options.out) await new Promise<void>((resolve) => (out as fs.WriteStream).end(() => resolve()));
-      return { frames, connections, bytes };
+      return { frames, connections, bytes, ...(ids ? { check: ids.report() } : {}) };
     },
   };
 }

@@ -38,12 +38,15 @@ import type {
   ConnectorContext,
   ConnectorFactory,
   ConnectorUri,
+  RawPayload,
+  ResumableSink,
   SinkBatch,
   SinkConnector,
   SourceConnector,
   SourceContext,
   SourcePosition,
 } from '../types.ts';
+import { formatMessageId } from '../engine/ids.ts';
 import { registerConnector } from './index.ts';
 import {
   ProtocolError,
@@ -548,10 +551,35 @@ export class TcpSource implements SourceConnector {
 export interface TcpSinkOptions {
   /** Keep retrying the connection this long (the receiver may start later). */
   readonly connectTimeoutMs?: number;
+  /** Each frame is `ID TAB payload` (URI option `ids=1`), for `buffy receive --check`. */
+  readonly ids?: boolean;
+}
+
+/**
+ * The id a frame carries with `ids`: `o:WORKER:N` for the worker's output id N (exactly-once:
+ * the engine writes the sink from its outbox and passes `firstOutputId`; the same output has
+ * the same id after a crash), else `m:ID` with the message id (runtime/engine/ids.ts; stable
+ * under replay, but not consecutive, so only repeats can be told), else `n:WORKER:N` numbered
+ * by this sink (not stable across a restart of the worker).
+ */
+export function frameIds(worker: string, batch: SinkBatch, nextLocal: number): string[] {
+  const n = batch.payloads.length;
+  const out = new Array<string>(n);
+  const first = batch.firstOutputId;
+  const ids = batch.ids;
+  for (let i = 0; i < n; i++) {
+    if (first !== undefined) out[i] = `o:${worker}:${first + i}`;
+    else if (ids) out[i] = `m:${formatMessageId(ids.source[i]!, ids.offset[i]!, ids.sub[i]!)}`;
+    else out[i] = `n:${worker}:${nextLocal + i}`;
+  }
+  return out;
 }
 
 export class TcpSink implements SinkConnector {
   readonly uri: string;
+  /** With `ids` under exactly-once: written from the engine's outbox; the receiver drops the
+   * ids it already has, so nothing needs cutting back (truncate does nothing). */
+  readonly resumable?: ResumableSink;
   private socket: net.Socket | null = null;
   private connecting: Promise<net.Socket> | null = null;
   private failure: Error | null = null;
@@ -565,6 +593,15 @@ export class TcpSink implements SinkConnector {
     private readonly options: TcpSinkOptions = {},
   ) {
     this.uri = uri;
+    if (options.ids && ctx.exactlyOnce) {
+      this.resumable = {
+        truncate: async () => undefined,
+        settle: async () => {
+          await this.flush();
+          return this.sentFrames;
+        },
+      };
+    }
   }
 
   private connect(): Promise<net.Socket> {
@@ -610,11 +647,18 @@ export class TcpSink implements SinkConnector {
   write(batch: SinkBatch): Promise<void> | void {
     if (this.failure) throw this.failure;
     if (batch.payloads.length === 0) return;
-    const bytes = encodeFrames(batch.payloads);
+    const bytes = encodeFrames(this.options.ids ? this.labelled(batch) : batch.payloads);
     this.sentFrames += batch.payloads.length;
     const socket = this.socket;
     if (socket === null) return this.connect().then((s) => this.writeTo(s, bytes));
     return this.writeTo(socket, bytes);
+  }
+
+  private labelled(batch: SinkBatch): RawPayload[] {
+    const ids = frameIds(this.ctx.workerName, batch, this.sentFrames + 1);
+    return batch.payloads.map((p, i) =>
+      typeof p === 'string' ? `${ids[i]}\t${p}` : Buffer.concat([Buffer.from(`${ids[i]}\t`), p]),
+    );
   }
 
   private writeTo(socket: net.Socket, bytes: Buffer): Promise<void> | void {
@@ -658,28 +702,37 @@ export class TcpSink implements SinkConnector {
   }
 }
 
-/** `HOST:PORT[?end-after=N]` -> address and options; errors name the URI. */
+/** `HOST:PORT[?end-after=N]` (source), `HOST:PORT[?ids=1]` (sink) -> address and options;
+ * errors name the URI. */
 export function parseTcpUri(
   uri: ConnectorUri,
   role: 'source' | 'sink',
-): { address: HostPort; endAfterConnections?: number } {
+): { address: HostPort; endAfterConnections?: number; ids?: boolean } {
   const q = uri.rest.indexOf('?');
   const address = parseHostPort(q < 0 ? uri.rest : uri.rest.slice(0, q), `${role} '${uri.raw}'`);
   if (q < 0) return { address };
   const params = new URLSearchParams(uri.rest.slice(q + 1));
   let endAfterConnections: number | undefined;
+  let ids: boolean | undefined;
   for (const [k, v] of params) {
     if (k === 'end-after' && role === 'source') {
       if (!/^\d+$/.test(v) || Number(v) < 1)
         throw new Error(`${role} '${uri.raw}': end-after must be a positive integer, got '${v}'`);
       endAfterConnections = Number(v);
+    } else if (k === 'ids' && role === 'sink') {
+      if (v !== '0' && v !== '1') throw new Error(`${role} '${uri.raw}': ids must be 0 or 1, got '${v}'`);
+      ids = v === '1';
     } else {
       throw new Error(
-        `${role} '${uri.raw}': unknown option '${k}'${role === 'source' ? ' (known: end-after=N)' : ' (a tcp sink takes no options)'}`,
+        `${role} '${uri.raw}': unknown option '${k}' (known: ${role === 'source' ? 'end-after=N' : 'ids=1'})`,
       );
     }
   }
-  return { address, ...(endAfterConnections !== undefined ? { endAfterConnections } : {}) };
+  return {
+    address,
+    ...(endAfterConnections !== undefined ? { endAfterConnections } : {}),
+    ...(ids !== undefined ? { ids } : {}),
+  };
 }
 
 /** The `tcp:` connector factory, registered under scheme `tcp`. */
@@ -688,7 +741,10 @@ export const tcpConnector: ConnectorFactory = {
     const { address, endAfterConnections } = parseTcpUri(uri, 'source');
     return new TcpSource(uri.raw, address, endAfterConnections !== undefined ? { endAfterConnections } : {});
   },
-  createSink: (uri, ctx) => new TcpSink(uri.raw, parseTcpUri(uri, 'sink').address, ctx),
+  createSink: (uri, ctx) => {
+    const { address, ids } = parseTcpUri(uri, 'sink');
+    return new TcpSink(uri.raw, address, ctx, ids ? { ids } : {});
+  },
 };
 
 /** Registers `tcp:` with the connector registry (idempotent). */

@@ -2,13 +2,14 @@
 // fake engine that commits what it took every few milliseconds, as the exactly-once engine
 // does): killed with SIGKILL and restarted with --resume-file it resumes without loss or
 // duplicate at the source; a connection reset on the source's side mid-stream is resent; a
-// source that goes away is an exit 1 with one line saying how far it got.
+// source that goes away is an exit 1 with one line saying how far it got. `buffy receive
+// --check` reports repeats and gaps of the ids a `tcp:...?ids=1` sink sends.
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { TcpSource } from '../../runtime/connectors/tcp.ts';
+import { TcpSink, TcpSource } from '../../runtime/connectors/tcp.ts';
 import type { HostPort } from '../../runtime/net/tcp-channel.ts';
 import type { Clock, Logger } from '../../runtime/types.ts';
 import { killAll, startBuffy } from './processes.ts';
@@ -201,4 +202,44 @@ describe('buffy send with acknowledgements (real processes)', () => {
       /could not be reached again within 1500 ms .*: \d+ messages sent, \d+ of them acknowledged by the source; .*gone\.json records that: the same command sends the rest$/,
     );
   }, 60_000);
+});
+
+describe('buffy receive --check (real process)', () => {
+  for (const lose of [false, true]) {
+    it(`${lose ? 'a lost output: exit 1 naming the gap' : 'a resend after a crash: dropped, exit 0'}`, async () => {
+      const out = path.join(tmp, `check-${lose}.txt`);
+      const recv = startBuffy('receive/check', [
+        'receive',
+        '--listen',
+        '127.0.0.1:0',
+        '--out',
+        out,
+        '--check',
+      ]);
+      const port = Number((await recv.waitFor(/listening on 127\.0\.0\.1:(\d+)/))[1]);
+      const log: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+      const sink = new TcpSink(
+        'tcp:x',
+        { host: '127.0.0.1', port },
+        { workerName: 'w2', clock, log, exactlyOnce: true },
+        {
+          ids: true,
+        },
+      );
+      await sink.write({ payloads: ['one', 'two'], firstOutputId: 1 });
+      await sink.write({ payloads: ['two', 'three'], firstOutputId: 2 });
+      await sink.write({ payloads: ['five'], firstOutputId: lose ? 5 : 4 });
+      await sink.close();
+      await sleep(200);
+      recv.child.kill('SIGTERM');
+      expect(await recv.exited, recv.lines.join('\n')).toBe(lose ? 1 : 0);
+      const text = recv.lines.join('\n');
+      expect(text).toMatch(/received 5 frames .* over 1 connection/);
+      expect(text).toContain(
+        `buffy receive --check: 4 distinct outputs from 1 worker; 1 repeated id dropped (w2: 1); ${lose ? '1 missing in 1 gap' : 'no gap'}`,
+      );
+      if (lose) expect(text).toContain('  gap: worker w2, output ids 4');
+      expect(fs.readFileSync(out, 'utf8')).toBe('one\ntwo\nthree\nfive\n');
+    }, 30_000);
+  }
 });
