@@ -4,7 +4,11 @@
 //   (c) Buffy embedded (examples/word-count.ts, file source, counting sink), with source-to-sink
 //       latency percentiles at full speed and at half of that rate (rate-limited source).
 // Prints words/s, ratios to (b), and latency percentiles. Each figure is the median of `--runs`
-// runs (default 3), the contenders taking turns. Options: --words N (default 2,000,000), --runs N.
+// runs (default 3), the contenders taking turns. Then (e) exactly-once: the embedded run with a
+// store (LMDB in a temporary directory) at each durability level against the same run without,
+// for a counting sink (state and watermarks committed) and a file sink (outputs through the
+// outbox too), with the ratios off/on. Options: --words N (default 2,000,000), --runs N,
+// --eo-words N (default 1,000,000).
 import { mkdtempSync, readFileSync, rmSync, writeFileSync, createReadStream } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -16,6 +20,8 @@ import { registerConnector } from '../runtime/connectors/index.ts';
 import { MemoryDeadLetterSink } from '../runtime/engine/dead-letters.ts';
 import { runEmbedded } from '../runtime/engine/embedded.ts';
 import { createSystemClock } from '../runtime/system.ts';
+import { DURABILITY_LEVELS, openLmdbStore } from '../runtime/store/lmdb-store.ts';
+import type { Durability } from '../runtime/store/lmdb-store.ts';
 import type { Clock, LatencyRecorder, Logger, SourceConnector, SourceContext } from '../runtime/types.ts';
 import { latencyText, measureClusterWordCount } from './cluster.ts';
 import { generateCorpus } from './corpus.ts';
@@ -23,6 +29,7 @@ import { argValue } from './args.ts';
 
 const WORDS = argValue('--words', 2_000_000);
 const RUNS = argValue('--runs', 3);
+const EO_WORDS = argValue('--eo-words', 1_000_000);
 const clock: Clock = createSystemClock();
 const quietLog: Logger = {
   info: () => undefined,
@@ -140,15 +147,66 @@ function histogram(): hdr.Histogram {
   });
 }
 
-async function buffy(sourceUri: string, latency?: LatencyRecorder): Promise<Result> {
-  const app = wordCount({ source: sourceUri, sink: 'count:', params: { top: '0' } });
-  const summary = await runEmbedded(app, {
-    clock,
-    log: quietLog,
-    deadLetters: new MemoryDeadLetterSink(quietLog),
-    ...(latency ? { latency } : {}),
-  });
-  return { words: summary.metrics.sunk, ms: summary.elapsedMs };
+async function buffy(
+  sourceUri: string,
+  latency?: LatencyRecorder,
+  sink = 'count:',
+  eo?: { dir: string; durability: Durability },
+): Promise<Result> {
+  const app = wordCount({ source: sourceUri, sink, params: { top: '0' } });
+  // A fresh store per run (a store that holds the run already would skip it all).
+  const store = eo
+    ? await openLmdbStore({
+        dir: mkdtempSync(join(eo.dir, 'store-')),
+        app: app.name,
+        version: '1',
+        partitions: app.partitionCount,
+        durability: eo.durability,
+      })
+    : null;
+  try {
+    const summary = await runEmbedded(app, {
+      clock,
+      log: quietLog,
+      deadLetters: new MemoryDeadLetterSink(quietLog),
+      ...(latency ? { latency } : {}),
+      ...(store && eo ? { exactlyOnce: { store, durability: eo.durability } } : {}),
+    });
+    return { words: summary.metrics.sunk, ms: summary.elapsedMs };
+  } finally {
+    await store?.close();
+  }
+}
+
+/** (e): exactly-once off and on (each durability), counting and file sinks, in turns. */
+async function exactlyOnceComparison(dir: string): Promise<void> {
+  const file = join(dir, 'eo-corpus.txt');
+  writeFileSync(file, generateCorpus({ words: EO_WORDS, seed: 43 }));
+  console.log(
+    `\n(e) exactly-once, ${EO_WORDS.toLocaleString('en-US')} words, store on this machine's tmpdir:`,
+  );
+  const contenders: Contender[] = [];
+  for (const sink of ['count:', `file:${join(dir, 'eo-out.txt')}`]) {
+    const label = sink === 'count:' ? 'count:' : 'file:';
+    contenders.push({
+      name: `(e) ${label} sink, exactly-once off`,
+      run: () => buffy(`file:${file}`, undefined, sink),
+    });
+    for (const durability of DURABILITY_LEVELS)
+      contenders.push({
+        name: `(e) ${label} sink, exactly-once ${durability}`,
+        run: () => buffy(`file:${file}`, undefined, sink, { dir, durability }),
+      });
+  }
+  const m = await measureInTurns(contenders);
+  const per = 1 + DURABILITY_LEVELS.length;
+  for (let k = 0; k < 2; k++) {
+    const off = m[k * per]!.wordsPerSecond;
+    const ratios = DURABILITY_LEVELS.map(
+      (d, i) => `${d} ${(off / m[k * per + 1 + i]!.wordsPerSecond).toFixed(2)}x`,
+    );
+    console.log(`ratios off/on, ${k === 0 ? 'count:' : 'file:'} sink: ${ratios.join('  ')}`);
+  }
 }
 
 /** `paced:` source: the corpus lines (set below) at `pacedLinesPerSecond`, emitted every ~1 ms.
@@ -261,6 +319,7 @@ async function main(): Promise<void> {
     console.log(
       `${`(d) latency at half rate (${Math.round(dHalf.wordsPerSecond).toLocaleString('en-US')} words/s)`.padEnd(44)} ${latencyText(dHalf.latency)}`,
     );
+    await exactlyOnceComparison(dir);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
