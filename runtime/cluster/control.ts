@@ -64,7 +64,7 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('assigned'), epoch }),
   z.object({ t: z.literal('ready'), epoch: epoch.optional() }),
   z.object({ t: z.literal('connect'), epoch }),
-  z.object({ t: z.literal('progress'), durable: offsets, outbox: z.number().int().nonnegative().optional() }),
+  z.object({ t: z.literal('progress'), durable: offsets }),
   z.object({ t: z.literal('gap'), source: z.number().int().nonnegative(), offset: z.number().int().min(0) }),
   z.object({ t: z.literal('rewind'), to: offsets }),
   z.object({ t: z.literal('commit'), committed: offsets }),
@@ -80,9 +80,8 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
     /** Batches sent to / processed from each peer on the current channel with it. */
     sentTo: perPeer.optional(),
     processedFrom: perPeer.optional(),
-    /** Exactly-once: durable watermarks now, and outputs in the outbox not yet written. */
+    /** Exactly-once: the durable watermarks now. */
     durable: offsets.optional(),
-    outbox: z.number().int().nonnegative().optional(),
   }),
   z.object({
     t: z.literal('stopped'),

@@ -18,7 +18,8 @@
 //   2. once every worker is up, it polls every worker's channel counters until, for every pair
 //      of workers, the batches one sent on its current channel to the other were processed by
 //      the other, nothing is queued, and (exactly-once) every worker's durable watermarks are
-//      the same and no outbox holds anything, twice in a row with the same figures;
+//      the same, twice in a row with the same figures (the outboxes are written and recorded by
+//      the engines' stop, which commits everything first);
 //   3. it tells every worker to stop (drain, flush sinks, close); each answers `stopped`;
 //   4. it answers the shutdown requests and ends.
 
@@ -81,6 +82,9 @@ interface Member {
   downSinceMs: number | null;
   /** How many times it registered again after being down. */
   rejoins: number;
+  /** Exactly-once, a worker that registered with nothing durable while others had: what it must
+   * reach to have caught up (the highest durable watermarks then), and since when. */
+  catchUp: { target: SourceOffsets; sinceMs: number } | null;
 }
 
 interface Counters {
@@ -91,7 +95,6 @@ interface Counters {
   readonly sentTo: Readonly<Record<string, number>> | undefined;
   readonly processedFrom: Readonly<Record<string, number>> | undefined;
   readonly durable: SourceOffsets | undefined;
-  readonly outbox: number | undefined;
 }
 
 type Phase = 'registering' | 'running' | 'stopping-sources' | 'draining' | 'stopping' | 'done';
@@ -293,6 +296,7 @@ export class Coordinator {
       existing.exactlyOnce = m.exactlyOnce ?? false;
       if (m.durable) existing.durable = m.durable;
       existing.rejoins++;
+      existing.catchUp = m.durable ? null : this.catchUpTarget(existing);
       this.o.log.info(
         `worker '${m.worker}' registered again (${restarted ? 'a restarted process' : 'the same process'}, data ${m.data}) after ${(downMs / 1000).toFixed(1)} s down`,
       );
@@ -316,7 +320,9 @@ export class Coordinator {
       durable: m.durable ?? null,
       downSinceMs: null,
       rejoins: 0,
+      catchUp: null,
     };
+    member.catchUp = m.durable ? null : this.catchUpTarget(member);
     this.members.set(m.worker, member);
     this.o.log.info(
       `worker '${m.worker}' registered (data ${m.data}); ${this.members.size} of ${this.o.workers}`,
@@ -489,9 +495,26 @@ export class Coordinator {
     }
   }
 
+  /** The highest durable watermarks of the other workers, if any has some (exactly-once). */
+  private catchUpTarget(mem: Member): { target: SourceOffsets; sinceMs: number } | null {
+    const target: SourceOffsets = {};
+    for (const m of this.members.values()) {
+      if (m === mem || !m.durable) continue;
+      for (const [s, v] of Object.entries(m.durable)) target[s] = Math.max(target[s] ?? -1, v);
+    }
+    return Object.keys(target).length > 0 ? { target, sinceMs: this.nowMs() } : null;
+  }
+
   /** Exactly-once: a worker's new durable watermarks; a higher committed offset goes to the source worker. */
   private onProgress(mem: Member, durable: SourceOffsets): void {
     mem.durable = durable;
+    const c = mem.catchUp;
+    if (c && Object.entries(c.target).every(([s, v]) => (durable[s] ?? -1) >= v)) {
+      mem.catchUp = null;
+      this.o.log.info(
+        `worker '${mem.name}' caught up: its durable watermarks reach ${JSON.stringify(c.target)}, the highest of the cluster when it registered, ${((this.nowMs() - c.sinceMs) / 1000).toFixed(2)} s after it registered`,
+      );
+    }
     if (this.commitTracker()) this.feedTracker(mem, durable);
   }
 
@@ -533,7 +556,6 @@ export class Coordinator {
             sentTo: m.sentTo,
             processedFrom: m.processedFrom,
             durable: m.durable,
-            outbox: m.outbox,
           };
         if (m.durable) this.onProgress(mem, m.durable);
         this.checkProgress();
@@ -685,7 +707,7 @@ export class Coordinator {
     if (this.exactlyOnce()) {
       const texts = all.map((m) => JSON.stringify(sortedOffsets(m.counters!.durable ?? m.durable ?? {})));
       marks = texts[0] ?? '{}';
-      durableOk = texts.every((t) => t === marks) && all.every((m) => (m.counters!.outbox ?? 0) === 0);
+      durableOk = texts.every((t) => t === marks);
     }
     return {
       drained: !busy && balanced && durableOk,

@@ -335,13 +335,6 @@ export function deadLetterPath(path: string | undefined, workerName: string): st
     : sinkPathForWorker(path, workerName);
 }
 
-/** The exactly-once calls of the engine (runtime/engine/types.ts); a worker without a store
- * never makes them. */
-interface ExactlyOnceCalls {
-  rewindSources?(to: Readonly<Record<number, number>>): void;
-  commitSources?(committed: Readonly<Record<number, number>>): void;
-}
-
 /** How long a worker that lost its initializer keeps trying to reach it again (default). */
 export const RECONNECT_TIMEOUT_MS = 120_000;
 /** Durable watermarks go to the coordinator at most this often. */
@@ -364,7 +357,8 @@ export async function openWorkerStore(
     return await openLmdbStore({
       dir,
       app: app.name,
-      version: (app as { version?: string }).version ?? '0',
+      // As the embedded runner's store (cli/run.ts): the application has no version of its own yet.
+      version: '1',
       partitions: app.partitionCount,
       durability,
       owner: `worker '${workerName}' --state ${dir}`,
@@ -387,8 +381,14 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   for (const r of rewritten)
     log.info(`sink "${r.step}" (${r.uri}) writes ${r.workerUri.replace(/^file:/, '')}: one file per worker`);
   const store = o.state ? await openWorkerStore(o.state, o.name, app, o.durability ?? 'batch') : null;
-  if (store)
-    log.info(`exactly-once: store ${stateDirFor(o.state!, o.name)} (durability ${o.durability ?? 'batch'})`);
+  if (store && app.exactlyOnce === false)
+    log.info(
+      `the app says exactlyOnce: false: at-least-once, the store ${stateDirFor(o.state!, o.name)} is not used`,
+    );
+  else if (store)
+    log.info(
+      `exactly-once: store ${stateDirFor(o.state!, o.name)} (durability ${o.durability ?? 'batch'}); file sinks exactly-once, stdout:, count: and tcp: sinks at-least-once across a crash`,
+    );
   else log.info('exactly-once is off: no --state, the state lives in memory and a restart loses it');
   const incarnation = `${process.pid}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}`;
   const windowBytes = o.windowBytes ?? WINDOW_BYTES;
@@ -723,7 +723,6 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
         );
         return;
       case 'poll': {
-        const outbox = (engine as { outboxSize?: () => number } | null)?.outboxSize?.();
         control.send({
           t: 'counters',
           round: m.round,
@@ -732,24 +731,30 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
           busy: plane.busy,
           ...plane.pairCounters(),
           ...(durable ? { durable: toSourceOffsets(durable) } : {}),
-          ...(outbox !== undefined ? { outbox } : {}),
         });
         return;
       }
-      case 'rewind': {
-        const calls = engine as ExactlyOnceCalls | null;
-        if (!calls?.rewindSources) {
-          log.error('asked to rewind the sources, but this engine cannot (no exactly-once); ignored');
+      case 'rewind':
+        if (!store || !engine) {
+          log.error(
+            'asked to rewind the sources, but this worker runs without a store (no exactly-once); ignored',
+          );
           return;
         }
-        calls.rewindSources(fromSourceOffsets(m.to));
+        try {
+          engine.rewindSources(fromSourceOffsets(m.to));
+        } catch (err) {
+          log.error(`cannot rewind the sources: ${(err as Error).message}`);
+        }
         return;
-      }
-      case 'commit': {
-        const calls = engine as ExactlyOnceCalls | null;
-        calls?.commitSources?.(fromSourceOffsets(m.committed));
+      case 'commit':
+        if (!store || !engine) return;
+        try {
+          engine.commitSources(fromSourceOffsets(m.committed));
+        } catch (err) {
+          log.error(`cannot commit the sources: ${(err as Error).message}`);
+        }
         return;
-      }
       case 'stop':
         if (stopping) return;
         stopping = true;

@@ -1,0 +1,432 @@
+// Chaos test of exactly-once on a real cluster (npm run chaos -- --seed S [--kills N]
+// [--workers 3] [--lines L] [--durability sync|batch|none] [--keep]):
+//
+// word count over a seeded text, on a cluster of `buffy node` processes on loopback, each with a
+// store (--state), fed by the file source on the initializer and writing a file sink on every
+// worker. Workers chosen by the seed (the initializer included) are SIGKILLed at seeded moments,
+// several times, also while they recover, and started again with their original command. At the
+// end the counts must equal a fault-free single-process run, and the sink files of all workers
+// together must hold every update "word n" exactly once (no duplicate, no gap). It prints the
+// seed, the kills, the recovery times (a restart until the coordinator says the worker caught
+// up: its durable watermarks reached the cluster's when it registered) and the verdict; the exit
+// code is 1 on a wrong result, 2 on bad flags.
+//
+// The seed decides the text, the victims, when they die and how long they stay down; the
+// moments are relative to the cluster's start, so a run is reproducible in what it does, not in
+// the exact interleaving (real processes on a shared machine).
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { loadApp } from '../runtime/api/load.ts';
+import { runEmbedded } from '../runtime/engine/embedded.ts';
+import { MemoryDeadLetterSink } from '../runtime/engine/dead-letters.ts';
+import { createSystemClock } from '../runtime/system.ts';
+import { perWorkerPath } from '../runtime/connectors/file.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const APP = path.join(ROOT, 'examples', 'word-count.ts');
+const BUFFY = path.join(ROOT, 'bin', 'buffy.mjs');
+
+export interface ChaosOptions {
+  readonly seed: number;
+  /** SIGKILLs to deliver (default 6). */
+  readonly kills?: number;
+  readonly workers?: number;
+  /** Lines of text (default 200000): enough for the kills to land while the input is read. */
+  readonly lines?: number;
+  readonly durability?: 'sync' | 'batch' | 'none';
+  /** Keep the temporary directory (stores, sink files, logs). */
+  readonly keep?: boolean;
+  /** Give up after this long (default 300 s). */
+  readonly timeoutMs?: number;
+  /** Progress lines (default: stderr). */
+  readonly log?: (line: string) => void;
+}
+
+export interface Kill {
+  readonly atMs: number;
+  readonly worker: string;
+  /** How long it stayed down before it was started again. */
+  readonly downMs: number;
+  /** From its restart until the coordinator said it caught up; null: it did not before the next
+   * kill of it or the end. */
+  recoveryMs: number | null;
+  /** Killed before it had caught up from an earlier kill. */
+  readonly duringRecovery: boolean;
+}
+
+export interface ChaosResult {
+  readonly seed: number;
+  readonly workers: number;
+  readonly lines: number;
+  readonly kills: readonly Kill[];
+  readonly updates: number;
+  readonly words: number;
+  readonly elapsedMs: number;
+  readonly ok: boolean;
+  /** What was wrong (empty when ok). */
+  readonly problems: readonly string[];
+  readonly dir: string;
+}
+
+/** mulberry32: a small seeded generator (deterministic for the seed). */
+function generator(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Seeded text: lines of 3..12 words over a vocabulary where a few words are frequent. */
+function writeCorpus(file: string, lines: number, rnd: () => number): void {
+  const vocab = Array.from({ length: 2000 }, (_, i) => `w${i.toString(36)}${'xyz'[i % 3]}`);
+  const out: string[] = [];
+  for (let i = 0; i < lines; i++) {
+    const n = 3 + Math.floor(rnd() * 10);
+    const words: string[] = [];
+    for (let k = 0; k < n; k++) words.push(vocab[Math.floor(vocab.length * rnd() ** 3)]!);
+    out.push(words.join(' '));
+  }
+  fs.writeFileSync(file, out.join('\n') + '\n');
+}
+
+async function freePort(): Promise<number> {
+  const server = net.createServer();
+  await new Promise<void>((resolve) => server.listen({ host: '127.0.0.1', port: 0 }, resolve));
+  const port = (server.address() as net.AddressInfo).port;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Per word, the counts its update lines carry (from sink files of "word n" lines). */
+function readUpdates(files: readonly string[], problems: string[]): Map<string, number[]> {
+  const seen = new Map<string, number[]>();
+  for (const f of files) {
+    if (!fs.existsSync(f)) continue;
+    const text = fs.readFileSync(f, 'utf8');
+    const lines = text.split('\n');
+    if (lines.at(-1) !== '') problems.push(`${f}: the last line is not complete (torn write)`);
+    for (const l of lines.slice(0, -1)) {
+      const sp = l.lastIndexOf(' ');
+      const n = Number(l.slice(sp + 1));
+      if (sp <= 0 || !Number.isInteger(n) || n < 1) {
+        problems.push(`${f}: not an update line: ${JSON.stringify(l.slice(0, 80))}`);
+        continue;
+      }
+      const w = l.slice(0, sp);
+      const a = seen.get(w) ?? [];
+      a.push(n);
+      seen.set(w, a);
+    }
+  }
+  return seen;
+}
+
+interface Node {
+  readonly name: string;
+  readonly args: readonly string[];
+  child: ChildProcess | null;
+  lines: string[];
+  exited: Promise<number | null>;
+}
+
+export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
+  const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
+  const workers = o.workers ?? 3;
+  const kills = o.kills ?? 6;
+  const linesCount = o.lines ?? 200_000;
+  const timeoutMs = o.timeoutMs ?? 300_000;
+  const rnd = generator(o.seed);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `buffy-chaos-${o.seed}-`));
+  const corpus = path.join(dir, 'corpus.txt');
+  writeCorpus(corpus, linesCount, rnd);
+  const started = Date.now();
+  const problems: string[] = [];
+
+  // The fault-free single-process run.
+  const refOut = path.join(dir, 'reference.txt');
+  const app = await loadApp(APP, { source: `file:${corpus}`, sink: `file:${refOut}`, params: { top: '0' } });
+  const quiet = { info: () => {}, warn: () => {}, error: (m: string) => log(`reference: ${m}`) };
+  await runEmbedded(app, { clock: createSystemClock(), log: quiet, deadLetters: new MemoryDeadLetterSink() });
+  const reference = new Map<string, number>();
+  for (const [w, ns] of readUpdates([refOut], problems)) reference.set(w, Math.max(...ns));
+  const referenceUpdates = [...reference.values()].reduce((a, b) => a + b, 0);
+  log(
+    `chaos seed ${o.seed}: ${workers} workers, ${linesCount} lines, ${reference.size} distinct words, ${referenceUpdates} updates in the reference run`,
+  );
+
+  // The cluster.
+  const names = Array.from({ length: workers }, (_, i) => `w${i + 1}`);
+  const control = `127.0.0.1:${await freePort()}`;
+  const sink = path.join(dir, 'out', 'updates.txt');
+  fs.mkdirSync(path.dirname(sink), { recursive: true });
+  for (const n of names) fs.mkdirSync(path.join(dir, 'state', n), { recursive: true });
+  const common = [
+    '--workers',
+    String(workers),
+    '--cluster',
+    `chaos-${o.seed}`,
+    '--control',
+    control,
+    '--sink',
+    `file:${sink}`,
+    '--param',
+    'top=0',
+    '--state',
+    path.join(dir, 'state', '{worker}'),
+    '--durability',
+    o.durability ?? 'batch',
+    '--reconnect-timeout',
+    String(timeoutMs),
+    '--log-format',
+    'text',
+  ];
+  const nodes: Node[] = names.map((name, i) => ({
+    name,
+    args: [
+      BUFFY,
+      'node',
+      APP,
+      '--name',
+      name,
+      ...(i === 0 ? ['--initializer', '--source', `file:${corpus}`, '--stop-when-done'] : []),
+      '--dead-letters',
+      path.join(dir, `dead-letters.${name}.jsonl`),
+      ...common,
+    ],
+    child: null,
+    lines: [],
+    exited: Promise.resolve(null),
+  }));
+  const logFile = fs.createWriteStream(path.join(dir, 'cluster.log'));
+  const watchers: Array<{ pattern: RegExp; resolve: (m: RegExpExecArray, atMs: number) => void }> = [];
+  const start = (node: Node): void => {
+    const child = spawn(process.execPath, node.args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    node.child = child;
+    let rest = '';
+    const onData = (chunk: Buffer): void => {
+      rest += chunk.toString('utf8');
+      let nl: number;
+      while ((nl = rest.indexOf('\n')) >= 0) {
+        const line = rest.slice(0, nl);
+        rest = rest.slice(nl + 1);
+        node.lines.push(line);
+        logFile.write(`${node.name} ${line}\n`);
+        const at = Date.now();
+        for (const w of [...watchers]) {
+          const m = w.pattern.exec(line);
+          if (m) {
+            watchers.splice(watchers.indexOf(w), 1);
+            w.resolve(m, at);
+          }
+        }
+      }
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    node.exited = new Promise((resolve) => child.once('close', (code) => resolve(code)));
+  };
+  const waitLine = (pattern: RegExp, ms: number): Promise<{ m: RegExpExecArray; atMs: number } | null> =>
+    new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const i = watchers.indexOf(w);
+        if (i >= 0) watchers.splice(i, 1);
+        resolve(null);
+      }, ms);
+      const w = {
+        pattern,
+        resolve: (m: RegExpExecArray, atMs: number) => {
+          clearTimeout(timer);
+          resolve({ m, atMs });
+        },
+      };
+      watchers.push(w);
+    });
+
+  const shutdownBegun = waitLine(/stopping the cluster: /, timeoutMs);
+  let stopping = false;
+  void shutdownBegun.then(() => (stopping = true));
+  start(nodes[0]!);
+  const listening = await waitLine(/control listening on /, 30_000);
+  if (!listening) throw new Error(`chaos: the initializer did not listen within 30 s (log in ${dir})`);
+  for (const n of nodes.slice(1)) start(n);
+  const formed = await waitLine(/cluster 'chaos-\d+' started/, 60_000);
+  if (!formed) throw new Error(`chaos: the cluster did not form within 60 s (log in ${dir})`);
+  const t0 = Date.now();
+
+  // Kills: a seeded victim, a seeded pause before it (300..2500 ms after the previous restart,
+  // so some land while a worker recovers), a seeded time down (100..800 ms).
+  const done: Kill[] = [];
+  /** Per worker: the kill whose recovery is awaited. */
+  const recovering = new Map<string, Kill>();
+  const recoveryWatch = (k: Kill, restartAt: number): void => {
+    recovering.set(k.worker, k);
+    void waitLine(new RegExp(`worker '${k.worker}' caught up`), timeoutMs).then((r) => {
+      if (r && recovering.get(k.worker) === k) {
+        k.recoveryMs = r.atMs - restartAt;
+        recovering.delete(k.worker);
+      }
+    });
+  };
+  for (let i = 0; i < kills; i++) {
+    const pauseMs = 300 + Math.floor(rnd() * 2200);
+    const victim = nodes[Math.floor(rnd() * workers)]!;
+    const downMs = 100 + Math.floor(rnd() * 700);
+    await new Promise((r) => setTimeout(r, pauseMs));
+    if (stopping) {
+      log(`chaos: the input ended and the cluster is stopping; ${kills - i} kill(s) not delivered`);
+      break;
+    }
+    const child = victim.child!;
+    const duringRecovery = recovering.has(victim.name);
+    const k: Kill = { atMs: Date.now() - t0, worker: victim.name, downMs, recoveryMs: null, duringRecovery };
+    child.kill('SIGKILL');
+    await victim.exited;
+    done.push(k);
+    log(
+      `chaos: ${(k.atMs / 1000).toFixed(2)} s: SIGKILL ${victim.name}${victim.name === names[0] ? ' (the initializer)' : ''}${duringRecovery ? ' while it recovered' : ''}; down for ${downMs} ms`,
+    );
+    await new Promise((r) => setTimeout(r, downMs));
+    recovering.delete(victim.name);
+    const restartAt = Date.now();
+    start(victim);
+    recoveryWatch(k, restartAt);
+  }
+
+  // The end: the input read, drained, stopped.
+  const deadline = started + timeoutMs;
+  const codes = await Promise.race([
+    Promise.all(nodes.map((n) => n.exited)),
+    new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, deadline - Date.now()))),
+  ]);
+  if (codes === null) {
+    problems.push(`the cluster did not finish within ${timeoutMs / 1000} s`);
+    for (const n of nodes) n.child?.kill('SIGKILL');
+    await Promise.all(nodes.map((n) => n.exited));
+  } else {
+    codes.forEach((c, i) => {
+      if (c !== 0) problems.push(`worker ${names[i]} exited with code ${c}`);
+    });
+  }
+  await new Promise<void>((r) => logFile.end(() => r()));
+
+  // The verdict: every worker's sink file together against the reference.
+  const got = readUpdates(
+    names.map((n) => perWorkerPath(sink, n)),
+    problems,
+  );
+  let updates = 0;
+  for (const [w, ns] of got) {
+    updates += ns.length;
+    const want = reference.get(w);
+    if (want === undefined) {
+      problems.push(`word '${w}' is not in the reference run`);
+      continue;
+    }
+    const sorted = [...ns].sort((a, b) => a - b);
+    for (let i = 1; i < sorted.length; i++)
+      if (sorted[i] === sorted[i - 1]) problems.push(`duplicate update '${w} ${sorted[i]}'`);
+    const set = new Set(ns);
+    for (let n = 1; n <= want; n++) if (!set.has(n)) problems.push(`missing update '${w} ${n}'`);
+    for (const n of set) if (n > want) problems.push(`update '${w} ${n}' beyond the reference count ${want}`);
+  }
+  for (const w of reference.keys()) if (!got.has(w)) problems.push(`word '${w}' has no update`);
+  const result: ChaosResult = {
+    seed: o.seed,
+    workers,
+    lines: linesCount,
+    kills: done,
+    updates,
+    words: got.size,
+    elapsedMs: Date.now() - started,
+    ok: problems.length === 0,
+    problems,
+    dir,
+  };
+  if (!o.keep && result.ok) fs.rmSync(dir, { recursive: true, force: true });
+  return result;
+}
+
+/** The report a person reads. */
+export function formatChaos(r: ChaosResult): string {
+  const rec = r.kills.map((k) => k.recoveryMs).filter((x): x is number => x !== null);
+  const lines = [
+    `seed ${r.seed}: ${r.workers} workers, ${r.lines} lines, ${r.kills.length} kills in ${(r.elapsedMs / 1000).toFixed(1)} s`,
+    ...r.kills.map(
+      (k) =>
+        `  ${(k.atMs / 1000).toFixed(2)} s  SIGKILL ${k.worker}${k.duringRecovery ? ' (while recovering)' : ''}, down ${k.downMs} ms, recovery ${k.recoveryMs === null ? 'not measured (killed again or the run ended first)' : `${(k.recoveryMs / 1000).toFixed(2)} s`}`,
+    ),
+    `recovery (restart to caught up): ${rec.length > 0 ? `min ${(Math.min(...rec) / 1000).toFixed(2)} s, max ${(Math.max(...rec) / 1000).toFixed(2)} s, mean ${(rec.reduce((a, b) => a + b, 0) / rec.length / 1000).toFixed(2)} s over ${rec.length}` : 'none measured'}`,
+    `sinks: ${r.updates} updates of ${r.words} words`,
+    r.ok
+      ? 'verdict: OK (counts equal the fault-free run; no duplicate, no gap)'
+      : `verdict: WRONG (${r.problems.length} problem(s); files kept in ${r.dir})\n${r.problems
+          .slice(0, 20)
+          .map((p) => `  ${p}`)
+          .join('\n')}${r.problems.length > 20 ? `\n  ... and ${r.problems.length - 20} more` : ''}`,
+  ];
+  return lines.join('\n');
+}
+
+function flag(argv: readonly string[], name: string): string | undefined {
+  const i = argv.indexOf(name);
+  return i < 0 ? undefined : argv[i + 1];
+}
+
+function intFlag(
+  argv: readonly string[],
+  name: string,
+  fallback: number | undefined,
+  min: number,
+): number | undefined {
+  const raw = flag(argv, name);
+  if (raw === undefined) return fallback;
+  if (!/^\d+$/.test(raw) || Number(raw) < min)
+    throw new Error(`${name} ${raw}: must be an integer >= ${min}`);
+  return Number(raw);
+}
+
+async function main(argv: readonly string[]): Promise<number> {
+  let options: ChaosOptions;
+  try {
+    const seed = intFlag(argv, '--seed', undefined, 0);
+    if (seed === undefined) throw new Error('--seed S is required (any integer >= 0)');
+    const durability = flag(argv, '--durability') ?? 'batch';
+    if (!['sync', 'batch', 'none'].includes(durability))
+      throw new Error(`--durability ${durability}: must be sync, batch or none`);
+    options = {
+      seed,
+      kills: intFlag(argv, '--kills', 6, 0)!,
+      workers: intFlag(argv, '--workers', 3, 2)!,
+      lines: intFlag(argv, '--lines', 200_000, 1)!,
+      durability: durability as 'sync' | 'batch' | 'none',
+      keep: argv.includes('--keep'),
+    };
+  } catch (err) {
+    process.stderr.write(
+      `chaos: ${(err as Error).message}\nusage: npm run chaos -- --seed S [--kills N] [--workers W] [--lines L] [--durability sync|batch|none] [--keep]\n`,
+    );
+    return 2;
+  }
+  const r = await runChaos(options);
+  process.stdout.write(`${formatChaos(r)}\n`);
+  return r.ok ? 0 : 1;
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  main(process.argv.slice(2)).then(
+    (code) => process.exit(code),
+    (err: unknown) => {
+      process.stderr.write(`chaos: ${(err as Error).message}\n`);
+      process.exit(1);
+    },
+  );
+}
