@@ -24,8 +24,6 @@
 //                                       them). Without `from`: the worker's durable watermark
 //                                       (its progress report; Recovery: SourceReceiveAck), true
 //                                       whatever this incarnation has read: counted whole
-// Offsets are the source's (from 0; NO_OFFSET = -1 before the first): committed, read and the
-// marks start at NO_OFFSET unless given (the specs' offsets from 1, with 0 before, fit as well).
 //   SourceCommit {source, to}           commit up to `to`: every offset <= `to` acknowledged by
 //                                       every worker (Ack: SourceCommit, one offset a step;
 //                                       Recovery: the commit half of SourceReceiveAck)
@@ -38,6 +36,10 @@
 //                                       survive, so its acknowledgements stay)
 // The source worker's own restart (Ack and Recovery's CrashSource) is a fresh machine whose
 // input is the persisted `committed`: read = committed, no acknowledgements.
+//
+// Offsets are the source's (from 0; NO_OFFSET = -1 before the first): committed, read and the
+// marks start at NO_OFFSET unless given (the specs' offsets from 1, with 0 before, fit as well).
+// A worker that takes no part in a source acknowledges all of it (ALL_OFFSETS).
 //
 // A guard that is false leaves the snapshot unchanged: a disabled action has no step. The
 // committed offsets never decrease (SourceCommit needs to > committed), nor does a worker's mark.
