@@ -35,6 +35,7 @@ async function fakeWorker(
     app?: string;
     workers?: number;
     incarnation?: string;
+    exactlyOnce?: boolean;
     durable?: Record<string, number>;
   } = {},
 ) {
@@ -57,7 +58,8 @@ async function fakeWorker(
     data: `127.0.0.1:${4000 + got.length}`,
     workers: opts.workers ?? 2,
     ...(opts.incarnation ? { incarnation: opts.incarnation } : {}),
-    ...(opts.durable ? { exactlyOnce: true, durable: opts.durable } : {}),
+    ...(opts.exactlyOnce || opts.durable ? { exactlyOnce: true } : {}),
+    ...(opts.durable ? { durable: opts.durable } : {}),
   });
   const next = async (...types: Array<ControlMessage['t']>): Promise<ControlMessage> => {
     for (;;) {
@@ -369,8 +371,9 @@ describe('coordinator', () => {
     let now = 1000;
     const coord = coordinator(log, 2, 2, () => now);
     await coord.listen();
-    const w1 = await fakeWorker(coord, 'w1', { incarnation: 'a1', durable: {} });
-    let w2 = await fakeWorker(coord, 'w2', { incarnation: 'a2', durable: {} });
+    // Fresh workers: exactly-once, nothing durable reported yet.
+    const w1 = await fakeWorker(coord, 'w1', { incarnation: 'a1', exactlyOnce: true });
+    let w2 = await fakeWorker(coord, 'w2', { incarnation: 'a2', exactlyOnce: true });
     await Promise.all([w1.join(), w2.join()]);
     w1.c.send({ t: 'progress', durable: { '0': 10, '1': 4 } });
     w2.c.send({ t: 'progress', durable: { '0': 7, '1': 5 } });
