@@ -9,10 +9,14 @@
 //   t.report('w1', { 0: 60, 1: 7 });      // w1's durable watermarks -> newly committed offsets
 //   t.workerRestarted('w2');              // -> { 0: committed[0] + 1, 1: committed[1] + 1 }
 //
-// committed[s] = the least durable watermark over the registered workers, never decreasing.
-// Offsets are the source's, from 0; -1 (NO_OFFSET, the engine's NO_MARK) is "none". A protocol
-// error (a report from a worker that never registered, a watermark that is not an offset) throws with what was wrong and where; a report that would lower a watermark
-// or the commit is no step of the protocol and changes nothing (reports may arrive late).
+// committed[s] = the least durable watermark over the registered workers, never decreasing
+// (a worker that has not reported yet holds it where it is; one whose report leaves a source
+// out takes no part in it). Offsets are the source's, from 0; -1 (NO_OFFSET, the engine's
+// NO_MARK) is "none". `read` is bookkeeping for `kept` and for one-by-one acknowledgements
+// (`acknowledge`, Ack.tla's): commits from reports do not wait on it. A protocol error (a
+// report from a worker that never registered, a watermark that is not an offset) throws with
+// what was wrong and where; a report that would lower a watermark or the commit is no step of
+// the protocol and changes nothing (reports may arrive late).
 import { createActor, type Actor } from 'xstate';
 import {
   ALL_OFFSETS,
