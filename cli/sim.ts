@@ -38,6 +38,7 @@ interface SimFlags {
   out?: string;
   mutation?: (typeof SIM_MUTATIONS)[number];
   json?: boolean;
+  events?: boolean;
 }
 
 function positiveInt(flag: string, raw: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -150,6 +151,7 @@ async function runSim(appArg: string | undefined, flags: SimFlags): Promise<numb
       ...(flags.mutation ? { mutation: flags.mutation } : {}),
     };
   }
+  if (flags.events) base = { ...base, onEvent: (l) => process.stderr.write(`${l}\n`) };
   const run = (o: SimOptions): Promise<SimReport> =>
     simulate(o).catch((err: unknown) => {
       if (err instanceof RangeError) throw new SimUsageError(err.message);
@@ -221,6 +223,7 @@ export function registerSimCommands(program: Command): void {
     .option('--shrink', 'on failure, reduce the fault schedule and input and write a schedule file')
     .option('--out <file>', 'where --shrink writes (default sim-failure-seedS.json)')
     .option('--json', 'print the report as one JSON object')
+    .option('--events', 'print the event log (what the hash covers) on stderr as it is written')
     .addOption(
       new Option('--mutation <m>', 'test only: run a deliberately broken variant')
         .choices(SIM_MUTATIONS)

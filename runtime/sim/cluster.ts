@@ -105,6 +105,8 @@ export interface SimOptions {
   readonly durability?: SimDurability;
   /** Test only: a deliberately broken variant. */
   readonly mutation?: SimMutation;
+  /** Sees each line of the event log as it is written (`buffy sim --events`). */
+  readonly onEvent?: (line: string) => void;
 }
 
 export interface SimReport {
@@ -231,7 +233,9 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
   const sched = new SimScheduler();
   const event = (line: string): void => {
     events++;
-    hash.update(`${sched.monotonicMs().toFixed(3)} ${line}\n`);
+    const text = `${sched.monotonicMs().toFixed(3)} ${line}`;
+    hash.update(`${text}\n`);
+    o.onEvent?.(text);
   };
   const tail = (line: string): void => {
     logTail.push(`[${sched.monotonicMs().toFixed(1)} ms] ${line}`);
