@@ -110,8 +110,9 @@ export class IdCheck {
             .map(([w, n]) => `${w.startsWith('o:') || w.startsWith('n:') ? w.slice(2) : w}: ${n}`)
             .join(', ')})`;
     const workers = this.runs.size;
+    const local = [...this.runs.keys()].filter((k) => k.startsWith('n:')).length;
     const lines = [
-      `buffy receive --check: ${this.distinct} distinct outputs${workers > 0 ? ` from ${workers} ${workers === 1 ? 'worker' : 'workers'}` : ''}${this.messages.size > 0 ? ` (${this.messages.size} by message id: repeats found, gaps cannot be)` : ''}; ${dup}; ${missing === 0 ? 'no gap' : `${missing} missing in ${gaps.length} ${gaps.length === 1 ? 'gap' : 'gaps'}`}${this.unlabelled > 0 ? `; ${this.unlabelled} frames without an id (is the sink tcp:HOST:PORT?ids=1?)` : ''}`,
+      `buffy receive --check: ${this.distinct} distinct outputs${workers > 0 ? ` from ${workers} ${workers === 1 ? 'worker' : 'workers'}` : ''}${local > 0 ? ` (${local} numbered by the sink, not by the engine's outbox: not stable across a worker restart)` : ''}${this.messages.size > 0 ? ` (${this.messages.size} by message id: repeats found, gaps cannot be)` : ''}; ${dup}; ${missing === 0 ? 'no gap' : `${missing} missing in ${gaps.length} ${gaps.length === 1 ? 'gap' : 'gaps'}`}${this.unlabelled > 0 ? `; ${this.unlabelled} frames without an id (is the sink tcp:HOST:PORT?ids=1?)` : ''}`,
       ...gaps
         .slice(0, 20)
         .map(

@@ -566,7 +566,7 @@ export class ExactlyOnce {
         const lastOf = new Map<number, number>();
         for (const e of entries) {
           const c = this.deps.sinks[e.sink]!.connector;
-          const r = c.write({ payloads: e.payloads, count: e.count });
+          const r = c.write({ payloads: e.payloads, count: e.count, firstOutputId: e.first });
           if (r) await r;
           lastOf.set(e.sink, e.first + e.count - 1);
         }
