@@ -114,9 +114,15 @@ export class SimLineSource implements SourceConnector {
     this.dead = true;
   }
 
+  private runs = 0;
+
   async run(ctx: SourceContext): Promise<void> {
     this.worker = ctx.workerName;
     this.stream.attach(this);
+    // The first run of a connector starts at the committed offset + 1 the engine recovered
+    // (SourceContext.resume): what is before it is committed, and the external system may be
+    // told so. (Later runs, after a rewind, start at a kept batch end, which says nothing.)
+    if (this.runs++ === 0 && ctx.resume) this.commit(ctx.resume.offset - 1);
     try {
       let next = ctx.resume?.offset ?? 0;
       const lines = this.stream.lines;
