@@ -52,6 +52,15 @@ export interface CheckResult {
   readonly coverage?: readonly CoverageEntry[];
   /** Worker threads that searched (absent: the one-worker search in this thread). */
   readonly workers?: number;
+  /** With workers: where each worker's time went (for benchmarks). */
+  readonly workerTimings?: readonly {
+    readonly bootMs: number;
+    readonly loadMs: number;
+    readonly startWaitMs: number;
+    readonly searchMs: number;
+    readonly idleMs: number;
+    readonly moved: number;
+  }[];
   /** With continueAfterViolation: the violations found (traces for the first ones), shortest first. */
   readonly violations?: readonly CheckViolation[];
   /** With continueAfterViolation: violating states per invariant or property name ('deadlock'). */

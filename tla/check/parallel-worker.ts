@@ -75,6 +75,10 @@ async function run(init: WorkerInit): Promise<void> {
   const ctrl = table.ctrl;
   const stats = new Float64Array(init.stats, me * STAT_WORDS * 8, STAT_WORDS);
   let loadError: unknown = null;
+  const bootMs = Date.now() - init.startedAtMs;
+  const loadStart = performance.now();
+  let idleMs = 0;
+  let moved = 0;
   const cm = await loadModel(init.spec, init.cfg, {
     libDirs: init.libDirs,
     ...(init.checkDeadlock !== undefined ? { checkDeadlock: init.checkDeadlock } : {}),
@@ -90,13 +94,16 @@ async function run(init: WorkerInit): Promise<void> {
   };
   /** Waits until cond() holds, joining growths of the table meanwhile. */
   const idleUntil = (cond: () => boolean): void => {
+    if (cond()) return;
+    const t0 = performance.now();
     for (;;) {
       const e = Atomics.load(ctrl, C.EVENT);
-      if (cond()) return;
+      if (cond()) break;
       if (table.pollGrowth()) continue;
       if (Atomics.load(ctrl, C.STOP) === STOP_ABORT) throw new Aborted('aborted');
       Atomics.wait(ctrl, C.EVENT, e, 20);
     }
+    idleMs += performance.now() - t0;
   };
   const barrier = (): void => {
     const gen = Atomics.load(ctrl, C.BARRIER_GEN);
@@ -116,6 +123,7 @@ async function run(init: WorkerInit): Promise<void> {
     post({ type: 'done', depth: 0, cdot: 0, left: 0, counts: {} });
     return;
   }
+  const searchStart = performance.now();
   const sys = searchSystem(cm);
   const width = cm.model.variables.length;
   const heap = new HeapWatch();
@@ -236,6 +244,10 @@ async function run(init: WorkerInit): Promise<void> {
   stats[STAT_GENERATED] = generated;
   stats[STAT_ADDED] = table.added;
   barrier();
+  // Waiting for the others to start and load the model is start-up, not search.
+  const startWaitMs = idleMs;
+  idleMs = 0;
+  const levelsStart = performance.now();
 
   const decoder = new Decoder();
   const invariants = sys.invariants;
@@ -272,6 +284,7 @@ async function run(init: WorkerInit): Promise<void> {
       fhi.length = take;
       flo.length = take;
       ports[t.to]!.postMessage(batch);
+      moved += t.count;
       signal(ctrl);
     }
     for (const t of plan) {
@@ -394,7 +407,21 @@ async function run(init: WorkerInit): Promise<void> {
     flo = nlo;
   }
   stats[STAT_CDOT] = cm.model.cdotGenerated;
-  post({ type: 'done', depth, cdot: cm.model.cdotGenerated, left: frontier.length, counts });
+  post({
+    type: 'done',
+    depth,
+    cdot: cm.model.cdotGenerated,
+    left: frontier.length,
+    counts,
+    timing: {
+      bootMs,
+      loadMs: searchStart - loadStart,
+      startWaitMs,
+      searchMs: performance.now() - levelsStart,
+      idleMs,
+      moved,
+    },
+  });
 }
 
 const init = (workerData as { init: WorkerInit }).init;

@@ -70,6 +70,8 @@ export interface WorkerInit {
   /** Violations a worker sends with their fingerprints (the rest it only counts). */
   readonly maxViolationReports: number;
   readonly mem: SharedTableMemory;
+  /** Date.now() when the main thread started the worker. */
+  readonly startedAtMs: number;
   readonly stats: SharedArrayBuffer;
   /** ports[j]: the channel to worker j (null for itself). */
   readonly ports: readonly (MessagePort | null)[];
@@ -110,7 +112,23 @@ export type FromWorker =
       left: number;
       /** Violations per name ('deadlock' for deadlocks). */
       counts: Record<string, number>;
+      timing?: WorkerTiming;
     };
+
+/** Where a worker's time went: starting, loading the model, searching, of which waiting; states it sent. */
+export interface WorkerTiming {
+  /** From the thread's start to its first line (node, and tsx when it runs the sources). */
+  readonly bootMs: number;
+  readonly loadMs: number;
+  /** Waiting for the other workers to start (the initial states are computed meanwhile). */
+  readonly startWaitMs: number;
+  /** From the first level to the end. */
+  readonly searchMs: number;
+  /** Of searchMs: waiting at barriers, for states from other workers, or for a growth of the table. */
+  readonly idleMs: number;
+  /** Frontier states it sent to other workers. */
+  readonly moved: number;
+}
 
 /** Moves of frontier states that even out the sizes: [from, to, count], the same in every worker. */
 export function rebalancePlan(sizes: readonly number[]): { from: number; to: number; count: number }[] {
@@ -220,6 +238,7 @@ export async function checkParallel(cm: CheckModel, opts: ParallelOptions): Prom
   let cdot = 0;
   let left = 0;
   const workers: Worker[] = [];
+  const timings: WorkerTiming[] = [];
   const finished = new Promise<void>((resolve) => {
     let done = 0;
     const oneDone = (): void => {
@@ -241,6 +260,7 @@ export async function checkParallel(cm: CheckModel, opts: ParallelOptions): Prom
           ? (opts.maxViolationTraces ?? MAX_VIOLATION_TRACES)
           : 1,
         mem,
+        startedAtMs: Date.now(),
         stats,
         ports: ports[i]!,
       };
@@ -261,6 +281,7 @@ export async function checkParallel(cm: CheckModel, opts: ParallelOptions): Prom
           cdot += m.cdot;
           left += m.left;
           for (const [k, c] of Object.entries(m.counts)) counts.set(k, (counts.get(k) ?? 0) + c);
+          if (m.timing) timings[i] = m.timing;
           oneDone();
         }
       });
@@ -315,6 +336,7 @@ export async function checkParallel(cm: CheckModel, opts: ParallelOptions): Prom
     depth,
     leftOnQueue: left,
     workers: n,
+    workerTimings: timings,
   };
   const table = new SharedFingerprintTable(mem, n, 0);
   const sys = searchSystem(cm);
