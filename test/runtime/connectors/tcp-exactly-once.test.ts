@@ -65,7 +65,7 @@ describe('tcp source and sink under exactly-once (embedded engine)', () => {
       check: true,
     });
     const port = await freePort();
-    const handle = runEmbedded(
+    const running = runEmbedded(
       countApp(`tcp:127.0.0.1:${port}?end-after=1`, `tcp:127.0.0.1:${receiver.address.port}?ids=1`),
       {
         clock,
@@ -83,7 +83,8 @@ describe('tcp source and sink under exactly-once (embedded engine)', () => {
       connectTimeoutMs: 10_000,
     });
     expect(sent).toMatchObject({ messages: 3000, acknowledged: true });
-    await handle.done;
+    const summary = await running;
+    expect(summary.stoppedEarly).toBe(false);
     await new Promise((r) => setTimeout(r, 100));
     const counts = await receiver.close();
     const expected: string[] = [];
