@@ -4,7 +4,9 @@
 // word count over a seeded text, on a cluster of `buffy node` processes on loopback, each with a
 // store (--state), fed by the file source on the initializer and writing a file sink on every
 // worker. Workers chosen by the seed (the initializer included) are SIGKILLed at seeded moments,
-// several times, also while they recover, and started again with their original command. At the
+// several times, also while they recover (half of the kills come 0.3-2.5 s after the previous
+// restart, the others that long after the previous victim caught up), and started again with
+// their original command. At the
 // end the counts must equal a fault-free single-process run, and the sink files of all workers
 // together must hold every update "word n" exactly once (no duplicate, no gap). It prints the
 // seed, the kills, the recovery times (a restart until the coordinator says the worker caught
@@ -276,10 +278,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       }
     });
   };
+  let previous: Kill | null = null;
   for (let i = 0; i < kills; i++) {
     const pauseMs = 300 + Math.floor(rnd() * 2200);
     const victim = nodes[Math.floor(rnd() * workers)]!;
     const downMs = 100 + Math.floor(rnd() * 700);
+    // Half of the kills wait until the previous victim caught up (for at most 10 s: a victim that
+    // came back into a cluster forming again has nobody to catch up with); the others
+    // come while it may still recover (a process takes seconds to start and recover).
+    const waitRecovery = rnd() < 0.5;
+    if (previous && waitRecovery) {
+      const until = Date.now() + 10_000;
+      while (
+        previous.recoveryMs === null &&
+        recovering.get(previous.worker) === previous &&
+        !stopping &&
+        Date.now() < until
+      )
+        await new Promise((r) => setTimeout(r, 50));
+    }
     await new Promise((r) => setTimeout(r, pauseMs));
     if (stopping) {
       log(`chaos: the input ended and the cluster is stopping; ${kills - i} kill(s) not delivered`);
@@ -299,6 +316,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     const restartAt = Date.now();
     start(victim);
     recoveryWatch(k, restartAt);
+    previous = k;
   }
 
   // The end: the input read, drained, stopped.

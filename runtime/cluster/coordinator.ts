@@ -343,6 +343,10 @@ export class Coordinator {
       return { name: n, data: mem.data, incarnation: mem.incarnation, up: mem.conn !== null };
     });
     const up = this.up();
+    // A cluster formed again (the initializer restarted): the workers that come with nothing
+    // durable catch up with those that kept running.
+    if (!this.clusterStarted)
+      for (const m of up) if (m.durable === null && m.catchUp === null) m.catchUp = this.catchUpTarget(m);
     this.roundState = { epoch: this.epoch, stage: 'assign', pending: new Set(up.map((m) => m.name)) };
     if (this.epoch > 1)
       this.o.log.info(
