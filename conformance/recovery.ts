@@ -451,6 +451,11 @@ export function recoveryAdapter(opts: RecoveryAdapterOptions): ConformanceAdapte
         what: 'a progress report from a worker that never registered (the tracker)',
         attempt: () => rt.tracker.report('a stranger', { [SOURCE]: msgs - 1 }),
       });
+      const mark = rt.tracker.state.workers[WORKER]![SOURCE]!.mark;
+      out.push({
+        what: `a commit beyond the worker's durable watermark ${mark} (the tracker)`,
+        attempt: () => rt.tracker.commit(SOURCE, mark + 1),
+      });
       out.push({
         what: 'a batch whose range runs backwards (the worker machine)',
         attempt: () => step(rt, { type: 'WorkerReceive', ranges: [{ stream: STREAM, from: 1, through: 0 }] }),
