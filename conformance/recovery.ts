@@ -47,8 +47,11 @@
 // rides along; recovery truncates the file and writes the outbox again), while the spec's
 // WorkerReceiveSinkAck removes it from dOut at once. Strict, the suite diverges at the first
 // WorkerReceiveSinkAck (dOut); bridged, the adapter trims the store's outbox there, and every
-// other step is the runtime's own. One way to close it: the spec's WorkerReceiveSinkAck changes
-// `out` only, and WorkerPersist (dOut' = out) carries the trim, as the runtime does.
+// other step is the runtime's own. One way to close it, tried on a copy of the spec: its
+// WorkerReceiveSinkAck changes `out` only (WorkerPersist's dOut' = out carries the trim, as the
+// runtime does) and WorkerSendOut sends from dOut \cap out; every invariant and property still
+// holds (Recovery.cfg 1443 states, Recovery-crashes2.cfg 2861), the broken variants are still
+// refuted, and this suite, strict, covers every edge of both models.
 //
 // The shell re-sends its last durable marks to a source worker that restarted (CrashSource:
 // ackW' = 0): the machine has acknowledged them already and refuses WorkerAck, so the report
