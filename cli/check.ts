@@ -98,9 +98,10 @@ export function registerTlaCommands(program: Command): void {
     )
     .option('--json', 'print the result as JSON on stdout')
     .option(
-      '--workers <n>',
-      'worker threads of the breadth-first search, or auto for one per core (default 1; as TLC -workers). ' +
-        'Liveness, --coverage and --dump-graph run on one worker (and say so)',
+      '--workers <n|auto>',
+      'threads of the breadth-first search, auto: one per core (default 1; with --engine tlc, TLC -workers). ' +
+        'Same states, verdict and depth as one worker, shortest counterexamples; liveness, --coverage and ' +
+        '--dump-graph run on one worker (the output says so)',
       workerCount,
     )
     .option('--no-deadlock', 'do not report deadlocks (overrides CHECK_DEADLOCK)')
@@ -113,7 +114,7 @@ export function registerTlaCommands(program: Command): void {
     .option(
       '--continue',
       'go on after an invariant, action-property or deadlock violation and report every violating state ' +
-        '(traces of the first 100, counts of all; as TLC -continue)',
+        '(traces of the 100 shortest, counts of all; as TLC -continue)',
     )
     .option(
       '--dump-graph <file>',

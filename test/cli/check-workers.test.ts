@@ -76,7 +76,7 @@ describe('--workers', () => {
         err: e.message,
       }));
       expect(r.code).toBe(2);
-      expect(r.err).toMatch(/--workers <n>.*It must be a positive integer or auto/s);
+      expect(r.err).toMatch(/--workers <n\|auto>.*It must be a positive integer or auto/s);
     }
   });
   it('liveness properties are checked with one worker, and the output says so', async () => {
