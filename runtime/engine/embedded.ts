@@ -30,7 +30,7 @@ export interface EmbeddedOptions {
   /** Exactly-once into this store (opened and closed by the caller: `buffy run --state DIR`).
    * The one worker is also the source worker: after each commit its durable watermarks are its
    * sources' committed offsets (onDurable -> commitSources). Absent: no store, as before. */
-  exactlyOnce?: { store: Store; durability: 'sync' | 'batch' | 'none' };
+  exactlyOnce?: { store: Store; durability: 'sync' | 'batch' | 'none'; commitIntervalMs?: number };
 }
 
 export interface RunSummary {
@@ -74,6 +74,7 @@ export function startEmbedded(app: Application, options: EmbeddedOptions): Embed
           exactlyOnce: {
             store: eo.store,
             durability: eo.durability,
+            ...(eo.commitIntervalMs !== undefined ? { commitIntervalMs: eo.commitIntervalMs } : {}),
             onDurable: (marks) => engine.commitSources(marks),
             // The source's own batches follow each other: a gap here means a broken source.
             onGap: (source, offset) => engine.rewindSources({ [source]: offset }),

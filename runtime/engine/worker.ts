@@ -1138,7 +1138,10 @@ class Engine implements WorkerEngine {
         connector,
         next: node.next.map((id) => this.edge(node.id, id)),
         done: RESOLVED,
-        lastOffset: c ? c.committed : -1,
+        // -1 even after a restart: the first range then claims (-1, through], which every
+        // watermark (all >= the committed offset) turns into "above the mark"; a source that
+        // ignores `resume` (memory:) replays from its start and its batches are duplicates.
+        lastOffset: -1,
         finished: false,
         history: [{ offset: c ? c.committed : NO_MARK, position: c ? c.position : 0 }],
         historyWaiters: [],

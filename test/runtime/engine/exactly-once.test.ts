@@ -1,0 +1,372 @@
+// Exactly-once in the engine, in process over a MemoryStore: recovery from the store (a re-run
+// resumes after the committed offset, and a replay from the start changes nothing), file sink
+// truncation to its recorded length, the watermark rules on remote batches (duplicate, gap ->
+// onGap, partial overlap), range-carrying batches to every worker, file source resume and
+// rewind by byte position, and the refusal of state -> state topologies.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { AppConfigError, defineApp } from '../../../runtime/api/app.ts';
+import type { Application } from '../../../runtime/api/app.ts';
+import { stringCodec } from '../../../runtime/api/codec.ts';
+import {
+  clearMemoryConnectors,
+  memorySinkPayloads,
+  setMemorySource,
+} from '../../../runtime/connectors/index.ts';
+import { FileSource } from '../../../runtime/connectors/file.ts';
+import { MemoryDeadLetterSink } from '../../../runtime/engine/dead-letters.ts';
+import { runEmbedded } from '../../../runtime/engine/embedded.ts';
+import { partitionOfKey } from '../../../runtime/engine/partition.ts';
+import { createWorkerEngine } from '../../../runtime/engine/worker.ts';
+import { MemoryStore, createSystemClock } from '../../../runtime/system.ts';
+import type { Logger, RemoteBatch, SourceBatch, Store } from '../../../runtime/types.ts';
+
+const clock = createSystemClock();
+const silent: Logger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+let dir = '';
+beforeEach(() => {
+  dir = mkdtempSync(path.join(tmpdir(), 'buffy-eo-'));
+});
+afterEach(() => {
+  clearMemoryConnectors();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+/** Words -> counts, each update "word n" to `sink`. */
+function countApp(source: string, sink: string, partitions = 8): Application {
+  const app = defineApp('counts', { partitions });
+  app
+    .source('lines', { uri: source, decode: stringCodec })
+    .flatMap('split', (l: string) => l.split(' ').filter((w) => w !== ''))
+    .state('count', {
+      key: (w: string) => w,
+      init: () => 0,
+      update: (n: number, w: string, emit: (o: string) => void) => {
+        emit(`${w} ${n + 1}`);
+        return n + 1;
+      },
+      codec: stringCodec,
+    })
+    .sink('out', { uri: sink, encode: stringCodec });
+  app.onFinish((v) =>
+    [...v.states<number>('count')]
+      .map(([k, n]) => `${k}=${n}`)
+      .sort()
+      .join(','),
+  );
+  return app.build();
+}
+
+const run = (app: Application, store: Store, durability: 'sync' | 'batch' | 'none' = 'batch') =>
+  runEmbedded(app, {
+    clock,
+    log: silent,
+    deadLetters: new MemoryDeadLetterSink(silent),
+    exactlyOnce: { store, durability, commitIntervalMs: 0 },
+  });
+
+function lines(n: number, from = 0): string[] {
+  return Array.from({ length: n }, (_, i) => `w${(from + i) % 7} w${(from + i) % 3} x`);
+}
+
+function expectedUpdates(all: readonly string[]): string[] {
+  const c = new Map<string, number>();
+  const out: string[] = [];
+  for (const l of all)
+    for (const w of l.split(' ')) {
+      const n = (c.get(w) ?? 0) + 1;
+      c.set(w, n);
+      out.push(`${w} ${n}`);
+    }
+  return out;
+}
+
+describe('recovery from the store', () => {
+  it('a re-run over a grown file resumes after the committed line; the sink holds each update once', async () => {
+    const input = path.join(dir, 'in.txt');
+    const output = path.join(dir, 'out.txt');
+    const first = lines(600);
+    writeFileSync(input, `${first.join('\n')}\n`);
+    const store = new MemoryStore();
+    const app = countApp(`file:${input}`, `file:${output}`);
+    const r1 = await run(app, store);
+    expect(r1.metrics.ingested).toBe(600);
+    const more = lines(300, 600);
+    appendFileSync(input, `${more.join('\n')}\n`);
+    const r2 = await run(countApp(`file:${input}`, `file:${output}`), store);
+    expect(r2.metrics.ingested).toBe(300); // resumed at line 600, by byte position
+    const want = expectedUpdates([...first, ...more]);
+    expect(readFileSync(output, 'utf8')).toBe(`${want.join('\n')}\n`);
+    // The states were recovered, then advanced.
+    const finals = new Map(want.map((u) => u.split(' ') as [string, string]));
+    expect(r2.finishText).toBe(
+      [...finals]
+        .map(([w, n]) => `${w}=${n}`)
+        .sort()
+        .join(','),
+    );
+    // A third run over the same file has nothing to do and writes nothing.
+    const r3 = await run(countApp(`file:${input}`, `file:${output}`), store);
+    expect(r3.metrics.ingested).toBe(0);
+    expect(readFileSync(output, 'utf8')).toBe(`${want.join('\n')}\n`);
+  });
+
+  it('a source that replays from its start (memory:) is dropped as duplicates: state unchanged', async () => {
+    const input = lines(100);
+    setMemorySource('eo-in', input, 16);
+    const store = new MemoryStore();
+    const r1 = await run(countApp('memory:eo-in', 'memory:eo-out'), store);
+    const again = await run(countApp('memory:eo-in', 'memory:eo-out'), store);
+    expect(again.metrics.stateApplied.count).toBe(0);
+    expect(again.finishText).toBe(r1.finishText);
+    // memory: is not resumable: written at once (at-least-once), once per run here.
+    expect(memorySinkPayloads('eo-out')).toHaveLength(expectedUpdates(input).length);
+  });
+
+  it('the file sink is cut back to its recorded length; a file shorter than recorded is refused', async () => {
+    const input = path.join(dir, 'in.txt');
+    const output = path.join(dir, 'out.txt');
+    writeFileSync(input, `${lines(50).join('\n')}\n`);
+    const store = new MemoryStore();
+    await run(countApp(`file:${input}`, `file:${output}`), store);
+    const good = readFileSync(output, 'utf8');
+    appendFileSync(output, 'torn half-line from a crash');
+    await run(countApp(`file:${input}`, `file:${output}`), store);
+    expect(readFileSync(output, 'utf8')).toBe(good);
+    writeFileSync(output, good.slice(0, 10));
+    await expect(run(countApp(`file:${input}`, `file:${output}`), store)).rejects.toThrow(
+      /out\.txt holds 10 bytes, fewer than the \d+ its store records as written: it was changed outside this worker/,
+    );
+  });
+
+  it('a crash after the commit and before the sink write: recovery writes the outbox again', async () => {
+    const input = path.join(dir, 'in.txt');
+    const output = path.join(dir, 'out.txt');
+    const all = lines(40);
+    writeFileSync(input, `${all.join('\n')}\n`);
+    // A store that keeps only what was committed before the first outbox entry was deleted:
+    // the state of a worker that died between its commit and its sink's progress record.
+    const inner = new MemoryStore();
+    let frozen = false;
+    const store: Store = {
+      get: (k) => inner.get(k),
+      scan: (p) => inner.scan(p),
+      close: () => inner.close(),
+      async writeBatch(ops) {
+        if (ops.some((o) => o.key.startsWith('o/') && o.value === null)) frozen = true;
+        if (!frozen) await inner.writeBatch(ops);
+      },
+    };
+    await run(countApp(`file:${input}`, `file:${output}`), store);
+    writeFileSync(output, ''); // the sink wrote nothing before the crash
+    await run(countApp(`file:${input}`, `file:${output}`), inner);
+    expect(readFileSync(output, 'utf8')).toBe(`${expectedUpdates(all).join('\n')}\n`);
+  });
+});
+
+describe('watermarks on remote batches', () => {
+  function worker2(store: Store, gaps: [number, number][], durable: Record<number, number>[]) {
+    const app = countApp('memory:none', 'memory:w2-out', 2);
+    // w1 owns partition 0, w2 partition 1.
+    const engine = createWorkerEngine({
+      app,
+      workerName: 'w2',
+      partitions: { partitionCount: 2, owners: ['w1', 'w2'] },
+      clock,
+      log: silent,
+      deadLetters: new MemoryDeadLetterSink(silent),
+      remote: { send: () => undefined },
+      runSources: false,
+      exactlyOnce: {
+        store,
+        durability: 'none',
+        commitIntervalMs: 0,
+        onDurable: (m) => durable.push({ ...m }),
+        onGap: (s, o) => gaps.push([s, o]),
+      },
+    });
+    return { app, engine };
+  }
+  const keyOn = (p: number): string => {
+    for (let i = 0; ; i++) if (partitionOfKey(`k${i}`, 2) === p) return `k${i}`;
+  };
+  const batch = (offsets: number[], from: number, through: number, key: string): RemoteBatch => ({
+    step: 'count',
+    fromWorker: 'w1',
+    source: offsets.map(() => 0),
+    offset: offsets,
+    sub: offsets.map(() => 0),
+    bornMs: offsets.map(() => 0),
+    partition: offsets.map(() => 1),
+    payloads: offsets.map(() => key),
+    ranges: [{ source: 0, from, through }],
+  });
+
+  it('duplicate dropped, gap dropped and reported, partial overlap applies only what is new', async () => {
+    const gaps: [number, number][] = [];
+    const durable: Record<number, number>[] = [];
+    const { engine } = worker2(new MemoryStore(), gaps, durable);
+    const k = keyOn(1);
+    await engine.start();
+    await engine.deliverRemote(batch([0, 3, 5], -1, 9, k));
+    await engine.deliverRemote(batch([0, 3, 5], -1, 9, k)); // duplicate
+    await engine.deliverRemote(batch([12], 11, 15, k)); // gap: 10..11 missing
+    expect(gaps).toEqual([[0, 10]]);
+    await engine.deliverRemote(batch([8, 9, 11, 14], 7, 15, k)); // 8, 9 seen: 11 and 14 new
+    const n = [...engine.finishView().states<number>('count')];
+    expect(n).toEqual([[k, 5]]);
+    await engine.deliverRemote(batch([], 15, 20, 'unused')); // empty: carries the range only
+    await engine.stop();
+    expect(durable.at(-1)).toEqual({ 0: 20 });
+  });
+
+  it('a batch without ranges is refused on an exactly-once worker, naming the sender', async () => {
+    const { engine } = worker2(new MemoryStore(), [], []);
+    await engine.start();
+    const { ranges: _r, ...bare } = batch([1], 0, 1, keyOn(1));
+    await expect(engine.deliverRemote(bare)).rejects.toThrow(/from "w1" without source ranges/);
+  });
+
+  it('the source worker sends every other worker one batch per source batch, with its range', async () => {
+    setMemorySource('eo-src', lines(48), 16);
+    const sent: RemoteBatch[] = [];
+    const workers: string[] = [];
+    const app = countApp('memory:eo-src', 'memory:eo-w1', 4);
+    const engine = createWorkerEngine({
+      app,
+      workerName: 'w1',
+      partitions: { partitionCount: 4, owners: ['w1', 'w2', 'w1', 'w3'] },
+      clock,
+      log: silent,
+      deadLetters: new MemoryDeadLetterSink(silent),
+      remote: {
+        send: (w, b) => {
+          workers.push(w);
+          sent.push(b);
+        },
+      },
+      exactlyOnce: {
+        store: new MemoryStore(),
+        durability: 'none',
+        onDurable: () => undefined,
+        onGap: () => undefined,
+      },
+    });
+    await engine.start();
+    await engine.sourcesDone();
+    await engine.stop();
+    expect(workers).toEqual(['w2', 'w3', 'w2', 'w3', 'w2', 'w3']); // 3 source batches x 2 others
+    expect(sent.map((b) => b.ranges)).toEqual([
+      [{ source: 0, from: -1, through: 15 }],
+      [{ source: 0, from: -1, through: 15 }],
+      [{ source: 0, from: 15, through: 31 }],
+      [{ source: 0, from: 15, through: 31 }],
+      [{ source: 0, from: 31, through: 47 }],
+      [{ source: 0, from: 31, through: 47 }],
+    ]);
+    // What w2 and w3 got is exactly what hashes to their partitions.
+    for (const b of sent)
+      expect(new Set(b.partition)).toEqual(new Set(b.partition.filter((p) => p === 1 || p === 3)));
+  });
+});
+
+describe('file source resume and rewind', () => {
+  it('resumes at a recorded byte position, and a rewind re-reads from an earlier batch end', async () => {
+    const file = path.join(dir, 'src.txt');
+    const text = ['alpha', 'béta', 'gamma', 'δέλτα', 'epsilon', 'zeta', 'eta'].join('\n');
+    writeFileSync(file, `${text}\n`);
+    const got: SourceBatch[] = [];
+    const source = new FileSource('file:src', file, { batchLines: 2, chunkBytes: 5 });
+    let rewound = false;
+    await source.run({
+      sourceName: 'src',
+      workerName: 'w',
+      clock,
+      log: silent,
+      signal: new AbortController().signal,
+      resume: { offset: 0, position: 0 },
+      emit: async (b) => {
+        got.push(b);
+        if (b.firstOffset === 4 && !rewound) {
+          rewound = true;
+          source.rewind({ offset: 2, position: got[0]!.endPosition! });
+        }
+      },
+    });
+    expect(got.map((b) => [b.firstOffset, ...b.payloads])).toEqual([
+      [0, 'alpha', 'béta'],
+      [2, 'gamma', 'δέλτα'],
+      [4, 'epsilon', 'zeta'],
+      [2, 'gamma', 'δέλτα'],
+      [4, 'epsilon', 'zeta'],
+      [6, 'eta'],
+    ]);
+    const bytes = readFileSync(file);
+    for (const b of got)
+      expect(bytes.subarray(0, b.endPosition).toString('utf8').split('\n').length - 1).toBe(
+        b.firstOffset + b.payloads.length,
+      );
+    // Resume from the end of the second batch.
+    const resumed: SourceBatch[] = [];
+    await new FileSource('file:src', file, { batchLines: 3 }).run({
+      sourceName: 'src',
+      workerName: 'w',
+      clock,
+      log: silent,
+      signal: new AbortController().signal,
+      resume: { offset: 4, position: got[1]!.endPosition! },
+      emit: async (b) => void resumed.push(b),
+    });
+    expect(resumed.map((b) => [b.firstOffset, ...b.payloads])).toEqual([[4, 'epsilon', 'zeta', 'eta']]);
+  });
+});
+
+describe('topologies exactly-once refuses', () => {
+  function chained(exactlyOnce?: boolean): Application {
+    const app = defineApp('chain', { partitions: 2, ...(exactlyOnce === undefined ? {} : { exactlyOnce }) });
+    app
+      .source('in', { uri: 'memory:chain-in', decode: stringCodec })
+      .state<number, string>('first', {
+        key: (s) => s,
+        init: () => 0,
+        update: (n, s, emit) => (emit(s), n + 1),
+      })
+      .map('again', (s: string) => s)
+      .state('second', { key: (s: string) => s, init: () => 0, update: (n: number) => n + 1 })
+      .map('show', (n: unknown) => String(n))
+      .sink('out', { uri: 'memory:chain-out', encode: stringCodec });
+    return app.build();
+  }
+
+  it('a state step whose outputs reach another: refused at start, naming both and the way out', async () => {
+    setMemorySource('chain-in', ['a', 'b', 'a']);
+    const opts = { store: new MemoryStore(), durability: 'none' as const };
+    expect(() =>
+      runEmbedded(chained(), {
+        clock,
+        log: silent,
+        deadLetters: new MemoryDeadLetterSink(silent),
+        exactlyOnce: opts,
+      }),
+    ).toThrow(AppConfigError);
+    expect(() =>
+      runEmbedded(chained(), {
+        clock,
+        log: silent,
+        deadLetters: new MemoryDeadLetterSink(silent),
+        exactlyOnce: opts,
+      }),
+    ).toThrow(/state step "first" reach state step "second" \(through "again"\).*exactlyOnce: false/);
+    const said: string[] = [];
+    const r = await runEmbedded(chained(false), {
+      clock,
+      log: { ...silent, info: (m) => said.push(m) },
+      deadLetters: new MemoryDeadLetterSink(silent),
+      exactlyOnce: opts,
+    });
+    expect(r.metrics.stateApplied).toEqual({ first: 3, second: 3 });
+    expect(said.join('\n')).toMatch(/exactlyOnce: false: at-least-once/);
+  });
+});
