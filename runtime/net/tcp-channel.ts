@@ -109,8 +109,9 @@ export interface RedialOptions {
 
 /**
  * Opens a data channel to `address`; resolves once both hellos were accepted. With the
- * `reconnect` option, a lost connection is dialled again with backoff until the channel is
- * closed; the new connection's handshake says where each side resumes, and nothing is lost.
+ * `reconnect` option, a failed first connection is tried again for `timeoutMs`, and a lost
+ * connection is dialled again with backoff until the channel is closed; the new connection's
+ * handshake says where each side resumes, and nothing is lost.
  */
 export async function connectChannel(
   address: HostPort,
@@ -121,9 +122,22 @@ export async function connectChannel(
 ): Promise<ChannelEndpoint> {
   const connection =
     options.connection ?? `data channel ${options.local.worker} -> ${formatAddress(address)}`;
-  const socket = await connectSocket(address, connection, timeoutMs);
   const initialMs = redial.initialMs ?? 50;
   const maxMs = redial.maxMs ?? 2_000;
+  // With `reconnect`, the first connection is retried too (a reset while connecting, a peer not
+  // listening yet), with the same backoff, until `timeoutMs` has passed.
+  const deadline = Date.now() + timeoutMs;
+  let socket: net.Socket;
+  for (let delay = initialMs; ; delay = Math.min(delay * 2, maxMs)) {
+    try {
+      socket = await connectSocket(address, connection, Math.max(1, deadline - Date.now()));
+      break;
+    } catch (err) {
+      if (!options.reconnect || Date.now() + delay >= deadline) throw err;
+      (handlers.log ?? console.error)(`${(err as Error).message}; trying again in ${delay} ms`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
   const endpoint = new ChannelEndpoint(withIncarnation({ ...options, connection }), {
     ...handlers,
     onDisconnect: (reason) => {

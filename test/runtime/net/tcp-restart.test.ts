@@ -132,6 +132,34 @@ describe('a restarted peer over TCP', () => {
     expect(client.peer?.worker).toBe('w1');
   });
 
+  it('with reconnect, tries the first connection again until the peer listens', async () => {
+    // A free port: listen, note it, close.
+    const probe = await listenChannels({ host: '127.0.0.1', port: 0 }, opts('w1', 1), () => ({}));
+    const address = probe.address;
+    await probe.close();
+    await expect(
+      connectChannel(address, { local: { cluster: 'c1', app: 'wc', worker: 'w2' } }, { log: () => {} }, 2000),
+    ).rejects.toThrow(/cannot connect to 127\.0\.0\.1:\d+/);
+    const logs: string[] = [];
+    const dialing = connectChannel(
+      address,
+      { ...opts('w2', 2), expectedPeer: 'w1' },
+      { log: (m) => logs.push(m) },
+      5000,
+      {
+        initialMs: 20,
+        maxMs: 50,
+      },
+    );
+    await new Promise((r) => setTimeout(r, 150));
+    const server = await listenChannels(address, opts('w1', 1), () => ({ log: () => {} }));
+    servers.push(server);
+    const client = await dialing;
+    endpoints.push(client);
+    expect(client.peer?.worker).toBe('w1');
+    expect(logs.join('\n')).toMatch(/cannot connect to .*; trying again in \d+ ms/);
+  });
+
   it('redials where redial.address says, and gives a channel without one this process incarnation', async () => {
     const seen: number[] = [];
     const mk = () =>
