@@ -524,7 +524,7 @@ async function sendAcked(
       lastProgress = now();
       save(true);
       /** Resolves on 'drain' or anything from the source. */
-      const writable = (): Promise<void> =>
+      const drainOrPoke = (): Promise<void> =>
         new Promise<void>((resolve) => {
           const wake = (): void => {
             socket.off('drain', wake);
@@ -533,6 +533,19 @@ async function sendAcked(
           socket.once('drain', wake);
           waiters.push(wake);
         });
+      /** Until the socket takes more, or the connection, the run or the cursor (a REWIND)
+       * changed; acknowledgements alone do not make room. */
+      const writable = async (): Promise<void> => {
+        const at = cursor;
+        while (
+          socket.writableNeedDrain &&
+          closedWhy === null &&
+          fatal === null &&
+          !options.signal?.aborted &&
+          cursor === at
+        )
+          await drainOrPoke();
+      };
       while (!done() && fatal === null && closedWhy === null && !options.signal?.aborted) {
         if (cursor >= limit) {
           if (!endSent && limit !== Infinity) {
