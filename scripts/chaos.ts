@@ -41,6 +41,9 @@ export interface ChaosOptions {
   /** Lines of text (default 200000): enough for the kills to land while the input is read. */
   readonly lines?: number;
   readonly durability?: 'sync' | 'batch' | 'none';
+  /** Give the workers stores (--state): exactly-once (default true). False is the control
+   * experiment: the same kills without stores must give wrong counts. */
+  readonly exactlyOnce?: boolean;
   /** Keep the temporary directory (stores, sink files, logs). */
   readonly keep?: boolean;
   /** Give up after this long (default 300 s). */
@@ -162,7 +165,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   for (const [w, ns] of readUpdates([refOut], problems)) reference.set(w, Math.max(...ns));
   const referenceUpdates = [...reference.values()].reduce((a, b) => a + b, 0);
   log(
-    `chaos seed ${o.seed}: ${workers} workers, ${linesCount} lines, ${reference.size} distinct words, ${referenceUpdates} updates in the reference run`,
+    `chaos seed ${o.seed}: ${workers} workers${o.exactlyOnce === false ? ' WITHOUT stores (exactly-once off)' : ''}, ${linesCount} lines, ${reference.size} distinct words, ${referenceUpdates} updates in the reference run`,
   );
 
   // The cluster.
@@ -182,10 +185,9 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     `file:${sink}`,
     '--param',
     'top=0',
-    '--state',
-    path.join(dir, 'state', '{worker}'),
-    '--durability',
-    o.durability ?? 'batch',
+    ...(o.exactlyOnce === false
+      ? []
+      : ['--state', path.join(dir, 'state', '{worker}'), '--durability', o.durability ?? 'batch']),
     '--reconnect-timeout',
     String(timeoutMs),
     '--log-format',
