@@ -107,3 +107,43 @@ describe('exactly-once embedded word count under SIGKILL', () => {
     }, 180_000);
   }
 });
+
+describe('buffy run --state: usage and refused stores', () => {
+  it("a store of another application is refused, naming the worker and the store's path (exit 1)", async () => {
+    const input = path.join(dir, 'small.txt');
+    writeFileSync(input, 'a b\nb c\n');
+    const state = path.join(dir, 'foreign-state');
+    const first = run(input, path.join(dir, 'small-out.txt'), state);
+    expect(await first.exited).toBe(0);
+    // The same directory for another app (its name differs: examples/word-count is "word-count").
+    const other = startBuffy(
+      'other',
+      [
+        'run',
+        'test/integration/fixtures/eo-other-app.ts',
+        '--state',
+        state,
+        '--dead-letters',
+        path.join(dir, 'd2.jsonl'),
+      ],
+      root,
+    );
+    expect(await other.exited).toBe(1);
+    const text = other.lines.join('\n');
+    expect(text).toContain(`worker "embedded": store ${path.join(state, 'store.mdb')}`);
+    expect(text).toMatch(/application "word-count", not "eo-other"/);
+  });
+
+  it('--durability without --state, or a bad level: usage errors (exit 2)', async () => {
+    const a = startBuffy('a', ['run', 'examples/word-count.ts', '--durability', 'sync'], root);
+    expect(await a.exited).toBe(2);
+    expect(a.lines.join('\n')).toMatch(/--durability needs --state DIR/);
+    const b = startBuffy(
+      'b',
+      ['run', 'examples/word-count.ts', '--state', path.join(dir, 's'), '--durability', 'fast'],
+      root,
+    );
+    expect(await b.exited).toBe(2);
+    expect(b.lines.join('\n')).toMatch(/--durability fast: must be one of sync, batch, none/);
+  });
+});

@@ -134,3 +134,44 @@ describe('remote batch codec', () => {
     expect((bytes.length - wordBytes) / words.length).toBeLessThan(10);
   });
 });
+
+describe('exactly-once source ranges (version 2)', () => {
+  const base: RemoteBatch = {
+    step: 'count',
+    fromWorker: 'w1',
+    source: [0],
+    offset: [7],
+    sub: [0],
+    bornMs: [1.7e12],
+    partition: [3],
+    payloads: ['x'],
+  };
+  it('round-trips ranges (from -1 included), empty batches that only carry a range, and none', () => {
+    const range = fc.tuple(
+      fc.integer({ min: 0, max: 65535 }),
+      fc.integer({ min: -1, max: 2 ** 40 }),
+      fc.nat(1000),
+    );
+    fc.assert(
+      fc.property(fc.array(range, { maxLength: 4 }), fc.boolean(), (rs, empty) => {
+        const ranges = rs.map(([source, from, len]) => ({ source, from, through: from + len }));
+        const b: RemoteBatch = {
+          ...(empty
+            ? { ...base, source: [], offset: [], sub: [], bornMs: [], partition: [], payloads: [] }
+            : base),
+          ...(ranges.length > 0 ? { ranges } : {}),
+        };
+        expect(decodeRemoteBatch(encodeRemoteBatch(b))).toEqual(b);
+      }),
+    );
+  });
+
+  it('refuses a range that runs backwards, and a batch of version 1', () => {
+    expect(() => encodeRemoteBatch({ ...base, ranges: [{ source: 0, from: 9, through: 3 }] })).toThrow(
+      /range 0 of source 0 runs from 9 back to 3/,
+    );
+    const bytes = encodeRemoteBatch(base);
+    bytes[1] = 1;
+    expect(() => decodeRemoteBatch(bytes)).toThrow(/unsupported version 1 \(expected 2\)/);
+  });
+});
