@@ -595,6 +595,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       steps++;
     }
     event(`end ${outcome}`);
+    if (net.duplicatedFrames > 0) injected['dup-frames'] = net.duplicatedFrames;
 
     // Graceful stop of every live worker (exactly-once: the last commit, the sinks' progress).
     if (outcome === 'finished') {

@@ -6,8 +6,10 @@
 //   cut into pieces at seeded points (`reorder` adds jitter, so that the interleaving of
 //   different links, and of the two directions of one, varies from seed to seed).
 // - `drop`: a connection is reset; what was in flight both ways is lost; both ends see it end.
-// - `dup`: a connection is reset after the bytes one way arrived and those the other way (the
-//   acknowledgements) were lost: the sender resends frames the receiver has had (duplicates).
+// - `dup`: for a while, whole DATA frames on one direction of a link arrive twice (what a
+//   lossy channel may do; the receiver must drop the copy), and then the connection is reset
+//   after the bytes one way arrived and those the other way (the acknowledgements) were lost,
+//   so that the sender resends from the resume point the handshake gives.
 // - `partition`: the links between two groups of workers are reset and every dial between them
 //   fails until the partition heals.
 // - A crashed process's connections end at once (its peers see the reset); its endpoints get
@@ -40,7 +42,22 @@ interface Connection {
   readonly inFlight: [number, number];
   /** Per direction: pieces dropped from here on (a fault lost them). */
   readonly lost: [boolean, boolean];
+  /** Per direction: where the byte stream is in its frames (4-byte length, then payload). */
+  readonly scan: [FrameScan, FrameScan];
+  /** Per direction: until when (simulated ms) DATA frames may arrive twice. */
+  readonly dupUntil: [number, number];
 }
+
+interface FrameScan {
+  header: number[];
+  /** Payload bytes of the current frame still to come (-1: in the header). */
+  remaining: number;
+  /** The current frame's bytes, when it may be duplicated. */
+  parts: Uint8Array[] | null;
+}
+
+const DATA_FRAME_TYPE = 2; // runtime/net/frames.ts FrameType.Data
+const FRAME_LENGTH_BYTES = 4; // runtime/net/framing.ts FRAME_HEADER_BYTES
 
 /** A link between two endpoints (one pair of workers' channel), over successive connections. */
 export class SimWire {
@@ -84,6 +101,11 @@ export class SimWire {
       lastDue: [0, 0],
       inFlight: [0, 0],
       lost: [false, false],
+      scan: [
+        { header: [], remaining: -1, parts: null },
+        { header: [], remaining: -1, parts: null },
+      ],
+      dupUntil: [0, 0],
     };
     this.conn = conn;
     this.net.log(`connect ${this.label} #${conn.id}`);
@@ -95,7 +117,7 @@ export class SimWire {
     return {
       write: (chunks) => {
         if (conn.ended || this.conn !== conn) return;
-        for (const c of chunks) if (c.length > 0) this.send(conn, dir, Uint8Array.from(c));
+        for (const c of chunks) if (c.length > 0) this.write(conn, dir, Uint8Array.from(c));
       },
       close: () => {
         if (conn.ended || this.conn !== conn) return;
@@ -111,6 +133,50 @@ export class SimWire {
         );
       },
     };
+  }
+
+  /** Bytes written one way: sent on, and while `dup` lasts a whole DATA frame may follow
+   * itself (the frame boundaries are tracked on every connection). */
+  private write(conn: Connection, dir: 0 | 1, bytes: Uint8Array): void {
+    this.send(conn, dir, bytes);
+    const sc = conn.scan[dir];
+    const dupOn = conn.dupUntil[dir] > this.net.sched.monotonicMs();
+    let at = 0;
+    while (at < bytes.length) {
+      if (sc.remaining < 0) {
+        if (sc.header.length === 0) sc.parts = dupOn ? [] : null;
+        const take = Math.min(FRAME_LENGTH_BYTES - sc.header.length, bytes.length - at);
+        for (let i = 0; i < take; i++) sc.header.push(bytes[at + i]!);
+        sc.parts?.push(bytes.subarray(at, at + take));
+        at += take;
+        if (sc.header.length === FRAME_LENGTH_BYTES) {
+          const h = sc.header;
+          sc.remaining = ((h[0]! << 24) | (h[1]! << 16) | (h[2]! << 8) | h[3]!) >>> 0;
+          sc.header = [];
+        }
+      }
+      if (sc.remaining >= 0) {
+        const take = Math.min(sc.remaining, bytes.length - at);
+        sc.parts?.push(bytes.subarray(at, at + take));
+        at += take;
+        sc.remaining -= take;
+        if (sc.remaining === 0) {
+          sc.remaining = -1;
+          const parts = sc.parts;
+          sc.parts = null;
+          if (
+            parts &&
+            parts.length > 1 &&
+            parts[1]![0] === DATA_FRAME_TYPE &&
+            this.net.random.nextInt(2) === 0
+          ) {
+            const copy = Buffer.concat(parts);
+            this.net.duplicatedFrames++;
+            this.send(conn, dir, copy);
+          }
+        }
+      }
+    }
   }
 
   private send(conn: Connection, dir: 0 | 1, bytes: Uint8Array): void {
@@ -170,15 +236,28 @@ export class SimWire {
     this.resets++;
     if (how === 'dup') {
       const keep: 0 | 1 = this.net.random.nextInt(2) === 0 ? 0 : 1;
-      conn.lost[keep === 0 ? 1 : 0] = true;
-      const due = Math.max(conn.lastDue[keep], this.net.sched.monotonicMs());
+      const forMs = 5 + this.net.random.nextInt(46);
+      const sched = this.net.sched;
+      // For `forMs`, DATA frames the kept direction carries may arrive twice; then the other
+      // direction (its acknowledgements) is lost and the connection resets once the kept
+      // direction's bytes arrived.
+      conn.dupUntil[keep] = sched.monotonicMs() + forMs;
       this.net.log(
-        `fault dup ${this.label} #${conn.id}: ${keep === 0 ? this.nameB : this.nameA}'s acks lost`,
+        `fault dup ${this.label} #${conn.id}: frames to ${keep === 0 ? this.nameB : this.nameA} doubled for ${forMs} ms, then its acks lost`,
       );
-      this.net.sched.schedule(
-        due - this.net.sched.monotonicMs(),
+      sched.schedule(
+        forMs,
         () => {
-          if (!conn.ended && this.conn === conn) this.end(conn, 'connection reset (acks lost)', 'both');
+          if (conn.ended || this.conn !== conn) return;
+          conn.lost[keep === 0 ? 1 : 0] = true;
+          const due = Math.max(conn.lastDue[keep], sched.monotonicMs());
+          sched.schedule(
+            due - sched.monotonicMs(),
+            () => {
+              if (!conn.ended && this.conn === conn) this.end(conn, 'connection reset (acks lost)', 'both');
+            },
+            null,
+          );
         },
         null,
       );
@@ -210,6 +289,8 @@ export class SimNet {
   readonly wires = new Set<SimWire>();
   nextConnectionId = 1;
   deliveredBytes = 0;
+  /** DATA frames sent twice by the `dup` fault. */
+  duplicatedFrames = 0;
   /** Partitioned pairs ("a|b", names sorted). */
   private readonly cut = new Set<string>();
 
