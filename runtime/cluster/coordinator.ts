@@ -51,16 +51,9 @@ export interface CoordinatorOptions {
   readonly pollIntervalMs?: number;
   /** The application's number of sources (exactly-once: what a rewind covers); default 1. */
   readonly sources?: number;
-  /** Told when a worker goes down or comes back (metrics, dashboards). */
-  readonly onMembership?: (event: MembershipEvent) => void;
   /** Milliseconds now (for down times in logs); default Date.now. */
   readonly nowMs?: () => number;
 }
-
-export type MembershipEvent =
-  | { readonly kind: 'down'; readonly worker: string; readonly reason: string }
-  | { readonly kind: 'back'; readonly worker: string; readonly downMs: number }
-  | { readonly kind: 'rewind'; readonly to: SourceOffsets; readonly why: string };
 
 interface Member {
   readonly name: string;
@@ -224,7 +217,6 @@ export class Coordinator {
     this.o.log.warn(
       `worker '${member.name}' is down (its control connection: ${reason}); the others keep running; waiting for it to register again`,
     );
-    this.o.onMembership?.({ kind: 'down', worker: member.name, reason });
     // Peers may be waiting for a channel to it in the current round: a new one supersedes it.
     if (this.roundState) this.startRound(`worker '${member.name}' went down during a round`);
     this.checkProgress();
@@ -300,7 +292,6 @@ export class Coordinator {
       this.o.log.info(
         `worker '${m.worker}' registered again (${restarted ? 'a restarted process' : 'the same process'}, data ${m.data}) after ${(downMs / 1000).toFixed(1)} s down`,
       );
-      this.o.onMembership?.({ kind: 'back', worker: m.worker, downMs });
       if (restarted) this.rewindFor.add(m.worker);
       if (m.durable && this.tracker) this.feedTracker(existing, m.durable);
       this.startRound(`worker '${m.worker}' is back`);
@@ -445,7 +436,6 @@ export class Coordinator {
         .map(([s, o]) => `source ${s} from offset ${o}`)
         .join(', ')}`,
     );
-    this.o.onMembership?.({ kind: 'rewind', to, why });
     for (const r of runners) r.conn!.send({ t: 'rewind', to });
   }
 
