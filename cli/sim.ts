@@ -5,7 +5,8 @@
 // --shrink writes a short schedule file that `buffy sim --schedule FILE` replays.
 // `--seeds A..B` runs many seeds and prints the figures (seeds per second, simulated seconds
 // per wall second). Exit 0: pass; 1: a run failed; 2: bad usage.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { Option } from 'commander';
 import type { Command } from 'commander';
 import { SIM_FAULTS, SIM_MUTATIONS, simulate } from '../runtime/sim/cluster.ts';
@@ -39,6 +40,7 @@ interface SimFlags {
   mutation?: (typeof SIM_MUTATIONS)[number];
   json?: boolean;
   events?: boolean;
+  keep?: string;
 }
 
 function positiveInt(flag: string, raw: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -107,11 +109,15 @@ function printReport(r: SimReport, o: SimOptions, scheduleFile?: string): void {
   }
 }
 
+/** `A..B`, or `A..` (a soak: until interrupted). */
 function parseSeedRange(raw: string): [number, number] {
-  const m = /^(\d+)\.\.(\d+)$/.exec(raw);
-  if (!m || Number(m[1]) > Number(m[2]))
-    throw new SimUsageError(`--seeds ${raw}: must be A..B with A <= B (e.g. 1..100)`);
-  return [Number(m[1]), Number(m[2])];
+  const m = /^(\d+)\.\.(\d*)$/.exec(raw);
+  const to = m?.[2] === '' ? Number.MAX_SAFE_INTEGER : Number(m?.[2]);
+  if (!m || !Number.isSafeInteger(Number(m[1])) || Number(m[1]) > to)
+    throw new SimUsageError(
+      `--seeds ${raw}: must be A..B with A <= B (e.g. 1..100), or A.. to run until interrupted`,
+    );
+  return [Number(m[1]), to];
 }
 
 async function runSim(appArg: string | undefined, flags: SimFlags): Promise<number> {
@@ -160,25 +166,44 @@ async function runSim(appArg: string | undefined, flags: SimFlags): Promise<numb
 
   if (flags.seeds !== undefined) {
     const [a, b] = parseSeedRange(flags.seeds);
+    if (flags.keep !== undefined) mkdirSync(flags.keep, { recursive: true });
     const t0 = performance.now();
     let simMs = 0;
     let steps = 0;
+    let n = 0;
     const failing: number[] = [];
-    for (let seed = a; seed <= b; seed++) {
-      const r = await run({ ...base, seed });
-      simMs += r.simMs;
-      steps += r.steps;
-      if (r.verdict === 'fail') {
-        failing.push(seed);
-        process.stdout.write(
-          `seed ${seed}: FAIL (hash ${r.hash}): ${r.failures[0]}\n  replay: ${replayCommand({ ...base, seed })}\n`,
-        );
+    // A soak (A..) runs until SIGINT/SIGTERM; the seed under way finishes, then the figures.
+    let interrupted = false;
+    const stop = (): void => void (interrupted = true);
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    try {
+      for (let seed = a; seed <= b && !interrupted; seed++) {
+        const o = { ...base, seed };
+        const r = await run(o);
+        n++;
+        simMs += r.simMs;
+        steps += r.steps;
+        if (r.verdict === 'fail') {
+          failing.push(seed);
+          let kept = '';
+          if (flags.keep !== undefined) {
+            const file = path.join(flags.keep, `sim-failure-seed${seed}.json`);
+            writeFileSync(file, scheduleFileText(o, r));
+            kept = `\n  kept: ${file}`;
+          }
+          process.stdout.write(
+            `seed ${seed}: FAIL (hash ${r.hash}): ${r.failures[0]}\n  replay: ${replayCommand(o)}${kept}\n`,
+          );
+        }
       }
+    } finally {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
     }
     const wallS = (performance.now() - t0) / 1000;
-    const n = b - a + 1;
     process.stdout.write(
-      `${n} seeds, ${failing.length} failed${failing.length > 0 ? ` (${failing.join(', ')})` : ''}; ${wallS.toFixed(1)} s wall: ` +
+      `${n} seeds${interrupted ? ` (${a}..${a + n - 1}, interrupted)` : ''}, ${failing.length} failed${failing.length > 0 ? ` (${failing.join(', ')})` : ''}; ${wallS.toFixed(1)} s wall: ` +
         `${(n / wallS).toFixed(2)} seeds/s, ${(simMs / 1000 / wallS).toFixed(1)} simulated s per wall s, ${(steps / wallS).toFixed(0)} events/s\n`,
     );
     return failing.length > 0 ? EXIT_FAILURE : 0;
@@ -209,7 +234,11 @@ export function registerSimCommands(program: Command): void {
     .argument('[app]', 'the application module (as for buffy run); absent with --schedule')
     .option('--workers <n>', 'number of workers', '3')
     .option('--seed <s>', 'the seed every choice of the run comes from', '1')
-    .option('--seeds <a..b>', 'run every seed from a to b and print the figures')
+    .option(
+      '--seeds <a..b>',
+      'run every seed from a to b and print the figures; a.. runs until interrupted (a soak)',
+    )
+    .option('--keep <dir>', 'with --seeds: write a schedule file for each failing seed into this folder')
     .option('--steps <n>', 'give up (a liveness failure) after this many events')
     .option('--sim-seconds <t>', 'give up (a liveness failure) after this many simulated seconds')
     .option('--faults <list>', `faults to inject, comma-separated: ${SIM_FAULTS.join(',')} (or all)`)

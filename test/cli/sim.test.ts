@@ -58,12 +58,43 @@ describe('buffy sim', () => {
     expect(replay.out).toContain(`replay: buffy sim --schedule ${file}`);
   });
 
+  it('--seeds A..B runs each seed, prints the figures, and --keep writes each failing seed’s schedule file', async () => {
+    const keep = path.join(dir, 'kept');
+    const argv = ['sim', APP, '--workers', '3', '--param', 'partitions=16', '--lines', '60'];
+    const r = await cli([
+      ...argv,
+      '--faults',
+      'crash,restart',
+      '--no-exactly-once',
+      '--seeds',
+      '1..3',
+      '--keep',
+      keep,
+    ]);
+    expect(r.code).toBe(1);
+    const m =
+      /^3 seeds, (\d) failed \(([\d, ]+)\); [\d.]+ s wall: [\d.]+ seeds\/s, [\d.]+ simulated s per wall s, \d+ events\/s$/m.exec(
+        r.out,
+      );
+    expect(m, r.out).not.toBeNull();
+    for (const seed of m![2]!.split(', ')) {
+      const file = path.join(keep, `sim-failure-seed${seed}.json`);
+      const replay = await cli(['sim', '--schedule', file]);
+      expect(replay.code).toBe(1);
+      expect(hashOf(replay.out)).toBe((JSON.parse(readFileSync(file, 'utf8')) as { hash: string }).hash);
+    }
+    const clean = await cli([...argv, '--seeds', '5..6']);
+    expect(clean.code).toBe(0);
+    expect(clean.out).toMatch(/^2 seeds, 0 failed; /m);
+  });
+
   it('bad usage exits 2 and says what was wrong', async () => {
     const cases: Array<[string[], RegExp]> = [
       [['sim', APP, '--faults', 'drop,bogus'], /--faults: unknown fault "bogus"; known: drop, dup,/],
       [['sim', APP, '--workers', '0'], /--workers 0: must be an integer from 1 to 64/],
       [['sim', APP, '--steps', '5', '--sim-seconds', '2'], /--steps and --sim-seconds: give one of them/],
       [['sim'], /missing the app/],
+      [['sim', APP, '--seeds', '5..2'], /--seeds 5\.\.2: must be A\.\.B with A <= B/],
       [['sim', '--schedule', path.join(dir, 'absent.json')], /--schedule .*absent\.json: cannot read it/],
       [['sim', 'examples/no-such-app.ts'], /no such application file/],
     ];
