@@ -164,14 +164,24 @@ export class TcpSource implements SourceConnector {
 
   /** The engine lost what it held from `to.offset` on: read it again (the sender resends it). */
   rewind(to: SourcePosition): void {
-    const offset = to.offset;
     const next = this.nextOffset;
+    let offset = to.offset;
     if (offset > next) {
       this.log?.warn(
         `source ${this.uri}: rewind to offset ${offset} ignored: nothing after ${next - 1} was received`,
       );
       return;
     }
+    const s = this.stream;
+    // Only a `buffy send` stream can be read again; what came before it (plain connections, an
+    // earlier stream whose sender is gone) is lost, and said so.
+    const from = s === null ? this.pendingStart : Math.max(offset, s.base);
+    if (offset < from)
+      this.log?.warn(
+        `source ${this.uri}: the engine asked to read offsets ${offset}..${from - 1} again; they came ${s === null ? 'from plain connections' : `before stream '${s.name}'`}, which cannot send them again (at most once): they are lost`,
+      );
+    offset = from;
+    if (s === null) return;
     if (offset <= this.pendingStart) {
       this.pending = [];
       this.pendingBytes = 0;
@@ -181,18 +191,11 @@ export class TcpSource implements SourceConnector {
         this.pendingBytes -= this.pending[i]!.length;
       this.pending.length = offset - this.pendingStart;
     }
-    const s = this.stream;
-    if (s !== null && offset >= s.base) {
-      s.gapReported = false;
-      if (s.conn) this.write(s.conn, { kind: 'rewind', next: offset - s.base });
-      this.log?.info(
-        `source ${this.uri}: reading stream '${s.name}' again from line ${offset - s.base} (offset ${offset})${s.conn ? '' : '; its sender will be told when it reconnects'}`,
-      );
-    } else if (offset < next) {
-      this.log?.warn(
-        `source ${this.uri}: the engine asked to read offsets ${offset}..${next - 1} again; they came from plain connections, which cannot resend them (at most once): they are lost`,
-      );
-    }
+    s.gapReported = false;
+    if (s.conn) this.write(s.conn, { kind: 'rewind', next: offset - s.base });
+    this.log?.info(
+      `source ${this.uri}: reading stream '${s.name}' again from line ${offset - s.base} (offset ${offset})${s.conn ? '' : '; its sender will be told when it reconnects'}`,
+    );
     if (this.paused && !this.overHighWater(0.5)) this.setPaused(false);
   }
 
@@ -283,8 +286,10 @@ export class TcpSource implements SourceConnector {
       try {
         this.onFrame(conn, payload, at);
       } catch (err) {
-        if (!(err instanceof ProtocolError)) throw err;
-        this.drop(conn, `${err.message} (frame at byte offset ${at}, fault at byte ${at + 4 + err.at})`);
+        // Bad input never ends the worker: the connection is dropped, naming where.
+        if (err instanceof ProtocolError)
+          this.drop(conn, `${err.message} (frame at byte offset ${at}, fault at byte ${at + 4 + err.at})`);
+        else this.drop(conn, `internal error on the frame at byte offset ${at}: ${(err as Error).message}`);
       }
     };
     socket.on('data', (chunk: Buffer) => {

@@ -234,6 +234,34 @@ describe('tcp source with buffy send acknowledgements', () => {
     expectExactly(src.got.slice(3000), lines.slice(500), 500);
   });
 
+  it('rewind() to before the stream: what plain clients sent is lost (said once), the stream is read again', async () => {
+    const src = await startSource();
+    const plain = net.connect(src.address.port, src.address.host);
+    await new Promise((r) => plain.once('connect', r));
+    const plainClosed = new Promise((r) => plain.once('close', r));
+    plain.end(encodeFrames(['p0', 'p1', 'p2']));
+    await until('plain frames', () => src.got.length === 3);
+    await plainClosed;
+    await sleep(50);
+    const raw = await rawSender(src.address);
+    raw.socket.write(encodeHello({ stream: 's', base: null, first: 0 }));
+    raw.socket.write(encodeBatch(0, [Buffer.from('s0'), Buffer.from('s1')]));
+    await until('stream lines', () => src.got.length === 5 && raw.messages.length > 0);
+    expect(raw.messages[0]).toEqual({ kind: 'welcome', base: 3, next: 0, acked: -1 });
+    src.source.rewind({ offset: 1, position: 0 });
+    await until('rewind sent', () => raw.messages.some((m) => m.kind === 'rewind'));
+    expect(raw.messages.find((m) => m.kind === 'rewind')).toEqual({ kind: 'rewind', next: 0 });
+    expect(src.logs.join('\n')).toMatch(
+      /the engine asked to read offsets 1\.\.2 again; they came before stream 's', which cannot send them again \(at most once\): they are lost/,
+    );
+    raw.socket.write(encodeBatch(0, [Buffer.from('s0'), Buffer.from('s1')]));
+    await until('the replay', () => src.got.length === 7);
+    expect(src.got.slice(5)).toEqual([
+      [3, 's0'],
+      [4, 's1'],
+    ]);
+  });
+
   it('streams one after another continue the offsets; the same file sent again is a new stream', async () => {
     const src = await startSource();
     const a = writeLines('a', 100);
