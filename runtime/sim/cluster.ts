@@ -269,10 +269,13 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     const partitions = roundRobinTable(names, loaded.partitionCount);
     const apps = names.map((n) => appForClusterWorker(loaded, n).app);
 
+    // The workers that take part in the sources: the source worker and those that own
+    // partitions (a worker that owns none reports no watermark and holds nothing back).
+    const members = names.filter((n) => n === sourceWorker || partitions.owners.includes(n));
     const tracker = exactlyOnce
       ? new SourceCommitTracker({
           sources: loaded.sources.length,
-          workers: names,
+          workers: members,
           where: 'the simulated source worker',
           ...(o.mutation === 'commit-early' || o.mutation === 'forget-rewind'
             ? { mutation: o.mutation as SourceCommitMutation }
@@ -325,6 +328,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     const onProgress = (worker: string, marks: Readonly<Record<number, number>>): void => {
       if (!tracker) return;
       event(`progress ${worker} ${JSON.stringify(marks)}`);
+      if (!members.includes(worker)) return;
       const advanced = tracker.report(worker, marks);
       if (Object.keys(advanced).length === 0) return;
       const committed = tracker.committed();
@@ -479,7 +483,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       const name = names[i]!;
       if (live.has(name)) return;
       startWorker(i);
-      if (tracker) {
+      if (tracker && members.includes(name)) {
         const to = tracker.workerRestarted(name);
         event(`restarted ${name}: rewind to ${JSON.stringify(to)}`);
         if (name !== sourceWorker) rewind({ ...to }, `${name} restarted`);
