@@ -256,4 +256,20 @@ describe('--dump-graph', () => {
     expect(ours.init).toEqual(theirs.init);
     expect(ours.edges).toEqual(theirs.edges);
   });
+  it(`self-loops and one-variable labels as TLC writes them${tlcNote}`, { skip: !haveTlc }, async () => {
+    const work = path.join(dir, 'tlc-loop');
+    cpSync(gridDir, work, { recursive: true });
+    writeFileSync(
+      path.join(work, 'Loop.tla'),
+      "---- MODULE Loop ----\nEXTENDS Naturals\nVARIABLE x\nStay == x' = x\nUp == x < 2 /\\ x' = x + 1\nInit == x = 0\nNext == Stay \\/ Up\n====\n",
+    );
+    writeFileSync(path.join(work, 'Loop.cfg'), 'INIT Init\nNEXT Next\n');
+    runTlcWith(work, ['-dump', 'dot,actionlabels', 'tlc.dot', '-config', 'Loop.cfg', 'Loop.tla']);
+    const file = path.join(dir, 'loop.dot');
+    await buffy('check', path.join(work, 'Loop.tla'), '--engine', 'builtin', '--dump-graph', file);
+    const ours = readDot(readFileSync(file, 'utf8'));
+    expect(ours.edges).toEqual(readDot(readFileSync(path.join(work, 'tlc.dot'), 'utf8')).edges);
+    expect(ours.edges).toContain('x = 1 -> x = 1 [Stay]');
+    expect(ours.edges.size).toBe(5);
+  });
 });
