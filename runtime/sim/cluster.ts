@@ -598,7 +598,9 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       if (!sched.runNext()) break; // nothing runnable and nothing scheduled: stalled
       steps++;
     }
-    event(`end ${outcome}`);
+    event(
+      `end ${outcome} after ${steps} steps, ${sched.fired} timers, ${net.deliveredBytes} bytes delivered`,
+    );
     if (net.duplicatedFrames > 0) injected['dup-frames'] = net.duplicatedFrames;
 
     // Graceful stop of every live worker (exactly-once: the last commit, the sinks' progress).
