@@ -453,12 +453,20 @@ export class Coordinator {
     const sources = this.o.sources ?? 1;
     this.tracker = new SourceCommitTracker({
       sources,
-      workers: [...this.members.keys()].sort(),
+      workers: this.participants(),
       where: `the coordinator of cluster '${this.o.cluster}'`,
     });
     this.trackerRead = new Array<number>(sources).fill(-1);
     for (const m of this.members.values()) if (m.durable) this.feedTracker(m, m.durable);
     return this.tracker;
+  }
+
+  /** The workers that take part in the sources: the source worker and the partition owners (a
+   * worker that owns no partition, with more workers than partitions, sees no source). */
+  private participants(): string[] {
+    const names = [...this.members.keys()].sort();
+    const owners = new Set(roundRobinTable(names, this.o.partitionCount).owners);
+    return names.filter((n) => n === this.o.initializer || owners.has(n));
   }
 
   /**
@@ -469,6 +477,7 @@ export class Coordinator {
    */
   private feedTracker(mem: Member, durable: SourceOffsets): void {
     const t = this.tracker!;
+    if (!t.workers().includes(mem.name)) return; // it takes part in no source
     try {
       const marks = fromSourceOffsets(durable);
       for (const [s, v] of Object.entries(marks)) {
@@ -699,7 +708,10 @@ export class Coordinator {
     let marks: string | null = null;
     let durableOk = true;
     if (this.exactlyOnce()) {
-      const texts = all.map((m) => JSON.stringify(sortedOffsets(m.counters!.durable ?? m.durable ?? {})));
+      const taking = new Set(this.participants());
+      const texts = all
+        .filter((m) => taking.has(m.name))
+        .map((m) => JSON.stringify(sortedOffsets(m.counters!.durable ?? m.durable ?? {})));
       marks = texts[0] ?? '{}';
       durableOk = texts.every((t) => t === marks);
     }

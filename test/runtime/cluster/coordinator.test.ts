@@ -80,14 +80,20 @@ async function fakeWorker(
   return { c, got, next, join };
 }
 
-function coordinator(log: Logger, workers = 2, sources = 1, nowMs?: () => number): Coordinator {
+function coordinator(
+  log: Logger,
+  workers = 2,
+  sources = 1,
+  nowMs?: () => number,
+  partitionCount = 8,
+): Coordinator {
   return new Coordinator({
     sources,
     ...(nowMs ? { nowMs } : {}),
     cluster: 'c',
     app: 'app',
     workers,
-    partitionCount: 8,
+    partitionCount,
     control: { host: '127.0.0.1', port: 0 },
     initializer: 'w1',
     log,
@@ -403,6 +409,27 @@ describe('coordinator', () => {
     expect(await w1.next('rewind', 'commit')).toEqual({ t: 'rewind', to: { '1': 5 } });
     coord.beginShutdown('test');
     await w1.next('stopSources');
+  });
+});
+
+describe('coordinator, more workers than partitions', () => {
+  it('a worker that owns no partition takes part in no source: the commit advances without it', async () => {
+    const log = logger();
+    const coord = coordinator(log, 3, 1, undefined, 2);
+    await coord.listen();
+    const ws = await Promise.all(
+      ['w1', 'w2', 'w3'].map((n) =>
+        fakeWorker(coord, n, { workers: 3, incarnation: `a-${n}`, exactlyOnce: true }),
+      ),
+    );
+    const [a1] = await Promise.all(ws.map((w) => w.join()));
+    expect(a1.partitions.owners).toEqual(['w1', 'w2']);
+    ws[0]!.c.send({ t: 'progress', durable: { '0': 9 } });
+    ws[1]!.c.send({ t: 'progress', durable: { '0': 6 } });
+    // w3 reports nothing (the engine leaves out what it takes no part in).
+    expect(await ws[0]!.next('commit')).toEqual({ t: 'commit', committed: { '0': 6 } });
+    coord.beginShutdown('test');
+    await ws[0]!.next('stopSources');
   });
 });
 
