@@ -10,25 +10,28 @@
 //   source offset base + s, so message ids are deterministic under replay. The source takes
 //   lines in sequence only: a repeat is dropped, a gap is logged and answered with REWIND.
 //   ACK (cumulative) says which lines are durable: with `acknowledge: 'commit'` (set when the
-//   engine passes SourceContext.resume: it runs exactly-once) those <= the offset the engine passed to
-//   `commit(offset)` (everything downstream of them is durable); with 'receipt' (the default,
-//   no store) those handed to the engine, so a crash of this worker loses what it held.
+//   engine passes SourceContext.resume: it runs exactly-once) those <= the offset the engine
+//   passed to `commit(offset)` (everything downstream of them is durable); with 'receipt' (the
+//   default, no store) those handed to the engine, so a crash of this worker loses what it held.
 //   `buffy send` keeps (as a file position) and resends what is not acknowledged, after a
 //   reconnect and, with `--resume-file`, after its own restart. One stream feeds a source at a
 //   time: a second gets BUSY until the first has sent END and is acknowledged through its end,
 //   then it continues at the next offset. `rewind(to)` (the engine lost what it held)
-//   drops what is buffered from there and asks the sender, by REWIND, to send it again.
+//   drops what is buffered from there and asks the sender, by REWIND, to send it again. A
+//   restarted source knows its committed offset (SourceContext.resume) but not the stream: it
+//   takes the base the reconnecting sender names (only one stream may be unfinished then).
 // - A plain client (any first frame that is not a HELLO): every frame is a message, offsets
 //   count frames in arrival order, nothing is acknowledged: at most once (logged once per
 //   connection). Plain clients and a `buffy send` stream do not feed a source at the same time.
-// Bad input (a frame over `maxFrameBytes`, a corrupt frame, a wrong sequence number) is one log
-// line naming the peer and the byte offset of the frame; the connection is dropped (a sender
-// gets FAIL first), the source goes on. While the engine has not taken a batch and too much is
+// Bad input is one log line naming the peer and the byte offset of the frame, never a crash: a
+// frame over `maxFrameBytes` or a corrupt frame drops the connection (a sender gets FAIL
+// first); a wrong sequence number (a gap) is answered with REWIND; the source goes on. While the engine has not taken a batch and too much is
 // buffered (messages or bytes), every socket is paused.
 //
 // Sink: connects to HOST:PORT (retrying for `connectTimeoutMs` while the receiver comes up) and
 // writes one frame per payload; waits for 'drain' when the socket buffer is full. With `?ids=1`
-// each frame is `ID TAB payload` (ID: `worker/n`, see TcpSink), for `buffy receive --check`.
+// each frame is `ID TAB payload` (ID `o:WORKER:N`, the worker's output id, under exactly-once;
+// see frameIds), for `buffy receive --check`, which drops repeats and reports gaps.
 
 import net from 'node:net';
 import { DEFAULT_MAX_FRAME_BYTES, FrameDecoder, FrameError, encodeFrames } from '../net/framing.ts';
