@@ -31,6 +31,7 @@ interface SimFlags {
   simSeconds?: string;
   faults?: string;
   lines?: string;
+  intervalMs?: string;
   param: string[];
   exactlyOnce: boolean;
   durability?: 'sync' | 'batch' | 'none';
@@ -74,6 +75,7 @@ export function replayCommand(o: SimOptions, scheduleFile?: string): string {
   const parts = ['buffy sim', o.appPath, `--workers ${o.workers}`, `--seed ${o.seed}`];
   if (o.faults && o.faults.length > 0) parts.push(`--faults ${o.faults.join(',')}`);
   if (o.lines !== undefined) parts.push(`--lines ${o.lines}`);
+  if (o.intervalMs !== undefined) parts.push(`--interval-ms ${o.intervalMs}`);
   for (const [k, v] of Object.entries(o.params ?? {})) parts.push(`--param ${k}=${v}`);
   if (o.exactlyOnce === false) parts.push('--no-exactly-once');
   if (o.durability) parts.push(`--durability ${o.durability}`);
@@ -151,6 +153,9 @@ async function runSim(appArg: string | undefined, flags: SimFlags): Promise<numb
       faults: parseFaults(flags.faults),
       exactlyOnce: flags.exactlyOnce,
       ...(flags.lines !== undefined ? { lines: positiveInt('--lines', flags.lines, 1_000_000) } : {}),
+      ...(flags.intervalMs !== undefined
+        ? { intervalMs: positiveInt('--interval-ms', flags.intervalMs, 60_000) }
+        : {}),
       ...(flags.durability ? { durability: flags.durability } : {}),
       ...(flags.steps !== undefined ? { maxSteps: positiveInt('--steps', flags.steps) } : {}),
       ...(simSeconds !== undefined ? { maxSimMs: simSeconds * 1000 } : {}),
@@ -243,6 +248,7 @@ export function registerSimCommands(program: Command): void {
     .option('--sim-seconds <t>', 'give up (a liveness failure) after this many simulated seconds')
     .option('--faults <list>', `faults to inject, comma-separated: ${SIM_FAULTS.join(',')} (or all)`)
     .option('--lines <n>', 'input lines of the synthetic source (default 300)')
+    .option('--interval-ms <ms>', 'simulated ms between source batches of 4 lines (default 5)')
     .option('--param <key=value>', 'application parameter (repeatable)', collect, [] as string[])
     .option('--no-exactly-once', 'run at-least-once (no stores): a crash then loses state')
     .addOption(
