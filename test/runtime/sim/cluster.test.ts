@@ -99,6 +99,13 @@ describe('buffy sim: the simulated cluster', () => {
       expect(injected[k] ?? 0, `${k} injected over 10 seeds`).toBeGreaterThan(0);
   });
 
+  it('exactly-once with more workers than partitions: the workers that own none hold no commit back', async () => {
+    const r = await simulate(
+      base(2, { workers: 6, params: { top: '0', partitions: '4' }, lines: 60, faults: ['crash'] }),
+    );
+    expect(r.failures).toEqual([]);
+  });
+
   it('finds an early commit (commit-early) within 15 seeds', async () => {
     const found = await firstFailing(1, 15, { faults: [...SIM_FAULTS], mutation: 'commit-early' });
     expect(found).not.toBeNull();
