@@ -40,8 +40,6 @@ interface SuiteOptions {
   readonly cfgFile?: string;
   /** A deliberately broken variant of the runtime (mutation testing). */
   readonly mutation?: string;
-  /** Replay without the adapter's bridges of known gaps between the runtime and the spec. */
-  readonly strict?: boolean;
 }
 
 interface SuiteEntry {
@@ -98,7 +96,6 @@ export const CONFORMANCE_SUITES: Readonly<Record<string, SuiteEntry>> = {
         (cfgFile) =>
           recoverySuite({
             cfgFile,
-            ...(o.strict === true ? { strict: true } : {}),
             ...(o.mutation !== undefined ? { mutation: o.mutation as RecoveryMutation } : {}),
           }) as ConformanceSuite<unknown>,
       ),
@@ -114,7 +111,6 @@ interface ConformanceFlags {
   depth?: number;
   seed?: number;
   engine?: string;
-  strict?: boolean;
 }
 
 const positiveInt =
@@ -147,10 +143,6 @@ export function registerConformanceCommands(program: Command): void {
     .option('--random <n>', 'also replay N seeded random walks', positiveInt('--random'))
     .option('--depth <n>', 'steps of each random walk (default 50)', positiveInt('--depth'))
     .option('--seed <n>', 'seed of the random walks (default 1)', positiveInt('--seed'))
-    .option(
-      '--strict',
-      "replay the runtime as it is, without the adapters' bridges of known gaps (recovery: the outbox trim)",
-    )
     .option(
       '--engine <engine>',
       "builtin: traces from the built-in checker's graph; tlc: from TLC's state graph (needs TLA2TOOLS_JAR and java)",
@@ -212,7 +204,6 @@ export async function runConformanceCommand(
     const suites = CONFORMANCE_SUITES[name]!.suites({
       ...(flags.config !== undefined ? { cfgFile: path.resolve(flags.config) } : {}),
       ...(flags.mutation !== undefined ? { mutation: flags.mutation } : {}),
-      ...(flags.strict === true ? { strict: true } : {}),
     });
     for (const suite of suites) {
       const where = suites.length > 1 ? ` (${path.basename(suite.cfgFile)})` : '';

@@ -3,7 +3,7 @@
 // runtime's commit tracker, the worker role against machines/recovery-worker.ts (the core of
 // runtime/engine/exactly-once.ts) with the adapter as its shell; at every distinct state the
 // spec's disabled actions must be refused. Broken variants of the machine, the shell and the
-// tracker must fail. Strict (no bridge), the runtime diverges where the module header says.
+// tracker must fail.
 import { afterAll, describe, expect, it } from 'vitest';
 import path from 'node:path';
 import os from 'node:os';
@@ -29,16 +29,9 @@ describe('conformance: Recovery on the commit tracker and the recovery worker ma
       expect(r.tracesReplayed).toBe(r.traces);
       expect(r.randomTraces).toBe(30);
       expect(r.refusals).toBeGreaterThan(r.states * 3);
-      expect(formatSuiteReport(r)).toMatch(/^recovery\[bridging: .*CONFORMS$/);
+      expect(formatSuiteReport(r)).toMatch(/^recovery: .*CONFORMS$/);
     }, 300_000);
   }
-
-  it('strict, the runtime trims the store outbox at its next commit, not at the sink ack (the known gap)', async () => {
-    const r = await runSuite(recoverySuite({ strict: true }), { traceDir });
-    expect(r.divergence).not.toBeNull();
-    expect(r.divergence!.action).toBe('WorkerReceiveSinkAck');
-    expect(r.divergence!.diffs.map((d) => d.variable)).toEqual(['dOut']);
-  });
 
   const expectations: Record<RecoveryMutation, { action: RegExp; variable: string | null }> = {
     'no-dedup': { action: /^WorkerReceive$/, variable: 'state' },

@@ -42,16 +42,10 @@
 // dState, dMark, dOut = the store's; written, sinkMark = the sink's; toW, ackW, toSink, ackS = the
 // connections'; crashes = the adapter's count.
 //
-// Known gap, bridged unless `strict`: the machine drops what the sink acknowledged from its
-// volatile outbox and the store's copy goes with the next commit (the file sink's progress
-// rides along; recovery truncates the file and writes the outbox again), while the spec's
-// WorkerReceiveSinkAck removes it from dOut at once. Strict, the suite diverges at the first
-// WorkerReceiveSinkAck (dOut); bridged, the adapter trims the store's outbox there, and every
-// other step is the runtime's own. One way to close it, tried on a copy of the spec: its
-// WorkerReceiveSinkAck changes `out` only (WorkerPersist's dOut' = out carries the trim, as the
-// runtime does) and WorkerSendOut sends from dOut \cap out; every invariant and property still
-// holds (Recovery.cfg 1443 states, Recovery-crashes2.cfg 2861), the broken variants are still
-// refuted, and this suite, strict, covers every edge of both models.
+// The store's outbox is trimmed of what the sink acknowledged by the next commit (the file
+// sink's progress rides along; recovery truncates the file and writes the outbox again), and
+// so is the spec's dOut: its WorkerReceiveSinkAck changes `out` only, WorkerPersist carries the
+// trim, and WorkerSendOut sends from dOut \cap out. Every step here is the runtime's own.
 //
 // The shell re-sends its last durable marks to a source worker that restarted (CrashSource:
 // ackW' = 0): the machine has acknowledged them already and refuses WorkerAck, so the report
@@ -169,13 +163,10 @@ export interface RecoveryAdapterOptions {
   readonly msgs: number;
   readonly maxCrashes: number;
   readonly mutation?: RecoveryMutation;
-  /** Bridge the known gap (see the header): trim the store's outbox at the sink's acknowledgement. */
-  readonly bridgeDeferredTrim?: boolean;
 }
 
 export function recoveryAdapter(opts: RecoveryAdapterOptions): ConformanceAdapter<RecoveryRuntime> {
   const { msgs, maxCrashes, mutation } = opts;
-  const bridgeTrim = opts.bridgeDeferredTrim ?? false;
   const trackerMutation: SourceCommitMutation | undefined =
     mutation === 'commit-early' || mutation === 'forget-rewind' ? mutation : undefined;
   const newTracker = (committed: number): SourceCommitTracker =>
@@ -309,15 +300,6 @@ export function recoveryAdapter(opts: RecoveryAdapterOptions): ConformanceAdapte
           ['sinkAcked'],
           'WorkerReceiveSinkAck',
         );
-        if (bridgeTrim) {
-          // BRIDGE (see the header): the store's outbox loses what the sink acknowledged now.
-          const through = rt.ackS;
-          rt.store = {
-            ...rt.store,
-            floor: Math.max(rt.store.floor, through),
-            outbox: new Map([...rt.store.outbox].filter(([id]) => id > through)),
-          };
-        }
         return;
       case 'SinkReceive': {
         const id = rt.toSink.shift();
@@ -474,21 +456,11 @@ export const RECOVERY_MODELS: readonly string[] = [
   `${SPECS_DIR}Recovery-crashes2.cfg`,
 ];
 
-/** Names the bridged gap in the suite's name, so that every report line says it. */
-export const RECOVERY_BRIDGE_NOTE = 'bridging: store outbox trimmed at the sink ack';
-
-/**
- * The suite: specs/Recovery.tla with a model (default specs/Recovery.cfg). `strict` replays the
- * runtime as it is; without it the adapter bridges the one known gap (see the module header).
- */
+/** The suite: specs/Recovery.tla with a model (default specs/Recovery.cfg). */
 export function recoverySuite(
-  opts: { cfgFile?: string; mutation?: RecoveryMutation; strict?: boolean } = {},
+  opts: { cfgFile?: string; mutation?: RecoveryMutation } = {},
 ): ConformanceSuite<RecoveryRuntime> {
-  const strict = opts.strict ?? false;
-  const tags = [
-    ...(opts.mutation ? [`mutation ${opts.mutation}`] : []),
-    ...(strict ? [] : [RECOVERY_BRIDGE_NOTE]),
-  ];
+  const tags = opts.mutation ? [`mutation ${opts.mutation}`] : [];
   return {
     name: tags.length > 0 ? `recovery[${tags.join('; ')}]` : 'recovery',
     specFile: `${SPECS_DIR}Recovery.tla`,
@@ -503,7 +475,6 @@ export function recoverySuite(
       return recoveryAdapter({
         msgs: natConstant(c, 'Msgs', 'Recovery'),
         maxCrashes: natConstant(c, 'MaxCrashes', 'Recovery'),
-        bridgeDeferredTrim: !strict,
         ...(opts.mutation ? { mutation: opts.mutation } : {}),
       });
     },

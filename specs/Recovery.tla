@@ -124,19 +124,21 @@ WorkerAck == /\ Acked > ackW
              /\ UNCHANGED <<committed, srcTx, state, mark, out, outTx, dState, dMark, dOut,
                             written, sinkMark, toW, toSink, ackS, crashes>>
 
-\* The next durable output goes to the sink (after a restart: the whole outbox, again).
-WorkerSendOut == /\ \E o \in dOut : o > outTx
-                 /\ LET o == CHOOSE x \in dOut : x > outTx /\ \A y \in dOut : y > outTx => x <= y
+\* The next durable output still in the outbox goes to the sink (after a restart: the whole
+\* stored outbox, again; what the sink acknowledged since is not sent again).
+WorkerSendOut == /\ \E o \in dOut \cap out : o > outTx
+                 /\ LET o == CHOOSE x \in dOut \cap out : x > outTx /\ \A y \in dOut \cap out : y > outTx => x <= y
                     IN /\ toSink' = Append(toSink, o)
                        /\ outTx' = o
                  /\ UNCHANGED <<committed, srcTx, state, mark, out, dState, dMark, dOut,
                                 written, sinkMark, toW, ackW, ackS, crashes>>
 
-\* The sink acknowledged: the worker drops those outputs from its outbox (and its store).
-WorkerReceiveSinkAck == /\ \E o \in dOut \cup out : o <= ackS
-                        /\ dOut' = {o \in dOut : o > ackS}
+\* The sink acknowledged: the worker drops those outputs from its outbox. The store's copy is
+\* trimmed by the next WorkerPersist (the runtime writes the trim with the next batch's commit);
+\* a crash before it sends them again, and the sink's watermark drops them.
+WorkerReceiveSinkAck == /\ \E o \in out : o <= ackS
                         /\ out' = {o \in out : o > ackS}
-                        /\ UNCHANGED <<committed, srcTx, state, mark, outTx, dState, dMark,
+                        /\ UNCHANGED <<committed, srcTx, state, mark, outTx, dState, dMark, dOut,
                                        written, sinkMark, toW, ackW, toSink, ackS, crashes>>
 
 -----------------------------------------------------------------------------

@@ -25,8 +25,8 @@ interface Broken {
 const holds: readonly Holds[] = [
   { spec: 'Ack', cfg: 'Ack', distinctStates: 601, depth: 20 },
   { spec: 'Ack', cfg: 'Ack-msgs2', distinctStates: 16226, depth: 34 },
-  { spec: 'Recovery', cfg: 'Recovery', distinctStates: 1116, depth: 21 },
-  { spec: 'Recovery', cfg: 'Recovery-crashes2', distinctStates: 2246, depth: 22 },
+  { spec: 'Recovery', cfg: 'Recovery', distinctStates: 1443, depth: 22 },
+  { spec: 'Recovery', cfg: 'Recovery-crashes2', distinctStates: 2861, depth: 23 },
 ];
 const broken: readonly Broken[] = [
   { spec: 'Ack', cfg: 'Ack-ack-early', result: 'invariant', violated: 'NothingAckedLost' },
@@ -81,7 +81,7 @@ describe.skipIf(noTlc !== null)(
   `Ack and Recovery models under TLC${noTlc ? ` (skipped: ${noTlc})` : ''}`,
   () => {
     for (const m of [...holds, ...broken]) {
-      it(`${m.cfg}.cfg: TLC's verdict, distinct states, and depth or counterexample length equal the built-in checker's`, async () => {
+      it(`${m.cfg}.cfg: TLC's verdict, distinct states (at most ours for a liveness violation), and depth or counterexample length equal the built-in checker's`, async () => {
         const [mine, tlc] = await Promise.all([builtin(m), runTlc(files(m))]);
         expect(tlc.outcome.result).toBe(mine.result);
         if (mine.violation) {
@@ -92,7 +92,11 @@ describe.skipIf(noTlc !== null)(
             expect(tlc.outcome.trace.length).toBe(mine.violation.trace.steps.length);
           }
         }
-        expect(tlc.outcome.distinctStates).toBe(mine.distinctStates);
+        if (mine.violation?.kind === 'liveness') {
+          // TLC also checks temporal properties on the part of the graph found so far, and may
+          // report the violation before its search ends; the built-in checker searches first.
+          expect(tlc.outcome.distinctStates).toBeLessThanOrEqual(mine.distinctStates);
+        } else expect(tlc.outcome.distinctStates).toBe(mine.distinctStates);
         if (mine.result === 'ok') expect(tlc.outcome.depth).toBe(mine.depth);
       }, 120_000);
     }
