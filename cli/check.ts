@@ -272,13 +272,16 @@ async function runCheckCommand(specArg: string, flags: CheckFlags): Promise<numb
       new UsageError(`${notWithTlc.join(' and ')}: built-in checker only (add --engine builtin)`),
     );
   }
-  if (flags.simulate && notWithTlc.length > 0) {
+  const notWithSimulate = [...notWithTlc, ...((flags.workers ?? 1) > 1 ? ['--workers'] : [])];
+  if (flags.simulate && notWithSimulate.length > 0) {
     return usageFailure(
       engine,
       specArg,
       flags.config ?? null,
       flags.json,
-      new UsageError(`${notWithTlc.join(' and ')}: not with --simulate`),
+      new UsageError(
+        `${notWithSimulate.join(' and ')}: not with --simulate (it runs one behaviour at a time)`,
+      ),
     );
   }
   if (!flags.simulate && simOnly.length > 0) {

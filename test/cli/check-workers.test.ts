@@ -146,6 +146,9 @@ describe('--continue', () => {
     const sim = await buffy('check', grid, '--simulate', '--dump-graph', path.join(dir, 'x.dot'));
     expect(sim.code).toBe(2);
     expect(sim.err).toContain('--dump-graph: not with --simulate');
+    const simWorkers = await buffy('check', grid, '--simulate', '--workers', '2');
+    expect(simWorkers.code).toBe(2);
+    expect(simWorkers.err).toContain('--workers: not with --simulate');
   });
   it(`counts what TLC -continue reports${tlcNote}`, { skip: !haveTlc }, async () => {
     const work = path.join(dir, 'tlc-continue');
