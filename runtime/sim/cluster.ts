@@ -202,6 +202,7 @@ const CONTROL_LATENCY_MS = 1;
 const PROGRESS_INTERVAL_MS = 20;
 const REWIND_QUIET_MS = 100;
 const COMMIT_RESEND_MS = 100;
+const CHECKPOINT_MS = 50;
 const LOG_TAIL = 40;
 
 let runCounter = 0;
@@ -533,6 +534,39 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       );
     }
 
+    // The fault-free reference, first: the checkpoints compare with it during the run.
+    const ref = await referenceRun(o.appPath, o.params ?? {}, lines, batchLines);
+    const wantLines = new Map<string, Map<string, number>>();
+    for (const sink of loaded.sinks) {
+      const want = new Map<string, number>();
+      for (const l of ref.sinks.get(sink.name) ?? []) want.set(l, (want.get(l) ?? 0) + 1);
+      wantLines.set(sink.name, want);
+    }
+    let violation: string | null = null;
+    // Checkpoints: no sink of a running worker holds an output more often than the fault-free
+    // run produced it, at any time (a started worker's file only grows from its recorded
+    // length; what a crash left beyond it is cut at recovery, before the worker starts).
+    const checkpoint = (): void => {
+      for (const sink of loaded.sinks) {
+        const base = sinkBase(sink.uri, runId);
+        const want = wantLines.get(sink.name)!;
+        const got = new Map<string, number>();
+        for (const [n, inc] of live) {
+          if (!inc.started) continue;
+          for (const l of sinkLines(disk.contents(`${base}.${n}`))) {
+            const c = (got.get(l) ?? 0) + 1;
+            got.set(l, c);
+            if (c > (want.get(l) ?? 0) && violation === null) {
+              violation = `checkpoint at ${sched.monotonicMs().toFixed(1)} simulated ms: sink "${sink.name}" on ${n} holds ${JSON.stringify(l)} ${times(c)}, the fault-free run produced it ${times(want.get(l) ?? 0)}`;
+              event(`violation: ${violation}`);
+            }
+          }
+        }
+      }
+      if (violation === null) sched.schedule(CHECKPOINT_MS, checkpoint, null);
+    };
+    sched.schedule(CHECKPOINT_MS, checkpoint, null);
+
     for (let i = 0; i < names.length; i++) startWorker(i);
 
     // The coordinator's heartbeat: the committed offsets go to the source worker again every
@@ -553,7 +587,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     // ---- the loop ----
     const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
     let steps = 0;
-    let outcome: 'finished' | 'stalled' | 'time' | 'steps' | 'failed' = 'stalled';
+    let outcome: 'finished' | 'stalled' | 'time' | 'steps' | 'failed' | 'violated' = 'stalled';
     const quiet = (): boolean => {
       if (down.size > 0 || live.size < names.length) return false;
       if (net.bytesInFlight > 0) return false;
@@ -581,6 +615,10 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       await macrotask();
       if (engineFailure !== null) {
         outcome = 'failed';
+        break;
+      }
+      if (violation !== null) {
+        outcome = 'violated';
         break;
       }
       if (finished()) {
@@ -624,6 +662,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
 
     // ---- the checks ----
     if (engineFailure !== null) failures.push(`engine failure: ${engineFailure}`);
+    if (violation !== null) failures.push(violation);
     if (outcome === 'stalled')
       failures.push(
         `liveness: stalled at ${sched.monotonicMs().toFixed(1)} simulated ms (nothing left to run)${describeWait()}`,
@@ -646,7 +685,6 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     }
 
     async function checkResults(): Promise<void> {
-      const ref = await referenceRun(o.appPath, o.params ?? {}, lines, batchLines);
       // State: the union of the live workers' partitions equals the reference's.
       for (const st of loaded.states) {
         const got = new Map<string, string>();
@@ -676,8 +714,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
           event(`sink ${path} ${bytes.length} bytes`);
           hash.update(bytes);
         }
-        const want = new Map<string, number>();
-        for (const l of ref.sinks.get(sink.name) ?? []) want.set(l, (want.get(l) ?? 0) + 1);
+        const want = wantLines.get(sink.name)!;
         const dup: string[] = [];
         const gap: string[] = [];
         for (const [l, c] of got)
@@ -725,6 +762,10 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
   } finally {
     unregisterSimRun(runId);
   }
+}
+
+function times(n: number): string {
+  return n === 0 ? 'never' : n === 1 ? 'once' : `${n} times`;
 }
 
 function keyText(k: unknown): string {

@@ -88,6 +88,13 @@ describe('buffy sim: the simulated cluster', () => {
     expect((found!.report.injected.crash ?? 0) + (found!.report.injected.restart ?? 0)).toBeGreaterThan(0);
   });
 
+  it('checkpoints stop a run at the first output written more often than the fault-free run wrote it', async () => {
+    const r = await simulate(base(3, { exactlyOnce: false, faults: ['crash', 'restart'], lines: 300 }));
+    expect(r.failures[0]).toMatch(
+      /^checkpoint at [\d.]+ simulated ms: sink "updates" on w\d holds ".+" (once|\d+ times), the fault-free run produced it (never|once|\d+ times)$/,
+    );
+  });
+
   it('exactly-once: passes under every fault kind, and faults were injected', async () => {
     const injected: Record<string, number> = {};
     for (let seed = 1; seed <= 10; seed++) {
