@@ -44,6 +44,9 @@ export interface ChaosOptions {
   /** Give the workers stores (--state): exactly-once (default true). False is the control
    * experiment: the same kills without stores must give wrong counts. */
   readonly exactlyOnce?: boolean;
+  /** `file` (default): the file source reads the text; `tcp`: `buffy send` sends it to the tcp:
+   * source with the acknowledged protocol (it reconnects and resends what was not committed). */
+  readonly source?: 'file' | 'tcp';
   /** Keep the temporary directory (stores, sink files, logs). */
   readonly keep?: boolean;
   /** Give up after this long (default 300 s). */
@@ -143,6 +146,16 @@ interface Node {
   exited: Promise<number | null>;
 }
 
+/** Resolves with the sender's exit code once a run of it exited 0, or the last one failed. */
+async function senderDone(sender: Node): Promise<number | null> {
+  for (;;) {
+    const p = sender.exited;
+    const code = await p;
+    await new Promise((r) => setTimeout(r, 400));
+    if (sender.exited === p) return code; // not started again
+  }
+}
+
 export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const log = o.log ?? ((l: string) => process.stderr.write(l + '\n'));
   const workers = o.workers ?? 3;
@@ -165,7 +178,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   for (const [w, ns] of readUpdates([refOut], problems)) reference.set(w, Math.max(...ns));
   const referenceUpdates = [...reference.values()].reduce((a, b) => a + b, 0);
   log(
-    `chaos seed ${o.seed}: ${workers} workers${o.exactlyOnce === false ? ' WITHOUT stores (exactly-once off)' : ''}, ${linesCount} lines, ${reference.size} distinct words, ${referenceUpdates} updates in the reference run`,
+    `chaos seed ${o.seed}: ${o.source === 'tcp' ? 'buffy send -> tcp source, ' : ''}${workers} workers${o.exactlyOnce === false ? ' WITHOUT stores (exactly-once off)' : ''}, ${linesCount} lines, ${reference.size} distinct words, ${referenceUpdates} updates in the reference run`,
   );
 
   // The cluster.
@@ -193,6 +206,8 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     '--log-format',
     'text',
   ];
+  const tcpPort = o.source === 'tcp' ? await freePort() : 0;
+  const sourceUri = o.source === 'tcp' ? `tcp:127.0.0.1:${tcpPort}?end-after=1` : `file:${corpus}`;
   const nodes: Node[] = names.map((name, i) => ({
     name,
     args: [
@@ -201,7 +216,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
       APP,
       '--name',
       name,
-      ...(i === 0 ? ['--initializer', '--source', `file:${corpus}`, '--stop-when-done'] : []),
+      ...(i === 0 ? ['--initializer', '--source', sourceUri, '--stop-when-done'] : []),
       '--dead-letters',
       path.join(dir, `dead-letters.${name}.jsonl`),
       ...common,
@@ -265,6 +280,46 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   const formed = await waitLine(/cluster 'chaos-\d+' started/, 60_000);
   if (!formed) throw new Error(`chaos: the cluster did not form within 60 s (log in ${dir})`);
   const t0 = Date.now();
+  // The TCP source: `buffy send` with acknowledgements, which outlives the initializer's deaths.
+  let sender: Node | null = null;
+  if (o.source === 'tcp') {
+    sender = {
+      name: 'send',
+      args: [
+        BUFFY,
+        'send',
+        '--to',
+        `127.0.0.1:${tcpPort}`,
+        '--file',
+        corpus,
+        '--batch',
+        '500',
+        '--resume-file',
+        path.join(dir, 'send.resume'),
+        '--ack-timeout',
+        String(timeoutMs),
+      ],
+      child: null,
+      lines: [],
+      exited: Promise.resolve(null),
+    };
+    // Its first connection is not retried (a typo'd address fails at once): the harness waits
+    // for the source and starts it again, with its resume file, when it exits with an error
+    // (the initializer died before it connected, or while it waited for acknowledgements).
+    await waitLine(/source tcp:\S+ listening on /, 60_000);
+    const s = sender;
+    let restarts = 0;
+    const run = (): void => {
+      start(s);
+      void s.exited.then((code) => {
+        if (code === 0 || code === null || restarts >= 50) return;
+        restarts++;
+        log(`chaos: buffy send exited with code ${code}; starting it again (${restarts})`);
+        setTimeout(run, 300);
+      });
+    };
+    run();
+  }
 
   // Kills: a seeded victim, a seeded pause before it (300..2500 ms after the previous restart,
   // so some land while a worker recovers), a seeded time down (100..800 ms).
@@ -324,16 +379,17 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   // The end: the input read, drained, stopped.
   const deadline = started + timeoutMs;
   const codes = await Promise.race([
-    Promise.all(nodes.map((n) => n.exited)),
+    Promise.all([...nodes.map((n) => n.exited), ...(sender ? [senderDone(sender)] : [])]),
     new Promise<null>((r) => setTimeout(() => r(null), Math.max(0, deadline - Date.now()))),
   ]);
   if (codes === null) {
     problems.push(`the cluster did not finish within ${timeoutMs / 1000} s`);
-    for (const n of nodes) n.child?.kill('SIGKILL');
+    for (const n of [...nodes, ...(sender ? [sender] : [])]) n.child?.kill('SIGKILL');
     await Promise.all(nodes.map((n) => n.exited));
   } else {
     codes.forEach((c, i) => {
-      if (c !== 0) problems.push(`worker ${names[i]} exited with code ${c}`);
+      if (c !== 0)
+        problems.push(`${i < names.length ? `worker ${names[i]}` : 'buffy send'} exited with code ${c}`);
     });
   }
   await new Promise<void>((r) => logFile.end(() => r()));
@@ -420,6 +476,8 @@ async function main(argv: readonly string[]): Promise<number> {
     const seed = intFlag(argv, '--seed', undefined, 0);
     if (seed === undefined) throw new Error('--seed S is required (any integer >= 0)');
     const durability = flag(argv, '--durability') ?? 'batch';
+    const src = flag(argv, '--source') ?? 'file';
+    if (src !== 'file' && src !== 'tcp') throw new Error(`--source ${src}: must be file or tcp`);
     if (!['sync', 'batch', 'none'].includes(durability))
       throw new Error(`--durability ${durability}: must be sync, batch or none`);
     options = {
@@ -427,12 +485,13 @@ async function main(argv: readonly string[]): Promise<number> {
       kills: intFlag(argv, '--kills', 6, 0)!,
       workers: intFlag(argv, '--workers', 3, 2)!,
       lines: intFlag(argv, '--lines', 200_000, 1)!,
+      source: flag(argv, '--source') === 'tcp' ? 'tcp' : 'file',
       durability: durability as 'sync' | 'batch' | 'none',
       keep: argv.includes('--keep'),
     };
   } catch (err) {
     process.stderr.write(
-      `chaos: ${(err as Error).message}\nusage: npm run chaos -- --seed S [--kills N] [--workers W] [--lines L] [--durability sync|batch|none] [--keep]\n`,
+      `chaos: ${(err as Error).message}\nusage: npm run chaos -- --seed S [--kills N] [--workers W] [--lines L] [--durability sync|batch|none] [--source file|tcp] [--keep]\n`,
     );
     return 2;
   }
