@@ -251,6 +251,54 @@ async function run(init: WorkerInit): Promise<void> {
   const levelsStart = performance.now();
 
   const decoder = new Decoder();
+  const WANT = C.PER_WORKER + n;
+  /** Appends a batch of states from another worker to the frontier. */
+  const takeBatch = (b: Batch): void => {
+    const states = decoder.states(b.data, b.count, width);
+    for (let i = 0; i < b.count; i++) {
+      frontier.push(states[i]!);
+      fhi.push(b.hi[i]!);
+      flo.push(b.lo[i]!);
+    }
+  };
+  /** Sends the last `count` states of the frontier to worker `to`. */
+  const send = (to: number, count: number): void => {
+    const take = frontier.length - count;
+    const batch: Batch = {
+      data: encodeStates(frontier.slice(take)),
+      count,
+      hi: Int32Array.from(fhi.slice(take)),
+      lo: Int32Array.from(flo.slice(take)),
+    };
+    frontier.length = take;
+    fhi.length = take;
+    flo.length = take;
+    ports[to]!.postMessage(batch);
+    moved += count;
+    signal(ctrl);
+  };
+  /** While expanding state q: gives half of the states after q to a worker that ran out. */
+  const share = (q: number): void => {
+    const left = frontier.length - q - 1;
+    if (left < 2) return;
+    for (let j = 0; j < n; j++) {
+      if (j === me || Atomics.load(ctrl, WANT + j) !== 1) continue;
+      if (Atomics.compareExchange(ctrl, WANT + j, 1, 2) !== 1) continue;
+      // j is claimed: it waits for this batch, so it is no longer idle.
+      Atomics.sub(ctrl, C.IDLE, 1);
+      send(j, Math.floor(left / 2));
+      return;
+    }
+  };
+  /** A batch from whichever worker sent one, or null. */
+  const receiveAny = (): Batch | null => {
+    for (let j = 0; j < n; j++) {
+      if (j === me) continue;
+      const m = receiveMessageOnPort(ports[j]!) as { message: Batch } | undefined;
+      if (m) return m.message;
+    }
+    return null;
+  };
   const invariants = sys.invariants;
   const actionProps = sys.actionProperties;
   const constraint = sys.constraint;
@@ -266,99 +314,100 @@ async function run(init: WorkerInit): Promise<void> {
     if (total > 0) depth = level;
     // Read between the two barriers, where no worker can set it: all decide alike.
     const halt = stopped();
+    // Nobody reads the stealing words between the two barriers: the first worker resets them.
+    if (me === 0) {
+      Atomics.store(ctrl, C.IDLE, 0);
+      for (let i = 0; i < n; i++) Atomics.store(ctrl, WANT + i, 0);
+    }
     // Everyone has read the sizes before anyone writes the next ones.
     barrier();
     if (total === 0 || halt) break;
 
     // Rebalance: the same plan in every worker; states travel as serialized batches.
     const plan = rebalancePlan(sizes);
-    for (const t of plan) {
-      if (t.from !== me) continue;
-      const take = frontier.length - t.count;
-      const batch: Batch = {
-        data: encodeStates(frontier.slice(take)),
-        count: t.count,
-        hi: Int32Array.from(fhi.slice(take)),
-        lo: Int32Array.from(flo.slice(take)),
-      };
-      frontier.length = take;
-      fhi.length = take;
-      flo.length = take;
-      ports[t.to]!.postMessage(batch);
-      moved += t.count;
-      signal(ctrl);
-    }
+    for (const t of plan) if (t.from === me) send(t.to, t.count);
     for (const t of plan) {
       if (t.to !== me) continue;
       let msg: { message: Batch } | undefined;
       idleUntil(
         () => (msg = receiveMessageOnPort(ports[t.from]!) as { message: Batch } | undefined) !== undefined,
       );
-      const b = msg!.message;
-      const states = decoder.states(b.data, b.count, width);
-      for (let i = 0; i < b.count; i++) {
-        frontier.push(states[i]!);
-        fhi.push(b.hi[i]!);
-        flo.push(b.lo[i]!);
-      }
+      takeBatch(msg!.message);
     }
 
-    // Expand.
+    // Expand, then take states from workers that still have some (work stealing), until every
+    // worker is out of states for this level.
     const next: State[] = [];
     const nhi: number[] = [];
     const nlo: number[] = [];
-    expand: for (let q = 0; q < frontier.length; q++) {
-      if (stopped()) break;
-      const s = frontier[q]!;
-      const sh = fhi[q]!;
-      const sl = flo[q]!;
-      frontier[q] = undefined as unknown as State; // let it go
-      outs.length = 0;
-      try {
-        sys.successors(s, (t) => {
-          outs.push(t);
-        });
-      } catch (e) {
-        generated += outs.length;
-        fail(e, 'computing successors', { fp: [sh, sl], k: null });
-        break;
-      }
-      const nsucc = outs.length;
-      let during = '';
-      let k = 0;
-      try {
-        for (k = 0; k < nsucc; k++) {
-          const t = outs[k]!;
-          generated++;
-          if (--heapTick === 0) {
-            heapTick = HEAP_CHECK_EVERY;
-            if (lookAtHeap(nsucc - k)) break expand;
-          }
-          during = 'evaluating the CONSTRAINT';
-          let inModel = constraint ? constraint(t) : true;
-          if (inModel && actionConstraint) {
-            during = 'evaluating the ACTION_CONSTRAINT';
-            inModel = actionConstraint(s, t);
-          }
-          during = 'fingerprinting a state';
-          fpInto(t, fpBuf);
-          const th = fpBuf[0]! | 0;
-          const tl = fpBuf[1]! | 0;
-          let seen = false;
-          if (inModel) {
-            if (table.add(th, tl, sh, sl, false)) {
-              next.push(t);
-              nhi.push(th);
-              nlo.push(tl);
-            } else seen = true;
-          }
-          if (!seen) {
-            for (let i = 0; i < invariants.length; i++) {
-              during = `evaluating invariant ${invariants[i]!.name}`;
-              if (!invariants[i]!.holds(t)) {
+    for (;;) {
+      expand: for (let q = 0; q < frontier.length; q++) {
+        if (stopped()) break;
+        if ((q & 15) === 15 && Atomics.load(ctrl, C.IDLE) > 0) share(q);
+        const s = frontier[q]!;
+        const sh = fhi[q]!;
+        const sl = flo[q]!;
+        frontier[q] = undefined as unknown as State; // let it go
+        outs.length = 0;
+        try {
+          sys.successors(s, (t) => {
+            outs.push(t);
+          });
+        } catch (e) {
+          generated += outs.length;
+          fail(e, 'computing successors', { fp: [sh, sl], k: null });
+          break;
+        }
+        const nsucc = outs.length;
+        let during = '';
+        let k = 0;
+        try {
+          for (k = 0; k < nsucc; k++) {
+            const t = outs[k]!;
+            generated++;
+            if (--heapTick === 0) {
+              heapTick = HEAP_CHECK_EVERY;
+              if (lookAtHeap(nsucc - k)) break expand;
+            }
+            during = 'evaluating the CONSTRAINT';
+            let inModel = constraint ? constraint(t) : true;
+            if (inModel && actionConstraint) {
+              during = 'evaluating the ACTION_CONSTRAINT';
+              inModel = actionConstraint(s, t);
+            }
+            during = 'fingerprinting a state';
+            fpInto(t, fpBuf);
+            const th = fpBuf[0]! | 0;
+            const tl = fpBuf[1]! | 0;
+            let seen = false;
+            if (inModel) {
+              if (table.add(th, tl, sh, sl, false)) {
+                next.push(t);
+                nhi.push(th);
+                nlo.push(tl);
+              } else seen = true;
+            }
+            if (!seen) {
+              for (let i = 0; i < invariants.length; i++) {
+                during = `evaluating invariant ${invariants[i]!.name}`;
+                if (!invariants[i]!.holds(t)) {
+                  if (
+                    violation(
+                      { kind: 'invariant', index: i, via: [sh, sl], target: [th, tl], inTable: false },
+                      t,
+                    )
+                  )
+                    break expand;
+                  break;
+                }
+              }
+            }
+            for (let i = 0; i < actionProps.length; i++) {
+              during = `evaluating action property ${actionProps[i]!.name}`;
+              if (!actionProps[i]!.holds(s, t)) {
                 if (
                   violation(
-                    { kind: 'invariant', index: i, via: [sh, sl], target: [th, tl], inTable: false },
+                    { kind: 'action-property', index: i, via: [sh, sl], target: [th, tl], inTable: false },
                     t,
                   )
                 )
@@ -366,39 +415,45 @@ async function run(init: WorkerInit): Promise<void> {
                 break;
               }
             }
-          }
-          for (let i = 0; i < actionProps.length; i++) {
-            during = `evaluating action property ${actionProps[i]!.name}`;
-            if (!actionProps[i]!.holds(s, t)) {
-              if (
-                violation(
-                  { kind: 'action-property', index: i, via: [sh, sl], target: [th, tl], inTable: false },
-                  t,
-                )
-              )
-                break expand;
-              break;
+            if (inModel && !seen && table.approxCount() >= init.maxStates) {
+              fail(
+                new Error(
+                  `stopped at --max-states ${init.maxStates} (the workers had found about ${table.approxCount()} distinct states); the search is incomplete`,
+                ),
+                'exploring',
+                null,
+              );
+              break expand;
             }
           }
-          if (inModel && !seen && table.approxCount() >= init.maxStates) {
-            fail(
-              new Error(
-                `stopped at --max-states ${init.maxStates} (the workers had found about ${table.approxCount()} distinct states); the search is incomplete`,
-              ),
-              'exploring',
-              null,
-            );
-            break expand;
-          }
+        } catch (e) {
+          fail(e, during, { fp: [sh, sl], k });
+          break;
         }
-      } catch (e) {
-        fail(e, during, { fp: [sh, sl], k });
-        break;
+        if (nsucc === 0 && init.checkDeadlockResolved) {
+          if (violation({ kind: 'deadlock', index: -1, via: null, target: [sh, sl], inTable: true }, s))
+            break;
+        }
+        if ((q & 63) === 0) stats[STAT_GENERATED] = generated;
       }
-      if (nsucc === 0 && init.checkDeadlockResolved) {
-        if (violation({ kind: 'deadlock', index: -1, via: null, target: [sh, sl], inTable: true }, s)) break;
-      }
-      if ((q & 63) === 0) stats[STAT_GENERATED] = generated;
+      // Out of states: ask for some; a worker that claims this one sends half of what it has left.
+      frontier.length = 0;
+      fhi.length = 0;
+      flo.length = 0;
+      Atomics.store(ctrl, WANT + me, 1);
+      Atomics.add(ctrl, C.IDLE, 1);
+      signal(ctrl);
+      let got: Batch | null = null;
+      idleUntil(() => {
+        if (Atomics.load(ctrl, WANT + me) === 2) {
+          got = receiveAny();
+          return got !== null;
+        }
+        return Atomics.load(ctrl, C.IDLE) === n;
+      });
+      if (got === null) break;
+      Atomics.store(ctrl, WANT + me, 0);
+      takeBatch(got);
     }
     table.flushCount();
     stats[STAT_GENERATED] = generated;

@@ -31,7 +31,9 @@ export const C = {
   BARRIER_COUNT: 8,
   BARRIER_GEN: 9,
   EPOCH: 10,
-  /** Per-worker words start here (frontier sizes at a barrier). */
+  /** Workers that ran out of states in this level (work stealing; the level ends when all have). */
+  IDLE: 11,
+  /** Per-worker words start here: frontier sizes at a barrier, then (at PER_WORKER + n) WANT flags. */
   PER_WORKER: 16,
 } as const;
 
@@ -64,7 +66,7 @@ export interface SharedTableMemory {
 }
 
 export function allocateTable(workers: number): SharedTableMemory {
-  const ctrl = new SharedArrayBuffer((C.PER_WORKER + workers) * 4);
+  const ctrl = new SharedArrayBuffer((C.PER_WORKER + 2 * workers) * 4);
   const bytes = (1 << INITIAL_CAP_LOG2) * SLOT_WORDS * 4;
   const opts = { maxByteLength: (1 << MAX_CAP_LOG2) * SLOT_WORDS * 4 };
   const a = new GrowableSAB(bytes, opts);
