@@ -46,6 +46,17 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: fal
 const pack = (v: unknown): Uint8Array => packr.pack(v);
 const unpack = (b: Uint8Array): unknown => packr.unpack(b);
 
+/** Decodes a stored value; a value that is not msgpack is a corrupt store, said with its key. */
+function decodeAt(b: Uint8Array, key: string, where: string): unknown {
+  try {
+    return unpack(b);
+  } catch (err) {
+    throw new ExactlyOnceError(
+      `${where}: the value of ${key} in the store cannot be decoded (${(err as Error).message}): the store is corrupt; move it away to start afresh`,
+    );
+  }
+}
+
 /** Outputs produced and not yet committed beyond which a source's emit waits for the commit. */
 export const MAX_UNCOMMITTED_OUTPUTS = 1 << 18;
 /** Durable outputs not yet written to their sinks beyond which a source's emit waits. */
@@ -287,14 +298,14 @@ export class ExactlyOnce {
           throw new ExactlyOnceError(
             `${where}: the store holds state of step "${step.node.name}" partition ${p}, which this worker no longer owns; a worker's store is tied to its partitions (start it with the same partition table, or move the store away)`,
           );
-        step.load(key, p, freezeState(unpack(v), step.node.name));
+        step.load(key, p, freezeState(decodeAt(v, k, where), step.node.name));
       }
     }
     const marks: Record<number, number> = {};
     for (const src of app.sources) {
       const raw = await store.get(`m/${src.name}`);
       if (raw === undefined) continue;
-      const m = unpack(raw) as Record<string, unknown> | null;
+      const m = decodeAt(raw, `m/${src.name}`, where) as Record<string, unknown> | null;
       if (m === null || typeof m !== 'object')
         throw new ExactlyOnceError(
           `${where}: the marks of source "${src.name}" are malformed: the store is corrupt`,
@@ -311,11 +322,12 @@ export class ExactlyOnce {
       this.lastMarksWritten.set(src.sourceId, Buffer.from(raw).toString('base64'));
     }
     const rawNext = await store.get('n/output');
-    const nextOutput = rawNext === undefined ? 1 : nat(unpack(rawNext), 'the next output id', where, 1);
+    const nextOutput =
+      rawNext === undefined ? 1 : nat(decodeAt(rawNext, 'n/output', where), 'the next output id', where, 1);
     const sinkIndex = new Map(this.deps.sinks.map((s, i) => [s.name, i]));
     for await (const [k, v] of store.scan('o/')) {
       const first = nat(Number(k.slice(2)), `outbox key ${k}`, where, 1);
-      const [name, payloads] = tuple(unpack(v), 2, `outbox entry ${k}`, where);
+      const [name, payloads] = tuple(decodeAt(v, k, where), 2, `outbox entry ${k}`, where);
       const sink = sinkIndex.get(name as string);
       if (sink === undefined || !Array.isArray(payloads))
         throw new ExactlyOnceError(
@@ -339,7 +351,12 @@ export class ExactlyOnce {
       const raw = await store.get(`k/${s.name}`);
       let bytes = 0;
       if (raw !== undefined) {
-        const [lastId, b] = tuple(unpack(raw), 2, `the progress of sink "${s.name}"`, where);
+        const [lastId, b] = tuple(
+          decodeAt(raw, `k/${s.name}`, where),
+          2,
+          `the progress of sink "${s.name}"`,
+          where,
+        );
         nat(lastId, `the last output id of sink "${s.name}"`, where);
         bytes = nat(b, `the byte length of sink "${s.name}"`, where);
       }
@@ -351,7 +368,7 @@ export class ExactlyOnce {
         const raw = await store.get(`c/${src.name}`);
         if (raw === undefined) continue;
         const [offset, position] = tuple(
-          unpack(raw),
+          decodeAt(raw, `c/${src.name}`, where),
           2,
           `the committed offset of source "${src.name}"`,
           where,

@@ -17,7 +17,7 @@ import {
 } from '../../../runtime/connectors/index.ts';
 import { FileSource } from '../../../runtime/connectors/file.ts';
 import { MemoryDeadLetterSink } from '../../../runtime/engine/dead-letters.ts';
-import { runEmbedded } from '../../../runtime/engine/embedded.ts';
+import { runEmbedded, startEmbedded } from '../../../runtime/engine/embedded.ts';
 import { partitionOfKey } from '../../../runtime/engine/partition.ts';
 import { createWorkerEngine } from '../../../runtime/engine/worker.ts';
 import { MemoryStore, createSystemClock } from '../../../runtime/system.ts';
@@ -269,6 +269,31 @@ describe('watermarks on remote batches', () => {
     // What w2 and w3 got is exactly what hashes to their partitions.
     for (const b of sent)
       expect(new Set(b.partition)).toEqual(new Set(b.partition.filter((p) => p === 1 || p === 3)));
+  });
+});
+
+describe('lifecycle', () => {
+  it('goes starting -> ... -> running -> stopped, and failed with the reason when recovery fails', async () => {
+    const input = path.join(dir, 'in.txt');
+    writeFileSync(input, 'a b\n');
+    const opts = {
+      clock,
+      log: silent,
+      deadLetters: new MemoryDeadLetterSink(silent),
+      exactlyOnce: { store: new MemoryStore(), durability: 'none' as const },
+    };
+    const ok = startEmbedded(countApp(`file:${input}`, `file:${path.join(dir, 'o.txt')}`), opts);
+    expect(ok.engine.phase()).toBe('recovering');
+    await ok.done;
+    expect(ok.engine.phase()).toBe('stopped');
+    const broken = new MemoryStore();
+    await broken.writeBatch([{ key: 'n/output', value: new Uint8Array([0xc1]) }]); // not msgpack
+    const bad = startEmbedded(countApp(`file:${input}`, `file:${path.join(dir, 'o2.txt')}`), {
+      ...opts,
+      exactlyOnce: { store: broken, durability: 'none' },
+    });
+    await expect(bad.done).rejects.toThrow(/worker "embedded": the next output id .*the store is corrupt/);
+    expect(bad.engine.phase()).toBe('failed');
   });
 });
 
