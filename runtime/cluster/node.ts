@@ -476,6 +476,10 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   /** Exactly-once: the durable watermarks the engine reported last. */
   let durable: Record<number, number> | null = null;
   let progressTimer: TimerHandle | null = null;
+  /** When the control connection was lost (reconnecting), and whether a registration was
+   * refused because the coordinator still held the earlier one. */
+  let lostAt = 0;
+  let retryRegistration = false;
   /** Gap reports sent, per source: the offset asked for last (one report per offset). */
   const gapsAsked = new Map<number, number>();
 
@@ -548,11 +552,19 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       return;
     }
     const waitMs = o.reconnectTimeoutMs ?? RECONNECT_TIMEOUT_MS;
-    log.warn(
-      `lost the control connection to the initializer at ${formatAddress(controlAddress)} (${reason}); this worker keeps running and reconnects (for up to ${Math.round(waitMs / 1000)} s)`,
-    );
-    const since = Date.now();
-    connectControlRetrying(controlAddress, `worker '${o.name}'`, (m) => log.error(m), waitMs).then(
+    const again = retryRegistration;
+    retryRegistration = false;
+    if (!again) {
+      lostAt = Date.now();
+      log.warn(
+        `lost the control connection to the initializer at ${formatAddress(controlAddress)} (${reason}); this worker keeps running and reconnects (for up to ${Math.round(waitMs / 1000)} s)`,
+      );
+    }
+    const since = lostAt;
+    const left = Math.max(1, waitMs - (Date.now() - lostAt));
+    const dial = (): Promise<ControlConnection> =>
+      connectControlRetrying(controlAddress, `worker '${o.name}'`, (m) => log.error(m), left);
+    (again ? new Promise((r) => setTimeout(r, 500)).then(dial) : dial()).then(
       (c) => {
         if (finished) {
           c.destroy('worker finished');
@@ -669,6 +681,19 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   const onMessage = (m: ControlMessage): void => {
     switch (m.t) {
       case 'rejected':
+        // Registering again after a lost connection, before the coordinator noticed the loss:
+        // the connection closes, and the next try (after a pause) finds the name free.
+        if (
+          engine &&
+          /is already registered/.test(m.reason) &&
+          Date.now() - lostAt < (o.reconnectTimeoutMs ?? RECONNECT_TIMEOUT_MS)
+        ) {
+          log.warn(
+            `the initializer still holds this worker's earlier registration (${m.reason}); trying again`,
+          );
+          retryRegistration = true;
+          return;
+        }
         log.error(`the initializer rejected this worker: ${m.reason}`);
         void (async () => {
           await engine?.stop().catch(() => undefined);
