@@ -9,6 +9,7 @@ import { spawnSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
 import { check } from '../tla/check/checker.ts';
 import { loadModel } from '../tla/check/model.ts';
 import { checkParallel } from '../tla/check/parallel.ts';
@@ -79,6 +80,34 @@ async function runOne(spec: string, cfg: string, workers: number): Promise<void>
   process.stdout.write(JSON.stringify(report) + '\n');
 }
 
+/**
+ * What the machine gives now: wall time of the same pure computation on 1 thread and on N at
+ * once (the ceiling of any speed-up with N workers while other work shares the cores).
+ */
+async function machineCeiling(n: number): Promise<number> {
+  const code =
+    "let x = 0; for (let i = 0; i < 3e8; i++) x = (x + i) | 0; require('node:worker_threads').parentPort.postMessage(x);";
+  const run = async (k: number): Promise<number> => {
+    const t0 = performance.now();
+    await Promise.all(
+      Array.from(
+        { length: k },
+        () =>
+          new Promise<void>((resolve) => {
+            const w = new Worker(code, { eval: true });
+            w.on('message', () => {
+              resolve();
+              void w.terminate();
+            });
+          }),
+      ),
+    );
+    return performance.now() - t0;
+  };
+  const one = await run(1);
+  return (n * one) / (await run(n));
+}
+
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
   if (args[0] === '--one') {
@@ -98,6 +127,10 @@ async function main(): Promise<void> {
       .map((l) => l.toFixed(1))
       .join(' ')}; node ${process.version}`,
   );
+  for (const w of counts.filter((c) => c > 1))
+    console.log(
+      `the machine now gives ${(await machineCeiling(w)).toFixed(2)}x to ${w} threads of pure computation`,
+    );
   for (const b of list) {
     let base: Report | null = null;
     for (const w of counts) {

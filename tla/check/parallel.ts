@@ -6,17 +6,19 @@
 // Why level-synchronous: every state of depth d is expanded before any of depth d + 1, as in
 // the one-worker search, so the depth is the BFS depth (TLC's -workers N depth is not, see
 // tlaplus/tlaplus#883) and a safety violation's trace is a shortest one. The price is a barrier
-// per level: a level's slowest worker sets its pace, and models with many narrow levels pay a
-// few tens of microseconds per level.
+// per level (a few tens of microseconds; models with many narrow levels pay it often).
 //
 // How it scales: dedup is a compare-and-swap on the shared table (no lock, no message per
 // state); each worker keeps its own frontier, so states do not move unless the frontiers are
-// uneven at a barrier, and then only the surplus moves, as serialized batches (codec.ts) from
-// the larger to the smaller frontiers (rebalancePlan). Per state, the shared work is one CAS and
-// a counter update every 64 new states; everything else (successors, fingerprints, invariants)
-// runs in the worker's own isolate. On 32 cores the limits are the barrier's straggler time on
-// narrow levels, memory bandwidth of the table (random accesses, 20 bytes a slot), and the
-// growth pauses (all threads rehash a stripe each, log2(states) times over a run).
+// uneven: at a barrier the surplus moves, as serialized batches (codec.ts) from the larger to the
+// smaller frontiers (rebalancePlan), and inside a level a worker that runs out raises its WANT
+// flag and the first busy worker to claim it (CAS) sends half of what it has left (work
+// stealing), so a slow or preempted worker does not hold the level up. Per state, the shared
+// work is one CAS, a look at the IDLE word every 16 states and a counter update every 64 new
+// states; successors, fingerprints and invariants run in the worker's own isolate. On 32 cores
+// the limits are narrow levels (fewer states than workers), the memory bandwidth of the table
+// (random accesses, 20 bytes a slot), the growth pauses (all threads rehash a stripe each,
+// log2(states) times over a run) and each worker's start-up (loading the model, JIT warm-up).
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import os from 'node:os';
