@@ -140,6 +140,8 @@ export class Coordinator {
   /** Workers that registered again and need a rewind once their round completes. */
   private rewindFor = new Set<string>();
   private waitingNoted: string | null = null;
+  /** The shutdown stopped the sources (rather than their input ending). */
+  private sourcesStoppedByRequest = false;
   private resolveDone: (r: CoordinatorResult) => void = () => {};
   readonly done: Promise<CoordinatorResult>;
   address: HostPort | null = null;
@@ -399,6 +401,16 @@ export class Coordinator {
       const who = [...this.rewindFor].filter((n) => this.members.get(n)?.conn !== null);
       this.rewindFor.clear();
       const t = this.exactlyOnce() ? this.commitTracker() : null;
+      if (who.length > 0 && t && this.sourcesStoppedByRequest) {
+        // The sources were stopped for the shutdown: they cannot replay for the restarted
+        // worker, and the drain would wait for it for good. The stores keep everything
+        // committed: the same command started again goes on from there.
+        this.o.log.error(
+          `worker${who.length > 1 ? 's' : ''} ${who.map((w) => `'${w}'`).join(', ')} restarted after the sources were stopped for the shutdown: the source cannot replay for ${who.length > 1 ? 'them' : 'it'}, so the cluster stops now (exit 1); the stores keep what was committed, and starting the cluster again goes on from there`,
+        );
+        this.stopAllNow();
+        return;
+      }
       if (who.length > 0 && t) {
         // Every source again from its committed offset + 1 (the tracker's rewind points).
         const to: SourceOffsets = {};
@@ -543,7 +555,7 @@ export class Coordinator {
       case 'sourcesDone':
         mem.sourcesDone = true;
         if (this.o.stopWhenSourcesDone && this.sourceRunners().every((x) => x.sourcesDone))
-          this.beginShutdown('the sources have ended');
+          this.beginShutdown('the sources have ended', true);
         return;
       case 'sourcesStopped':
         mem.sourcesStopped = true;
@@ -607,7 +619,12 @@ export class Coordinator {
     return [...this.members.values()].filter((m) => m.name === this.o.initializer);
   }
 
-  beginShutdown(reason: string): void {
+  /**
+   * Stops the cluster. `sourcesEnded`: the sources have read all their input (and what they read
+   * was processed), so they are not stopped: a worker that restarts while the cluster drains
+   * can still be given the source's replay (a stopped source cannot run again).
+   */
+  beginShutdown(reason: string, sourcesEnded = false): void {
     if (
       this.phase === 'stopping-sources' ||
       this.phase === 'draining' ||
@@ -624,6 +641,12 @@ export class Coordinator {
       this.checkProgress();
       return;
     }
+    if (sourcesEnded) {
+      this.phase = 'draining';
+      this.poll();
+      return;
+    }
+    this.sourcesStoppedByRequest = true;
     this.phase = 'stopping-sources';
     for (const m of this.sourceRunners()) m.conn?.send({ t: 'stopSources' });
     this.checkProgress();

@@ -412,6 +412,67 @@ describe('coordinator', () => {
   });
 });
 
+describe('coordinator, input that ends (stopWhenSourcesDone)', () => {
+  it('the sources are not stopped (they ended); a worker restarted while draining gets a rewind, then the drain ends', async () => {
+    const log = logger();
+    const coord = new Coordinator({
+      cluster: 'c',
+      app: 'app',
+      workers: 2,
+      partitionCount: 8,
+      control: { host: '127.0.0.1', port: 0 },
+      initializer: 'w1',
+      log,
+      pollIntervalMs: 1,
+      stopWhenSourcesDone: true,
+    });
+    await coord.listen();
+    const w1 = await fakeWorker(coord, 'w1', { incarnation: 'a1', exactlyOnce: true });
+    let w2 = await fakeWorker(coord, 'w2', { incarnation: 'a2', exactlyOnce: true });
+    await Promise.all([w1.join(), w2.join()]);
+    await Promise.all([w1.next('start'), w2.next('start')]);
+    w1.c.send({ t: 'progress', durable: { '0': 99 } });
+    w2.c.send({ t: 'progress', durable: { '0': 40 } });
+    expect(await w1.next('commit')).toEqual({ t: 'commit', committed: { '0': 40 } });
+    w1.c.send({ t: 'sourcesDone' });
+    await w1.next('poll');
+    w2.c.destroy('killed');
+    await waitFor(() => log.lines.some((l) => /draining waits for worker w2/.test(l)));
+    w2 = await fakeWorker(coord, 'w2', { incarnation: 'b2', exactlyOnce: true });
+    await Promise.all([w1.join(), w2.join()]);
+    expect(await w1.next('rewind')).toEqual({ t: 'rewind', to: { '0': 41 } });
+    const answer = async (w: typeof w1, durable: () => Record<string, number>) => {
+      for (;;) {
+        const m = await w.next('poll', 'stop');
+        if (m.t === 'stop') return;
+        w.c.send({
+          t: 'counters',
+          round: (m as { round: number }).round,
+          sentBatches: 0,
+          processedBatches: 0,
+          busy: false,
+          sentTo: {},
+          processedFrom: {},
+          durable: durable(),
+        });
+      }
+    };
+    // The replay brings w2 from 40 to 99 over a few polls; only then does the drain end.
+    let polls = 0;
+    await Promise.all([
+      answer(w1, () => ({ '0': 99 })),
+      answer(w2, () => ({ '0': ++polls > 4 ? 99 : 40 + polls })),
+    ]);
+    expect(polls).toBeGreaterThanOrEqual(6);
+    expect(w1.got.some((m) => m.t === 'stopSources')).toBe(false);
+    const metrics = { ingested: 0, sunk: 0, deadLetters: 0, remoteSent: 0, remoteReceived: 0 };
+    w1.c.send({ t: 'stopped', metrics });
+    w2.c.send({ t: 'stopped', metrics });
+    expect((await coord.done).exitCode).toBe(0);
+    expect(log.lines.join('\n')).toMatch(/durable watermarks \[\["0",99\]\] on every worker/);
+  });
+});
+
 describe('coordinator, more workers than partitions', () => {
   it('a worker that owns no partition takes part in no source: the commit advances without it', async () => {
     const log = logger();
