@@ -194,6 +194,8 @@ const CORPUS = [
   'check-08-view',
   'check-09-symmetry',
   'check-18-action-property',
+  'check-24-error-nonbool-invariant',
+  'check-25-error-infinite-set',
   'check-26-error-eval-next',
 ];
 
