@@ -13,6 +13,7 @@ import { stringCodec } from '../../../runtime/api/codec.ts';
 import {
   clearMemoryConnectors,
   memorySinkPayloads,
+  registerConnector,
   setMemorySource,
 } from '../../../runtime/connectors/index.ts';
 import { FileSource } from '../../../runtime/connectors/file.ts';
@@ -269,6 +270,49 @@ describe('watermarks on remote batches', () => {
     // What w2 and w3 got is exactly what hashes to their partitions.
     for (const b of sent)
       expect(new Set(b.partition)).toEqual(new Set(b.partition.filter((p) => p === 1 || p === 3)));
+  });
+});
+
+describe('resumable sinks', () => {
+  it('are written from the outbox (every output once), settled with fsync only for durability sync', async () => {
+    const calls: string[] = [];
+    let bytes = 0;
+    registerConnector('rsink', {
+      createSink: (uri, ctx) => ({
+        uri: uri.raw,
+        write: (b) => {
+          calls.push(`write ${b.payloads.length}`);
+          bytes += b.payloads.length;
+        },
+        flush: async () => undefined,
+        close: async () => undefined,
+        ...(ctx.exactlyOnce
+          ? {
+              resumable: {
+                truncate: async (n: number) => void calls.push(`truncate ${n}`),
+                settle: async (fsync: boolean) => {
+                  calls.push(`settle ${fsync}`);
+                  return bytes;
+                },
+              },
+            }
+          : {}),
+      }),
+    });
+    setMemorySource('rs-in', lines(20), 8);
+    for (const durability of ['sync', 'batch'] as const) {
+      calls.length = 0;
+      await run(countApp('memory:rs-in', 'rsink:'), new MemoryStore(), durability);
+      expect(calls[0]).toBe('truncate 0');
+      const settles = calls.filter((c) => c.startsWith('settle'));
+      expect(settles.length).toBeGreaterThan(0);
+      expect(new Set(settles)).toEqual(new Set([`settle ${durability === 'sync'}`]));
+      // Every output reaches the sink once.
+      const written = calls
+        .filter((c) => c.startsWith('write'))
+        .reduce((n, c) => n + Number(c.split(' ')[1]), 0);
+      expect(written).toBe(expectedUpdates(lines(20)).length);
+    }
   });
 });
 
