@@ -67,6 +67,11 @@ export const SOURCE_COMMIT_LINGER_MS = 5;
  * LMDB's write blocks the thread for its flush (1-6 ms with `batch` and `sync` on this machine), so
  * one commit per source batch would spend most of the time flushing. */
 export const DEFAULT_COMMIT_INTERVAL_MS = 20;
+/** Commits adapt to the store's speed: the next one starts no sooner than this many times the
+ * last one took (so at most about a tenth of the time goes to committing when commits are slow),
+ * within MAX_COMMIT_INTERVAL_MS. */
+export const COMMIT_COST_FACTOR = 9;
+export const MAX_COMMIT_INTERVAL_MS = 250;
 
 /**
  * Refuses, when exactly-once is on, a topology where a state step's outputs reach another state
@@ -232,6 +237,8 @@ export class ExactlyOnce {
   private intervalTimer: TimerHandle | null = null;
   private lastCommitMs = -Infinity;
   private readonly intervalMs: number;
+  /** How long the last commit took, from its start to its resolution (ms). */
+  private lastCommitCostMs = 0;
   private forceExtra = false;
   private waiters: Waiter[] = [];
   private failed = false;
@@ -464,7 +471,11 @@ export class ExactlyOnce {
   kick(): void {
     if (this.writing !== null || this.failed) return;
     if (!this.forceExtra && !this.backlogged() && this.intervalMs > 0) {
-      const wait = this.lastCommitMs + this.intervalMs - this.deps.clock.monotonicMs();
+      const interval = Math.max(
+        this.intervalMs,
+        Math.min(MAX_COMMIT_INTERVAL_MS, this.lastCommitCostMs * COMMIT_COST_FACTOR),
+      );
+      const wait = this.lastCommitMs + interval - this.deps.clock.monotonicMs();
       if (wait > 0) {
         this.intervalTimer ??= this.deps.clock.setTimer(wait, () => {
           this.intervalTimer = null;
@@ -486,8 +497,12 @@ export class ExactlyOnce {
     const ops = this.buildOps(p);
     const after = this.afterCommit;
     this.afterCommit = [];
+    const started = this.deps.clock.monotonicMs();
     this.writing = this.opts.store.writeBatch(ops).then(
-      () => this.persisted(after),
+      () => {
+        this.lastCommitCostMs = this.deps.clock.monotonicMs() - started;
+        this.persisted(after);
+      },
       (err: unknown) => this.failWith(err),
     );
   }
