@@ -40,6 +40,25 @@ export function checkInt(n: number, a: number, op: string, b: number): number {
 }
 
 // ---------------------------------------------------------------------------------------
+// Names
+
+const internedNames = new Map<string, string>();
+
+/**
+ * One string object per content for field names and string literals, so that comparing two
+ * of them is a pointer comparison (records look their fields up by ===). The result is the
+ * internalized form V8 keeps for property keys.
+ */
+export function internName(s: string): string {
+  let r = internedNames.get(s);
+  if (r === undefined) {
+    r = Object.keys({ [s]: 0 })[0]!;
+    internedNames.set(s, r);
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------------------
 // Model values
 
 export class ModelValue {
@@ -128,6 +147,22 @@ export function indexInSorted(elems: readonly Value[], v: Value): number {
   let lo = 0;
   let hi = elems.length - 1;
   if (hi < 8) {
+    if (v instanceof ModelValue) {
+      // Model values are interned and equal nothing else: identity decides.
+      for (let i = 0; i <= hi; i++) if (elems[i] === v) return i;
+      return -1;
+    }
+    if (typeof v !== 'object') {
+      // A primitive equals only a primitive of its kind (===); an element of another kind is
+      // still compared by equals, which raises TLC's error for incomparable values.
+      const tv = typeof v;
+      for (let i = 0; i <= hi; i++) {
+        const e = elems[i]!;
+        if (e === v) return i;
+        if (typeof e !== tv) equals(e, v);
+      }
+      return -1;
+    }
     for (let i = 0; i <= hi; i++) if (equals(elems[i]!, v)) return i;
     return -1;
   }
@@ -358,7 +393,7 @@ export class FcnSet extends SetValue {
       const f = v.materialize();
       return allIn(fcnVals(f), this.range);
     }
-    if (!setEquals(fcnDomain(v), this.domain)) return false;
+    if (!domainEquals(v, this.domain)) return false;
     return allIn(fcnVals(v), this.range);
   }
   isFinite(): boolean {
@@ -394,6 +429,22 @@ export class FcnSet extends SetValue {
   show(): string {
     return `[${showInner(this.domain)} -> ${showInner(this.range)}]`;
   }
+}
+
+/** Whether DOMAIN f = d, for a finite canonical f, without building DOMAIN f when d is enumerated. */
+function domainEquals(f: TupleValue | RecordValue | FcnValue, d: SetValue): boolean {
+  if (f instanceof TupleValue) {
+    const n = f.elems.length;
+    if (d instanceof IntervalSet) return n === 0 ? d.lo > d.hi : d.lo === 1 && d.hi === n;
+  } else if (d instanceof SetEnum) {
+    const ks = f instanceof RecordValue ? f.names : f.dom;
+    const es = d.elems;
+    if (ks === es) return true;
+    if (ks.length !== es.length) return false;
+    for (let i = 0; i < ks.length; i++) if (!equals(ks[i]!, es[i]!)) return false;
+    return true;
+  }
+  return setEquals(fcnDomain(f), d);
 }
 
 function allIn(vals: readonly Value[], s: SetValue): boolean {
@@ -907,6 +958,37 @@ export function fcnVals(f: Value): readonly Value[] {
   throw evalError(`Expected a function, got ${describeValue(f)}`);
 }
 
+/**
+ * The position of arg in the domain of a finite canonical function (its index in elems,
+ * names or dom), or -1 when arg is not in the domain. For EXCEPT, which reads the old value
+ * and replaces it at one position (fcnValAt, fcnReplaceAt) with one lookup.
+ */
+export function fcnPos(f: TupleValue | RecordValue | FcnValue, arg: Value): number {
+  if (f instanceof TupleValue)
+    return typeof arg === 'number' && arg >= 1 && arg <= f.elems.length && Number.isInteger(arg)
+      ? arg - 1
+      : -1;
+  if (f instanceof RecordValue) return typeof arg === 'string' ? f.indexOf(arg) : -1;
+  return indexInSorted(f.dom, arg);
+}
+
+/** The value at position i (from fcnPos) of a finite canonical function. */
+export function fcnValAt(f: TupleValue | RecordValue | FcnValue, i: number): Value {
+  return f instanceof TupleValue ? f.elems[i]! : f.vals[i]!;
+}
+
+/** The function f with the value at position i (from fcnPos) replaced by v. */
+export function fcnReplaceAt(f: TupleValue | RecordValue | FcnValue, i: number, v: Value): Value {
+  if (f instanceof TupleValue) {
+    const e = f.elems.slice();
+    e[i] = v;
+    return new TupleValue(e);
+  }
+  const vals = f.vals.slice();
+  vals[i] = v;
+  return f instanceof RecordValue ? new RecordValue(f.names, vals) : new FcnValue(f.dom, vals);
+}
+
 /** [f EXCEPT ![arg] = v]; arg must be in the domain (TLC leaves f unchanged otherwise, we do too). */
 export function fcnExcept(f: Value, arg: Value, v: Value): Value {
   if (f instanceof TupleValue) {
@@ -1225,8 +1307,29 @@ function finishFcn2(b: number, n: number): number {
   return fmix(mix(mix(SEED2 ^ TAG_FCN, b), Math.imul(n, 0x165667b1)));
 }
 
-const strCache = new Map<string, number>();
-const strCache2 = new Map<string, number>();
+/** Both lanes of a string's hash, remembered (up to STR_CACHE_LIMIT strings). */
+interface StrLanes {
+  readonly a: number;
+  readonly b: number;
+}
+const strCache = new Map<string, StrLanes>();
+const STR_CACHE_LIMIT = 100_000;
+
+function intLane1(v: number): number {
+  return fmix(mix(mix(SEED1, TAG_INT), v | 0));
+}
+function intLane2(v: number): number {
+  return fmix(mix(mix(SEED2, TAG_INT), Math.imul(v | 0, 0x9e3779b1)));
+}
+// The lanes of the small integers (tuple indexes, counters, pc values...), computed once.
+const SMALL_INT_MIN = -256;
+const SMALL_INT_MAX = 4095;
+const smallInt1 = new Int32Array(SMALL_INT_MAX - SMALL_INT_MIN + 1);
+const smallInt2 = new Int32Array(SMALL_INT_MAX - SMALL_INT_MIN + 1);
+for (let i = SMALL_INT_MIN; i <= SMALL_INT_MAX; i++) {
+  smallInt1[i - SMALL_INT_MIN] = intLane1(i);
+  smallInt2[i - SMALL_INT_MIN] = intLane2(i);
+}
 
 // The result of hashValue: two lanes and whether a model value occurs, in module variables
 // (no allocation).
@@ -1237,8 +1340,13 @@ let HMV = false;
 function hashValue(v: Value): void {
   switch (typeof v) {
     case 'number':
-      H1 = fmix(mix(mix(SEED1, TAG_INT), v | 0));
-      H2 = fmix(mix(mix(SEED2, TAG_INT), Math.imul(v | 0, 0x9e3779b1)));
+      if ((v | 0) === v && v >= SMALL_INT_MIN && v <= SMALL_INT_MAX) {
+        H1 = smallInt1[(v | 0) - SMALL_INT_MIN]!;
+        H2 = smallInt2[(v | 0) - SMALL_INT_MIN]!;
+      } else {
+        H1 = intLane1(v);
+        H2 = intLane2(v);
+      }
       HMV = false;
       return;
     case 'boolean':
@@ -1247,18 +1355,15 @@ function hashValue(v: Value): void {
       HMV = false;
       return;
     case 'string': {
-      let a = strCache.get(v);
-      let b: number;
-      if (a === undefined) {
-        a = hashString(v, SEED1 ^ TAG_STR);
-        b = hashString(v, SEED2 ^ TAG_STR);
-        if (strCache.size < 100_000) {
-          strCache.set(v, a);
-          strCache2.set(v, b);
-        }
-      } else b = strCache2.get(v)!;
-      H1 = a;
-      H2 = b;
+      const c = strCache.get(v);
+      if (c !== undefined) {
+        H1 = c.a;
+        H2 = c.b;
+      } else {
+        H1 = hashString(v, SEED1 ^ TAG_STR);
+        H2 = hashString(v, SEED2 ^ TAG_STR);
+        if (strCache.size < STR_CACHE_LIMIT) strCache.set(v, { a: H1, b: H2 });
+      }
       HMV = false;
       return;
     }
@@ -1317,9 +1422,15 @@ function hashFcn(f: TupleValue | RecordValue | FcnValue): void {
     const es = f.elems;
     n = es.length;
     for (let i = 0; i < n; i++) {
-      hashValue(i + 1);
-      const k1 = H1;
-      const k2 = H2;
+      let k1: number;
+      let k2: number;
+      if (i < SMALL_INT_MAX) {
+        k1 = smallInt1[i + 1 - SMALL_INT_MIN]!;
+        k2 = smallInt2[i + 1 - SMALL_INT_MIN]!;
+      } else {
+        k1 = intLane1(i + 1);
+        k2 = intLane2(i + 1);
+      }
       hashValue(es[i]!);
       a = (a + pair1(k1, k2, H1, H2)) | 0;
       b = (b + pair2(k1, k2, H1, H2)) | 0;

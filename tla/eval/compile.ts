@@ -28,6 +28,10 @@ import {
   fcnApply,
   fcnExcept,
   fcnHas,
+  fcnPos,
+  fcnReplaceAt,
+  fcnValAt,
+  internName,
   isFcn,
   mkFcn,
   setOf,
@@ -47,8 +51,17 @@ export class Runtime {
   /** Next state (partially assigned while enumerating successors); null outside actions. */
   t: (Value | undefined)[] | null = null;
   slots: unknown[] = [];
+  /** The label of the action being enumerated: its name, ... */
   lblName = '';
-  lblArgs: [string, Value][] = [];
+  /**
+   * ... and its arguments: entries lblBase..lblLen-1 of two parallel stacks (names, values),
+   * pushed by the operator call that set the name and by the \E witnesses below it, popped on
+   * the way out (no allocation per witness; the label object is built only for a successor).
+   */
+  lblNames: string[] = [];
+  lblVals: Value[] = [];
+  lblBase = 0;
+  lblLen = 0;
   /** The action being evaluated, for error messages. */
   actionName = '';
   /** > 0 while a primed expression is evaluated in the next state (for error messages). */
@@ -145,7 +158,8 @@ export type Binding =
   | { readonly k: 'var'; readonly index: number; readonly name: string }
   | { readonly k: 'value'; readonly value: Value }
   | { readonly k: 'unassigned'; readonly name: string; readonly loc: Loc }
-  | { readonly k: 'slot'; readonly slot: number; readonly name: string }
+  /** param: an operator parameter, the one kind of slot that may hold a Deferred argument. */
+  | { readonly k: 'slot'; readonly slot: number; readonly name: string; readonly param?: boolean }
   | { readonly k: 'opslot'; readonly slot: number; readonly arity: number; readonly name: string }
   | { readonly k: 'letval'; readonly slot: number; readonly info: OpInfo }
   | { readonly k: 'def'; readonly info: OpInfo }
@@ -492,7 +506,9 @@ export class Compiler {
       info.slots.push(slot);
       bodyScope.map.set(
         p.name,
-        p.arity > 0 ? { k: 'opslot', slot, arity: p.arity, name: p.name } : { k: 'slot', slot, name: p.name },
+        p.arity > 0
+          ? { k: 'opslot', slot, arity: p.arity, name: p.name }
+          : { k: 'slot', slot, name: p.name, param: true },
       );
     }
     info.bodyScope = bodyScope;
@@ -584,15 +600,41 @@ export class Compiler {
           return r;
         };
       }
-      default:
+      case 3: {
+        const [a0, a1, a2] = argFns as [Fn, Fn, Fn];
+        const [p0, p1, p2] = slots as [number, number, number];
         return () => {
-          const vs = argFns.map((f) => f());
-          const old = slots.map((p) => sl[p]);
-          for (let i = 0; i < vs.length; i++) sl[slots[i]!] = vs[i];
+          const v0 = a0();
+          const v1 = a1();
+          const v2 = a2();
+          const o0 = sl[p0];
+          const o1 = sl[p1];
+          const o2 = sl[p2];
+          sl[p0] = v0;
+          sl[p1] = v1;
+          sl[p2] = v2;
           const r = h.fn!();
-          for (let i = 0; i < vs.length; i++) sl[slots[i]!] = old[i];
+          sl[p0] = o0;
+          sl[p1] = o1;
+          sl[p2] = o2;
           return r;
         };
+      }
+      default: {
+        const n = argFns.length;
+        return () => {
+          const vs: unknown[] = new Array(n);
+          for (let i = 0; i < n; i++) vs[i] = argFns[i]!();
+          const old: unknown[] = new Array(n);
+          for (let i = 0; i < n; i++) {
+            old[i] = sl[slots[i]!];
+            sl[slots[i]!] = vs[i];
+          }
+          const r = h.fn!();
+          for (let i = 0; i < n; i++) sl[slots[i]!] = old[i];
+          return r;
+        };
+      }
     }
   }
 
@@ -971,7 +1013,7 @@ export class Compiler {
         return () => v;
       }
       case 'str': {
-        const v = e.value;
+        const v = internName(e.value);
         return () => v;
       }
       case 'bool': {
@@ -1018,9 +1060,13 @@ export class Compiler {
         const bind = this.binder(e.bounds, scope, e.loc, e.quantifier === 'forall' ? '\\A' : '\\E');
         const body = this.expr(e.body, bind.scope);
         const loc = e.body.loc;
-        if (e.quantifier === 'exists')
-          return () => bind.iterate(() => isTrue(body(), 'The body of \\E', loc));
-        return () => !bind.iterate(() => !isTrue(body(), 'The body of \\A', loc));
+        // One callback per quantifier, made once (not one per evaluation).
+        if (e.quantifier === 'exists') {
+          const holds = (): boolean => isTrue(body(), 'The body of \\E', loc);
+          return () => bind.iterate(holds);
+        }
+        const fails = (): boolean => !isTrue(body(), 'The body of \\A', loc);
+        return () => !bind.iterate(fails);
       }
       case 'temporalQuant':
         throw unsupported('Temporal quantification (\\AA, \\EE)', e.loc);
@@ -1068,6 +1114,13 @@ export class Compiler {
         const pred = this.expr(e.pred, bind.scope);
         const setFn = this.expr(e.bound.set!, scope);
         const loc = e.loc;
+        // The elements kept by the evaluation in progress (one callback, made once; a nested
+        // evaluation of the same filter saves and restores it).
+        let filterOut: Value[] = [];
+        const keep = (): boolean => {
+          if (isTrue(pred(), 'The predicate of a set filter', loc)) filterOut.push(bind.current());
+          return false;
+        };
         return () => {
           const base = setFn();
           if (base instanceof SetValue && !base.isFinite()) {
@@ -1077,11 +1130,14 @@ export class Compiler {
               '{x \\in S : P}',
             );
           }
+          const saved = filterOut;
           const out: Value[] = [];
-          bind.iterate(() => {
-            if (isTrue(pred(), 'The predicate of a set filter', loc)) out.push(bind.current());
-            return false;
-          });
+          filterOut = out;
+          try {
+            bind.iterate(keep);
+          } finally {
+            filterOut = saved;
+          }
           return out.length === 0 ? EMPTY_SET : new SetEnum(out);
         };
       }
@@ -1089,12 +1145,20 @@ export class Compiler {
         const bind = this.binder(e.bounds, scope, e.loc, 'set map');
         const body = this.expr(e.body, bind.scope);
         const loc = e.loc;
+        let mapOut: Value[] = [];
+        const add = (): boolean => {
+          mapOut.push(body());
+          return false;
+        };
         return () => {
+          const saved = mapOut;
           const out: Value[] = [];
-          bind.iterate(() => {
-            out.push(body());
-            return false;
-          });
+          mapOut = out;
+          try {
+            bind.iterate(add);
+          } finally {
+            mapOut = saved;
+          }
           try {
             return setOf(out);
           } catch (x) {
@@ -1154,7 +1218,7 @@ export class Compiler {
           if (order[i]![0] === order[i - 1]![0])
             throw semantic(`Field ${order[i]![0]} appears twice in a record`, e.loc);
         }
-        const names = order.map((o) => o[0]);
+        const names = order.map((o) => internName(o[0]));
         const fs = order.map((o) => this.expr(e.fields[o[1]]!.value, scope));
         if (fs.length === 0) return () => EMPTY_TUPLE;
         return () => {
@@ -1164,7 +1228,7 @@ export class Compiler {
         };
       }
       case 'recordSet': {
-        const names = e.fields.map((f) => f.name);
+        const names = e.fields.map((f) => internName(f.name));
         const fs = e.fields.map((f) => this.expr(f.set, scope));
         const loc = e.loc;
         return () => {
@@ -1177,13 +1241,24 @@ export class Compiler {
       }
       case 'dot': {
         const r = this.expr(e.record, scope);
-        const field = e.field;
+        const field = internName(e.field);
         const loc = e.loc;
+        // Records built by one constructor share their array of names: remember where the
+        // field was in the last one seen.
+        let lastNames: readonly string[] | null = null;
+        let lastIndex = 0;
         return () => {
           const rv = r();
           if (rv instanceof RecordValue) {
             const ns = rv.names;
-            for (let i = 0; i < ns.length; i++) if (ns[i] === field) return rv.vals[i]!;
+            if (ns === lastNames) return rv.vals[lastIndex]!;
+            for (let i = 0; i < ns.length; i++) {
+              if (ns[i] === field) {
+                lastNames = ns;
+                lastIndex = i;
+                return rv.vals[i]!;
+              }
+            }
           }
           try {
             return fcnApply(rv, field);
@@ -1295,20 +1370,29 @@ export class Compiler {
     const rt = this.rt;
     const saveT = rt.t;
     const saveName = rt.lblName;
-    const saveArgs = rt.lblArgs;
+    const saveBase = rt.lblBase;
+    const saveLen = rt.lblLen;
     const savePrimed = rt.primed;
     const saveCount = rt.countCdot;
     rt.countCdot = false;
     // The real variables, then one slot per free substituted variable.
     rt.t = new Array(this.variables.length + this.freeSubst.length);
     rt.primed = 0;
+    // FOUND unwinds the binders and operator calls of act without their restores: the slots
+    // are put back, for an enumeration this ENABLED runs inside (an invariant evaluated from
+    // a successor callback may run the same compiled action).
+    const sl = rt.slots;
+    const kept = sl.slice();
     try {
       act(() => {
         throw FOUND;
       });
       return false;
     } catch (x) {
-      if (x === FOUND) return true;
+      if (x === FOUND) {
+        for (let i = 0; i < kept.length; i++) sl[i] = kept[i];
+        return true;
+      }
       if (x instanceof TlaError && /' is read before it is assigned/.test(x.message)) {
         throw new TlaError(
           x.kind,
@@ -1320,7 +1404,8 @@ export class Compiler {
     } finally {
       rt.t = saveT;
       rt.lblName = saveName;
-      rt.lblArgs = saveArgs;
+      rt.lblBase = saveBase;
+      rt.lblLen = saveLen;
       rt.primed = savePrimed;
       rt.countCdot = saveCount;
     }
@@ -1508,6 +1593,8 @@ export class Compiler {
         noArgs();
         this.noteSlot(b.slot);
         const s = b.slot;
+        // Only an operator parameter may hold an argument whose evaluation failed.
+        if (!b.param) return () => sl[s] as Value;
         return () => {
           const v = sl[s];
           if (v instanceof Deferred) throw v.error;
@@ -1622,12 +1709,18 @@ export class Compiler {
               loc,
             );
           }
+          // As in runEnabled: the slots are put back after FOUND.
+          const sl = rt.slots;
+          const kept = sl.slice();
           try {
             act(() => {
               throw FOUND;
             });
           } catch (x) {
-            if (x === FOUND) return true;
+            if (x === FOUND) {
+              for (let i = 0; i < kept.length; i++) sl[i] = kept[i];
+              return true;
+            }
             throw x;
           }
           return false;
@@ -1646,6 +1739,23 @@ export class Compiler {
         return () => isTrue(a(), 'A disjunct', loc) || isTrue(c(), 'A disjunct', loc);
       }
       case '=': {
+        const lit = e.args.length === 2 ? (literalOf(e.args[1]!) ?? literalOf(e.args[0]!)) : undefined;
+        if (lit !== undefined) {
+          // x = "label", x = 3, x = TRUE: a primitive equals only a primitive of its kind (===);
+          // other kinds still go through equals (its error for incomparable values).
+          const x = this.expr(literalOf(e.args[1]!) !== undefined ? e.args[0]! : e.args[1]!, scope);
+          const kind = typeof lit;
+          return () => {
+            const v = x();
+            if (v === lit) return true;
+            if (typeof v === kind) return false;
+            try {
+              return equals(v, lit);
+            } catch (err) {
+              throw attachLoc(err, loc);
+            }
+          };
+        }
         const [a, c] = this.args2(e, scope);
         return () => {
           const x = a();
@@ -1757,6 +1867,8 @@ export class Compiler {
       case 2: {
         const f = bi.fn as (a: Value, b: Value) => Value;
         const [a, c] = fs as [Fn, Fn];
+        const fast = intOp(op, a, c, f, loc);
+        if (fast) return fast;
         return () => {
           const x = a();
           const y = c();
@@ -1793,7 +1905,7 @@ export class Compiler {
     const updates = e.updates.map((u) => {
       const keys = u.path.map((step): Fn => {
         if (step.kind === 'field') {
-          const name = step.name;
+          const name = internName(step.name);
           return () => name;
         }
         if (step.args.length === 1) return this.expr(step.args[0]!, scope);
@@ -1816,22 +1928,51 @@ export class Compiler {
       const key = kv[i]!;
       if (!isFcn(fv))
         throw new TlaError('eval', `EXCEPT applied to ${describeValue(fv)}, which is not a function`, loc);
-      // TLC leaves a function unchanged when the EXCEPT path is not in its domain.
-      if (!fcnHas(fv, key)) return fv;
-      const old = fcnApply(fv, key);
-      let nv: Value;
-      if (i === keys.length - 1) {
-        const o = sl[u.atSlot];
-        sl[u.atSlot] = old;
-        nv = u.val();
-        sl[u.atSlot] = o;
-      } else nv = upd(old, keys, i + 1, kv, u);
-      return fcnExcept(fv, key, nv);
+      if (fv instanceof LazyFcn) {
+        // TLC leaves a function unchanged when the EXCEPT path is not in its domain.
+        if (!fcnHas(fv, key)) return fv;
+        return fcnExcept(fv, key, updValue(fcnApply(fv, key), keys, i, kv, u));
+      }
+      const pos = fcnPos(fv, key);
+      if (pos < 0) return fv;
+      const old = fcnValAt(fv, pos);
+      const nv = updValue(old, keys, i, kv, u);
+      // The same value again (`![k] = @`, or an IF that keeps it): the function is unchanged.
+      return nv === old ? fv : fcnReplaceAt(fv, pos, nv);
     };
+    const updValue = (
+      old: Value,
+      keys: readonly Fn[],
+      i: number,
+      kv: Value[],
+      u: { atSlot: number; val: Fn },
+    ): Value => {
+      if (i < keys.length - 1) return upd(old, keys, i + 1, kv, u);
+      const o = sl[u.atSlot];
+      sl[u.atSlot] = old;
+      const nv = u.val();
+      sl[u.atSlot] = o;
+      return nv;
+    };
+    if (updates.length === 1 && updates[0]!.keys.length === 1) {
+      // [f EXCEPT ![k] = e], the common form: no array of keys.
+      const u = updates[0]!;
+      const k0 = u.keys[0]!;
+      return () => {
+        const fv = f();
+        const kv = [k0()];
+        try {
+          return upd(fv, u.keys, 0, kv, u);
+        } catch (x) {
+          throw attachLoc(x, loc);
+        }
+      };
+    }
     return () => {
       let fv = f();
       for (const u of updates) {
-        const kv = u.keys.map((k) => k());
+        const kv: Value[] = new Array(u.keys.length);
+        for (let i = 0; i < kv.length; i++) kv[i] = u.keys[i]!();
         try {
           fv = upd(fv, u.keys, 0, kv, u);
         } catch (x) {
@@ -2071,6 +2212,32 @@ export class Compiler {
         sl[slot] = o;
         return false;
       };
+    } else if (parts.length === 2 && !parts[0]!.tuple && !parts[1]!.tuple) {
+      // \E x \in S, y \in T: two nested loops (T is evaluated again for each x, as it may use x).
+      const p0 = parts[0]!;
+      const p1 = parts[1]!;
+      const s0 = p0.slots[0]!;
+      const s1 = p1.slots[0]!;
+      iterate = (cb) => {
+        const o0 = sl[s0];
+        const o1 = sl[s1];
+        const es0 = elems(p0);
+        for (let i = 0; i < es0.length; i++) {
+          sl[s0] = es0[i]!;
+          const es1 = elems(p1);
+          for (let j = 0; j < es1.length; j++) {
+            sl[s1] = es1[j]!;
+            if (cb()) {
+              sl[s0] = o0;
+              sl[s1] = o1;
+              return true;
+            }
+          }
+        }
+        sl[s0] = o0;
+        sl[s1] = o1;
+        return false;
+      };
     } else {
       iterate = (cb) => {
         const old = save();
@@ -2155,26 +2322,49 @@ export class Compiler {
         if (e.quantifier === 'forall') break;
         const bind = this.binder(e.bounds, scope, e.loc, '\\E');
         const body = this.action(e.body, bind.scope, mode, split);
+        // One callback per \E, made once: the continuation of the enumeration in progress is
+        // in curK (saved and restored around it, so re-entrance is safe).
+        let curK: () => void = () => {};
         if (!split) {
+          const each = (): boolean => {
+            body(curK);
+            return false;
+          };
           return (k) => {
-            bind.iterate(() => {
-              body(k);
-              return false;
-            });
+            const saved = curK;
+            curK = k;
+            try {
+              bind.iterate(each);
+            } finally {
+              curK = saved;
+            }
           };
         }
         const names = e.bounds.flatMap((b) => b.names);
         const slots = names.map((n) => (bind.scope.map.get(n) as { slot: number }).slot);
         const sl = rt.slots;
+        const nn = names.length;
+        const each = (): boolean => {
+          const saved = rt.lblLen;
+          const ns = rt.lblNames;
+          const vs = rt.lblVals;
+          for (let i = 0; i < nn; i++) {
+            ns[saved + i] = names[i]!;
+            vs[saved + i] = sl[slots[i]!] as Value;
+          }
+          rt.lblLen = saved + nn;
+          body(curK);
+          rt.lblLen = saved;
+          return false;
+        };
         return (k) => {
-          bind.iterate(() => {
-            const args = rt.lblArgs;
-            const saved = args.length;
-            for (let i = 0; i < names.length; i++) args.push([names[i]!, sl[slots[i]!] as Value]);
-            body(k);
-            args.length = saved;
-            return false;
-          });
+          const saved = curK;
+          curK = k;
+          try {
+            bind.iterate(each);
+          } finally {
+            curK = saved;
+          }
         };
       }
       case 'if': {
@@ -2493,27 +2683,49 @@ export class Compiler {
       const vs = targets.map((t) => (t as { v: number }).v);
       const n = vs.length;
       const fused =
-        (rest: Act): Act =>
-        (k) => {
-          const t = rt.t!;
-          const s = rt.s!;
-          // The variables this conjunct assigned (and must unassign afterwards).
-          const assigned: number[] = [];
-          let ok = true;
-          for (let i = 0; i < n; i++) {
-            const v = vs[i]!;
-            const cur = t[v];
-            if (cur === undefined) {
-              t[v] = s[v];
-              assigned.push(v);
-            } else if (!equals(cur, s[v]!)) {
-              ok = false;
-              break;
-            }
-          }
-          if (ok) rest(k);
-          for (let i = 0; i < assigned.length; i++) t[assigned[i]!] = undefined;
-        };
+        n <= 30
+          ? (rest: Act): Act =>
+              (k) => {
+                const t = rt.t!;
+                const s = rt.s!;
+                // The variables this conjunct assigned (bit i: vs[i]), to unassign afterwards.
+                let assigned = 0;
+                let ok = true;
+                for (let i = 0; i < n; i++) {
+                  const v = vs[i]!;
+                  const cur = t[v];
+                  if (cur === undefined) {
+                    t[v] = s[v];
+                    assigned |= 1 << i;
+                  } else if (cur !== s[v] && !equals(cur, s[v]!)) {
+                    ok = false;
+                    break;
+                  }
+                }
+                if (ok) rest(k);
+                for (let i = 0; assigned !== 0; i++, assigned >>>= 1) if (assigned & 1) t[vs[i]!] = undefined;
+              }
+          : (rest: Act): Act =>
+              (k) => {
+                const t = rt.t!;
+                const s = rt.s!;
+                // The variables this conjunct assigned (and must unassign afterwards).
+                const assigned: number[] = [];
+                let ok = true;
+                for (let i = 0; i < n; i++) {
+                  const v = vs[i]!;
+                  const cur = t[v];
+                  if (cur === undefined) {
+                    t[v] = s[v];
+                    assigned.push(v);
+                  } else if (!equals(cur, s[v]!)) {
+                    ok = false;
+                    break;
+                  }
+                }
+                if (ok) rest(k);
+                for (let i = 0; i < assigned.length; i++) t[assigned[i]!] = undefined;
+              };
       const act = fused((k) => k());
       this.fusable.set(act, fused);
       return act;
@@ -2561,22 +2773,28 @@ export class Compiler {
       const vals = info.params.map((p, i) => (p.arity === 0 ? this.expr(args[i]!, scope) : null));
       return (k) => {
         const saveName = rt.lblName;
-        const saveArgs = rt.lblArgs;
-        const la: [string, Value][] = [];
+        const saveBase = rt.lblBase;
+        const saveLen = rt.lblLen;
+        let len = saveLen;
         for (let i = 0; i < vals.length; i++) {
           const f = vals[i];
           if (!f) continue;
           try {
-            la.push([info.params[i]!.name, f()]);
+            const v = f();
+            rt.lblNames[len] = info.params[i]!.name;
+            rt.lblVals[len] = v;
+            len++;
           } catch {
             // An argument that cannot be evaluated before the action runs is left out of the label.
           }
         }
         rt.lblName = info.name;
-        rt.lblArgs = la;
+        rt.lblBase = saveLen;
+        rt.lblLen = len;
         sub(k);
         rt.lblName = saveName;
-        rt.lblArgs = saveArgs;
+        rt.lblBase = saveBase;
+        rt.lblLen = saveLen;
       };
     }
     this.ensureOp(info);
@@ -2604,32 +2822,173 @@ export class Compiler {
     const params = info.params;
     if (!split) {
       if (n === 0) return body;
+      if (n === 1) {
+        const f0 = argFns[0]!;
+        const p0 = slots[0]!;
+        return (k) => {
+          const v0 = f0();
+          const o0 = sl[p0];
+          sl[p0] = v0;
+          body(k);
+          sl[p0] = o0;
+        };
+      }
       return (k) => {
-        const vs = argFns.map((f) => f());
-        const old = slots.map((p) => sl[p]);
-        for (let i = 0; i < n; i++) sl[slots[i]!] = vs[i];
+        const vs: unknown[] = new Array(n);
+        for (let i = 0; i < n; i++) vs[i] = argFns[i]!();
+        const old: unknown[] = new Array(n);
+        for (let i = 0; i < n; i++) {
+          old[i] = sl[slots[i]!];
+          sl[slots[i]!] = vs[i];
+        }
         body(k);
         for (let i = 0; i < n; i++) sl[slots[i]!] = old[i];
       };
     }
+    // The label: this operator's name, its (value) parameters as arguments.
+    const labelParam = params.map((p) => p.arity === 0);
+    const paramNames = params.map((p) => p.name);
+    if (n === 0) {
+      return (k) => {
+        const saveName = rt.lblName;
+        const saveBase = rt.lblBase;
+        const saveLen = rt.lblLen;
+        rt.lblName = labelName;
+        rt.lblBase = saveLen;
+        body(k);
+        rt.lblName = saveName;
+        rt.lblBase = saveBase;
+        rt.lblLen = saveLen;
+      };
+    }
+    if (n === 1) {
+      const f0 = argFns[0]!;
+      const p0 = slots[0]!;
+      const label0 = labelParam[0]!;
+      const name0 = paramNames[0]!;
+      return (k) => {
+        const v0 = f0();
+        const o0 = sl[p0];
+        sl[p0] = v0;
+        const saveName = rt.lblName;
+        const saveBase = rt.lblBase;
+        const saveLen = rt.lblLen;
+        rt.lblName = labelName;
+        rt.lblBase = saveLen;
+        if (label0 && !(v0 instanceof Deferred)) {
+          rt.lblNames[saveLen] = name0;
+          rt.lblVals[saveLen] = v0;
+          rt.lblLen = saveLen + 1;
+        }
+        body(k);
+        rt.lblName = saveName;
+        rt.lblBase = saveBase;
+        rt.lblLen = saveLen;
+        sl[p0] = o0;
+      };
+    }
     return (k) => {
-      const vs = argFns.map((f) => f());
-      const old = slots.map((p) => sl[p]);
-      for (let i = 0; i < n; i++) sl[slots[i]!] = vs[i];
+      const vs: unknown[] = new Array(n);
+      for (let i = 0; i < n; i++) vs[i] = argFns[i]!();
+      const old: unknown[] = new Array(n);
+      for (let i = 0; i < n; i++) {
+        old[i] = sl[slots[i]!];
+        sl[slots[i]!] = vs[i];
+      }
       const saveName = rt.lblName;
-      const saveArgs = rt.lblArgs;
+      const saveBase = rt.lblBase;
+      const saveLen = rt.lblLen;
       rt.lblName = labelName;
-      const la: [string, Value][] = [];
-      for (let i = 0; i < n; i++)
-        if (params[i]!.arity === 0 && !(vs[i] instanceof Deferred))
-          la.push([params[i]!.name, vs[i] as Value]);
-      rt.lblArgs = la;
+      rt.lblBase = saveLen;
+      let len = saveLen;
+      for (let i = 0; i < n; i++) {
+        if (labelParam[i] && !(vs[i] instanceof Deferred)) {
+          rt.lblNames[len] = paramNames[i]!;
+          rt.lblVals[len] = vs[i] as Value;
+          len++;
+        }
+      }
+      rt.lblLen = len;
       body(k);
       rt.lblName = saveName;
-      rt.lblArgs = saveArgs;
+      rt.lblBase = saveBase;
+      rt.lblLen = saveLen;
       for (let i = 0; i < n; i++) sl[slots[i]!] = old[i];
     };
   }
+}
+
+/** The value of a string, number or boolean literal; undefined for other expressions. */
+function literalOf(e: Expr): string | number | boolean | undefined {
+  if (e.kind === 'str') return internName(e.value);
+  if (e.kind === 'num' || e.kind === 'bool') return e.value;
+  return undefined;
+}
+
+const INT32_MAX = 2147483647;
+const INT32_MIN = -2147483648;
+
+/**
+ * The standard integer comparison or arithmetic `op` on two integers computed inline (one
+ * closure per operator, so each call site stays simple for the JIT); anything else (other
+ * kinds, a result outside TLC's 32-bit range) goes to the operator `f` for its value or its
+ * error. Null for the other operators.
+ */
+function intOp(op: string, a: Fn, c: Fn, f: (x: Value, y: Value) => Value, loc: Loc): Fn | null {
+  const slow = (x: Value, y: Value): Value => {
+    try {
+      return f(x, y);
+    } catch (err) {
+      throw attachLoc(err, loc);
+    }
+  };
+  switch (op) {
+    case '<':
+      return () => {
+        const x = a();
+        const y = c();
+        return typeof x === 'number' && typeof y === 'number' ? x < y : slow(x, y);
+      };
+    case '>':
+      return () => {
+        const x = a();
+        const y = c();
+        return typeof x === 'number' && typeof y === 'number' ? x > y : slow(x, y);
+      };
+    case '\\leq':
+      return () => {
+        const x = a();
+        const y = c();
+        return typeof x === 'number' && typeof y === 'number' ? x <= y : slow(x, y);
+      };
+    case '\\geq':
+      return () => {
+        const x = a();
+        const y = c();
+        return typeof x === 'number' && typeof y === 'number' ? x >= y : slow(x, y);
+      };
+    case '+':
+      return () => {
+        const x = a();
+        const y = c();
+        if (typeof x === 'number' && typeof y === 'number') {
+          const r = x + y;
+          if (r <= INT32_MAX && r >= INT32_MIN) return r | 0;
+        }
+        return slow(x, y);
+      };
+    case '-':
+      return () => {
+        const x = a();
+        const y = c();
+        if (typeof x === 'number' && typeof y === 'number') {
+          const r = x - y;
+          if (r <= INT32_MAX && r >= INT32_MIN) return r | 0;
+        }
+        return slow(x, y);
+      };
+  }
+  return null;
 }
 
 /** Whether one of `names` occurs inside a primed (or UNCHANGED / ENABLED / [A]_v) part of e. */

@@ -111,7 +111,12 @@ export function buildModel(
   addModule(spec.root);
   for (const m of spec.modules.values()) addModule(m);
   const findModule = (name: string, loc: Loc): Module => {
-    if (name === 'Reals') throw new TlaError('unsupported', 'The standard module Reals is not supported by Buffy\'s evaluator (TLC integers only)', loc);
+    if (name === 'Reals')
+      throw new TlaError(
+        'unsupported',
+        "The standard module Reals is not supported by Buffy's evaluator (TLC integers only)",
+        loc,
+      );
     const m = modules.get(name);
     if (!m) throw new TlaError('semantic', `Module ${name} is not loaded`, loc);
     return m;
@@ -123,7 +128,8 @@ export function buildModel(
   const collectVars = (m: Module, seen: Set<string>): void => {
     if (seen.has(m.name)) return;
     seen.add(m.name);
-    for (const e of m.extends) if (!STANDARD.has(e)) collectVars(findModule(e, { file: m.file, line: 1, col: 1 }), seen);
+    for (const e of m.extends)
+      if (!STANDARD.has(e)) collectVars(findModule(e, { file: m.file, line: 1, col: 1 }), seen);
     for (const v of m.variables) {
       if (!seenVars.has(v.name)) {
         seenVars.add(v.name);
@@ -148,7 +154,8 @@ export function buildModel(
     tlcGet: (k) => {
       if (typeof k === 'number') {
         const v = registers.get(k);
-        if (v === undefined) throw new TlaError('eval', `TLCGet(${k}): register ${k} was never set with TLCSet`);
+        if (v === undefined)
+          throw new TlaError('eval', `TLCGet(${k}): register ${k} was never set with TLCSet`);
         return v;
       }
       if (k === 'level') return modelRef.m!.tlcLevel;
@@ -156,10 +163,17 @@ export function buildModel(
       // TLC reads a Java system property; its default is the key itself. The one property
       // specs test is the switch of action composition, which is always on here.
       if (typeof k === 'string' && k.startsWith('-D')) return k === CDOT_PROPERTY ? 'true' : k;
-      throw new TlaError('unsupported', `TLCGet(${describeValue(k)}) is not supported (only integer registers, "level", "config" and "-D<property>")`);
+      throw new TlaError(
+        'unsupported',
+        `TLCGet(${describeValue(k)}) is not supported (only integer registers, "level", "config" and "-D<property>")`,
+      );
     },
     tlcSet: (k, v) => {
-      if (typeof k !== 'number') throw new TlaError('unsupported', `TLCSet(${describeValue(k)}, ...) is not supported (only integer registers)`);
+      if (typeof k !== 'number')
+        throw new TlaError(
+          'unsupported',
+          `TLCSet(${describeValue(k)}, ...) is not supported (only integer registers)`,
+        );
       registers.set(k, v);
     },
   });
@@ -183,13 +197,20 @@ export function buildModel(
     const visit = (m: Module): void => {
       if (seen.has(m.name)) return;
       seen.add(m.name);
-      for (const e of m.extends) if (!STANDARD.has(e)) visit(findModule(e, { file: m.file, line: 1, col: 1 }));
-      for (const c of m.constants) scope.map.set(c.name, subst(c.name) ?? { k: 'unassigned', name: c.name, loc: c.loc });
+      for (const e of m.extends)
+        if (!STANDARD.has(e)) visit(findModule(e, { file: m.file, line: 1, col: 1 }));
+      for (const c of m.constants)
+        scope.map.set(c.name, subst(c.name) ?? { k: 'unassigned', name: c.name, loc: c.loc });
       for (const v of m.variables) {
         if (root) scope.map.set(v.name, { k: 'var', index: variables.indexOf(v.name), name: v.name });
         else {
           const b = subst(v.name);
-          if (!b) throw new TlaError('semantic', `INSTANCE of ${mod.name}: its variable ${v.name} has no substitution and no same-named variable or definition to stand for it`, v.loc);
+          if (!b)
+            throw new TlaError(
+              'semantic',
+              `INSTANCE of ${mod.name}: its variable ${v.name} has no substitution and no same-named variable or definition to stand for it`,
+              v.loc,
+            );
           // Marked as a variable's substitution: free under an ENABLED inside the instance (TLC).
           scope.map.set(v.name, b.k === 'alias' ? { ...b, variable: v.name } : b);
         }
@@ -202,7 +223,11 @@ export function buildModel(
           (name) => {
             const ex = subs.get(name);
             if (ex) return { k: 'alias', expr: ex, scope };
-            if (!scope.lookup(name) && !m.constants.some((c) => c.name === name) && !m.variables.some((v) => v.name === name)) {
+            if (
+              !scope.lookup(name) &&
+              !m.constants.some((c) => c.name === name) &&
+              !m.variables.some((v) => v.name === name)
+            ) {
               return undefined;
             }
             return { k: 'alias', expr: { kind: 'name', name, loc: inst.loc }, scope };
@@ -217,7 +242,8 @@ export function buildModel(
           }
         }
       });
-      if (withAssumptions) for (const a of m.assumptions) assumptions.push({ expr: a.expr, scope, loc: a.expr.loc });
+      if (withAssumptions)
+        for (const a of m.assumptions) assumptions.push({ expr: a.expr, scope, loc: a.expr.loc });
     };
     visit(mod);
     return scope;
@@ -231,7 +257,8 @@ export function buildModel(
   const collectConsts = (m: Module, seen: Set<string>): void => {
     if (seen.has(m.name)) return;
     seen.add(m.name);
-    for (const e of m.extends) if (!STANDARD.has(e)) collectConsts(findModule(e, { file: m.file, line: 1, col: 1 }), seen);
+    for (const e of m.extends)
+      if (!STANDARD.has(e)) collectConsts(findModule(e, { file: m.file, line: 1, col: 1 }), seen);
     for (const c of m.constants) declared.add(c.name);
   };
   collectConsts(spec.root, new Set());
@@ -241,7 +268,11 @@ export function buildModel(
     const a = constants.get(name);
     if (!a) return undefined;
     if (a.kind === 'value') return { k: 'value', value: a.value };
-    return { k: 'alias', expr: { kind: 'name', name: a.name, loc: { file: spec.root.file, line: 0, col: 0 } }, scope: rootScope };
+    return {
+      k: 'alias',
+      expr: { kind: 'name', name: a.name, loc: { file: spec.root.file, line: 0, col: 0 } },
+      scope: rootScope,
+    };
   };
   buildScope(spec.root, constantBinding, true, true, rootScope);
   // Definitions replaced by values or other operators in the model.
@@ -256,7 +287,11 @@ export function buildModel(
     if (!rootScope.lookup(repl) && !builtins.has(repl)) {
       throw new TlaError('config', `Cannot replace ${name} by ${repl}: ${repl} is not defined`);
     }
-    modelOverrides.set(name, { k: 'alias', expr: { kind: 'name', name: repl, loc: { file: spec.root.file, line: 0, col: 0 } }, scope: rootScope });
+    modelOverrides.set(name, {
+      k: 'alias',
+      expr: { kind: 'name', name: repl, loc: { file: spec.root.file, line: 0, col: 0 } },
+      scope: rootScope,
+    });
   }
 
   const rt = compiler.rt;
@@ -279,11 +314,17 @@ export function buildModel(
     for (const [slot, v] of ctx.binds) rt.slots[slot] = v;
   };
   /** Runs f with rt.s/rt.t set, restoring the previous evaluation context afterwards (re-entrance from emit callbacks). */
-  const withStates = <T>(s: (Value | undefined)[] | null, t: (Value | undefined)[] | null, f: () => T, stable = true): T => {
+  const withStates = <T>(
+    s: (Value | undefined)[] | null,
+    t: (Value | undefined)[] | null,
+    f: () => T,
+    stable = true,
+  ): T => {
     const saveS = rt.s;
     const saveT = rt.t;
     const saveName = rt.lblName;
-    const saveArgs = rt.lblArgs;
+    const saveBase = rt.lblBase;
+    const saveLen = rt.lblLen;
     const saveAction = rt.actionName;
     const saveStable = rt.stable;
     const saveEpoch = rt.epoch;
@@ -309,7 +350,8 @@ export function buildModel(
       rt.s = saveS;
       rt.t = saveT;
       rt.lblName = saveName;
-      rt.lblArgs = saveArgs;
+      rt.lblBase = saveBase;
+      rt.lblLen = saveLen;
       rt.actionName = saveAction;
       rt.stable = saveStable;
       rt.epoch = saveEpoch;
@@ -320,7 +362,8 @@ export function buildModel(
   const names = new Map<string, Expr>();
   const rootCtx: Ctx = { scope: rootScope, binds: [] };
 
-  const describeExpr = (e: Expr): string => (e.kind === 'name' ? e.name : e.kind === 'apply' ? e.op : `the action at ${formatLoc(e.loc)}`);
+  const describeExpr = (e: Expr): string =>
+    e.kind === 'name' ? e.name : e.kind === 'apply' ? e.op : `the action at ${formatLoc(e.loc)}`;
 
   const model: Model = {
     variables,
@@ -334,7 +377,8 @@ export function buildModel(
       if (!e) {
         const b = rootScope.lookup(name);
         if (!b) throw new TlaError('config', `${name} is not defined in module ${spec.root.name}`);
-        const loc = b.k === 'def' || b.k === 'fcndef' ? b.info.loc : { file: spec.root.file, line: 1, col: 1 };
+        const loc =
+          b.k === 'def' || b.k === 'fcndef' ? b.info.loc : { file: spec.root.file, line: 1, col: 1 };
         e = { kind: 'name', name, loc };
         names.set(name, e);
       }
@@ -355,7 +399,8 @@ export function buildModel(
         args = expr.args;
       } else return null;
       if (!b) return null;
-      if (b.k === 'alias' && args.length === 0) return { expr: b.expr, ctx: { scope: b.scope, binds: ctx.binds } };
+      if (b.k === 'alias' && args.length === 0)
+        return { expr: b.expr, ctx: { scope: b.scope, binds: ctx.binds } };
       if (b.k !== 'def') return null;
       const info = b.info;
       if (info.params.length !== args.length) return null;
@@ -379,7 +424,10 @@ export function buildModel(
       // Build the root module's instances without parameters, so that their ASSUMEs are known.
       for (const [name, b] of rootScope.map) {
         if (b.k === 'instance' && b.info.def.params.length === 0 && !b.info.built) {
-          compiler.resolveInstancePath({ kind: 'moduleRef', path: [{ name, args: [] }], op: name, args: [], loc: b.info.def.loc }, rootScope);
+          compiler.resolveInstancePath(
+            { kind: 'moduleRef', path: [{ name, args: [] }], op: name, args: [], loc: b.info.def.loc },
+            rootScope,
+          );
         }
       }
       for (const a of assumptions) {
@@ -389,7 +437,11 @@ export function buildModel(
         const v = withStates(null, null, f);
         if (v === true) continue;
         if (v === false) throw new TlaError('eval', `Assumption at ${formatLoc(a.loc)} is false`, a.loc);
-        throw new TlaError('eval', `Assumption at ${formatLoc(a.loc)} is not a boolean: it evaluated to ${describeValue(v)}`, a.loc);
+        throw new TlaError(
+          'eval',
+          `Assumption at ${formatLoc(a.loc)} is not a boolean: it evaluated to ${describeValue(v)}`,
+          a.loc,
+        );
       }
     },
     initStates(init, ctx, emit) {
@@ -404,7 +456,11 @@ export function buildModel(
         act(() => {
           for (let i = 0; i < nVars; i++) {
             if (s[i] === undefined) {
-              throw new TlaError('eval', `The initial predicate ${describeExpr(init)} does not assign a value to the variable ${variables[i]}`, init.loc);
+              throw new TlaError(
+                'eval',
+                `The initial predicate ${describeExpr(init)} does not assign a value to the variable ${variables[i]}`,
+                init.loc,
+              );
             }
           }
           const copy = s.slice() as Value[];
@@ -423,7 +479,8 @@ export function buildModel(
       withStates(s as Value[], t, () => {
         rt.countCdot = true;
         rt.lblName = top;
-        rt.lblArgs = [];
+        // Labels of this enumeration stack above those of an enumeration it runs inside.
+        rt.lblBase = rt.lblLen;
         rt.actionName = top;
         try {
           act(() => {
@@ -437,7 +494,9 @@ export function buildModel(
               }
             }
             const args: Record<string, Value> = {};
-            for (const [n, v] of rt.lblArgs) args[n] = v;
+            const ns = rt.lblNames;
+            const vs = rt.lblVals;
+            for (let i = rt.lblBase; i < rt.lblLen; i++) args[ns[i]!] = vs[i]!;
             const copy = t.slice() as Value[];
             const label = { name: rt.lblName, args };
             // emit may evaluate other expressions (invariants): every Model entry point
@@ -450,8 +509,16 @@ export function buildModel(
           });
         } catch (x) {
           if (x instanceof FromEmit) throw x.error;
-          if (x instanceof TlaError && x.kind === 'eval' && !x.message.includes('while computing successors')) {
-            throw new TlaError(x.kind, `${x.message}\n  while computing successors with action ${rt.lblName} of state ${showState(variables, s)}`, x.loc);
+          if (
+            x instanceof TlaError &&
+            x.kind === 'eval' &&
+            !x.message.includes('while computing successors')
+          ) {
+            throw new TlaError(
+              x.kind,
+              `${x.message}\n  while computing successors with action ${rt.lblName} of state ${showState(variables, s)}`,
+              x.loc,
+            );
           }
           throw x;
         }
