@@ -7,6 +7,8 @@
 // initializer -> worker: rejected, assign, connect, start, stopSources, poll, stop,
 //   rewind and commit (to the source worker)
 // `buffy shutdown` -> initializer: shutdown;  initializer -> it: shutdownDone | error
+// `buffy dashboard --control` -> initializer: members (any number of times on one connection);
+//   initializer -> it: membersAre (workers, their metrics addresses, membership events)
 //
 // Membership rounds: `assign` (epoch, partition table, peers with their incarnations) goes to
 // every worker that is up; each closes its channels to peers whose incarnation changed and
@@ -60,6 +62,8 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
     durable: offsets.optional(),
     /** Set when the worker runs with exactly-once (a store). */
     exactlyOnce: z.boolean().optional(),
+    /** Where the worker serves its metrics (buffy node --metrics), if it does. */
+    metrics: address.optional(),
   }),
   z.object({ t: z.literal('assigned'), epoch }),
   z.object({ t: z.literal('ready'), epoch: epoch.optional() }),
@@ -109,6 +113,33 @@ export const controlMessageSchema = z.discriminatedUnion('t', [
   z.object({ t: z.literal('poll'), round: z.number().int() }),
   z.object({ t: z.literal('stop') }),
   z.object({ t: z.literal('shutdownDone'), workers: z.array(name) }),
+  /** `buffy dashboard --control` -> initializer: the members; answered with `membersAre`. */
+  z.object({ t: z.literal('members') }),
+  z.object({
+    t: z.literal('membersAre'),
+    cluster: name,
+    /** The coordinator process (its events are numbered from 1 per process). */
+    incarnation: z.string().min(1).max(200),
+    expected: z.number().int().min(1),
+    members: z.array(z.object({ name, up: z.boolean(), metrics: address.nullable() })),
+    counts: z.object({
+      joined: z.number().int().nonnegative(),
+      down: z.number().int().nonnegative(),
+      rejoined: z.number().int().nonnegative(),
+      caught_up: z.number().int().nonnegative(),
+    }),
+    events: z
+      .array(
+        z.object({
+          seq: z.number().int().min(1),
+          timeMs: z.number(),
+          kind: z.enum(['joined', 'down', 'rejoined', 'caught_up']),
+          worker: name,
+          text: z.string().max(2000),
+        }),
+      )
+      .max(1000),
+  }),
   z.object({ t: z.literal('error'), reason: z.string() }),
 ]);
 
@@ -301,6 +332,27 @@ export async function requestShutdown(
     if (reply.t === 'shutdownDone') return reply.workers;
     if (reply.t === 'error') throw new Error(`buffy shutdown: the initializer answered: ${reply.reason}`);
     throw new Error(`buffy shutdown: unexpected answer '${reply.t}' from the initializer`);
+  } finally {
+    c.destroy('done');
+  }
+}
+
+export type MembersAnswer = Extract<ControlMessage, { t: 'membersAre' }>;
+
+/** Asks the initializer for the members, their metrics addresses and the membership events. */
+export async function requestMembers(
+  address: HostPort,
+  timeoutMs = 5000,
+  log: (m: string) => void = () => undefined,
+): Promise<MembersAnswer> {
+  const c = await connectControl(address, 'buffy dashboard --control', log, timeoutMs);
+  try {
+    c.send({ t: 'members' });
+    const reply = await c.next(timeoutMs, 'the members');
+    if (reply.t === 'membersAre') return reply;
+    if (reply.t === 'error')
+      throw new Error(`the initializer at ${address.host}:${address.port} answered: ${reply.reason}`);
+    throw new Error(`unexpected answer '${reply.t}' from the initializer at ${address.host}:${address.port}`);
   } finally {
     c.destroy('done');
   }

@@ -1,3 +1,6 @@
+// One file past 800 lines: the coordinator is one state machine whose parts (membership rounds,
+// exactly-once commits, the drain) all read and change the same member table.
+//
 // The initializer's coordinator: workers register on the control address; when all N have, a
 // membership round (see control.ts) gives every worker the partition table (round-robin over
 // the sorted names) and the peers, waits until every worker has its data channels up and tells
@@ -35,6 +38,8 @@ import type { LatencySummary } from './latency.ts';
 import { countOf } from './text.ts';
 import { fromSourceOffsets, toSourceOffsets } from './control.ts';
 import { SourceCommitTracker } from '../engine/source-commit.ts';
+import { ClusterEventLog } from '../metrics/cluster-metrics.ts';
+import type { ClusterSnapshot, ClusterView } from '../metrics/cluster-metrics.ts';
 
 export interface CoordinatorOptions {
   readonly cluster: string;
@@ -59,6 +64,8 @@ interface Member {
   readonly name: string;
   data: string;
   incarnation: string;
+  /** Its metrics address (HOST:PORT), if it serves metrics. */
+  metrics: string | null;
   /** null while the worker is down. */
   conn: ControlConnection | null;
   /** Told `start` since it registered (a running worker ignores another one). */
@@ -116,7 +123,7 @@ export interface CoordinatorResult {
 /** How long a rewind makes later gap reports of the same source redundant. */
 const REWIND_QUIET_MS = 1000;
 
-export class Coordinator {
+export class Coordinator implements ClusterView {
   private readonly members = new Map<string, Member>();
   private phase: Phase = 'registering';
   /** The first round completed: the member set is fixed, the workers run. */
@@ -146,10 +153,21 @@ export class Coordinator {
   readonly done: Promise<CoordinatorResult>;
   address: HostPort | null = null;
   private readonly nowMs: () => number;
+  /** Membership events: counted (buffy_cluster_worker_events_total), kept for the dashboard. */
+  private readonly events: ClusterEventLog;
 
   constructor(private readonly o: CoordinatorOptions) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.nowMs = o.nowMs ?? (() => Date.now());
+    this.events = new ClusterEventLog(`${o.initializer}:${process.pid}:${this.nowMs()}`, this.nowMs);
+  }
+
+  /** The membership as the initializer's metrics and `buffy dashboard --control` see it. */
+  clusterSnapshot(): ClusterSnapshot {
+    const members = [...this.members.values()]
+      .sort((a, b) => (a.name < b.name ? -1 : 1))
+      .map((m) => ({ name: m.name, up: m.conn !== null, metrics: m.metrics }));
+    return this.events.snapshot(this.o.workers, members);
   }
 
   async listen(): Promise<HostPort> {
@@ -170,6 +188,17 @@ export class Coordinator {
       if (member) return this.onMemberMessage(member, m);
       if (m.t === 'register') {
         member = this.register(conn, m, remote);
+        return;
+      }
+      if (m.t === 'members') {
+        const v = this.clusterSnapshot();
+        conn.send({
+          t: 'membersAre',
+          cluster: this.o.cluster,
+          ...v,
+          members: [...v.members],
+          events: v.events.slice(-1000),
+        });
         return;
       }
       if (m.t === 'shutdown') {
@@ -197,6 +226,11 @@ export class Coordinator {
     if (member.stopped || this.phase === 'done') return;
     if (!this.clusterStarted && this.phase === 'registering') {
       this.members.delete(member.name);
+      this.events.add(
+        'down',
+        member.name,
+        `worker ${member.name} went away before the cluster was complete (${reason})`,
+      );
       this.o.log.warn(
         `worker '${member.name}' went away before the cluster was complete (${reason}); waiting for a replacement`,
       );
@@ -216,6 +250,7 @@ export class Coordinator {
       return;
     }
     member.downSinceMs = this.nowMs();
+    this.events.add('down', member.name, `worker ${member.name} is down (its control connection: ${reason})`);
     this.o.log.warn(
       `worker '${member.name}' is down (its control connection: ${reason}); the others keep running; waiting for it to register again`,
     );
@@ -283,6 +318,7 @@ export class Coordinator {
       const restarted = existing.incarnation !== incarnation;
       existing.conn = conn;
       existing.data = m.data;
+      existing.metrics = m.metrics ?? null;
       existing.incarnation = incarnation;
       existing.started = !restarted && existing.started;
       existing.counters = null;
@@ -294,6 +330,11 @@ export class Coordinator {
       this.o.log.info(
         `worker '${m.worker}' registered again (${restarted ? 'a restarted process' : 'the same process'}, data ${m.data}) after ${(downMs / 1000).toFixed(1)} s down`,
       );
+      this.events.add(
+        'rejoined',
+        m.worker,
+        `worker ${m.worker} rejoined (${restarted ? 'a restarted process' : 'the same process'}${m.metrics ? `, metrics at ${m.metrics}` : ''}) after ${(downMs / 1000).toFixed(1)} s down`,
+      );
       if (restarted) this.rewindFor.add(m.worker);
       if (m.durable && this.tracker) this.feedTracker(existing, m.durable);
       this.startRound(`worker '${m.worker}' is back`);
@@ -303,6 +344,7 @@ export class Coordinator {
       name: m.worker,
       data: m.data,
       incarnation,
+      metrics: m.metrics ?? null,
       conn,
       started: false,
       sourcesDone: false,
@@ -317,6 +359,11 @@ export class Coordinator {
     };
     member.catchUp = m.durable ? null : this.catchUpTarget(member);
     this.members.set(m.worker, member);
+    this.events.add(
+      'joined',
+      m.worker,
+      `worker ${m.worker} joined (${this.members.size} of ${this.o.workers}${m.metrics ? `, metrics at ${m.metrics}` : ''})`,
+    );
     this.o.log.info(
       `worker '${m.worker}' registered (data ${m.data}); ${this.members.size} of ${this.o.workers}`,
     );
@@ -526,6 +573,11 @@ export class Coordinator {
     const c = mem.catchUp;
     if (c && Object.entries(c.target).every(([s, v]) => (durable[s] ?? -1) >= v)) {
       mem.catchUp = null;
+      this.events.add(
+        'caught_up',
+        mem.name,
+        `worker ${mem.name} caught up: its durable watermarks reach the cluster's, ${((this.nowMs() - c.sinceMs) / 1000).toFixed(2)} s after it registered`,
+      );
       this.o.log.info(
         `worker '${mem.name}' caught up: its durable watermarks reach ${JSON.stringify(c.target)}, the highest of the cluster when it registered, ${((this.nowMs() - c.sinceMs) / 1000).toFixed(2)} s after it registered`,
       );

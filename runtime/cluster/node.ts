@@ -434,6 +434,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     });
     controlAddress = await coordinator.listen();
     o.onListening?.('control', controlAddress);
+    metering?.metrics.attachCluster(coordinator);
   }
 
   plane.server = await listenChannels(
@@ -528,6 +529,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       incarnation,
       ...(store ? { exactlyOnce: true } : {}),
       ...(durable ? { durable: toSourceOffsets(durable) } : {}),
+      ...(metricsServer ? { metrics: formatAddress(connectHost(metricsServer.address)) } : {}),
     });
   };
 

@@ -14,7 +14,7 @@ export const DASHBOARD_PAGE = `<!doctype html>
   table { border-collapse: collapse; } td, th { padding: 3px 8px; border-bottom: 1px solid #eee; text-align: right; }
   th { background: #f0f0f0; } td.l, th.l { text-align: left; }
   .up { color: #080; } .down { color: #b00; font-weight: bold; }
-  #events li { margin: 2px 0; } .ev-left { color: #b00; } .ev-backpressure { color: #a60; }
+  #events li { margin: 2px 0; } .ev-left, .ev-down { color: #b00; } .ev-rejoined, .ev-caught_up { color: #070; } .ev-backpressure { color: #a60; }
   svg text { font: 11px system-ui, sans-serif; }
 </style>
 </head>

@@ -5,16 +5,21 @@
 // state as JSON at /api/state. Cluster-wide percentiles come from merging the workers'
 // HdrHistograms, not from averaging percentiles.
 import http from 'node:http';
-import { formatAddress, listen } from '../net/tcp-channel.ts';
+import { formatAddress, listen, parseHostPort } from '../net/tcp-channel.ts';
 import type { HostPort } from '../net/tcp-channel.ts';
 import type { Clock } from '../types.ts';
 import { PERCENTILES, mergeHistograms } from '../metrics/step-meter.ts';
 import type { WorkerSnapshot } from '../metrics/worker-metrics.ts';
+import type { ClusterEvent, ClusterSnapshot } from '../metrics/cluster-metrics.ts';
+import { requestMembers } from '../cluster/control.ts';
 import { DASHBOARD_PAGE } from './page.ts';
 
 export interface DashboardOptions {
   /** The workers' metrics addresses (`buffy node --metrics`). */
-  readonly targets: readonly HostPort[];
+  readonly targets?: readonly HostPort[];
+  /** The initializer's control address: the workers and their metrics addresses are asked of
+   * it at every poll (a restarted worker's new address is followed). */
+  readonly control?: HostPort;
   readonly listen: HostPort;
   readonly clock: Clock;
   readonly pollMs?: number;
@@ -35,7 +40,9 @@ export interface StepFigures {
 
 export interface DashboardEvent {
   readonly timeMs: number;
-  readonly kind: 'joined' | 'left' | 'back' | 'backpressure';
+  /** joined, down, rejoined, caught_up: from the initializer's coordinator; left, back: what
+   * the dashboard inferred from a metrics endpoint (only while no initializer view is known). */
+  readonly kind: 'joined' | 'down' | 'rejoined' | 'caught_up' | 'left' | 'back' | 'backpressure';
   readonly worker: string;
   readonly text: string;
 }
@@ -70,11 +77,15 @@ export interface DashboardState {
     readonly sinkP99: Readonly<Record<string, number>>;
   }>;
   readonly events: readonly DashboardEvent[];
+  /** `--control`: what asking the initializer gave last (null: not asked, or it answered). */
+  readonly controlError: string | null;
 }
 
 interface Target {
-  readonly address: HostPort;
-  readonly label: string;
+  address: HostPort;
+  label: string;
+  /** With --control: the worker this target is (its address may change). */
+  readonly member: string | null;
   last: WorkerSnapshot | null;
   previous: WorkerSnapshot | null;
   up: boolean;
@@ -88,14 +99,19 @@ const MAX_EVENTS = 200;
 export class Dashboard {
   private readonly targets: Target[];
   private readonly events: DashboardEvent[] = [];
+  /** Membership events already taken from an initializer (incarnation#seq). */
+  private readonly seen = new Set<string>();
+  private clusterKnown = false;
+  private controlError: string | null = null;
   private readonly history: Array<DashboardState['history'][number]> = [];
   private timer: ReturnType<typeof setInterval> | null = null;
   private polling = false;
 
   constructor(private readonly o: DashboardOptions) {
-    this.targets = o.targets.map((address) => ({
+    this.targets = (o.targets ?? []).map((address) => ({
       address,
       label: formatAddress(address),
+      member: null,
       last: null,
       previous: null,
       up: false,
@@ -104,10 +120,58 @@ export class Dashboard {
     }));
   }
 
-  private event(kind: DashboardEvent['kind'], worker: string, text: string): void {
-    this.events.push({ timeMs: this.o.clock.nowMs(), kind, worker, text });
+  private event(kind: DashboardEvent['kind'], worker: string, text: string, timeMs?: number): void {
+    this.events.push({ timeMs: timeMs ?? this.o.clock.nowMs(), kind, worker, text });
     if (this.events.length > MAX_EVENTS) this.events.shift();
     this.o.log?.(text);
+  }
+
+  /** The initializer's membership events not taken yet (in the order it saw them). */
+  private takeClusterEvents(incarnation: string, events: readonly ClusterEvent[]): void {
+    this.clusterKnown = true;
+    for (const e of events) {
+      const key = `${incarnation}#${e.seq}`;
+      if (this.seen.has(key)) continue;
+      this.seen.add(key);
+      this.event(e.kind, e.worker, e.text, e.timeMs);
+    }
+  }
+
+  /** --control: the members and their metrics addresses, from the initializer. */
+  private async askControl(control: HostPort): Promise<void> {
+    let answer: ClusterSnapshot;
+    try {
+      answer = await requestMembers(control, Math.max(500, (this.o.pollMs ?? 1000) - 100));
+    } catch (err) {
+      const why = (err as Error).message;
+      if (this.controlError === null)
+        this.o.log?.(`the initializer at ${formatAddress(control)} does not answer: ${why}`);
+      this.controlError = why;
+      return;
+    }
+    this.controlError = null;
+    for (const m of answer.members) {
+      if (m.metrics === null) continue;
+      const address = parseHostPort(m.metrics, `the metrics address of worker '${m.name}'`);
+      const t = this.targets.find((x) => x.member === m.name);
+      if (!t) {
+        this.targets.push({
+          address,
+          label: m.metrics,
+          member: m.name,
+          last: null,
+          previous: null,
+          up: false,
+          everUp: false,
+          error: null,
+        });
+      } else if (t.label !== m.metrics) {
+        // A restarted worker serves its metrics on a new address.
+        t.address = address;
+        t.label = m.metrics;
+      }
+    }
+    this.takeClusterEvents(answer.incarnation, answer.events);
   }
 
   /** Polls every target once. */
@@ -115,6 +179,7 @@ export class Dashboard {
     if (this.polling) return;
     this.polling = true;
     try {
+      if (this.o.control) await this.askControl(this.o.control);
       await Promise.all(this.targets.map((t) => this.pollOne(t)));
       this.record();
     } finally {
@@ -133,7 +198,8 @@ export class Dashboard {
       t.previous = t.up ? t.last : null;
       t.last = snap;
       t.error = null;
-      if (!t.up)
+      if (snap.cluster) this.takeClusterEvents(snap.cluster.incarnation, snap.cluster.events);
+      if (!t.up && !this.clusterKnown)
         this.event(
           t.everUp ? 'back' : 'joined',
           snap.worker,
@@ -155,7 +221,7 @@ export class Dashboard {
     } catch (err) {
       const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       t.error = `${url}: ${why}`;
-      if (t.up) {
+      if (t.up && !this.clusterKnown) {
         const name = t.last?.worker ?? t.label;
         this.event(
           'left',
@@ -260,6 +326,7 @@ export class Dashboard {
       partitions: { owners, counts },
       history: [...this.history],
       events: [...this.events],
+      controlError: this.controlError,
     };
   }
 

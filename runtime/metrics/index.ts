@@ -16,6 +16,14 @@ export {
 export { WorkerMetrics, CountingDeadLetters, TimedOutlet } from './worker-metrics.ts';
 export type { WorkerSnapshot, HistogramView } from './worker-metrics.ts';
 export { serveMetrics } from './server.ts';
+export { registerClusterMetrics, ClusterEventLog, CLUSTER_EVENT_KINDS } from './cluster-metrics.ts';
+export type {
+  ClusterEvent,
+  ClusterEventKind,
+  ClusterMember,
+  ClusterSnapshot,
+  ClusterView,
+} from './cluster-metrics.ts';
 export type { MetricsServer } from './server.ts';
 
 export interface WorkerMetering {

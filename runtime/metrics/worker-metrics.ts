@@ -17,6 +17,8 @@
 // plus prom-client's default process metrics (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ChannelStats } from '../net/channel.ts';
+import { registerClusterMetrics } from './cluster-metrics.ts';
+import type { ClusterSnapshot, ClusterView } from './cluster-metrics.ts';
 import type {
   Clock,
   DeadLetter,
@@ -115,6 +117,8 @@ export interface WorkerSnapshot {
   readonly engine: EngineMetrics | null;
   readonly backpressureSeconds: number;
   readonly channels: ReadonlyArray<{ readonly peer: string } & ChannelStats>;
+  /** On the initializer: its coordinator's view of the membership (absent elsewhere). */
+  readonly cluster?: ClusterSnapshot;
 }
 
 export interface HistogramView {
@@ -134,6 +138,7 @@ function view(h: StepStats['fromSource']): HistogramView {
 export class WorkerMetrics {
   readonly registry = new Registry();
   private readonly pipeline: string;
+  private cluster: ClusterView | null = null;
 
   constructor(private readonly src: WorkerMetricsSources) {
     const app = src.meter.app;
@@ -320,6 +325,13 @@ export class WorkerMetrics {
     }
   }
 
+  /** On the initializer: adds the coordinator's membership metrics (cluster-metrics.ts). */
+  attachCluster(view: ClusterView): void {
+    if (this.cluster) throw new Error('WorkerMetrics.attachCluster: a cluster view is attached already');
+    this.cluster = view;
+    registerClusterMetrics(this.registry, view);
+  }
+
   /** Prometheus text exposition format. */
   text(): Promise<string> {
     return this.registry.metrics();
@@ -352,6 +364,7 @@ export class WorkerMetrics {
       engine: src.engine(),
       backpressureSeconds: src.backpressureSeconds(),
       channels: [...(src.channels?.() ?? [])].map(([peer, s]) => ({ peer, ...s })),
+      ...(this.cluster ? { cluster: this.cluster.clusterSnapshot() } : {}),
     };
   }
 }

@@ -27,11 +27,13 @@ if (!CHROMIUM)
 
 let cluster: TestCluster | null = null;
 let dashboard: DashboardServer | null = null;
+let byControl: DashboardServer | null = null;
 let browser: Browser | null = null;
 
 afterAll(async () => {
   await browser?.close();
   await dashboard?.close();
+  await byControl?.close();
   if (cluster) {
     await cluster.shutdown().catch(() => undefined);
     await cluster.done;
@@ -81,6 +83,46 @@ describe.skipIf(!CHROMIUM)('buffy dashboard in headless Chromium', () => {
       return true;
     });
     expect(await page.getByTestId('pipeline').textContent()).toBe('word-count');
+    // The membership events come from the initializer (w1): each worker joined, once.
+    const events = async (): Promise<string> => (await page.getByTestId('events').textContent()) ?? '';
+    await until('the page shows the joins the initializer saw', async () => {
+      const e = await events();
+      return ['w1', 'w2', 'w3'].every((w) => e.includes(`worker ${w} joined`));
+    });
+    for (const w of ['w1', 'w2', 'w3'])
+      expect((await events()).split(`worker ${w} joined`).length - 1).toBe(1);
+    const clusterMetrics = async () => {
+      const s = await c.scrape('w1');
+      return {
+        up: sum(s, 'buffy_cluster_workers_up'),
+        joined: sum(s, 'buffy_cluster_worker_events_total', { event: 'joined' }),
+        down: sum(s, 'buffy_cluster_worker_events_total', { event: 'down' }),
+        rejoined: sum(s, 'buffy_cluster_worker_events_total', { event: 'rejoined' }),
+      };
+    };
+    expect(await clusterMetrics()).toEqual({ up: 3, joined: 3, down: 0, rejoined: 0 });
+    // Only the initializer has the cluster's view.
+    expect(sum(await c.scrape('w2'), 'buffy_cluster_workers_up')).toBe(0);
+
+    // buffy dashboard --control: the initializer says where the workers' metrics are.
+    const control = c.control.split(':');
+    byControl = await startDashboard({
+      control: { host: control[0]!, port: Number(control[1]) },
+      listen: { host: '127.0.0.1', port: 0 },
+      clock: createSystemClock(),
+      pollMs: 1000,
+    });
+    const ctl = byControl.dashboard;
+    await until('the --control dashboard found the 3 workers', async () => {
+      const t = ctl.state().targets;
+      return t.length === 3 && t.every((x) => x.up);
+    });
+    expect(
+      ctl
+        .state()
+        .targets.map((t) => [t.worker, t.target])
+        .sort(),
+    ).toEqual([...c.metricsUrls].map(([w, u]) => [w, new URL(u).host]).sort());
 
     // Counts shown equal the endpoints' once the cluster is idle.
     await c.send(1000);
@@ -138,8 +180,7 @@ describe.skipIf(!CHROMIUM)('buffy dashboard in headless Chromium', () => {
     process.kill(w3.pid!, 'SIGKILL');
     await until('the page shows w3 down and the event', async () => {
       const state = await page.getByTestId('worker-state-w3').textContent();
-      const events = (await page.getByTestId('events').textContent()) ?? '';
-      return state === 'down' && events.includes('worker w3 left or crashed');
+      return state === 'down' && (await events()).includes('worker w3 is down');
     });
     await page.screenshot({ path: path.join(OUT, 'dashboard-worker-killed.png'), fullPage: true });
     // buffy run --workers starts the killed worker again; the cluster goes on and stops cleanly.
@@ -149,6 +190,23 @@ describe.skipIf(!CHROMIUM)('buffy dashboard in headless Chromium', () => {
     await waitUntil('w3 back in the cluster', () =>
       c.stderr.some((l) => /running again with 'w3' back/.test(l)),
     );
+    await until('the page shows w3 rejoined', async () => (await events()).includes('worker w3 rejoined'));
+    await until('the initializer counted the down and the rejoin', async () => {
+      const m = await clusterMetrics();
+      return m.up === 3 && m.down === 1 && m.rejoined === 1 && m.joined === 3;
+    });
+    // The --control dashboard follows w3 to its new process (and metrics address).
+    await until('the --control dashboard shows the new w3 up', async () => {
+      const t = ctl.state().targets.find((x) => x.worker === 'w3');
+      return t !== undefined && t.up && t.pid !== w3.pid;
+    });
+    expect(ctl.state().targets.filter((t) => t.up)).toHaveLength(3);
+    expect(
+      ctl
+        .state()
+        .events.filter((e) => e.kind === 'rejoined')
+        .map((e) => e.worker),
+    ).toEqual(['w3']);
     await c.shutdown();
     expect(await c.done).toBe(0);
     cluster = null;
