@@ -17,7 +17,7 @@ import { parseHostPort } from '../runtime/net/tcp-channel.ts';
 import type { HostPort } from '../runtime/net/tcp-channel.ts';
 import { EMBEDDED_WORKER } from '../runtime/engine/embedded.ts';
 import { createWorkerMetering, serveMetrics } from '../runtime/metrics/index.ts';
-import { startProgress } from './progress.ts';
+import { clusterProgressOptions, startProgress } from './progress.ts';
 import { mkdirSync } from 'node:fs';
 import { DURABILITY_LEVELS, StoreError, openLmdbStore } from '../runtime/store/lmdb-store.ts';
 import type { Durability, LmdbStore } from '../runtime/store/lmdb-store.ts';
@@ -237,6 +237,8 @@ export function registerRuntimeCommands(program: Command): void {
             deadLetters: flags.deadLetters,
             ...(flags.metrics !== undefined ? { metrics: metricsAddress(flags)! } : {}),
             ...(tracing ? { nodeArgs: tracing.args } : {}),
+            // On a terminal, the progress line of the cluster (off when stderr is not one).
+            ...(process.stderr.isTTY === true ? clusterProgressOptions(() => performance.now()) : {}),
           });
           if (tracing) {
             const t = await tracing.finish();

@@ -32,6 +32,8 @@ import { appForClusterWorker } from '../connectors/index.ts';
 import { perWorkerPath } from '../connectors/file.ts';
 import { DEFAULT_DEAD_LETTERS } from '../connectors/dead-letter-file.ts';
 import { countOf } from './text.ts';
+import { parseHostPort } from '../net/tcp-channel.ts';
+import type { HostPort } from '../net/tcp-channel.ts';
 
 /** The `buffy` launcher the workers run: bin/buffy.mjs of this package, two folders up from the
  * sources (runtime/cluster/) or three from the compiled code (dist/runtime/cluster/). */
@@ -65,6 +67,10 @@ export interface LocalClusterOptions {
   readonly state?: boolean;
   /** A worker that dies is started again at most this many times (default MAX_RESTARTS). */
   readonly maxRestarts?: number;
+  /** A live view of the run (buffy run's progress line on a terminal): started once the
+   * initializer announced its control address, stopped when the initializer has exited. With
+   * it, every worker serves metrics (on any free loopback port when `metrics` is not given). */
+  readonly watch?: (control: HostPort) => () => void;
 }
 
 /** The names of the workers of a local cluster: w1 (the initializer) .. wN. */
@@ -265,7 +271,7 @@ export async function runLocalCluster(
     onStderr(`buffy run: worker stores under ${stateRoot} (removed after a clean end)`);
   }
   const metricsArgs = (name: string): string[] => {
-    const m = local.metrics;
+    const m = local.metrics ?? (local.watch ? { host: '127.0.0.1', port: 0 } : undefined);
     if (!m) return [];
     const port = m.port === 0 ? 0 : m.port + names.indexOf(name);
     if (port > 65535) throw new Error(`--metrics: port ${port} for worker '${name}' is out of range`);
@@ -410,6 +416,8 @@ export async function runLocalCluster(
       clearTimeout(timer);
     }
     for (const slot of slots.slice(1)) launch(slot);
+    const stopWatch = local.watch?.(parseHostPort(control!, 'the control address'));
+    void slots[0]!.final.then(() => stopWatch?.());
     // Once the initializer has exited for good, a worker still running has nothing to join (it
     // may still be trying to reach the initializer): it gets a few seconds to stop on its own,
     // then is killed.

@@ -58,3 +58,51 @@ describe('buffy run progress', () => {
     expect(r.stdout + r.stderr).not.toMatch(/read [\d,]+.*sunk/);
   }, 70_000);
 });
+
+describe('buffy run --workers 2 progress', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffy-progress-cluster-'));
+  const corpus = path.join(dir, 'big.txt');
+  fs.writeFileSync(corpus, fs.readFileSync(SAMPLE, 'utf8').repeat(100));
+  const args = [
+    'run',
+    APP,
+    '--workers',
+    '2',
+    '--source',
+    `file:${corpus}`,
+    '--sink',
+    'count:',
+    '--dead-letters',
+    path.join(dir, 'dl.jsonl'),
+  ];
+
+  it.skipIf(!haveScript)(
+    'is shown on a terminal, summed over the workers',
+    () => {
+      const cmd = [process.execPath, BUFFY, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
+      const r = spawnSync('script', ['-qec', cmd, '/dev/null'], { encoding: 'utf8', timeout: 90_000 });
+      expect(r.status, r.stdout).toBe(0);
+      const lines = [
+        ...r.stdout.matchAll(/\rread ([\d,]+)[^\r]*?, sunk ([\d,]+)[^\r]*?, (\d) of 2 workers up/g),
+      ];
+      expect(lines.length, r.stdout).toBeGreaterThan(0);
+      // Both workers up, by the initializer's view, while the input flows: the sinks' count
+      // (words, summed over the workers) runs ahead of the lines read.
+      const moving = lines.filter((l) => l[3] === '2' && Number(l[1]!.replace(/,/g, '')) > 0);
+      expect(moving.length, r.stdout).toBeGreaterThan(0);
+      for (const l of moving)
+        expect(Number(l[2]!.replace(/,/g, ''))).toBeGreaterThan(Number(l[1]!.replace(/,/g, '')));
+      // The workers' log lines are written over the progress line, never after it on one line.
+      expect(r.stdout.split('\u001b[K').join('')).not.toMatch(/workers up(?![\r\n]|$)/);
+    },
+    100_000,
+  );
+
+  it('is not shown when stderr is not a terminal', () => {
+    const r = spawnSync(process.execPath, [BUFFY, ...args], { encoding: 'utf8', timeout: 90_000 });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).not.toContain('\r');
+    expect(r.stderr).not.toContain('workers up');
+  }, 100_000);
+});
