@@ -101,7 +101,8 @@ export class Dashboard {
   private readonly events: DashboardEvent[] = [];
   /** Membership events already taken from an initializer (incarnation#seq). */
   private readonly seen = new Set<string>();
-  private clusterKnown = false;
+  /** --control: the initializer answered the last time it was asked. */
+  private controlAnswered = false;
   private controlError: string | null = null;
   private readonly history: Array<DashboardState['history'][number]> = [];
   private timer: ReturnType<typeof setInterval> | null = null;
@@ -126,9 +127,15 @@ export class Dashboard {
     this.o.log?.(text);
   }
 
+  /** Whether an initializer's view reports membership now (asked after a poll): then workers
+   * coming and going are the initializer's events, not inferred here (the initializer itself
+   * down is inferred: nothing else reports it). */
+  private clusterView(): boolean {
+    return this.controlAnswered || this.targets.some((x) => x.up && x.last?.cluster);
+  }
+
   /** The initializer's membership events not taken yet (in the order it saw them). */
   private takeClusterEvents(incarnation: string, events: readonly ClusterEvent[]): void {
-    this.clusterKnown = true;
     for (const e of events) {
       const key = `${incarnation}#${e.seq}`;
       if (this.seen.has(key)) continue;
@@ -147,9 +154,11 @@ export class Dashboard {
       if (this.controlError === null)
         this.o.log?.(`the initializer at ${formatAddress(control)} does not answer: ${why}`);
       this.controlError = why;
+      this.controlAnswered = false;
       return;
     }
     this.controlError = null;
+    this.controlAnswered = true;
     for (const m of answer.members) {
       if (m.metrics === null) continue;
       const address = parseHostPort(m.metrics, `the metrics address of worker '${m.name}'`);
@@ -180,14 +189,19 @@ export class Dashboard {
     this.polling = true;
     try {
       if (this.o.control) await this.askControl(this.o.control);
-      await Promise.all(this.targets.map((t) => this.pollOne(t)));
+      const inferred = await Promise.all(this.targets.map((t) => this.pollOne(t)));
+      // Once every answer is in: a target came or went, and no initializer's view reports it.
+      for (const [, kind, worker, text] of inferred.filter((x) => x !== null))
+        if (!this.clusterView()) this.event(kind, worker, text);
       this.record();
     } finally {
       this.polling = false;
     }
   }
 
-  private async pollOne(t: Target): Promise<void> {
+  /** Polls one target; returns the event its coming or going would be, were it inferred. */
+  private async pollOne(t: Target): Promise<[Target, DashboardEvent['kind'], string, string] | null> {
+    let inferred: [Target, DashboardEvent['kind'], string, string] | null = null;
     const url = `http://${t.label}/metrics.json`;
     try {
       const res = await fetch(url, {
@@ -199,12 +213,13 @@ export class Dashboard {
       t.last = snap;
       t.error = null;
       if (snap.cluster) this.takeClusterEvents(snap.cluster.incarnation, snap.cluster.events);
-      if (!t.up && !this.clusterKnown)
-        this.event(
+      if (!t.up)
+        inferred = [
+          t,
           t.everUp ? 'back' : 'joined',
           snap.worker,
           `worker ${snap.worker} ${t.everUp ? 'is back' : 'joined'} (metrics at ${t.label}, pid ${snap.pid})`,
-        );
+        ];
       t.up = true;
       t.everUp = true;
       const prev = t.previous;
@@ -221,17 +236,19 @@ export class Dashboard {
     } catch (err) {
       const why = (err as { cause?: { code?: string } }).cause?.code ?? (err as Error).message;
       t.error = `${url}: ${why}`;
-      if (t.up && !this.clusterKnown) {
+      if (t.up) {
         const name = t.last?.worker ?? t.label;
-        this.event(
+        inferred = [
+          t,
           'left',
           name,
           `worker ${name} left or crashed: its metrics at ${t.label} do not answer (${why})`,
-        );
+        ];
       }
       t.up = false;
       t.previous = null;
     }
+    return inferred;
   }
 
   private figures(
