@@ -444,6 +444,12 @@ export class Coordinator implements ClusterView {
         `cluster '${this.o.cluster}' running again${back.length > 0 ? ` with ${back.map((b) => `'${b.name}'`).join(', ')} back` : ''}${down.length > 0 ? `; still down: ${down.join(', ')}` : ''}`,
       );
     }
+    // Exactly-once: the committed offsets go to the source worker again after every round, not
+    // only when they advance (a source worker that restarted after the last advance would
+    // otherwise never hear them: its store and a TCP sender would stay behind). Idempotent.
+    if (this.exactlyOnce() && Object.keys(this.committed).length > 0) {
+      for (const r of this.sourceRunners()) r.conn?.send({ t: 'commit', committed: { ...this.committed } });
+    }
     if (this.rewindFor.size > 0) {
       const who = [...this.rewindFor].filter((n) => this.members.get(n)?.conn !== null);
       this.rewindFor.clear();

@@ -1164,6 +1164,10 @@ class Engine implements WorkerEngine {
     for (const rs of this.sources) {
       const h = rs.history[0]!;
       this.runSource(rs, eoOpts ? { offset: h.offset + 1, position: h.position } : undefined);
+      // What the store says is committed is durable everywhere downstream: the connector hears
+      // it now, not only at the next advance (a source worker restarted after its last commit,
+      // e.g. a TCP source whose sender waits for the last acknowledgement, would never hear it).
+      if (eoOpts && h.offset !== NO_MARK) rs.connector.commit?.(h.offset);
     }
   }
 

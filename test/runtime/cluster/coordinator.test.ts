@@ -394,6 +394,9 @@ describe('coordinator', () => {
     w2 = await fakeWorker(coord, 'w2', { incarnation: 'b2', durable: { '0': 8, '1': 5 } });
     await Promise.all([w1.join(), w2.join()]);
     expect(await w1.next('rewind')).toEqual({ t: 'rewind', to: { '0': 9, '1': 5 } });
+    // After the round the source worker hears the committed offsets again (unchanged here): a
+    // source worker that restarted after the last advance would not hear them otherwise.
+    expect(await w1.next('commit')).toEqual({ t: 'commit', committed: { '0': 8, '1': 4 } });
     expect(log.lines.join('\n')).toMatch(
       /rewind \(worker 'w2' restarted\): source 0 from offset 9, source 1 from offset 5/,
     );

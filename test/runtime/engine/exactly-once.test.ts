@@ -114,6 +114,34 @@ describe('recovery from the store', () => {
     expect(readFileSync(output, 'utf8')).toBe(`${want.join('\n')}\n`);
   });
 
+  it('a source is told the committed offset it resumes after, at start (not only when it advances)', async () => {
+    const commits: number[][] = [];
+    const all = lines(50);
+    registerConnector('commitprobe', {
+      createSource: () => {
+        const seen: number[] = [];
+        commits.push(seen);
+        return {
+          uri: 'commitprobe:',
+          async run(ctx) {
+            const from = ctx.resume?.offset ?? 0;
+            if (from < all.length)
+              await ctx.emit({ payloads: all.slice(from), firstOffset: from, endPosition: all.length });
+          },
+          async stop() {},
+          commit: (offset: number) => void seen.push(offset),
+        };
+      },
+    });
+    const store = new MemoryStore();
+    const r1 = await run(countApp('commitprobe:', 'count:'), store);
+    expect(r1.metrics.ingested).toBe(50);
+    expect(commits[0]!.at(-1)).toBe(49);
+    const r2 = await run(countApp('commitprobe:', 'count:'), store);
+    expect(r2.metrics.ingested).toBe(0);
+    expect(commits[1]).toEqual([49]);
+  });
+
   it('a source that replays from its start (memory:) is dropped as duplicates: state unchanged', async () => {
     const input = lines(100);
     setMemorySource('eo-in', input, 16);
