@@ -336,6 +336,17 @@ export class Coordinator implements ClusterView {
         `worker ${m.worker} rejoined (${restarted ? 'a restarted process' : 'the same process'}${m.metrics ? `, metrics at ${m.metrics}` : ''}) after ${(downMs / 1000).toFixed(1)} s down`,
       );
       if (restarted) this.rewindFor.add(m.worker);
+      // Exactly-once: a store behind what the cluster committed lost acknowledged data (a power
+      // loss with durability batch or none, or a store restored from an older copy). Nothing
+      // can bring it back (the sources resume after the committed offset): stop, and say why.
+      const behind = Object.entries(m.durable ?? {}).filter(([s, v]) => v < (this.committed[s] ?? -1));
+      if (behind.length > 0) {
+        this.o.log.error(
+          `worker '${m.worker}' registered with a store behind what the cluster committed (${behind.map(([s, v]) => `source ${s}: store ${v}, committed ${this.committed[s]}`).join('; ')}): acknowledged data is lost, as durability batch or none allows after a power loss; the cluster stops (exit 1). Restore that worker's store, or start the application again with fresh stores (--durability sync survives power loss)`,
+        );
+        this.stopAllNow();
+        return existing;
+      }
       if (m.durable && this.tracker) this.feedTracker(existing, m.durable);
       this.startRound(`worker '${m.worker}' is back`);
       return existing;

@@ -415,6 +415,26 @@ describe('coordinator', () => {
   });
 });
 
+it('exactly-once: a worker whose store is behind the committed offset stops the cluster, saying why', async () => {
+  const log = logger();
+  const coord = coordinator(log, 2, 1);
+  await coord.listen();
+  const w1 = await fakeWorker(coord, 'w1', { incarnation: 'a1', exactlyOnce: true });
+  const w2 = await fakeWorker(coord, 'w2', { incarnation: 'a2', exactlyOnce: true });
+  await Promise.all([w1.join(), w2.join()]);
+  w1.c.send({ t: 'progress', durable: { '0': 10 } });
+  w2.c.send({ t: 'progress', durable: { '0': 7 } });
+  expect(await w1.next('commit')).toEqual({ t: 'commit', committed: { '0': 7 } });
+  w2.c.destroy('killed');
+  await waitFor(() => log.lines.some((l) => /worker 'w2' is down/.test(l)));
+  // Its store lost what it had acknowledged (a power loss under durability batch).
+  await fakeWorker(coord, 'w2', { incarnation: 'b2', durable: { '0': 3 } });
+  expect(await w1.next('stop')).toEqual({ t: 'stop' });
+  expect(log.lines.join('\n')).toMatch(
+    /worker 'w2' registered with a store behind what the cluster committed \(source 0: store 3, committed 7\): acknowledged data is lost/,
+  );
+});
+
 describe('coordinator, input that ends (stopWhenSourcesDone)', () => {
   it('the sources are not stopped (they ended); a worker restarted while draining gets a rewind, then the drain ends', async () => {
     const log = logger();
