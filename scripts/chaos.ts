@@ -47,6 +47,9 @@ export interface ChaosOptions {
   /** `file` (default): the file source reads the text; `tcp`: `buffy send` sends it to the tcp:
    * source with the acknowledged protocol (it reconnects and resends what was not committed). */
   readonly source?: 'file' | 'tcp';
+  /** With `source: 'tcp'`: lines per second `buffy send` sends (`--rate`), so that the input
+   * lasts long enough for the kills to land whatever the machine's speed. */
+  readonly rate?: number;
   /** Keep the temporary directory (stores, sink files, logs). */
   readonly keep?: boolean;
   /** Give up after this long (default 300 s). */
@@ -298,6 +301,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
         path.join(dir, 'send.resume'),
         '--ack-timeout',
         String(timeoutMs),
+        ...(o.rate !== undefined ? ['--rate', String(o.rate)] : []),
       ],
       child: null,
       lines: [],
@@ -486,12 +490,13 @@ async function main(argv: readonly string[]): Promise<number> {
       workers: intFlag(argv, '--workers', 3, 2)!,
       lines: intFlag(argv, '--lines', 200_000, 1)!,
       source: flag(argv, '--source') === 'tcp' ? 'tcp' : 'file',
+      ...(flag(argv, '--rate') !== undefined ? { rate: intFlag(argv, '--rate', 1, 1)! } : {}),
       durability: durability as 'sync' | 'batch' | 'none',
       keep: argv.includes('--keep'),
     };
   } catch (err) {
     process.stderr.write(
-      `chaos: ${(err as Error).message}\nusage: npm run chaos -- --seed S [--kills N] [--workers W] [--lines L] [--durability sync|batch|none] [--source file|tcp] [--keep]\n`,
+      `chaos: ${(err as Error).message}\nusage: npm run chaos -- --seed S [--kills N] [--workers W] [--lines L] [--durability sync|batch|none] [--source file|tcp [--rate LINES/S]] [--keep]\n`,
     );
     return 2;
   }

@@ -1,6 +1,7 @@
 // The chaos test, small (npm run chaos runs the full one): word count on 3 `buffy node`
-// processes with stores, the file source on the initializer, seeded SIGKILLs (the initializer
-// among the victims) and restarts; the sink files must hold every update once against a
+// processes with stores, fed by `buffy send` (acknowledged, paced so that the input outlasts the
+// kills on a fast machine too) into the tcp: source on the initializer, seeded SIGKILLs (the
+// initializer among the victims) and restarts; the sink files must hold every update once against a
 // fault-free embedded run. The control experiment runs the same harness without stores: a kill
 // then loses counts, and the verdict must say so (the check is not vacuous).
 import fs from 'node:fs';
@@ -12,11 +13,12 @@ const onLinux = process.platform === 'linux';
 describe.skipIf(!onLinux)('chaos (real processes, seeded SIGKILLs)', () => {
   it('exactly-once: counts equal the fault-free run, no duplicate and no gap in the sinks, across kills of workers and the initializer', async () => {
     const lines: string[] = [];
-    // Seed 1 with 60000 lines kills w1 (the initializer) first, then w2 and w3.
     const r = await runChaos({
       seed: 1,
       kills: 3,
       lines: 60_000,
+      source: 'tcp',
+      rate: 6_000,
       log: (l) => lines.push(l),
       timeoutMs: 120_000,
     });
@@ -35,7 +37,8 @@ describe.skipIf(!onLinux)('chaos (real processes, seeded SIGKILLs)', () => {
     const r = await runChaos({
       seed: 1,
       kills: 1,
-      lines: 30_000,
+      // The file source, long enough that the one kill lands while the input is read.
+      lines: 200_000,
       exactlyOnce: false,
       log: (l) => lines.push(l),
       timeoutMs: 120_000,
