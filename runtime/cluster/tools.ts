@@ -138,6 +138,39 @@ export function frameLines(content: Buffer): { frames: Buffer; ends: Uint32Array
   return { frames, ends };
 }
 
+/** `buffy send --rate`: a token bucket of `rate` lines per second, with a burst of one batch (or
+ * 10 ms worth, if larger). `take(n)` answers how many of `n` lines may go now, or how long to
+ * wait (ms) before asking again when not even one may. */
+class LineRate {
+  private readonly burst: number;
+  private tokens: number;
+  private last: number;
+
+  constructor(
+    private readonly rate: number,
+    batch: number,
+    nowMs: number,
+  ) {
+    this.burst = Math.max(batch, rate / 100);
+    this.tokens = this.burst;
+    this.last = nowMs;
+  }
+
+  take(n: number, nowMs: number): { lines: number } | { waitMs: number } {
+    this.tokens = Math.min(this.burst, this.tokens + ((nowMs - this.last) * this.rate) / 1000);
+    this.last = nowMs;
+    if (this.tokens < 1) return { waitMs: Math.max(1, ((n - this.tokens) * 1000) / this.rate) };
+    const lines = Math.min(n, Math.floor(this.tokens));
+    this.tokens -= lines;
+    return { lines };
+  }
+
+  /** Lines taken and then not sent (the batch was cut shorter) go back. */
+  giveBack(n: number): void {
+    this.tokens += n;
+  }
+}
+
 /** Sends each line of a file as one frame (acknowledged by default), rate-limited by a token
  * bucket. */
 export async function sendFile(options: SendOptions): Promise<SendResult> {
@@ -198,10 +231,7 @@ async function sendPlain(
       for (const e of events) socket.on(e, done);
     });
   const started = now();
-  // Token bucket: `rate` tokens per second, burst of one batch (or 10 ms worth, if larger).
-  const burst = rate !== undefined ? Math.max(batch, rate / 100) : 0;
-  let tokens = burst;
-  let lastRefill = started;
+  const pace = rate !== undefined ? new LineRate(rate, batch, started) : null;
   let sent = 0;
   let flushed = 0;
   let bytes = 0;
@@ -213,18 +243,13 @@ async function sendPlain(
   try {
     while (sent < limit && !options.signal?.aborted && failure === null) {
       let n = Math.min(batch, limit - sent, lineCount - line);
-      if (rate !== undefined) {
-        const t = now();
-        tokens = Math.min(burst, tokens + ((t - lastRefill) * rate) / 1000);
-        lastRefill = t;
-        if (tokens < n) {
-          if (tokens < 1) {
-            await sleep(Math.max(1, ((n - tokens) * 1000) / rate));
-            continue;
-          }
-          n = Math.floor(tokens);
+      if (pace) {
+        const go = pace.take(n, now());
+        if ('waitMs' in go) {
+          await sleep(go.waitMs);
+          continue;
         }
-        tokens -= n;
+        n = go.lines;
       }
       const from = line === 0 ? 0 : ends[line - 1]!;
       const to = ends[line + n - 1]!;
@@ -334,9 +359,7 @@ async function sendAcked(
   // A resume file that cannot be written is said before anything is sent.
   save(true);
   const started = now();
-  const burst = rate !== undefined ? Math.max(batch, rate / 100) : 0;
-  let tokens = burst;
-  let lastRefill = started;
+  const pace = rate !== undefined ? new LineRate(rate, batch, started) : null;
   let lastProgress = started;
   let firstConnection = true;
   let busyNoted = false;
@@ -562,18 +585,13 @@ async function sendAcked(
         }
         const line = cursor % lineCount;
         let n = Math.min(batch, limit - cursor, lineCount - line);
-        if (rate !== undefined) {
-          const t = now();
-          tokens = Math.min(burst, tokens + ((t - lastRefill) * rate) / 1000);
-          lastRefill = t;
-          if (tokens < n) {
-            if (tokens < 1) {
-              await sleep(Math.max(1, ((n - tokens) * 1000) / rate));
-              continue;
-            }
-            n = Math.floor(tokens);
+        if (pace) {
+          const go = pace.take(n, now());
+          if ('waitMs' in go) {
+            await sleep(go.waitMs);
+            continue;
           }
-          tokens -= n;
+          n = go.lines;
         }
         const from = line === 0 ? 0 : ends[line - 1]!;
         let to = ends[line + n - 1]!;
@@ -581,7 +599,7 @@ async function sendAcked(
           // Fewer lines: the batch stays below MAX_BATCH_BYTES (one line at least).
           let k = 1;
           while (k < n && ends[line + k]! - from <= MAX_BATCH_BYTES) k++;
-          if (rate !== undefined) tokens += n - k;
+          pace?.giveBack(n - k);
           n = k;
           to = ends[line + n - 1]!;
         }
