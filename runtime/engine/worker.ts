@@ -47,6 +47,33 @@ import { hashKey, validatePartitionTable } from './partition.ts';
 import { createTracer } from '../tracing/tracer.ts';
 import type { Tracer } from '../tracing/tracer.ts';
 
+/** Tracing only: the traced messages of a batch, sparse, so that untraced messages cost nothing
+ * per message: `idx` ascending (positions in the batch), `hash[j]` the hash of the visit that
+ * produced message `idx[j]` (never 0). */
+export class TraceColumn {
+  readonly idx: number[] = [];
+  readonly hash: number[] = [];
+  get length(): number {
+    return this.idx.length;
+  }
+  add(i: number, h: number): void {
+    this.idx.push(i);
+    this.hash.push(h);
+  }
+  /** Per message of a batch of `n`, the hash (0: not traced): the form of `RemoteBatch.trace`. */
+  dense(n: number): number[] {
+    const col = new Array<number>(n).fill(0);
+    for (let j = 0; j < this.idx.length; j++) col[this.idx[j]!] = this.hash[j]!;
+    return col;
+  }
+  /** The column of a dense one, or null when it traces no message. */
+  static fromDense(col: readonly number[]): TraceColumn | null {
+    let out: TraceColumn | null = null;
+    for (let i = 0; i < col.length; i++) if (col[i] !== 0) (out ??= new TraceColumn()).add(i, col[i]!);
+    return out;
+  }
+}
+
 /** Messages in flight through the operators, one array per field (index i = message i). */
 export class Batch {
   constructor(
@@ -56,9 +83,9 @@ export class Batch {
     readonly sub: number[],
     readonly born: number[],
   ) {}
-  /** Tracing only: per message, the hash of the visit that produced it (0: not traced); null
+  /** Tracing only: the traced messages and the hashes of the visits that produced them; null
    * when no message of the batch is traced (runtime/tracing). */
-  trace: number[] | null = null;
+  trace: TraceColumn | null = null;
   get length(): number {
     return this.values.length;
   }
@@ -164,33 +191,43 @@ function compact(values: unknown[], b: Batch, drop: Uint8Array): Batch {
   return out;
 }
 
-/** Tracing: the visits of a traced batch at a step whose outputs are its inputs (map, filter),
- * minus those dropped (`drop[i]`: failed) or not kept (`kept[i] === 0`); returns the outputs'
- * trace column. */
-function traceOneToOne(
-  tracer: Tracer,
-  step: string,
-  b: Batch,
-  drop: Uint8Array | null,
-  kept: Uint8Array | null,
-): number[] {
-  const tr = b.trace!;
-  const out: number[] = [];
-  for (let i = 0; i < b.length; i++) {
-    const gone = (drop !== null && drop[i] === 1) || (kept !== null && kept[i] === 0);
-    const h = tr[i] === 0 ? 0 : tracer.visit(step, b.source[i]!, b.offset[i]!, b.sub[i]!, 0, tr[i]!, gone);
-    if (!gone) out.push(h);
+/** Tracing: the traced entries of `tr` whose message is not dropped (`drop[i]`), their indexes
+ * shifted to the batch without the dropped messages; null if none is left. */
+function withoutDropped(tr: TraceColumn, drop: Uint8Array): TraceColumn | null {
+  let out: TraceColumn | null = null;
+  let dropped = 0;
+  let d = 0;
+  for (let j = 0; j < tr.idx.length; j++) {
+    const i = tr.idx[j]!;
+    while (d < i) dropped += drop[d++]!;
+    if (drop[i] === 0) (out ??= new TraceColumn()).add(i - dropped, tr.hash[j]!);
   }
   return out;
 }
 
+/** Tracing: the visits of a traced batch at a map step (`drop[i]`: failed, ended there);
+ * returns the outputs' trace column. */
+function traceMap(tracer: Tracer, step: string, b: Batch, drop: Uint8Array | null): TraceColumn | null {
+  const tr = b.trace!;
+  const out = new TraceColumn();
+  for (let j = 0; j < tr.idx.length; j++) {
+    const i = tr.idx[j]!;
+    const gone = drop !== null && drop[i] === 1;
+    out.add(i, tracer.visit(step, b.source[i]!, b.offset[i]!, b.sub[i]!, 0, tr.hash[j]!, gone));
+  }
+  return drop === null ? out : withoutDropped(out, drop);
+}
+
 /** Tracing: the source visits of the sampled messages of a new batch (null if none). */
-function traceSource(tracer: Tracer, step: string, b: Batch): number[] | null {
-  let col: number[] | null = null;
+function traceSource(tracer: Tracer, step: string, b: Batch): TraceColumn | null {
+  let col: TraceColumn | null = null;
+  const sampled = tracer.sampled;
   for (let i = 0; i < b.length; i++) {
-    if (!tracer.sampled(b.source[i]!, b.offset[i]!)) continue;
-    col ??= new Array<number>(b.length).fill(0);
-    col[i] = tracer.visit(step, b.source[i]!, b.offset[i]!, b.sub[i]!, 0, 0, false);
+    if (!sampled(b.source[i]!, b.offset[i]!)) continue;
+    (col ??= new TraceColumn()).add(
+      i,
+      tracer.visit(step, b.source[i]!, b.offset[i]!, b.sub[i]!, 0, 0, false),
+    );
   }
   return col;
 }
@@ -217,7 +254,7 @@ class MapOp implements Op {
       }
     }
     const ob = drop ? compact(out, b, drop) : new Batch(out, b.source, b.offset, b.sub, b.born);
-    if (b.trace !== null) ob.trace = traceOneToOne(this.core.tracer!, this.name, b, drop, null);
+    if (b.trace !== null) ob.trace = traceMap(this.core.tracer!, this.name, b, drop);
     pushAll(this.next, ob);
   }
 }
@@ -233,7 +270,10 @@ class FilterOp implements Op {
     const n = b.length;
     const out = new Batch([], [], [], [], []);
     const fn = this.fn;
-    const kept = b.trace !== null ? new Uint8Array(n) : null;
+    // Tracing: the next traced message's index (-1: none left) and its entry in `tr`.
+    const tr = b.trace;
+    let nt = tr !== null ? tr.idx[0]! : -1;
+    let tj = 0;
     for (let i = 0; i < n; i++) {
       const v = b.values[i];
       let keep: boolean;
@@ -241,18 +281,35 @@ class FilterOp implements Op {
         keep = fn(v);
       } catch (err) {
         this.core.deadLetter(this.name, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
-        continue;
+        keep = false;
+      }
+      if (i === nt) {
+        this.traced(b, tr!, tj, out, !keep);
+        nt = ++tj < tr!.idx.length ? tr!.idx[tj]! : -1;
       }
       if (!keep) continue;
-      if (kept) kept[i] = 1;
       out.values.push(v);
       out.source.push(b.source[i]!);
       out.offset.push(b.offset[i]!);
       out.sub.push(b.sub[i]!);
       out.born.push(b.born[i]!);
     }
-    if (kept) out.trace = traceOneToOne(this.core.tracer!, this.name, b, null, kept);
     pushAll(this.next, out);
+  }
+
+  /** Tracing: the visit of the traced message `tr.idx[j]` of `b`; kept, it is the next output. */
+  private traced(b: Batch, tr: TraceColumn, j: number, out: Batch, ended: boolean): void {
+    const i = tr.idx[j]!;
+    const h = this.core.tracer!.visit(
+      this.name,
+      b.source[i]!,
+      b.offset[i]!,
+      b.sub[i]!,
+      0,
+      tr.hash[j]!,
+      ended,
+    );
+    if (!ended) (out.trace ??= new TraceColumn()).add(out.values.length, h);
   }
 }
 
@@ -307,20 +364,24 @@ class FlatMapOp implements Op {
     const born = new Array<number>(total);
     let k = 0;
     const tr = b.trace;
-    const outTrace = tr !== null ? new Array<number>(total).fill(0) : null;
+    let outTrace: TraceColumn | null = null;
+    // Tracing: the next traced message's index (-1: none left) and its entry in `tr`.
+    let nt = tr !== null ? tr.idx[0]! : -1;
+    let tj = 0;
     for (let i = 0; i < n; i++) {
       const arr = results[i];
-      if (tr !== null && tr[i] !== 0) {
+      if (i === nt) {
         const h = this.core.tracer!.visit(
           this.name,
           b.source[i]!,
           b.offset[i]!,
           b.sub[i]!,
           0,
-          tr[i]!,
+          tr!.hash[tj]!,
           !arr || arr.length === 0,
         );
-        if (arr) outTrace!.fill(h, k, k + arr.length);
+        if (arr) for (let j = 0; j < arr.length; j++) (outTrace ??= new TraceColumn()).add(k + j, h);
+        nt = ++tj < tr!.idx.length ? tr!.idx[tj]! : -1;
       }
       if (arr === null || arr === undefined) continue;
       const s = b.source[i]!;
@@ -348,8 +409,9 @@ interface RemoteGroup {
   bornMs: number[];
   partition: number[];
   payloads: RawPayload[];
-  /** Tracing: the hash each message arrived with (its predecessor's), when the batch is traced. */
-  trace?: number[];
+  /** Tracing: the traced messages of the group and the hashes they arrived with (their
+   * predecessors'); sent as the dense `RemoteBatch.trace`. */
+  traced?: TraceColumn;
 }
 
 /** The id of the message being applied, passed to `update` as its fifth argument. One object per
@@ -382,8 +444,8 @@ class StateOp implements Op, EoStateStep {
   private oOffset: number[] = [];
   private oSub: number[] = [];
   private oBorn: number[] = [];
-  /** Tracing: the hash of the visit that produced each output, or null (untraced input). */
-  private oTrace: number[] | null = null;
+  /** Tracing: the traced outputs and the hashes of the visits that produced them (null: none). */
+  private oTrace: TraceColumn | null = null;
   /** Outputs so far in the o* arrays (which are preallocated to the input size). */
   private oCount = 0;
   private cSource = 0;
@@ -442,10 +504,7 @@ class StateOp implements Op, EoStateStep {
       this.oBorn.length = k;
     }
     const ob = new Batch(this.oValues, this.oSource, this.oOffset, this.oSub, this.oBorn);
-    if (this.oTrace !== null) {
-      this.oTrace.length = k;
-      ob.trace = this.oTrace;
-    }
+    ob.trace = this.oTrace;
     pushAll(this.next, ob);
   }
 
@@ -478,8 +537,8 @@ class StateOp implements Op, EoStateStep {
       state,
     );
     if (this.oCount === mark) return;
-    this.oTrace ??= new Array<number>(this.oValues.length).fill(0);
-    this.oTrace.fill(h, mark, this.oCount);
+    const ot = (this.oTrace ??= new TraceColumn());
+    for (let k = mark; k < this.oCount; k++) ot.add(k, h);
   }
 
   private setCurrent(s: number, o: number, u: number, t: number): void {
@@ -596,9 +655,18 @@ class StateOp implements Op, EoStateStep {
     const skip = this.core.skipThrough;
     const dirtyOn = this.dirty !== null;
     const tr = b.trace;
+    // Tracing: the next traced message's index (-1: none left) and its entry in `tr`.
+    let nt = tr !== null ? tr.idx[0]! : -1;
+    let tj = 0;
     this.beginOutput(n);
     for (let i = 0; i < n; i++) {
       const v = b.values[i];
+      // Tracing: the hash this message arrived with (0: not traced).
+      let th = 0;
+      if (i === nt) {
+        th = tr!.hash[tj]!;
+        nt = ++tj < tr!.idx.length ? tr!.idx[tj]! : -1;
+      }
       let key: Key;
       try {
         key = keyFn(v);
@@ -609,7 +677,7 @@ class StateOp implements Op, EoStateStep {
         }
       } catch (err) {
         this.core.deadLetter(`${node.name} (key)`, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
-        if (tr !== null && tr[i] !== 0) this.endedHere(b.source[i]!, b.offset[i]!, b.sub[i]!, tr[i]!);
+        if (th !== 0) this.endedHere(b.source[i]!, b.offset[i]!, b.sub[i]!, th);
         continue;
       }
       const e = entries.get(key);
@@ -618,16 +686,14 @@ class StateOp implements Op, EoStateStep {
         if (b.offset[i]! <= skip) continue;
         this.apply(e, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
         if (dirtyOn) this.markDirty(e);
-        if (tr !== null && tr[i] !== 0)
-          this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, e.p, tr[i]!, mark, key);
+        if (th !== 0) this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, e.p, th, mark, key);
         continue;
       }
       const p = hashKey(key) % count;
       if (this.local[p] === 1) {
         if (b.offset[i]! <= skip) continue;
         this.applyNew(p, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
-        if (tr !== null && tr[i] !== 0)
-          this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, p, tr[i]!, mark, key);
+        if (th !== 0) this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, p, th, mark, key);
         continue;
       }
       let payload: RawPayload;
@@ -635,7 +701,7 @@ class StateOp implements Op, EoStateStep {
         payload = node.codec.encode(v);
       } catch (err) {
         this.core.deadLetter(`${node.name} (encode)`, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
-        if (tr !== null && tr[i] !== 0) this.endedHere(b.source[i]!, b.offset[i]!, b.sub[i]!, tr[i]!);
+        if (th !== 0) this.endedHere(b.source[i]!, b.offset[i]!, b.sub[i]!, th);
         continue;
       }
       const w = this.ownerIndex[p]!;
@@ -650,7 +716,7 @@ class StateOp implements Op, EoStateStep {
       g.bornMs.push(b.born[i]!);
       g.partition.push(p);
       g.payloads.push(payload);
-      if (tr !== null) (g.trace ??= new Array<number>(g.source.length - 1).fill(0)).push(tr[i]!);
+      if (th !== 0) (g.traced ??= new TraceColumn()).add(g.source.length - 1, th);
     }
     this.endOutput();
   }
@@ -666,12 +732,20 @@ class StateOp implements Op, EoStateStep {
     for (let w = 0; w < this.workers.length; w++) {
       const g = groups?.[w];
       if (g === undefined && (ranges === null || this.workers[w] === me)) continue;
-      const body = g ?? { source: [], offset: [], sub: [], bornMs: [], partition: [], payloads: [] };
+      const { traced, ...body } = g ?? {
+        source: [],
+        offset: [],
+        sub: [],
+        bornMs: [],
+        partition: [],
+        payloads: [],
+      };
       this.core.remoteSent += body.payloads.length;
       const r = this.remote.send(this.workers[w]!, {
         step: this.node.name,
         fromWorker: me,
         ...body,
+        ...(traced !== undefined ? { trace: traced.dense(body.payloads.length) } : {}),
         ...(ranges !== null ? { ranges } : {}),
       });
       if (r) this.core.pending.push(r);
@@ -778,7 +852,7 @@ class SinkOp implements Op {
         for (let i = 0; i < b.length; i++) if (b.offset[i]! <= skip) drop[i] = 1;
         const t = b.trace;
         b = compact(b.values, b, drop);
-        if (t !== null) b.trace = t.filter((_, i) => drop[i] === 0);
+        if (t !== null) b.trace = withoutDropped(t, drop);
       }
       if (b.length === 0) return;
     }
@@ -814,10 +888,10 @@ class SinkOp implements Op {
       // Visits of the batch as it arrived; a message whose encoding failed ended here.
       const tracer = this.core.tracer!;
       const a = arrived;
-      for (let i = 0; i < a.length; i++) {
-        const t = a.trace![i]!;
-        if (t !== 0)
-          tracer.visit(this.node.name, a.source[i]!, a.offset[i]!, a.sub[i]!, 0, t, drop?.[i] === 1);
+      const tr = a.trace!;
+      for (let j = 0; j < tr.idx.length; j++) {
+        const i = tr.idx[j]!;
+        tracer.visit(this.node.name, a.source[i]!, a.offset[i]!, a.sub[i]!, 0, tr.hash[j]!, drop?.[i] === 1);
       }
     }
     const lat = this.core.latency;
