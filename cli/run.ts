@@ -138,7 +138,15 @@ async function runEmbeddedCommand(appPath: string, options: AppOptions, flags: R
       deadLetters: metering ? metering.deadLetters(deadLetters) : deadLetters,
       ...(metering ? { observer: metering.observer } : {}),
       ...(tracing ? { tracing: tracing.options } : {}),
-      ...(store ? { exactlyOnce: { store, durability } } : {}),
+      ...(store
+        ? {
+            exactlyOnce: {
+              // Metered: commits counted and timed once per commit (runtime/metrics/store-meter.ts).
+              store: metering && app.exactlyOnce !== false ? metering.store(store) : store,
+              durability,
+            },
+          }
+        : {}),
     });
   } catch (err) {
     await store?.close();

@@ -410,6 +410,8 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
         channels: () => [...plane.channels].map(([peer, ep]) => [peer, ep.core.stats] as const),
       })
     : null;
+  // Exactly-once's commits go through the metered store (counted and timed once per commit).
+  const eoStore = store && metering && app.exactlyOnce !== false ? metering.store(store) : store;
   const metricsServer = metering
     ? await serveMetrics(metering.metrics, o.metrics!, clock, `worker '${o.name}' --metrics`)
     : null;
@@ -599,7 +601,9 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       ...(histogram ? { latency: histogram } : {}),
       ...(metering ? { observer: metering.observer } : {}),
       ...(o.tracing ? { tracing: o.tracing.options } : {}),
-      ...(store ? { exactlyOnce: { store, durability: o.durability ?? 'batch', onDurable, onGap } } : {}),
+      ...(eoStore
+        ? { exactlyOnce: { store: eoStore, durability: o.durability ?? 'batch', onDurable, onGap } }
+        : {}),
     };
     const e = createWorkerEngine(engineOptions);
     metering?.attach(e, partitions.owners);

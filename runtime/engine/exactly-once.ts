@@ -189,6 +189,17 @@ function nat(v: unknown, what: string, where: string, min = 0): number {
   return v;
 }
 
+/** What the last recover() found (metrics: runtime/metrics). `resumed`: the store held
+ * anything (states, marks, outputs, sink progress or committed offsets), so this start was a
+ * recovery rather than a fresh start. */
+export interface RecoveryStats {
+  readonly seconds: number;
+  readonly states: number;
+  readonly outboxEntries: number;
+  readonly outboxMessages: number;
+  readonly resumed: boolean;
+}
+
 /** A source's committed point, as recovered or as last committed. */
 export type CommittedSource = SourcePosition & { readonly committed: number };
 
@@ -244,6 +255,8 @@ export class ExactlyOnce {
   private failed = false;
   /** Committed writes so far (statistics, tests). */
   commits = 0;
+  /** What recover() found, once it has run. */
+  private recovery: RecoveryStats | null = null;
 
   constructor(
     private readonly opts: ExactlyOnceOptions,
@@ -293,6 +306,9 @@ export class ExactlyOnce {
     const store = this.opts.store;
     const where = this.where;
     const app = this.deps.app;
+    const t0 = this.deps.clock.monotonicMs();
+    let states = 0;
+    let found = false;
     for (const step of this.deps.steps) {
       const prefix = `s/${step.node.name}/`;
       for await (const [k, v] of store.scan(prefix)) {
@@ -306,12 +322,14 @@ export class ExactlyOnce {
             `${where}: the store holds state of step "${step.node.name}" partition ${p}, which this worker no longer owns; a worker's store is tied to its partitions (start it with the same partition table, or move the store away)`,
           );
         step.load(key, p, freezeState(decodeAt(v, k, where), step.node.name));
+        states++;
       }
     }
     const marks: Record<number, number> = {};
     for (const src of app.sources) {
       const raw = await store.get(`m/${src.name}`);
       if (raw === undefined) continue;
+      found = true;
       const m = decodeAt(raw, `m/${src.name}`, where) as Record<string, unknown> | null;
       if (m === null || typeof m !== 'object')
         throw new ExactlyOnceError(
@@ -358,6 +376,7 @@ export class ExactlyOnce {
       const raw = await store.get(`k/${s.name}`);
       let bytes = 0;
       if (raw !== undefined) {
+        found = true;
         const [lastId, b] = tuple(
           decodeAt(raw, `k/${s.name}`, where),
           2,
@@ -374,6 +393,7 @@ export class ExactlyOnce {
       for (const src of app.sources) {
         const raw = await store.get(`c/${src.name}`);
         if (raw === undefined) continue;
+        found = true;
         const [offset, position] = tuple(
           decodeAt(raw, `c/${src.name}`, where),
           2,
@@ -393,6 +413,13 @@ export class ExactlyOnce {
       throw new ExactlyOnceError(
         `${where}: the recovery machine refused the store's contents (next output ${nextOutput}, outbox floor ${floor})`,
       );
+    this.recovery = {
+      seconds: (this.deps.clock.monotonicMs() - t0) / 1000,
+      states,
+      outboxEntries: this.outbox.length,
+      outboxMessages: this.unwritten,
+      resumed: found || states > 0 || rawNext !== undefined || this.outbox.length > 0,
+    };
     this.handle(ready);
     return committed;
   }
@@ -673,9 +700,16 @@ export class ExactlyOnce {
     readonly nextOutput: number;
     readonly sinkAcked: number;
     readonly commits: number;
+    /** Durable outputs not yet acknowledged by their sinks: entries and messages. */
+    readonly outboxEntries: number;
+    readonly outboxMessages: number;
+    readonly recovery: RecoveryStats | null;
   } {
     const c = this.ctx();
     return {
+      outboxEntries: this.outbox.length,
+      outboxMessages: this.unwritten,
+      recovery: this.recovery,
       marks: { ...c.marks },
       durableMarks: c.durableMarks,
       nextOutput: c.nextOutput,

@@ -2,8 +2,10 @@
 // `createWorkerMetering` builds what a worker (buffy node, buffy run) wires into its engine.
 import type { Application } from '../api/app.ts';
 import type { ChannelStats } from '../net/channel.ts';
-import type { Clock, DeadLetterSink, EngineMetrics, RemoteOutlet } from '../types.ts';
+import type { Clock, DeadLetterSink, EngineMetrics, RemoteOutlet, Store } from '../types.ts';
 import { StepMeter } from './step-meter.ts';
+import { MeteredStore } from './store-meter.ts';
+import type { ExactlyOnceView } from './store-meter.ts';
 import { CountingDeadLetters, TimedOutlet, WorkerMetrics } from './worker-metrics.ts';
 
 export {
@@ -16,6 +18,8 @@ export {
 export { WorkerMetrics, CountingDeadLetters, TimedOutlet } from './worker-metrics.ts';
 export type { WorkerSnapshot, HistogramView } from './worker-metrics.ts';
 export { serveMetrics } from './server.ts';
+export { MeteredStore, registerStoreMetrics, COMMIT_SECONDS_BUCKETS } from './store-meter.ts';
+export type { ExactlyOnceView, StoreSnapshot } from './store-meter.ts';
 export { registerClusterMetrics, ClusterEventLog, CLUSTER_EVENT_KINDS } from './cluster-metrics.ts';
 export type {
   ClusterEvent,
@@ -33,10 +37,18 @@ export interface WorkerMetering {
   deadLetters(sink: DeadLetterSink): DeadLetterSink;
   /** Wraps the engine's outlet to peers: times the waits (backpressure). */
   remote(inner: RemoteOutlet): RemoteOutlet;
+  /** Wraps the worker's store (exactly-once): counts and times each commit. */
+  store(inner: Store): Store;
   readonly metrics: WorkerMetrics;
   /** Tells the metrics where the engine's counters are (once the engine exists), and the
    * partition table's owners (partition i -> worker) in a cluster. */
-  attach(engine: { metrics(): EngineMetrics }, partitionOwners?: readonly string[]): void;
+  attach(engine: MeteredEngine, partitionOwners?: readonly string[]): void;
+}
+
+/** What the metrics read of an engine (WorkerEngineImpl). */
+export interface MeteredEngine {
+  metrics(): EngineMetrics;
+  exactlyOnceSnapshot?(): ExactlyOnceView | null;
 }
 
 export function createWorkerMetering(o: {
@@ -49,7 +61,8 @@ export function createWorkerMetering(o: {
   const meter = new StepMeter(o.app, o.clock);
   const perStep = new Map<string, number>();
   let outlet: TimedOutlet | undefined;
-  let engine: { metrics(): EngineMetrics } | null = null;
+  let engine: MeteredEngine | null = null;
+
   let owners: readonly string[] | null = null;
   const metrics = new WorkerMetrics({
     worker: o.worker,
@@ -67,6 +80,11 @@ export function createWorkerMetering(o: {
     remote(inner) {
       outlet = new TimedOutlet(inner, o.clock);
       return outlet;
+    },
+    store(inner) {
+      const metered = new MeteredStore(inner, o.clock);
+      metrics.attachStore(metered, () => engine?.exactlyOnceSnapshot?.() ?? null);
+      return metered;
     },
     metrics,
     attach(e, partitionOwners) {

@@ -14,10 +14,14 @@
 //   buffy_channel_queued_batches, buffy_channel_unconsumed_messages, buffy_channel_unacked_frames
 //     (gauges), buffy_channel_frames_sent_total, buffy_channel_frames_resent_total,
 //     buffy_channel_frames_received_total
+//   with a store (exactly-once): store-meter.ts (buffy_store_commits_total, buffy_store_commit_seconds,
+//     buffy_store_written_bytes_total, buffy_outbox_*, buffy_recoveries_total, buffy_last_recovery_*)
 // plus prom-client's default process metrics (process_cpu_seconds_total, nodejs_eventloop_lag_seconds, ...).
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { ChannelStats } from '../net/channel.ts';
 import { registerClusterMetrics } from './cluster-metrics.ts';
+import { registerStoreMetrics, storeSnapshot } from './store-meter.ts';
+import type { ExactlyOnceView, MeteredStore, StoreSnapshot } from './store-meter.ts';
 import type { ClusterSnapshot, ClusterView } from './cluster-metrics.ts';
 import type {
   Clock,
@@ -119,6 +123,8 @@ export interface WorkerSnapshot {
   readonly channels: ReadonlyArray<{ readonly peer: string } & ChannelStats>;
   /** On the initializer: its coordinator's view of the membership (absent elsewhere). */
   readonly cluster?: ClusterSnapshot;
+  /** With a store (exactly-once): commits, bytes, the outbox and the last recovery. */
+  readonly store?: StoreSnapshot;
 }
 
 export interface HistogramView {
@@ -139,6 +145,7 @@ export class WorkerMetrics {
   readonly registry = new Registry();
   private readonly pipeline: string;
   private cluster: ClusterView | null = null;
+  private store: { readonly metered: MeteredStore; readonly eo: () => ExactlyOnceView | null } | null = null;
 
   constructor(private readonly src: WorkerMetricsSources) {
     const app = src.meter.app;
@@ -332,6 +339,14 @@ export class WorkerMetrics {
     registerClusterMetrics(this.registry, view);
   }
 
+  /** With a store (exactly-once): adds the commit, outbox and recovery metrics (store-meter.ts);
+   * `eo` reads the engine's exactly-once numbers (null until the engine exists, or when off). */
+  attachStore(metered: MeteredStore, eo: () => ExactlyOnceView | null): void {
+    if (this.store) throw new Error('WorkerMetrics.attachStore: a store is attached already');
+    this.store = { metered, eo };
+    metered.onCommit = registerStoreMetrics(this.registry, () => metered, eo);
+  }
+
   /** Prometheus text exposition format. */
   text(): Promise<string> {
     return this.registry.metrics();
@@ -365,6 +380,12 @@ export class WorkerMetrics {
       backpressureSeconds: src.backpressureSeconds(),
       channels: [...(src.channels?.() ?? [])].map(([peer, s]) => ({ peer, ...s })),
       ...(this.cluster ? { cluster: this.cluster.clusterSnapshot() } : {}),
+      ...this.storeView(),
     };
+  }
+
+  private storeView(): { store?: StoreSnapshot } {
+    const st = this.store;
+    return st ? { store: storeSnapshot(st.metered, st.eo()) } : {};
   }
 }
