@@ -83,6 +83,14 @@ describe('metrics of a 3-worker cluster, scraped over HTTP', () => {
     expect(q('0.9999')).toBeLessThan(60);
 
     const last = await c.scrapeAll();
+    // Every worker has a store (buffy run --workers): exactly-once commits, counted per commit.
+    for (const worker of ['w1', 'w2', 'w3']) {
+      const commits = sum(last, 'buffy_store_commits_total', { worker });
+      expect(commits, worker).toBeGreaterThan(0);
+      expect(sum(last, 'buffy_store_commit_seconds_count', { worker }), worker).toBe(commits);
+      expect(sum(last, 'buffy_store_written_bytes_total', { worker }), worker).toBeGreaterThan(0);
+      expect(sum(last, 'buffy_recoveries_total', { worker }), worker).toBe(0);
+    }
     const { code, summary } = await c.shutdown();
     cluster = null;
     expect(code).toBe(0);
