@@ -37,7 +37,7 @@
 // handshake as stale, connects from 0 without credit, and waits for that ACK. Replaying what
 // the restarted worker needs is the engine's (watermarks, docs/exactly-once.md).
 
-import { createActor, type Actor } from 'xstate';
+import { createActor, type Actor, type InspectionEvent } from 'xstate';
 import {
   deliverySenderMachine,
   drainSenderOutbox,
@@ -69,6 +69,7 @@ import {
   type DataBatch,
   type Hello,
 } from './frames.ts';
+import type { DeliveryRecorder, ReceiverRecord, SenderRecord } from '../sim/record.ts';
 
 export {
   PROTOCOL_VERSION,
@@ -237,6 +238,11 @@ export interface ChannelOptions {
   readonly reconnect?: boolean;
   /** Names the connection in errors, e.g. `data channel w1 -> w2`. */
   readonly connection?: string;
+  /**
+   * Records every step of the Delivery machines and every batch handed to the application
+   * (trace validation, runtime/sim/record.ts); nothing is recorded without it.
+   */
+  readonly recorder?: DeliveryRecorder;
 }
 
 /** The most messages one batch may hold (a DATA frame counts them in a u32). */
@@ -294,6 +300,7 @@ export class DeliveryChannelCore implements ChannelCore {
   /** Offsets of the DATA frames in `inbound`, by sequence number. */
   private inboundOffsets = new Map<number, number>();
   private readonly mutation: DeliveryMutation | undefined;
+  private readonly recorder: DeliveryRecorder | undefined;
   /** The incarnation of the peer the machines' state belongs to; null while fresh. */
   private lastPeer: number | null = null;
   private epochCount = 0;
@@ -352,20 +359,49 @@ export class DeliveryChannelCore implements ChannelCore {
     this.eager = (options.policy ?? 'eager') === 'eager';
     this.fifo = options.fifo ?? false;
     this.mutation = options.mutation;
+    this.recorder = options.recorder;
     this.connection = options.connection ?? `channel of ${options.local.worker}`;
     this.senderActor = this.newSender();
     this.receiverActor = this.newReceiver();
   }
 
   private newSender(): Actor<typeof deliverySenderMachine> {
+    const rec = this.recorder;
     return createActor(deliverySenderMachine, {
       input: { window: this.windowFrames, maxBufferedBytes: this.maxQueuedBytes },
+      ...(rec
+        ? {
+            inspect: (e: InspectionEvent) => {
+              if (e.type === '@xstate.snapshot' && e.event.type !== 'xstate.init')
+                rec.record(
+                  senderRecord(
+                    e.event.type,
+                    (e.snapshot as unknown as SnapshotOf<DeliverySenderContext>).context,
+                  ),
+                );
+            },
+          }
+        : {}),
     }).start();
   }
 
   private newReceiver(): Actor<typeof deliveryReceiverMachine> {
+    const rec = this.recorder;
     return createActor(deliveryReceiverMachine, {
       input: { window: this.windowFrames, windowBytes: this.windowBytes },
+      ...(rec
+        ? {
+            inspect: (e: InspectionEvent) => {
+              if (e.type === '@xstate.snapshot' && e.event.type !== 'xstate.init')
+                rec.record(
+                  receiverRecord(
+                    e.event.type,
+                    (e.snapshot as unknown as SnapshotOf<DeliveryReceiverContext>).context,
+                  ),
+                );
+            },
+          }
+        : {}),
     }).start();
   }
 
@@ -619,6 +655,7 @@ export class DeliveryChannelCore implements ChannelCore {
           this.counters.receivedMessages += o.messages;
           this.counters.receivedBytes += o.body.length;
           this.deliveries.push(batch);
+          this.recorder?.record({ p: 'delivery', role: 'app', ev: 'deliver', seq: o.seq });
           break;
         }
         case 'ack':
@@ -796,6 +833,7 @@ export class DeliveryChannelCore implements ChannelCore {
         this.flushInbound();
         // Broken on purpose: a duplicate is delivered again.
         this.deliveries.push(d);
+        this.recorder?.record({ p: 'delivery', role: 'app', ev: 'deliver', seq: d.seq });
         this.unconsumedFrames++;
         this.unconsumedMessages += d.messages;
         this.unconsumedBytes += d.body.length;
@@ -873,6 +911,7 @@ export class DeliveryChannelCore implements ChannelCore {
     this.droppedBefore += this.receiverState.dropped;
     this.senderActor.stop();
     this.receiverActor.stop();
+    this.recorder?.record({ p: 'delivery', role: 'core', ev: 'restart' });
     this.senderActor = this.newSender();
     this.receiverActor = this.newReceiver();
     this.receiverActor.send({ type: 'Connect' });
@@ -928,4 +967,55 @@ export class DeliveryChannelCore implements ChannelCore {
     this.sender.stop();
     this.receiver.stop();
   }
+}
+
+interface SnapshotOf<C> {
+  readonly context: C;
+}
+
+/** A sender machine's context as a protocol record (trace validation; only with a recorder). */
+function senderRecord(ev: string, c: DeliverySenderContext): SenderRecord {
+  const n = c.buf.length - c.head;
+  const wrote: number[] = [];
+  let violation: string | undefined;
+  for (const o of c.outbox) {
+    if (o.kind === 'violation') violation = o.detail;
+    else wrote.push(o.frame.seq);
+  }
+  return {
+    p: 'delivery',
+    role: 'sender',
+    ev,
+    next: c.next,
+    acked: c.acked,
+    tx: c.tx,
+    limit: c.limit,
+    up: c.up,
+    kept: n > 0 ? [c.buf[c.head]!.seq, c.buf[c.buf.length - 1]!.seq, n] : [0, 0, 0],
+    wrote,
+    ...(violation !== undefined ? { violation } : {}),
+  };
+}
+
+/** A receiver machine's context as a protocol record. */
+function receiverRecord(ev: string, c: DeliveryReceiverContext): ReceiverRecord {
+  const acks: [number, number][] = [];
+  let hello: [number, number] | undefined;
+  let violation: string | undefined;
+  for (const o of c.outbox) {
+    if (o.kind === 'ack') acks.push([o.ack.ack, o.ack.limit]);
+    else if (o.kind === 'hello') hello = [o.ack.ack, o.ack.limit];
+    else if (o.kind === 'violation') violation = o.detail;
+  }
+  return {
+    p: 'delivery',
+    role: 'receiver',
+    ev,
+    delivered: c.delivered,
+    consumed: c.consumed,
+    up: c.up,
+    acks,
+    ...(hello ? { hello } : {}),
+    ...(violation !== undefined ? { violation } : {}),
+  };
 }

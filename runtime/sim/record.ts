@@ -1,0 +1,122 @@
+// Protocol records (issue 8, trace validation): what the runtime's protocol cores say about
+// each step they take, as plain data, for a checker above the runtime (conformance/
+// trace-validation.ts) to map through the refinement mappings and check against the specs.
+// The runtime only records: nothing here knows of tla/ or conformance/.
+//
+// A core records only when its shell passes it a recorder (the `recorder` option of the
+// channel core, runtime/net/channel.ts); without one nothing is built or copied. Records are
+// JSON-serialisable so that a real process can write them as JSON lines
+// (`buffy node --protocol-log FILE`) and the simulator can keep them in memory.
+//
+// Delivery (specs/Delivery.tla), per channel core: after every event its sender or receiver
+// machine processes, the machine's context as the spec's variables need it and what the event
+// made the machine put out (frames to write, acknowledgements); and each batch the core hands
+// its application. `end` names the core (its worker and the peer's), `link` the pair of cores
+// that talk to each other (the shell that joins them knows it; 'peer' pairs them by worker).
+
+/** The sender machine's state after an event (machines/delivery-sender.ts). */
+export interface SenderRecord {
+  readonly p: 'delivery';
+  readonly role: 'sender';
+  /** The machine event: Send, Transmit, Retransmit, ReceiveAck, Connect, Break. */
+  readonly ev: string;
+  readonly next: number;
+  readonly acked: number;
+  readonly tx: number;
+  readonly limit: number;
+  readonly up: boolean;
+  /** The kept (unacknowledged) frames: first and last sequence number and how many (0: none). */
+  readonly kept: readonly [number, number, number];
+  /** Sequence numbers of the DATA frames the event put out (to be written), in order. */
+  readonly wrote: readonly number[];
+  /** A violation of the protocol the machine reported (the core closes the connection). */
+  readonly violation?: string;
+}
+
+/** The receiver machine's state after an event (machines/delivery-receiver.ts). */
+export interface ReceiverRecord {
+  readonly p: 'delivery';
+  readonly role: 'receiver';
+  /** The machine event: ReceiveData, Consume, Acknowledge, Connect, Break. */
+  readonly ev: string;
+  readonly delivered: number;
+  readonly consumed: number;
+  readonly up: boolean;
+  /** Acknowledgements the event put out: [ack, frame limit]; `hello` for the handshake's. */
+  readonly acks: readonly (readonly [number, number])[];
+  readonly hello?: readonly [number, number];
+  readonly violation?: string;
+}
+
+/** A batch the core handed its application (by sequence number). */
+export interface DeliverRecord {
+  readonly p: 'delivery';
+  readonly role: 'app';
+  readonly ev: 'deliver';
+  readonly seq: number;
+}
+
+/** The core started both directions afresh (its peer restarted): a new protocol instance. */
+export interface RestartRecord {
+  readonly p: 'delivery';
+  readonly role: 'core';
+  readonly ev: 'restart';
+}
+
+export type DeliveryStepRecord = SenderRecord | ReceiverRecord | DeliverRecord | RestartRecord;
+
+/** Where a record comes from: the core (its worker, its peer) and the link joining a pair of cores. */
+export interface RecordOrigin {
+  /** The core's worker. */
+  readonly end: string;
+  /** The worker at the other end of the channel. */
+  readonly peer: string;
+  /** Names one pair of cores (the two ends of a channel) within a run. */
+  readonly link: string;
+}
+
+/** A record as stored: its origin, its place in the run (`n`), and the step. */
+export type ProtocolRecord = DeliveryStepRecord & RecordOrigin & { readonly n: number };
+
+/** What a channel core is given: it calls `record` after each step (only when given one). */
+export interface DeliveryRecorder {
+  record(r: DeliveryStepRecord): void;
+}
+
+/**
+ * Collects records in order, from every core of a run (the simulator: one process, one order).
+ * `forCore` gives the recorder one core is passed.
+ */
+export class MemoryRecorder {
+  readonly records: ProtocolRecord[] = [];
+
+  forCore(origin: RecordOrigin): DeliveryRecorder {
+    return {
+      record: (r) => {
+        this.records.push({ ...r, ...origin, n: this.records.length });
+      },
+    };
+  }
+}
+
+/**
+ * Writes each record as one JSON line through `write` (a real process: `--protocol-log FILE`);
+ * `n` counts this process's records, `t` is the time `now()` gives (ms, comparable between
+ * the processes of one machine), by which the logs of several processes are merged.
+ */
+export class JsonLinesRecorder {
+  private n = 0;
+
+  constructor(
+    private readonly write: (line: string) => void,
+    private readonly now: () => number,
+  ) {}
+
+  forCore(origin: RecordOrigin): DeliveryRecorder {
+    return {
+      record: (r) => {
+        this.write(JSON.stringify({ ...r, ...origin, n: this.n++, t: this.now() }) + '\n');
+      },
+    };
+  }
+}
