@@ -47,10 +47,36 @@ function cloneImage(m: Image): Image {
   return new Map(m);
 }
 
+/** Applies a batch to an image. The values are the store's own copies (made by writeBatch, and
+ * handed out only as copies), never changed: images share them. */
 function apply(image: Image, ops: readonly StoreOp[]): void {
   for (const op of ops) {
     if (op.value === null) image.delete(op.key);
-    else image.set(op.key, op.value.slice());
+    else image.set(op.key, op.value);
+  }
+}
+
+const HISTORY_BOUND = 16;
+
+/** The images after each of the last resolved batches, as a base image and the batches since
+ * (image k = base + batches[0..k-1]): a batch costs its ops, not a copy of the whole store. */
+class History {
+  private base: Image = new Map();
+  private batches: (readonly StoreOp[])[] = [];
+  /** Images held (the base's and one per batch). */
+  get length(): number {
+    return this.batches.length + 1;
+  }
+  push(ops: readonly StoreOp[]): void {
+    this.batches.push(ops);
+    if (this.batches.length + 1 > HISTORY_BOUND) apply(this.base, this.batches.shift()!);
+  }
+  /** Image `k` (a fresh map), and the history cut to end with it. */
+  rollBackTo(k: number): Image {
+    this.batches = this.batches.slice(0, k);
+    const image = cloneImage(this.base);
+    for (const b of this.batches) apply(image, b);
+    return image;
   }
 }
 
@@ -87,7 +113,7 @@ export class SimDisk {
   openStore(owner: string, durability: SimDurability = 'batch'): SimStore {
     let st = this.stores.get(owner);
     if (!st) {
-      st = { durability, committed: new Map(), history: [new Map()], inFlight: [], epoch: 0 };
+      st = { durability, committed: new Map(), history: new History(), inFlight: [], epoch: 0 };
       this.stores.set(owner, st);
     }
     st.durability = durability;
@@ -122,12 +148,13 @@ export class SimDisk {
       st.epoch++; // the dead process's handle is stale from now on
       for (const w of st.inFlight) {
         if (!this.atomic && w.ops.length > 1) {
-          apply(st.committed, w.ops.slice(0, 1 + this.random.nextInt(w.ops.length - 1)));
-          st.history.push(cloneImage(st.committed));
+          const part = w.ops.slice(0, 1 + this.random.nextInt(w.ops.length - 1));
+          apply(st.committed, part);
+          st.history.push(part);
           batchesLost++;
         } else if (this.random.nextInt(2) === 0) {
           apply(st.committed, w.ops);
-          st.history.push(cloneImage(st.committed));
+          st.history.push(w.ops);
         } else batchesLost++;
         w.settle(false);
       }
@@ -140,8 +167,7 @@ export class SimDisk {
             ? Math.max(0, n - 1 - this.random.nextInt(Math.min(n, 4)))
             : this.random.nextInt(n);
         batchesLost += n - 1 - keep;
-        st.committed = cloneImage(st.history[keep]!);
-        st.history = st.history.slice(0, keep + 1);
+        st.committed = st.history.rollBackTo(keep);
       }
     }
     const files: Array<{ path: string; bytesLost: number; torn: boolean }> = [];
@@ -190,15 +216,13 @@ interface StoreState {
   durability: SimDurability;
   /** What a reader sees, and what a process crash keeps. */
   committed: Image;
-  /** The image after each resolved batch (index 0: empty), bounded: what a power loss may
-   * fall back to. */
-  history: Image[];
+  /** The image after each of the last resolved batches (bounded): what a power loss may fall
+   * back to. */
+  history: History;
   inFlight: InFlight[];
   /** Bumped by each open and crash: a handle with another epoch belongs to a dead process. */
   epoch: number;
 }
-
-const HISTORY_BOUND = 16;
 
 export class SimStoreError extends Error {
   constructor(message: string) {
@@ -237,7 +261,8 @@ export class SimStore implements Store {
       return Promise.reject(new SimStoreError(`store of ${this.owner}: writeBatch after close()`));
     // A dead process's write never happens (and never resolves: nothing is left to see it).
     if (!this.alive) return new Promise<void>(() => {});
-    const copy = ops.map((o) => ({ key: o.key, value: o.value === null ? null : o.value.slice() }));
+    // A copy of each value (a Buffer's slice() would be a view of the caller's bytes).
+    const copy = ops.map((o) => ({ key: o.key, value: o.value === null ? null : new Uint8Array(o.value) }));
     return new Promise<void>((resolve) => {
       const w: InFlight = {
         ops: copy,
@@ -251,9 +276,7 @@ export class SimStore implements Store {
       this.disk.after(this.disk.delayMs(), () => {
         if (!this.alive || !this.st.inFlight.includes(w)) return; // crashed meanwhile: decided there
         apply(this.st.committed, copy);
-        this.st.history.push(cloneImage(this.st.committed));
-        if (this.st.history.length > HISTORY_BOUND)
-          this.st.history.splice(0, this.st.history.length - HISTORY_BOUND);
+        this.st.history.push(copy);
         w.settle(true);
       });
     });
@@ -380,19 +403,26 @@ export class SimFileSink implements SinkConnector {
   }
 
   write(batch: SinkBatch): Promise<void> {
-    const parts: Uint8Array[] = [];
-    let n = 0;
-    for (const p of batch.payloads) {
-      const b = typeof p === 'string' ? encoder.encode(p) : p;
-      parts.push(b);
-      n += b.length + 1;
-    }
-    const out = new Uint8Array(n);
-    let at = 0;
-    for (const b of parts) {
-      out.set(b, at);
-      at += b.length;
-      out[at++] = 10;
+    let out: Uint8Array;
+    if (batch.payloads.length === 0) out = new Uint8Array(0);
+    else if (batch.payloads.every((p) => typeof p === 'string')) {
+      // One encoding of the whole batch (the common case: text lines).
+      out = encoder.encode(`${(batch.payloads as readonly string[]).join('\n')}\n`);
+    } else {
+      const parts: Uint8Array[] = [];
+      let n = 0;
+      for (const p of batch.payloads) {
+        const b = typeof p === 'string' ? encoder.encode(p) : p;
+        parts.push(b);
+        n += b.length + 1;
+      }
+      out = new Uint8Array(n);
+      let at = 0;
+      for (const b of parts) {
+        out.set(b, at);
+        at += b.length;
+        out[at++] = 10;
+      }
     }
     this.writing = this.writing.then(() => this.file.append(out));
     return this.writing;

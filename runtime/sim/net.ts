@@ -117,7 +117,8 @@ export class SimWire {
     return {
       write: (chunks) => {
         if (conn.ended || this.conn !== conn) return;
-        for (const c of chunks) if (c.length > 0) this.write(conn, dir, Uint8Array.from(c));
+        // A copy (the writer may reuse its buffers; a Buffer's slice() would be a view).
+        for (const c of chunks) if (c.length > 0) this.write(conn, dir, new Uint8Array(c));
       },
       close: () => {
         if (conn.ended || this.conn !== conn) return;
@@ -189,7 +190,7 @@ export class SimWire {
       const n = rest > 1 && net.random.nextInt(4) === 0 ? 1 + net.random.nextInt(rest - 1) : rest;
       const piece = bytes.subarray(at, at + n);
       at += n;
-      const jitter = net.has('reorder') ? net.random.next() * net.latencyMs * 4 : 0;
+      const jitter = net.reorder ? net.random.next() * net.latencyMs * 4 : 0;
       const due = Math.max(conn.lastDue[dir], now + net.latencyMs + jitter);
       conn.lastDue[dir] = due;
       conn.inFlight[dir] += piece.length;
@@ -286,6 +287,8 @@ export class SimNet {
   readonly latencyMs: number;
   readonly log: (event: string) => void;
   private readonly faults: ReadonlySet<NetFault>;
+  /** `reorder` is on (read for every piece sent). */
+  readonly reorder: boolean;
   readonly wires = new Set<SimWire>();
   nextConnectionId = 1;
   deliveredBytes = 0;
@@ -299,6 +302,7 @@ export class SimNet {
     this.sched = o.sched;
     this.latencyMs = o.latencyMs ?? 0.2;
     this.faults = new Set(o.faults ?? []);
+    this.reorder = this.faults.has('reorder');
     this.log = o.log;
   }
 

@@ -8,10 +8,10 @@ import type { Clock, TimerHandle } from '../types.ts';
 import type { ManualClock } from '../system.ts';
 
 interface Timer {
-  readonly due: number;
-  readonly id: number;
-  readonly fn: () => void;
-  readonly owner: Owner | null;
+  due: number;
+  id: number;
+  fn: (() => void) | null;
+  owner: Owner | null;
 }
 
 /** A process's timers: dead once `alive` is false. */
@@ -19,45 +19,59 @@ export interface Owner {
   alive: boolean;
 }
 
-/** A binary min-heap of timers by (due, id). */
+/** A binary min-heap of timers by (due, id). The timer records are reused (a free list): the
+ * hot path (a timer scheduled, run) allocates nothing but the caller's closure. */
 class TimerHeap {
   private readonly a: Timer[] = [];
+  private readonly free: Timer[] = [];
   get size(): number {
     return this.a.length;
   }
   peek(): Timer | undefined {
     return this.a[0];
   }
-  push(t: Timer): void {
+  push(due: number, id: number, fn: () => void, owner: Owner | null): void {
+    const t = this.free.pop() ?? { due: 0, id: 0, fn: null, owner: null };
+    t.due = due;
+    t.id = id;
+    t.fn = fn;
+    t.owner = owner;
     const a = this.a;
+    // Sift up: move parents down into the hole, then put the timer in.
+    let i = a.length;
     a.push(t);
-    let i = a.length - 1;
     while (i > 0) {
       const p = (i - 1) >> 1;
-      if (!less(a[i]!, a[p]!)) break;
-      [a[i], a[p]] = [a[p]!, a[i]!];
+      const up = a[p]!;
+      if (!less(t, up)) break;
+      a[i] = up;
       i = p;
     }
+    a[i] = t;
   }
-  pop(): Timer | undefined {
+  /** Removes the top timer (the caller read it with peek); its record goes back to the free list. */
+  pop(): void {
     const a = this.a;
-    const top = a[0];
-    const last = a.pop();
-    if (a.length > 0 && last) {
-      a[0] = last;
+    const top = a[0]!;
+    const last = a.pop()!;
+    const n = a.length;
+    if (n > 0) {
+      // Sift down from the root with `last` as the hole's candidate.
       let i = 0;
       for (;;) {
         const l = 2 * i + 1;
+        if (l >= n) break;
         const r = l + 1;
-        let m = i;
-        if (l < a.length && less(a[l]!, a[m]!)) m = l;
-        if (r < a.length && less(a[r]!, a[m]!)) m = r;
-        if (m === i) break;
-        [a[i], a[m]] = [a[m]!, a[i]!];
+        const m = r < n && less(a[r]!, a[l]!) ? r : l;
+        if (!less(a[m]!, last)) break;
+        a[i] = a[m]!;
         i = m;
       }
+      a[i] = last;
     }
-    return top;
+    top.fn = null;
+    top.owner = null;
+    this.free.push(top);
   }
 }
 
@@ -94,7 +108,7 @@ export class SimScheduler implements ManualClock {
   schedule(delayMs: number, fn: () => void, owner: Owner | null): TimerHandle {
     if (!(delayMs >= 0)) throw new RangeError(`setTimer: delayMs ${delayMs} must be >= 0`);
     const id = this.nextId++;
-    this.heap.push({ due: this.mono + delayMs, id, fn, owner });
+    this.heap.push(this.mono + delayMs, id, fn, owner);
     return id;
   }
 
@@ -104,25 +118,34 @@ export class SimScheduler implements ManualClock {
 
   /** Due time of the next live timer, or null. */
   nextDue(): number | null {
+    const t = this.live();
+    return t ? t.due : null;
+  }
+
+  /** The next live timer (cancelled and dead ones at the top are dropped), left in the heap. */
+  private live(): Timer | undefined {
+    const heap = this.heap;
+    const cancelled = this.cancelled;
     for (;;) {
-      const t = this.heap.peek();
-      if (!t) return null;
-      if (this.cancelled.has(t.id) || (t.owner && !t.owner.alive)) {
-        this.heap.pop();
-        this.cancelled.delete(t.id);
+      const t = heap.peek();
+      if (!t) return undefined;
+      if ((cancelled.size > 0 && cancelled.delete(t.id)) || (t.owner && !t.owner.alive)) {
+        heap.pop();
         continue;
       }
-      return t.due;
+      return t;
     }
   }
 
   /** Runs the next live timer (time moves to its due time); false when there is none. */
   runNext(): boolean {
-    if (this.nextDue() === null) return false;
-    const t = this.heap.pop()!;
-    this.mono = Math.max(this.mono, t.due);
+    const t = this.live();
+    if (!t) return false;
+    const fn = t.fn!;
+    if (t.due > this.mono) this.mono = t.due;
+    this.heap.pop();
     this.fired++;
-    t.fn();
+    fn();
     return true;
   }
 
