@@ -45,6 +45,8 @@ import { SimScheduler, WorkerClock } from './scheduler.ts';
 import type { Owner } from './scheduler.ts';
 import { SimStream, registerSimRun, syntheticLines, unregisterSimRun } from './source.ts';
 import type { SimRunContext } from './source.ts';
+import type { MemoryRecorder } from './record.ts';
+import type { DeliveryMutation } from '../net/channel.ts';
 
 export const SIM_FAULTS = [
   'drop',
@@ -107,6 +109,10 @@ export interface SimOptions {
   readonly mutation?: SimMutation;
   /** Sees each line of the event log as it is written (`buffy sim --events`). */
   readonly onEvent?: (line: string) => void;
+  /** Records every channel core's protocol steps (trace validation, runtime/sim/record.ts). */
+  readonly recorder?: MemoryRecorder;
+  /** Test only: every channel core runs this broken variant (trace validation must catch it). */
+  readonly channelMutation?: DeliveryMutation;
 }
 
 export interface SimReport {
@@ -340,7 +346,8 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       });
     };
 
-    const channelOptions = (from: string, to: string): EndpointOptions => ({
+    let links = 0;
+    const channelOptions = (from: string, to: string, link: string): EndpointOptions => ({
       local: { cluster: 'sim', app: loaded.name, worker: from },
       expectedPeer: to,
       connection: `data channel ${from} -> ${to}`,
@@ -348,14 +355,17 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       windowFrames: 16,
       maxQueuedBytes: 4096,
       reconnect: true,
+      ...(o.recorder ? { recorder: o.recorder.forCore({ end: from, peer: to, link }) } : {}),
+      ...(o.channelMutation ? { mutation: o.channelMutation } : {}),
     });
 
     const joinChannels = (a: Incarnation, an: string, b: Incarnation, bn: string): void => {
-      const epA = new ChannelEndpoint(channelOptions(an, bn), {
+      const link = `${an}~${bn}#${++links}`;
+      const epA = new ChannelEndpoint(channelOptions(an, bn, link), {
         onBatch: (batch, from, ep) => a.plane.onBatch(ep, batch, from),
         log: (m) => tail(`${an}: ${m}`),
       });
-      const epB = new ChannelEndpoint(channelOptions(bn, an), {
+      const epB = new ChannelEndpoint(channelOptions(bn, an, link), {
         onBatch: (batch, from, ep) => b.plane.onBatch(ep, batch, from),
         log: (m) => tail(`${bn}: ${m}`),
       });
