@@ -1,0 +1,619 @@
+// Trace validation (issue 8): the protocol records of a run (runtime/sim/record.ts; from the
+// simulator in memory, from real processes as JSON lines) mapped through the Delivery
+// adapter's refinement mapping onto specs/Delivery.tla's variables, and every step checked
+// with the checker's step labeller. The design, what is checked and what is not:
+// docs/trace-validation.md.
+//
+// One protocol instance is one direction of one channel: the sender machine of the core at
+// one end of a link and the receiver machine (and the application's deliveries) of the core at
+// the other. Its records, in the run's order, become a sequence of abstract states:
+//
+//   next, acked, tx, limit   the sender machine's, after each of its events
+//   buf                      the frames it keeps (first..last; not contiguous: a marker value)
+//   delivered                the sequence numbers the receiving core handed its application
+//   consumed                 the receiver machine's
+//   up                       the connection as the spec has it (below)
+//   data                     the DATA frames the sender put out since the spec's Connect
+//   acks                     the ACKs the receiver put out since the spec's Connect
+//   faults                   the spec's Breaks so far
+//
+// A machine event that is several of the spec's steps (Send of k batches, Transmit of k
+// frames, Consume of k frames, an ACK per acknowledgement) becomes k states, each one more
+// of what the event did (the last is the machine's state after it); an event that changes no
+// spec variable (a duplicate dropped, the receiver's own Connect) is a stuttering step.
+//
+// The two ends of a connection do not change `up` at the same instant, as the spec's Connect
+// and Break do. The mapping checks a linearisation of the run that keeps every end's own order
+// and every cause before its effect: the spec's Connect is the sender's (when the receiver's
+// HELLO arrives), and what the receiver did between writing that HELLO and the sender taking it
+// is moved after it (those events are concurrent with it: nothing of the sender depends on them
+// until their frames arrive, after the HELLO); the spec's Break is the later of the two ends'
+// (a sender that closed first does nothing the receiver depends on, and frames it wrote may
+// still arrive; its own later events move after the receiver's Break). ACKs written on a
+// connection the sender never took up are lost with it (the spec's Acknowledge needs up).
+//
+// Constants are chosen from the record: Msgs = the most frames the sender numbered, Window =
+// the receiver's (credit limit - consumed) or the most frames kept, MaxFaults = the Breaks.
+import { loadSpec } from '../tla/index.ts';
+import { parseCfg } from '../tla/check/cfg.ts';
+import { modelFromConfig } from '../tla/check/model.ts';
+import { labelKey, type CheckModel, type State } from '../tla/index.ts';
+import { labelStep } from '../tla/index.ts';
+import { equals, record, setOf, toTla, tuple, type Value } from '../tla/values.ts';
+import type { DeliverRecord, ProtocolRecord, ReceiverRecord, SenderRecord } from '../runtime/sim/record.ts';
+import { SPECS_DIR } from './delivery.ts';
+
+/** One protocol instance's abstract state, as plain data (turned into TLA+ values to check). */
+interface DeliveryAbstract {
+  next: number;
+  /** The kept frames [first, last, count]. */
+  kept: readonly [number, number, number];
+  acked: number;
+  tx: number;
+  limit: number;
+  delivered: readonly number[];
+  consumed: number;
+  up: boolean;
+  data: ReadonlySet<number>;
+  acks: ReadonlySet<string>;
+  faults: number;
+}
+
+/** What made a state: the record (its place in the run, its end and event). */
+export interface StepCause {
+  readonly n: number;
+  readonly end: string;
+  readonly role: string;
+  readonly ev: string;
+  /** Set when the mapping moved the event (see the linearisation above). */
+  readonly moved?: string;
+}
+
+export interface TraceViolation {
+  readonly spec: string;
+  /** The protocol instance, e.g. `delivery w0 -> w1 (link w0~w1#1)`. */
+  readonly instance: string;
+  /** Index of the abstract step (0: the first state is not initial). */
+  readonly step: number;
+  readonly cause: StepCause | null;
+  /** TLA+ syntax, one variable a line. */
+  readonly before: string | null;
+  readonly after: string;
+  /** The variables the step changed: [name, before, after]. */
+  readonly changed: readonly (readonly [string, string, string])[];
+  /** The actions enabled in the before-state. */
+  readonly enabled: readonly string[];
+  /** The successors of the before-state nearest the recorded after-state: action and the variables it gets wrong. */
+  readonly closest: readonly { readonly action: string; readonly differ: readonly string[] }[];
+  /** A problem the runtime itself reported at this step (a machine's protocol violation). */
+  readonly note?: string;
+}
+
+export interface InstanceValidation {
+  readonly spec: string;
+  readonly instance: string;
+  readonly records: number;
+  /** Abstract steps checked (stuttering ones included), and how many were stuttering. */
+  readonly steps: number;
+  readonly stutters: number;
+  readonly constants: Readonly<Record<string, number>>;
+  /** How often each action labelled a step. */
+  readonly actions: Readonly<Record<string, number>>;
+  readonly violation: TraceViolation | null;
+}
+
+export interface TraceValidationReport {
+  readonly instances: readonly InstanceValidation[];
+  readonly steps: number;
+  readonly violations: readonly TraceViolation[];
+  /** Records that belong to no instance this validator knows (other protocols), by protocol. */
+  readonly skipped: number;
+  readonly elapsedMs: number;
+}
+
+// ---------------------------------------------------------------------------------------
+// The mapping: records -> abstract states.
+
+interface Mapped {
+  readonly states: DeliveryAbstract[];
+  readonly causes: (StepCause | null)[];
+  readonly notes: Map<number, string>;
+  readonly window: number;
+  readonly maxNext: number;
+}
+
+type InstanceRecord = SenderRecord | ReceiverRecord | DeliverRecord;
+
+function initial(): DeliveryAbstract {
+  return {
+    next: 1,
+    kept: [0, 0, 0],
+    acked: 0,
+    tx: 1,
+    limit: 0,
+    delivered: [],
+    consumed: 0,
+    up: false,
+    data: new Set(),
+    acks: new Set(),
+    faults: 0,
+  };
+}
+
+function keptAfterAppend(kept: readonly [number, number, number], seq: number): [number, number, number] {
+  return kept[2] === 0 ? [seq, seq, 1] : [kept[0], seq, kept[2] + 1];
+}
+
+/** Maps one instance's records (in the run's order) to abstract states. */
+function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string })[]): Mapped {
+  const states: DeliveryAbstract[] = [initial()];
+  const causes: (StepCause | null)[] = [null];
+  const notes = new Map<number, string>();
+  let cur = initial();
+  let senderUp = false;
+  let receiverUp = false;
+  let window = 0;
+  let maxNext = 1;
+  // Receiver events between its Connect and the sender's (moved after the sender's Connect), and
+  // sender events from its Break on while the receiver is still up (moved after the receiver's).
+  const held: { handshake: (typeof recs)[number][] | null; senderBroke: (typeof recs)[number][] | null } = {
+    handshake: null,
+    senderBroke: null,
+  };
+
+  const emit = (next: DeliveryAbstract, cause: StepCause): void => {
+    states.push(next);
+    causes.push(cause);
+    cur = next;
+  };
+  const causeOf = (r: (typeof recs)[number], moved?: string): StepCause => ({
+    n: r.n,
+    end: r.end,
+    role: r.role,
+    ev: r.ev,
+    ...(moved ? { moved } : {}),
+  });
+
+  const apply = (r: (typeof recs)[number], moved?: string): void => {
+    const cause = causeOf(r, moved);
+    if (r.role !== 'app' && r.violation !== undefined)
+      notes.set(states.length, `the ${r.role} machine reported: ${r.violation}`);
+    if (r.role === 'app') {
+      emit({ ...cur, delivered: [...cur.delivered, r.seq] }, cause);
+      return;
+    }
+    if (r.role === 'sender') {
+      maxNext = Math.max(maxNext, r.next);
+      window = Math.max(window, r.kept[2]);
+      const final = (extra: Partial<DeliveryAbstract> = {}): DeliveryAbstract => ({
+        ...cur,
+        next: r.next,
+        kept: r.kept,
+        acked: r.acked,
+        tx: r.tx,
+        limit: r.limit,
+        ...extra,
+      });
+      switch (r.ev) {
+        case 'Send': {
+          // k Send steps: the frames numbered cur.next .. r.next - 1, one at a time.
+          let s = cur;
+          for (let seq = cur.next; seq < r.next - 1; seq++) {
+            s = { ...s, next: seq + 1, kept: keptAfterAppend(s.kept, seq) };
+            emit(s, cause);
+          }
+          emit(final(), cause);
+          return;
+        }
+        case 'Transmit': {
+          let s = cur;
+          const data = new Set(cur.data);
+          for (let i = 0; i < r.wrote.length - 1; i++) {
+            data.add(r.wrote[i]!);
+            s = { ...s, tx: s.tx + 1, data: new Set(data) };
+            emit(s, cause);
+          }
+          for (const w of r.wrote) data.add(w);
+          emit(final({ data }), cause);
+          return;
+        }
+        case 'Connect': {
+          senderUp = r.up;
+          emit(final({ up: r.up }), cause);
+          const moved2 = held.handshake ?? [];
+          held.handshake = null;
+          for (const m of moved2) apply(m, "after the sender's Connect (the receiver's HELLO was in flight)");
+          return;
+        }
+        case 'Break': {
+          if (senderUp && receiverUp && !moved) {
+            held.senderBroke = [r];
+            return;
+          }
+          const was = senderUp;
+          senderUp = r.up;
+          if (!was) {
+            emit(final(), cause);
+            return;
+          }
+          emit(final({ up: false, data: new Set(), acks: new Set(), faults: cur.faults + 1 }), cause);
+          return;
+        }
+        default: {
+          const data = r.wrote.length > 0 ? new Set([...cur.data, ...r.wrote]) : cur.data;
+          emit(final({ data }), cause);
+          return;
+        }
+      }
+    }
+    // The receiver.
+    if (r.hello) window = Math.max(window, r.hello[1] - r.consumed);
+    for (const a of r.acks) window = Math.max(window, a[1] - r.consumed);
+    switch (r.ev) {
+      case 'Consume': {
+        let s = cur;
+        for (let c = cur.consumed + 1; c < r.consumed; c++) {
+          s = { ...s, consumed: c };
+          emit(s, cause);
+        }
+        emit({ ...cur, consumed: r.consumed }, cause);
+        return;
+      }
+      case 'Acknowledge': {
+        if (!cur.up) {
+          // Written on a connection the sender never took up: lost with it.
+          emit(
+            { ...cur, consumed: r.consumed },
+            { ...cause, moved: 'lost: the sender never took this connection up' },
+          );
+          return;
+        }
+        const acks = new Set(cur.acks);
+        for (const a of r.acks) {
+          acks.add(`${a[0]},${a[1]}`);
+          emit({ ...cur, consumed: r.consumed, acks: new Set(acks) }, cause);
+        }
+        if (r.acks.length === 0) emit({ ...cur, consumed: r.consumed }, cause);
+        return;
+      }
+      case 'Connect':
+        receiverUp = r.up;
+        emit({ ...cur, consumed: r.consumed }, cause);
+        return;
+      case 'Break':
+        receiverUp = r.up;
+        emit({ ...cur, consumed: r.consumed }, cause);
+        return;
+      default:
+        // ReceiveData: what it delivers is the application's records that follow.
+        emit({ ...cur, consumed: r.consumed }, cause);
+        return;
+    }
+  };
+
+  for (const r of recs) {
+    if (held.senderBroke !== null) {
+      if (r.role === 'sender') {
+        held.senderBroke.push(r);
+        continue;
+      }
+      if (r.role === 'receiver' && r.ev === 'Break') {
+        apply(r);
+        const queued = held.senderBroke;
+        held.senderBroke = null;
+        for (const q of queued) apply(q, "after the receiver's Break (the sender's end closed first)");
+        continue;
+      }
+      apply(r);
+      continue;
+    }
+    if (held.handshake !== null) {
+      if (r.role !== 'sender') {
+        if (r.role === 'receiver' && r.ev === 'Break') {
+          // The connection died before the sender took it up: what was held back happens now.
+          const queued = held.handshake;
+          held.handshake = null;
+          for (const q of queued) apply(q, 'the connection ended before the sender took it up');
+          apply(r);
+          continue;
+        }
+        held.handshake.push(r);
+        continue;
+      }
+      apply(r);
+      continue;
+    }
+    if (r.role === 'receiver' && r.ev === 'Connect' && !cur.up) {
+      apply(r);
+      held.handshake = [];
+      continue;
+    }
+    apply(r);
+  }
+  if (held.senderBroke !== null) {
+    const queued: (typeof recs)[number][] = held.senderBroke;
+    held.senderBroke = null;
+    receiverUp = false;
+    for (const q of queued) apply(q, 'the run ended with the receiver still up');
+  }
+  if (held.handshake !== null) {
+    const queued: (typeof recs)[number][] = held.handshake;
+    held.handshake = null;
+    for (const q of queued) apply(q, 'the run ended before the sender took the connection up');
+  }
+  return { states, causes, notes, window, maxNext };
+}
+
+function toSpecState(a: DeliveryAbstract): State {
+  const ks = a.kept;
+  const buf: Value =
+    ks[2] === 0
+      ? tuple([])
+      : ks[1] - ks[0] + 1 === ks[2]
+        ? tuple(Array.from({ length: ks[2] }, (_, i) => ks[0] + i))
+        : record({ keptFirst: ks[0], keptLast: ks[1], keptCount: ks[2] });
+  const acks: Value[] = [];
+  for (const k of a.acks) {
+    const [ack, limit] = k.split(',').map(Number) as [number, number];
+    acks.push(record({ ack, limit }));
+  }
+  // The order of Delivery's VARIABLES.
+  return [
+    a.next,
+    buf,
+    a.acked,
+    a.tx,
+    a.limit,
+    tuple([...a.delivered]),
+    a.consumed,
+    a.up,
+    setOf([...a.data]),
+    setOf(acks),
+    a.faults,
+  ];
+}
+
+function sameAbstract(x: DeliveryAbstract, y: DeliveryAbstract): boolean {
+  if (
+    x.next !== y.next ||
+    x.acked !== y.acked ||
+    x.tx !== y.tx ||
+    x.limit !== y.limit ||
+    x.consumed !== y.consumed ||
+    x.up !== y.up ||
+    x.faults !== y.faults ||
+    x.kept[0] !== y.kept[0] ||
+    x.kept[1] !== y.kept[1] ||
+    x.kept[2] !== y.kept[2] ||
+    x.delivered.length !== y.delivered.length ||
+    x.data.size !== y.data.size ||
+    x.acks.size !== y.acks.size
+  )
+    return false;
+  for (let i = 0; i < x.delivered.length; i++) if (x.delivered[i] !== y.delivered[i]) return false;
+  for (const d of x.data) if (!y.data.has(d)) return false;
+  for (const k of x.acks) if (!y.acks.has(k)) return false;
+  return true;
+}
+
+// ---------------------------------------------------------------------------------------
+// The model, with constants fitted to the run.
+
+let deliverySpec: Promise<Awaited<ReturnType<typeof loadSpec>>> | null = null;
+const models = new Map<string, CheckModel>();
+
+async function deliveryModel(msgs: number, window: number, maxFaults: number): Promise<CheckModel> {
+  const key = `${msgs},${window},${maxFaults}`;
+  const have = models.get(key);
+  if (have) return have;
+  const specFile = `${SPECS_DIR}Delivery.tla`;
+  deliverySpec ??= loadSpec(specFile);
+  const spec = await deliverySpec;
+  const text =
+    `CONSTANTS\n  Msgs = ${msgs}\n  Window = ${window}\n  MaxFaults = ${maxFaults}\n` +
+    'INIT Init\nNEXT Next\n';
+  const cfgName = `trace-validation(Msgs = ${msgs}, Window = ${window}, MaxFaults = ${maxFaults})`;
+  const cm = modelFromConfig(spec, specFile, null, parseCfg(text, cfgName));
+  models.set(key, cm);
+  return cm;
+}
+
+// ---------------------------------------------------------------------------------------
+// Checking.
+
+function safeEquals(a: Value, b: Value): boolean {
+  try {
+    return equals(a, b);
+  } catch {
+    return false;
+  }
+}
+
+function showState(vars: readonly string[], s: State): string {
+  return vars.map((v, i) => `/\\ ${v} = ${toTla(s[i]!)}`).join('\n');
+}
+
+/** Checks one instance's abstract states against the model. */
+function checkStates(
+  cm: CheckModel,
+  instance: string,
+  m: Mapped,
+  actions: Record<string, number>,
+): { steps: number; stutters: number; violation: TraceViolation | null } {
+  const vars = cm.model.variables;
+  const first = toSpecState(m.states[0]!);
+  const inits: State[] = [];
+  cm.model.initStates(cm.init.expr, cm.init.ctx, (s) => inits.push(s));
+  if (!inits.some((s) => s.every((v, i) => safeEquals(v, first[i]!))))
+    return {
+      steps: 0,
+      stutters: 0,
+      violation: {
+        spec: 'Delivery',
+        instance,
+        step: 0,
+        cause: null,
+        before: null,
+        after: showState(vars, first),
+        changed: [],
+        enabled: [],
+        closest: [],
+      },
+    };
+  let stutters = 0;
+  let prev = first;
+  for (let i = 1; i < m.states.length; i++) {
+    if (sameAbstract(m.states[i - 1]!, m.states[i]!) && !m.notes.has(i)) {
+      stutters++;
+      continue;
+    }
+    const t = toSpecState(m.states[i]!);
+    const labels = m.notes.has(i) ? [] : labelStep(cm, prev, t);
+    if (labels.length > 0) {
+      const k = labels[0]!.name;
+      actions[k] = (actions[k] ?? 0) + 1;
+      prev = t;
+      continue;
+    }
+    const changed: [string, string, string][] = [];
+    vars.forEach((v, j) => {
+      if (!safeEquals(prev[j]!, t[j]!)) changed.push([v, toTla(prev[j]!), toTla(t[j]!)]);
+    });
+    const enabled = new Set<string>();
+    const near: { action: string; differ: string[] }[] = [];
+    cm.model.successors(cm.next.expr, cm.next.ctx, prev, (u, l) => {
+      const key = labelKey(l);
+      if (u.every((x, j) => safeEquals(x, prev[j]!))) return;
+      enabled.add(key);
+      near.push({ action: key, differ: vars.filter((_, j) => !safeEquals(u[j]!, t[j]!)) });
+    });
+    near.sort((a, b) => a.differ.length - b.differ.length);
+    const note = m.notes.get(i);
+    return {
+      steps: i,
+      stutters,
+      violation: {
+        spec: 'Delivery',
+        instance,
+        step: i,
+        cause: m.causes[i] ?? null,
+        before: showState(vars, prev),
+        after: showState(vars, t),
+        changed,
+        enabled: [...enabled],
+        closest: near.slice(0, 3),
+        ...(note !== undefined ? { note } : {}),
+      },
+    };
+  }
+  return { steps: m.states.length - 1, stutters, violation: null };
+}
+
+/** The Delivery instances in a run's records: per link, one per direction. */
+function deliveryInstances(
+  records: readonly ProtocolRecord[],
+): Map<string, (InstanceRecord & { n: number; end: string })[]> {
+  const out = new Map<string, (InstanceRecord & { n: number; end: string })[]>();
+  // A core restarted (its peer came back as a new incarnation): a new instance from there.
+  const epoch = new Map<string, number>();
+  const add = (key: string, r: InstanceRecord & { n: number; end: string }): void => {
+    let a = out.get(key);
+    if (!a) out.set(key, (a = []));
+    a.push(r);
+  };
+  for (const r of records) {
+    if (r.p !== 'delivery') continue;
+    const coreKey = `${r.link}|${r.end}`;
+    if (r.role === 'core') {
+      epoch.set(coreKey, (epoch.get(coreKey) ?? 0) + 1);
+      continue;
+    }
+    const e = epoch.get(coreKey) ?? 0;
+    const tag = e > 0 ? ` restart ${e}` : '';
+    if (r.role === 'sender') add(`delivery ${r.end} -> ${r.peer} (link ${r.link}${tag})`, r);
+    else add(`delivery ${r.peer} -> ${r.end} (link ${r.link}${tag})`, r);
+  }
+  return out;
+}
+
+/** Validates every Delivery instance of a run's records (in the run's order). */
+export async function validateRecords(records: readonly ProtocolRecord[]): Promise<TraceValidationReport> {
+  const t0 = performance.now();
+  const instances: InstanceValidation[] = [];
+  const violations: TraceViolation[] = [];
+  let steps = 0;
+  let skipped = 0;
+  for (const r of records) if (r.p !== 'delivery') skipped++;
+  for (const [instance, recs] of deliveryInstances(records)) {
+    const m = mapDelivery(recs);
+    const faults = m.states[m.states.length - 1]!.faults;
+    const constants = { Msgs: Math.max(0, m.maxNext - 1), Window: Math.max(1, m.window), MaxFaults: faults };
+    const cm = await deliveryModel(constants.Msgs, constants.Window, constants.MaxFaults);
+    const actions: Record<string, number> = {};
+    const r = checkStates(cm, instance, m, actions);
+    steps += r.steps;
+    if (r.violation) violations.push(r.violation);
+    instances.push({
+      spec: 'Delivery',
+      instance,
+      records: recs.length,
+      steps: r.steps,
+      stutters: r.stutters,
+      constants,
+      actions,
+      violation: r.violation,
+    });
+  }
+  return { instances, steps, violations, skipped, elapsedMs: performance.now() - t0 };
+}
+
+/** A violation for people: where, the states before and after, what changed, what was near. */
+export function formatViolation(v: TraceViolation, seed?: number): string {
+  const lines: string[] = [];
+  lines.push(
+    `trace validation: ${v.instance}: step ${v.step} is not a step of ${v.spec}'s next-state relation` +
+      (seed !== undefined ? ` (seed ${seed})` : ''),
+  );
+  if (v.cause)
+    lines.push(
+      `  the step: record ${v.cause.n}, ${v.cause.role} of ${v.cause.end}, event ${v.cause.ev}` +
+        (v.cause.moved ? ` (moved: ${v.cause.moved})` : ''),
+    );
+  if (v.note) lines.push(`  ${v.note}`);
+  if (v.before === null) lines.push('  the first state is not an initial state of the spec:');
+  else {
+    lines.push('  before:');
+    for (const l of v.before.split('\n')) lines.push(`    ${l}`);
+  }
+  if (v.changed.length > 0) {
+    lines.push('  changed:');
+    for (const [name, a, b] of v.changed) lines.push(`    ${name}: ${a} -> ${b}`);
+  } else {
+    lines.push('  after:');
+    for (const l of v.after.split('\n')) lines.push(`    ${l}`);
+  }
+  lines.push(`  enabled in the before-state: ${v.enabled.join(', ') || '(none)'}`);
+  for (const c of v.closest)
+    lines.push(
+      `  closest: ${c.action} (differs from the recorded state in ${c.differ.join(', ') || 'nothing'})`,
+    );
+  return lines.join('\n');
+}
+
+/** One line: instances, steps, actions, time. */
+export function formatValidationSummary(r: TraceValidationReport): string {
+  const byAction: Record<string, number> = {};
+  let stutters = 0;
+  for (const i of r.instances) {
+    stutters += i.stutters;
+    for (const [k, n] of Object.entries(i.actions)) byAction[k] = (byAction[k] ?? 0) + n;
+  }
+  const acts = Object.entries(byAction)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return (
+    `trace validation: Delivery: ${r.instances.length} instances, ${r.steps} steps (${stutters} stuttering; ${acts || 'no actions'}), ` +
+    `${r.violations.length} violations, ${Math.round(r.elapsedMs)} ms`
+  );
+}
