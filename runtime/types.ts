@@ -267,6 +267,12 @@ export interface RemoteBatch {
    * receiver (possibly none), and the previous batch of that source on this stream ended at
    * `from`. Absent when the sender does not run exactly-once. */
   readonly ranges?: readonly SourceRange[];
+  /** Exactly-once, state -> state (runtime/engine/chain.ts): this batch is entry `seq` (0, 1,
+   * ...) of the sender's outbox for (this step, the receiver); it is resent until acknowledged. */
+  readonly seq?: number;
+  /** Exactly-once, state -> state: no messages; the sender's store holds entries up to `ack` of
+   * the receiver's outbox for (this step, the sender): they may leave it. */
+  readonly ack?: number;
 }
 
 /** Offsets (from, through] of source `source` (from = -1: from the first message). */

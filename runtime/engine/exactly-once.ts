@@ -28,9 +28,16 @@ import {
   type RecoveryReady,
   type StreamRange,
 } from '../../machines/recovery-worker.ts';
-import { AppConfigError } from '../api/app.ts';
 import type { Application, Key, StateNode } from '../api/app.ts';
-import type { Clock, RawPayload, SinkConnector, SourcePosition, StoreOp, TimerHandle } from '../types.ts';
+import type {
+  Clock,
+  RawPayload,
+  SinkConnector,
+  SourcePosition,
+  Store,
+  StoreOp,
+  TimerHandle,
+} from '../types.ts';
 import type { ExactlyOnceOptions } from './types.ts';
 import { freezeState } from './frozen-state.ts';
 import { hashKey } from './partition.ts';
@@ -72,35 +79,6 @@ export const DEFAULT_COMMIT_INTERVAL_MS = 20;
  * within MAX_COMMIT_INTERVAL_MS. */
 export const COMMIT_COST_FACTOR = 9;
 export const MAX_COMMIT_INTERVAL_MS = 250;
-
-/**
- * Refuses, when exactly-once is on, a topology where a state step's outputs reach another state
- * step (that needs outboxes between workers, not built yet). Names both steps.
- */
-export function checkExactlyOnceTopology(app: Application): void {
-  for (const st of app.states) {
-    const seen = new Set<number>();
-    const path: string[] = [];
-    const visit = (id: number): void => {
-      for (const m of app.nodes[id]!.next) {
-        if (seen.has(m)) continue;
-        seen.add(m);
-        const n = app.nodes[m]!;
-        if (n.kind === 'state') {
-          const via = path.length > 0 ? ` (through ${path.map((p) => `"${p}"`).join(', ')})` : '';
-          throw new AppConfigError(
-            `app "${app.name}": exactly-once cannot run a topology where the outputs of state step "${st.name}" reach state step "${n.name}"${via}: that needs outboxes between workers, which Buffy does not have yet. Run this app at-least-once: defineApp("${app.name}", { exactlyOnce: false })`,
-          );
-        }
-        if (n.kind === 'sink') continue;
-        path.push(n.name);
-        visit(m);
-        path.pop();
-      }
-    };
-    visit(st.id);
-  }
-}
 
 /** The state steps a source's messages reach through stateless steps. */
 export function statesReachedFrom(app: Application, sourceNodeId: number): StateNode[] {
@@ -203,6 +181,18 @@ export interface RecoveryStats {
 /** A source's committed point, as recovered or as last committed. */
 export type CommittedSource = SourcePosition & { readonly committed: number };
 
+/** What exactly-once's commit needs of the state -> state outboxes (chain.ts). */
+export interface EoChain {
+  /** Loads its part of the store; returns the marks of its streams. */
+  recover(store: Store): Promise<Record<number, number>>;
+  /** At the start of a commit (with the commit's marks): its store ops. */
+  ops(marks: Readonly<Record<number, number>>): StoreOp[];
+  /** Whether it has ops for a commit even if nothing else changed. */
+  hasWork(): boolean;
+  /** The commit is durable (called before the marks are reported). */
+  persisted(): void;
+}
+
 export interface ExactlyOnceDeps {
   readonly app: Application;
   readonly workerName: string;
@@ -214,6 +204,9 @@ export interface ExactlyOnceDeps {
   readonly steps: readonly EoStateStep[];
   /** The sinks whose outputs go through the outbox (resumable ones), by index. */
   readonly sinks: readonly EoSink[];
+  /** State -> state outboxes (runtime/engine/chain.ts): their streams are the machine's streams
+   * beyond the sources' (stored by that module, not under m/); their ops ride in each commit. */
+  readonly chain?: EoChain;
   /** Called on a store or sink failure (the engine stops). */
   fail(err: unknown): void;
 }
@@ -408,6 +401,7 @@ export class ExactlyOnce {
         });
       }
     }
+    if (this.deps.chain !== undefined) Object.assign(marks, await this.deps.chain.recover(store));
     const ready = this.send({ type: 'Recover', marks, nextOutput, outboxFloor: floor });
     if (this.actor.getSnapshot().value !== 'up')
       throw new ExactlyOnceError(
@@ -512,7 +506,11 @@ export class ExactlyOnce {
       }
     }
     const extra = this.forceExtra && this.sourceCommits.size > 0;
-    const ready = this.send({ type: 'WorkerPersist', outputs: this.pendingCount, extra });
+    const ready = this.send({
+      type: 'WorkerPersist',
+      outputs: this.pendingCount,
+      extra: extra || this.deps.chain?.hasWork() === true,
+    });
     const p = ready.find((r) => r.kind === 'persist');
     if (p === undefined || p.kind !== 'persist') return;
     this.forceExtra = false;
@@ -547,6 +545,7 @@ export class ExactlyOnce {
     for (const k in p.marks) {
       const stream = Number(k);
       const s = this.sourceOfStream(stream);
+      if (s >= this.deps.app.sources.length) continue; // a chain stream: chain.ops() stores it
       let m = bySource.get(s);
       if (m === undefined) bySource.set(s, (m = {}));
       m[this.labelOfStream(stream)] = p.marks[stream]!;
@@ -580,12 +579,14 @@ export class ExactlyOnce {
     for (const [s, c] of this.sourceCommits)
       ops.push({ key: `c/${this.deps.app.sources[s]!.name}`, value: pack([c.committed, c.position]) });
     this.sourceCommits.clear();
+    if (this.deps.chain !== undefined) for (const op of this.deps.chain.ops(p.marks)) ops.push(op);
     return ops;
   }
 
   private persisted(after: readonly (() => void)[]): void {
     this.writing = null;
     this.commits++;
+    this.deps.chain?.persisted();
     this.handle(this.send({ type: 'Persisted' }));
     for (const f of after) f();
     this.handle(this.send({ type: 'WorkerAck' }));

@@ -14,6 +14,9 @@
 //     u8 kind (0 bytes, 1 UTF-8 string), varint byteLength, bytes
 //   then, only when the batch carries a trace column (runtime/tracing): u8 0x54 ('T'),
 //     count x varint trace hash (0: message not traced)
+//   then, only on a state -> state outbox entry (runtime/engine/chain.ts): u8 0x51 ('Q'),
+//     varint seq
+//   then, only on an acknowledgement of such entries (no messages): u8 0x4b ('K'), varint ack
 // Birth times are therefore kept to the microsecond. Decoded byte payloads are views into the
 // input (zero copy); decoded strings are new strings. Version 1 (no ranges) is not read: the
 // workers of a cluster run one build.
@@ -24,6 +27,8 @@ const VERSION = 2;
 /** Upper bound on source ranges in one batch (one per source of the app, in practice). */
 const MAX_RANGES = 1 << 16;
 const TRACE_SECTION = 0x54;
+const SEQ_SECTION = 0x51;
+const ACK_SECTION = 0x4b;
 /** Upper bound on messages in one batch (a decoded count beyond it is corrupt input). */
 export const MAX_REMOTE_BATCH_MESSAGES = 1 << 24;
 
@@ -99,6 +104,18 @@ export function encodeRemoteBatch(batch: RemoteBatch): Uint8Array {
     }
     size += 1 + 8 * n;
   }
+  if (batch.seq !== undefined) {
+    checkUint(batch.seq, 'outbox seq', 0);
+    size += 1 + 9;
+  }
+  if (batch.ack !== undefined) {
+    checkUint(batch.ack, 'outbox ack', 0);
+    if (n !== 0)
+      throw new RemoteBatchError(
+        `encodeRemoteBatch: step "${batch.step}": an acknowledgement (ack ${batch.ack}) carries ${n} messages; it carries none`,
+      );
+    size += 1 + 9;
+  }
   const buf = Buffer.allocUnsafe(size);
   let pos = 0;
 
@@ -167,6 +184,14 @@ export function encodeRemoteBatch(batch: RemoteBatch): Uint8Array {
       checkUint(trace[i]!, 'trace hash', i);
       writeVarint(trace[i]!);
     }
+  }
+  if (batch.seq !== undefined) {
+    buf[pos++] = SEQ_SECTION;
+    writeVarint(batch.seq);
+  }
+  if (batch.ack !== undefined) {
+    buf[pos++] = ACK_SECTION;
+    writeVarint(batch.ack);
   }
   return buf.subarray(0, pos);
 }
@@ -248,6 +273,17 @@ export function decodeRemoteBatch(bytes: Uint8Array): RemoteBatch {
     trace = new Array<number>(n);
     for (let i = 0; i < n; i++) trace[i] = readVarint();
   }
+  let seq: number | undefined;
+  if (pos < end && buf[pos] === SEQ_SECTION) {
+    pos++;
+    seq = readVarint();
+  }
+  let ack: number | undefined;
+  if (pos < end && buf[pos] === ACK_SECTION) {
+    pos++;
+    ack = readVarint();
+    if (n !== 0) fail(`an acknowledgement carrying ${n} messages`);
+  }
   if (pos !== end) fail(`${end - pos} trailing bytes after ${n} messages`);
   const batch: RemoteBatch = {
     step,
@@ -260,6 +296,8 @@ export function decodeRemoteBatch(bytes: Uint8Array): RemoteBatch {
     payloads,
     ...(trace === undefined ? {} : { trace }),
     ...(rangeCount === 0 ? {} : { ranges }),
+    ...(seq === undefined ? {} : { seq }),
+    ...(ack === undefined ? {} : { ack }),
   };
   return batch;
 }

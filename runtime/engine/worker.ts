@@ -11,7 +11,8 @@
 // One file past 800 lines on purpose: the operators share the Core and the columnar Batch on
 // the hot path, and splitting them would put a module boundary inside the per-message loops.
 // Exactly-once's shell (store, outbox, sinks) lives in exactly-once.ts; this file only calls it
-// per batch (admit, kick) and marks changed state entries.
+// per batch (admit, kick) and marks changed state entries. A state step's outputs for another
+// state step on another worker go through chain.ts's outbox (sent once committed).
 import type { AppNode, Application, FinishView, Key, SinkNode, SourceNode, StateNode } from '../api/app.ts';
 import { excerpt } from '../api/app.ts';
 import { createSink, createSource } from '../connectors/index.ts';
@@ -39,8 +40,9 @@ import { workerLifecycleMachine } from '../../machines/worker-lifecycle.ts';
 import type { WorkerLifecycleState } from '../../machines/worker-lifecycle.ts';
 import { NO_MARK } from '../../machines/recovery-worker.ts';
 import type { StreamRange } from '../../machines/recovery-worker.ts';
-import { ExactlyOnce, checkExactlyOnceTopology } from './exactly-once.ts';
+import { ExactlyOnce, statesReachedFrom } from './exactly-once.ts';
 import type { EoSink, EoStateStep, StateEntry } from './exactly-once.ts';
+import { ChainOutbox, chainedStates } from './chain.ts';
 import { freezeState } from './frozen-state.ts';
 import { childSub, formatMessageId } from './ids.ts';
 import { hashKey, validatePartitionTable } from './partition.ts';
@@ -120,6 +122,11 @@ class Core {
   tracer: Tracer | null = null;
   /** Exactly-once (null: off). */
   eo: ExactlyOnce | null = null;
+  /** Exactly-once with a state step fed by another (null: none): the outboxes between them. */
+  chain: ChainOutbox | null = null;
+  /** > 0 while a state step's outputs are pushed downstream (a chained state step then puts
+   * messages for other workers into the chain outbox). */
+  afterState = 0;
   /** Exactly-once, during a source batch: its messages with offset <= skipThrough were
    * applied here already (a replay): they are not applied to local state nor written to local
    * sinks, but still routed to the workers that own their keys. -Infinity: none. */
@@ -459,6 +466,11 @@ class StateOp implements Op, EoStateStep {
   dirty: StateEntry[] | null = null;
   /** Messages for other workers, collected over one engine batch (flushRemote sends them). */
   private groups: (RemoteGroup | undefined)[] | null = null;
+  /** Exactly-once, a step fed by another state step: the messages for other workers that came
+   * from a state step's outputs, collected over one engine batch (flushChain hands them to the
+   * chain outbox). False: they go with `groups`. */
+  chainTarget = false;
+  private chainGroups: (RemoteGroup | undefined)[] | null = null;
 
   constructor(
     private readonly core: Core,
@@ -505,7 +517,13 @@ class StateOp implements Op, EoStateStep {
     }
     const ob = new Batch(this.oValues, this.oSource, this.oOffset, this.oSub, this.oBorn);
     ob.trace = this.oTrace;
-    pushAll(this.next, ob);
+    if (ob.length === 0) return;
+    this.core.afterState++;
+    try {
+      pushAll(this.next, ob);
+    } finally {
+      this.core.afterState--;
+    }
   }
 
   /** Tracing: a traced message that went to the dead letters before reaching a partition. */
@@ -654,6 +672,7 @@ class StateOp implements Op, EoStateStep {
     const entries = this.entries;
     const skip = this.core.skipThrough;
     const dirtyOn = this.dirty !== null;
+    const viaChain = this.chainTarget && this.core.afterState > 0;
     const tr = b.trace;
     // Tracing: the next traced message's index (-1: none left) and its entry in `tr`.
     let nt = tr !== null ? tr.idx[0]! : -1;
@@ -705,7 +724,9 @@ class StateOp implements Op, EoStateStep {
         continue;
       }
       const w = this.ownerIndex[p]!;
-      const groups = (this.groups ??= new Array<RemoteGroup | undefined>(this.workers.length));
+      const groups = viaChain
+        ? (this.chainGroups ??= new Array<RemoteGroup | undefined>(this.workers.length))
+        : (this.groups ??= new Array<RemoteGroup | undefined>(this.workers.length));
       let g = groups[w];
       if (g === undefined) {
         groups[w] = g = { source: [], offset: [], sub: [], bornMs: [], partition: [], payloads: [] };
@@ -718,6 +739,10 @@ class StateOp implements Op, EoStateStep {
       g.payloads.push(payload);
       if (th !== 0) (g.traced ??= new TraceColumn()).add(g.source.length - 1, th);
     }
+    // At-least-once: what goes to other workers leaves now, before this batch's outputs reach
+    // the local sinks (it would wait for them). Exactly-once sends it at the end of the source
+    // batch, with the batch's ranges (flushRemote from ingest).
+    if (this.core.eo === null && process.env.LAT_OLD !== '1') this.flushRemote(null);
     this.endOutput();
   }
 
@@ -749,6 +774,24 @@ class StateOp implements Op, EoStateStep {
         ...(ranges !== null ? { ranges } : {}),
       });
       if (r) this.core.pending.push(r);
+    }
+  }
+
+  /** Exactly-once: the messages collected for other workers from state steps' outputs go into
+   * the chain outbox (sent once the commit that holds them is durable). */
+  flushChain(): void {
+    const groups = this.chainGroups;
+    if (groups === null) return;
+    this.chainGroups = null;
+    for (let w = 0; w < this.workers.length; w++) {
+      const g = groups[w];
+      if (g === undefined) continue;
+      const { traced, ...cols } = g;
+      this.core.remoteSent += cols.payloads.length;
+      this.core.chain!.add(this.node.id, this.workers[w]!, {
+        ...cols,
+        ...(traced !== undefined ? { trace: traced.dense(cols.payloads.length) } : {}),
+      });
     }
   }
 
@@ -954,6 +997,9 @@ interface RunningSource {
   history: { offset: number; position: number }[];
   /** Exactly-once: emits waiting for the history to shrink. */
   historyWaiters: (() => void)[];
+  /** The state steps this source's messages reach through stateless steps (their batches to
+   * other workers carry its range). */
+  reached: ReadonlySet<string>;
 }
 
 /** Batch ends a source keeps since its committed offset; beyond, its emit waits for a commit. */
@@ -1039,7 +1085,6 @@ class Engine implements WorkerEngine {
       );
     }
     this.eoOptions = opts.exactlyOnce && app.exactlyOnce !== false ? opts.exactlyOnce : null;
-    if (this.eoOptions) checkExactlyOnceTopology(app);
     this.core = new Core(workerName, clock, log, deadLetters, opts.latency);
     const core = this.core;
     core.tracer = createTracer(workerName, opts.tracing);
@@ -1098,6 +1143,7 @@ class Engine implements WorkerEngine {
     if (!this.failure) {
       this.failure = err instanceof Error ? err : new Error(String(err));
       this.abort.abort();
+      this.core.chain?.close();
       this.lifecycle.send({ type: 'Fail', reason: this.failure.message });
       this.announceFailure(this.failure);
     }
@@ -1177,7 +1223,10 @@ class Engine implements WorkerEngine {
     this.pushing = true;
     try {
       pushAll(rs.next, b);
-      for (const op of this.statesByName.values()) op.flushRemote(ranges);
+      for (const op of this.statesByName.values()) {
+        op.flushRemote(ranges !== null && rs.reached.has(op.node.name) ? ranges : null);
+        if (core.chain !== null) op.flushChain();
+      }
     } catch (err) {
       this.fail(err);
       core.pending.length = 0;
@@ -1190,6 +1239,7 @@ class Engine implements WorkerEngine {
     eo.kick();
     const waits: Promise<void>[] = [core.settle()];
     if (eo.backlogged()) waits.push(eo.room());
+    if (core.chain?.backlogged()) waits.push(core.chain.room());
     if (rs.history.length >= MAX_SOURCE_HISTORY)
       waits.push(new Promise<void>((res) => rs.historyWaiters.push(res)));
     return this.track(waits.length === 1 ? waits[0]! : Promise.all(waits).then(() => undefined));
@@ -1213,6 +1263,7 @@ class Engine implements WorkerEngine {
     }
     this.lifecycle.send({ type: 'Replay' });
     this.core.eo?.replay();
+    this.core.chain?.replay();
     this.sinksOpen = true;
     this.opened.resolve();
     this.lifecycle.send({ type: 'Run' });
@@ -1232,6 +1283,7 @@ class Engine implements WorkerEngine {
         finished: false,
         history: [{ offset: c ? c.committed : NO_MARK, position: c ? c.position : 0 }],
         historyWaiters: [],
+        reached: new Set(statesReachedFrom(this.app, node.id).map((st) => st.name)),
       };
       this.sources.push(rs);
     }
@@ -1276,7 +1328,35 @@ class Engine implements WorkerEngine {
       s.eoIndex = sinks.length;
       sinks.push({ name: s.node.name, connector: s.connector });
     }
-    const eo = new ExactlyOnce(eoOpts, {
+    let chain: ChainOutbox | null = null;
+    let options = eoOpts;
+    const chained = chainedStates(this.app);
+    if (chained.length > 0) {
+      const sources = this.app.sources.length;
+      chain = new ChainOutbox({
+        app: this.app,
+        workerName: this.workerName,
+        workers: [...new Set(this.table.owners)],
+        // The streams of exactly-once.ts are source * stride + (0 or state node id + 1).
+        streamBase: sources * (this.app.nodes.length + 1),
+        clock: this.opts.clock,
+        log: this.opts.log,
+        remote: this.opts.remote,
+        onDurable: (marks) => eoOpts.onDurable(marks),
+      });
+      for (const st of chained) this.statesByName.get(st.name)!.chainTarget = true;
+      // The sources' durable marks are reported once the outbox entries of their commit are
+      // acknowledged (end to end); a gap on a chain stream is left to the upstream's resend.
+      options = {
+        ...eoOpts,
+        onDurable: (marks) => chain!.durable(marks),
+        onGap: (source, offset) => {
+          if (source < sources) eoOpts.onGap(source, offset);
+        },
+      };
+      this.core.chain = chain;
+    }
+    const eo = new ExactlyOnce(options, {
       app: this.app,
       workerName: this.workerName,
       clock: this.opts.clock,
@@ -1285,6 +1365,7 @@ class Engine implements WorkerEngine {
       steps,
       sinks,
       fail: (err) => this.fail(err),
+      ...(chain !== null ? { chain } : {}),
     });
     this.core.eo = eo;
     return eo.recover();
@@ -1361,6 +1442,7 @@ class Engine implements WorkerEngine {
         ),
       );
     }
+    if (batch.ack !== undefined) return this.chainAck(batch);
     const op = this.statesByName.get(batch.step);
     if (!op) {
       return Promise.reject(
@@ -1374,7 +1456,28 @@ class Engine implements WorkerEngine {
     if (this.pushing) return RESOLVED.then(() => this.deliverRemote(batch));
     const eo = this.core.eo;
     let floors: Map<number, number> | null = null;
-    if (eo !== null) {
+    if (eo !== null && batch.seq !== undefined) {
+      const chain = this.core.chain;
+      const stream = chain?.inStream(batch.step, batch.fromWorker);
+      if (stream === undefined) {
+        const err = new EngineError(
+          `worker "${this.workerName}" got outbox entry ${batch.seq} for step "${batch.step}" from "${batch.fromWorker}", but that step takes no messages from state steps of "${batch.fromWorker}" here; do the workers run the same app and partition table?`,
+        );
+        this.fail(err);
+        return Promise.reject(err);
+      }
+      let above: (number | null)[];
+      try {
+        above = eo.admit([{ stream, from: batch.seq - 1, through: batch.seq }]);
+      } catch (err) {
+        this.fail(err);
+        return Promise.reject(err);
+      }
+      if (above[0] === null) {
+        chain!.dropped(stream);
+        return RESOLVED;
+      }
+    } else if (eo !== null) {
       const ranges = batch.ranges;
       if (ranges === undefined || ranges.length === 0) {
         const err = new EngineError(
@@ -1403,7 +1506,10 @@ class Engine implements WorkerEngine {
     try {
       observer?.enter(-1, op.node.id, batch.payloads.length, batch.bornMs);
       op.pushRemote(batch, floors);
-      for (const o of this.statesByName.values()) o.flushRemote(null);
+      for (const o of this.statesByName.values()) {
+        o.flushRemote(null);
+        if (this.core.chain !== null) o.flushChain();
+      }
     } catch (err) {
       // As for a source batch: part of the batch may have changed state or reached sinks, so
       // the engine cannot go on as if it had not been delivered.
@@ -1420,6 +1526,25 @@ class Engine implements WorkerEngine {
         return this.track(Promise.all([this.core.settle(), eo.room()]).then(() => undefined));
     }
     return this.track(this.core.settle());
+  }
+
+  /** An acknowledgement of this worker's outbox entries for a peer's state step. */
+  private chainAck(batch: RemoteBatch): Promise<void> {
+    const chain = this.core.chain;
+    if (chain === null) {
+      const err = new EngineError(
+        `worker "${this.workerName}" got an acknowledgement for step "${batch.step}" from "${batch.fromWorker}" but sends no outbox entries (exactly-once off here, or no state step feeds another); start every worker alike`,
+      );
+      this.fail(err);
+      return Promise.reject(err);
+    }
+    try {
+      chain.onAck(batch);
+    } catch (err) {
+      this.fail(err);
+      return Promise.reject(err);
+    }
+    return RESOLVED;
   }
 
   stop(): Promise<void> {
@@ -1455,6 +1580,7 @@ class Engine implements WorkerEngine {
     await this.drain();
     // Exactly-once: everything applied becomes durable, and the file sinks' progress recorded.
     if (!this.failure) await this.core.eo?.flush();
+    this.core.chain?.close();
     this.closing = true;
     for (const s of this.sinkOps) {
       if (!s.connector) continue;

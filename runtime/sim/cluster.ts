@@ -263,16 +263,28 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
   const net = new SimNet({ random: derive(o.seed, 5), sched, faults: netFaults, log: event });
   const stream = new SimStream(lines, batchLines, intervalMs);
   const runId = `r${++runCounter}`;
+  const appOptions: AppOptions = {
+    source: `sim:${runId}`,
+    sink: `sim:${runId}/out`,
+    params: o.params ?? {},
+  };
+  // The fault-free reference first, under the run's id (one load of the app serves both): the
+  // checkpoints compare with it during the run.
+  const refSched = new SimScheduler();
+  const refDisk = new SimDisk({ random: createSeededRandom(1), clock: refSched });
+  registerSimRun(runId, { stream: new SimStream(lines, batchLines, 0), disk: refDisk, sinks: new Map() });
+  let loaded: Application;
+  let ref: Reference;
+  try {
+    loaded = await loadApp(o.appPath, appOptions);
+    checkSimConnectors(loaded, runId);
+    ref = await referenceRun(loaded, runId, refDisk);
+  } finally {
+    unregisterSimRun(runId);
+  }
   const ctx: SimRunContext = { stream, disk, sinks: new Map() };
   registerSimRun(runId, ctx);
   try {
-    const appOptions: AppOptions = {
-      source: `sim:${runId}`,
-      sink: `sim:${runId}/out`,
-      params: o.params ?? {},
-    };
-    const loaded = await loadApp(o.appPath, appOptions);
-    checkSimConnectors(loaded, runId);
     const partitions = roundRobinTable(names, loaded.partitionCount);
     const apps = names.map((n) => appForClusterWorker(loaded, n).app);
 
@@ -355,7 +367,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       windowFrames: 16,
       maxQueuedBytes: 4096,
       reconnect: true,
-      ...(o.recorder ? { recorder: o.recorder.forCore({ end: from, peer: to, link }) } : {}),
+      ...(o.recorder ? { recorder: o.recorder.forCore({ end: from, peer: to, link, inc: 0 }) } : {}),
       ...(o.channelMutation ? { mutation: o.channelMutation } : {}),
     });
 
@@ -544,8 +556,6 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       );
     }
 
-    // The fault-free reference, first: the checkpoints compare with it during the run.
-    const ref = await referenceRun(o.appPath, o.params ?? {}, lines, batchLines);
     const wantLines = new Map<string, Map<string, number>>();
     for (const sink of loaded.sinks) {
       const want = new Map<string, number>();
@@ -556,14 +566,45 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     // Checkpoints: no sink of a running worker holds an output more often than the fault-free
     // run produced it, at any time (a started worker's file only grows from its recorded
     // length; what a crash left beyond it is cut at recovery, before the worker starts).
+    // Incremental: each file's lines are read once. What is counted per file (`seen`) belongs
+    // to one started incarnation of its worker; when the worker is down or another incarnation
+    // runs (recovery cut the file), its counts leave the sum and the file is read afresh.
+    interface Seen {
+      readonly inc: number;
+      /** Bytes read (through the last complete line). */
+      bytes: number;
+      readonly counts: Map<string, number>;
+    }
+    const seen = new Map<string, Seen>();
+    const gotBySink = new Map(loaded.sinks.map((sk) => [sk.name, new Map<string, number>()]));
     const checkpoint = (): void => {
       for (const sink of loaded.sinks) {
         const base = sinkBase(sink.uri, runId);
         const want = wantLines.get(sink.name)!;
-        const got = new Map<string, number>();
-        for (const [n, inc] of live) {
-          if (!inc.started) continue;
-          for (const l of sinkLines(disk.contents(`${base}.${n}`))) {
+        const got = gotBySink.get(sink.name)!;
+        for (const n of names) {
+          const path = `${base}.${n}`;
+          const inc = live.get(n);
+          const bytes = inc?.started ? disk.view(path) : null;
+          let s = seen.get(path);
+          if (s && (!bytes || s.inc !== inc!.n || bytes.length < s.bytes)) {
+            for (const [l, c] of s.counts) got.set(l, got.get(l)! - c);
+            seen.delete(path);
+            s = undefined;
+          }
+          if (!bytes) continue;
+          if (!s) {
+            s = { inc: inc!.n, bytes: 0, counts: new Map() };
+            seen.set(path, s);
+          }
+          const end = bytes.lastIndexOf(10) + 1;
+          if (end <= s.bytes) continue;
+          const text = Buffer.from(bytes.buffer, bytes.byteOffset + s.bytes, end - s.bytes).toString('utf8');
+          s.bytes = end;
+          const fresh = text.split('\n');
+          fresh.pop(); // after the last newline: empty
+          for (const l of fresh) {
+            s.counts.set(l, (s.counts.get(l) ?? 0) + 1);
             const c = (got.get(l) ?? 0) + 1;
             got.set(l, c);
             if (c > (want.get(l) ?? 0) && violation === null) {
@@ -595,7 +636,8 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     }
 
     // ---- the loop ----
-    const macrotask = (): Promise<void> => new Promise((r) => setImmediate(r));
+    // One turn of the event loop: every microtask the last timer caused has settled.
+    const macrotask = (): Promise<void> => new Promise(setImmediate);
     let steps = 0;
     let outcome: 'finished' | 'stalled' | 'time' | 'steps' | 'failed' | 'violated' = 'stalled';
     const quiet = (): boolean => {
@@ -614,10 +656,11 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       // The cheap conditions first: the channels' stats are not free.
       if (sched.monotonicMs() < lastFaultMs || down.size > 0) return false;
       if (tracker) {
+        // The source connector was told (what the TCP source acknowledges its sender with; a
+        // field, read first: the tracker's committed() copies its machine's context) ...
+        if (stream.committed < lineCount - 1) return false;
         const c = tracker.committed();
         for (let s = 0; s < loaded.sources.length; s++) if ((c[s] ?? -1) < lineCount - 1) return false;
-        // ... and the source connector was told (what the TCP source acknowledges its sender with).
-        if (stream.committed < lineCount - 1) return false;
       } else if (!live.get(sourceWorker)?.sourcesDone) return false;
       return quiet();
     };
@@ -804,37 +847,24 @@ interface Reference {
   readonly sinks: Map<string, string[]>;
 }
 
-/** The fault-free embedded run of the same input: the fold of each message once. */
-async function referenceRun(
-  appPath: string,
-  params: Readonly<Record<string, string>>,
-  lines: readonly string[],
-  batchLines: number,
-): Promise<Reference> {
-  const sched = new SimScheduler();
-  const disk = new SimDisk({ random: createSeededRandom(1), clock: sched });
-  const id = `ref${++runCounter}`;
-  registerSimRun(id, { stream: new SimStream(lines, batchLines, 0), disk, sinks: new Map() });
-  try {
-    const app = await loadApp(appPath, { source: `sim:${id}`, sink: `sim:${id}/out`, params });
-    const states = new Map<string, Map<string, string>>();
-    const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
-    let view: ReturnType<WorkerEngineImpl['finishView']> | null = null;
-    const withFinish = { ...app, onFinish: (v: typeof view) => void (view = v) } as Application;
-    await runEmbedded(withFinish, {
-      clock: createSystemClock(),
-      log: quiet,
-      deadLetters: new MemoryDeadLetterSink(),
-    });
-    for (const st of app.states) {
-      const m = new Map<string, string>();
-      for (const [k, v] of view!.states(st.name)) m.set(keyText(k), JSON.stringify(v));
-      states.set(st.name, m);
-    }
-    const sinks = new Map<string, string[]>();
-    for (const s of app.sinks) sinks.set(s.name, sinkLines(disk.contents(sinkBase(s.uri, id))));
-    return { states, sinks };
-  } finally {
-    unregisterSimRun(id);
+/** The fault-free embedded run of the same input (the run `id` is registered with a SimStream
+ * of it and `disk`): the fold of each message once. */
+async function referenceRun(app: Application, id: string, disk: SimDisk): Promise<Reference> {
+  const states = new Map<string, Map<string, string>>();
+  const quiet: Logger = { info: () => {}, warn: () => {}, error: () => {} };
+  let view: ReturnType<WorkerEngineImpl['finishView']> | null = null;
+  const withFinish = { ...app, onFinish: (v: typeof view) => void (view = v) } as Application;
+  await runEmbedded(withFinish, {
+    clock: createSystemClock(),
+    log: quiet,
+    deadLetters: new MemoryDeadLetterSink(),
+  });
+  for (const st of app.states) {
+    const m = new Map<string, string>();
+    for (const [k, v] of view!.states(st.name)) m.set(keyText(k), JSON.stringify(v));
+    states.set(st.name, m);
   }
+  const sinks = new Map<string, string[]>();
+  for (const s of app.sinks) sinks.set(s.name, sinkLines(disk.contents(sinkBase(s.uri, id))));
+  return { states, sinks };
 }

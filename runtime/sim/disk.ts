@@ -133,6 +133,12 @@ export class SimDisk {
     return new SimFile(this, path, f, f.epoch);
   }
 
+  /** The bytes of a file now, without a copy: valid until the file is next written. */
+  view(path: string): Uint8Array {
+    const f = this.files.get(path);
+    return f ? f.data.subarray(0, f.length) : new Uint8Array(0);
+  }
+
   /** The bytes of a file as a reader would see them now. */
   contents(path: string): Uint8Array {
     const f = this.files.get(path);
@@ -387,18 +393,25 @@ const encoder = new TextEncoder();
 export class SimFileSink implements SinkConnector {
   readonly resumable: ResumableSink;
   private writing: Promise<void> = Promise.resolve();
+  /** Bytes written so far, appended or queued (ResumableSink.length: the engine records it). */
+  private queued: number;
 
   constructor(
     readonly uri: string,
     private readonly file: SimFile,
   ) {
+    this.queued = file.length;
     this.resumable = {
-      truncate: (bytes) => this.file.truncate(bytes),
+      truncate: async (bytes) => {
+        await this.file.truncate(bytes);
+        this.queued = bytes;
+      },
       settle: async (fsync) => {
         await this.writing;
         if (fsync) await this.file.fsync();
         return this.file.length;
       },
+      length: () => this.queued,
     };
   }
 
@@ -424,6 +437,7 @@ export class SimFileSink implements SinkConnector {
         out[at++] = 10;
       }
     }
+    this.queued += out.length;
     this.writing = this.writing.then(() => this.file.append(out));
     return this.writing;
   }

@@ -2,12 +2,12 @@
 // resumes after the committed offset, and a replay from the start changes nothing), file sink
 // truncation to its recorded length, the watermark rules on remote batches (duplicate, gap ->
 // onGap, partial overlap), range-carrying batches to every worker, file source resume and
-// rewind by byte position, and the refusal of state -> state topologies.
+// rewind by byte position, and a state -> state topology run embedded.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { AppConfigError, defineApp } from '../../../runtime/api/app.ts';
+import { defineApp } from '../../../runtime/api/app.ts';
 import type { Application } from '../../../runtime/api/app.ts';
 import { stringCodec } from '../../../runtime/api/codec.ts';
 import {
@@ -420,7 +420,7 @@ describe('file source resume and rewind', () => {
   });
 });
 
-describe('topologies exactly-once refuses', () => {
+describe('state -> state (outboxes between state steps: test/runtime/engine/chain.test.ts)', () => {
   function chained(exactlyOnce?: boolean): Application {
     const app = defineApp('chain', { partitions: 2, ...(exactlyOnce === undefined ? {} : { exactlyOnce }) });
     app
@@ -434,36 +434,39 @@ describe('topologies exactly-once refuses', () => {
       .state('second', { key: (s: string) => s, init: () => 0, update: (n: number) => n + 1 })
       .map('show', (n: unknown) => String(n))
       .sink('out', { uri: 'memory:chain-out', encode: stringCodec });
+    app.onFinish((v) => JSON.stringify([...v.states<number>('second')].sort()));
     return app.build();
   }
 
-  it('a state step whose outputs reach another: refused at start, naming both and the way out', async () => {
+  it('a state step whose outputs reach another runs exactly-once; a re-run replays nothing', async () => {
     setMemorySource('chain-in', ['a', 'b', 'a']);
-    const opts = { store: new MemoryStore(), durability: 'none' as const };
-    expect(() =>
-      runEmbedded(chained(), {
-        clock,
-        log: silent,
-        deadLetters: new MemoryDeadLetterSink(silent),
-        exactlyOnce: opts,
-      }),
-    ).toThrow(AppConfigError);
-    expect(() =>
-      runEmbedded(chained(), {
-        clock,
-        log: silent,
-        deadLetters: new MemoryDeadLetterSink(silent),
-        exactlyOnce: opts,
-      }),
-    ).toThrow(/state step "first" reach state step "second" \(through "again"\).*exactlyOnce: false/);
+    const store = new MemoryStore();
+    const opts = { store, durability: 'none' as const };
+    const deps = { clock, log: silent, deadLetters: new MemoryDeadLetterSink(silent), exactlyOnce: opts };
+    const r = await runEmbedded(chained(), deps);
+    expect(r.metrics.stateApplied).toEqual({ first: 3, second: 3 });
+    expect(r.finishText).toBe(
+      JSON.stringify([
+        ['a', 2],
+        ['b', 1],
+      ]),
+    );
+    // memory: replays from its start: every batch is a duplicate, both states stay.
+    const again = await runEmbedded(chained(), { ...deps, deadLetters: new MemoryDeadLetterSink(silent) });
+    expect(again.metrics.stateApplied).toEqual({ first: 0, second: 0 });
+    expect(again.finishText).toBe(
+      JSON.stringify([
+        ['a', 2],
+        ['b', 1],
+      ]),
+    );
     const said: string[] = [];
-    const r = await runEmbedded(chained(false), {
-      clock,
+    const off = await runEmbedded(chained(false), {
+      ...deps,
       log: { ...silent, info: (m) => said.push(m) },
       deadLetters: new MemoryDeadLetterSink(silent),
-      exactlyOnce: opts,
     });
-    expect(r.metrics.stateApplied).toEqual({ first: 3, second: 3 });
+    expect(off.metrics.stateApplied).toEqual({ first: 3, second: 3 });
     expect(said.join('\n')).toMatch(/exactlyOnce: false: at-least-once/);
   });
 });
