@@ -173,6 +173,7 @@ async function runSim(appArg: string | undefined, flags: SimFlags): Promise<numb
     const [a, b] = parseSeedRange(flags.seeds);
     if (flags.keep !== undefined) mkdirSync(flags.keep, { recursive: true });
     const t0 = performance.now();
+    const cpu0 = process.cpuUsage();
     let simMs = 0;
     let steps = 0;
     let n = 0;
@@ -207,9 +208,13 @@ async function runSim(appArg: string | undefined, flags: SimFlags): Promise<numb
       process.off('SIGTERM', stop);
     }
     const wallS = (performance.now() - t0) / 1000;
+    // CPU time too: the machine may be shared, and wall time then says little about the simulator.
+    const used = process.cpuUsage(cpu0);
+    const cpuS = (used.user + used.system) / 1e6;
     process.stdout.write(
       `${n} seeds${interrupted ? ` (${a}..${a + n - 1}, interrupted)` : ''}, ${failing.length} failed${failing.length > 0 ? ` (${failing.join(', ')})` : ''}; ${wallS.toFixed(1)} s wall: ` +
-        `${(n / wallS).toFixed(2)} seeds/s, ${(simMs / 1000 / wallS).toFixed(1)} simulated s per wall s, ${(steps / wallS).toFixed(0)} events/s\n`,
+        `${(n / wallS).toFixed(2)} seeds/s, ${(simMs / 1000 / wallS).toFixed(1)} simulated s per wall s, ${(steps / wallS).toFixed(0)} events/s; ` +
+        `${cpuS.toFixed(1)} s CPU (this process, every thread): ${(n / cpuS).toFixed(2)} seeds per CPU s, ${(simMs / 1000 / cpuS).toFixed(1)} simulated s per CPU s\n`,
     );
     return failing.length > 0 ? EXIT_FAILURE : 0;
   }
