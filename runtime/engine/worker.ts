@@ -742,7 +742,7 @@ class StateOp implements Op, EoStateStep {
     // At-least-once: what goes to other workers leaves now, before this batch's outputs reach
     // the local sinks (it would wait for them). Exactly-once sends it at the end of the source
     // batch, with the batch's ranges (flushRemote from ingest).
-    if (this.core.eo === null && process.env.LAT_OLD !== '1') this.flushRemote(null);
+    if (this.core.eo === null) this.flushRemote(null);
     this.endOutput();
   }
 
