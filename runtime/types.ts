@@ -185,6 +185,11 @@ export interface ResumableSink {
   /** Resolves, once everything written so far is in the target (and on disk with `fsync`),
    * with the target's length in bytes. */
   settle(fsync: boolean): Promise<number>;
+  /** Present on a target that truncate() makes exact (a file): the bytes written to it so far,
+   * counted synchronously at each write (written or still buffered). The engine then writes its
+   * outputs at once, records this length in the commit of the states that produced them (after
+   * settle), and recovery cuts the target back to it: no outbox (docs/exactly-once.md). */
+  length?(): number;
 }
 
 export interface ConnectorContext {

@@ -8,9 +8,11 @@
 // Exactly-once (runtime/engine/exactly-once.ts): the source starts at `ctx.resume` (a line
 // number and the byte position of that line), reports the byte position after each batch
 // (`endPosition`) and can be rewound to such a point (`rewind`); the sink, opened with
-// `ctx.exactlyOnce`, keeps its file, is cut back to its recorded length at recovery
-// (`resumable.truncate`) and reports its length once flushed (and fsynced) (`resumable.settle`).
-import { fstat, fsync, ftruncate, mkdirSync, openSync } from 'node:fs';
+// `ctx.exactlyOnce`, keeps its file, is cut back to its committed length at recovery
+// (`resumable.truncate`), writes each batch to the file at once with one synchronous write
+// (so a process crash after it returns keeps it, and `resumable.length()` is exact) and
+// fsyncs on `resumable.settle(true)` (docs/exactly-once.md, "File sinks without an outbox").
+import { closeSync, fstat, fsync, ftruncate, fstatSync, mkdirSync, openSync, writeSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { open } from 'node:fs/promises';
 import type { WriteStream } from 'node:fs';
@@ -238,11 +240,30 @@ export function writeLines(
   }
 }
 
+/** The bytes of a batch of lines (one payload per line, each ended by a newline). */
+function lineBytes(payloads: readonly RawPayload[]): Buffer {
+  let allStrings = true;
+  for (let i = 0; i < payloads.length; i++) {
+    if (typeof payloads[i] !== 'string') {
+      allStrings = false;
+      break;
+    }
+  }
+  if (allStrings) return Buffer.from(`${(payloads as readonly string[]).join('\n')}\n`, 'utf8');
+  const parts: Uint8Array[] = [];
+  const nl = Buffer.from('\n');
+  for (const p of payloads) parts.push(typeof p === 'string' ? Buffer.from(p, 'utf8') : p, nl);
+  return Buffer.concat(parts);
+}
+
 export class FileSink implements SinkConnector {
-  private readonly stream: WriteStream;
+  /** Plain mode: a buffered stream. Kept mode (exactly-once): null, writes are synchronous. */
+  private readonly stream: WriteStream | null;
   private readonly fd: number;
   private error: Error | null = null;
   private closed = false;
+  /** Kept mode: the file's length counting every write so far. */
+  private bytes = 0;
   /** With `keep` (exactly-once): the file is kept, cut back and measured by the engine. */
   readonly resumable?: ResumableSink;
 
@@ -262,11 +283,20 @@ export class FileSink implements SinkConnector {
       });
     }
     this.fd = fd;
-    this.stream = createWriteStream('', { fd, highWaterMark: 1 << 20 });
-    this.stream.on('error', (err) => {
-      this.error = new Error(`sink "${uri}": write to ${path} failed: ${err.message}`);
-    });
-    if (keep) this.resumable = { truncate: (b) => this.truncate(b), settle: (f) => this.settle(f) };
+    if (keep) {
+      this.stream = null;
+      this.bytes = fstatSync(fd).size;
+      this.resumable = {
+        truncate: (b) => this.truncate(b),
+        settle: (f) => this.settle(f),
+        length: () => this.bytes,
+      };
+    } else {
+      this.stream = createWriteStream('', { fd, highWaterMark: 1 << 20 });
+      this.stream.on('error', (err) => {
+        this.error = new Error(`sink "${uri}": write to ${path} failed: ${err.message}`);
+      });
+    }
   }
 
   private async truncate(bytes: number): Promise<void> {
@@ -276,24 +306,45 @@ export class FileSink implements SinkConnector {
         `sink "${this.uri}": ${this.path} holds ${size} bytes, fewer than the ${bytes} its store records as written: it was changed outside this worker; move it away (and the store with it) to start afresh`,
       );
     if (size > bytes) await ftruncateP(this.fd, bytes);
+    this.bytes = bytes;
   }
 
   private async settle(sync: boolean): Promise<number> {
     await this.flush();
     if (sync) await fsyncP(this.fd);
-    return (await fstatP(this.fd)).size;
+    return this.bytes;
+  }
+
+  /** Kept mode: the whole batch in the file (the page cache) before returning. */
+  private writeNow(payloads: readonly RawPayload[]): void {
+    const buf = lineBytes(payloads);
+    let at = 0;
+    try {
+      // A regular file takes a whole write unless the disk is full; loop for the rare rest.
+      while (at < buf.length) at += writeSync(this.fd, buf, at, buf.length - at, null);
+    } catch (err) {
+      this.bytes += at;
+      this.error = new Error(
+        `sink "${this.uri}": write to ${this.path} failed after ${this.bytes} bytes: ${(err as Error).message}`,
+        { cause: err },
+      );
+      throw this.error;
+    }
+    this.bytes += at;
   }
 
   write(batch: SinkBatch): Promise<void> | void {
     if (this.error) throw this.error;
     if (this.closed) throw new Error(`sink "${this.uri}": write after close`);
+    if (this.stream === null) return this.writeNow(batch.payloads);
     return writeLines(this.stream, batch.payloads);
   }
 
   async flush(): Promise<void> {
     if (this.error) throw this.error;
-    if (this.stream.writableLength > 0) {
-      await new Promise<void>((res) => this.stream.write('', () => res()));
+    const stream = this.stream;
+    if (stream !== null && stream.writableLength > 0) {
+      await new Promise<void>((res) => stream.write('', () => res()));
     }
     if (this.error) throw this.error;
   }
@@ -301,7 +352,9 @@ export class FileSink implements SinkConnector {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await new Promise<void>((res) => this.stream.end(() => res()));
+    const stream = this.stream;
+    if (stream === null) closeSync(this.fd);
+    else await new Promise<void>((res) => stream.end(() => res()));
     if (this.error) throw this.error;
   }
 }

@@ -8,15 +8,21 @@
 //     by reference and encoded with msgpack), the watermarks, the new outputs (the outbox), the
 //     sinks' progress and the committed source offsets, in one Store.writeBatch;
 //   - after it: Persisted, WorkerAck (onDurable), WorkerSendOut (write the durable outputs to
-//     their file sinks, in id order, then settle them: flushed, fsynced with `sync`), and
+//     their outbox sinks, in id order, then settle them: flushed, fsynced with `sync`), and
 //     WorkerReceiveSinkAck once settled (the progress goes into the next commit, which deletes
 //     those outbox entries).
+// Staged sinks (a `file:` sink: ResumableSink.length, docs/exactly-once.md "File sinks without
+// an outbox") skip the outbox: their outputs are written at once; kick() records each one's
+// length as of the states it captures (k/<sink>: [outputs written, bytes]), settles the sink
+// (fsync with `sync`) and only then writes the commit; recovery cuts the file back to it.
 //
 // Store keys (runtime/store/README.md):
 //   s/<step>/<partition>/<n|s><key>   a key's state (msgpack); n: a number key, s: a string key
 //   m/<source>                       {"": own mark, <step>: mark of the stream through step}
 //   o/<first id, 15 digits>          an outbox entry: [sink name, payloads] (ids first, first+1, ...)
-//   k/<sink>                         [last output id written, byte length]
+//   k/<sink>                         outbox sink: [last output id written, byte length];
+//                                    staged sink: [outputs written, byte length], committed
+//                                    with the states that produced them
 //   n/output                         the next output id
 //   c/<source>                       source worker: [committed offset, resume position]
 import { createActor, type Actor } from 'xstate';
@@ -117,7 +123,8 @@ export interface EoStateStep {
   load(key: Key, p: number, state: unknown): void;
 }
 
-/** A sink as this module sees it: its connector and whether it goes through the outbox. */
+/** A sink as this module sees it: its connector (resumable). One whose resumable has `length`
+ * is staged (written at once, its length committed); the others go through the outbox. */
 export interface EoSink {
   readonly name: string;
   readonly connector: SinkConnector;
@@ -234,6 +241,14 @@ export class ExactlyOnce {
   private sourceCommits = new Map<number, CommittedSource>();
   private afterCommit: (() => void)[] = [];
   private lastMarksWritten = new Map<number, string>();
+  /** Per sink index: whether it is staged (written at once, no outbox). */
+  private readonly staged: boolean[];
+  /** Per staged sink: outputs written to it so far (recorded with its length). */
+  private readonly stagedOutputs: number[];
+  /** Staged sinks written since the last commit started. */
+  private readonly stagedTouched = new Set<number>();
+  /** Staged writes that asked to wait (backpressure) and have not resolved. */
+  private stagedBusy = 0;
   private writing: Promise<void> | null = null;
   private sinkChain: Promise<void> = Promise.resolve();
   private sinkBusy = 0;
@@ -261,6 +276,8 @@ export class ExactlyOnce {
     if (!(this.intervalMs >= 0 && Number.isFinite(this.intervalMs)))
       throw new ExactlyOnceError(`commitIntervalMs must be a finite number >= 0, not ${this.intervalMs}`);
     this.where = `worker "${deps.workerName}"`;
+    this.staged = deps.sinks.map((s) => s.connector.resumable?.length !== undefined);
+    this.stagedOutputs = deps.sinks.map(() => 0);
     this.expected = deps.app.sources.map((src) => {
       if (deps.runSources) return [this.stream(src.sourceId, null)];
       if (!deps.ownsPartitions) return [];
@@ -349,7 +366,11 @@ export class ExactlyOnce {
       const sink = sinkIndex.get(name as string);
       if (sink === undefined || !Array.isArray(payloads))
         throw new ExactlyOnceError(
-          `${where}: outbox entry ${k} is for sink ${JSON.stringify(name)}, which is not a file sink of app "${app.name}" here`,
+          `${where}: outbox entry ${k} is for sink ${JSON.stringify(name)}, which is not an exactly-once sink of app "${app.name}" here`,
+        );
+      if (this.staged[sink])
+        throw new ExactlyOnceError(
+          `${where}: outbox entry ${k} is for sink "${name as string}", which writes without an outbox: the store is corrupt`,
         );
       const prev = this.outbox.at(-1);
       if (prev !== undefined && prev.first + prev.count !== first)
@@ -365,18 +386,21 @@ export class ExactlyOnce {
         `${where}: the outbox ends at output ${last.first + last.count - 1} but the next output id is ${nextOutput}: the store is corrupt`,
       );
     const floor = this.outbox.length > 0 ? this.outbox[0]!.first - 1 : nextOutput - 1;
-    for (const s of this.deps.sinks) {
+    for (let i = 0; i < this.deps.sinks.length; i++) {
+      const s = this.deps.sinks[i]!;
       const raw = await store.get(`k/${s.name}`);
       let bytes = 0;
       if (raw !== undefined) {
         found = true;
-        const [lastId, b] = tuple(
+        const [n, b] = tuple(
           decodeAt(raw, `k/${s.name}`, where),
           2,
           `the progress of sink "${s.name}"`,
           where,
         );
-        nat(lastId, `the last output id of sink "${s.name}"`, where);
+        const what = this.staged[i] ? 'the outputs written to' : 'the last output id of';
+        const count = nat(n, `${what} sink "${s.name}"`, where);
+        if (this.staged[i]) this.stagedOutputs[i] = count;
         bytes = nat(b, `the byte length of sink "${s.name}"`, where);
       }
       await s.connector.resumable!.truncate(bytes);
@@ -445,16 +469,38 @@ export class ExactlyOnce {
     return out;
   }
 
-  /** Outputs of a resumable sink: into the outbox with the next commit. */
+  /** Outputs of a resumable sink: a staged sink's are written now (their length goes into the
+   * next commit); an outbox sink's go into the outbox with the next commit. */
   addOutputs(sink: number, payloads: readonly RawPayload[]): void {
     if (payloads.length === 0) return;
+    if (this.staged[sink]) {
+      if (this.failed) return;
+      const r = this.deps.sinks[sink]!.connector.write({ payloads, count: payloads.length });
+      this.stagedOutputs[sink] += payloads.length;
+      this.stagedTouched.add(sink);
+      if (r) {
+        this.stagedBusy++;
+        r.then(
+          () => {
+            this.stagedBusy--;
+            this.wake();
+          },
+          (err: unknown) => this.failWith(err),
+        );
+      }
+      return;
+    }
     this.pending.push({ sink, payloads });
     this.pendingCount += payloads.length;
   }
 
   /** Whether a source should wait before emitting more (see room()). */
   backlogged(): boolean {
-    return this.pendingCount >= MAX_UNCOMMITTED_OUTPUTS || this.unwritten >= MAX_UNWRITTEN_OUTPUTS;
+    return (
+      this.pendingCount >= MAX_UNCOMMITTED_OUTPUTS ||
+      this.unwritten >= MAX_UNWRITTEN_OUTPUTS ||
+      this.stagedBusy > 0
+    );
   }
 
   /** Resolves when the backlog has gone down (after a commit or a sink write). */
@@ -505,7 +551,7 @@ export class ExactlyOnce {
         return;
       }
     }
-    const extra = this.forceExtra && this.sourceCommits.size > 0;
+    const extra = (this.forceExtra && this.sourceCommits.size > 0) || this.stagedTouched.size > 0;
     const ready = this.send({
       type: 'WorkerPersist',
       outputs: this.pendingCount,
@@ -523,7 +569,18 @@ export class ExactlyOnce {
     const after = this.afterCommit;
     this.afterCommit = [];
     const started = this.deps.clock.monotonicMs();
-    this.writing = this.opts.store.writeBatch(ops).then(
+    // Staged sinks: their lengths in `ops` are as of now; settling now covers at least those
+    // bytes (later writes only add beyond), and the commit waits for it: a commit never
+    // records a length the file (or, with `sync`, the disk) does not hold.
+    const settles: Promise<number>[] = [];
+    const fsync = this.opts.durability === 'sync';
+    for (const sink of this.stagedTouched)
+      settles.push(this.deps.sinks[sink]!.connector.resumable!.settle(fsync));
+    this.stagedTouched.clear();
+    const store = this.opts.store;
+    const write =
+      settles.length === 0 ? store.writeBatch(ops) : Promise.all(settles).then(() => store.writeBatch(ops));
+    this.writing = write.then(
       () => {
         this.lastCommitCostMs = this.deps.clock.monotonicMs() - started;
         this.persisted(after);
@@ -574,6 +631,13 @@ export class ExactlyOnce {
     for (const [sink, [lastId, bytes]] of this.progress)
       ops.push({ key: `k/${this.deps.sinks[sink]!.name}`, value: pack([lastId, bytes]) });
     this.progress.clear();
+    for (const sink of this.stagedTouched) {
+      const s = this.deps.sinks[sink]!;
+      ops.push({
+        key: `k/${s.name}`,
+        value: pack([this.stagedOutputs[sink], s.connector.resumable!.length!()]),
+      });
+    }
     for (const first of this.toDelete) ops.push({ key: outboxKey(first), value: null });
     this.toDelete = [];
     for (const [s, c] of this.sourceCommits)

@@ -40,7 +40,9 @@ export class StoreError extends Error {
   }
 }
 
-const FORMAT = 1;
+/** 1: file sinks wrote through the outbox. 2: they write without one, their length committed
+ * with the states (k/<sink> changed meaning), so a format-1 store is refused, not misread. */
+const FORMAT = 2;
 const FILE = 'store.mdb';
 const HEADER_KEY = 'header';
 /** LMDB's key size limit in lmdb-js builds (bytes of the encoded key). */

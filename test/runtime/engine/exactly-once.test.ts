@@ -1,8 +1,9 @@
 // Exactly-once in the engine, in process over a MemoryStore: recovery from the store (a re-run
 // resumes after the committed offset, and a replay from the start changes nothing), file sink
-// truncation to its recorded length, the watermark rules on remote batches (duplicate, gap ->
+// truncation to its committed length (also after a crash between its write and its commit), the watermark rules on remote batches (duplicate, gap ->
 // onGap, partial overlap), range-carrying batches to every worker, file source resume and
 // rewind by byte position, and a state -> state topology run embedded.
+import { unpack } from 'msgpackr';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -83,6 +84,23 @@ function expectedUpdates(all: readonly string[]): string[] {
     }
   return out;
 }
+
+/** `paced:NAME`: the lines set with setPaced(NAME), 4 per batch, one batch per timer turn, so
+ * that commits (one in flight) interleave with the batches. Replays from the start. */
+const pacedLines = new Map<string, readonly string[]>();
+registerConnector('paced', {
+  createSource: (uri) => ({
+    uri: uri.raw,
+    async run(ctx) {
+      const all = pacedLines.get(uri.rest) ?? [];
+      for (let i = 0; i < all.length && !ctx.signal.aborted; i += 4) {
+        await new Promise((res) => setTimeout(res, 0));
+        await ctx.emit({ payloads: all.slice(i, i + 4), firstOffset: i });
+      }
+    },
+    async stop() {},
+  }),
+});
 
 describe('recovery from the store', () => {
   it('a re-run over a grown file resumes after the committed line; the sink holds each update once', async () => {
@@ -170,28 +188,36 @@ describe('recovery from the store', () => {
     );
   });
 
-  it('a crash after the commit and before the sink write: recovery writes the outbox again', async () => {
-    const input = path.join(dir, 'in.txt');
+  it('a crash between the file write and its commit: the file is cut back to the committed length and the replay writes those outputs once', async () => {
     const output = path.join(dir, 'out.txt');
-    const all = lines(40);
-    writeFileSync(input, `${all.join('\n')}\n`);
-    // A store that keeps only what was committed before the first outbox entry was deleted:
-    // the state of a worker that died between its commit and its sink's progress record.
-    const inner = new MemoryStore();
-    let frozen = false;
-    const store: Store = {
-      get: (k) => inner.get(k),
-      scan: (p) => inner.scan(p),
-      close: () => inner.close(),
-      async writeBatch(ops) {
-        if (ops.some((o) => o.key.startsWith('o/') && o.value === null)) frozen = true;
-        if (!frozen) await inner.writeBatch(ops);
-      },
-    };
-    await run(countApp(`file:${input}`, `file:${output}`), store);
-    writeFileSync(output, ''); // the sink wrote nothing before the crash
-    await run(countApp(`file:${input}`, `file:${output}`), inner);
-    expect(readFileSync(output, 'utf8')).toBe(`${expectedUpdates(all).join('\n')}\n`);
+    const all = lines(200);
+    pacedLines.set('crash-in', all);
+    const want = `${expectedUpdates(all).join('\n')}\n`;
+    for (const keep of [1, 2, 3, 5]) {
+      rmSync(output, { force: true });
+      // A store that keeps only its first `keep` commits (each a little slow, so the file
+      // sink's writes run ahead of them): the worker died with the rest of its file written
+      // and never committed.
+      const inner = new MemoryStore();
+      let commits = 0;
+      const store: Store = {
+        get: (k) => inner.get(k),
+        scan: (p) => inner.scan(p),
+        close: () => inner.close(),
+        async writeBatch(ops) {
+          await new Promise((res) => setTimeout(res, 1));
+          if (++commits <= keep) await inner.writeBatch(ops);
+        },
+      };
+      await run(countApp('paced:crash-in', `file:${output}`), store);
+      expect(readFileSync(output, 'utf8')).toBe(want);
+      const recorded = await inner.get('k/out');
+      const committedBytes = recorded === undefined ? 0 : (unpack(recorded) as [number, number])[1];
+      expect(committedBytes).toBeLessThan(Buffer.byteLength(want)); // outputs beyond the commit
+      appendFileSync(output, 'half a li'); // and a torn write at the end
+      await run(countApp('paced:crash-in', `file:${output}`), inner);
+      expect(readFileSync(output, 'utf8'), `after ${keep} commits`).toBe(want);
+    }
   });
 });
 
@@ -302,7 +328,7 @@ describe('watermarks on remote batches', () => {
 });
 
 describe('resumable sinks', () => {
-  it('are written from the outbox (every output once), settled with fsync only for durability sync', async () => {
+  it('without length() (not truncatable to a commit) are written from the outbox (every output once), settled with fsync only for durability sync', async () => {
     const calls: string[] = [];
     let bytes = 0;
     registerConnector('rsink', {
