@@ -1,7 +1,8 @@
 // Chaos test of exactly-once on a real cluster (npm run chaos -- --seed S [--kills N]
-// [--workers 3] [--lines L] [--durability sync|batch|none] [--keep]):
+// [--workers 3] [--lines L] [--durability sync|batch|none] [--app PATH] [--keep]):
 //
-// word count over a seeded text, on a cluster of `buffy node` processes on loopback, each with a
+// word count (or --app: another app whose sink lines are `key n`, each key's n running 1, 2, ...,
+// as examples/count-of-counts.ts, two state steps in a row) over a seeded text, on a cluster of `buffy node` processes on loopback, each with a
 // store (--state), fed by the file source on the initializer and writing a file sink on every
 // worker. Workers chosen by the seed (the initializer included) are SIGKILLed at seeded moments,
 // several times, also while they recover (half of the kills come 0.3-2.5 s after the previous
@@ -35,6 +36,9 @@ const BUFFY = path.join(ROOT, 'bin', 'buffy.mjs');
 
 export interface ChaosOptions {
   readonly seed: number;
+  /** The app (default examples/word-count.ts): its sink lines must be `key n`, n = 1, 2, ... per
+   * key, with parameter `top` (0: no report). */
+  readonly app?: string;
   /** SIGKILLs to deliver (default 6). */
   readonly kills?: number;
   readonly workers?: number;
@@ -174,7 +178,12 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
 
   // The fault-free single-process run.
   const refOut = path.join(dir, 'reference.txt');
-  const app = await loadApp(APP, { source: `file:${corpus}`, sink: `file:${refOut}`, params: { top: '0' } });
+  const appPath = o.app === undefined ? APP : path.resolve(o.app);
+  const app = await loadApp(appPath, {
+    source: `file:${corpus}`,
+    sink: `file:${refOut}`,
+    params: { top: '0' },
+  });
   const quiet = { info: () => {}, warn: () => {}, error: (m: string) => log(`reference: ${m}`) };
   await runEmbedded(app, { clock: createSystemClock(), log: quiet, deadLetters: new MemoryDeadLetterSink() });
   const reference = new Map<string, number>();
@@ -216,7 +225,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     args: [
       BUFFY,
       'node',
-      APP,
+      appPath,
       '--name',
       name,
       ...(i === 0 ? ['--initializer', '--source', sourceUri, '--stop-when-done'] : []),
@@ -492,11 +501,12 @@ async function main(argv: readonly string[]): Promise<number> {
       source: flag(argv, '--source') === 'tcp' ? 'tcp' : 'file',
       ...(flag(argv, '--rate') !== undefined ? { rate: intFlag(argv, '--rate', 1, 1)! } : {}),
       durability: durability as 'sync' | 'batch' | 'none',
+      ...(flag(argv, '--app') !== undefined ? { app: flag(argv, '--app')! } : {}),
       keep: argv.includes('--keep'),
     };
   } catch (err) {
     process.stderr.write(
-      `chaos: ${(err as Error).message}\nusage: npm run chaos -- --seed S [--kills N] [--workers W] [--lines L] [--durability sync|batch|none] [--source file|tcp [--rate LINES/S]] [--keep]\n`,
+      `chaos: ${(err as Error).message}\nusage: npm run chaos -- --seed S [--kills N] [--workers W] [--lines L] [--durability sync|batch|none] [--source file|tcp [--rate LINES/S]] [--app PATH] [--keep]\n`,
     );
     return 2;
   }
