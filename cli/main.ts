@@ -118,6 +118,13 @@ export const COMMANDS: readonly CommandEntry[] = [
       'simulate a whole cluster of an app in one process (seeded network, disk, clock and crashes) and check exactly-once against a fault-free run',
     group: 'sim',
   },
+  {
+    name: 'validate-log',
+    term: 'validate-log <files...>',
+    summary:
+      'check protocol logs of real processes (buffy node --protocol-log FILE) step by step against specs/Delivery.tla',
+    group: 'sim',
+  },
 ];
 
 /** The version in package.json (found through the package's own name, from src/ or dist/). */

@@ -15,6 +15,7 @@ import { ScheduleFileError, parseScheduleFile, scheduleFileText, shrink } from '
 import { AppLoadError } from '../runtime/api/load.ts';
 import { AppConfigError } from '../runtime/api/app.ts';
 import { AppOptionsError, toAppOptions } from '../runtime/api/options.ts';
+import { registerValidateCommands, withValidation } from './validate.ts';
 
 const EXIT_FAILURE = 1;
 const EXIT_USAGE = 2;
@@ -42,6 +43,7 @@ interface SimFlags {
   json?: boolean;
   events?: boolean;
   keep?: string;
+  validate?: boolean;
 }
 
 function positiveInt(flag: string, raw: string, max = Number.MAX_SAFE_INTEGER): number {
@@ -163,11 +165,20 @@ async function runSim(appArg: string | undefined, flags: SimFlags): Promise<numb
     };
   }
   if (flags.events) base = { ...base, onEvent: (l) => process.stderr.write(`${l}\n`) };
-  const run = (o: SimOptions): Promise<SimReport> =>
+  const simulated = (o: SimOptions): Promise<SimReport> =>
     simulate(o).catch((err: unknown) => {
       if (err instanceof RangeError) throw new SimUsageError(err.message);
       throw err;
     });
+  // --validate: each run's channel records checked against specs/Delivery.tla (cli/validate.ts).
+  const run = flags.validate
+    ? withValidation(
+        simulated,
+        (t) => process.stdout.write(`${t}\n`),
+        (o) => replayCommand(o),
+        flags.seeds !== undefined || flags.json === true,
+      )
+    : simulated;
 
   if (flags.seeds !== undefined) {
     const [a, b] = parseSeedRange(flags.seeds);
@@ -264,6 +275,10 @@ export function registerSimCommands(program: Command): void {
     .option('--out <file>', 'where --shrink writes (default sim-failure-seedS.json)')
     .option('--json', 'print the report as one JSON object')
     .option('--events', 'print the event log (what the hash covers) on stderr as it is written')
+    .option(
+      '--validate',
+      "record every channel's protocol steps and check each against specs/Delivery.tla (a violation fails the run)",
+    )
     .addOption(
       new Option('--mutation <m>', 'test only: run a deliberately broken variant')
         .choices(SIM_MUTATIONS)
@@ -283,4 +298,5 @@ export function registerSimCommands(program: Command): void {
         process.exitCode = usage ? EXIT_USAGE : EXIT_FAILURE;
       }
     });
+  registerValidateCommands(program);
 }

@@ -509,31 +509,94 @@ function checkStates(
   return { steps: m.states.length - 1, stutters, violation: null };
 }
 
-/** The Delivery instances in a run's records: per link, one per direction. */
-function deliveryInstances(
-  records: readonly ProtocolRecord[],
-): Map<string, (InstanceRecord & { n: number; end: string })[]> {
-  const out = new Map<string, (InstanceRecord & { n: number; end: string })[]>();
-  // A core restarted (its peer came back as a new incarnation): a new instance from there.
-  const epoch = new Map<string, number>();
-  const add = (key: string, r: InstanceRecord & { n: number; end: string }): void => {
-    let a = out.get(key);
-    if (!a) out.set(key, (a = []));
-    a.push(r);
-  };
+type Keyed = InstanceRecord & { n: number; end: string };
+
+/**
+ * The Delivery instances in a run's records: per pair of cores, one per direction. A core's
+ * records are cut where it restarted (its peer came back as a new incarnation: new machines);
+ * each piece belongs with the piece of the peer's core of the incarnation it learned.
+ */
+function deliveryInstances(records: readonly ProtocolRecord[]): Map<string, Keyed[]> {
+  interface Piece {
+    peerInc: number | null;
+    readonly recs: (ProtocolRecord & InstanceRecord)[];
+  }
+  const cores = new Map<string, Piece[]>();
   for (const r of records) {
     if (r.p !== 'delivery') continue;
-    const coreKey = `${r.link}|${r.end}`;
+    const key = `${r.link}|${r.end}|${r.inc}`;
+    let pieces = cores.get(key);
+    if (!pieces) cores.set(key, (pieces = [{ peerInc: null, recs: [] }]));
+    const cur = pieces[pieces.length - 1]!;
     if (r.role === 'core') {
-      epoch.set(coreKey, (epoch.get(coreKey) ?? 0) + 1);
+      if (r.ev === 'restart') pieces.push({ peerInc: r.incarnation, recs: [] });
+      else cur.peerInc ??= r.incarnation;
       continue;
     }
-    const e = epoch.get(coreKey) ?? 0;
-    const tag = e > 0 ? ` restart ${e}` : '';
-    if (r.role === 'sender') add(`delivery ${r.end} -> ${r.peer} (link ${r.link}${tag})`, r);
-    else add(`delivery ${r.peer} -> ${r.end} (link ${r.link}${tag})`, r);
+    cur.recs.push(r);
   }
+  const name = (w: string, inc: number | null): string => (inc === 0 ? w : `${w}@${inc ?? '?'}`);
+  const out = new Map<string, Keyed[]>();
+  for (const pieces of cores.values())
+    for (const piece of pieces)
+      for (const r of piece.recs) {
+        const key =
+          r.role === 'sender'
+            ? `delivery ${name(r.end, r.inc)} -> ${name(r.peer, piece.peerInc)} (link ${r.link})`
+            : `delivery ${name(r.peer, piece.peerInc)} -> ${name(r.end, r.inc)} (link ${r.link})`;
+        let a = out.get(key);
+        if (!a) out.set(key, (a = []));
+        a.push(r);
+      }
+  for (const a of out.values()) a.sort((x, y) => x.n - y.n);
   return out;
+}
+
+/**
+ * The records of several processes' protocol logs (JSON lines, `buffy node --protocol-log`)
+ * as one run: each log in its own order, merged by the time each process stamped (`t`; the
+ * processes of one machine share its clock); `n` renumbered in the merged order.
+ */
+export function parseProtocolLogs(logs: readonly { file: string; text: string }[]): ProtocolRecord[] {
+  const parsed = logs.map(({ file, text }) => {
+    const out: ProtocolRecord[] = [];
+    text.split('\n').forEach((line, i) => {
+      if (line.trim() === '') return;
+      let v: unknown;
+      try {
+        v = JSON.parse(line);
+      } catch (e) {
+        throw new Error(
+          `${file}:${i + 1}: not JSON (${(e as Error).message}); a protocol log has one record a line`,
+          { cause: e },
+        );
+      }
+      const o = v as Record<string, unknown>;
+      const missing = ['p', 'role', 'ev', 'end', 'peer', 'link', 'inc', 't'].filter(
+        (k) => o[k] === undefined,
+      );
+      if (typeof v !== 'object' || v === null || missing.length > 0)
+        throw new Error(
+          `${file}:${i + 1}: not a protocol record (missing ${missing.join(', ')}); write logs with buffy node --protocol-log`,
+        );
+      out.push(o as unknown as ProtocolRecord);
+    });
+    return out;
+  });
+  const heads = parsed.map(() => 0);
+  const merged: ProtocolRecord[] = [];
+  for (;;) {
+    let best = -1;
+    for (let k = 0; k < parsed.length; k++) {
+      const r = parsed[k]![heads[k]!];
+      if (r === undefined) continue;
+      if (best < 0 || (r.t ?? 0) < (parsed[best]![heads[best]!]!.t ?? 0)) best = k;
+    }
+    if (best < 0) break;
+    const r = parsed[best]![heads[best]!++]!;
+    merged.push({ ...r, n: merged.length });
+  }
+  return merged;
 }
 
 /** Validates every Delivery instance of a run's records (in the run's order). */

@@ -777,6 +777,8 @@ export class DeliveryChannelCore implements ChannelCore {
       const incarnation = hello.incarnation ?? 0;
       if (this.lastPeer !== null && this.lastPeer !== incarnation)
         this.restartFor(hello.worker, this.lastPeer, incarnation);
+      else if (this.lastPeer === null)
+        this.recorder?.record({ p: 'delivery', role: 'core', ev: 'peer', incarnation });
       this.lastPeer = incarnation;
       // The peer's state belongs to another incarnation of this process: it starts fresh on our
       // HELLO, so its handshake is void; its ACK brings the fresh receiver's credit.
@@ -911,7 +913,7 @@ export class DeliveryChannelCore implements ChannelCore {
     this.droppedBefore += this.receiverState.dropped;
     this.senderActor.stop();
     this.receiverActor.stop();
-    this.recorder?.record({ p: 'delivery', role: 'core', ev: 'restart' });
+    this.recorder?.record({ p: 'delivery', role: 'core', ev: 'restart', incarnation });
     this.senderActor = this.newSender();
     this.receiverActor = this.newReceiver();
     this.receiverActor.send({ type: 'Connect' });

@@ -59,6 +59,7 @@ export const SIM_FAULTS = [
   'fsync-loss',
   'slow-disk',
   'clock-skew',
+  'control',
 ] as const;
 export type SimFault = (typeof SIM_FAULTS)[number];
 
@@ -73,6 +74,14 @@ export type FaultEvent =
       readonly atMs: number;
       readonly kind: 'partition';
       readonly side: readonly number[];
+      readonly forMs: number;
+    }
+  | {
+      /** A worker's control connection to the coordinator is lost for `forMs` (never the
+       * initializer's: its coordinator is in its process), then it reconnects and registers again. */
+      readonly atMs: number;
+      readonly kind: 'control';
+      readonly worker: number;
       readonly forMs: number;
     }
   | {
@@ -158,7 +167,9 @@ export function drawSchedule(
   windowMs: number,
 ): FaultEvent[] {
   const r = derive(seed, 1);
-  const kinds = (['drop', 'dup', 'partition', 'crash', 'restart'] as const).filter((k) => faults.includes(k));
+  const kinds = (['drop', 'dup', 'partition', 'crash', 'restart', 'control'] as const).filter((k) =>
+    faults.includes(k),
+  );
   if (kinds.length === 0 || workers < 1) return [];
   const n = 1 + r.nextInt(12);
   const out: FaultEvent[] = [];
@@ -177,6 +188,9 @@ export function drawSchedule(
       if (side.length === 0) side.push(r.nextInt(workers));
       if (side.length === workers) side.splice(r.nextInt(workers), 1);
       out.push({ atMs, kind, side, forMs: 10 + r.nextInt(500) });
+    } else if (kind === 'control') {
+      if (workers < 2) continue;
+      out.push({ atMs, kind, worker: 1 + r.nextInt(workers - 1), forMs: 5 + r.nextInt(800) });
     } else {
       const worker = r.nextInt(workers);
       const downMs = kind === 'crash' ? 50 + r.nextInt(1500) : 1 + r.nextInt(20);
@@ -291,16 +305,29 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     // The workers that take part in the sources: the source worker and those that own
     // partitions (a worker that owns none reports no watermark and holds nothing back).
     const members = names.filter((n) => n === sourceWorker || partitions.owners.includes(n));
-    const tracker = exactlyOnce
-      ? new SourceCommitTracker({
-          sources: loaded.sources.length,
-          workers: members,
-          where: 'the simulated source worker',
-          ...(o.mutation === 'commit-early' || o.mutation === 'forget-rewind'
-            ? { mutation: o.mutation as SourceCommitMutation }
-            : {}),
-        })
-      : null;
+    // The coordinator (runtime/cluster/coordinator.ts) runs in the initializer, the source worker:
+    // it dies with it, and the one of the restarted initializer starts afresh (a new tracker) and
+    // forms the cluster again from the workers' registrations, each with its durable watermarks.
+    const newTracker = (): SourceCommitTracker =>
+      new SourceCommitTracker({
+        sources: loaded.sources.length,
+        workers: members,
+        where: 'the simulated source worker',
+        ...(o.mutation === 'commit-early' || o.mutation === 'forget-rewind'
+          ? { mutation: o.mutation as SourceCommitMutation }
+          : {}),
+      });
+    let tracker = exactlyOnce ? newTracker() : null;
+    let coordinatorUp = true;
+    /** Per worker: the durable watermarks its current incarnation reported last (what it
+     * registers again with, as buffy node does). */
+    const lastDurable = new Map<string, Readonly<Record<number, number>>>();
+    /** Control connections cut by a `control` fault. */
+    const controlCut = new Set<string>();
+    /** Workers not registered with the current coordinator yet (it restarted). */
+    const unregistered = new Set<string>();
+    const reachable = (worker: string): boolean =>
+      coordinatorUp && !controlCut.has(worker) && !unregistered.has(worker);
     stream.onRead = (worker, through) => {
       const cur = live.get(worker);
       if (!tracker || !cur || worker !== sourceWorker) return;
@@ -319,14 +346,15 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
         : { offsetMs: 0, rate: 1 },
     );
 
-    /** A control message to a worker, after the control latency; lost if it is not alive then. */
+    /** A control message to a worker, after the control latency; lost if it is not alive then
+     * or its control connection is down. */
     const control = (to: string, what: string, fn: (inc: Incarnation) => void): void => {
       const inc = live.get(to);
-      if (!inc) return;
+      if (!inc || !reachable(to)) return;
       sched.schedule(
         CONTROL_LATENCY_MS,
         () => {
-          if (!inc.owner.alive) return;
+          if (!inc.owner.alive || !reachable(to)) return;
           event(`control ${to}: ${what}`);
           fn(inc);
         },
@@ -346,8 +374,23 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
 
     const onProgress = (worker: string, marks: Readonly<Record<number, number>>): void => {
       if (!tracker) return;
+      lastDurable.set(worker, marks);
+      if (!reachable(worker)) {
+        // buffy node sends progress only on an open control connection: this one is lost.
+        event(`progress ${worker} ${JSON.stringify(marks)} lost (control connection down)`);
+        return;
+      }
       event(`progress ${worker} ${JSON.stringify(marks)}`);
-      if (!members.includes(worker)) return;
+      feed(worker, marks);
+    };
+
+    /** A report into the coordinator's tracker (its feedTracker: every durable watermark is a
+     * lower bound of what the sources read); a commit to the source worker when it advanced. */
+    const feed = (worker: string, marks: Readonly<Record<number, number>>): void => {
+      if (!tracker || !members.includes(worker)) return;
+      const read = tracker.state.read;
+      for (const [s, v] of Object.entries(marks))
+        if (Number(s) < read.length && v > read[Number(s)]!) tracker.read(Number(s), v);
       const advanced = tracker.report(worker, marks);
       if (Object.keys(advanced).length === 0) return;
       const committed = tracker.committed();
@@ -402,6 +445,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       plane.peers = new Set(names.filter((x) => x !== name));
       let progressTimer = false;
       let durable: Readonly<Record<number, number>> = {};
+      const gapsAsked = new Map<number, number>();
       const store = exactlyOnce ? disk.openStore(name, durability) : null;
       const engineOptions = {
         app: apps[i]!,
@@ -430,6 +474,14 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
                 },
                 onGap: (source: number, offset: number) => {
                   if (!owner.alive) return;
+                  // As buffy node does: one report per offset (asked once, even when the
+                  // control connection is down and the report is lost).
+                  if (gapsAsked.get(source) === offset) return;
+                  gapsAsked.set(source, offset);
+                  if (!reachable(name)) {
+                    event(`gap ${name} source ${source} offset ${offset} lost (control connection down)`);
+                    return;
+                  }
                   event(`gap ${name} source ${source} offset ${offset}`);
                   const last = lastRewind.get(source);
                   if (last && last.to <= offset && sched.monotonicMs() - last.atMs < REWIND_QUIET_MS) return;
@@ -492,6 +544,17 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       inc.owner.alive = false;
       live.delete(name);
       down.add(name);
+      // The process's control connection dies with it (a restarted one connects afresh).
+      controlCut.delete(name);
+      unregistered.delete(name);
+      lastDurable.delete(name);
+      if (name === sourceWorker && tracker) {
+        // The initializer: its coordinator (and the tracker's state) dies too; the other
+        // workers keep running and reconnect once it is back.
+        coordinatorUp = false;
+        for (const n of names) if (n !== name) unregistered.add(n);
+        event(`coordinator down (the initializer ${name} crashed)`);
+      }
       stream.killSourcesOf(name);
       net.processDied(name);
       const r = disk.crash(name, powerLoss);
@@ -502,11 +565,32 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       return true;
     };
 
+    /** A worker registers again (its control connection back, or the coordinator restarted),
+     * with the durable watermarks its engine reported last (buffy node's `register`). */
+    const registerAgain = (name: string, inc: Incarnation, why: string): void => {
+      if (live.get(name) !== inc || !coordinatorUp) return;
+      unregistered.delete(name);
+      const marks = lastDurable.get(name);
+      event(`register ${name} again (${why})${marks ? ` durable ${JSON.stringify(marks)}` : ''}`);
+      if (marks && tracker) feed(name, marks);
+    };
+
     const restartWorker = (i: number): void => {
       const name = names[i]!;
       if (live.has(name)) return;
+      if (name === sourceWorker && tracker && !coordinatorUp) {
+        // The restarted initializer's coordinator: a new tracker (nothing committed yet; the
+        // reports raise it), and every running worker reconnects (seeded backoff) and registers.
+        tracker = newTracker();
+        coordinatorUp = true;
+        event(`coordinator up (the initializer ${name} restarted)`);
+        for (const [n, other] of live)
+          sched.schedule(1 + runRandom.nextInt(200), () => registerAgain(n, other, 'the coordinator restarted'), other.owner);
+      }
       startWorker(i);
-      if (tracker && members.includes(name)) {
+      // A worker that restarted while the coordinator was down registers with the new one as a
+      // new member (no rewind: the restarted initializer's sources replay from committed + 1).
+      if (tracker && coordinatorUp && members.includes(name) && !unregistered.has(name)) {
         const to = tracker.workerRestarted(name);
         event(`restarted ${name}: rewind to ${JSON.stringify(to)}`);
         if (name !== sourceWorker) rewind({ ...to }, `${name} restarted`);
@@ -518,7 +602,11 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     for (const f of schedule) {
       const endMs =
         f.atMs +
-        (f.kind === 'partition' ? f.forMs : f.kind === 'crash' || f.kind === 'restart' ? f.downMs : 0);
+        (f.kind === 'partition' || f.kind === 'control'
+          ? f.forMs
+          : f.kind === 'crash' || f.kind === 'restart'
+            ? f.downMs
+            : 0);
       lastFaultMs = Math.max(lastFaultMs, endMs);
       sched.schedule(
         f.atMs,
@@ -542,6 +630,22 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
                 net.heal();
               },
               null,
+            );
+          } else if (f.kind === 'control') {
+            const name = names[f.worker]!;
+            const inc = live.get(name);
+            if (!inc || name === sourceWorker || controlCut.has(name)) return;
+            controlCut.add(name);
+            count('control');
+            event(`fault control ${name}: its control connection is lost for ${f.forMs} ms`);
+            sched.schedule(
+              f.forMs,
+              () => {
+                if (live.get(name) !== inc) return;
+                controlCut.delete(name);
+                registerAgain(name, inc, 'its control connection is back');
+              },
+              inc.owner,
             );
           } else {
             const c = f as Extract<FaultEvent, { kind: 'crash' | 'restart' }>;
@@ -627,8 +731,8 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     if (tracker) {
       const resend = (): void => {
         const inc = live.get(sourceWorker);
-        const committed = tracker.committed();
-        if (inc?.started && Object.values(committed).some((v) => v >= 0))
+        const committed = tracker!.committed();
+        if (inc?.started && coordinatorUp && Object.values(committed).some((v) => v >= 0))
           (inc.engine as unknown as ExactlyOnceCalls).commitSources(committed);
         sched.schedule(COMMIT_RESEND_MS, resend, null);
       };

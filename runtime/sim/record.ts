@@ -56,11 +56,16 @@ export interface DeliverRecord {
   readonly seq: number;
 }
 
-/** The core started both directions afresh (its peer restarted): a new protocol instance. */
+/**
+ * `peer`: the core learned its peer's process incarnation (its first HELLO); `restart`: the
+ * peer came back as a new incarnation and the core started both directions afresh (new
+ * machines: a new protocol instance from here).
+ */
 export interface RestartRecord {
   readonly p: 'delivery';
   readonly role: 'core';
-  readonly ev: 'restart';
+  readonly ev: 'peer' | 'restart';
+  readonly incarnation: number;
 }
 
 export type DeliveryStepRecord = SenderRecord | ReceiverRecord | DeliverRecord | RestartRecord;
@@ -73,10 +78,15 @@ export interface RecordOrigin {
   readonly peer: string;
   /** Names one pair of cores (the two ends of a channel) within a run. */
   readonly link: string;
+  /** The core's process incarnation (HELLO's; 0 when the shell has none). */
+  readonly inc: number;
 }
 
-/** A record as stored: its origin, its place in the run (`n`), and the step. */
-export type ProtocolRecord = DeliveryStepRecord & RecordOrigin & { readonly n: number };
+/**
+ * A record as stored: its origin, its place in the run (`n`; in a process's log, in that
+ * process's), the time a real process's shell stamped (`t`, ms), and the step.
+ */
+export type ProtocolRecord = DeliveryStepRecord & RecordOrigin & { readonly n: number; readonly t?: number };
 
 /** What a channel core is given: it calls `record` after each step (only when given one). */
 export interface DeliveryRecorder {
