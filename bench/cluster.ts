@@ -1,14 +1,28 @@
 // Word count on a local cluster of real `buffy node` processes, fed over TCP by a sender in
-// this process. bench/word-count.ts calls `measureClusterWordCount` for its line (d);
-// run alone: `node --import tsx bench/cluster.ts [words] [workers] [--cut-ms M] [--seed S]`:
-// full speed, then latency at half that rate, then the same word count with its data
-// connections going through a proxy in this process (runtime/net/cut-proxy.ts), once without
-// cuts and once with the proxy resetting them every M ms on average (seeded), and the ratio.
+// this process. bench/word-count.ts calls `measureClusterWordCount` for its line (d); run alone:
 //
-// Measured: words / (time from the first byte sent to the moment the initializer reports the
-// cluster drained, i.e. every word counted and every update at its sink). Latency is source-
-// to-sink per message (born when the initializer's source emits it, recorded at the sink on
-// whichever worker owns the word), merged over all workers.
+//   node --import tsx --conditions=buffy-source bench/cluster.ts [words] [workers]
+//        [--latency-words N] [--warmup-ms MS] [--rate WORDS_PER_S] [--latency-only]
+//        [--cut-ms M] [--seed S]
+//
+// It prints, in this order:
+// 1. Throughput at full speed: `words` (default 2,000,000) words / (time from the first byte
+//    sent to the moment the initializer reports the cluster drained, i.e. every word counted and
+//    every update at its sink). Skipped with --rate.
+// 2. Source-to-sink latency at half that rate (or at --rate): a separate corpus of
+//    --latency-words (default 6,000,000) words paced at that rate, so the run lasts about ten
+//    seconds; what reaches a worker's sinks in its first --warmup-ms (default 2,000) ms is left
+//    out (JIT compilation and heap growth, not the steady state). A message is born when the
+//    initializer's source hands its line to the engine and is recorded at the sink of
+//    whichever worker owns its word: on the initializer the path is local, on the others it
+//    crosses the data channel. Merged over all workers, then each worker's own line.
+// 3. Unless --latency-only: the same word count with its data connections going through a proxy
+//    in this process (runtime/net/cut-proxy.ts), once without cuts and once with the proxy
+//    resetting them every M ms on average (seeded), and the ratio.
+// NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' (for example) passes options to the latency run's
+// node processes.
+// Every line says the machine's load (1-minute load average): on a shared machine compare runs
+// made at the same load, interleaved.
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -24,6 +38,11 @@ import { createSeededRandom } from '../runtime/system.ts';
 import type { LatencySummary } from '../runtime/cluster/latency.ts';
 import { argValue } from './args.ts';
 import { generateCorpus } from './corpus.ts';
+
+/** Words of the latency run's corpus: about ten seconds at half the rate of this machine type. */
+export const DEFAULT_LATENCY_WORDS = 6_000_000;
+/** What reaches each worker's sinks in its first this many ms is not in the latency figures. */
+export const DEFAULT_LATENCY_WARMUP_MS = 2_000;
 
 const WORD_COUNT_APP = fileURLToPath(new URL('../examples/word-count.ts', import.meta.url));
 
@@ -48,6 +67,10 @@ export interface ClusterBenchOptions {
    * every connection at seeded random moments.
    */
   readonly proxy?: { readonly seed: number; readonly meanCutIntervalMs?: number };
+  /** Latency of what reaches a worker's sinks in its first this many ms is not recorded. */
+  readonly latencyWarmupMs?: number;
+  /** Options for each node's `node` process (e.g. `--cpu-prof`), before the buffy script. */
+  readonly nodeArgs?: readonly string[];
 }
 
 export interface ClusterBenchResult {
@@ -62,6 +85,8 @@ export interface ClusterBenchResult {
   readonly sendMs: number;
   /** With `proxy`: the cuts made (each reset every connection then through the proxy). */
   readonly cuts: number;
+  /** Each worker's own latency line (`w1: p50 ...`), as its node logged it. */
+  readonly perWorker: readonly string[];
 }
 
 /** A log line's message: the nodes log JSON lines (pino) when stderr is not a terminal. */
@@ -139,6 +164,7 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
     const child = spawn(
       process.execPath,
       [
+        ...(options.nodeArgs ?? []),
         BUFFY_BIN,
         'node',
         app,
@@ -153,6 +179,7 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
         '--param',
         'top=0',
         '--latency',
+        ...(options.latencyWarmupMs ? ['--latency-warmup', String(options.latencyWarmupMs)] : []),
         ...args,
       ],
       {
@@ -216,6 +243,13 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
       latency: LatencySummary | null;
       workers: Array<{ metrics: { sunk: number } | null }>;
     };
+    const perWorker: string[] = [];
+    for (const mine of lines) {
+      for (const l of mine) {
+        const m = /^worker '([^']+)' source-to-sink latency: (.*)$/.exec(l);
+        if (m) perWorker.push(`${m[1]}: ${m[2]}`);
+      }
+    }
     const sunk = parsed.workers.reduce((n, w) => n + (w.metrics?.sunk ?? 0), 0);
     if (sunk !== options.words)
       throw new Error(
@@ -231,6 +265,7 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
       latency: parsed.latency ?? { count: 0, p50Us: 0, p90Us: 0, p99Us: 0, p999Us: 0, maxUs: 0 },
       sendMs,
       cuts: proxies.reduce((n, p) => n + p.cuts, 0),
+      perWorker,
     };
   } finally {
     for (const c of children) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL');
@@ -254,31 +289,51 @@ async function main(): Promise<void> {
   const workers = Number(positional[1] ?? 2);
   const cutMs = argValue('--cut-ms', 100);
   const seed = argValue('--seed', 1);
+  const latencyWords = argValue('--latency-words', DEFAULT_LATENCY_WORDS);
+  const warmupMs = argValue('--warmup-ms', DEFAULT_LATENCY_WARMUP_MS);
+  const fixedRate = process.argv.includes('--rate') ? argValue('--rate', 1) : null;
+  const latencyOnly = process.argv.includes('--latency-only');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffy-bench-cluster-'));
+  const load = () => `load ${os.loadavg()[0]!.toFixed(2)}`;
   try {
     const file = path.join(dir, 'corpus.txt');
     fs.writeFileSync(file, generateCorpus({ words, seed: 42 }));
-    const r = await measureClusterWordCount({
-      corpusFile: file,
-      words,
+    let rate = fixedRate;
+    if (rate === null) {
+      const r = await measureClusterWordCount({
+        corpusFile: file,
+        words,
+        workers,
+        verbose: process.env.VERBOSE === '1',
+      });
+      console.log(
+        `(d) Buffy ${r.workers}-worker cluster: ${Math.round(r.wordsPerSecond).toLocaleString('en-US')} words/s ` +
+          `(${r.words.toLocaleString('en-US')} words, ${r.lines.toLocaleString('en-US')} lines in ${(r.elapsedMs / 1000).toFixed(3)} s; sender done after ${(r.sendMs / 1000).toFixed(3)} s; ${load()})`,
+      );
+      console.log(`(d) latency source-to-sink, full speed: ${latencyText(r.latency)}`);
+      rate = r.wordsPerSecond / 2;
+    }
+    // The latency run: a longer corpus paced at half the measured rate (or --rate), the first
+    // --warmup-ms of every worker left out.
+    const latencyFile = path.join(dir, 'latency-corpus.txt');
+    const latencyCorpus = generateCorpus({ words: latencyWords, seed: 43 });
+    fs.writeFileSync(latencyFile, latencyCorpus);
+    const latencyLines = countLines(latencyCorpus);
+    const half = await measureClusterWordCount({
+      corpusFile: latencyFile,
+      words: latencyWords,
       workers,
+      linesPerSecond: (rate * latencyLines) / latencyWords,
+      latencyWarmupMs: warmupMs,
+      nodeArgs: (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
       verbose: process.env.VERBOSE === '1',
     });
     console.log(
-      `(d) Buffy ${r.workers}-worker cluster: ${Math.round(r.wordsPerSecond).toLocaleString('en-US')} words/s ` +
-        `(${r.words.toLocaleString('en-US')} words, ${r.lines.toLocaleString('en-US')} lines in ${(r.elapsedMs / 1000).toFixed(3)} s; sender done after ${(r.sendMs / 1000).toFixed(3)} s)`,
+      `(d) latency source-to-sink at ${fixedRate === null ? 'half rate' : '--rate'} (${Math.round(half.wordsPerSecond).toLocaleString('en-US')} words/s, ` +
+        `${latencyWords.toLocaleString('en-US')} words, first ${warmupMs} ms of each worker left out; ${load()}): ${latencyText(half.latency)}`,
     );
-    console.log(`(d) latency source-to-sink, full speed: ${latencyText(r.latency)}`);
-    // The same corpus paced at half the measured rate.
-    const half = await measureClusterWordCount({
-      corpusFile: file,
-      words,
-      workers,
-      linesPerSecond: ((r.wordsPerSecond / 2) * r.lines) / r.words,
-    });
-    console.log(
-      `(d) latency source-to-sink at half rate (${Math.round(half.wordsPerSecond).toLocaleString('en-US')} words/s): ${latencyText(half.latency)}`,
-    );
+    for (const w of half.perWorker) console.log(`(d)   ${w}`);
+    if (latencyOnly) return;
     // Data connections through the cut proxy: without cuts, then cut every ~cutMs ms.
     const through = await measureClusterWordCount({ corpusFile: file, words, workers, proxy: { seed } });
     const cut = await measureClusterWordCount({
@@ -291,12 +346,19 @@ async function main(): Promise<void> {
     console.log(
       `(d) through a proxy, no cuts: ${wps(through)} words/s (${(through.elapsedMs / 1000).toFixed(3)} s); ` +
         `cut every ~${cutMs} ms (seed ${seed}): ${wps(cut)} words/s (${(cut.elapsedMs / 1000).toFixed(3)} s, ${cut.cuts} cuts); ` +
-        `ratio ${(cut.wordsPerSecond / through.wordsPerSecond).toFixed(2)}`,
+        `ratio ${(cut.wordsPerSecond / through.wordsPerSecond).toFixed(2)} (${load()})`,
     );
     console.log(`(d) latency with cuts: ${latencyText(cut.latency)}`);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Lines of a corpus (every line ends with a newline). */
+function countLines(text: string): number {
+  let n = 0;
+  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) n++;
+  return n;
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === path.resolve(process.argv[1])) {

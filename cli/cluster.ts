@@ -102,6 +102,7 @@ const nodeSchema = z.object({
     .optional(),
   stopWhenDone: z.boolean().optional(),
   latency: z.boolean().optional(),
+  latencyWarmup: intFlag('--latency-warmup', 0, 3_600_000).optional(),
   metrics: hostPort('--metrics').optional(),
   exitWithStdin: z.boolean().optional(),
   state: z.string().min(1, '--state needs a directory').optional(),
@@ -213,6 +214,10 @@ export function registerClusterCommands(program: Command): void {
     )
     .option('--latency', 'record source-to-sink latency; the initializer prints the percentiles at the end')
     .option(
+      '--latency-warmup <ms>',
+      'with --latency: what reaches the sinks in the first MS ms of this worker is not recorded (JIT warm-up)',
+    )
+    .option(
       '--metrics <host:port>',
       "serve this worker's metrics in Prometheus text format at http://HOST:PORT/metrics (host default 127.0.0.1; port 0: any free port, logged)",
     )
@@ -264,6 +269,7 @@ export function registerClusterCommands(program: Command): void {
           ...(f.advertise ? { advertise: f.advertise } : {}),
           stopWhenSourcesDone: f.stopWhenDone ?? false,
           recordLatency: f.latency ?? false,
+          ...(f.latencyWarmup !== undefined ? { latencyWarmupMs: f.latencyWarmup } : {}),
           ...(f.metrics ? { metrics: f.metrics } : {}),
           ...(tracing ? { tracing } : {}),
           ...(f.state ? { state: f.state } : {}),

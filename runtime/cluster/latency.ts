@@ -83,3 +83,34 @@ export function formatLatency(s: LatencySummary): string {
   const f = (us: number) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${Math.round(us)} us`);
   return `p50 ${f(s.p50Us)}, p90 ${f(s.p90Us)}, p99 ${f(s.p99Us)}, p99.9 ${f(s.p999Us)}, max ${f(s.maxUs)} (${countOf(s.count, 'message')})`;
 }
+
+/**
+ * A recorder that passes latencies on to `into` only once `warmupMs` have passed since the
+ * first one it was given (JIT compilation and heap growth make a worker's first seconds slower
+ * than its steady state); `skipped` counts the messages left out.
+ */
+export class WarmedUpRecorder {
+  private firstMs = -1;
+  skipped = 0;
+  constructor(
+    private readonly into: LatencyHistogram,
+    private readonly monotonicMs: () => number,
+    private readonly warmupMs: number,
+  ) {}
+
+  private warm(count: number): boolean {
+    const now = this.monotonicMs();
+    if (this.firstMs < 0) this.firstMs = now;
+    if (now - this.firstMs >= this.warmupMs) return true;
+    this.skipped += count;
+    return false;
+  }
+
+  recordUs(latencyUs: number): void {
+    if (this.warm(1)) this.into.recordUs(latencyUs);
+  }
+
+  recordUsWithCount(latencyUs: number, count: number): void {
+    if (this.warm(count)) this.into.recordUsWithCount(latencyUs, count);
+  }
+}

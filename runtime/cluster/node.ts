@@ -21,7 +21,7 @@ import { createSystemClock, createStderrLogger } from '../system.ts';
 import type { Clock, Logger, RemoteBatch, RemoteOutlet, TimerHandle } from '../types.ts';
 import { openLmdbStore, StoreError } from '../store/lmdb-store.ts';
 import type { Durability, LmdbStore } from '../store/lmdb-store.ts';
-import { LatencyHistogram } from './latency.ts';
+import { LatencyHistogram, WarmedUpRecorder, formatLatency } from './latency.ts';
 import type { TracingOptions } from '../tracing/tracer.ts';
 import { ChannelEndpoint } from '../net/endpoint.ts';
 import type { EndpointOptions } from '../net/endpoint.ts';
@@ -64,6 +64,8 @@ export interface NodeOptions {
   readonly clock?: Clock;
   /** Record source-to-sink latency (reported to the initializer at stop). */
   readonly recordLatency?: boolean;
+  /** With recordLatency: what reaches the sinks in the first this many ms is not recorded. */
+  readonly latencyWarmupMs?: number;
   /** Serve this worker's metrics (Prometheus text at /metrics) on this address. */
   readonly metrics?: HostPort;
   /** Called once the control address is bound (initializer) and once the data address is. */
@@ -168,7 +170,10 @@ export class DataPlane implements RemoteOutlet {
     }
     this.sentBatches++;
     this.countsOf(ch).sent++;
-    return ch.send(body, Math.max(1, batch.payloads.length));
+    const r = ch.send(body, Math.max(1, batch.payloads.length));
+    // The engine sends one batch per peer and step at a time: on the wire with no delay.
+    ch.flush();
+    return r;
   }
 
   private countsOf(ep: ChannelEndpoint): { sent: number; processed: number } {
@@ -464,6 +469,10 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   let engineStarted = false;
   let partitionsText: string | null = null;
   const histogram = o.recordLatency ? new LatencyHistogram() : null;
+  const recorder =
+    histogram && o.latencyWarmupMs
+      ? new WarmedUpRecorder(histogram, () => clock.monotonicMs(), o.latencyWarmupMs)
+      : histogram;
   let exit: (code: number) => void = () => {};
   const done = new Promise<number>((resolve) => (exit = resolve));
   let stopping = false;
@@ -598,7 +607,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       deadLetters: metering ? metering.deadLetters(deadLetters) : deadLetters,
       remote: metering ? metering.remote(plane) : plane,
       runSources,
-      ...(histogram ? { latency: histogram } : {}),
+      ...(recorder ? { latency: recorder } : {}),
       ...(metering ? { observer: metering.observer } : {}),
       ...(o.tracing ? { tracing: o.tracing.options } : {}),
       ...(eoStore
@@ -811,6 +820,16 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
             }
           }
           const mt = engine?.metrics();
+          if (histogram) {
+            const cpu = process.cpuUsage();
+            log.info(
+              `worker '${o.name}' source-to-sink latency: ${formatLatency(histogram.summary())}` +
+                (recorder instanceof WarmedUpRecorder
+                  ? `; ${countOf(recorder.skipped, 'message')} of the first ${o.latencyWarmupMs} ms not recorded (warm-up)`
+                  : '') +
+                `; CPU ${Math.round((cpu.user + cpu.system) / 1000)} ms since the process started`,
+            );
+          }
           control.send({
             t: 'stopped',
             metrics: {

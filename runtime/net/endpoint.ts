@@ -73,6 +73,11 @@ export class ChannelEndpoint {
   private idleTimer: TimerHandle | null = null;
   private lastReceivedMs = 0;
   private readonly onFrameBound: (payload: Uint8Array) => void;
+  private readonly scheduledPump = (): void => {
+    if (!this.pumpScheduled) return; // flushed already
+    this.pumpScheduled = false;
+    this.pump();
+  };
   private readonly handlers: EndpointHandlers;
   private readonly maxFrameBytes: number;
 
@@ -216,13 +221,20 @@ export class ChannelEndpoint {
     // event, one corked write): the pump runs once, after the caller's synchronous sends.
     if (!this.pumpScheduled) {
       this.pumpScheduled = true;
-      queueMicrotask(() => {
-        this.pumpScheduled = false;
-        this.pump();
-      });
+      queueMicrotask(this.scheduledPump);
     }
     if (this.core.canSend || this.closedInfo) return undefined;
     return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /**
+   * Puts the batches sent so far on the wire now instead of at the end of this turn of the
+   * event loop (the sender knows no more are coming: latency before coalescing).
+   */
+  flush(): void {
+    if (!this.pumpScheduled) return;
+    this.pumpScheduled = false;
+    this.pump();
   }
 
   /** Resolves once the send queue is below its bound. */

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
-import { LatencyHistogram } from '../../../runtime/cluster/latency.ts';
+import { LatencyHistogram, WarmedUpRecorder } from '../../../runtime/cluster/latency.ts';
 
 describe('LatencyHistogram', () => {
   it('quantiles are within 1% of the exact ones', () => {
@@ -43,5 +43,25 @@ describe('LatencyHistogram', () => {
         },
       ),
     );
+  });
+});
+
+describe('WarmedUpRecorder', () => {
+  it('records only what comes warmupMs after the first record, and counts what it left out', () => {
+    let now = 1000;
+    const h = new LatencyHistogram();
+    const r = new WarmedUpRecorder(h, () => now, 50);
+    r.recordUs(900); // the first record starts the warm-up
+    now = 1049;
+    r.recordUsWithCount(800, 3);
+    expect(h.count).toBe(0);
+    expect(r.skipped).toBe(4);
+    now = 1050;
+    r.recordUsWithCount(20, 2);
+    now = 5000;
+    r.recordUs(30);
+    expect(h.count).toBe(3);
+    expect(h.summary().maxUs).toBe(30);
+    expect(r.skipped).toBe(4);
   });
 });
