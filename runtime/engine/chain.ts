@@ -402,6 +402,7 @@ export class ChainOutbox {
   /** Reports, per consumer, the newest commit whose outbox entries it depends on are all
    * acknowledged; drops records every consumer has passed. */
   private release(): void {
+    if (this.closed) return;
     const satisfied = (r: CommitRecord, outs: readonly number[]): boolean =>
       outs.every((i) => this.outs[i]!.acked >= r.need[i]!);
     const all = this.outs.map((o) => o.index);

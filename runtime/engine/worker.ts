@@ -1435,6 +1435,9 @@ class Engine implements WorkerEngine {
     // A peer may start sending before this worker has started: hold its batches until then
     // (the peer awaits the promise, so this is bounded by its backpressure).
     if (!this.sinksOpen) return this.opened.promise.then(() => this.deliverRemote(batch));
+    // An acknowledgement changes no state and writes no sink: taken even while stopping (a
+    // peer's last commit may release one), when it only trims what the stop already flushed.
+    if (batch.ack !== undefined) return this.chainAck(batch);
     if (this.closing) {
       return Promise.reject(
         new EngineError(
@@ -1442,7 +1445,6 @@ class Engine implements WorkerEngine {
         ),
       );
     }
-    if (batch.ack !== undefined) return this.chainAck(batch);
     const op = this.statesByName.get(batch.step);
     if (!op) {
       return Promise.reject(
