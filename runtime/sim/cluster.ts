@@ -585,12 +585,18 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
         coordinatorUp = true;
         event(`coordinator up (the initializer ${name} restarted)`);
         for (const [n, other] of live)
-          sched.schedule(1 + runRandom.nextInt(200), () => registerAgain(n, other, 'the coordinator restarted'), other.owner);
+          sched.schedule(
+            1 + runRandom.nextInt(200),
+            () => registerAgain(n, other, 'the coordinator restarted'),
+            other.owner,
+          );
       }
       startWorker(i);
-      // A worker that restarted while the coordinator was down registers with the new one as a
-      // new member (no rewind: the restarted initializer's sources replay from committed + 1).
-      if (tracker && coordinatorUp && members.includes(name) && !unregistered.has(name)) {
+      // A restarted process registers as it starts. With a coordinator that restarted since
+      // this worker last registered, it is a new member there: no rewind (buffy node's
+      // coordinator rewinds for a known member's new incarnation only).
+      const newMember = coordinatorUp && unregistered.delete(name);
+      if (tracker && coordinatorUp && members.includes(name) && !newMember) {
         const to = tracker.workerRestarted(name);
         event(`restarted ${name}: rewind to ${JSON.stringify(to)}`);
         if (name !== sourceWorker) rewind({ ...to }, `${name} restarted`);

@@ -67,6 +67,12 @@ const faultEventSchema = z.discriminatedUnion('kind', [
   }),
   z.object({
     atMs: z.number().nonnegative(),
+    kind: z.literal('control'),
+    worker: z.number().int().nonnegative(),
+    forMs: z.number().nonnegative(),
+  }),
+  z.object({
+    atMs: z.number().nonnegative(),
     kind: z.enum(['crash', 'restart']),
     worker: z.number().int().nonnegative(),
     downMs: z.number().nonnegative(),

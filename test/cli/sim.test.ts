@@ -73,7 +73,7 @@ describe('buffy sim', () => {
     ]);
     expect(r.code).toBe(1);
     const m =
-      /^3 seeds, (\d) failed \(([\d, ]+)\); [\d.]+ s wall: [\d.]+ seeds\/s, [\d.]+ simulated s per wall s, \d+ events\/s$/m.exec(
+      /^3 seeds, (\d) failed \(([\d, ]+)\); [\d.]+ s wall: [\d.]+ seeds\/s, [\d.]+ simulated s per wall s, \d+ events\/s; [\d.]+ s CPU \(this process, every thread\): [\d.]+ seeds per CPU s, [\d.]+ simulated s per CPU s$/m.exec(
         r.out,
       );
     expect(m, r.out).not.toBeNull();

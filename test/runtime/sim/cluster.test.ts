@@ -102,8 +102,34 @@ describe('buffy sim: the simulated cluster', () => {
       expect(r.failures, `seed ${seed}`).toEqual([]);
       for (const [k, v] of Object.entries(r.injected)) injected[k] = (injected[k] ?? 0) + v;
     }
-    for (const k of ['drop', 'dup', 'partition', 'crash', 'restart'])
+    for (const k of ['drop', 'dup', 'partition', 'crash', 'restart', 'control'])
       expect(injected[k] ?? 0, `${k} injected over 10 seeds`).toBeGreaterThan(0);
+  });
+
+  it('the control plane: a lost control connection and a crashed initializer (its coordinator with it) are survived', async () => {
+    const log: string[] = [];
+    const r = await simulate(
+      base(5, {
+        faults: ['control', 'crash'],
+        // w2 loses its control connection while the input flows (its progress reports are
+        // lost), then, after the input was read, the initializer w1 crashes: its coordinator
+        // starts afresh and, with no new input to report, must
+        // learn every worker's durable watermarks from their registrations again.
+        schedule: [
+          { atMs: 20, kind: 'control', worker: 1, forMs: 150 },
+          { atMs: 400, kind: 'crash', worker: 0, downMs: 80, powerLoss: false },
+        ],
+        onEvent: (l) => log.push(l),
+      }),
+    );
+    expect(r.failures).toEqual([]);
+    expect(r.injected.control).toBe(1);
+    const text = log.join('\n');
+    expect(text).toMatch(/progress w2 \{.*\} lost \(control connection down\)/);
+    expect(text).toMatch(/coordinator down \(the initializer w1 crashed\)/);
+    expect(text).toMatch(/coordinator up \(the initializer w1 restarted\)/);
+    expect(text).toMatch(/register w3 again \(the coordinator restarted\) durable/);
+    expect(text).toMatch(/register w2 again \((its control connection is back|the coordinator restarted)\)/);
   });
 
   it('exactly-once with more workers than partitions: the workers that own none hold no commit back', async () => {
