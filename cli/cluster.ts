@@ -106,6 +106,7 @@ const nodeSchema = z.object({
   metrics: hostPort('--metrics').optional(),
   exitWithStdin: z.boolean().optional(),
   state: z.string().min(1, '--state needs a directory').optional(),
+  protocolLog: z.string().min(1, '--protocol-log needs a file').optional(),
   reconnectTimeout: intFlag('--reconnect-timeout', 1, 86_400_000).optional(),
   durability: z
     .enum(['sync', 'batch', 'none'], { error: '--durability must be sync, batch or none' })
@@ -214,6 +215,10 @@ export function registerClusterCommands(program: Command): void {
     )
     .option('--latency', 'record source-to-sink latency; the initializer prints the percentiles at the end')
     .option(
+      '--protocol-log <file>',
+      "append every channel's protocol steps to FILE as JSON lines ({worker} -> NAME), for buffy validate-log",
+    )
+    .option(
       '--latency-warmup <ms>',
       'with --latency: what reaches the sinks in the first MS ms of this worker is not recorded (JIT warm-up)',
     )
@@ -273,6 +278,7 @@ export function registerClusterCommands(program: Command): void {
           ...(f.metrics ? { metrics: f.metrics } : {}),
           ...(tracing ? { tracing } : {}),
           ...(f.state ? { state: f.state } : {}),
+          ...(f.protocolLog ? { protocolLog: f.protocolLog.replaceAll('{worker}', f.name) } : {}),
           ...(f.durability ? { durability: f.durability } : {}),
           ...(f.reconnectTimeout ? { reconnectTimeoutMs: f.reconnectTimeout } : {}),
         });

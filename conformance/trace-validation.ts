@@ -518,32 +518,39 @@ type Keyed = InstanceRecord & { n: number; end: string };
  */
 function deliveryInstances(records: readonly ProtocolRecord[]): Map<string, Keyed[]> {
   interface Piece {
+    peer: string | null;
     peerInc: number | null;
     readonly recs: (ProtocolRecord & InstanceRecord)[];
   }
   const cores = new Map<string, Piece[]>();
   for (const r of records) {
     if (r.p !== 'delivery') continue;
-    const key = `${r.link}|${r.end}|${r.inc}`;
+    const key = `${r.link}|${r.end}|${r.inc}|${r.core ?? ''}`;
     let pieces = cores.get(key);
-    if (!pieces) cores.set(key, (pieces = [{ peerInc: null, recs: [] }]));
+    if (!pieces)
+      cores.set(key, (pieces = [{ peer: r.peer === '?' ? null : r.peer, peerInc: null, recs: [] }]));
     const cur = pieces[pieces.length - 1]!;
     if (r.role === 'core') {
-      if (r.ev === 'restart') pieces.push({ peerInc: r.incarnation, recs: [] });
-      else cur.peerInc ??= r.incarnation;
+      if (r.ev === 'restart') pieces.push({ peer: r.worker, peerInc: r.incarnation, recs: [] });
+      else {
+        cur.peerInc ??= r.incarnation;
+        cur.peer ??= r.worker;
+      }
       continue;
     }
     cur.recs.push(r);
   }
-  const name = (w: string, inc: number | null): string => (inc === 0 ? w : `${w}@${inc ?? '?'}`);
+  const name = (w: string | null, inc: number | null): string =>
+    inc === 0 ? (w ?? '?') : `${w ?? '?'}@${inc ?? '?'}`;
   const out = new Map<string, Keyed[]>();
   for (const pieces of cores.values())
     for (const piece of pieces)
       for (const r of piece.recs) {
+        const link = r.link ? ` (link ${r.link})` : '';
         const key =
           r.role === 'sender'
-            ? `delivery ${name(r.end, r.inc)} -> ${name(r.peer, piece.peerInc)} (link ${r.link})`
-            : `delivery ${name(r.peer, piece.peerInc)} -> ${name(r.end, r.inc)} (link ${r.link})`;
+            ? `delivery ${name(r.end, r.inc)} -> ${name(piece.peer, piece.peerInc)}${link}`
+            : `delivery ${name(piece.peer, piece.peerInc)} -> ${name(r.end, r.inc)}${link}`;
         let a = out.get(key);
         if (!a) out.set(key, (a = []));
         a.push(r);

@@ -1,5 +1,5 @@
 // Chaos test of exactly-once on a real cluster (npm run chaos -- --seed S [--kills N]
-// [--workers 3] [--lines L] [--durability sync|batch|none] [--app PATH] [--keep]):
+// [--workers 3] [--lines L] [--durability sync|batch|none] [--app PATH] [--keep] [--no-validate]):
 //
 // word count (or --app: another app whose sink lines are `key n`, each key's n running 1, 2, ...,
 // as examples/count-of-counts.ts, two state steps in a row) over a seeded text, on a cluster of `buffy node` processes on loopback, each with a
@@ -29,6 +29,12 @@ import { runEmbedded } from '../runtime/engine/embedded.ts';
 import { MemoryDeadLetterSink } from '../runtime/engine/dead-letters.ts';
 import { createSystemClock } from '../runtime/system.ts';
 import { perWorkerPath } from '../runtime/connectors/file.ts';
+import {
+  formatValidationSummary,
+  formatViolation,
+  parseProtocolLogs,
+  validateRecords,
+} from '../conformance/trace-validation.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const APP = path.join(ROOT, 'examples', 'word-count.ts');
@@ -60,6 +66,11 @@ export interface ChaosOptions {
   readonly timeoutMs?: number;
   /** Progress lines (default: stderr). */
   readonly log?: (line: string) => void;
+  /**
+   * Every worker writes its channels' protocol steps (--protocol-log), and at the end they are
+   * checked against specs/Delivery.tla (conformance/trace-validation.ts); default true.
+   */
+  readonly validate?: boolean;
 }
 
 export interface Kill {
@@ -85,6 +96,13 @@ export interface ChaosResult {
   readonly ok: boolean;
   /** What was wrong (empty when ok). */
   readonly problems: readonly string[];
+  /** Trace validation of the protocol logs (absent with validate: false). */
+  readonly validation?: {
+    readonly records: number;
+    readonly summary: string;
+    readonly elapsedMs: number;
+    readonly violations: readonly string[];
+  };
   readonly dir: string;
 }
 
@@ -213,6 +231,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     ...(o.exactlyOnce === false
       ? []
       : ['--state', path.join(dir, 'state', '{worker}'), '--durability', o.durability ?? 'batch']),
+    ...(o.validate === false ? [] : ['--protocol-log', path.join(dir, 'protocol.{worker}.jsonl')]),
     '--reconnect-timeout',
     String(timeoutMs),
     '--log-format',
@@ -428,6 +447,11 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     for (const n of set) if (n > want) problems.push(`update '${w} ${n}' beyond the reference count ${want}`);
   }
   for (const w of reference.keys()) if (!got.has(w)) problems.push(`word '${w}' has no update`);
+  const validation =
+    o.validate === false
+      ? undefined
+      : await validateLogs(names.map((n) => path.join(dir, `protocol.${n}.jsonl`)));
+  if (validation) for (const v of validation.violations) problems.push(v);
   const result: ChaosResult = {
     seed: o.seed,
     workers,
@@ -439,9 +463,25 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
     ok: problems.length === 0,
     problems,
     dir,
+    ...(validation ? { validation } : {}),
   };
   if (!o.keep && result.ok) fs.rmSync(dir, { recursive: true, force: true });
   return result;
+}
+
+/** The workers' protocol logs, merged, checked step by step against specs/Delivery.tla. */
+async function validateLogs(files: readonly string[]): Promise<NonNullable<ChaosResult['validation']>> {
+  const logs = files
+    .filter((f) => fs.existsSync(f))
+    .map((file) => ({ file, text: fs.readFileSync(file, 'utf8') }));
+  const records = parseProtocolLogs(logs);
+  const v = await validateRecords(records);
+  return {
+    records: records.length,
+    summary: formatValidationSummary(v),
+    elapsedMs: v.elapsedMs,
+    violations: v.violations.map((x) => formatViolation(x)),
+  };
 }
 
 /** The report a person reads. */
@@ -455,6 +495,7 @@ export function formatChaos(r: ChaosResult): string {
     ),
     `recovery (restart to caught up): ${rec.length > 0 ? `min ${(Math.min(...rec) / 1000).toFixed(2)} s, max ${(Math.max(...rec) / 1000).toFixed(2)} s, mean ${(rec.reduce((a, b) => a + b, 0) / rec.length / 1000).toFixed(2)} s over ${rec.length}` : 'none measured'}`,
     `sinks: ${r.updates} updates of ${r.words} words`,
+    ...(r.validation ? [`protocol logs: ${r.validation.records} records; ${r.validation.summary}`] : []),
     r.ok
       ? 'verdict: OK (counts equal the fault-free run; no duplicate, no gap)'
       : `verdict: WRONG (${r.problems.length} problem(s); files kept in ${r.dir})\n${r.problems
@@ -503,10 +544,11 @@ async function main(argv: readonly string[]): Promise<number> {
       durability: durability as 'sync' | 'batch' | 'none',
       ...(flag(argv, '--app') !== undefined ? { app: flag(argv, '--app')! } : {}),
       keep: argv.includes('--keep'),
+      validate: !argv.includes('--no-validate'),
     };
   } catch (err) {
     process.stderr.write(
-      `chaos: ${(err as Error).message}\nusage: npm run chaos -- --seed S [--kills N] [--workers W] [--lines L] [--durability sync|batch|none] [--source file|tcp [--rate LINES/S]] [--app PATH] [--keep]\n`,
+      `chaos: ${(err as Error).message}\nusage: npm run chaos -- --seed S [--kills N] [--workers W] [--lines L] [--durability sync|batch|none] [--source file|tcp [--rate LINES/S]] [--app PATH] [--keep] [--no-validate]\n`,
     );
     return 2;
   }

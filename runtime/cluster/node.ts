@@ -5,6 +5,7 @@
 // those channels, and follows the initializer's start / stopSources / poll / stop.
 // With --initializer it also runs the Coordinator (and registers with it like any worker).
 
+import fs from 'node:fs';
 import os from 'node:os';
 import { randomBytes } from 'node:crypto';
 import { createWorkerEngine } from '../engine/worker.ts';
@@ -22,6 +23,7 @@ import type { Clock, Logger, RemoteBatch, RemoteOutlet, TimerHandle } from '../t
 import { openLmdbStore, StoreError } from '../store/lmdb-store.ts';
 import type { Durability, LmdbStore } from '../store/lmdb-store.ts';
 import { LatencyHistogram, WarmedUpRecorder, formatLatency } from './latency.ts';
+import { JsonLinesRecorder } from '../sim/record.ts';
 import type { TracingOptions } from '../tracing/tracer.ts';
 import { ChannelEndpoint } from '../net/endpoint.ts';
 import type { EndpointOptions } from '../net/endpoint.ts';
@@ -64,6 +66,8 @@ export interface NodeOptions {
   readonly clock?: Clock;
   /** Record source-to-sink latency (reported to the initializer at stop). */
   readonly recordLatency?: boolean;
+  /** Append every channel core's protocol steps to this file (JSON lines, runtime/sim/record.ts). */
+  readonly protocolLog?: string;
   /** With recordLatency: what reaches the sinks in the first this many ms is not recorded. */
   readonly latencyWarmupMs?: number;
   /** Serve this worker's metrics (Prometheus text at /metrics) on this address. */
@@ -374,6 +378,26 @@ export async function openWorkerStore(
   }
 }
 
+/**
+ * `--protocol-log FILE`: every record written at once (a SIGKILLed worker's log keeps all it
+ * did), stamped with the wall clock in ms (the processes of one machine share it), by which
+ * `buffy validate-log` merges the logs of a run.
+ */
+function protocolLogRecorder(file: string): JsonLinesRecorder {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, 'a');
+  } catch (err) {
+    throw new Error(`--protocol-log ${file}: cannot open it for appending (${(err as Error).message})`, {
+      cause: err,
+    });
+  }
+  return new JsonLinesRecorder(
+    (line) => fs.writeSync(fd, line),
+    () => performance.timeOrigin + performance.now(),
+  );
+}
+
 /** Starts a node; the returned handle's `done` resolves with the process exit code. */
 export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   registerTcpConnector();
@@ -405,6 +429,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     // A lost connection loses nothing: the dialling side dials again, the handshake says where
     // to resume, the sender resends (runtime/net/tcp-channel.ts, specs/Delivery.tla).
     reconnect: true,
+    ...(o.protocolLog ? { recorder: protocolLogRecorder(o.protocolLog) } : {}),
   };
 
   const metering = o.metrics

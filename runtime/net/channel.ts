@@ -359,7 +359,13 @@ export class DeliveryChannelCore implements ChannelCore {
     this.eager = (options.policy ?? 'eager') === 'eager';
     this.fifo = options.fifo ?? false;
     this.mutation = options.mutation;
-    this.recorder = options.recorder;
+    // A recorder shared by every core of a process says which core a record is from.
+    this.recorder = options.recorder?.forCore
+      ? options.recorder.forCore({
+          worker: options.local.worker,
+          incarnation: options.local.incarnation ?? 0,
+        })
+      : options.recorder;
     this.connection = options.connection ?? `channel of ${options.local.worker}`;
     this.senderActor = this.newSender();
     this.receiverActor = this.newReceiver();
@@ -778,7 +784,7 @@ export class DeliveryChannelCore implements ChannelCore {
       if (this.lastPeer !== null && this.lastPeer !== incarnation)
         this.restartFor(hello.worker, this.lastPeer, incarnation);
       else if (this.lastPeer === null)
-        this.recorder?.record({ p: 'delivery', role: 'core', ev: 'peer', incarnation });
+        this.recorder?.record({ p: 'delivery', role: 'core', ev: 'peer', worker: hello.worker, incarnation });
       this.lastPeer = incarnation;
       // The peer's state belongs to another incarnation of this process: it starts fresh on our
       // HELLO, so its handshake is void; its ACK brings the fresh receiver's credit.
@@ -913,7 +919,7 @@ export class DeliveryChannelCore implements ChannelCore {
     this.droppedBefore += this.receiverState.dropped;
     this.senderActor.stop();
     this.receiverActor.stop();
-    this.recorder?.record({ p: 'delivery', role: 'core', ev: 'restart', incarnation });
+    this.recorder?.record({ p: 'delivery', role: 'core', ev: 'restart', worker, incarnation });
     this.senderActor = this.newSender();
     this.receiverActor = this.newReceiver();
     this.receiverActor.send({ type: 'Connect' });

@@ -65,6 +65,8 @@ export interface RestartRecord {
   readonly p: 'delivery';
   readonly role: 'core';
   readonly ev: 'peer' | 'restart';
+  /** The peer's worker and process incarnation (its HELLO's). */
+  readonly worker: string;
   readonly incarnation: number;
 }
 
@@ -80,6 +82,12 @@ export interface RecordOrigin {
   readonly link: string;
   /** The core's process incarnation (HELLO's; 0 when the shell has none). */
   readonly inc: number;
+  /**
+   * Which core of its process (a recorder shared by all of them numbers them); then `link` is
+   * empty and `peer` may be '?' until the core's `peer` record: the two ends of a channel pair
+   * up by their workers and incarnations.
+   */
+  readonly core?: number;
 }
 
 /**
@@ -88,9 +96,13 @@ export interface RecordOrigin {
  */
 export type ProtocolRecord = DeliveryStepRecord & RecordOrigin & { readonly n: number; readonly t?: number };
 
-/** What a channel core is given: it calls `record` after each step (only when given one). */
+/**
+ * What a channel core is given: it calls `record` after each step (only when given one). A
+ * recorder shared by several cores has `forCore`, which each core calls once with its identity.
+ */
 export interface DeliveryRecorder {
   record(r: DeliveryStepRecord): void;
+  forCore?(core: { readonly worker: string; readonly incarnation: number }): DeliveryRecorder;
 }
 
 /**
@@ -114,15 +126,28 @@ export class MemoryRecorder {
  * `n` counts this process's records, `t` is the time `now()` gives (ms, comparable between
  * the processes of one machine), by which the logs of several processes are merged.
  */
-export class JsonLinesRecorder {
+export class JsonLinesRecorder implements DeliveryRecorder {
   private n = 0;
+  private cores = 0;
 
   constructor(
     private readonly write: (line: string) => void,
     private readonly now: () => number,
   ) {}
 
-  forCore(origin: RecordOrigin): DeliveryRecorder {
+  /** Not for records itself: every core calls `forCore` first. */
+  record(): void {
+    throw new Error('JsonLinesRecorder: a channel core records through forCore()');
+  }
+
+  forCore(core: { readonly worker: string; readonly incarnation: number }): DeliveryRecorder {
+    const origin: RecordOrigin = {
+      end: core.worker,
+      peer: '?',
+      link: '',
+      inc: core.incarnation,
+      core: ++this.cores,
+    };
     return {
       record: (r) => {
         this.write(JSON.stringify({ ...r, ...origin, n: this.n++, t: this.now() }) + '\n');
