@@ -160,6 +160,31 @@ describe('file sink', () => {
     expect(readFileSync(p, 'utf8')).toBe(`${expected.join('\n')}\n`);
   });
 
+  it('kept (exactly-once): each write is in the file when it returns, length() counts its bytes, truncate cuts back to a length', async () => {
+    const p = join(dir, 'kept.txt');
+    writeFileSync(p, 'old line\nold tail');
+    const sink = new FileSink(`file:${p}`, p, false, true);
+    const r = sink.resumable!;
+    expect(r.length!()).toBe(Buffer.byteLength('old line\nold tail'));
+    await r.truncate(9); // what a store committed: the first line
+    expect(r.length!()).toBe(9);
+    expect(sink.write({ payloads: ['é', Buffer.from('bytes')] })).toBeUndefined(); // no waiting
+    expect(readFileSync(p, 'utf8')).toBe('old line\né\nbytes\n'); // before any flush
+    expect(r.length!()).toBe(Buffer.byteLength('old line\né\nbytes\n'));
+    expect(await r.settle(true)).toBe(r.length!());
+    const n = r.length!();
+    await expect(r.truncate(1000)).rejects.toThrow(
+      new RegExp(`kept\\.txt holds ${n} bytes, fewer than the 1000 its store records as written`),
+    );
+    await sink.close();
+    expect(() => sink.write({ payloads: ['late'] })).toThrow(/write after close/);
+    // A plain sink starts its file afresh and has no resumable side.
+    const plain = new FileSink(`file:${p}`, p);
+    expect(plain.resumable).toBeUndefined();
+    await plain.close();
+    expect(readFileSync(p, 'utf8')).toBe('');
+  });
+
   it('puts the worker name into a sink path holding {worker}', async () => {
     const sink = createSink(`file:${dir}/per-{worker}.txt`, { workerName: 'w7', clock, log: silent });
     await sink.write({ payloads: ['x'] });
