@@ -7,7 +7,9 @@
 // The final states of both steps must equal a fault-free single-process run's: a message of
 // `counts` applied twice at `tally`, or lost between them, changes a tally. Also: the outbox
 // entries are acknowledged and deleted, duplicates of an entry are dropped, and the sources'
-// durable marks wait for the acknowledgements (end to end).
+// durable marks wait for the acknowledgements (end to end), and a store naming outboxes of
+// another app or table is refused. Not vacuous: without the downstream dedup, or with entries
+// sent when their commit starts instead of once it is durable, the crash runs fail.
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   clearMemoryConnectors,
@@ -72,7 +74,8 @@ function registerPaced(name: string, lines: readonly string[], batch: number): v
   });
 }
 
-/** A view of a store that can be cut off: after kill(), its writes never complete. */
+/** A view of a store that can be cut off: after kill(), its writes never complete (and one in
+ * flight is not applied). */
 function crashable(base: Store): { store: Store; kill(): void } {
   let dead = false;
   const never = new Promise<void>(() => undefined);
@@ -81,7 +84,13 @@ function crashable(base: Store): { store: Store; kill(): void } {
     store: {
       get: (k) => base.get(k),
       scan: (p) => base.scan(p),
-      writeBatch: (ops: readonly StoreOp[]) => (dead ? never : base.writeBatch(ops)),
+      // A write takes a few milliseconds, as LMDB's flush does, so that crashes land inside
+      // commits too; one cut off in flight never completes.
+      writeBatch: async (ops: readonly StoreOp[]) => {
+        await sleep(2);
+        if (dead) return never;
+        return base.writeBatch(ops);
+      },
       close: async () => undefined,
     },
   };
@@ -256,8 +265,8 @@ describe('state -> state across workers (outboxes between them)', () => {
     }
   }, 60_000);
 
-  for (const seed of [1, 2, 3]) {
-    it(`seed ${seed}: workers crashed mid-stream (also the source worker's peers twice): states equal the fault-free run`, async () => {
+  for (const seed of [1, 2, 3, 4, 5]) {
+    it(`seed ${seed}: w2 and w3 crashed 4 times at seeded moments (also inside a commit): states equal the fault-free run`, async () => {
       const lines = corpus(4000, 100 + seed);
       registerPaced(`paced-${seed}`, lines, 25);
       const ref = reference(lines);
@@ -276,6 +285,38 @@ describe('state -> state across workers (outboxes between them)', () => {
       expect(sorted(c.merged('tally'))).toEqual(sorted(ref.tally));
     }, 60_000);
   }
+
+  it('a store whose outbox or marks name a worker or step this app and table do not have is refused at start', async () => {
+    setMemorySource('none', []);
+    const app = () =>
+      countOfCounts({ source: 'memory:none', sink: 'count:', params: { top: '0', partitions: '2' } });
+    const { Packr } = await import('msgpackr');
+    const pack = (v: unknown) => new Packr({ useRecords: false }).pack(v);
+    for (const [key, value, said] of [
+      ['y/tally/w9', 3, /worker "w2": store key y\/tally\/w9: an outbox to a step or worker/],
+      ['u/counts/w1', 4, /store key u\/counts\/w1: the mark of step "counts" from worker "w1"/],
+      [
+        'x/tally/w1/000000000000000',
+        [[], [], [], [], [], []],
+        /store key x\/tally\/w1\/0+: seq beyond the next seq 0/,
+      ],
+    ] as const) {
+      const store = new MemoryStore();
+      await store.writeBatch([{ key, value: pack(value) }]);
+      const engine = createWorkerEngine({
+        app: app(),
+        workerName: 'w2',
+        partitions: { partitionCount: 2, owners: ['w1', 'w2'] },
+        clock,
+        log: silent,
+        deadLetters: new MemoryDeadLetterSink(silent),
+        remote: { send: () => undefined },
+        runSources: false,
+        exactlyOnce: { store, durability: 'none', onDurable: () => undefined, onGap: () => undefined },
+      });
+      await expect(engine.start()).rejects.toThrow(said);
+    }
+  });
 
   it('an entry delivered twice is dropped (and acknowledged again); one beyond the mark is dropped as a gap', async () => {
     setMemorySource('none', []);
