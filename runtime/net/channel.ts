@@ -297,8 +297,9 @@ export class DeliveryChannelCore implements ChannelCore {
   private readonly fifo: boolean;
   /** Where the frame being handled starts in the byte stream (when the shell said). */
   private frameOffset: number | undefined = undefined;
-  /** Offsets of the DATA frames in `inbound`, by sequence number. */
-  private inboundOffsets = new Map<number, number>();
+  /** Where each DATA frame of `inbound` starts in the byte stream (same index; -1: unknown).
+   * One array for the life of the core: the receive path allocates nothing per flush for it. */
+  private readonly inboundAt: number[] = [];
   private readonly mutation: DeliveryMutation | undefined;
   private readonly recorder: DeliveryRecorder | undefined;
   /** The incarnation of the peer the machines' state belongs to; null while fresh. */
@@ -649,7 +650,20 @@ export class DeliveryChannelCore implements ChannelCore {
     }
   }
 
-  private drainReceiver(offsets?: ReadonlyMap<number, number>): void {
+  /** Where the flushed DATA frame `seq` started in the byte stream (for error messages). */
+  private offsetOf(flushed: readonly DataBatch[] | undefined, seq: number): number | undefined {
+    if (flushed === undefined) return undefined;
+    for (let i = 0; i < flushed.length; i++) {
+      if (flushed[i]!.seq === seq) {
+        const at = this.inboundAt[i];
+        return at !== undefined && at >= 0 ? at : undefined;
+      }
+    }
+    return undefined;
+  }
+
+  /** `flushed`: the DATA frames that just entered the receiver machine (their offsets name them in errors). */
+  private drainReceiver(flushed?: readonly DataBatch[]): void {
     for (const o of drainReceiverOutbox(this.receiverState)) {
       switch (o.kind) {
         case 'deliver': {
@@ -674,13 +688,13 @@ export class DeliveryChannelCore implements ChannelCore {
           if (this.fifo && o.why === 'gap') {
             this.protocolError(
               `DATA frame ${o.seq} from the future: the next frame in order is ${this.receiverState.delivered + 1}, and this connection loses nothing`,
-              offsets?.get(o.seq),
+              this.offsetOf(flushed, o.seq),
             );
             return;
           }
           break;
         case 'violation':
-          this.protocolError(o.detail, o.seq !== undefined ? offsets?.get(o.seq) : undefined);
+          this.protocolError(o.detail, o.seq !== undefined ? this.offsetOf(flushed, o.seq) : undefined);
           return;
       }
     }
@@ -737,11 +751,11 @@ export class DeliveryChannelCore implements ChannelCore {
     if (this.inbound.length === 0) return;
     const frames = this.inbound;
     this.inbound = [];
-    const offsets = this.inboundOffsets;
-    this.inboundOffsets = new Map();
-    if (this.st === 'closed') return;
-    this.receiver.send({ type: 'ReceiveData', frames });
-    this.drainReceiver(offsets);
+    if (this.st !== 'closed') {
+      this.receiver.send({ type: 'ReceiveData', frames });
+      this.drainReceiver(frames);
+    }
+    this.inboundAt.length = 0;
   }
 
   private onFrame(p: Uint8Array): void {
@@ -849,7 +863,7 @@ export class DeliveryChannelCore implements ChannelCore {
       }
       // Frames that arrive together enter the receiver machine in one event (flushInbound).
       this.inbound.push(d);
-      if (this.frameOffset !== undefined) this.inboundOffsets.set(d.seq, this.frameOffset);
+      this.inboundAt.push(this.frameOffset ?? -1);
       return;
     }
     if (type === FrameType.Ack) {
