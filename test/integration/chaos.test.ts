@@ -30,6 +30,9 @@ describe.skipIf(!onLinux)('chaos (real processes, seeded SIGKILLs)', () => {
       report,
     ).toBe(true);
     expect(r.updates).toBeGreaterThan(100_000);
+    // Every worker's protocol log (--protocol-log), merged, is a behaviour of specs/Delivery.tla.
+    expect(r.validation?.violations, report).toEqual([]);
+    expect(r.validation!.records, report).toBeGreaterThan(100);
   }, 150_000);
 
   it('control: the same harness without stores reports the lost and repeated counts', async () => {

@@ -1,0 +1,77 @@
+// The cost of trace validation (issue 8): simulated 3-worker word counts under every network
+// and process fault, each run without a recorder, with one, and its records validated against
+// specs/Delivery.tla. Prints per seed the run's wall time both ways, the records, the steps
+// checked, the validation time, ms per 1,000 steps and validation's share of the run; then the
+// totals (the first validation includes loading the spec, reported apart).
+//
+//   node --import tsx --conditions=buffy-source bench/trace-validation.ts [--seeds A..B] [--lines N]
+import { fileURLToPath } from 'node:url';
+import { simulate } from '../runtime/sim/cluster.ts';
+import type { SimFault, SimOptions } from '../runtime/sim/cluster.ts';
+import { MemoryRecorder } from '../runtime/sim/record.ts';
+import { validateRecords } from '../conformance/trace-validation.ts';
+
+const APP = fileURLToPath(new URL('../examples/word-count.ts', import.meta.url));
+const FAULTS: SimFault[] = ['drop', 'dup', 'reorder', 'partition', 'crash', 'restart'];
+
+function arg(name: string, fallback: string): string {
+  const i = process.argv.indexOf(name);
+  return i < 0 ? fallback : (process.argv[i + 1] ?? fallback);
+}
+
+const m = /^(\d+)\.\.(\d+)$/.exec(arg('--seeds', '1..10'));
+if (!m) {
+  process.stderr.write('bench/trace-validation: --seeds A..B\n');
+  process.exit(2);
+}
+const lines = Number(arg('--lines', '300'));
+const base = (seed: number): SimOptions => ({
+  appPath: APP,
+  params: { top: '0', partitions: '16' },
+  workers: 3,
+  seed,
+  lines,
+  faults: FAULTS,
+});
+
+let runMs = 0;
+let recordedMs = 0;
+let validateMs = 0;
+let steps = 0;
+let records = 0;
+let first: number | null = null;
+const w = (s: string): boolean => process.stdout.write(`${s}\n`);
+w(`seeds ${m[1]}..${m[2]}, ${lines} lines, faults ${FAULTS.join(',')}`);
+for (let seed = Number(m[1]); seed <= Number(m[2]); seed++) {
+  const t0 = performance.now();
+  await simulate(base(seed));
+  const t1 = performance.now();
+  const recorder = new MemoryRecorder();
+  await simulate({ ...base(seed), recorder });
+  const t2 = performance.now();
+  const v = await validateRecords(recorder.records);
+  const t3 = performance.now();
+  if (v.violations.length > 0) w(`seed ${seed}: ${v.violations.length} VIOLATIONS`);
+  const vm = t3 - t2;
+  w(
+    `seed ${seed}: run ${(t1 - t0).toFixed(0)} ms, recorded ${(t2 - t1).toFixed(0)} ms, ${recorder.records.length} records, ` +
+      `${v.steps} steps validated in ${vm.toFixed(0)} ms (${((1000 * vm) / Math.max(1, v.steps)).toFixed(0)} ms per 1,000 steps, ` +
+      `${((100 * vm) / (t2 - t1)).toFixed(0)}% of the recorded run)`,
+  );
+  if (first === null) {
+    first = vm;
+    continue; // loading the spec and warming up: reported, not averaged
+  }
+  runMs += t1 - t0;
+  recordedMs += t2 - t1;
+  validateMs += vm;
+  steps += v.steps;
+  records += recorder.records.length;
+}
+w(
+  `after the first seed (${first?.toFixed(0)} ms to validate, spec loading included): ` +
+    `${steps} steps from ${records} records validated in ${validateMs.toFixed(0)} ms: ` +
+    `${((1000 * validateMs) / Math.max(1, steps)).toFixed(0)} ms per 1,000 steps; ` +
+    `runs ${runMs.toFixed(0)} ms without a recorder, ${recordedMs.toFixed(0)} ms with one ` +
+    `(recording ${(((recordedMs - runMs) / runMs) * 100).toFixed(0)}%); validation ${((100 * validateMs) / recordedMs).toFixed(0)}% of the recorded runs`,
+);
