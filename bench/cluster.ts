@@ -273,6 +273,41 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
   }
 }
 
+export interface LatencyRunOptions {
+  /** The rate the sender keeps (words per second, by the corpus's words per line). */
+  readonly wordsPerSecond: number;
+  readonly workers?: number;
+  /** Words of the run's corpus (default DEFAULT_LATENCY_WORDS). */
+  readonly words?: number;
+  /** What reaches each worker's sinks in its first this many ms is left out (default DEFAULT_LATENCY_WARMUP_MS). */
+  readonly warmupMs?: number;
+  readonly nodeArgs?: readonly string[];
+  readonly verbose?: boolean;
+}
+
+/** Source-to-sink latency at a given rate, on a corpus of its own (seed 43) long enough that the
+ * warm-up left out is a small part of the run. */
+export async function measureLatencyAtRate(o: LatencyRunOptions): Promise<ClusterBenchResult> {
+  const words = o.words ?? DEFAULT_LATENCY_WORDS;
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffy-bench-latency-'));
+  try {
+    const file = path.join(dir, 'latency-corpus.txt');
+    const corpus = generateCorpus({ words, seed: 43 });
+    fs.writeFileSync(file, corpus);
+    return await measureClusterWordCount({
+      corpusFile: file,
+      words,
+      workers: o.workers ?? 2,
+      linesPerSecond: (o.wordsPerSecond * countLines(corpus)) / words,
+      latencyWarmupMs: o.warmupMs ?? DEFAULT_LATENCY_WARMUP_MS,
+      ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
+      ...(o.verbose ? { verbose: true } : {}),
+    });
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 export function latencyText(l: LatencySummary): string {
   return `p50 ${fmtUs(l.p50Us)}  p99 ${fmtUs(l.p99Us)}  p99.9 ${fmtUs(l.p999Us)}  max ${fmtUs(l.maxUs)}  (${l.count} messages)`;
 }
@@ -315,16 +350,11 @@ async function main(): Promise<void> {
     }
     // The latency run: a longer corpus paced at half the measured rate (or --rate), the first
     // --warmup-ms of every worker left out.
-    const latencyFile = path.join(dir, 'latency-corpus.txt');
-    const latencyCorpus = generateCorpus({ words: latencyWords, seed: 43 });
-    fs.writeFileSync(latencyFile, latencyCorpus);
-    const latencyLines = countLines(latencyCorpus);
-    const half = await measureClusterWordCount({
-      corpusFile: latencyFile,
-      words: latencyWords,
+    const half = await measureLatencyAtRate({
+      wordsPerSecond: rate,
       workers,
-      linesPerSecond: (rate * latencyLines) / latencyWords,
-      latencyWarmupMs: warmupMs,
+      words: latencyWords,
+      warmupMs,
       nodeArgs: (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
       verbose: process.env.VERBOSE === '1',
     });
