@@ -10,6 +10,7 @@
 // under SIGKILLs). At the end the largest tallies are printed (parameter `top`, default 10).
 //
 //   buffy run examples/count-of-counts.ts --sink stdout: --param top=5
+//   buffy run examples/count-of-counts.ts --workers 3 --param exactlyOnce=false   (at-least-once)
 import { defineApp, parseParams, payloadToString, stringCodec, z } from 'buffy';
 import type { AppOptions, Application } from 'buffy';
 import { DEFAULT_TEXT, splitWords } from './word-count.ts';
@@ -27,11 +28,16 @@ interface Tally {
 const paramsSchema = z.object({
   top: z.coerce.number().int('must be an integer').min(0, 'must be >= 0').max(10000).default(10),
   partitions: z.coerce.number().int('must be an integer').min(1).max(65536).default(64),
+  /** `false`: at-least-once even where workers have stores (to measure what exactly-once costs). */
+  exactlyOnce: z.enum(['true', 'false']).default('true'),
 });
 
 export default function countOfCounts(options: AppOptions): Application {
   const params = parseParams(paramsSchema, options.params);
-  const app = defineApp('count-of-counts', { partitions: params.partitions });
+  const app = defineApp('count-of-counts', {
+    partitions: params.partitions,
+    exactlyOnce: params.exactlyOnce === 'true',
+  });
   app
     .source('lines', { uri: options.source ?? `file:${DEFAULT_TEXT}`, decode: stringCodec })
     .flatMap('split', splitWords)

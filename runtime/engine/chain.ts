@@ -48,6 +48,12 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: fal
 export const RESEND_AFTER_MS = 1000;
 /** Messages beyond which one out-stream's pending messages are cut into another entry. */
 export const MAX_ENTRY_MESSAGES = 1 << 16;
+/** Estimated encoded bytes beyond which an entry is cut: an entry must travel as one remote
+ * batch (the data plane splits a batch above half its window, 4 MiB by default, and a part of
+ * an entry would lose its seq), so entries stay well below. */
+export const MAX_ENTRY_BYTES = 256 * 1024;
+/** Per message, beside its payload: the id columns, partition and birth time, varints. */
+const MESSAGE_OVERHEAD_BYTES = 48;
 /** Unacknowledged messages (all out-streams) beyond which a source's emit waits. */
 export const MAX_UNACKED_MESSAGES = 1 << 20;
 
@@ -565,15 +571,32 @@ export class ChainOutbox {
   }
 }
 
-/** The pending messages of one out-stream as entries of at most MAX_ENTRY_MESSAGES. */
+/** Estimated encoded size of a payload (a string: up to 3 bytes per UTF-16 unit). */
+const payloadBytes = (p: RawPayload): number => (typeof p === 'string' ? p.length * 3 : p.byteLength);
+
+/** The pending messages of one out-stream as entries of at most MAX_ENTRY_MESSAGES messages and
+ * about MAX_ENTRY_BYTES bytes (a message larger than that is an entry of its own). */
 function cut(pending: readonly ChainColumns[]): ChainColumns[] {
-  if (pending.length === 1 && pending[0]!.payloads.length <= MAX_ENTRY_MESSAGES) return [pending[0]!];
+  if (pending.length === 1) {
+    const p = pending[0]!;
+    let bytes = 0;
+    for (let i = 0; i < p.payloads.length; i++)
+      bytes += payloadBytes(p.payloads[i]!) + MESSAGE_OVERHEAD_BYTES;
+    if (bytes <= MAX_ENTRY_BYTES && p.payloads.length <= MAX_ENTRY_MESSAGES) return [p];
+  }
   const out: ChainColumns[] = [];
   let cur: ChainColumns | null = null;
+  let curBytes = 0;
   for (const p of pending) {
     for (let i = 0; i < p.payloads.length; i++) {
-      if (cur === null || cur.payloads.length >= MAX_ENTRY_MESSAGES) {
+      const b = payloadBytes(p.payloads[i]!) + MESSAGE_OVERHEAD_BYTES;
+      if (
+        cur === null ||
+        cur.payloads.length >= MAX_ENTRY_MESSAGES ||
+        (curBytes + b > MAX_ENTRY_BYTES && cur.payloads.length > 0)
+      ) {
         cur = { source: [], offset: [], sub: [], bornMs: [], partition: [], payloads: [] };
+        curBytes = 0;
         out.push(cur);
       }
       cur.source.push(p.source[i]!);
@@ -582,6 +605,7 @@ function cut(pending: readonly ChainColumns[]): ChainColumns[] {
       cur.bornMs.push(p.bornMs[i]!);
       cur.partition.push(p.partition[i]!);
       cur.payloads.push(p.payloads[i]!);
+      curBytes += b;
     }
   }
   return out;

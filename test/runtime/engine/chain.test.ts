@@ -20,6 +20,7 @@ import { MemoryDeadLetterSink } from '../../../runtime/engine/dead-letters.ts';
 import { decodeRemoteBatch, encodeRemoteBatch } from '../../../runtime/engine/remote-batch.ts';
 import { roundRobinTable } from '../../../runtime/engine/partition.ts';
 import { createWorkerEngine } from '../../../runtime/engine/worker.ts';
+import { ChainOutbox, MAX_ENTRY_BYTES } from '../../../runtime/engine/chain.ts';
 import type { WorkerEngineImpl } from '../../../runtime/engine/worker.ts';
 import { MemoryStore, createSeededRandom, createSystemClock } from '../../../runtime/system.ts';
 import type { Logger, RemoteBatch, SourcePosition, Store, StoreOp } from '../../../runtime/types.ts';
@@ -316,6 +317,47 @@ describe('state -> state across workers (outboxes between them)', () => {
       });
       await expect(engine.start()).rejects.toThrow(said);
     }
+  });
+
+  it('pending messages are cut into entries the data plane will not split (bytes and messages bounded)', () => {
+    const app = countOfCounts({
+      source: 'memory:none',
+      sink: 'count:',
+      params: { top: '0', partitions: '2' },
+    });
+    const sent: RemoteBatch[] = [];
+    const chain = new ChainOutbox({
+      app,
+      workerName: 'w1',
+      workers: ['w1', 'w2'],
+      streamBase: 1000,
+      clock,
+      log: silent,
+      remote: { send: (_w, b) => void sent.push(b) },
+      onDurable: () => undefined,
+    });
+    const tally = app.states.find((st) => st.name === 'tally')!;
+    const big = 'x'.repeat(1000);
+    for (let k = 0; k < 3; k++) {
+      const n = 400;
+      chain.add(tally.id, 'w2', {
+        source: new Array<number>(n).fill(0),
+        offset: Array.from({ length: n }, (_, i) => k * n + i),
+        sub: new Array<number>(n).fill(0),
+        bornMs: new Array<number>(n).fill(0),
+        partition: new Array<number>(n).fill(1),
+        payloads: new Array<string>(n).fill(big),
+      });
+    }
+    const ops = chain.ops({});
+    expect(ops.filter((o) => o.key.startsWith('x/')).length).toBeGreaterThanOrEqual(4);
+    chain.persisted();
+    chain.close();
+    expect(sent.map((b) => b.seq)).toEqual(sent.map((_, i) => i));
+    expect(sent.reduce((a, b) => a + b.payloads.length, 0)).toBe(1200);
+    for (const b of sent) expect(encodeRemoteBatch(b).length).toBeLessThanOrEqual(MAX_ENTRY_BYTES);
+    // In order: the offsets of the entries, one after another, are those added.
+    expect(sent.flatMap((b) => b.offset)).toEqual(Array.from({ length: 1200 }, (_, i) => i));
   });
 
   it('an entry delivered twice is dropped (and acknowledged again); one beyond the mark is dropped as a gap', async () => {
