@@ -87,6 +87,14 @@ export function replayCommand(o: SimOptions, scheduleFile?: string): string {
   return parts.join(' ');
 }
 
+/** The fault parameters a shrunk run has, for people (the schedule file has them all). */
+function shrunkParams(o: SimOptions): string {
+  const parts: string[] = [];
+  if (o.slowDiskMs !== undefined) parts.push(`slow disk up to ${o.slowDiskMs} ms`);
+  if (o.clockSkewMs !== undefined) parts.push(`clock skew up to ${o.clockSkewMs} ms`);
+  return parts.length > 0 ? ` (${parts.join(', ')})` : '';
+}
+
 function counts(r: Readonly<Record<string, number>>): string {
   const e = Object.entries(r).sort(([a], [b]) => (a < b ? -1 : 1));
   return e.length === 0 ? 'none' : e.map(([k, v]) => `${k} ${v}`).join(', ');
@@ -239,7 +247,7 @@ async function runSim(appArg: string | undefined, flags: SimFlags): Promise<numb
     const file = flags.out ?? `sim-failure-seed${base.seed}.json`;
     writeFileSync(file, scheduleFileText(s.options, s.report));
     process.stdout.write(
-      `shrunk in ${s.runs} runs to ${s.report.schedule.length} fault events and ${s.report.lines} input lines (still: ${s.report.failures[0]})\n` +
+      `shrunk in ${s.runs} runs to ${s.report.schedule.length} fault events and ${s.report.lines} input lines, faults ${s.report.faults.join(',') || 'none'}${shrunkParams(s.options)} (still: ${s.report.failures[0]})\n` +
         `  wrote ${file}; replay: ${replayCommand(s.options, file)}\n`,
     );
   }

@@ -64,7 +64,7 @@ export const SIM_FAULTS = [
 export type SimFault = (typeof SIM_FAULTS)[number];
 
 /** Deliberately broken variants, for the tests that show the simulator finds bugs. */
-export const SIM_MUTATIONS = ['commit-early', 'forget-rewind', 'store-not-atomic'] as const;
+export const SIM_MUTATIONS = ['commit-early', 'forget-rewind', 'store-not-atomic', 'no-dedup'] as const;
 export type SimMutation = (typeof SIM_MUTATIONS)[number];
 
 /** One scheduled fault (a schedule is data: a file replays it, shrinking cuts it down). */
@@ -114,7 +114,13 @@ export interface SimOptions {
   /** Exactly-once (the engine's ExactlyOnceOptions with a SimStore per worker); default true. */
   readonly exactlyOnce?: boolean;
   readonly durability?: SimDurability;
-  /** Test only: a deliberately broken variant. */
+  /** Fault parameters (what shrinking lowers): the upper bound of a slow commit or fsync with
+   * `slow-disk` (simulated ms, default 20), and the largest clock offset with `clock-skew`
+   * (ms, default 1000; the rate error scales with it, 5% at 1000). */
+  readonly slowDiskMs?: number;
+  readonly clockSkewMs?: number;
+  /** Test only: a deliberately broken variant (`no-dedup`: a recovering worker's dedup
+   * watermarks read as absent, so it takes every replayed batch again; SimDisk.breakDedup). */
   readonly mutation?: SimMutation;
   /** Sees each line of the event log as it is written (`buffy sim --events`). */
   readonly onEvent?: (line: string) => void;
@@ -236,6 +242,12 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       throw new RangeError(`unknown fault "${f}"; known: ${SIM_FAULTS.join(', ')}`);
   if (!Number.isInteger(o.workers) || o.workers < 1 || o.workers > 64)
     throw new RangeError(`workers must be an integer from 1 to 64, got ${o.workers}`);
+  for (const [k, v] of [
+    ['slowDiskMs', o.slowDiskMs],
+    ['clockSkewMs', o.clockSkewMs],
+  ] as const)
+    if (v !== undefined && !(Number.isFinite(v) && v >= 0))
+      throw new RangeError(`${k} must be a number of ms >= 0, got ${v}`);
   const lineCount = o.lines ?? 300;
   const batchLines = o.batchLines ?? 4;
   const intervalMs = o.intervalMs ?? 5;
@@ -246,6 +258,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
   const inputMs = Math.ceil(lineCount / batchLines) * intervalMs;
   const schedule = o.schedule ? [...o.schedule] : drawSchedule(o.seed, o.workers, faults, inputMs + 200);
   const names = Array.from({ length: o.workers }, (_, i) => `w${i + 1}`);
+  const channelMutation = o.channelMutation;
   const sourceWorker = names[0]!;
 
   const hash = createHash('sha256');
@@ -272,8 +285,14 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
   const runRandom = derive(o.seed, 3);
   const netFaults = faults.filter((f): f is NetFault => (NET_FAULTS as readonly string[]).includes(f));
   const diskFaults = faults.filter((f): f is DiskFault => (DISK_FAULTS as readonly string[]).includes(f));
-  const disk = new SimDisk({ random: derive(o.seed, 4), clock: sched, faults: diskFaults });
+  const disk = new SimDisk({
+    random: derive(o.seed, 4),
+    clock: sched,
+    faults: diskFaults,
+    ...(o.slowDiskMs !== undefined ? { slowMs: o.slowDiskMs } : {}),
+  });
   if (o.mutation === 'store-not-atomic') disk.breakAtomicity();
+  if (o.mutation === 'no-dedup') disk.breakDedup();
   const net = new SimNet({ random: derive(o.seed, 5), sched, faults: netFaults, log: event });
   const stream = new SimStream(lines, batchLines, intervalMs);
   const runId = `r${++runCounter}`;
@@ -342,7 +361,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
 
     const skew = names.map(() =>
       faults.includes('clock-skew')
-        ? { offsetMs: Math.round((runRandom.next() - 0.5) * 2000), rate: 0.95 + runRandom.next() * 0.1 }
+        ? skewOf(runRandom.next(), runRandom.next(), o.clockSkewMs ?? 1000)
         : { offsetMs: 0, rate: 1 },
     );
 
@@ -411,7 +430,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       maxQueuedBytes: 4096,
       reconnect: true,
       ...(o.recorder ? { recorder: o.recorder.forCore({ end: from, peer: to, link, inc: 0 }) } : {}),
-      ...(o.channelMutation ? { mutation: o.channelMutation } : {}),
+      ...(channelMutation ? { mutation: channelMutation } : {}),
     });
 
     const joinChannels = (a: Incarnation, an: string, b: Incarnation, bn: string): void => {
@@ -925,6 +944,13 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
   } finally {
     unregisterSimRun(runId);
   }
+}
+
+/** A worker's clock skew from two draws: an offset within ±maxMs and a rate error within
+ * ±5% x maxMs/1000 (the default 1000 ms keeps the draws' original arithmetic). */
+function skewOf(a: number, b: number, maxMs: number): { offsetMs: number; rate: number } {
+  if (maxMs === 1000) return { offsetMs: Math.round((a - 0.5) * 2000), rate: 0.95 + b * 0.1 };
+  return { offsetMs: Math.round((a - 0.5) * 2 * maxMs), rate: 1 + (b - 0.5) * 0.1 * (maxMs / 1000) };
 }
 
 function times(n: number): string {

@@ -108,6 +108,16 @@ export class SimDisk {
     this.atomic = false;
   }
 
+  /** Keys a store reads as absent (the mutation `no-dedup`). */
+  forgotten: ((key: string) => boolean) | null = null;
+
+  /** Test only (the simulator's mutation `no-dedup`): a store reads the engine's dedup
+   * watermarks (`m/STREAM`, runtime/engine/exactly-once.ts's layout) as absent, so a recovering
+   * worker takes every replayed batch again: exactly-once's duplicate check, broken. */
+  breakDedup(): void {
+    this.forgotten = (key) => key.startsWith('m/');
+  }
+
   /** The store of `owner` (a worker), opened by its current incarnation. A store of a previous
    * incarnation is closed for good: a crashed process's handle never writes again. */
   openStore(owner: string, durability: SimDurability = 'batch'): SimStore {
@@ -258,6 +268,7 @@ export class SimStore implements Store {
 
   async get(key: string): Promise<Uint8Array | undefined> {
     this.check('get');
+    if (this.disk.forgotten?.(key)) return undefined;
     const v = this.st.committed.get(key);
     return v?.slice();
   }

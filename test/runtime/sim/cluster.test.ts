@@ -139,21 +139,109 @@ describe('buffy sim: the simulated cluster', () => {
     expect(r.failures).toEqual([]);
   });
 
-  it('finds an early commit (commit-early) within 15 seeds', async () => {
-    const found = await firstFailing(1, 15, { faults: [...SIM_FAULTS], mutation: 'commit-early' });
-    expect(found).not.toBeNull();
+  // Each deliberately broken variant: found within 15 seeds under every fault kind, shrunk
+  // (fault kinds, events, input, then the events' durations and the kinds' rates), and the
+  // written schedule file replays the failure with the same event-log hash.
+  const mutants: ReadonlyArray<[SimOptions['mutation'] & string, string]> = [
+    ['commit-early', 'an early commit (the source acknowledged before the workers made it durable)'],
+    ['no-dedup', 'a broken dedup (a recovering worker forgets its watermarks)'],
+    ['store-not-atomic', 'a non-atomic store write'],
+  ];
+  for (const [mutation, what] of mutants) {
+    it(`finds ${what}, shrinks it, and the schedule file replays the failure`, async () => {
+      const extra: Partial<SimOptions> = { faults: [...SIM_FAULTS], mutation };
+      const found = await firstFailing(1, 15, extra);
+      expect(found, `${mutation}: no failing seed in 1..15`).not.toBeNull();
+      const s = await shrink(base(found!.seed, extra), found!.report, simulate, 60);
+      expect(s.report.verdict).toBe('fail');
+      expect(s.report.schedule.length).toBeLessThanOrEqual(found!.report.schedule.length);
+      expect(s.report.lines).toBeLessThanOrEqual(found!.report.lines);
+      // Fewer fault kinds: what is left is what the failure needs.
+      expect(s.report.faults.length).toBeLessThan(SIM_FAULTS.length);
+      for (const e of s.report.schedule) expect(s.report.faults).toContain(e.kind);
+      const file = scheduleFileText(s.options, s.report);
+      const replayed = await simulate(parseScheduleFile(file, 'shrunk.json'));
+      expect(replayed.verdict).toBe('fail');
+      expect(replayed.hash).toBe(s.report.hash);
+    });
+  }
+
+  it('shrinking lowers the fault parameters: fewer kinds, durations halved, power loss off', async () => {
+    // An early commit with one long crash under power loss, a slow disk and clock skew: what
+    // the failure needs is the crash, neither long nor with power loss.
+    const o = base(1, {
+      faults: ['crash', 'fsync-loss', 'slow-disk', 'clock-skew'],
+      mutation: 'commit-early',
+      durability: 'batch',
+      schedule: [{ atMs: 60, kind: 'crash', worker: 1, downMs: 1200, powerLoss: true }],
+    });
+    const first = await simulate(o);
+    expect(first.verdict, 'the starting run must fail').toBe('fail');
+    const s = await shrink(o, first, simulate, 60);
+    expect(s.report.verdict).toBe('fail');
+    expect(s.options.faults).toEqual(['crash']);
+    expect(s.options.schedule).toHaveLength(1);
+    const e = s.options.schedule![0]!;
+    expect(e.kind).toBe('crash');
+    if (e.kind !== 'crash') return;
+    expect(e.downMs).toBeLessThan(1200);
+    expect(e.powerLoss).toBe(false);
+    const replayed = await simulate(parseScheduleFile(scheduleFileText(s.options, s.report), 'p.json'));
+    expect(replayed.hash).toBe(s.report.hash);
   });
 
-  it('finds a non-atomic store write, shrinks it, and the schedule file replays the failure', async () => {
-    const found = await firstFailing(1, 15, { faults: [...SIM_FAULTS], mutation: 'store-not-atomic' });
-    expect(found).not.toBeNull();
-    const opts = base(found!.seed, { faults: [...SIM_FAULTS], mutation: 'store-not-atomic' });
-    const s = await shrink(opts, found!.report, simulate, 30);
-    expect(s.report.verdict).toBe('fail');
-    expect(s.report.schedule.length).toBeLessThanOrEqual(found!.report.schedule.length);
-    expect(s.report.lines).toBeLessThanOrEqual(found!.report.lines);
-    const replayed = await simulate(parseScheduleFile(scheduleFileText(s.options, s.report), 'shrunk.json'));
-    expect(replayed.verdict).toBe('fail');
-    expect(replayed.hash).toBe(s.report.hash);
+  it('shrinking halves the slow disk and clock skew bounds while the run still fails', async () => {
+    // The shrinker's logic on a stand-in run that fails while slow-disk is on with commits of
+    // at least 3 ms and clock-skew with offsets of at least 100 ms (a partition event is
+    // needed too; the input is not).
+    const fake = async (x: SimOptions): Promise<SimReport> => {
+      const fails =
+        (x.faults ?? []).includes('slow-disk') &&
+        (x.slowDiskMs ?? 20) >= 3 &&
+        (x.faults ?? []).includes('clock-skew') &&
+        (x.clockSkewMs ?? 1000) >= 100 &&
+        (x.schedule ?? []).some((e) => e.kind === 'partition' && e.forMs >= 40);
+      return {
+        ...first,
+        verdict: fails ? 'fail' : 'pass',
+        faults: x.faults ?? [],
+        schedule: x.schedule ?? [],
+        lines: x.lines ?? 300,
+      };
+    };
+    const o = base(1, {
+      faults: ['partition', 'slow-disk', 'clock-skew', 'reorder'],
+      schedule: [
+        { atMs: 5, kind: 'partition', side: [0], forMs: 400 },
+        { atMs: 9, kind: 'partition', side: [1], forMs: 300 },
+      ],
+    });
+    const first: SimReport = {
+      seed: 1,
+      workers: 3,
+      lines: 160,
+      faults: o.faults!,
+      schedule: o.schedule!,
+      exactlyOnce: true,
+      verdict: 'fail',
+      failures: ['stand-in'],
+      hash: '0',
+      events: 0,
+      injected: {},
+      simMs: 0,
+      wallMs: 0,
+      steps: 0,
+      logTail: [],
+    };
+    const s = await shrink(o, first, fake, 200);
+    expect(s.options.faults).toEqual(['partition', 'slow-disk', 'clock-skew']);
+    expect(s.options.schedule).toHaveLength(1);
+    const p = s.options.schedule![0]!;
+    expect(p.kind === 'partition' && p.forMs >= 40 && p.forMs < 80).toBe(true);
+    expect(s.options.lines).toBe(1);
+    expect(s.options.slowDiskMs).toBeGreaterThanOrEqual(3);
+    expect(s.options.slowDiskMs).toBeLessThan(6);
+    expect(s.options.clockSkewMs).toBeGreaterThanOrEqual(100);
+    expect(s.options.clockSkewMs).toBeLessThan(200);
   });
 });
