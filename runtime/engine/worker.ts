@@ -225,11 +225,27 @@ function traceMap(tracer: Tracer, step: string, b: Batch, drop: Uint8Array | nul
   return drop === null ? out : withoutDropped(out, drop);
 }
 
-/** Tracing: the source visits of the sampled messages of a new batch (null if none). */
+/** Tracing: the source visits of the sampled messages of a new batch (null if none). A batch of
+ * consecutive offsets (one source) is decided at once (1 in N: one hash per N offsets). */
 function traceSource(tracer: Tracer, step: string, b: Batch): TraceColumn | null {
+  const n = b.length;
+  if (n === 0) return null;
+  const first = b.offset[0]!;
   let col: TraceColumn | null = null;
+  if (b.offset[n - 1]! - first === n - 1) {
+    const hits = tracer.sampledRun(b.source[0]!, first, n);
+    if (hits === null) return null;
+    for (let j = 0; j < hits.length; j++) {
+      const i = hits[j]!;
+      (col ??= new TraceColumn()).add(
+        i,
+        tracer.visit(step, b.source[i]!, b.offset[i]!, b.sub[i]!, 0, 0, false),
+      );
+    }
+    return col;
+  }
   const sampled = tracer.sampled;
-  for (let i = 0; i < b.length; i++) {
+  for (let i = 0; i < n; i++) {
     if (!sampled(b.source[i]!, b.offset[i]!)) continue;
     (col ??= new TraceColumn()).add(
       i,
@@ -237,6 +253,37 @@ function traceSource(tracer: Tracer, step: string, b: Batch): TraceColumn | null
     );
   }
   return col;
+}
+
+/** Tracing: the visits of a traced batch at a flatMap step (`results[i]`: message i's outputs,
+ * null if it failed); returns the outputs' trace column. */
+function traceFlatMap(
+  tracer: Tracer,
+  step: string,
+  b: Batch,
+  results: readonly (readonly unknown[] | null)[],
+): TraceColumn | null {
+  const tr = b.trace!;
+  let out: TraceColumn | null = null;
+  // k: the index of message i's first output.
+  let k = 0;
+  let i = 0;
+  for (let j = 0; j < tr.idx.length; j++) {
+    const t = tr.idx[j]!;
+    for (; i < t; i++) k += results[i]?.length ?? 0;
+    const arr = results[t];
+    const h = tracer.visit(
+      step,
+      b.source[t]!,
+      b.offset[t]!,
+      b.sub[t]!,
+      0,
+      tr.hash[j]!,
+      !arr || arr.length === 0,
+    );
+    if (arr) for (let q = 0; q < arr.length; q++) (out ??= new TraceColumn()).add(k + q, h);
+  }
+  return out;
 }
 
 class MapOp implements Op {
@@ -370,26 +417,8 @@ class FlatMapOp implements Op {
     const sub = new Array<number>(total);
     const born = new Array<number>(total);
     let k = 0;
-    const tr = b.trace;
-    let outTrace: TraceColumn | null = null;
-    // Tracing: the next traced message's index (-1: none left) and its entry in `tr`.
-    let nt = tr !== null ? tr.idx[0]! : -1;
-    let tj = 0;
     for (let i = 0; i < n; i++) {
       const arr = results[i];
-      if (i === nt) {
-        const h = this.core.tracer!.visit(
-          this.name,
-          b.source[i]!,
-          b.offset[i]!,
-          b.sub[i]!,
-          0,
-          tr!.hash[tj]!,
-          !arr || arr.length === 0,
-        );
-        if (arr) for (let j = 0; j < arr.length; j++) (outTrace ??= new TraceColumn()).add(k + j, h);
-        nt = ++tj < tr!.idx.length ? tr!.idx[tj]! : -1;
-      }
       if (arr === null || arr === undefined) continue;
       const s = b.source[i]!;
       const o = b.offset[i]!;
@@ -404,7 +433,7 @@ class FlatMapOp implements Op {
       }
     }
     const ob = new Batch(values, source, offset, sub, born);
-    ob.trace = outTrace;
+    if (b.trace !== null) ob.trace = traceFlatMap(this.core.tracer!, this.name, b, results);
     pushAll(this.next, ob);
   }
 }
@@ -680,10 +709,11 @@ class StateOp implements Op, EoStateStep {
     this.beginOutput(n);
     for (let i = 0; i < n; i++) {
       const v = b.values[i];
-      // Tracing: the hash this message arrived with (0: not traced).
-      let th = 0;
+      // Tracing: this message's entry in `tr` (-1: not traced); an index, so that the loop
+      // holds no hash (a double) per message.
+      let tk = -1;
       if (i === nt) {
-        th = tr!.hash[tj]!;
+        tk = tj;
         nt = ++tj < tr!.idx.length ? tr!.idx[tj]! : -1;
       }
       let key: Key;
@@ -696,7 +726,7 @@ class StateOp implements Op, EoStateStep {
         }
       } catch (err) {
         this.core.deadLetter(`${node.name} (key)`, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
-        if (th !== 0) this.endedHere(b.source[i]!, b.offset[i]!, b.sub[i]!, th);
+        if (tk >= 0) this.endedHere(b.source[i]!, b.offset[i]!, b.sub[i]!, tr!.hash[tk]!);
         continue;
       }
       const e = entries.get(key);
@@ -705,14 +735,14 @@ class StateOp implements Op, EoStateStep {
         if (b.offset[i]! <= skip) continue;
         this.apply(e, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
         if (dirtyOn) this.markDirty(e);
-        if (th !== 0) this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, e.p, th, mark, key);
+        if (tk >= 0) this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, e.p, tr!.hash[tk]!, mark, key);
         continue;
       }
       const p = hashKey(key) % count;
       if (this.local[p] === 1) {
         if (b.offset[i]! <= skip) continue;
         this.applyNew(p, key, v, b.source[i]!, b.offset[i]!, b.sub[i]!, b.born[i]!);
-        if (th !== 0) this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, p, th, mark, key);
+        if (tk >= 0) this.traced(b.source[i]!, b.offset[i]!, b.sub[i]!, p, tr!.hash[tk]!, mark, key);
         continue;
       }
       let payload: RawPayload;
@@ -720,7 +750,7 @@ class StateOp implements Op, EoStateStep {
         payload = node.codec.encode(v);
       } catch (err) {
         this.core.deadLetter(`${node.name} (encode)`, b.source[i]!, b.offset[i]!, b.sub[i]!, err, v);
-        if (th !== 0) this.endedHere(b.source[i]!, b.offset[i]!, b.sub[i]!, th);
+        if (tk >= 0) this.endedHere(b.source[i]!, b.offset[i]!, b.sub[i]!, tr!.hash[tk]!);
         continue;
       }
       const w = this.ownerIndex[p]!;
@@ -737,7 +767,7 @@ class StateOp implements Op, EoStateStep {
       g.bornMs.push(b.born[i]!);
       g.partition.push(p);
       g.payloads.push(payload);
-      if (th !== 0) (g.traced ??= new TraceColumn()).add(g.source.length - 1, th);
+      if (tk >= 0) (g.traced ??= new TraceColumn()).add(g.source.length - 1, tr!.hash[tk]!);
     }
     // At-least-once: what goes to other workers leaves now, before this batch's outputs reach
     // the local sinks (it would wait for them). Exactly-once sends it at the end of the source

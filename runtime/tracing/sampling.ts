@@ -6,7 +6,8 @@ import { fmix32 } from '../engine/partition.ts';
 export type Sampling =
   | { readonly mode: 'off' }
   | { readonly mode: 'all' }
-  /** One logical message in `n`, chosen by a hash of its id (deterministic). */
+  /** One logical message in `n`: exactly one in each block of `n` consecutive offsets of a
+   * source, at a place in the block chosen by a hash of (source, block) (deterministic). */
   | { readonly mode: 'oneIn'; readonly n: number }
   /** The messages whose root id (source, offset) the predicate accepts. */
   | { readonly mode: 'predicate'; readonly accept: (source: number, offset: number) => boolean };
@@ -90,24 +91,71 @@ export function parseSampling(text: string): Sampling {
   throw new SamplingError(`sampling "${text}": ${ACCEPTED}`);
 }
 
-/** The per-message decision, or null when sampling is off (the engine then checks nothing). */
-export function sampler(s: Sampling): ((source: number, offset: number) => boolean) | null {
+/** The decision per message and per run of consecutive offsets (a source batch). */
+export interface Sampler {
+  /** Is the message with this root (source, offset) traced? */
+  readonly one: (source: number, offset: number) => boolean;
+  /** The traced messages among offsets `first` .. `first + count - 1` of `source`, as indexes
+   * from `first` (ascending), or null when none is. For 1 in N this costs one hash per block
+   * of N offsets, not one per message. */
+  readonly run: (source: number, first: number, count: number) => number[] | null;
+}
+
+/** The offset in block `block` (offsets block * n .. block * n + n - 1) of `source` that 1 in
+ * `n` traces: a 53-bit hash of (source, block), modulo n. */
+function pickInBlock(source: number, block: number, n: number): number {
+  const lo = (block % 4294967296) >>> 0;
+  const hi = Math.floor(block / 4294967296) >>> 0;
+  const h1 = fmix32((fmix32((lo ^ Math.imul(source + 1, 0x9e3779b1)) >>> 0) ^ hi) >>> 0);
+  if (n <= 4294967296) return h1 % n;
+  const h2 = fmix32((h1 ^ 0x85ebca6b) >>> 0);
+  return ((h2 & 0x1fffff) * 4294967296 + h1) % n;
+}
+
+function runOf(one: (source: number, offset: number) => boolean) {
+  return (source: number, first: number, count: number): number[] | null => {
+    let out: number[] | null = null;
+    for (let i = 0; i < count; i++) if (one(source, first + i)) (out ??= []).push(i);
+    return out;
+  };
+}
+
+/** The decisions of a sampling, or null when sampling is off (the engine then checks nothing). */
+export function samplerOf(s: Sampling): Sampler | null {
   switch (s.mode) {
     case 'off':
       return null;
     case 'all':
-      return () => true;
+      return {
+        one: () => true,
+        run: (_source, _first, count) => Array.from({ length: count }, (_, i) => i),
+      };
     case 'oneIn': {
       const n = s.n;
       if (!(Number.isSafeInteger(n) && n >= 1))
         throw new SamplingError(`sampling 1 in ${n}: N must be a positive integer`);
-      return (source, offset) => {
-        const lo = (offset % 4294967296) >>> 0;
-        const hi = Math.floor(offset / 4294967296) >>> 0;
-        return fmix32((fmix32((lo ^ Math.imul(source + 1, 0x9e3779b1)) >>> 0) ^ hi) >>> 0) % n === 0;
+      return {
+        one: (source, offset) => {
+          const block = Math.floor(offset / n);
+          return offset - block * n === pickInBlock(source, block, n);
+        },
+        run: (source, first, count) => {
+          let out: number[] | null = null;
+          const end = first + count;
+          for (let block = Math.floor(first / n); block * n < end; block++) {
+            const o = block * n + pickInBlock(source, block, n);
+            if (o >= first && o < end) (out ??= []).push(o - first);
+          }
+          return out;
+        },
       };
     }
     case 'predicate':
-      return s.accept;
+      return { one: s.accept, run: runOf(s.accept) };
   }
+}
+
+/** The per-message decision, or null when sampling is off (the engine then checks nothing). */
+export function sampler(s: Sampling): ((source: number, offset: number) => boolean) | null {
+  return samplerOf(s)?.one ?? null;
 }

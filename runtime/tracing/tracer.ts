@@ -3,9 +3,11 @@
 // and checks one null per batch.
 import { formatMessageId } from '../engine/ids.ts';
 import { traceHash } from './hash.ts';
-import type { TraceSink } from './report.ts';
-import type { Sampling } from './sampling.ts';
-import { sampler } from './sampling.ts';
+import type { TraceReport, TraceSink } from './report.ts';
+import type { Sampler, Sampling } from './sampling.ts';
+import { samplerOf } from './sampling.ts';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 export interface TracingOptions {
   readonly sampling: Sampling;
@@ -15,17 +17,21 @@ export interface TracingOptions {
 }
 
 export class Tracer {
+  /** Is the message with this root traced? */
   readonly sampled: (source: number, offset: number) => boolean;
+  /** The traced messages of a run of consecutive offsets (runtime/tracing/sampling.ts). */
+  readonly sampledRun: (source: number, first: number, count: number) => number[] | null;
   readonly withState: boolean;
   reports = 0;
 
   constructor(
     private readonly instanceId: string,
     private readonly sink: TraceSink,
-    sampledFn: (source: number, offset: number) => boolean,
+    sampler: Sampler,
     withState: boolean,
   ) {
-    this.sampled = sampledFn;
+    this.sampled = sampler.one;
+    this.sampledRun = sampler.run;
     this.withState = withState;
   }
 
@@ -44,16 +50,17 @@ export class Tracer {
     const preds = predecessor === 0 ? [] : [predecessor];
     const hash = traceHash(messageId, workerType, this.instanceId, stateIndex, preds);
     this.reports++;
-    this.sink.report({
+    const r: Mutable<TraceReport> = {
       messageId,
       workerType,
       instanceId: this.instanceId,
       stateIndex,
       hash,
       predecessorHashes: preds,
-      ...(ended ? { ended: true } : {}),
-      ...(state !== undefined ? { underivedState: state } : {}),
-    });
+    };
+    if (ended) r.ended = true;
+    if (state !== undefined) r.underivedState = state;
+    this.sink.report(r);
     return hash;
   }
 }
@@ -61,7 +68,7 @@ export class Tracer {
 /** The tracer of an engine, or null when sampling is off. */
 export function createTracer(instanceId: string, opts: TracingOptions | undefined): Tracer | null {
   if (!opts) return null;
-  const s = sampler(opts.sampling);
+  const s = samplerOf(opts.sampling);
   if (s === null) return null;
   return new Tracer(instanceId, opts.sink, s, opts.withState === true);
 }
