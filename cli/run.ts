@@ -226,10 +226,18 @@ export function registerRuntimeCommands(program: Command): void {
       '--metrics <host:port>',
       'serve metrics in Prometheus text format at http://HOST:PORT/metrics (host default 127.0.0.1); with --workers N, worker i on PORT+i-1 (port 0: each any free port, logged)',
     )
-    .action(async (appPath: string, flags: RunFlags) => {
+    .option(
+      '--protocol-log <file>',
+      "with --workers N: every worker appends its channels' protocol steps to FILE ({worker} -> NAME) as JSON lines, for buffy validate-log",
+    )
+    .action(async (appPath: string, flags: RunFlags & { protocolLog?: string }) => {
       try {
         const options = toAppOptions({ source: flags.source, sink: flags.sink, param: flags.param });
         const workers = parseWorkers(flags.workers);
+        if (flags.protocolLog !== undefined && workers < 2)
+          throw new AppOptionsError(
+            '--protocol-log records the data channels between workers: use it with --workers N (N >= 2)',
+          );
         if (workers > 1 && (flags.state !== undefined || flags.durability !== undefined))
           throw new AppOptionsError(
             '--state and --durability apply to embedded runs (without --workers); the workers of a local cluster get their own stores',
@@ -244,7 +252,14 @@ export function registerRuntimeCommands(program: Command): void {
             app,
             deadLetters: flags.deadLetters,
             ...(flags.metrics !== undefined ? { metrics: metricsAddress(flags)! } : {}),
-            ...(tracing ? { nodeArgs: tracing.args } : {}),
+            ...(tracing || flags.protocolLog !== undefined
+              ? {
+                  nodeArgs: [
+                    ...(tracing?.args ?? []),
+                    ...(flags.protocolLog !== undefined ? ['--protocol-log', flags.protocolLog] : []),
+                  ],
+                }
+              : {}),
             // On a terminal, the progress line of the cluster (off when stderr is not one).
             ...(process.stderr.isTTY === true ? clusterProgressOptions(() => performance.now()) : {}),
           });
