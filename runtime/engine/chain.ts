@@ -9,7 +9,9 @@
 //     the downstream never sees an output of a state that a crash could take back;
 //   - entries stay (in memory and in the store) until the downstream acknowledges them; they
 //     are sent again after a restart (from the store) and whenever no acknowledgement came for
-//     RESEND_AFTER_MS (the downstream may have restarted and lost what it had not committed);
+//     RESEND_AFTER_MS (the downstream may have restarted and lost what it had not committed),
+//     the wait doubling up to MAX_RESEND_AFTER_MS while none comes (a downstream that is only
+//     slow is not flooded with its own backlog again);
 //   - an acknowledgement `ack` deletes entries <= ack (in the next commit).
 // Downstream, per in-stream (target step, upstream worker): entry `seq` is the range
 // (seq - 1, seq] of a stream of the recovery machine (machines/recovery-worker.ts), so the
@@ -46,6 +48,8 @@ const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: fal
 /** How long an unacknowledged entry waits before the out-stream is sent again from its oldest
  * unacknowledged entry (the downstream drops what it has). */
 export const RESEND_AFTER_MS = 1000;
+/** The longest wait between two resends of an out-stream while no acknowledgement comes. */
+export const MAX_RESEND_AFTER_MS = 4000;
 /** Messages beyond which one out-stream's pending messages are cut into another entry. */
 export const MAX_ENTRY_MESSAGES = 1 << 16;
 /** Estimated encoded bytes beyond which an entry is cut: an entry must travel as one remote
@@ -105,6 +109,8 @@ interface OutStream {
   pendingCount: number;
   /** When an acknowledgement last advanced (or the stream was last sent again). */
   progressMs: number;
+  /** How long since progressMs before the next resend (RESEND_AFTER_MS, doubling). */
+  resendAfterMs: number;
 }
 
 interface InStream {
@@ -195,6 +201,7 @@ export class ChainOutbox {
           pending: [],
           pendingCount: 0,
           progressMs: deps.clock.monotonicMs(),
+          resendAfterMs: RESEND_AFTER_MS,
         };
         this.outs.push(o);
         this.outIndex.set(`${st.id}\u0000${worker}`, o);
@@ -356,8 +363,9 @@ export class ChainOutbox {
       if (this.closed) return;
       const now = this.deps.clock.monotonicMs();
       for (const o of this.outs) {
-        if (o.entries.length === 0 || now - o.progressMs < RESEND_AFTER_MS) continue;
+        if (o.entries.length === 0 || now - o.progressMs < o.resendAfterMs) continue;
         o.progressMs = now;
+        o.resendAfterMs = Math.min(MAX_RESEND_AFTER_MS, o.resendAfterMs * 2);
         for (const e of o.entries) this.sendEntry(o, e);
       }
       this.arm();
@@ -380,6 +388,7 @@ export class ChainOutbox {
     if (ack <= o.acked) return;
     o.acked = ack;
     o.progressMs = this.deps.clock.monotonicMs();
+    o.resendAfterMs = RESEND_AFTER_MS;
     let k = 0;
     const base = `x/${enc(o.target.name)}/${enc(o.worker)}/`;
     while (k < o.entries.length && o.entries[k]!.seq <= ack) {
