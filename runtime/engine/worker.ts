@@ -769,10 +769,6 @@ class StateOp implements Op, EoStateStep {
       g.payloads.push(payload);
       if (tk >= 0) (g.traced ??= new TraceColumn()).add(g.source.length - 1, tr!.hash[tk]!);
     }
-    // At-least-once: what goes to other workers leaves now, before this batch's outputs reach
-    // the local sinks (it would wait for them). Exactly-once sends it at the end of the source
-    // batch, with the batch's ranges (flushRemote from ingest).
-    if (this.core.eo === null) this.flushRemote(null);
     this.endOutput();
   }
 
