@@ -27,14 +27,14 @@ describe('RecoveryChain (built-in checker)', () => {
     expect(r.error).toBeUndefined();
     expect(r.violation).toBeUndefined();
     expect(r).toMatchObject({ result: 'ok', distinctStates: holds.distinctStates, depth: holds.depth });
-  }, 120_000);
+  }, 300_000);
   for (const m of broken) {
     it(`${m.cfg}.cfg (broken on purpose): ${m.violated} is violated`, async () => {
       const r = await builtin(m.cfg);
       expect(r.result).toBe(m.result);
       expect(r.violation?.name).toBe(m.violated);
       expect(r.violation!.trace.steps.length).toBeGreaterThan(1);
-    }, 120_000);
+    }, 300_000);
   }
 });
 
@@ -62,6 +62,6 @@ describe.skipIf(noTlc !== null)(`RecoveryChain under TLC${noTlc ? ` (skipped: ${
         expect(tlc.outcome.distinctStates).toBeLessThanOrEqual(mine.distinctStates);
       else expect(tlc.outcome.distinctStates).toBe(mine.distinctStates);
       if (mine.result === 'ok') expect(tlc.outcome.depth).toBe(mine.depth);
-    }, 240_000);
+    }, 300_000);
   }
 });
