@@ -1,4 +1,6 @@
 // A whole cluster of an application in one process, under deterministic simulation (issue 8).
+// One file past 800 lines: simulate() is one closure over one run's state (the live workers,
+// the coordinator's tracker, the fault schedule, the checkpoints), which every part reads.
 //
 // N worker engines (runtime/engine/worker.ts, unchanged) joined by the real DataPlanes,
 // ChannelEndpoints and delivery machines over the simulated network (sim/net.ts), each with a
@@ -13,7 +15,10 @@
 // watermarks -> SourceCommitTracker -> commitSources on the source worker, rewinds for gaps and
 // restarted workers. A crash drops the worker's engine and channels and crashes its disk
 // (SimDisk.crash); a restart builds a new engine on a fresh openStore (it recovers) and the
-// peers get fresh channels to it.
+// peers get fresh channels to it. As in buffy node, the coordinator lives in the initializer
+// (w1, the source worker): its crash loses the tracker, and the restarted coordinator forms the
+// cluster again from the workers' registrations; a `control` fault cuts one worker's control
+// connection for a while (its progress and gap reports are lost, as node drops them).
 //
 // At the end it checks the exactly-once properties against a fault-free embedded run of the
 // same input: each state equals the fold of each source message once, the sinks hold each
