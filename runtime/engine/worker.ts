@@ -450,6 +450,42 @@ interface RemoteGroup {
   traced?: TraceColumn;
 }
 
+/** Tracing, a state step: the visits of traced messages noted during a batch's loop (one entry
+ * per visit; `mark` -1: ended before reaching a partition). */
+class VisitNotes {
+  readonly s: number[] = [];
+  readonly o: number[] = [];
+  readonly u: number[] = [];
+  readonly index: number[] = [];
+  readonly pred: number[] = [];
+  readonly mark: number[] = [];
+  readonly end: number[] = [];
+  readonly state: unknown[] = [];
+  add(
+    s: number,
+    o: number,
+    u: number,
+    index: number,
+    pred: number,
+    mark: number,
+    end: number,
+    state: unknown,
+  ): void {
+    this.s.push(s);
+    this.o.push(o);
+    this.u.push(u);
+    this.index.push(index);
+    this.pred.push(pred);
+    this.mark.push(mark);
+    this.end.push(end);
+    this.state.push(state);
+  }
+  clear(): void {
+    this.s.length = this.o.length = this.u.length = this.index.length = 0;
+    this.pred.length = this.mark.length = this.end.length = this.state.length = 0;
+  }
+}
+
 /** The id of the message being applied, passed to `update` as its fifth argument. One object per
  * state step, overwritten per message: read its fields, never keep it. It is a class instance on
  * purpose, so a state that holds it is refused (StateShapeError) instead of being frozen. */
@@ -482,6 +518,8 @@ class StateOp implements Op, EoStateStep {
   private oBorn: number[] = [];
   /** Tracing: the traced outputs and the hashes of the visits that produced them (null: none). */
   private oTrace: TraceColumn | null = null;
+  /** Tracing: the visits of the batch being applied, reported after its loop (null: none yet). */
+  private notes: VisitNotes | null = null;
   /** Outputs so far in the o* arrays (which are preallocated to the input size). */
   private oCount = 0;
   private cSource = 0;
@@ -533,6 +571,8 @@ class StateOp implements Op, EoStateStep {
     this.oBorn = new Array<number>(capacity);
     this.oCount = 0;
     this.oTrace = null;
+    // Tracing: nothing noted survives a batch that threw before its visits were reported.
+    if (this.notes !== null) this.notes.clear();
   }
 
   private endOutput(): void {
@@ -557,11 +597,12 @@ class StateOp implements Op, EoStateStep {
 
   /** Tracing: a traced message that went to the dead letters before reaching a partition. */
   private endedHere(s: number, o: number, u: number, predecessor: number): void {
-    this.core.tracer!.visit(this.node.name, s, o, u, 0, predecessor, true);
+    this.traceNotes().add(s, o, u, 0, predecessor, -1, -1, undefined);
   }
 
-  /** Tracing: reports the visit of a traced message applied here (its partition's state index
-   * after it) and marks the outputs it emitted (from `mark` on) with the visit's hash. */
+  /** Tracing: notes the visit of a traced message applied here (its partition's state index
+   * after it, and its outputs: from `mark` to the outputs so far); reportVisits reports the
+   * batch's visits once its loop is done, so the loop itself holds no hashing or reporting. */
   private traced(
     s: number,
     o: number,
@@ -571,21 +612,39 @@ class StateOp implements Op, EoStateStep {
     mark: number,
     key: Key,
   ): void {
+    const state = this.core.tracer!.withState ? this.entries.get(key)?.s : undefined;
+    this.traceNotes().add(s, o, u, this.stateIndex[p]!, predecessor, mark, this.oCount, state);
+  }
+
+  private traceNotes(): VisitNotes {
+    return (this.notes ??= new VisitNotes());
+  }
+
+  /** Tracing: reports the visits noted during a batch and marks each one's outputs with its
+   * hash. */
+  private reportVisits(): void {
+    const v = this.notes;
+    if (v === null || v.s.length === 0) return;
     const tracer = this.core.tracer!;
-    const state = tracer.withState ? excerpt(this.entries.get(key)?.s) : undefined;
-    const h = tracer.visit(
-      this.node.name,
-      s,
-      o,
-      u,
-      this.stateIndex[p]!,
-      predecessor,
-      this.oCount === mark,
-      state,
-    );
-    if (this.oCount === mark) return;
-    const ot = (this.oTrace ??= new TraceColumn());
-    for (let k = mark; k < this.oCount; k++) ot.add(k, h);
+    for (let j = 0; j < v.s.length; j++) {
+      const mark = v.mark[j]!;
+      const end = v.end[j]!;
+      const state = tracer.withState && mark >= 0 ? excerpt(v.state[j]) : undefined;
+      const h = tracer.visit(
+        this.node.name,
+        v.s[j]!,
+        v.o[j]!,
+        v.u[j]!,
+        v.index[j]!,
+        v.pred[j]!,
+        end === mark,
+        state,
+      );
+      if (end === mark) continue;
+      const ot = (this.oTrace ??= new TraceColumn());
+      for (let k = mark; k < end; k++) ot.add(k, h);
+    }
+    v.clear();
   }
 
   private setCurrent(s: number, o: number, u: number, t: number): void {
@@ -769,6 +828,7 @@ class StateOp implements Op, EoStateStep {
       g.payloads.push(payload);
       if (tk >= 0) (g.traced ??= new TraceColumn()).add(g.source.length - 1, tr!.hash[tk]!);
     }
+    if (tr !== null) this.reportVisits();
     this.endOutput();
   }
 
@@ -887,6 +947,7 @@ class StateOp implements Op, EoStateStep {
       this.applyNew(p, key, v, s, o, u, rb.bornMs[i]!);
       if (tr !== null && tr[i] !== 0) this.traced(s, o, u, p, tr[i]!, mark, key);
     }
+    if (tr !== null) this.reportVisits();
     this.endOutput();
   }
 
