@@ -1,7 +1,7 @@
 // Trace validation (conformance/trace-validation.ts): simulated runs of a 3-worker word count
 // record every channel core's Delivery steps; the records, mapped onto specs/Delivery.tla's
 // variables, are a behaviour of the spec under network and process faults, and the broken
-// channel cores (the conformance suite's mutations) produce a step the spec does not allow,
+// channel cores (the conformance suite's four mutations) produce a step the spec does not allow,
 // reported with the step, the states and the nearest actions. Logs written per process (JSON
 // lines, merged by time) validate as the in-memory records do.
 import { fileURLToPath } from 'node:url';
@@ -111,19 +111,19 @@ describe('trace validation of simulated runs against Delivery', () => {
 
 describe('trace validation catches broken channel cores', () => {
   // Each mutation of runtime/net/channel.ts (the conformance suite's) shows within a few seeds.
-  const cases: [DeliveryMutation, RegExp][] = [
-    ['resend-off-by-one', /sender of w\d, event (Send|Connect|Retransmit|Transmit)/],
-    ['drop-unacked', /sender of w\d, event/],
-    ['no-dedup', /app of w\d, event deliver/],
+  const NET: SimFault[] = ['drop', 'dup', 'reorder', 'partition'];
+  const cases: [DeliveryMutation, SimFault[], RegExp][] = [
+    ['resend-off-by-one', NET, /sender of w\d, event (Send|Connect|Retransmit|Transmit)/],
+    ['drop-unacked', NET, /sender of w\d, event/],
+    ['no-dedup', NET, /app of w\d, event deliver/],
+    // Only a reconnect after frames were lost in flight shows it (resets without dup).
+    ['forget-resume', ['drop', 'partition', 'reorder'], /sender of w\d, event Connect/],
   ];
-  for (const [mutation, where] of cases)
+  for (const [mutation, faults, where] of cases)
     it(`mutation ${mutation}`, async () => {
       let found: string | null = null;
       for (let seed = 1; seed <= 8 && found === null; seed++) {
-        const { report } = await recordedRun(seed, {
-          channelMutation: mutation,
-          faults: ['drop', 'dup', 'reorder', 'partition'],
-        });
+        const { report } = await recordedRun(seed, { channelMutation: mutation, faults });
         const v = report.violations[0];
         if (!v) continue;
         expect(v.step).toBeGreaterThan(0);
