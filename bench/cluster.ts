@@ -22,7 +22,10 @@
 // NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' (for example) passes options to the latency run's
 // node processes.
 // Every line says the machine's load (1-minute load average): on a shared machine compare runs
-// made at the same load, interleaved.
+// made at the same load, interleaved. Under other people's load the tail is the scheduler's:
+// `chrt -f 10 node ... bench/cluster.ts --rate R --latency-only` (real-time priority, paced)
+// stands in for a quiet machine. Never the full-speed run under chrt: the two workers then
+// take both cores and the sender, at the same priority, never runs again.
 
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
