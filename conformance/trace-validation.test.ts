@@ -65,6 +65,23 @@ describe('trace validation of simulated runs against Delivery', () => {
       expect(seen).toContain(a);
   }, 120_000);
 
+  it('recording does not change the run (same event-log hash as without a recorder)', async () => {
+    const opts: SimOptions = {
+      appPath: APP,
+      params: { top: '0', partitions: '16' },
+      workers: 3,
+      seed: 4,
+      lines: 160,
+      faults: FAULTS,
+    };
+    const plain = await simulate(opts);
+    const recorder = new MemoryRecorder();
+    const recorded = await simulate({ ...opts, recorder });
+    expect(recorder.records.length).toBeGreaterThan(100);
+    expect(recorded.hash).toBe(plain.hash);
+    expect(recorded.verdict).toBe(plain.verdict);
+  }, 60_000);
+
   it('a record changed after the fact is a step no action allows', async () => {
     const { records } = await recordedRun(1);
     const i = records.findIndex(

@@ -12,7 +12,10 @@
 // together must hold every update "word n" exactly once (no duplicate, no gap). It prints the
 // seed, the kills, the recovery times (a restart until the coordinator says the worker caught
 // up: its durable watermarks reached the cluster's when it registered) and the verdict; the exit
-// code is 1 on a wrong result, 2 on bad flags.
+// code is 1 on a wrong result, 2 on bad flags. Every worker also writes its channels' protocol
+// steps (--protocol-log), and at the end the logs are checked step by step against
+// specs/Delivery.tla (conformance/trace-validation.ts, docs/trace-validation.md); a violation is
+// a problem of the run (--no-validate skips it).
 //
 // The seed decides the text, the victims, when they die and how long they stay down; the
 // moments are relative to the cluster's start, so a run is reproducible in what it does, not in
