@@ -182,7 +182,7 @@ async function runSim(appArg: string | undefined, flags: SimFlags): Promise<numb
   const run = flags.validate
     ? withValidation(
         simulated,
-        (t) => process.stdout.write(`${t}\n`),
+        (t) => (flags.json ? process.stderr : process.stdout).write(`${t}\n`),
         (o) => replayCommand(o),
         flags.seeds !== undefined || flags.json === true,
       )
