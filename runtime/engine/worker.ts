@@ -212,10 +212,11 @@ function withoutDropped(tr: TraceColumn, drop: Uint8Array): TraceColumn | null {
   return out;
 }
 
-/** Tracing: the visits of a traced batch at a map step (`drop[i]`: failed, ended there);
- * returns the outputs' trace column. */
+/** Tracing: the visits of a batch at a map step, if it is traced (`drop[i]`: failed, ended there);
+ * returns the outputs' trace column (null: none traced). */
 function traceMap(tracer: Tracer, step: string, b: Batch, drop: Uint8Array | null): TraceColumn | null {
-  const tr = b.trace!;
+  const tr = b.trace;
+  if (tr === null) return null;
   const out = new TraceColumn();
   for (let j = 0; j < tr.idx.length; j++) {
     const i = tr.idx[j]!;
@@ -255,15 +256,16 @@ function traceSource(tracer: Tracer, step: string, b: Batch): TraceColumn | null
   return col;
 }
 
-/** Tracing: the visits of a traced batch at a flatMap step (`results[i]`: message i's outputs,
- * null if it failed); returns the outputs' trace column. */
+/** Tracing: the visits of a batch at a flatMap step, if it is traced (`results[i]`: message i's
+ * outputs, null if it failed); returns the outputs' trace column (null: none traced). */
 function traceFlatMap(
   tracer: Tracer,
   step: string,
   b: Batch,
   results: readonly (readonly unknown[] | null)[],
 ): TraceColumn | null {
-  const tr = b.trace!;
+  const tr = b.trace;
+  if (tr === null) return null;
   let out: TraceColumn | null = null;
   // k: the index of message i's first output.
   let k = 0;
@@ -298,6 +300,9 @@ class MapOp implements Op {
     const inV = b.values;
     const out = new Array<unknown>(n);
     const fn = this.fn;
+    // Tracing: on every batch when tracing is on, not only on traced ones (see FlatMapOp.push).
+    const tracer = this.core.tracer;
+    const name = this.name;
     let drop: Uint8Array | null = null;
     for (let i = 0; i < n; i++) {
       try {
@@ -308,7 +313,7 @@ class MapOp implements Op {
       }
     }
     const ob = drop ? compact(out, b, drop) : new Batch(out, b.source, b.offset, b.sub, b.born);
-    if (b.trace !== null) ob.trace = traceMap(this.core.tracer!, this.name, b, drop);
+    if (tracer !== null) ob.trace = traceMap(tracer, name, b, drop);
     pushAll(this.next, ob);
   }
 }
@@ -394,6 +399,11 @@ class FlatMapOp implements Op {
   push(b: Batch): void {
     const n = b.length;
     const fn = this.fn;
+    // Tracing: read, and traceFlatMap called, on every batch when tracing is on, not only on
+    // traced batches: code that only a traced batch reached had no type feedback in the loop's
+    // optimized code, which was then deoptimized at every traced batch.
+    const tracer = this.core.tracer;
+    const name = this.name;
     // Pass 1: call the function; pass 2: copy into arrays of the exact size (no growth).
     const results = new Array<readonly unknown[] | null>(n);
     let total = 0;
@@ -433,7 +443,7 @@ class FlatMapOp implements Op {
       }
     }
     const ob = new Batch(values, source, offset, sub, born);
-    if (b.trace !== null) ob.trace = traceFlatMap(this.core.tracer!, this.name, b, results);
+    if (tracer !== null) ob.trace = traceFlatMap(tracer, name, b, results);
     pushAll(this.next, ob);
   }
 }
@@ -828,7 +838,8 @@ class StateOp implements Op, EoStateStep {
       g.payloads.push(payload);
       if (tk >= 0) (g.traced ??= new TraceColumn()).add(g.source.length - 1, tr!.hash[tk]!);
     }
-    if (tr !== null) this.reportVisits();
+    // Tracing: called on every batch, traced or not (see FlatMapOp.push).
+    this.reportVisits();
     this.endOutput();
   }
 
@@ -947,7 +958,8 @@ class StateOp implements Op, EoStateStep {
       this.applyNew(p, key, v, s, o, u, rb.bornMs[i]!);
       if (tr !== null && tr[i] !== 0) this.traced(s, o, u, p, tr[i]!, mark, key);
     }
-    if (tr !== null) this.reportVisits();
+    // Tracing: called on every batch, traced or not (see FlatMapOp.push).
+    this.reportVisits();
     this.endOutput();
   }
 
