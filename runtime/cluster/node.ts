@@ -19,7 +19,7 @@ import { loadApp } from '../api/load.ts';
 import type { AppOptions } from '../api/options.ts';
 import type { Application } from '../api/app.ts';
 import { createSystemClock, createStderrLogger } from '../system.ts';
-import type { Clock, Logger, RemoteBatch, RemoteOutlet, TimerHandle } from '../types.ts';
+import type { Clock, Logger, RemoteBatch, RemoteOutlet, SourceRange, TimerHandle } from '../types.ts';
 import { openLmdbStore, StoreError } from '../store/lmdb-store.ts';
 import type { Durability, LmdbStore } from '../store/lmdb-store.ts';
 import { LatencyHistogram, WarmedUpRecorder, formatLatency } from './latency.ts';
@@ -92,10 +92,39 @@ export interface NodeHandle {
 
 const WINDOW_BYTES = 8 * 1024 * 1024;
 
-/** Splits a remote batch in two halves by message index. */
-export function splitRemoteBatch(b: RemoteBatch): [RemoteBatch, RemoteBatch] {
-  const mid = b.payloads.length >>> 1;
-  const part = (from: number, to: number): RemoteBatch => ({
+/**
+ * Splits a remote batch in two near its middle by message index, or returns null when it
+ * cannot be split without changing what it says: an outbox entry or an acknowledgement of one
+ * (`seq`, `ack`: exactly-once state -> state) is one unit, and a batch with exactly-once
+ * ranges splits only between two offsets of its one source, the first part then claiming
+ * (from, o] and the second (o, through] (every message of offset o in the first).
+ */
+export function splitRemoteBatch(b: RemoteBatch): [RemoteBatch, RemoteBatch] | null {
+  const n = b.payloads.length;
+  if (n < 2 || b.seq !== undefined || b.ack !== undefined) return null;
+  let mid = n >>> 1;
+  let ranges: [SourceRange[], SourceRange[]] | null = null;
+  if (b.ranges !== undefined && b.ranges.length > 0) {
+    if (b.ranges.length !== 1) return null;
+    const r = b.ranges[0]!;
+    for (let i = 0; i < n; i++)
+      if (b.source[i] !== r.source || (i > 0 && b.offset[i]! < b.offset[i - 1]!)) return null;
+    const boundary = (i: number): boolean => i >= 1 && i < n && b.offset[i - 1]! < b.offset[i]!;
+    let cut = -1;
+    for (let d = 0; mid - d >= 1 || mid + d < n; d++) {
+      if (boundary(mid - d)) cut = mid - d;
+      else if (boundary(mid + d)) cut = mid + d;
+      if (cut >= 0) break;
+    }
+    if (cut < 0) return null;
+    mid = cut;
+    const o = b.offset[mid - 1]!;
+    ranges = [
+      [{ source: r.source, from: r.from, through: o }],
+      [{ source: r.source, from: o, through: r.through }],
+    ];
+  }
+  const part = (from: number, to: number, rs: SourceRange[] | undefined): RemoteBatch => ({
     step: b.step,
     fromWorker: b.fromWorker,
     source: b.source.slice(from, to),
@@ -105,8 +134,9 @@ export function splitRemoteBatch(b: RemoteBatch): [RemoteBatch, RemoteBatch] {
     partition: b.partition.slice(from, to),
     payloads: b.payloads.slice(from, to),
     ...(b.trace ? { trace: b.trace.slice(from, to) } : {}),
+    ...(rs ? { ranges: rs } : b.ranges ? { ranges: b.ranges } : {}),
   });
-  return [part(0, mid), part(mid, b.payloads.length)];
+  return [part(0, mid, ranges?.[0]), part(mid, n, ranges?.[1])];
 }
 
 /** The data side of a worker: channels to peers, the outlet the engine sends through. The same
@@ -167,10 +197,13 @@ export class DataPlane implements RemoteOutlet {
       (body.length > this.maxBatchBytes || batch.payloads.length > this.maxBatchMessages) &&
       batch.payloads.length > 1
     ) {
-      const [a, b] = splitRemoteBatch(batch);
-      const first = this.send(worker, a);
-      if (first) return first.then(() => this.send(worker, b));
-      return this.send(worker, b);
+      const halves = splitRemoteBatch(batch);
+      if (halves !== null) {
+        const [a, b] = halves;
+        const first = this.send(worker, a);
+        if (first) return first.then(() => this.send(worker, b));
+        return this.send(worker, b);
+      }
     }
     this.sentBatches++;
     this.countsOf(ch).sent++;

@@ -35,7 +35,7 @@ describe('splitRemoteBatch', () => {
           partition: payloads.map((_, i) => i % 7),
           payloads,
         };
-        const [x, y] = splitRemoteBatch(b);
+        const [x, y] = splitRemoteBatch(b)!;
         expect(x.payloads.length + y.payloads.length).toBe(n);
         expect(x.payloads.length).toBeGreaterThan(0);
         expect(y.payloads.length).toBeGreaterThan(0);
@@ -47,6 +47,61 @@ describe('splitRemoteBatch', () => {
         expect(y.fromWorker).toBe('w1');
       }),
     );
+  });
+});
+
+describe('splitRemoteBatch with exactly-once ranges', () => {
+  const batch = (offsets: number[], extra: Partial<RemoteBatch> = {}): RemoteBatch => ({
+    step: 'counts',
+    fromWorker: 'w1',
+    source: offsets.map(() => 3),
+    offset: offsets,
+    sub: offsets.map(() => 0),
+    bornMs: offsets.map(() => 1),
+    partition: offsets.map(() => 0),
+    payloads: offsets.map((o) => `m${o}`),
+    ranges: [{ source: 3, from: 4, through: 40 }],
+    ...extra,
+  });
+
+  it('splits between two offsets: the parts claim (from, o] and (o, through], every message of o in the first', () => {
+    fc.assert(
+      fc.property(
+        fc
+          .array(fc.integer({ min: 5, max: 40 }), { minLength: 2, maxLength: 60 })
+          .map((xs) => xs.sort((a, b) => a - b)),
+        (offsets) => {
+          const b = batch(offsets);
+          const halves = splitRemoteBatch(b);
+          if (offsets[0] === offsets[offsets.length - 1]) {
+            expect(halves).toBeNull();
+            return;
+          }
+          const [x, y] = halves!;
+          expect([...x.payloads, ...y.payloads]).toEqual(b.payloads);
+          const o = x.offset[x.offset.length - 1]!;
+          expect(x.ranges).toEqual([{ source: 3, from: 4, through: o }]);
+          expect(y.ranges).toEqual([{ source: 3, from: o, through: 40 }]);
+          expect(y.offset.every((v) => v > o)).toBe(true);
+        },
+      ),
+    );
+  });
+
+  it('keeps an outbox entry, an acknowledgement, several ranges or one offset whole', () => {
+    expect(splitRemoteBatch(batch([5, 6, 7], { seq: 2, ranges: undefined }))).toBeNull();
+    expect(splitRemoteBatch(batch([5, 6, 7], { ack: 1 }))).toBeNull();
+    expect(
+      splitRemoteBatch(
+        batch([5, 6, 7], {
+          ranges: [
+            { source: 3, from: 4, through: 40 },
+            { source: 4, from: 0, through: 9 },
+          ],
+        }),
+      ),
+    ).toBeNull();
+    expect(splitRemoteBatch(batch([9, 9, 9, 9]))).toBeNull();
   });
 });
 
