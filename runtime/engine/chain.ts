@@ -1,6 +1,8 @@
 // Exactly-once between state steps (docs/exactly-once.md, "State -> state"): the outputs of a
 // state step that reach another state step owned by another worker go through an outbox.
 //
+// The upstream protocol is machines/chain-outbox.ts (RecoveryChain.tla's W1 outbox actions),
+// which decides; this file is its shell (store keys, message columns, the resend timer, sends).
 // Upstream (the worker whose state step produced the messages), per out-stream (target step,
 // downstream worker):
 //   - the messages collected over the engine batches since the last commit become, in that
@@ -9,7 +11,7 @@
 //     the downstream never sees an output of a state that a crash could take back;
 //   - entries stay (in memory and in the store) until the downstream acknowledges them; they
 //     are sent again after a restart (from the store) and whenever no acknowledgement came for
-//     RESEND_AFTER_MS (the downstream may have restarted and lost what it had not committed),
+//     RESEND_AFTER_MS (machines/chain-outbox.ts; the downstream may have restarted and lost what it had not committed),
 //     the wait doubling up to MAX_RESEND_AFTER_MS while none comes (a downstream that is only
 //     slow is not flooded with its own backlog again);
 //   - an acknowledgement `ack` deletes entries <= ack (in the next commit).
@@ -29,6 +31,20 @@
 // RemoteBatch columns, msgpack); y/<step>/<worker> the next seq; u/<step>/<worker> the mark of
 // an in-stream. Step and worker names are URI-encoded in keys.
 import { Packr } from 'msgpackr';
+import { createActor } from 'xstate';
+import type { Actor } from 'xstate';
+import {
+  RESEND_AFTER_MS,
+  chainOutboxMachine,
+  chainOutboxWaiting,
+  drainChainOutboxReady,
+} from '../../machines/chain-outbox.ts';
+import type {
+  ChainOutboxContext,
+  ChainOutboxEvent,
+  GateConsumer,
+  OutboxEntry,
+} from '../../machines/chain-outbox.ts';
 import { NO_MARK } from '../../machines/recovery-worker.ts';
 import type { Application, StateNode } from '../api/app.ts';
 import type {
@@ -45,11 +61,6 @@ import { statesReachedFrom } from './exactly-once.ts';
 
 const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
 
-/** How long an unacknowledged entry waits before the out-stream is sent again from its oldest
- * unacknowledged entry (the downstream drops what it has). */
-export const RESEND_AFTER_MS = 1000;
-/** The longest wait between two resends of an out-stream while no acknowledgement comes. */
-export const MAX_RESEND_AFTER_MS = 4000;
 /** Messages beyond which one out-stream's pending messages are cut into another entry. */
 export const MAX_ENTRY_MESSAGES = 1 << 16;
 /** Estimated encoded bytes beyond which an entry is cut: an entry must travel as one remote
@@ -87,47 +98,20 @@ export interface ChainColumns {
   trace?: number[];
 }
 
-interface Entry {
-  readonly seq: number;
-  readonly cols: ChainColumns;
-}
-
+/** An out-stream (target step, downstream worker): its number in the machine is its index. */
 interface OutStream {
   readonly target: StateNode;
   readonly worker: string;
-  readonly index: number;
-  /** The next seq to give (store: y/). */
-  next: number;
-  /** The highest seq the downstream acknowledged (NO_MARK: none). */
-  acked: number;
-  /** Durable entries not acknowledged, by seq. */
-  entries: Entry[];
-  /** Entries of the commit in flight (sent when it is durable). */
-  inFlight: Entry[];
+  /** The columns of the entries not acknowledged (in flight or durable), by seq. */
+  readonly cols: Map<number, ChainColumns>;
   /** Messages collected since the last commit. */
   pending: ChainColumns[];
   pendingCount: number;
-  /** When an acknowledgement last advanced (or the stream was last sent again). */
-  progressMs: number;
-  /** How long since progressMs before the next resend (RESEND_AFTER_MS, doubling). */
-  resendAfterMs: number;
 }
 
 interface InStream {
   readonly step: StateNode;
   readonly worker: string;
-  /** The last acknowledgement sent (its durable mark, released). */
-  acked: number;
-  /** The mark last released for acknowledgement. */
-  released: number;
-}
-
-/** One commit's durable marks and the out-stream seqs it put into the outboxes. */
-interface CommitRecord {
-  readonly marks: Readonly<Record<number, number>>;
-  readonly sources: Readonly<Record<number, number>>;
-  /** Per out-stream index: the last seq given up to this commit (NO_MARK: none). */
-  readonly need: readonly number[];
 }
 
 export interface ChainDeps {
@@ -148,29 +132,22 @@ const enc = encodeURIComponent;
 const SEQ_DIGITS = 15;
 const pad = (n: number): string => String(n).padStart(SEQ_DIGITS, '0');
 
+/**
+ * The shell of machines/chain-outbox.ts: it collects the messages of each out-stream between
+ * commits, turns the machine's decisions into store ops, sends and reports, and runs the resend
+ * timer (on the injected clock). Every protocol decision (numbering, what is sent, released,
+ * reported, acknowledged, resent) is the machine's.
+ */
 export class ChainOutbox {
   private readonly where: string;
   private readonly chained: readonly StateNode[];
   private readonly chainedIndex = new Map<number, number>();
   private readonly outs: OutStream[] = [];
-  private readonly outIndex = new Map<string, OutStream>();
+  private readonly outIndex = new Map<string, number>();
   private readonly ins = new Map<number, InStream>();
   private readonly inByName = new Map<string, number>();
-  /** Per chained step id: the out-stream indexes its outputs may enter. */
-  private readonly dependsOn = new Map<number, number[]>();
-  private records: CommitRecord[] = [];
-  /** Per consumer (-1: the sources; else a chained step id): how many records it released. */
-  private readonly releasedUpTo = new Map<number, number>();
-  private needAtDurable: number[];
-  private needInFlight: number[] | null = null;
-  /** The in-streams' marks in the commit in flight, and in the last durable one. */
-  private marksInFlight: Record<number, number> | null = null;
-  private durableMarks: Record<number, number> = {};
+  private readonly actor: Actor<typeof chainOutboxMachine>;
   private waiters: (() => void)[] = [];
-  private toDelete: string[] = [];
-  /** The in-stream marks last written (u/). */
-  private readonly lastMarks = new Map<number, number>();
-  private unacked = 0;
   private pendingCount = 0;
   private timer: TimerHandle | null = null;
   private closed = false;
@@ -186,37 +163,53 @@ export class ChainOutbox {
         const worker = workers[w]!;
         if (worker === workerName) continue;
         const stream = deps.streamBase + i * workers.length + w;
-        this.ins.set(stream, { step: st, worker, acked: NO_MARK, released: NO_MARK });
+        this.ins.set(stream, { step: st, worker });
         this.inByName.set(`${st.name}\u0000${worker}`, stream);
       }
       for (const worker of others) {
-        const o: OutStream = {
-          target: st,
-          worker,
-          index: this.outs.length,
-          next: 0,
-          acked: NO_MARK,
-          entries: [],
-          inFlight: [],
-          pending: [],
-          pendingCount: 0,
-          progressMs: deps.clock.monotonicMs(),
-          resendAfterMs: RESEND_AFTER_MS,
-        };
-        this.outs.push(o);
-        this.outIndex.set(`${st.id}\u0000${worker}`, o);
+        this.outIndex.set(`${st.id}\u0000${worker}`, this.outs.length);
+        this.outs.push({ target: st, worker, cols: new Map(), pending: [], pendingCount: 0 });
       }
     });
-    for (const st of app.states) {
-      const targets = new Set(statesReachedFrom(app, st.id).map((t) => t.id));
-      this.dependsOn.set(
-        st.id,
-        this.outs.filter((o) => targets.has(o.target.id)).map((o) => o.index),
+    const outsReached = (id: number): number[] => {
+      const targets = new Set(statesReachedFrom(app, id).map((t) => t.id));
+      return this.outs.flatMap((o, i) => (targets.has(o.target.id) ? [i] : []));
+    };
+    const consumers: GateConsumer[] = [
+      { step: null, outs: this.outs.map((_, i) => i), streams: [] },
+      ...this.chained.map((st) => ({
+        step: st.id,
+        outs: outsReached(st.id),
+        streams: [...this.ins].filter(([, s]) => s.step.id === st.id).map(([stream]) => stream),
+      })),
+    ];
+    this.actor = createActor(chainOutboxMachine, {
+      input: {
+        outs: this.outs.length,
+        streams: [...this.ins.keys()],
+        consumers,
+        nowMs: deps.clock.monotonicMs(),
+      },
+    }).start();
+  }
+
+  private get ctx(): ChainOutboxContext {
+    return this.actor.getSnapshot().context;
+  }
+
+  /** Sends an event the shell knows to be enabled (else an internal error, said so). */
+  private must(event: ChainOutboxEvent): void {
+    if (!this.actor.getSnapshot().can(event))
+      throw new ChainError(
+        `${this.where}: the chain outbox machine refused ${event.type} (a bug of runtime/engine/chain.ts; please report it)`,
       );
-    }
-    this.releasedUpTo.set(-1, 0);
-    for (const st of this.chained) this.releasedUpTo.set(st.id, 0);
-    this.needAtDurable = this.outs.map(() => NO_MARK);
+    this.actor.send(event);
+  }
+
+  /** Sends an event whose guard may be false (then nothing happens) and carries out what it decided. */
+  private step(event: ChainOutboxEvent): void {
+    this.actor.send(event);
+    this.handle();
   }
 
   /** Whether a state step's outputs reach another state step here (the app has a chain). */
@@ -244,11 +237,12 @@ export class ChainOutbox {
 
   /** Messages for step `target` (node id) owned by `worker`, produced in this engine batch. */
   add(target: number, worker: string, cols: ChainColumns): void {
-    const o = this.outIndex.get(`${target}\u0000${worker}`);
-    if (o === undefined)
+    const i = this.outIndex.get(`${target}\u0000${worker}`);
+    if (i === undefined)
       throw new ChainError(
         `${this.where}: messages for step "${this.deps.app.nodes[target]!.name}" on worker "${worker}", which is not a chained step on a peer`,
       );
+    const o = this.outs[i]!;
     o.pending.push(cols);
     o.pendingCount += cols.payloads.length;
     this.pendingCount += cols.payloads.length;
@@ -256,12 +250,12 @@ export class ChainOutbox {
 
   /** Whether a commit has chain work even if nothing else changed. */
   hasWork(): boolean {
-    return this.pendingCount > 0 || this.toDelete.length > 0;
+    return this.pendingCount > 0 || this.ctx.toDelete.length > 0;
   }
 
   /** Whether a source's emit should wait (too much unacknowledged downstream). */
   backlogged(): boolean {
-    return this.unacked + this.pendingCount >= MAX_UNACKED_MESSAGES;
+    return this.ctx.unacked + this.pendingCount >= MAX_UNACKED_MESSAGES;
   }
 
   /** Resolves when backlogged() is false again (acknowledgements came). */
@@ -270,70 +264,113 @@ export class ChainOutbox {
     return new Promise<void>((resolve) => this.waiters.push(resolve));
   }
 
-  /** At the start of a commit: the store ops for the pending messages (new entries and next
-   * seqs), the in-streams' marks that changed, and the deletions of acknowledged entries. */
+  /** At the start of a commit (W1Persist): the store ops for the pending messages (new entries
+   * and next seqs), the in-streams' marks that changed, and the deletions of acknowledged
+   * entries. */
   ops(marks: Readonly<Record<number, number>>): StoreOp[] {
-    const lastMarks = this.lastMarks;
-    const ops: StoreOp[] = [];
-    for (const o of this.outs) {
-      if (o.pending.length === 0) continue;
-      const base = `${enc(o.target.name)}/${enc(o.worker)}`;
-      for (const cols of cut(o.pending)) {
-        const e: Entry = { seq: o.next++, cols };
-        o.inFlight.push(e);
-        ops.push({
-          key: `x/${base}/${pad(e.seq)}`,
-          value: packr.pack([cols.source, cols.offset, cols.sub, cols.bornMs, cols.partition, cols.payloads]),
-        });
-        this.unacked += cols.payloads.length;
+    const entries: { out: number; messages: number }[] = [];
+    const cols: ChainColumns[] = [];
+    this.outs.forEach((o, out) => {
+      if (o.pending.length === 0) return;
+      for (const c of cut(o.pending)) {
+        entries.push({ out, messages: c.payloads.length });
+        cols.push(c);
       }
-      ops.push({ key: `y/${base}`, value: packr.pack(o.next) });
       this.pendingCount -= o.pendingCount;
       o.pending = [];
       o.pendingCount = 0;
+    });
+    this.must({ type: 'W1Persist', entries, marks });
+    const ops: StoreOp[] = [];
+    let i = 0;
+    for (const r of drainChainOutboxReady(this.ctx)) {
+      switch (r.kind) {
+        case 'entry': {
+          const o = this.outs[r.out]!;
+          const c = cols[i++]!;
+          o.cols.set(r.seq, c);
+          ops.push({
+            key: `x/${this.base(o)}/${pad(r.seq)}`,
+            value: packr.pack([c.source, c.offset, c.sub, c.bornMs, c.partition, c.payloads]),
+          });
+          break;
+        }
+        case 'next':
+          ops.push({ key: `y/${this.base(this.outs[r.out]!)}`, value: packr.pack(r.next) });
+          break;
+        case 'mark': {
+          const s = this.ins.get(r.stream)!;
+          ops.push({ key: `u/${enc(s.step.name)}/${enc(s.worker)}`, value: packr.pack(r.mark) });
+          break;
+        }
+        case 'delete':
+          ops.push({ key: `x/${this.base(this.outs[r.out]!)}/${pad(r.seq)}`, value: null });
+          break;
+        default:
+          throw new ChainError(
+            `${this.where}: W1Persist decided ${r.kind} (a bug of machines/chain-outbox.ts)`,
+          );
+      }
     }
-    const mine: Record<number, number> = {};
-    for (const [stream, s] of this.ins) {
-      const m = marks[stream];
-      if (m !== undefined) mine[stream] = m;
-      if (m === undefined || lastMarks.get(stream) === m) continue;
-      lastMarks.set(stream, m);
-      ops.push({ key: `u/${enc(s.step.name)}/${enc(s.worker)}`, value: packr.pack(m) });
-    }
-    for (const k of this.toDelete) ops.push({ key: k, value: null });
-    this.toDelete = [];
-    this.needInFlight = this.outs.map((o) => o.next - 1);
-    this.marksInFlight = mine;
     return ops;
+  }
+
+  private base(o: OutStream): string {
+    return `${enc(o.target.name)}/${enc(o.worker)}`;
   }
 
   /** The commit ops() went into is durable: its entries are sent. */
   persisted(): void {
-    if (this.needInFlight !== null) this.needAtDurable = this.needInFlight;
-    if (this.marksInFlight !== null) this.durableMarks = this.marksInFlight;
-    this.needInFlight = null;
-    this.marksInFlight = null;
-    for (const o of this.outs) {
-      if (o.inFlight.length === 0) continue;
-      const fresh = o.inFlight;
-      o.inFlight = [];
-      if (o.entries.length === 0) o.progressMs = this.deps.clock.monotonicMs();
-      for (const e of fresh) {
-        o.entries.push(e);
-        this.sendEntry(o, e);
-      }
-    }
+    this.must({ type: 'Persisted', nowMs: this.deps.clock.monotonicMs() });
+    this.step({ type: 'W1SendOut' });
     this.arm();
   }
 
-  private sendEntry(o: OutStream, e: Entry): void {
-    const { trace, ...cols } = e.cols;
+  /** Carries out what the machine decided after the store ops (sends, releases, reports). */
+  private handle(): void {
+    let released = false;
+    for (const r of drainChainOutboxReady(this.ctx)) {
+      switch (r.kind) {
+        case 'send':
+          if (!this.closed) this.sendEntry(r.out, r.seq);
+          break;
+        case 'release': {
+          const m = this.outs[r.out]!.cols;
+          for (const seq of m.keys()) {
+            if (seq > r.through) break;
+            m.delete(seq);
+          }
+          released = true;
+          break;
+        }
+        case 'report':
+          if (!this.closed) this.deps.onDurable(r.sources);
+          break;
+        case 'ack':
+          if (!this.closed) this.sendAck(r.stream, r.mark);
+          break;
+        default:
+          throw new ChainError(
+            `${this.where}: the chain outbox machine decided ${r.kind} outside a commit (a bug of machines/chain-outbox.ts)`,
+          );
+      }
+    }
+    if (released && this.waiters.length > 0 && !this.backlogged()) {
+      const ws = this.waiters;
+      this.waiters = [];
+      for (const w of ws) w();
+    }
+  }
+
+  private sendEntry(out: number, seq: number): void {
+    const o = this.outs[out]!;
+    const { trace, ...cols } = o.cols.get(seq)!;
     this.transmit(o.worker, {
       step: o.target.name,
       fromWorker: this.deps.workerName,
       ...cols,
       ...(trace !== undefined ? { trace } : {}),
-      seq: e.seq,
+      seq,
     });
   }
 
@@ -354,105 +391,47 @@ export class ChainOutbox {
     }
   }
 
-  /** The resend timer: armed while an entry is unacknowledged. */
+  /** The resend timer: armed while an entry is unacknowledged; each tick asks the machine
+   * whether a silence is long enough (CrashW2) and sends what it decides (W1SendOut). */
   private arm(): void {
-    if (this.timer !== null || this.closed) return;
-    if (!this.outs.some((o) => o.entries.length > 0)) return;
+    if (this.timer !== null || this.closed || !chainOutboxWaiting(this.ctx)) return;
     this.timer = this.deps.clock.setTimer(RESEND_AFTER_MS / 2, () => {
       this.timer = null;
       if (this.closed) return;
-      const now = this.deps.clock.monotonicMs();
-      for (const o of this.outs) {
-        if (o.entries.length === 0 || now - o.progressMs < o.resendAfterMs) continue;
-        o.progressMs = now;
-        o.resendAfterMs = Math.min(MAX_RESEND_AFTER_MS, o.resendAfterMs * 2);
-        for (const e of o.entries) this.sendEntry(o, e);
-      }
+      this.step({ type: 'CrashW2', nowMs: this.deps.clock.monotonicMs() });
+      this.step({ type: 'W1SendOut' });
       this.arm();
     });
   }
 
-  /** An acknowledgement from the downstream of out-stream (step, worker). */
+  /** An acknowledgement from the downstream of out-stream (step, worker) (W1ReceiveAck). */
   onAck(batch: RemoteBatch): void {
     const st = this.deps.app.states.find((s) => s.name === batch.step);
-    const o = st === undefined ? undefined : this.outIndex.get(`${st.id}\u0000${batch.fromWorker}`);
-    if (o === undefined)
+    const out = st === undefined ? undefined : this.outIndex.get(`${st.id}\u0000${batch.fromWorker}`);
+    if (out === undefined)
       throw new ChainError(
         `${this.where} got an acknowledgement for step "${batch.step}" from "${batch.fromWorker}", to which it sends nothing; do the workers run the same app?`,
       );
     const ack = batch.ack!;
-    if (ack >= o.next)
+    const next = this.ctx.outs[out]!.next;
+    if (ack >= next)
       throw new ChainError(
-        `${this.where}: worker "${batch.fromWorker}" acknowledged entry ${ack} of step "${batch.step}", but only ${o.next} were made; is its store from another run?`,
+        `${this.where}: worker "${batch.fromWorker}" acknowledged entry ${ack} of step "${batch.step}", but only ${next} were made; is its store from another run?`,
       );
-    if (ack <= o.acked) return;
-    o.acked = ack;
-    o.progressMs = this.deps.clock.monotonicMs();
-    o.resendAfterMs = RESEND_AFTER_MS;
-    let k = 0;
-    const base = `x/${enc(o.target.name)}/${enc(o.worker)}/`;
-    while (k < o.entries.length && o.entries[k]!.seq <= ack) {
-      const e = o.entries[k++]!;
-      this.unacked -= e.cols.payloads.length;
-      this.toDelete.push(base + pad(e.seq));
-    }
-    o.entries.splice(0, k);
-    this.release();
-    if (this.waiters.length > 0 && !this.backlogged()) {
-      const ws = this.waiters;
-      this.waiters = [];
-      for (const w of ws) w();
-    }
+    this.step({ type: 'W1ReceiveAck', out, ack, nowMs: this.deps.clock.monotonicMs() });
   }
 
-  // ----- downstream and the end-to-end reports -----
+  // ----- the end-to-end reports -----
 
   /** After a commit (and once after recovery): the sources' durable marks (what exactly-once
-   * would report); reported once the entries they depend on are acknowledged. */
+   * would report); reported once the entries they depend on are acknowledged (W1Ack). */
   durable(sources: Readonly<Record<number, number>>): void {
-    this.records.push({ marks: this.durableMarks, sources, need: this.needAtDurable });
-    this.release();
-  }
-
-  /** Reports, per consumer, the newest commit whose outbox entries it depends on are all
-   * acknowledged; drops records every consumer has passed. */
-  private release(): void {
     if (this.closed) return;
-    const satisfied = (r: CommitRecord, outs: readonly number[]): boolean =>
-      outs.every((i) => this.outs[i]!.acked >= r.need[i]!);
-    const all = this.outs.map((o) => o.index);
-    let lowest = Infinity;
-    for (const [consumer, upTo] of this.releasedUpTo) {
-      const outs = consumer === -1 ? all : this.dependsOn.get(consumer)!;
-      let k = upTo;
-      while (k < this.records.length && satisfied(this.records[k]!, outs)) k++;
-      if (k > upTo) {
-        this.releasedUpTo.set(consumer, k);
-        const r = this.records[k - 1]!;
-        if (consumer === -1) this.deps.onDurable(r.sources);
-        else this.ackIns(consumer, r.marks);
-      }
-      lowest = Math.min(lowest, k);
-    }
-    if (lowest > 1) {
-      // Keep the last released record: its marks are what a duplicate is acknowledged with.
-      const drop = lowest - 1;
-      this.records.splice(0, drop);
-      for (const [c, k] of this.releasedUpTo) this.releasedUpTo.set(c, k - drop);
-    }
+    this.step({ type: 'W1Ack', sources });
   }
 
-  private ackIns(stepId: number, marks: Readonly<Record<number, number>>): void {
-    for (const [stream, s] of this.ins) {
-      if (s.step.id !== stepId) continue;
-      const m = marks[stream] ?? NO_MARK;
-      if (m > s.released) s.released = m;
-      if (s.released > s.acked) this.sendAck(s);
-    }
-  }
-
-  private sendAck(s: InStream): void {
-    s.acked = s.released;
+  private sendAck(stream: number, mark: number): void {
+    const s = this.ins.get(stream)!;
     this.transmit(s.worker, {
       step: s.step.name,
       fromWorker: this.deps.workerName,
@@ -462,24 +441,24 @@ export class ChainOutbox {
       bornMs: [],
       partition: [],
       payloads: [],
-      ack: s.released,
+      ack: mark,
     });
   }
 
   /** An entry of in-stream `stream` was dropped (a duplicate, or a gap): acknowledge again what
-   * is released, so an upstream that resends after losing acknowledgements stops. */
+   * is released (W2Ack), so an upstream that resends after losing acknowledgements stops. */
   dropped(stream: number): void {
-    const s = this.ins.get(stream)!;
-    if (s.released !== NO_MARK) this.sendAck(s);
+    this.step({ type: 'W2Ack', stream });
   }
 
   // ----- recovery -----
 
-  /** Loads the outboxes, next seqs and in-stream marks; returns the marks (by stream). */
+  /** Loads the outboxes, next seqs and in-stream marks (CrashW1); returns the marks (by stream). */
   async recover(store: Store): Promise<Record<number, number>> {
     const where = this.where;
-    const byBase = new Map<string, OutStream>();
-    for (const o of this.outs) byBase.set(`${enc(o.target.name)}/${enc(o.worker)}`, o);
+    const byBase = new Map<string, number>();
+    this.outs.forEach((o, i) => byBase.set(this.base(o), i));
+    const loaded = this.outs.map(() => ({ next: 0, entries: [] as OutboxEntry[] }));
     const bad = (k: string, why: string): never => {
       throw new ChainError(`${where}: store key ${k}: ${why}`);
     };
@@ -491,50 +470,46 @@ export class ChainOutbox {
       }
     };
     for await (const [k, v] of store.scan('y/')) {
-      const o = byBase.get(k.slice(2));
-      if (o === undefined)
+      const i = byBase.get(k.slice(2));
+      if (i === undefined)
         bad(
           k,
           'an outbox to a step or worker this app and partition table do not have (a store of another app or table)',
         );
       const n = value(k, v);
       if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) bad(k, `next seq ${String(n)}`);
-      o!.next = n as number;
+      loaded[i!]!.next = n as number;
     }
     for await (const [k, v] of store.scan('x/')) {
       const slash = k.lastIndexOf('/');
-      const o = byBase.get(k.slice(2, slash));
+      const i = byBase.get(k.slice(2, slash));
       const seq = Number(k.slice(slash + 1));
-      if (o === undefined) bad(k, 'an outbox entry to a step or worker this app does not have');
-      if (!Number.isSafeInteger(seq) || seq >= o!.next) bad(k, `seq beyond the next seq ${o!.next}`);
+      if (i === undefined) bad(k, 'an outbox entry to a step or worker this app does not have');
+      const l = loaded[i!]!;
+      if (!Number.isSafeInteger(seq) || seq >= l.next) bad(k, `seq beyond the next seq ${l.next}`);
       const cols = value(k, v);
       if (!Array.isArray(cols) || cols.length !== 6 || !cols.every(Array.isArray))
         bad(k, 'not an outbox entry: the store is corrupt');
       const [source, offset, sub, bornMs, partition, payloads] = cols as number[][];
       if (![offset, sub, bornMs, partition, payloads].every((c) => c!.length === source!.length))
         bad(k, 'columns of different lengths: the store is corrupt');
-      const prev = o!.entries.at(-1);
+      const prev = l.entries.at(-1);
       if (prev !== undefined && prev.seq + 1 !== seq) bad(k, `the outbox skips from ${prev.seq} to ${seq}`);
-      o!.entries.push({
-        seq,
-        cols: {
-          source: source!,
-          offset: offset!,
-          sub: sub!,
-          bornMs: bornMs!,
-          partition: partition!,
-          payloads: payloads as unknown as RawPayload[],
-        },
+      l.entries.push({ seq, messages: source!.length });
+      this.outs[i!]!.cols.set(seq, {
+        source: source!,
+        offset: offset!,
+        sub: sub!,
+        bornMs: bornMs!,
+        partition: partition!,
+        payloads: payloads as unknown as RawPayload[],
       });
-      this.unacked += source!.length;
     }
-    for (const o of this.outs) {
-      const first = o.entries[0];
-      o.acked = first === undefined ? o.next - 1 : first.seq - 1;
-      if (first !== undefined && o.entries.at(-1)!.seq !== o.next - 1)
-        bad(`x/${enc(o.target.name)}/${enc(o.worker)}/`, `the outbox ends before the next seq ${o.next}`);
-    }
-    this.needAtDurable = this.outs.map((o) => o.next - 1);
+    this.outs.forEach((o, i) => {
+      const l = loaded[i]!;
+      if (l.entries.length > 0 && l.entries.at(-1)!.seq !== l.next - 1)
+        bad(`x/${this.base(o)}/`, `the outbox ends before the next seq ${l.next}`);
+    });
     const marks: Record<number, number> = {};
     for await (const [k, v] of store.scan('u/')) {
       const [step, worker] = k.slice(2).split('/').map(decodeURIComponent);
@@ -547,27 +522,23 @@ export class ChainOutbox {
       const m = value(k, v);
       if (typeof m !== 'number' || !Number.isSafeInteger(m) || m < NO_MARK) bad(k, `mark ${String(m)}`);
       marks[stream!] = m as number;
-      this.lastMarks.set(stream!, m as number);
     }
-    this.durableMarks = { ...marks };
+    this.must({ type: 'CrashW1', outs: loaded, marks, nowMs: this.deps.clock.monotonicMs() });
+    this.handle();
     return marks;
   }
 
   /** After recovery: every stored entry goes out again (the downstream drops what it has). */
   replay(): void {
-    const now = this.deps.clock.monotonicMs();
-    for (const o of this.outs) {
-      o.progressMs = now;
-      for (const e of o.entries) this.sendEntry(o, e);
-    }
+    this.step({ type: 'W1SendOut' });
     this.arm();
   }
 
   /** Figures for tests and metrics. */
   snapshot(): { readonly unacked: number; readonly pending: number; readonly entries: number } {
     let entries = 0;
-    for (const o of this.outs) entries += o.entries.length + o.inFlight.length;
-    return { unacked: this.unacked, pending: this.pendingCount, entries };
+    for (const o of this.ctx.outs) entries += o.entries.length + o.inFlight.length;
+    return { unacked: this.ctx.unacked, pending: this.pendingCount, entries };
   }
 
   close(): void {
@@ -577,6 +548,7 @@ export class ChainOutbox {
     for (const w of ws) w();
     if (this.timer !== null) this.deps.clock.clearTimer(this.timer);
     this.timer = null;
+    this.actor.stop();
   }
 }
 
