@@ -15,6 +15,10 @@
 // worker as `commit`. A coordinator that restarted (the initializer died) forms the cluster
 // again from the workers' re-registrations.
 //
+// The decisions (which registration is a restart, the rewinds and their quiet period, the commit
+// tracker) are coordinator-core.ts, shared with the simulator (runtime/sim/cluster.ts); this file
+// is their shell: sockets, timers, the rounds' messages, the drain.
+//
 // On `buffy shutdown` (or a signal, or the sources ending with stopWhenSourcesDone) it stops the
 // cluster cleanly:
 //   1. the workers that run sources stop them (what was read is processed and sent on);
@@ -37,7 +41,8 @@ import { LatencyHistogram, formatLatency } from './latency.ts';
 import type { LatencySummary } from './latency.ts';
 import { countOf } from './text.ts';
 import { fromSourceOffsets, toSourceOffsets } from './control.ts';
-import { SourceCommitTracker } from '../engine/source-commit.ts';
+import { CoordinatorCore } from './coordinator-core.ts';
+import type { CoordinatorCommand } from './coordinator-core.ts';
 import { ClusterEventLog } from '../metrics/cluster-metrics.ts';
 import type { ClusterSnapshot, ClusterView } from '../metrics/cluster-metrics.ts';
 
@@ -120,9 +125,6 @@ export interface CoordinatorResult {
   readonly latency: LatencySummary | null;
 }
 
-/** How long a rewind makes later gap reports of the same source redundant. */
-const REWIND_QUIET_MS = 1000;
-
 export class Coordinator implements ClusterView {
   private readonly members = new Map<string, Member>();
   private phase: Phase = 'registering';
@@ -137,15 +139,9 @@ export class Coordinator implements ClusterView {
   private lastTotals: string | null = null;
   private pollTimer: NodeJS.Timeout | null = null;
   private latency: LatencyHistogram | null = null;
-  /** Exactly-once: what was last sent to the source worker as committed, per source. */
-  private committed: SourceOffsets = {};
-  /** Exactly-once: the source worker's commit tracker (runtime/engine/source-commit.ts), made
-   * once every worker has registered; `trackerRead` is what it was told the sources read. */
-  private tracker: SourceCommitTracker | null = null;
-  private trackerRead: number[] = [];
-  private lastRewind = new Map<string, { to: number; atMs: number }>();
-  /** Workers that registered again and need a rewind once their round completes. */
-  private rewindFor = new Set<string>();
+  /** The decisions (coordinator-core.ts): registrations, rewinds, the commit tracker (formed
+   * once every worker has registered) and what was last sent to the source worker as committed. */
+  private readonly core: CoordinatorCore;
   private waitingNoted: string | null = null;
   /** The shutdown stopped the sources (rather than their input ending). */
   private sourcesStoppedByRequest = false;
@@ -159,6 +155,11 @@ export class Coordinator implements ClusterView {
   constructor(private readonly o: CoordinatorOptions) {
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
     this.nowMs = o.nowMs ?? (() => Date.now());
+    this.core = new CoordinatorCore({
+      sources: o.sources ?? 1,
+      nowMs: this.nowMs,
+      where: `the coordinator of cluster '${o.cluster}'`,
+    });
     this.events = new ClusterEventLog(`${o.initializer}:${process.pid}:${this.nowMs()}`, this.nowMs);
   }
 
@@ -226,6 +227,7 @@ export class Coordinator implements ClusterView {
     if (member.stopped || this.phase === 'done') return;
     if (!this.clusterStarted && this.phase === 'registering') {
       this.members.delete(member.name);
+      this.core.forget(member.name);
       this.events.add(
         'down',
         member.name,
@@ -315,7 +317,7 @@ export class Coordinator implements ClusterView {
       // A worker that was down registers again (a restarted process, or one that lost its
       // control connection only).
       const downMs = existing.downSinceMs === null ? 0 : this.nowMs() - existing.downSinceMs;
-      const restarted = existing.incarnation !== incarnation;
+      const restarted = this.core.register(m.worker, incarnation) === 'restarted';
       existing.conn = conn;
       existing.data = m.data;
       existing.metrics = m.metrics ?? null;
@@ -335,19 +337,19 @@ export class Coordinator implements ClusterView {
         m.worker,
         `worker ${m.worker} rejoined (${restarted ? 'a restarted process' : 'the same process'}${m.metrics ? `, metrics at ${m.metrics}` : ''}) after ${(downMs / 1000).toFixed(1)} s down`,
       );
-      if (restarted) this.rewindFor.add(m.worker);
       // Exactly-once: a store behind what the cluster committed lost acknowledged data (a power
       // loss with durability batch or none, or a store restored from an older copy). Nothing
       // can bring it back (the sources resume after the committed offset): stop, and say why.
-      const behind = Object.entries(m.durable ?? {}).filter(([s, v]) => v < (this.committed[s] ?? -1));
+      const committed = toSourceOffsets(this.core.announced());
+      const behind = Object.entries(m.durable ?? {}).filter(([s, v]) => v < (committed[s] ?? -1));
       if (behind.length > 0) {
         this.o.log.error(
-          `worker '${m.worker}' registered with a store behind what the cluster committed (${behind.map(([s, v]) => `source ${s}: store ${v}, committed ${this.committed[s]}`).join('; ')}): acknowledged data is lost, as durability batch or none allows after a power loss; the cluster stops (exit 1). Restore that worker's store, or start the application again with fresh stores (--durability sync survives power loss)`,
+          `worker '${m.worker}' registered with a store behind what the cluster committed (${behind.map(([s, v]) => `source ${s}: store ${v}, committed ${committed[s]}`).join('; ')}): acknowledged data is lost, as durability batch or none allows after a power loss; the cluster stops (exit 1). Restore that worker's store, or start the application again with fresh stores (--durability sync survives power loss)`,
         );
         this.stopAllNow();
         return existing;
       }
-      if (m.durable && this.tracker) this.feedTracker(existing, m.durable);
+      if (m.durable && this.core.formed) this.feedTracker(existing, m.durable);
       this.startRound(`worker '${m.worker}' is back`);
       return existing;
     }
@@ -369,6 +371,7 @@ export class Coordinator implements ClusterView {
       catchUp: null,
     };
     member.catchUp = m.durable ? null : this.catchUpTarget(member);
+    this.core.register(m.worker, incarnation);
     this.members.set(m.worker, member);
     this.events.add(
       'joined',
@@ -458,41 +461,19 @@ export class Coordinator implements ClusterView {
     // Exactly-once: the committed offsets go to the source worker again after every round, not
     // only when they advance (a source worker that restarted after the last advance would
     // otherwise never hear them: its store and a TCP sender would stay behind). Idempotent.
-    if (this.exactlyOnce() && Object.keys(this.committed).length > 0) {
-      for (const r of this.sourceRunners()) r.conn?.send({ t: 'commit', committed: { ...this.committed } });
+    const committed = this.core.announced();
+    if (this.exactlyOnce() && Object.keys(committed).length > 0) {
+      for (const r of this.sourceRunners())
+        r.conn?.send({ t: 'commit', committed: toSourceOffsets(committed) });
     }
-    if (this.rewindFor.size > 0) {
-      const who = [...this.rewindFor].filter((n) => this.members.get(n)?.conn !== null);
-      this.rewindFor.clear();
-      const t = this.exactlyOnce() ? this.commitTracker() : null;
-      if (who.length > 0 && t && this.sourcesStoppedByRequest) {
-        // The sources were stopped for the shutdown: they cannot replay for the restarted
-        // worker, and the drain would wait for it for good. The stores keep everything
-        // committed: the same command started again goes on from there.
-        this.o.log.error(
-          `worker${who.length > 1 ? 's' : ''} ${who.map((w) => `'${w}'`).join(', ')} restarted after the sources were stopped for the shutdown: the source cannot replay for ${who.length > 1 ? 'them' : 'it'}, so the cluster stops now (exit 1); the stores keep what was committed, and starting the cluster again goes on from there`,
-        );
-        this.stopAllNow();
-        return;
-      }
-      if (who.length > 0 && t) {
-        // Every source again from its committed offset + 1 (the tracker's rewind points).
-        const to: SourceOffsets = {};
-        for (const w of who) {
-          try {
-            for (const [s, o] of Object.entries(toSourceOffsets(t.workerRestarted(w))))
-              to[s] = Math.min(to[s] ?? Infinity, o);
-          } catch (err) {
-            this.o.log.error(`exactly-once: worker '${w}' restarted: ${(err as Error).message}`);
-            Object.assign(to, this.rewindPoints(null));
-          }
-        }
-        this.rewind(
-          to,
-          `worker${who.length > 1 ? 's' : ''} ${who.map((w) => `'${w}'`).join(', ')} restarted`,
-        );
-      }
-    }
+    // Restarted members: every source again from the tracker's rewind points.
+    if (this.core.restartsPending() && this.exactlyOnce()) this.commitTracker();
+    const cmds = this.core.roundDone({
+      isUp: (n) => (this.members.get(n)?.conn ?? null) !== null,
+      exactlyOnce: this.exactlyOnce(),
+      sourcesStopped: this.sourcesStoppedByRequest,
+    });
+    if (this.carryOut(cmds)) return;
     // Draining: polls of an earlier membership are void; poll everyone again.
     if (this.phase === 'draining' && this.pollTimer === null) this.poll();
     else this.checkProgress();
@@ -502,9 +483,38 @@ export class Coordinator implements ClusterView {
     return [...this.members.values()].some((m) => m.exactlyOnce);
   }
 
+  /** Carries out the core's commands; whether the cluster is stopping now because of one. */
+  private carryOut(cmds: readonly CoordinatorCommand[]): boolean {
+    for (const c of cmds) {
+      switch (c.t) {
+        case 'rewind':
+          this.rewind(toSourceOffsets(c.to), c.why);
+          break;
+        case 'committed':
+          for (const r of this.sourceRunners())
+            r.conn?.send({ t: 'commit', committed: toSourceOffsets(c.committed) });
+          break;
+        case 'error':
+          this.o.log.error(c.message);
+          break;
+        case 'cannotReplay': {
+          const who = c.workers;
+          // The sources were stopped for the shutdown: they cannot replay for the restarted
+          // worker, and the drain would wait for it for good. The stores keep everything
+          // committed: the same command started again goes on from there.
+          this.o.log.error(
+            `worker${who.length > 1 ? 's' : ''} ${who.map((w) => `'${w}'`).join(', ')} restarted after the sources were stopped for the shutdown: the source cannot replay for ${who.length > 1 ? 'them' : 'it'}, so the cluster stops now (exit 1); the stores keep what was committed, and starting the cluster again goes on from there`,
+          );
+          this.stopAllNow();
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
   /** Tells the source worker to re-read from `to` (source index -> offset). */
   private rewind(to: SourceOffsets, why: string): void {
-    for (const [s, o] of Object.entries(to)) this.lastRewind.set(s, { to: o, atMs: this.nowMs() });
     const runners = this.sourceRunners().filter((m) => m.conn !== null);
     if (runners.length === 0 || Object.keys(to).length === 0) return; // a source worker that comes back resumes from its store
     this.o.log.info(
@@ -515,26 +525,13 @@ export class Coordinator implements ClusterView {
     for (const r of runners) r.conn!.send({ t: 'rewind', to });
   }
 
-  /** The committed offset + 1 of each source (of `only`, when given). */
-  private rewindPoints(only: number | null): SourceOffsets {
-    const to: SourceOffsets = {};
-    for (let s = 0; s < (this.o.sources ?? 1); s++)
-      if (only === null || s === only) to[String(s)] = (this.committed[String(s)] ?? -1) + 1;
-    return to;
-  }
-
-  /** The tracker, made once every worker has registered (fed what was reported before). */
-  private commitTracker(): SourceCommitTracker | null {
-    if (this.tracker || this.members.size < this.o.workers) return this.tracker;
-    const sources = this.o.sources ?? 1;
-    this.tracker = new SourceCommitTracker({
-      sources,
-      workers: this.participants(),
-      where: `the coordinator of cluster '${this.o.cluster}'`,
-    });
-    this.trackerRead = new Array<number>(sources).fill(-1);
+  /** Forms the core's tracker once every worker has registered (fed what was reported before);
+   * whether it is formed. */
+  private commitTracker(): boolean {
+    if (this.core.formed || this.members.size < this.o.workers) return this.core.formed;
+    this.core.formTracker(this.participants());
     for (const m of this.members.values()) if (m.durable) this.feedTracker(m, m.durable);
-    return this.tracker;
+    return true;
   }
 
   /** The workers that take part in the sources: the source worker and the partition owners (a
@@ -546,32 +543,21 @@ export class Coordinator implements ClusterView {
   }
 
   /**
-   * One report into the tracker. What the sources read is not known here (it is in the source
-   * worker's engine); every durable watermark reported is a lower bound of it, so the tracker is
-   * told the sources read through the highest one (committed is the least durable watermark
-   * over the workers either way).
+   * One report into the tracker (the core: every durable watermark reported is a lower bound of
+   * what the sources read, which is known only in the source worker's engine); a higher
+   * committed offset goes to the source worker.
    */
   private feedTracker(mem: Member, durable: SourceOffsets): void {
-    const t = this.tracker!;
-    if (!t.workers().includes(mem.name)) return; // it takes part in no source
+    let cmds: CoordinatorCommand[];
     try {
-      const marks = fromSourceOffsets(durable);
-      for (const [s, v] of Object.entries(marks)) {
-        const i = Number(s);
-        if (i < this.trackerRead.length && v > this.trackerRead[i]!) {
-          t.read(i, v);
-          this.trackerRead[i] = v;
-        }
-      }
-      const advanced = t.report(mem.name, marks);
-      if (Object.keys(advanced).length === 0) return;
-      this.committed = toSourceOffsets(t.committed());
-      for (const r of this.sourceRunners()) r.conn?.send({ t: 'commit', committed: { ...this.committed } });
+      cmds = this.core.report(mem.name, fromSourceOffsets(durable));
     } catch (err) {
       this.o.log.error(
         `exactly-once: the progress report of worker '${mem.name}' (${JSON.stringify(durable)}) was refused: ${(err as Error).message}; the committed offsets do not advance on it`,
       );
+      return;
     }
+    this.carryOut(cmds);
   }
 
   /** The highest durable watermarks of the other workers, if any has some (exactly-once). */
@@ -603,14 +589,8 @@ export class Coordinator implements ClusterView {
   }
 
   private onGap(mem: Member, source: number, offset: number): void {
-    const last = this.lastRewind.get(String(source));
-    // A rewind that covers this offset was asked for a moment ago: batches sent before it still
-    // arrive with gaps; the replay follows them.
-    if (last && last.to <= offset && this.nowMs() - last.atMs < REWIND_QUIET_MS) return;
-    this.rewind(
-      this.rewindPoints(source),
-      `worker '${mem.name}' is missing source ${source} from offset ${offset}`,
-    );
+    const c = this.core.gap(mem.name, source, offset);
+    if (c) this.carryOut([c]);
   }
 
   private onMemberMessage(mem: Member, m: ControlMessage): void {

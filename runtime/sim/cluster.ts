@@ -10,10 +10,16 @@
 // choice (fault schedule, latencies, where byte streams are cut, which write tears) comes from
 // one seed.
 //
-// The control plane is this module, in the role of the coordinator and the source worker's
-// shell (docs/exactly-once.md): the partition table, membership, each worker's durable
-// watermarks -> SourceCommitTracker -> commitSources on the source worker, rewinds for gaps and
-// restarted workers. A crash drops the worker's engine and channels and crashes its disk
+// The control plane is this module, in the role of the coordinator's shell and the source
+// worker's (docs/exactly-once.md): the partition table, simulated control connections (one
+// control latency, lost while cut) and the control faults. The coordinator's decisions are not
+// modelled here but run: runtime/cluster/coordinator-core.ts, the same core buffy node's
+// coordinator runs, decides which registration is a restarted process (a rewind of every source
+// to the tracker's rewind points) or a new member (none), rewinds a gap to committed + 1 once per
+// quiet period (REWIND_QUIET_MS), and turns the durable watermarks into commits (its
+// SourceCommitTracker) that go to the source worker. As buffy node's engine starts on `start`,
+// sent once a complete cluster's first round is done, the source worker's engine starts once
+// every worker has registered with the current coordinator. A crash drops the worker's engine and channels and crashes its disk
 // (SimDisk.crash); a restart builds a new engine on a fresh openStore (it recovers) and the
 // peers get fresh channels to it. As in buffy node, the coordinator lives in the initializer
 // (w1, the source worker): its crash loses the tracker, and the restarted coordinator forms the
@@ -38,7 +44,8 @@ import type { WorkerEngineImpl } from '../engine/worker.ts';
 import { roundRobinTable } from '../engine/partition.ts';
 import { MemoryDeadLetterSink } from '../engine/dead-letters.ts';
 import { runEmbedded } from '../engine/embedded.ts';
-import { SourceCommitTracker } from '../engine/source-commit.ts';
+import { CoordinatorCore } from '../cluster/coordinator-core.ts';
+import type { CoordinatorCommand } from '../cluster/coordinator-core.ts';
 import type { SourceCommitMutation } from '../engine/source-commit.ts';
 import { createSeededRandom, createSystemClock } from '../system.ts';
 import type { Logger, Random } from '../types.ts';
@@ -231,7 +238,6 @@ interface ExactlyOnceCalls {
 
 const CONTROL_LATENCY_MS = 1;
 const PROGRESS_INTERVAL_MS = 20;
-const REWIND_QUIET_MS = 100;
 const COMMIT_RESEND_MS = 100;
 const CHECKPOINT_MS = 50;
 const LOG_TAIL = 40;
@@ -332,16 +338,21 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     // The coordinator (runtime/cluster/coordinator.ts) runs in the initializer, the source worker:
     // it dies with it, and the one of the restarted initializer starts afresh (a new tracker) and
     // forms the cluster again from the workers' registrations, each with its durable watermarks.
-    const newTracker = (): SourceCommitTracker =>
-      new SourceCommitTracker({
+    // Its decisions are the real coordinator's core (runtime/cluster/coordinator-core.ts): which
+    // registration is a restart, the rewinds and their quiet period, the commit tracker.
+    const newCore = (): CoordinatorCore => {
+      const c = new CoordinatorCore({
         sources: loaded.sources.length,
-        workers: members,
-        where: 'the simulated source worker',
+        nowMs: () => sched.monotonicMs(),
+        where: 'the simulated coordinator',
         ...(o.mutation === 'commit-early' || o.mutation === 'forget-rewind'
           ? { mutation: o.mutation as SourceCommitMutation }
           : {}),
       });
-    let tracker = exactlyOnce ? newTracker() : null;
+      c.formTracker(members);
+      return c;
+    };
+    let core = exactlyOnce ? newCore() : null;
     let coordinatorUp = true;
     /** Per worker: the durable watermarks its current incarnation reported last (what it
      * registers again with, as buffy node does). */
@@ -354,15 +365,24 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       coordinatorUp && !controlCut.has(worker) && !unregistered.has(worker);
     stream.onRead = (worker, through) => {
       const cur = live.get(worker);
-      if (!tracker || !cur || worker !== sourceWorker) return;
-      if (through > tracker.state.read[0]!) tracker.read(0, through);
+      if (!core || !cur || worker !== sourceWorker) return;
+      core.read(0, through);
     };
 
     const live = new Map<string, Incarnation>();
     const down = new Set<string>();
     let incarnations = 0;
-    const lastRewind = new Map<number, { to: number; atMs: number }>();
     let engineFailure: string | null = null;
+    /** Exactly-once: the source worker's engine start, held until every worker has registered
+     * with its coordinator (buffy node's engine starts on `start`, which the coordinator sends
+     * after the first membership round of a complete cluster: after it restarted, too). */
+    let heldStart: (() => void) | null = null;
+    const releaseStart = (): void => {
+      if (!heldStart || !core || !coordinatorUp || !names.every((n) => core!.isMember(n))) return;
+      const go = heldStart;
+      heldStart = null;
+      go();
+    };
 
     const skew = names.map(() =>
       faults.includes('clock-skew')
@@ -386,18 +406,32 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       );
     };
 
-    const rewind = (to: Record<number, number>, why: string): void => {
-      if (!exactlyOnce) return;
-      for (const [s, v] of Object.entries(to))
-        lastRewind.set(Number(s), { to: v, atMs: sched.monotonicMs() });
-      control(sourceWorker, `rewind ${JSON.stringify(to)} (${why})`, (inc) => {
-        if (!inc.started) return; // a source worker still starting resumes from its store
-        (inc.engine as unknown as ExactlyOnceCalls).rewindSources(to);
-      });
+    /** What the coordinator's core decided, sent as buffy node's coordinator sends it. */
+    const carry = (c: CoordinatorCommand): void => {
+      if (c.t === 'rewind') {
+        const to = c.to;
+        control(sourceWorker, `rewind ${JSON.stringify(to)} (${c.why})`, (inc) => {
+          if (!inc.started) return; // a source worker still starting resumes from its store
+          (inc.engine as unknown as ExactlyOnceCalls).rewindSources(to);
+        });
+      } else if (c.t === 'committed') {
+        const committed = c.committed;
+        event(`committed ${JSON.stringify(committed)}`);
+        control(sourceWorker, `commit ${JSON.stringify(committed)}`, (inc) => {
+          if (!inc.started) return;
+          (inc.engine as unknown as ExactlyOnceCalls).commitSources(committed);
+        });
+      } else if (c.t === 'error') {
+        event(`coordinator error: ${c.message}`);
+        tail(`coordinator error: ${c.message}`);
+      } else {
+        // Not reached: the simulation does not stop its sources for a shutdown.
+        event(`coordinator: the sources cannot replay for ${c.workers.join(', ')}`);
+      }
     };
 
     const onProgress = (worker: string, marks: Readonly<Record<number, number>>): void => {
-      if (!tracker) return;
+      if (!core) return;
       lastDurable.set(worker, marks);
       if (!reachable(worker)) {
         // buffy node sends progress only on an open control connection: this one is lost.
@@ -408,21 +442,11 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       feed(worker, marks);
     };
 
-    /** A report into the coordinator's tracker (its feedTracker: every durable watermark is a
-     * lower bound of what the sources read); a commit to the source worker when it advanced. */
+    /** A report into the coordinator's core (every durable watermark is a lower bound of what
+     * the sources read); a commit to the source worker when it advanced. */
     const feed = (worker: string, marks: Readonly<Record<number, number>>): void => {
-      if (!tracker || !members.includes(worker)) return;
-      const read = tracker.state.read;
-      for (const [s, v] of Object.entries(marks))
-        if (Number(s) < read.length && v > read[Number(s)]!) tracker.read(Number(s), v);
-      const advanced = tracker.report(worker, marks);
-      if (Object.keys(advanced).length === 0) return;
-      const committed = tracker.committed();
-      event(`committed ${JSON.stringify(committed)}`);
-      control(sourceWorker, `commit ${JSON.stringify(committed)}`, (inc) => {
-        if (!inc.started) return;
-        (inc.engine as unknown as ExactlyOnceCalls).commitSources(committed);
-      });
+      if (!core) return;
+      for (const c of core.report(worker, marks)) carry(c);
     };
 
     let links = 0;
@@ -507,9 +531,8 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
                     return;
                   }
                   event(`gap ${name} source ${source} offset ${offset}`);
-                  const last = lastRewind.get(source);
-                  if (last && last.to <= offset && sched.monotonicMs() - last.atMs < REWIND_QUIET_MS) return;
-                  rewind({ [source]: offset }, `${name} is missing source ${source} from ${offset}`);
+                  const c = core?.gap(name, source, offset);
+                  if (c) carry(c);
                 },
               },
             }
@@ -529,6 +552,15 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       live.set(name, inc);
       down.delete(name);
       event(`start ${name} incarnation ${n}`);
+      if (core) {
+        // A process registers as it starts; with its coordinator down, once that is back.
+        if (coordinatorUp) {
+          unregistered.delete(name);
+          if (core.register(name, String(n)) === 'restarted')
+            event(`registered ${name}: a restarted process`);
+          releaseStart();
+        } else unregistered.add(name);
+      }
       plane.onLoss = (reason) => {
         if (owner.alive) tail(`${name} lost data: ${reason}`);
       };
@@ -540,25 +572,32 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
         other.plane.replacePeer(name, `${name} restarted`);
         joinChannels(inc, name, other, peer);
       }
-      engine.start().then(
-        () => {
-          if (!owner.alive) return;
-          inc.started = true;
-          plane.setStarted();
-          event(`started ${name}`);
-          if (name === sourceWorker)
-            engine.sourcesDone().then(
-              () => {
-                if (owner.alive) inc.sourcesDone = true;
-              },
-              () => undefined,
-            );
-        },
-        (err: unknown) => {
-          if (owner.alive && engineFailure === null)
-            engineFailure = `worker ${name} cannot start: ${(err as Error).message}`;
-        },
-      );
+      const begin = (): void => {
+        if (!owner.alive) return;
+        void engine.start().then(
+          () => {
+            if (!owner.alive) return;
+            inc.started = true;
+            plane.setStarted();
+            event(`started ${name}`);
+            if (name === sourceWorker)
+              engine.sourcesDone().then(
+                () => {
+                  if (owner.alive) inc.sourcesDone = true;
+                },
+                () => undefined,
+              );
+          },
+          (err: unknown) => {
+            if (owner.alive && engineFailure === null)
+              engineFailure = `worker ${name} cannot start: ${(err as Error).message}`;
+          },
+        );
+      };
+      if (core && name === sourceWorker) {
+        heldStart = begin;
+        releaseStart();
+      } else begin();
     };
 
     const crashWorker = (i: number, powerLoss: boolean, why: string): boolean => {
@@ -572,7 +611,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       controlCut.delete(name);
       unregistered.delete(name);
       lastDurable.delete(name);
-      if (name === sourceWorker && tracker) {
+      if (name === sourceWorker && core) {
         // The initializer: its coordinator (and the tracker's state) dies too; the other
         // workers keep running and reconnect once it is back.
         coordinatorUp = false;
@@ -596,16 +635,19 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       unregistered.delete(name);
       const marks = lastDurable.get(name);
       event(`register ${name} again (${why})${marks ? ` durable ${JSON.stringify(marks)}` : ''}`);
-      if (marks && tracker) feed(name, marks);
+      core?.register(name, String(inc.n));
+      if (marks && core) feed(name, marks);
+      releaseStart();
     };
 
     const restartWorker = (i: number): void => {
       const name = names[i]!;
       if (live.has(name)) return;
-      if (name === sourceWorker && tracker && !coordinatorUp) {
-        // The restarted initializer's coordinator: a new tracker (nothing committed yet; the
-        // reports raise it), and every running worker reconnects (seeded backoff) and registers.
-        tracker = newTracker();
+      if (name === sourceWorker && core && !coordinatorUp) {
+        // The restarted initializer's coordinator: a new core and tracker (nothing committed
+        // yet; the reports raise it), and every running worker reconnects (seeded backoff) and
+        // registers.
+        core = newCore();
         coordinatorUp = true;
         event(`coordinator up (the initializer ${name} restarted)`);
         for (const [n, other] of live)
@@ -616,15 +658,12 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
           );
       }
       startWorker(i);
-      // A restarted process registers as it starts. With a coordinator that restarted since
-      // this worker last registered, it is a new member there: no rewind (buffy node's
-      // coordinator rewinds for a known member's new incarnation only).
-      const newMember = coordinatorUp && unregistered.delete(name);
-      if (tracker && coordinatorUp && members.includes(name) && !newMember) {
-        const to = tracker.workerRestarted(name);
-        event(`restarted ${name}: rewind to ${JSON.stringify(to)}`);
-        if (name !== sourceWorker) rewind({ ...to }, `${name} restarted`);
-      }
+      // A restarted process registers as it starts (startWorker): a known member's new
+      // incarnation gets its rewind once its membership round is done, which here is at once (a
+      // new member of a coordinator that restarted gets none).
+      if (core && coordinatorUp)
+        for (const c of core.roundDone({ isUp: reachable, exactlyOnce: true, sourcesStopped: false }))
+          carry(c);
     };
 
     // The fault schedule, as timers of the simulation itself.
@@ -758,10 +797,10 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     // COMMIT_RESEND_MS (the engine ignores offsets that do not advance). Without it a source
     // worker that restarted after the last advance never hears of it: it would neither persist
     // nor acknowledge the end of its input.
-    if (tracker) {
+    if (core) {
       const resend = (): void => {
         const inc = live.get(sourceWorker);
-        const committed = tracker!.committed();
+        const committed = core!.committed();
         if (inc?.started && coordinatorUp && Object.values(committed).some((v) => v >= 0))
           (inc.engine as unknown as ExactlyOnceCalls).commitSources(committed);
         sched.schedule(COMMIT_RESEND_MS, resend, null);
@@ -789,11 +828,11 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     const finished = (): boolean => {
       // The cheap conditions first: the channels' stats are not free.
       if (sched.monotonicMs() < lastFaultMs || down.size > 0) return false;
-      if (tracker) {
+      if (core) {
         // The source connector was told (what the TCP source acknowledges its sender with; a
         // field, read first: the tracker's committed() copies its machine's context) ...
         if (stream.committed < lineCount - 1) return false;
-        const c = tracker.committed();
+        const c = core.committed();
         for (let s = 0; s < loaded.sources.length; s++) if ((c[s] ?? -1) < lineCount - 1) return false;
       } else if (!live.get(sourceWorker)?.sourcesDone) return false;
       return quiet();
@@ -865,7 +904,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     function describeWait(): string {
       const parts: string[] = [];
       if (down.size > 0) parts.push(`down: ${[...down].join(', ')}`);
-      if (tracker) parts.push(`committed ${JSON.stringify(tracker.committed())} of ${lineCount - 1}`);
+      if (core) parts.push(`committed ${JSON.stringify(core.committed())} of ${lineCount - 1}`);
       if (net.bytesInFlight > 0) parts.push(`${net.bytesInFlight} bytes in flight`);
       for (const [n, inc] of live) if (inc.plane.busy) parts.push(`${n} busy`);
       return parts.length > 0 ? ` (${parts.join('; ')})` : '';
@@ -916,8 +955,8 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
           failures.push(`sink "${sink.name}": ${gap.length} outputs missing: ${gap.slice(0, 5).join(', ')}`);
       }
       // Every source message committed (and the connector told so).
-      if (tracker) {
-        const c = tracker.committed();
+      if (core) {
+        const c = core.committed();
         if ((c[0] ?? -1) < lineCount - 1)
           failures.push(`commit: source 0 committed through ${c[0]}, the input ends at ${lineCount - 1}`);
         if (stream.committed < lineCount - 1)
