@@ -632,7 +632,8 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       );
     }
     const since = lostAt;
-    const left = Math.max(1, waitMs - (Date.now() - lostAt));
+    // The first dial after a loss has the whole window (the loss is now); a retry what is left.
+    const left = again ? Math.max(1, waitMs - (Date.now() - lostAt)) : waitMs;
     const dial = (): Promise<ControlConnection> =>
       connectControlRetrying(controlAddress, `worker '${o.name}'`, (m) => log.error(m), left);
     (again ? new Promise((r) => setTimeout(r, 500)).then(dial) : dial()).then(
