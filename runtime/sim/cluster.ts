@@ -35,7 +35,7 @@ import { createHash } from 'node:crypto';
 import { loadApp } from '../api/load.ts';
 import type { Application } from '../api/app.ts';
 import type { AppOptions } from '../api/options.ts';
-import { DataPlane } from '../cluster/node.ts';
+import { DataPlane } from '../cluster/data-plane.ts';
 import { ChannelEndpoint } from '../net/endpoint.ts';
 import type { EndpointOptions } from '../net/endpoint.ts';
 import { appForClusterWorker } from '../connectors/index.ts';

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import os from 'node:os';
-import { DataPlane, advertisedHost, splitRemoteBatch } from '../../../runtime/cluster/node.ts';
+import { advertisedHost } from '../../../runtime/cluster/node.ts';
+import { DataPlane, splitRemoteBatch } from '../../../runtime/cluster/data-plane.ts';
 import type { RemoteBatch } from '../../../runtime/types.ts';
 
 describe('advertisedHost', () => {

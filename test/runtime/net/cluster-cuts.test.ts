@@ -6,7 +6,7 @@
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { fileURLToPath } from 'node:url';
-import { DataPlane } from '../../../runtime/cluster/node.ts';
+import { DataPlane } from '../../../runtime/cluster/data-plane.ts';
 import { SeededRandom, TestNetwork, type TestLink } from '../../../runtime/net/test-transport.ts';
 import { loadApp } from '../../../runtime/api/load.ts';
 import { createWorkerEngine } from '../../../runtime/engine/worker.ts';
