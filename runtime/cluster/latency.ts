@@ -91,6 +91,8 @@ export function formatLatency(s: LatencySummary): string {
  */
 export class WarmedUpRecorder {
   private firstMs = -1;
+  /** Past the warm-up: the clock is no longer read (recordUs runs once per message). */
+  private warmed = false;
   skipped = 0;
   constructor(
     private readonly into: LatencyHistogram,
@@ -99,9 +101,10 @@ export class WarmedUpRecorder {
   ) {}
 
   private warm(count: number): boolean {
+    if (this.warmed) return true;
     const now = this.monotonicMs();
     if (this.firstMs < 0) this.firstMs = now;
-    if (now - this.firstMs >= this.warmupMs) return true;
+    if (now - this.firstMs >= this.warmupMs) return (this.warmed = true);
     this.skipped += count;
     return false;
   }
