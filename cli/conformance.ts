@@ -31,6 +31,12 @@ import {
   recoverySuite,
   type RecoveryMutation,
 } from '../conformance/recovery.ts';
+import {
+  RECOVERY_CHAIN_MODELS,
+  RECOVERY_CHAIN_MUTATIONS,
+  recoveryChainSuite,
+  type RecoveryChainMutation,
+} from '../conformance/recovery-chain.ts';
 
 const EXIT_DIVERGED = 1;
 const EXIT_USAGE = 2;
@@ -97,6 +103,19 @@ export const CONFORMANCE_SUITES: Readonly<Record<string, SuiteEntry>> = {
           recoverySuite({
             cfgFile,
             ...(o.mutation !== undefined ? { mutation: o.mutation as RecoveryMutation } : {}),
+          }) as ConformanceSuite<unknown>,
+      ),
+  },
+  'recovery-chain': {
+    description:
+      'specs/RecoveryChain.tla: the source role against the commit tracker, W1 and W2 against machines/recovery-worker.ts and machines/chain-outbox.ts, every conformance model',
+    mutations: RECOVERY_CHAIN_MUTATIONS,
+    suites: (o) =>
+      (o.cfgFile !== undefined ? [o.cfgFile] : RECOVERY_CHAIN_MODELS).map(
+        (cfgFile) =>
+          recoveryChainSuite({
+            cfgFile,
+            ...(o.mutation !== undefined ? { mutation: o.mutation as RecoveryChainMutation } : {}),
           }) as ConformanceSuite<unknown>,
       ),
   },

@@ -15,6 +15,7 @@
 
 import { SourceCommitTracker } from '../engine/source-commit.ts';
 import type { Offsets, SourceCommitMutation } from '../engine/source-commit.ts';
+import type { DeliveryRecorder } from '../sim/record.ts';
 
 /** How long a rewind makes later gap reports of the same source redundant. */
 export const REWIND_QUIET_MS = 1000;
@@ -44,6 +45,8 @@ export interface CoordinatorCoreOptions {
   readonly mutation?: SourceCommitMutation;
   /** The quiet period after a rewind; default REWIND_QUIET_MS. */
   readonly quietMs?: number;
+  /** Trace validation: the tracker records its steps here (runtime/sim/record.ts). */
+  readonly recorder?: DeliveryRecorder;
 }
 
 export class CoordinatorCore {
@@ -114,6 +117,10 @@ export class CoordinatorCore {
       try {
         for (const [s, v] of Object.entries(t.workerRestarted(w)))
           to[Number(s)] = Math.min(to[Number(s)] ?? Infinity, v);
+        // The tracker's sources read again from its rewind points: what it is told they read
+        // starts again there (else it would not hear of the replay until it passed the old
+        // read, and would keep nothing meanwhile).
+        this.readThrough = [...t.state.read];
       } catch (err) {
         out.push({ t: 'error', message: `exactly-once: worker '${w}' restarted: ${(err as Error).message}` });
         Object.assign(to, this.rewindPoints(null));
@@ -137,6 +144,7 @@ export class CoordinatorCore {
       workers: [...participants],
       where: this.o.where,
       ...(this.o.mutation ? { mutation: this.o.mutation } : {}),
+      ...(this.o.recorder ? { recorder: this.o.recorder } : {}),
     });
     this.readThrough = new Array<number>(this.o.sources).fill(-1);
   }

@@ -45,6 +45,7 @@ import { CoordinatorCore } from './coordinator-core.ts';
 import type { CoordinatorCommand } from './coordinator-core.ts';
 import { ClusterEventLog } from '../metrics/cluster-metrics.ts';
 import type { ClusterSnapshot, ClusterView } from '../metrics/cluster-metrics.ts';
+import type { DeliveryRecorder } from '../sim/record.ts';
 
 export interface CoordinatorOptions {
   readonly cluster: string;
@@ -63,6 +64,8 @@ export interface CoordinatorOptions {
   readonly sources?: number;
   /** Milliseconds now (for down times in logs); default Date.now. */
   readonly nowMs?: () => number;
+  /** Trace validation (`--protocol-log`): the commit tracker records its steps here. */
+  readonly recorder?: DeliveryRecorder;
 }
 
 interface Member {
@@ -159,6 +162,7 @@ export class Coordinator implements ClusterView {
       sources: o.sources ?? 1,
       nowMs: this.nowMs,
       where: `the coordinator of cluster '${o.cluster}'`,
+      ...(o.recorder ? { recorder: o.recorder } : {}),
     });
     this.events = new ClusterEventLog(`${o.initializer}:${process.pid}:${this.nowMs()}`, this.nowMs);
   }

@@ -197,6 +197,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
   else log.info('exactly-once is off: no --state, the state lives in memory and a restart loses it');
   const incarnation = `${process.pid}.${Date.now().toString(36)}.${randomBytes(4).toString('hex')}`;
   const windowBytes = o.windowBytes ?? WINDOW_BYTES;
+  const protocolLog = o.protocolLog ? protocolLogRecorder(o.protocolLog) : null;
   const plane = new DataPlane(o.name, log, Math.floor(windowBytes / 2), DEFAULT_WINDOW_MESSAGES / 2);
   const channelOptions: EndpointOptions = {
     local: { cluster: o.cluster, app: app.name, worker: o.name },
@@ -205,7 +206,7 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     // A lost connection loses nothing: the dialling side dials again, the handshake says where
     // to resume, the sender resends (runtime/net/tcp-channel.ts, specs/Delivery.tla).
     reconnect: true,
-    ...(o.protocolLog ? { recorder: protocolLogRecorder(o.protocolLog) } : {}),
+    ...(protocolLog ? { recorder: protocolLog } : {}),
   };
 
   const metering = o.metrics
@@ -239,6 +240,8 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       log,
       stopWhenSourcesDone: o.stopWhenSourcesDone ?? false,
       sources: app.sources.length,
+      // The commit tracker's steps (Ack) go to the same log as the channels'.
+      ...(protocolLog ? { recorder: protocolLog.forCore({ worker: o.name, incarnation: 0 }) } : {}),
     });
     controlAddress = await coordinator.listen();
     o.onListening?.('control', controlAddress);

@@ -28,6 +28,7 @@ import {
   type SourceCommitEvent,
   type SourceCommitState,
 } from '../../machines/source-commit.ts';
+import type { DeliveryRecorder, TrackerRecord } from '../sim/record.ts';
 
 /** Deliberately broken variants, for the conformance suites' mutation tests only. */
 export type SourceCommitMutation =
@@ -51,6 +52,12 @@ export interface SourceCommitTrackerOptions {
   readonly where?: string;
   /** Test only: a deliberately broken variant. */
   readonly mutation?: SourceCommitMutation;
+  /**
+   * Trace validation (runtime/sim/record.ts): a `start` record per source, then after each
+   * step of the machine a record of the sources it concerns (committed, read, kept). Nothing
+   * is recorded or computed without one.
+   */
+  readonly recorder?: DeliveryRecorder;
 }
 
 /** Whether a step changed the state (the machine's steps keep what they do not change). */
@@ -66,6 +73,7 @@ export class SourceCommitTracker {
   private readonly sources: number;
   private readonly where: string;
   private readonly mutation: SourceCommitMutation | undefined;
+  private readonly recorder: DeliveryRecorder | undefined;
 
   constructor(options: SourceCommitTrackerOptions) {
     const { sources } = options;
@@ -93,6 +101,8 @@ export class SourceCommitTracker {
       input: { sources, committed, commitEarly: options.mutation === 'commit-early' },
     });
     this.actor.start();
+    this.recorder = options.recorder;
+    if (this.recorder) for (let s = 0; s < sources; s++) this.recordStep('start', s);
     for (const w of options.workers ?? []) this.workerJoined(w);
   }
 
@@ -182,7 +192,9 @@ export class SourceCommitTracker {
     this.checkOffset(to, `commit(${source}, ...)`);
     const before = this.actor.getSnapshot().context;
     this.actor.send({ type: 'SourceCommit', source, to });
-    return changed(before, this.actor.getSnapshot().context);
+    const did = changed(before, this.actor.getSnapshot().context);
+    if (did && this.recorder) this.recordStep('SourceCommit', source);
+    return did;
   }
 
   /**
@@ -226,7 +238,35 @@ export class SourceCommitTracker {
     if (!before.can(e))
       throw new Error(`source commit tracker (${this.where}): ${what} is no step of the protocol here`);
     this.actor.send(e);
-    return changed(before.context, this.actor.getSnapshot().context);
+    const did = changed(before.context, this.actor.getSnapshot().context);
+    if (did && this.recorder) {
+      if (e.type === 'WorkerJoined') {
+        const acks = this.actor.getSnapshot().context.workers[e.worker]!;
+        for (let s = 0; s < this.sources; s++) this.recordStep(e.type, s, e.worker, acks[s]!.mark);
+      } else if (e.type === 'WorkerRestarted')
+        for (let s = 0; s < this.sources; s++) this.recordStep(e.type, s, e.worker);
+      else if (e.type === 'SourceReceiveAck')
+        this.recordStep(e.type, e.source, e.worker, e.from === undefined ? e.through : undefined);
+      else this.recordStep(e.type, e.source);
+    }
+    return did;
+  }
+
+  /** The record of one source's state after a step (only with a recorder). */
+  private recordStep(ev: TrackerRecord['ev'], source: number, worker?: string, mark?: number): void {
+    const c = this.actor.getSnapshot().context;
+    const kept = keptOffsets(c, source);
+    this.recorder!.record({
+      p: 'ack',
+      role: 'tracker',
+      ev,
+      source,
+      ...(worker !== undefined ? { worker } : {}),
+      ...(mark !== undefined ? { mark } : {}),
+      committed: c.committed[source]!,
+      read: c.read[source]!,
+      kept: kept.length === 0 ? [0, 0, 0] : [kept[0]!, kept[kept.length - 1]!, kept.length],
+    });
   }
 
   private checkSource(source: number, what: string): void {

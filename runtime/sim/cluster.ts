@@ -348,6 +348,10 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
         ...(o.mutation === 'commit-early' || o.mutation === 'forget-rewind'
           ? { mutation: o.mutation as SourceCommitMutation }
           : {}),
+        // Its tracker's steps (Ack), one instance across the coordinator's restarts.
+        ...(o.recorder
+          ? { recorder: o.recorder.forCore({ end: sourceWorker, peer: '', link: 'tracker', inc: 0 }) }
+          : {}),
       });
       c.formTracker(members);
       return c;

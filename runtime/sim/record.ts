@@ -72,6 +72,39 @@ export interface RestartRecord {
 
 export type DeliveryStepRecord = SenderRecord | ReceiverRecord | DeliverRecord | RestartRecord;
 
+// Ack (specs/Ack.tla), the source role: the source worker's commit tracker
+// (runtime/engine/source-commit.ts, run by the coordinator's core). After each step its machine
+// takes, per source the step concerns: the tracker's committed offset, how far the source read,
+// and the offsets it keeps (read, not yet acknowledged by every worker). Offsets are the
+// source's, from 0 (-1: none). `start` is a tracker created (the coordinator started: nothing
+// committed in it yet, or the committed offsets given), one record per source.
+
+/** The tracker's state for one source after a step of its machine (machines/source-commit.ts). */
+export interface TrackerRecord {
+  readonly p: 'ack';
+  readonly role: 'tracker';
+  /** `start`, or the machine event: SourceRead, SourceReceiveAck, SourceCommit, WorkerJoined, WorkerRestarted. */
+  readonly ev:
+    'start' | 'SourceRead' | 'SourceReceiveAck' | 'SourceCommit' | 'WorkerJoined' | 'WorkerRestarted';
+  readonly source: number;
+  /** The worker the event was about (an acknowledgement's, a registration's). */
+  readonly worker?: string;
+  /**
+   * SourceReceiveAck: the durable watermark the worker reported (what it says is durable
+   * there); WorkerJoined: the mark it starts with. Absent for a one-by-one acknowledgement.
+   */
+  readonly mark?: number;
+  readonly committed: number;
+  readonly read: number;
+  /** The kept offsets: first, last and how many (0: none). */
+  readonly kept: readonly [number, number, number];
+}
+
+export type AckStepRecord = TrackerRecord;
+
+/** Every protocol's step records. */
+export type StepRecord = DeliveryStepRecord | AckStepRecord;
+
 /** Where a record comes from: the core (its worker, its peer) and the link joining a pair of cores. */
 export interface RecordOrigin {
   /** The core's worker. */
@@ -94,14 +127,15 @@ export interface RecordOrigin {
  * A record as stored: its origin, its place in the run (`n`; in a process's log, in that
  * process's), the time a real process's shell stamped (`t`, ms), and the step.
  */
-export type ProtocolRecord = DeliveryStepRecord & RecordOrigin & { readonly n: number; readonly t?: number };
+export type ProtocolRecord = StepRecord & RecordOrigin & { readonly n: number; readonly t?: number };
 
 /**
- * What a channel core is given: it calls `record` after each step (only when given one). A
- * recorder shared by several cores has `forCore`, which each core calls once with its identity.
+ * What a protocol core is given (a channel core, the commit tracker): it calls `record` after
+ * each step (only when given one). A recorder shared by several cores has `forCore`, which each
+ * core calls once with its identity.
  */
 export interface DeliveryRecorder {
-  record(r: DeliveryStepRecord): void;
+  record(r: StepRecord): void;
   forCore?(core: { readonly worker: string; readonly incarnation: number }): DeliveryRecorder;
 }
 
@@ -137,7 +171,7 @@ export class JsonLinesRecorder implements DeliveryRecorder {
 
   /** Not for records itself: every core calls `forCore` first. */
   record(): void {
-    throw new Error('JsonLinesRecorder: a channel core records through forCore()');
+    throw new Error('JsonLinesRecorder: a core records through forCore()');
   }
 
   forCore(core: { readonly worker: string; readonly incarnation: number }): DeliveryRecorder {
