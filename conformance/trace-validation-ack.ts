@@ -249,8 +249,15 @@ function mapAck(recs: readonly Rec[]): Mapped {
       emit({ ...cur, acksW: minus(cur.acksW, m), kept: minus(cur.kept, m) }, { name: 'SourceReceiveAck', m });
     }
     // SourceCommit, one offset at a time.
-    for (let o = cur.offset + 1; o <= target.offset; o++)
+    for (let o = cur.offset + 1; o <= target.offset; o++) {
+      const why = cur.kept.has(o)
+        ? `offset ${o - 1} is committed while the tracker still keeps it (not every worker reported it durable)`
+        : o > cur.read
+          ? `offset ${o - 1} is committed but the tracker says the source read only through ${cur.read - 1}`
+          : null;
       emit({ ...cur, offset: o }, { name: 'SourceCommit' });
+      if (why !== null) notes.set(states.length - 1, why);
+    }
     // Whatever else the record says (the tracker's state as it is), as one more step.
     const final = { ...cur, ...target };
     if (unmappable !== null) {
@@ -339,6 +346,35 @@ function specStates(): (a: AckAbstract) => State {
   ];
 }
 
+/**
+ * Action labels with the message runs folded (`SourceSend(m=1..20)`): Ack's parameterised
+ * actions are enabled for many messages at once.
+ */
+export function compactLabels(labels: readonly string[]): string[] {
+  const out: string[] = [];
+  let run: { name: string; from: number; to: number } | null = null;
+  const flush = (): void => {
+    if (run) out.push(`${run.name}(m=${run.from === run.to ? run.from : `${run.from}..${run.to}`})`);
+    run = null;
+  };
+  for (const l of labels) {
+    const k = /^(\w+)\(m=(\d+)\)$/.exec(l);
+    if (!k) {
+      flush();
+      out.push(l);
+      continue;
+    }
+    const m = Number(k[2]);
+    if (run && run.name === k[1] && m === run.to + 1) run.to = m;
+    else {
+      flush();
+      run = { name: k[1]!, from: m, to: m };
+    }
+  }
+  flush();
+  return out;
+}
+
 function safeEquals(a: Value, b: Value): boolean {
   try {
     return equals(a, b);
@@ -386,7 +422,7 @@ function checkAck(
       before: prev ? showState(vars, prev) : null,
       after: showState(vars, t),
       changed,
-      enabled: [...enabled],
+      enabled: compactLabels([...enabled]),
       closest: near.slice(0, 3),
       ...(note !== undefined || e
         ? {
@@ -478,4 +514,22 @@ export async function validateAckRecords(records: readonly ProtocolRecord[]): Pr
     });
   }
   return { instances, steps, violations, elapsedMs: performance.now() - t0 };
+}
+
+/** One line: instances, steps, actions, time. */
+export function formatAckSummary(r: AckValidation): string {
+  const byAction: Record<string, number> = {};
+  let stutters = 0;
+  for (const i of r.instances) {
+    stutters += i.stutters;
+    for (const [k, n] of Object.entries(i.actions)) byAction[k] = (byAction[k] ?? 0) + n;
+  }
+  const acts = Object.entries(byAction)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return (
+    `trace validation: Ack: ${r.instances.length} instances, ${r.steps} steps (${stutters} stuttering; ${acts || 'no actions'}), ` +
+    `${r.violations.length} violations, ${Math.round(r.elapsedMs)} ms`
+  );
 }
