@@ -1,6 +1,6 @@
 // The cost of trace validation (issue 8): simulated 3-worker word counts under every network
 // and process fault, each run without a recorder, with one, and its records validated against
-// specs/Delivery.tla. Prints per seed the run's wall time both ways, the records, the steps
+// specs/Delivery.tla (and the commit tracker's against specs/Ack.tla). Prints per seed the run's wall time both ways, the records, the steps
 // checked, the validation time, ms per 1,000 steps and validation's share of the run; then the
 // totals (the first validation includes loading the spec, reported apart). Times are CPU time
 // of this process (user + system): on a shared machine wall time says more about the neighbours.
@@ -11,6 +11,7 @@ import { simulate } from '../runtime/sim/cluster.ts';
 import type { SimFault, SimOptions } from '../runtime/sim/cluster.ts';
 import { MemoryRecorder } from '../runtime/sim/record.ts';
 import { validateRecords } from '../conformance/trace-validation.ts';
+import { validateAckRecords } from '../conformance/trace-validation-ack.ts';
 
 const APP = fileURLToPath(new URL('../examples/word-count.ts', import.meta.url));
 const FAULTS: SimFault[] = ['drop', 'dup', 'reorder', 'partition', 'crash', 'restart'];
@@ -41,6 +42,9 @@ let validateMs = 0;
 let steps = 0;
 let records = 0;
 let first: number | null = null;
+/** The ack tracker's records against specs/Ack.tla (after the first seed). */
+let ackMs = 0;
+let ackSteps = 0;
 const w = (s: string): boolean => process.stdout.write(`${s}\n`);
 w(`seeds ${m[1]}..${m[2]}, ${lines} lines, faults ${FAULTS.join(',')}`);
 const cpuMs = (): number => {
@@ -56,17 +60,22 @@ for (let seed = Number(m[1]); seed <= Number(m[2]); seed++) {
   const t2 = cpuMs();
   const v = await validateRecords(recorder.records);
   const t3 = cpuMs();
-  if (v.violations.length > 0) w(`seed ${seed}: ${v.violations.length} VIOLATIONS`);
+  const a = await validateAckRecords(recorder.records);
+  const t4 = cpuMs();
+  if (v.violations.length + a.violations.length > 0)
+    w(`seed ${seed}: ${v.violations.length + a.violations.length} VIOLATIONS`);
   const vm = t3 - t2;
   w(
     `seed ${seed}: run ${(t1 - t0).toFixed(0)} ms CPU, recorded ${(t2 - t1).toFixed(0)} ms, ${recorder.records.length} records, ` +
       `${v.steps} steps validated in ${vm.toFixed(0)} ms (${((1000 * vm) / Math.max(1, v.steps)).toFixed(0)} ms per 1,000 steps, ` +
-      `${((100 * vm) / (t2 - t1)).toFixed(0)}% of the recorded run)`,
+      `${((100 * vm) / (t2 - t1)).toFixed(0)}% of the recorded run); Ack: ${a.steps} steps in ${(t4 - t3).toFixed(0)} ms`,
   );
   if (first === null) {
     first = vm;
     continue; // loading the spec and warming up: reported, not averaged
   }
+  ackMs += t4 - t3;
+  ackSteps += a.steps;
   runMs += t1 - t0;
   recordedMs += t2 - t1;
   validateMs += vm;
@@ -79,4 +88,8 @@ w(
     `${((1000 * validateMs) / Math.max(1, steps)).toFixed(0)} ms per 1,000 steps; ` +
     `runs ${runMs.toFixed(0)} ms without a recorder, ${recordedMs.toFixed(0)} ms with one ` +
     `(recording ${(((recordedMs - runMs) / runMs) * 100).toFixed(0)}%); validation ${((100 * validateMs) / recordedMs).toFixed(0)}% of the recorded runs`,
+);
+w(
+  `Ack (the commit tracker): ${ackSteps} steps validated in ${ackMs.toFixed(0)} ms: ` +
+    `${((1000 * ackMs) / Math.max(1, ackSteps)).toFixed(0)} ms per 1,000 steps, ${((100 * ackMs) / recordedMs).toFixed(0)}% of the recorded runs`,
 );
