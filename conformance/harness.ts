@@ -51,8 +51,10 @@ export interface SpecAction {
 export interface ConformanceAdapter<R> {
   /** Builds fresh runtime objects in the given (initial) state of the spec. */
   create(initial: SpecState): R;
-  /** Carries out one action of the spec on the runtime; throws when the runtime cannot. */
-  perform(runtime: R, action: SpecAction): void;
+  /** Carries out one action of the spec on the runtime; throws (or rejects) when the runtime
+   * cannot. An adapter whose runtime awaits (a restart loading a store) returns a promise; such
+   * an adapter is replayed by `runSuite` or `replayTraceAsync`. */
+  perform(runtime: R, action: SpecAction): void | Promise<void>;
   /** The refinement mapping: the runtime's state as the spec's variables. */
   abstract(runtime: R): SpecState;
   /**
@@ -70,8 +72,9 @@ export interface Refusal {
   readonly what: string;
   /** The spec action instance this is, when it is one: tried only where the spec disables it. */
   readonly spec?: SpecAction;
-  /** Makes the attempt on the runtime (throwing counts as refusing). */
-  attempt(): void;
+  /** Makes the attempt on the runtime (throwing or rejecting counts as refusing; a promise it
+   * returns is awaited, any other value ignored). */
+  attempt(): unknown;
 }
 
 /** Which action instances have a (non-stuttering) step from a state: the spec's side of refusals. */
@@ -274,6 +277,40 @@ export function replayTrace<R>(
   itf: unknown,
   opts: ReplayOptions = {},
 ): TraceReplay {
+  const g = replaySteps(adapter, itf, opts);
+  let r = g.next();
+  while (!r.done) {
+    r.value.catch(() => undefined);
+    r = g.throw(new Error('the adapter returned a promise: replay it with replayTraceAsync (runSuite does)'));
+  }
+  return r.value;
+}
+
+/** replayTrace for an adapter whose actions may return promises (awaited one at a time). */
+export async function replayTraceAsync<R>(
+  adapter: ConformanceAdapter<R>,
+  itf: unknown,
+  opts: ReplayOptions = {},
+): Promise<TraceReplay> {
+  const g = replaySteps(adapter, itf, opts);
+  let r = g.next();
+  while (!r.done) {
+    try {
+      await r.value;
+      r = g.next();
+    } catch (e) {
+      r = g.throw(e);
+    }
+  }
+  return r.value;
+}
+
+/** The replay, yielding each promise an adapter returns (the driver awaits it, or refuses it). */
+function* replaySteps<R>(
+  adapter: ConformanceAdapter<R>,
+  itf: unknown,
+  opts: ReplayOptions,
+): Generator<Promise<void>, TraceReplay, unknown> {
   const { vars, trace } = itfToTrace(itf);
   const steps = trace.steps;
   const matchedEdges: string[] = [];
@@ -312,7 +349,7 @@ export function replayTrace<R>(
   if (d0.length > 0) return diverge(0, 'Init', d0, null);
 
   /** Tries what the spec disables at trace state i; a divergence if the runtime takes it. */
-  const probe = (i: number): TraceReplay | null => {
+  const probe = function* (i: number): Generator<Promise<void>, TraceReplay | null, unknown> {
     if (!opts.enabled || !adapter.refusals) return null;
     const state = steps[i]!.state;
     if (opts.probed) {
@@ -326,7 +363,8 @@ export function replayTrace<R>(
       if (r.spec && enabled.has(specActionKey(r.spec))) continue;
       refusals++;
       try {
-        r.attempt();
+        const p = r.attempt();
+        if (p instanceof Promise) yield p as Promise<void>;
       } catch {
         // Throwing is refusing; the state must still be as it was.
       }
@@ -355,7 +393,7 @@ export function replayTrace<R>(
     }
     return null;
   };
-  const p0 = probe(0);
+  const p0 = yield* probe(0);
   if (p0) return p0;
 
   for (let i = 1; i < steps.length; i++) {
@@ -371,7 +409,8 @@ export function replayTrace<R>(
     const action: SpecAction = { name: label.name, args: label.args };
     const expected = keyed(vars, steps[i]!.state);
     try {
-      adapter.perform(runtime, action);
+      const p = adapter.perform(runtime, action);
+      if (p instanceof Promise) yield p;
     } catch (e) {
       return diverge(
         i,
@@ -393,7 +432,7 @@ export function replayTrace<R>(
     const d = diffStates(vars, expected, actual);
     if (d.length > 0) return diverge(i, actionText(label), d, null);
     matchedEdges.push(edgeKey(steps[i - 1]!.state, label, steps[i]!.state));
-    const p = probe(i);
+    const p = yield* probe(i);
     if (p) return p;
   }
   return { steps: total, refusals, matchedEdges, divergence: null };
@@ -447,7 +486,7 @@ export async function runSuite<R>(
   let divergence: Divergence | null = null;
   for (let i = 0; i < all.length; i++) {
     const itf = all[i]!;
-    const r = replayTrace(adapter, itf, replayOpts);
+    const r = await replayTraceAsync(adapter, itf, replayOpts);
     replayed++;
     steps += r.steps;
     refusals += r.refusals;
