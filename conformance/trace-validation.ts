@@ -39,26 +39,44 @@ import { parseCfg } from '../tla/check/cfg.ts';
 import { modelFromConfig } from '../tla/check/model.ts';
 import { labelKey, type CheckModel, type State } from '../tla/index.ts';
 import { labelStep, parseExpression } from '../tla/index.ts';
-import { labelStep as labelStepOf } from '../tla/check/label.ts';
+import { labelStepLikely } from '../tla/check/label.ts';
 import type { Expr } from '../tla/ast.ts';
-import { equals, record, setOf, toTla, tuple, type Value } from '../tla/values.ts';
+import {
+  EMPTY_SET,
+  EMPTY_TUPLE,
+  SetEnum,
+  TupleValue,
+  compare,
+  equals,
+  record,
+  toTla,
+  tuple,
+  type Value,
+} from '../tla/values.ts';
 import type { DeliverRecord, ProtocolRecord, ReceiverRecord, SenderRecord } from '../runtime/sim/record.ts';
 import { SPECS_DIR } from './delivery.ts';
 
-/** One protocol instance's abstract state, as plain data (turned into TLA+ values to check). */
+/**
+ * One protocol instance's abstract state: Delivery's variables as the checker's values (and the
+ * kept frames [first, last, count] that `buf` is made of). Consecutive states share the values
+ * of the variables a step did not change, and a step builds what it changed from the previous
+ * value (one frame appended, one element inserted), so a step costs the size of what it
+ * changed, nothing is converted to be checked, and the labeller's UNCHANGED tests are
+ * identity tests.
+ */
 interface DeliveryAbstract {
-  next: number;
-  /** The kept frames [first, last, count]. */
-  kept: readonly [number, number, number];
-  acked: number;
-  tx: number;
-  limit: number;
-  delivered: readonly number[];
-  consumed: number;
-  up: boolean;
-  data: ReadonlySet<number>;
-  acks: ReadonlySet<string>;
-  faults: number;
+  readonly next: number;
+  readonly kept: readonly [number, number, number];
+  readonly buf: Value;
+  readonly acked: number;
+  readonly tx: number;
+  readonly limit: number;
+  readonly delivered: TupleValue;
+  readonly consumed: number;
+  readonly up: boolean;
+  readonly data: SetEnum;
+  readonly acks: SetEnum;
+  readonly faults: number;
 }
 
 /** What made a state: the record (its place in the run, its end and event). */
@@ -126,32 +144,78 @@ interface Mapped {
 
 type InstanceRecord = SenderRecord | ReceiverRecord | DeliverRecord;
 
-function initial(): DeliveryAbstract {
-  return {
-    next: 1,
-    kept: [0, 0, 0],
-    acked: 0,
-    tx: 1,
-    limit: 0,
-    delivered: [],
-    consumed: 0,
-    up: false,
-    data: new Set(),
-    acks: new Set(),
-    faults: 0,
-  };
-}
+const INITIAL: DeliveryAbstract = {
+  next: 1,
+  kept: [0, 0, 0],
+  buf: EMPTY_TUPLE,
+  acked: 0,
+  tx: 1,
+  limit: 0,
+  delivered: EMPTY_TUPLE,
+  consumed: 0,
+  up: false,
+  data: EMPTY_SET,
+  acks: EMPTY_SET,
+  faults: 0,
+};
 
 function keptAfterAppend(kept: readonly [number, number, number], seq: number): [number, number, number] {
   return kept[2] === 0 ? [seq, seq, 1] : [kept[0], seq, kept[2] + 1];
 }
 
+/**
+ * `buf` for the kept frames ks, given the state before: the same value when ks says the same,
+ * one frame appended when it says one more, else built: <<first, ..., last>> when contiguous,
+ * and a marker record when not (no state of the spec has it: the step will not be labelled).
+ */
+function bufOf(before: DeliveryAbstract, ks: readonly [number, number, number]): Value {
+  const b = before.kept;
+  if (ks[2] === 0) return EMPTY_TUPLE;
+  if (ks[0] === b[0] && ks[1] === b[1] && ks[2] === b[2]) return before.buf;
+  if (
+    before.buf instanceof TupleValue &&
+    ks[2] === b[2] + 1 &&
+    ks[1] === b[1] + 1 &&
+    ks[0] === (b[2] === 0 ? ks[1] : b[0])
+  )
+    return new TupleValue([...before.buf.elems, ks[1]]);
+  return ks[1] - ks[0] + 1 === ks[2]
+    ? tuple(Array.from({ length: ks[2] }, (_, i) => ks[0] + i))
+    : record({ keptFirst: ks[0], keptLast: ks[1], keptCount: ks[2] });
+}
+
+/** s with v (the same set when v is in it already). */
+function withElement(s: SetEnum, v: Value): SetEnum {
+  const es = s.elems;
+  let lo = 0;
+  let hi = es.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    const c = compare(es[mid]!, v);
+    if (c === 0) return s;
+    if (c < 0) lo = mid + 1;
+    else hi = mid;
+  }
+  const out = es.slice(0, lo);
+  out.push(v);
+  for (let i = lo; i < es.length; i++) out.push(es[i]!);
+  return new SetEnum(out);
+}
+
 /** Maps one instance's records (in the run's order) to abstract states. */
 function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string })[]): Mapped {
-  const states: DeliveryAbstract[] = [initial()];
+  const states: DeliveryAbstract[] = [INITIAL];
   const causes: (StepCause | null)[] = [null];
   const notes = new Map<number, string>();
-  let cur = initial();
+  let cur = INITIAL;
+  // One value per acknowledgement [ack |-> a, limit |-> l] of the instance.
+  const ackValues = new Map<string, Value>();
+  const ackValue = (a: readonly [number, number]): Value => {
+    const key = `${a[0]},${a[1]}`;
+    let v = ackValues.get(key);
+    if (v === undefined) ackValues.set(key, (v = record({ ack: a[0], limit: a[1] })));
+    return v;
+  };
   let senderUp = false;
   let receiverUp = false;
   let window = 0;
@@ -181,7 +245,7 @@ function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string }
     if (r.role !== 'app' && r.violation !== undefined)
       notes.set(states.length, `the ${r.role} machine reported: ${r.violation}`);
     if (r.role === 'app') {
-      emit({ ...cur, delivered: [...cur.delivered, r.seq] }, cause);
+      emit({ ...cur, delivered: new TupleValue([...cur.delivered.elems, r.seq]) }, cause);
       return;
     }
     if (r.role === 'sender') {
@@ -191,6 +255,7 @@ function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string }
         ...cur,
         next: r.next,
         kept: r.kept,
+        buf: bufOf(cur, r.kept),
         acked: r.acked,
         tx: r.tx,
         limit: r.limit,
@@ -201,7 +266,8 @@ function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string }
           // k Send steps: the frames numbered cur.next .. r.next - 1, one at a time.
           let s = cur;
           for (let seq = cur.next; seq < r.next - 1; seq++) {
-            s = { ...s, next: seq + 1, kept: keptAfterAppend(s.kept, seq) };
+            const kept = keptAfterAppend(s.kept, seq);
+            s = { ...s, next: seq + 1, kept, buf: bufOf(s, kept) };
             emit(s, cause);
           }
           emit(final(), cause);
@@ -209,13 +275,13 @@ function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string }
         }
         case 'Transmit': {
           let s = cur;
-          const data = new Set(cur.data);
+          let data = cur.data;
           for (let i = 0; i < r.wrote.length - 1; i++) {
-            data.add(r.wrote[i]!);
-            s = { ...s, tx: s.tx + 1, data: new Set(data) };
+            data = withElement(data, r.wrote[i]!);
+            s = { ...s, tx: s.tx + 1, data };
             emit(s, cause);
           }
-          for (const w of r.wrote) data.add(w);
+          if (r.wrote.length > 0) data = withElement(data, r.wrote[r.wrote.length - 1]!);
           emit(final({ data }), cause);
           return;
         }
@@ -238,11 +304,12 @@ function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string }
             emit(final(), cause);
             return;
           }
-          emit(final({ up: false, data: new Set(), acks: new Set(), faults: cur.faults + 1 }), cause);
+          emit(final({ up: false, data: EMPTY_SET, acks: EMPTY_SET, faults: cur.faults + 1 }), cause);
           return;
         }
         default: {
-          const data = r.wrote.length > 0 ? new Set([...cur.data, ...r.wrote]) : cur.data;
+          let data = cur.data;
+          for (const w of r.wrote) data = withElement(data, w);
           emit(final({ data }), cause);
           return;
         }
@@ -270,10 +337,10 @@ function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string }
           );
           return;
         }
-        const acks = new Set(cur.acks);
+        let acks = cur.acks;
         for (const a of r.acks) {
-          acks.add(`${a[0]},${a[1]}`);
-          emit({ ...cur, consumed: r.consumed, acks: new Set(acks) }, cause);
+          acks = withElement(acks, ackValue(a));
+          emit({ ...cur, consumed: r.consumed, acks }, cause);
         }
         if (r.acks.length === 0) emit({ ...cur, consumed: r.consumed }, cause);
         return;
@@ -346,86 +413,29 @@ function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string }
   return { states, causes, notes, window, maxNext };
 }
 
-/**
- * Abstract states as the checker's states. Consecutive states share the objects of the
- * variables a step did not change, so each variable's TLA+ value is rebuilt only when its
- * object (or, for the kept frames, its three numbers) changed.
- */
-function specStates(): (a: DeliveryAbstract) => State {
-  let kept: readonly [number, number, number] = [-1, -1, -1];
-  let buf: Value = tuple([]);
-  let delivered: readonly number[] | null = null;
-  let deliveredValue: Value = tuple([]);
-  let data: ReadonlySet<number> | null = null;
-  let dataValue: Value = setOf([]);
-  let acks: ReadonlySet<string> | null = null;
-  let acksValue: Value = setOf([]);
-  return (a) => {
-    const ks = a.kept;
-    if (ks[0] !== kept[0] || ks[1] !== kept[1] || ks[2] !== kept[2]) {
-      kept = ks;
-      buf =
-        ks[2] === 0
-          ? tuple([])
-          : ks[1] - ks[0] + 1 === ks[2]
-            ? tuple(Array.from({ length: ks[2] }, (_, i) => ks[0] + i))
-            : record({ keptFirst: ks[0], keptLast: ks[1], keptCount: ks[2] });
-    }
-    if (a.delivered !== delivered) {
-      delivered = a.delivered;
-      deliveredValue = tuple([...a.delivered]);
-    }
-    if (a.data !== data) {
-      data = a.data;
-      dataValue = setOf([...a.data]);
-    }
-    if (a.acks !== acks) {
-      acks = a.acks;
-      const out: Value[] = [];
-      for (const k of a.acks) {
-        const [ack, limit] = k.split(',').map(Number) as [number, number];
-        out.push(record({ ack, limit }));
-      }
-      acksValue = setOf(out);
-    }
-    // The order of Delivery's VARIABLES.
-    return [
-      a.next,
-      buf,
-      a.acked,
-      a.tx,
-      a.limit,
-      deliveredValue,
-      a.consumed,
-      a.up,
-      dataValue,
-      acksValue,
-      a.faults,
-    ];
-  };
+/** The abstract state as the checker's state (the order of Delivery's VARIABLES). */
+function specState(a: DeliveryAbstract): State {
+  return [a.next, a.buf, a.acked, a.tx, a.limit, a.delivered, a.consumed, a.up, a.data, a.acks, a.faults];
+}
+
+function sameValue(x: Value, y: Value): boolean {
+  return x === y || safeEquals(x, y);
 }
 
 function sameAbstract(x: DeliveryAbstract, y: DeliveryAbstract): boolean {
-  if (
-    x.next !== y.next ||
-    x.acked !== y.acked ||
-    x.tx !== y.tx ||
-    x.limit !== y.limit ||
-    x.consumed !== y.consumed ||
-    x.up !== y.up ||
-    x.faults !== y.faults ||
-    x.kept[0] !== y.kept[0] ||
-    x.kept[1] !== y.kept[1] ||
-    x.kept[2] !== y.kept[2] ||
-    x.delivered.length !== y.delivered.length ||
-    x.data.size !== y.data.size ||
-    x.acks.size !== y.acks.size
-  )
-    return false;
-  for (let i = 0; i < x.delivered.length; i++) if (x.delivered[i] !== y.delivered[i]) return false;
-  for (const d of x.data) if (!y.data.has(d)) return false;
-  for (const k of x.acks) if (!y.acks.has(k)) return false;
-  return true;
+  return (
+    x.next === y.next &&
+    x.acked === y.acked &&
+    x.tx === y.tx &&
+    x.limit === y.limit &&
+    x.consumed === y.consumed &&
+    x.up === y.up &&
+    x.faults === y.faults &&
+    sameValue(x.buf, y.buf) &&
+    sameValue(x.delivered, y.delivered) &&
+    sameValue(x.data, y.data) &&
+    sameValue(x.acks, y.acks)
+  );
 }
 
 // ---------------------------------------------------------------------------------------
@@ -502,8 +512,7 @@ function checkStates(
   guided: ReadonlyMap<string, Expr>,
 ): { steps: number; stutters: number; violation: TraceViolation | null } {
   const vars = cm.model.variables;
-  const toSpecState = specStates();
-  const first = toSpecState(m.states[0]!);
+  const first = specState(m.states[0]!);
   const inits: State[] = [];
   cm.model.initStates(cm.init.expr, cm.init.ctx, (s) => inits.push(s));
   if (!inits.some((s) => s.every((v, i) => safeEquals(v, first[i]!))))
@@ -529,14 +538,14 @@ function checkStates(
       stutters++;
       continue;
     }
-    const t = toSpecState(m.states[i]!);
+    const t = specState(m.states[i]!);
     const cause = m.causes[i];
     const guess = cause ? guided.get(`${cause.role} ${cause.ev}`) : undefined;
-    let labels =
-      m.notes.has(i) || guess === undefined
-        ? []
-        : labelStepOf(cm.model, { expr: guess, ctx: cm.next.ctx }, prev, t);
-    if (labels.length === 0 && !m.notes.has(i)) labels = labelStep(cm, prev, t);
+    const labels = m.notes.has(i)
+      ? []
+      : guess === undefined
+        ? labelStep(cm, prev, t)
+        : labelStepLikely(cm.model, guess, cm.next, prev, t);
     if (labels.length > 0) {
       const k = labels[0]!.name;
       actions[k] = (actions[k] ?? 0) + 1;

@@ -34,6 +34,16 @@ export interface Model {
   checkAssumptions(): void;
   initStates(init: Expr, ctx: Ctx, emit: (s: State) => void): void;
   successors(next: Expr, ctx: Ctx, s: State, emit: (t: State, label: ActionLabel) => void): void;
+  /**
+   * The ways (s, t) is a step of `next`: its successor enumeration run from s with every
+   * primed variable already holding its value in t, so that each assignment `x' = e` (and
+   * `x' \in S`, UNCHANGED) tests instead of assigning; emit is called with the label of each
+   * branch that holds, in the order `successors` would emit t. No successor is built, and a
+   * branch stops at its first conjunct t contradicts. Unlike `successors`, it cannot notice a
+   * branch that leaves a variable unassigned (every variable of t has a value), nor a primed
+   * variable read before its assignment (step labellers check those with `successors`).
+   */
+  stepsTo(next: Expr, ctx: Ctx, s: State, t: State, emit: (label: ActionLabel) => void): void;
   evalState(expr: Expr, ctx: Ctx, s: State): Value;
   evalAction(expr: Expr, ctx: Ctx, s: State, t: State): Value;
   enabled(action: Expr, ctx: Ctx, s: State): boolean;
@@ -520,6 +530,43 @@ export function buildModel(
               x.loc,
             );
           }
+          throw x;
+        }
+      });
+    },
+    stepsTo(next, ctx, s, t, emit) {
+      const c = entry(next, ctx.scope);
+      if (!c.next) c.next = compiler.action(next, ctx.scope, 'next', true);
+      const act = c.next;
+      applyBinds(ctx);
+      // A copy: the compiled action writes into its next state only where it is unassigned.
+      const u = t.slice() as (Value | undefined)[];
+      const top = describeExpr(next);
+      withStates(s as Value[], u, () => {
+        rt.lblName = top;
+        rt.lblBase = rt.lblLen;
+        rt.actionName = top;
+        try {
+          act(() => {
+            const args: Record<string, Value> = {};
+            const ns = rt.lblNames;
+            const vs = rt.lblVals;
+            for (let i = rt.lblBase; i < rt.lblLen; i++) args[ns[i]!] = vs[i]!;
+            const label = { name: rt.lblName, args };
+            try {
+              emit(label);
+            } catch (x) {
+              throw new FromEmit(x);
+            }
+          });
+        } catch (x) {
+          if (x instanceof FromEmit) throw x.error;
+          if (x instanceof TlaError && x.kind === 'eval' && !x.message.includes('while checking the step'))
+            throw new TlaError(
+              x.kind,
+              `${x.message}\n  while checking the step with action ${rt.lblName} from state ${showState(variables, s)} to ${showState(variables, t)}`,
+              x.loc,
+            );
           throw x;
         }
       });
