@@ -1,7 +1,8 @@
 // Trace validation on the command line (issue 8, docs/trace-validation.md):
 //
 //   buffy sim APP ... --validate      each simulated run records its channels' protocol steps
-//                                     and checks them against specs/Delivery.tla; a violation
+//                                     and checks them against specs/Delivery.tla (and the
+//                                     commit tracker's against specs/Ack.tla); a violation
 //                                     fails the run (and prints the replay command)
 //   buffy validate-log FILE...        checks protocol logs written by real processes
 //                                     (`buffy node --protocol-log FILE`, npm run chaos)
@@ -18,6 +19,8 @@ import {
   parseProtocolLogs,
   validateRecords,
 } from '../conformance/trace-validation.ts';
+import { formatAckSummary, validateAckRecords } from '../conformance/trace-validation-ack.ts';
+import { formatRecoverySummary, validateRecovery } from '../conformance/trace-validation-recovery.ts';
 
 /**
  * Wraps the simulator's run: with a recorder, then the records validated. A violation turns
@@ -33,12 +36,24 @@ export function withValidation(
   return async (o) => {
     const recorder = new MemoryRecorder();
     const report = await run({ ...o, recorder });
-    const v = await validateRecords(recorder.records);
+    const delivery = await validateRecords(recorder.records);
+    // Recovery (the workers' exactly-once cores): conformance/trace-validation-recovery.ts.
+    const recovery = await validateRecovery(recorder.records);
+    // Ack (the coordinator's commit tracker): conformance/trace-validation-ack.ts.
+    const ack = await validateAckRecords(recorder.records);
+    const v = {
+      ...delivery,
+      violations: [...delivery.violations, ...ack.violations, ...recovery.violations],
+    };
     const share =
       report.wallMs > 0
         ? ` (${((100 * v.elapsedMs) / report.wallMs).toFixed(0)}% of the run's ${Math.round(report.wallMs)} ms)`
         : '';
-    if (!quiet || v.violations.length > 0) say(`seed ${o.seed}: ${formatValidationSummary(v)}${share}`);
+    if (!quiet || v.violations.length > 0) {
+      say(`seed ${o.seed}: ${formatValidationSummary(delivery)}${share}`);
+      if (ack.instances.length > 0) say(`seed ${o.seed}: ${formatAckSummary(ack)}`);
+      if (recovery.instances.length > 0) say(`seed ${o.seed}: ${formatRecoverySummary(recovery)}`);
+    }
     if (v.violations.length === 0) return report;
     for (const x of v.violations.slice(0, 3)) say(formatViolation(x, o.seed));
     if (v.violations.length > 3) say(`(${v.violations.length - 3} more violations)`);
@@ -63,7 +78,7 @@ export function registerValidateCommands(program: Command): void {
   program
     .command('validate-log')
     .description(
-      'check protocol logs of real processes (buffy node --protocol-log FILE) step by step against specs/Delivery.tla',
+      'check protocol logs of real processes (buffy node --protocol-log FILE) step by step against specs/Delivery.tla and specs/Ack.tla',
     )
     .argument('<files...>', 'the protocol logs (JSON lines), one per process, of one run')
     .action(async (files: string[]) => {
@@ -85,10 +100,15 @@ export function registerValidateCommands(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      const v = await validateRecords(records);
+      const delivery = await validateRecords(records);
+      const recovery = await validateRecovery(records);
+      const ack = await validateAckRecords(records);
+      const v = { violations: [...delivery.violations, ...ack.violations, ...recovery.violations] };
       process.stdout.write(
-        `${files.length} logs, ${records.length} records: ${formatValidationSummary(v)}\n`,
+        `${files.length} logs, ${records.length} records: ${formatValidationSummary(delivery)}\n`,
       );
+      if (ack.instances.length > 0) process.stdout.write(`${formatAckSummary(ack)}\n`);
+      if (recovery.instances.length > 0) process.stdout.write(`${formatRecoverySummary(recovery)}\n`);
       for (const x of v.violations) process.stdout.write(`${formatViolation(x)}\n`);
       process.exitCode = v.violations.length > 0 ? 1 : 0;
     });

@@ -13,9 +13,10 @@
 // seed, the kills, the recovery times (a restart until the coordinator says the worker caught
 // up: its durable watermarks reached the cluster's when it registered) and the verdict; the exit
 // code is 1 on a wrong result, 2 on bad flags. Every worker also writes its channels' protocol
-// steps (--protocol-log), and at the end the logs are checked step by step against
-// specs/Delivery.tla (conformance/trace-validation.ts, docs/trace-validation.md); a violation is
-// a problem of the run (--no-validate skips it).
+// steps (--protocol-log; the initializer its commit tracker's too), and at the end the logs are
+// checked step by step against specs/Delivery.tla and specs/Ack.tla (conformance/
+// trace-validation*.ts, docs/trace-validation.md); a violation is a problem of the run
+// (--no-validate skips it).
 //
 // The seed decides the text, the victims, when they die and how long they stay down; the
 // moments are relative to the cluster's start, so a run is reproducible in what it does, not in
@@ -38,6 +39,8 @@ import {
   parseProtocolLogs,
   validateRecords,
 } from '../conformance/trace-validation.ts';
+import { formatAckSummary, validateAckRecords } from '../conformance/trace-validation-ack.ts';
+import { formatRecoverySummary, validateRecovery } from '../conformance/trace-validation-recovery.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const APP = path.join(ROOT, 'examples', 'word-count.ts');
@@ -71,7 +74,7 @@ export interface ChaosOptions {
   readonly log?: (line: string) => void;
   /**
    * Every worker writes its channels' protocol steps (--protocol-log), and at the end they are
-   * checked against specs/Delivery.tla (conformance/trace-validation.ts); default true.
+   * checked against specs/Delivery.tla and Ack.tla (conformance/trace-validation*.ts); default true.
    */
   readonly validate?: boolean;
 }
@@ -472,18 +475,22 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   return result;
 }
 
-/** The workers' protocol logs, merged, checked step by step against specs/Delivery.tla. */
+/** The workers' protocol logs, merged, checked step by step against specs/Delivery.tla and Ack.tla. */
 async function validateLogs(files: readonly string[]): Promise<NonNullable<ChaosResult['validation']>> {
   const logs = files
     .filter((f) => fs.existsSync(f))
     .map((file) => ({ file, text: fs.readFileSync(file, 'utf8') }));
   const records = parseProtocolLogs(logs);
   const v = await validateRecords(records);
+  // And the workers' exactly-once cores against specs/Recovery.tla.
+  const r = await validateRecovery(records);
+  // And the coordinator's commit tracker against specs/Ack.tla.
+  const a = await validateAckRecords(records);
   return {
     records: records.length,
-    summary: formatValidationSummary(v),
-    elapsedMs: v.elapsedMs,
-    violations: v.violations.map((x) => formatViolation(x)),
+    summary: `${formatValidationSummary(v)}; ${formatAckSummary(a)}; ${formatRecoverySummary(r)}`,
+    elapsedMs: v.elapsedMs + a.elapsedMs + r.elapsedMs,
+    violations: [...v.violations, ...a.violations, ...r.violations].map((x) => formatViolation(x)),
   };
 }
 

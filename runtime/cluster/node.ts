@@ -416,7 +416,23 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
       ...(metering ? { observer: metering.observer } : {}),
       ...(o.tracing ? { tracing: o.tracing.options } : {}),
       ...(eoStore
-        ? { exactlyOnce: { store: eoStore, durability: o.durability ?? 'batch', onDurable, onGap } }
+        ? {
+            exactlyOnce: {
+              store: eoStore,
+              durability: o.durability ?? 'batch',
+              onDurable,
+              onGap,
+              // Trace validation (Recovery): this process's start time tells its incarnation.
+              ...(protocolLog
+                ? {
+                    recorder: protocolLog.forCore({
+                      worker: o.name,
+                      incarnation: Math.floor(performance.timeOrigin),
+                    }),
+                  }
+                : {}),
+            },
+          }
         : {}),
     };
     const e = createWorkerEngine(engineOptions);

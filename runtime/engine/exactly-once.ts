@@ -44,7 +44,7 @@ import type {
   StoreOp,
   TimerHandle,
 } from '../types.ts';
-import type { ExactlyOnceOptions } from './types.ts';
+import type { ExactlyOnceOptions, RecoveryRecorder } from './types.ts';
 import { freezeState } from './frozen-state.ts';
 import { hashKey } from './partition.ts';
 
@@ -67,6 +67,54 @@ function decodeAt(b: Uint8Array, key: string, where: string): unknown {
     throw new ExactlyOnceError(
       `${where}: the value of ${key} in the store cannot be decoded (${(err as Error).message}): the store is corrupt; move it away to start afresh`,
     );
+  }
+}
+
+/**
+ * The store's fingerprint for trace validation (only with a recorder): per key, a hash of the key
+ * and its value in two 32-bit FNV-1a lanes; the image is the sum of every key's, so it follows
+ * a commit's ops one by one (a write replaces its key's hash, a delete removes it) and equals
+ * the sum over whatever a recovery loads. Two stores with the same image hold the same keys and
+ * values but with a chance of about 2^-64.
+ */
+class StoreImage {
+  private readonly keys = new Map<string, readonly [number, number]>();
+  private a = 0;
+  private b = 0;
+
+  private static hash(key: string, value: Uint8Array): readonly [number, number] {
+    let a = 0x811c9dc5;
+    let b = 0x01000193 ^ 0x5bd1e995;
+    for (let i = 0; i < key.length; i++) {
+      const c = key.charCodeAt(i);
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+    }
+    a = Math.imul(a ^ 0xff, 0x01000193);
+    for (let i = 0; i < value.length; i++) {
+      const c = value[i]!;
+      a = Math.imul(a ^ c, 0x01000193);
+      b = Math.imul(b ^ c, 0x01000193) ^ (b >>> 15);
+    }
+    return [a >>> 0, b >>> 0];
+  }
+
+  set(key: string, value: Uint8Array | null): void {
+    const old = this.keys.get(key);
+    if (old !== undefined) {
+      this.a = (this.a - old[0]) >>> 0;
+      this.b = (this.b - old[1]) >>> 0;
+      this.keys.delete(key);
+    }
+    if (value === null) return;
+    const h = StoreImage.hash(key, value);
+    this.keys.set(key, h);
+    this.a = (this.a + h[0]) >>> 0;
+    this.b = (this.b + h[1]) >>> 0;
+  }
+
+  toString(): string {
+    return this.a.toString(16).padStart(8, '0') + this.b.toString(16).padStart(8, '0');
   }
 }
 
@@ -265,12 +313,17 @@ export class ExactlyOnce {
   commits = 0;
   /** What recover() found, once it has run. */
   private recovery: RecoveryStats | null = null;
+  /** Trace validation: the recorder and the store's fingerprint (both null without one). */
+  private readonly recorder: RecoveryRecorder | null;
+  private readonly image: StoreImage | null;
 
   constructor(
     private readonly opts: ExactlyOnceOptions,
     private readonly deps: ExactlyOnceDeps,
   ) {
     this.actor = createActor(recoveryWorkerMachine).start();
+    this.recorder = opts.recorder ?? null;
+    this.image = this.recorder !== null ? new StoreImage() : null;
     this.stride = deps.app.nodes.length + 1;
     this.intervalMs = opts.commitIntervalMs ?? DEFAULT_COMMIT_INTERVAL_MS;
     if (!(this.intervalMs >= 0 && Number.isFinite(this.intervalMs)))
@@ -426,7 +479,18 @@ export class ExactlyOnce {
       }
     }
     if (this.deps.chain !== undefined) Object.assign(marks, await this.deps.chain.recover(store));
+    // Trace validation: the fingerprint of the whole store as loaded.
+    if (this.image !== null) for await (const [k, v] of store.scan('')) this.image.set(k, v);
     const ready = this.send({ type: 'Recover', marks, nextOutput, outboxFloor: floor });
+    this.recorder?.record({
+      p: 'recovery',
+      role: 'worker',
+      ev: 'Recover',
+      marks: { ...marks },
+      nextOutput,
+      outboxFloor: floor,
+      image: String(this.image),
+    });
     if (this.actor.getSnapshot().value !== 'up')
       throw new ExactlyOnceError(
         `${where}: the recovery machine refused the store's contents (next output ${nextOutput}, outbox floor ${floor})`,
@@ -454,6 +518,14 @@ export class ExactlyOnce {
    * (dropped whole: a duplicate, or a gap, which is reported with onGap). */
   admit(ranges: readonly StreamRange[]): (number | null)[] {
     const ready = this.send({ type: 'WorkerReceive', ranges });
+    if (this.recorder !== null)
+      this.recorder.record({
+        p: 'recovery',
+        role: 'worker',
+        ev: 'WorkerReceive',
+        ranges: ranges.map((r) => [r.stream, r.from, r.through] as const),
+        decisions: ready.map((r) => (r.kind === 'admit' ? r.above : r.kind === 'duplicate' ? 'd' : 'g')),
+      });
     if (ready.length !== ranges.length)
       throw new ExactlyOnceError(
         `${this.where}: a batch with source ranges ${ranges.map((r) => `(${r.from}, ${r.through}]`).join(', ')} was refused by the recovery machine (a range runs backwards, or names a stream twice): the sender is broken`,
@@ -566,6 +638,20 @@ export class ExactlyOnce {
       this.intervalTimer = null;
     }
     const ops = this.buildOps(p);
+    if (this.recorder !== null) {
+      for (const op of ops) this.image!.set(op.key, op.value);
+      this.recorder.record({
+        p: 'recovery',
+        role: 'worker',
+        ev: 'WorkerPersist',
+        marks: p.marks,
+        firstOutput: p.firstOutput,
+        outputs: p.outputs,
+        nextOutput: p.nextOutput,
+        outboxFloor: p.outboxFloor,
+        image: String(this.image),
+      });
+    }
     const after = this.afterCommit;
     this.afterCommit = [];
     const started = this.deps.clock.monotonicMs();
@@ -651,7 +737,9 @@ export class ExactlyOnce {
     this.writing = null;
     this.commits++;
     this.deps.chain?.persisted();
-    this.handle(this.send({ type: 'Persisted' }));
+    const ready = this.send({ type: 'Persisted' });
+    this.recorder?.record({ p: 'recovery', role: 'worker', ev: 'Persisted' });
+    this.handle(ready);
     for (const f of after) f();
     this.handle(this.send({ type: 'WorkerAck' }));
     this.handle(this.send({ type: 'WorkerSendOut' }));
@@ -661,8 +749,19 @@ export class ExactlyOnce {
 
   private handle(ready: readonly RecoveryReady[]): void {
     for (const r of ready) {
-      if (r.kind === 'ack') this.opts.onDurable(this.durableBySource(r.marks));
-      else if (r.kind === 'sendOut') this.writeOut(r.from, r.through);
+      if (r.kind === 'ack') {
+        this.recorder?.record({ p: 'recovery', role: 'worker', ev: 'WorkerAck', marks: r.marks });
+        this.opts.onDurable(this.durableBySource(r.marks));
+      } else if (r.kind === 'sendOut') {
+        this.recorder?.record({
+          p: 'recovery',
+          role: 'worker',
+          ev: 'WorkerSendOut',
+          from: r.from,
+          through: r.through,
+        });
+        this.writeOut(r.from, r.through);
+      }
     }
   }
 
@@ -706,6 +805,8 @@ export class ExactlyOnce {
           this.unwritten -= e.count;
         }
         const ready = this.send({ type: 'WorkerReceiveSinkAck', through });
+        if (ready.length > 0)
+          this.recorder?.record({ p: 'recovery', role: 'worker', ev: 'WorkerReceiveSinkAck', from, through });
         if (ready.length === 0)
           throw new ExactlyOnceError(
             `${this.where}: the sinks acknowledged outputs up to ${through}, which the recovery machine refused`,

@@ -4,6 +4,7 @@
 // runs (runtime/api/app.ts), which itself builds on the seams of runtime/types.ts.
 import type { Application } from '../api/app.ts';
 import type { TracingOptions } from '../tracing/tracer.ts';
+import type { RecoveryStepRecord } from '../sim/record.ts';
 import type {
   Clock,
   DeadLetterSink,
@@ -65,6 +66,11 @@ export interface WorkerEngine {
  * A topology where a state step's outputs reach another state step is refused at start
  * (AppConfigError) unless the app says `exactlyOnce: false`, in which case the engine runs
  * at-least-once, without using the store, and logs so once. */
+/** What the exactly-once core records through (a recorder of runtime/sim/record.ts). */
+export interface RecoveryRecorder {
+  record(r: RecoveryStepRecord): void;
+}
+
 export interface ExactlyOnceOptions {
   /** This worker's store, opened (and later closed) by the shell. */
   readonly store: Store;
@@ -81,6 +87,9 @@ export interface ExactlyOnceOptions {
   /** A batch of source `source` began beyond this worker's watermark (frames of an earlier
    * incarnation were lost): it was dropped; ask the source worker to rewind to `offset`. */
   onGap(source: number, offset: number): void;
+  /** Trace validation (runtime/sim/record.ts): the exactly-once core records each step of its
+   * recovery-worker machine through it; absent: nothing is recorded or computed. */
+  readonly recorder?: RecoveryRecorder;
 }
 
 export interface WorkerEngineOptions {

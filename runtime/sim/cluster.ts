@@ -514,6 +514,10 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
               exactlyOnce: {
                 store,
                 durability,
+                // Trace validation: the worker's exactly-once core records (Recovery).
+                ...(o.recorder
+                  ? { recorder: o.recorder.forCore({ end: name, peer: '', link: '', inc: n }) }
+                  : {}),
                 onDurable: (marks: Readonly<Record<number, number>>) => {
                   if (!owner.alive) return;
                   durable = { ...marks };

@@ -72,6 +72,79 @@ export interface RestartRecord {
 
 export type DeliveryStepRecord = SenderRecord | ReceiverRecord | DeliverRecord | RestartRecord;
 
+// Recovery (specs/Recovery.tla), per stateful worker: the exactly-once core
+// (runtime/engine/exactly-once.ts) records each event its recovery-worker machine takes and
+// what the machine queued for it (conformance/trace-validation-recovery.ts maps them per
+// (worker, stream)). Marks are the machine's, by stream (runtime offsets; -1: none). `image`
+// is a fingerprint of the store as this worker's writes leave it (an order-independent hash of
+// every key and value the shell wrote, deletions removed; hex): the shell computes it only
+// when it records, from the ops of each commit, and at recovery from what it loaded, so that a
+// recovered store can be told to be (or not be) the image of a commit.
+
+/** What recovery loaded from the store, then the machine's Recover. */
+export interface RecoverRecord {
+  readonly p: 'recovery';
+  readonly role: 'worker';
+  readonly ev: 'Recover';
+  readonly marks: Readonly<Record<number, number>>;
+  readonly nextOutput: number;
+  readonly outboxFloor: number;
+  /** The fingerprint of every key and value loaded (the whole store). */
+  readonly image: string;
+}
+
+/** An engine batch's source ranges and the machine's decision for each. */
+export interface ReceiveRecord {
+  readonly p: 'recovery';
+  readonly role: 'worker';
+  readonly ev: 'WorkerReceive';
+  /** [stream, from, through] per range: offsets (from, through]. */
+  readonly ranges: readonly (readonly [number, number, number])[];
+  /** Per range: the mark above which it applies (`admit`), or 'd' (duplicate) or 'g' (gap). */
+  readonly decisions: readonly (number | 'd' | 'g')[];
+}
+
+/** A commit started: what its one store write holds (the machine's `persist`). */
+export interface PersistRecord {
+  readonly p: 'recovery';
+  readonly role: 'worker';
+  readonly ev: 'WorkerPersist';
+  readonly marks: Readonly<Record<number, number>>;
+  readonly firstOutput: number;
+  readonly outputs: number;
+  readonly nextOutput: number;
+  readonly outboxFloor: number;
+  /** The store's fingerprint once this write has landed. */
+  readonly image: string;
+}
+
+/** The write the last WorkerPersist started is durable (the machine's Persisted). */
+export interface PersistedRecord {
+  readonly p: 'recovery';
+  readonly role: 'worker';
+  readonly ev: 'Persisted';
+}
+
+/** Durable marks reported upstream (the machine's `ack`). */
+export interface WorkerAckRecord {
+  readonly p: 'recovery';
+  readonly role: 'worker';
+  readonly ev: 'WorkerAck';
+  readonly marks: Readonly<Record<number, number>>;
+}
+
+/** Outbox outputs handed to their sinks (`sendOut`), or acknowledged by them (`sinkAcked`). */
+export interface SinkRecord {
+  readonly p: 'recovery';
+  readonly role: 'worker';
+  readonly ev: 'WorkerSendOut' | 'WorkerReceiveSinkAck';
+  readonly from: number;
+  readonly through: number;
+}
+
+export type RecoveryStepRecord =
+  RecoverRecord | ReceiveRecord | PersistRecord | PersistedRecord | WorkerAckRecord | SinkRecord;
+
 // Ack (specs/Ack.tla), the source role: the source worker's commit tracker
 // (runtime/engine/source-commit.ts, run by the coordinator's core). After each step its machine
 // takes, per source the step concerns: the tracker's committed offset, how far the source read,
@@ -103,7 +176,7 @@ export interface TrackerRecord {
 export type AckStepRecord = TrackerRecord;
 
 /** Every protocol's step records. */
-export type StepRecord = DeliveryStepRecord | AckStepRecord;
+export type StepRecord = DeliveryStepRecord | AckStepRecord | RecoveryStepRecord;
 
 /** Where a record comes from: the core (its worker, its peer) and the link joining a pair of cores. */
 export interface RecordOrigin {

@@ -1,0 +1,672 @@
+// Trace validation of stateful workers against specs/Recovery.tla (issue 8): the records of a
+// worker's exactly-once core (runtime/sim/record.ts, `p: 'recovery'`; written by
+// runtime/engine/exactly-once.ts) mapped, per (worker, stream), onto Recovery's variables
+// through the refinement mapping of conformance/recovery.ts (spec offset = runtime offset + 1),
+// and every step checked with the checker's step labeller. The design and its limits:
+// docs/trace-validation.md, "Recovery".
+//
+// One instance is one input stream of one worker (the machine's stream: a source's own share on
+// the source worker, or a source seen through one state step), over all of the worker's process
+// incarnations. The worker's records become abstract states:
+//
+//   state, mark            the offsets the worker applied (the admitted ranges' offsets above
+//                          the mark, each once: the runtime applies a range once) since its
+//                          last recovery plus the durable ones; the machine's mark + 1
+//   dState, dMark          state and mark as of the last commit that landed (its WorkerPersist
+//                          record's marks); after a crash the recovered marks are the
+//                          machine's Recover record's
+//   out, dOut, outTx,      a message's outputs are written with the commit that makes it durable
+//   written, sinkMark,     (a staged sink's length is committed with the states), or, when that
+//   toSink, ackS           commit put outputs in the outbox, with the sinks' acknowledgement of
+//                          its last output id; the spec's WorkerSendOut and SinkReceive of the
+//                          message are placed there, then WorkerReceiveSinkAck
+//   toW, srcTx             the source's sends are placed just before the worker receives them
+//                          (toW holds one offset at most between two records)
+//   ackW                   the worker's WorkerAck records (its durable marks + 1)
+//   committed              this stream's own acknowledgements that the source must have taken
+//                          (below)
+//   crashes                the worker's recoveries, and the source's restarts the replays imply
+//
+// A commit is WorkerPersist at the instant its marks were taken (the machine's WorkerPersist:
+// what was applied then is what it writes) if it landed: its Persisted followed, or the next
+// incarnation recovered its image. A commit lost with a crash is no step. A recovery is
+// CrashWorker: state := the durable applied offsets, mark := the recovered mark. If the
+// recovered store (its fingerprint, marks, output counter) is neither the last durable commit's
+// nor the one in flight's, the recovered state is a value no state of the spec has, so the step
+// fails.
+//
+// The source is the Ack protocol's (validated apart): here only what the worker saw. An offset
+// received that the source had sent already (on this mapping) is a replay: the source
+// restarted (CrashSource; before it, SourceReceiveAck of this stream's last acknowledgement if
+// the replay starts beyond it). A replay starts at the source's commit point + 1 (the tracker's:
+// the least of every worker's durable marks), which may be beyond this stream's own commit: the
+// offsets between are sent and received as the duplicates they are (at or below the mark). A
+// range dropped as a gap was sent behind lost frames: no step (as the Delivery mapping keeps
+// losses unobserved). Constants: Msgs = the stream's highest offset seen, MaxCrashes = the
+// crashes mapped.
+import { loadSpec } from '../tla/index.ts';
+import { parseCfg } from '../tla/check/cfg.ts';
+import { modelFromConfig } from '../tla/check/model.ts';
+import { labelKey, labelStep, parseExpression, type CheckModel, type State } from '../tla/index.ts';
+import { labelStep as labelStepOf } from '../tla/check/label.ts';
+import type { Expr } from '../tla/ast.ts';
+import { equals, fcnFromPairs, record, setOf, toTla, tuple, type Value } from '../tla/values.ts';
+import type { ProtocolRecord, RecoveryStepRecord } from '../runtime/sim/record.ts';
+import { SPECS_DIR } from './ack.ts';
+import type { InstanceValidation, StepCause, TraceViolation } from './trace-validation.ts';
+
+type Rec = RecoveryStepRecord & { readonly n: number; readonly end: string; readonly inc: number };
+
+/** One instance's abstract state (spec offsets), plain data. */
+interface RecoveryAbstract {
+  committed: number;
+  srcTx: number;
+  /** How many times each offset was applied (index = spec offset); null: a torn recovery. */
+  state: readonly number[] | null;
+  mark: number;
+  out: readonly number[];
+  outTx: number;
+  dState: readonly number[];
+  dMark: number;
+  dOut: readonly number[];
+  written: readonly number[];
+  sinkMark: number;
+  toW: readonly number[];
+  ackW: number;
+  toSink: readonly number[];
+  ackS: number;
+  crashes: number;
+}
+
+interface Mapped {
+  readonly states: RecoveryAbstract[];
+  /** The action the mapping placed, per state (null: the initial one). */
+  readonly actions: (string | null)[];
+  readonly causes: (StepCause | null)[];
+  readonly notes: Map<number, string>;
+  /** Said with a violation at that state (without forcing one, as a note does). */
+  readonly explain: Map<number, string>;
+  readonly msgs: number;
+  /** A note on the first state (it is not the spec's initial one). */
+  readonly initialNote?: string;
+}
+
+const NONE = -1;
+const EMPTY_IMAGE = '0000000000000000';
+
+/** A store as a commit leaves it (or as recovery loaded it). */
+interface Image {
+  readonly marks: Readonly<Record<number, number>>;
+  readonly nextOutput: number;
+  readonly outboxFloor: number;
+  readonly image: string;
+}
+
+const markOf = (marks: Readonly<Record<number, number>>, s: number): number => marks[s] ?? NONE;
+
+/** The same store contents (the fingerprint, the output counter and the outbox floor). */
+const sameStore = (a: Image, b: Image): boolean =>
+  a.image === b.image && a.nextOutput === b.nextOutput && a.outboxFloor === b.outboxFloor;
+
+function sameImage(a: Image, b: Image): boolean {
+  if (!sameStore(a, b)) return false;
+  for (const k in a.marks) if (a.marks[k] !== markOf(b.marks, Number(k))) return false;
+  for (const k in b.marks) if (b.marks[k] !== markOf(a.marks, Number(k))) return false;
+  return true;
+}
+
+const showImage = (i: Image): string =>
+  `image ${i.image}, marks ${JSON.stringify(i.marks)}, next output ${i.nextOutput}, outbox floor ${i.outboxFloor}`;
+
+/**
+ * Per worker: which commits landed (their record indexes in `recs`) and, per recovery after a
+ * crash, what it recovered: the last durable commit's image, the one in flight's, or neither.
+ */
+function commitOutcomes(recs: readonly Rec[]): {
+  landed: Set<number>;
+  torn: Map<number, string>;
+  /** Per recovery: the commit whose store it loaded. */
+  from: Map<number, Image>;
+} {
+  const landed = new Set<number>();
+  const torn = new Map<number, string>();
+  const from = new Map<number, Image>();
+  let durable: Image = { marks: {}, nextOutput: 1, outboxFloor: 0, image: EMPTY_IMAGE };
+  let inFlight: { i: number; image: Image } | null = null;
+  let inc: number | null = null;
+  recs.forEach((r, i) => {
+    if (r.ev === 'WorkerPersist') inFlight = { i, image: r };
+    else if (r.ev === 'Persisted' && inFlight !== null && r.inc === inc) {
+      landed.add(inFlight.i);
+      durable = inFlight.image;
+      inFlight = null;
+    } else if (r.ev === 'Recover') {
+      if (inc !== null && r.inc !== inc) {
+        const f = inFlight as { i: number; image: Image } | null;
+        // The store's contents tell which commit it holds; its marks are then compared per
+        // stream (a recovered mark that is not the commit's is the CrashWorker step's mark').
+        if (f !== null && sameStore(r, f.image) && (sameImage(r, f.image) || !sameImage(r, durable))) {
+          landed.add(f.i);
+          durable = f.image;
+          from.set(i, durable);
+        } else if (sameStore(r, durable)) from.set(i, durable);
+        else
+          torn.set(
+            i,
+            `the recovered store (${showImage(r)}) is not the last durable commit's (${showImage(durable)})` +
+              (f !== null ? ` nor the one in flight at the crash's (${showImage(f.image)})` : ''),
+          );
+        inFlight = null;
+      }
+      inc = r.inc;
+    }
+  });
+  return { landed, torn, from };
+}
+
+/** The streams a worker's records name (ranges, marks). */
+function streamsOf(recs: readonly Rec[]): number[] {
+  const out = new Set<number>();
+  for (const r of recs) {
+    if (r.ev === 'WorkerReceive') for (const g of r.ranges) out.add(g[0]);
+    else if (r.ev === 'WorkerPersist' || r.ev === 'Recover' || r.ev === 'WorkerAck')
+      for (const k in r.marks) out.add(Number(k));
+  }
+  return [...out].sort((a, b) => a - b);
+}
+
+function initial(msgs: number): RecoveryAbstract {
+  const zeros = new Array<number>(msgs + 1).fill(0);
+  return {
+    committed: 0,
+    srcTx: 1,
+    state: zeros,
+    mark: 0,
+    out: [],
+    outTx: 0,
+    dState: zeros,
+    dMark: 0,
+    dOut: [],
+    written: [],
+    sinkMark: 0,
+    toW: [],
+    ackW: 0,
+    toSink: [],
+    ackS: 0,
+    crashes: 0,
+  };
+}
+
+/** Maps one (worker, stream) instance: the worker's records, in the run's order. */
+function mapRecovery(recs: readonly Rec[], stream: number): Mapped {
+  let msgs = 0;
+  for (const r of recs) {
+    if (r.ev === 'WorkerReceive')
+      for (const g of r.ranges) if (g[0] === stream) msgs = Math.max(msgs, g[2] + 1);
+    if (r.ev === 'WorkerPersist' || r.ev === 'Recover' || r.ev === 'WorkerAck')
+      msgs = Math.max(msgs, markOf(r.marks, stream) + 1);
+  }
+  const { landed, torn, from } = commitOutcomes(recs);
+  // Per record: the least offset this stream receives from it on (spec offsets). The source's
+  // commit point is never inferred beyond it: a source may replay from below what it had
+  // committed as far as this mapping can tell (its durable commit is older than its tracker's),
+  // and the spec's commit never goes back.
+  const replayFloor = new Array<number>(recs.length + 1).fill(Infinity);
+  for (let i = recs.length - 1; i >= 0; i--) {
+    let least = replayFloor[i + 1]!;
+    const r = recs[i]!;
+    if (r.ev === 'WorkerReceive')
+      r.ranges.forEach((g, k) => {
+        if (g[0] === stream && r.decisions[k] !== 'g') least = Math.min(least, g[1] + 2);
+      });
+    replayFloor[i] = least;
+  }
+  let at = 0;
+  const states: RecoveryAbstract[] = [initial(msgs)];
+  const actions: (string | null)[] = [null];
+  const causes: (StepCause | null)[] = [null];
+  const notes = new Map<number, string>();
+  const explain = new Map<number, string>();
+  let cur = states[0]!;
+  /** Landed commits whose messages' outputs wait for the sinks' acknowledgement of `lastId`. */
+  const queue: { msgs: number[]; lastId: number }[] = [];
+  let sinkAcked = 0;
+  let inc: number | null = null;
+  let initialNote: string | undefined;
+
+  const causeOf = (r: Rec, moved?: string): StepCause => ({
+    n: r.n,
+    end: r.end,
+    role: 'worker',
+    ev: r.ev,
+    ...(moved ? { moved } : {}),
+  });
+  const emit = (action: string, next: Partial<RecoveryAbstract>, cause: StepCause): void => {
+    cur = { ...cur, ...next };
+    states.push(cur);
+    actions.push(action);
+    causes.push(cause);
+  };
+  const without = (xs: readonly number[], pred: (x: number) => boolean): number[] =>
+    xs.filter((x) => !pred(x));
+  const union = (xs: readonly number[], x: number): number[] =>
+    xs.includes(x) ? [...xs] : [...xs, x].sort((a, b) => a - b);
+
+  /** The outputs of messages `ms` reach the sink: WorkerSendOut and SinkReceive each, then the ack. */
+  const writeOut = (ms: readonly number[], cause: StepCause): void => {
+    for (const m of [...ms].sort((a, b) => a - b)) {
+      if (!(cur.dOut.includes(m) && cur.out.includes(m) && m > cur.outTx)) continue;
+      emit('WorkerSendOut', { toSink: [...cur.toSink, m], outTx: m }, cause);
+      const fresh = m > cur.sinkMark;
+      emit(
+        'SinkReceive',
+        fresh
+          ? { toSink: cur.toSink.slice(1), written: [...cur.written, m], sinkMark: m, ackS: m }
+          : { toSink: cur.toSink.slice(1), ackS: cur.sinkMark },
+        cause,
+      );
+    }
+    if (cur.out.some((o) => o <= cur.ackS))
+      emit('WorkerReceiveSinkAck', { out: without(cur.out, (o) => o <= cur.ackS) }, cause);
+  };
+  const drainQueue = (cause: StepCause): void => {
+    while (queue.length > 0 && queue[0]!.lastId <= sinkAcked) writeOut(queue.shift()!.msgs, cause);
+  };
+
+  /** The source sends m next (after the implied replay and duplicates, if it must). */
+  const sendUpTo = (m: number, r: Rec): void => {
+    if (cur.srcTx > m) {
+      // A replay: the source restarted from its commit point.
+      const moved = `implied: the source replays from offset ${m} (runtime ${m - 1}), which it had sent`;
+      if (cur.ackW > cur.committed && cur.ackW <= replayFloor[at]! - 1)
+        emit('SourceReceiveAck', { committed: cur.ackW }, causeOf(r, moved));
+      emit(
+        'CrashSource',
+        { srcTx: cur.committed + 1, toW: [], ackW: 0, crashes: cur.crashes + 1 },
+        causeOf(r, moved),
+      );
+    }
+    while (cur.srcTx < m) {
+      const d = cur.srcTx;
+      const moved = `implied: offset ${d} is below the source's rewind point, sent and dropped as a duplicate`;
+      emit('SourceSend', { toW: [d], srcTx: d + 1 }, causeOf(r, moved));
+      emit('WorkerReceive', { toW: [] }, causeOf(r, moved));
+    }
+    emit('SourceSend', { toW: [m], srcTx: m + 1 }, causeOf(r));
+  };
+
+  recs.forEach((r, i) => {
+    at = i;
+    switch (r.ev) {
+      case 'Recover': {
+        if (inc === null) {
+          inc = r.inc;
+          if (!sameImage(r, { marks: {}, nextOutput: 1, outboxFloor: 0, image: EMPTY_IMAGE }))
+            initialNote = `the worker's first start recovered a store that is not empty (${showImage(r)}): the spec starts from an empty one`;
+          return;
+        }
+        if (r.inc === inc) return;
+        inc = r.inc;
+        const cause = causeOf(r);
+        const t = torn.get(i);
+        if (t !== undefined) notes.set(states.length, t);
+        const c = from.get(i);
+        if (c !== undefined && markOf(c.marks, stream) !== markOf(r.marks, stream))
+          explain.set(
+            states.length,
+            `the recovered mark of stream ${stream} is ${markOf(r.marks, stream)}, the commit it recovered wrote ${markOf(c.marks, stream)} (runtime offsets)`,
+          );
+        emit(
+          'CrashWorker',
+          {
+            crashes: cur.crashes + 1,
+            state: t !== undefined ? null : cur.dState,
+            mark: markOf(r.marks, stream) + 1,
+            out: cur.dOut,
+            outTx: 0,
+            toW: [],
+            ackW: 0,
+            toSink: [],
+            ackS: 0,
+            srcTx: cur.committed + 1,
+          },
+          cause,
+        );
+        // What the sinks hold already is sent again and dropped by their watermark.
+        writeOut(
+          cur.dOut.filter((m) => m <= cur.sinkMark),
+          { ...cause, moved: 'after the recovery: outputs the sinks hold, sent again' },
+        );
+        return;
+      }
+      case 'WorkerReceive': {
+        r.ranges.forEach((g, k) => {
+          if (g[0] !== stream) return;
+          const d = r.decisions[k];
+          if (d === 'g' || d === undefined) return; // behind frames lost: not received (above)
+          const above = d === 'd' ? Infinity : d + 1;
+          for (let m = g[1] + 2; m <= g[2] + 1; m++) {
+            sendUpTo(m, r);
+            if (m > above && cur.state !== null) {
+              const state = [...cur.state];
+              state[m] = (state[m] ?? 0) + 1;
+              emit(
+                'WorkerReceive',
+                { toW: [], state, mark: Math.max(cur.mark, m), out: union(cur.out, m) },
+                causeOf(r),
+              );
+            } else emit('WorkerReceive', { toW: [] }, causeOf(r));
+          }
+        });
+        return;
+      }
+      case 'WorkerPersist': {
+        if (!landed.has(i)) return; // lost with a crash (or the run ended first): no step
+        const cause = causeOf(r);
+        const newly = cur.out.filter((m) => !cur.dOut.includes(m) || m > cur.dMark);
+        emit(
+          'WorkerPersist',
+          { dState: cur.state ?? cur.dState, dMark: markOf(r.marks, stream) + 1, dOut: cur.out },
+          cause,
+        );
+        const fresh = newly.filter((m) => m > cur.sinkMark);
+        if (r.outputs === 0 && queue.length === 0) writeOut(fresh, cause);
+        else queue.push({ msgs: fresh, lastId: r.outputs === 0 ? 0 : r.nextOutput - 1 });
+        if (r.outputs === 0) drainQueue(cause);
+        return;
+      }
+      case 'Persisted':
+      case 'WorkerSendOut':
+        return; // the commit was placed at its WorkerPersist; outputs at the sinks' ack
+      case 'WorkerReceiveSinkAck':
+        sinkAcked = Math.max(sinkAcked, r.through);
+        drainQueue(causeOf(r));
+        return;
+      case 'WorkerAck': {
+        const a = markOf(r.marks, stream) + 1;
+        if (a > cur.ackW) emit('WorkerAck', { ackW: a }, causeOf(r));
+        return;
+      }
+    }
+  });
+  return { states, actions, causes, notes, explain, msgs, ...(initialNote ? { initialNote } : {}) };
+}
+
+// ---------------------------------------------------------------------------------------
+// Abstract states as the checker's states, in the order of Recovery's VARIABLES.
+
+const TORN: Value = record({ recovered: 'a store image no commit wrote' });
+
+function specStates(msgs: number): (a: RecoveryAbstract) => State {
+  const keys: Value[] = Array.from({ length: msgs }, (_, i) => i + 1);
+  const cache = new Map<readonly number[], Value>();
+  const fold = (xs: readonly number[] | null): Value => {
+    if (xs === null) return TORN;
+    let v = cache.get(xs);
+    if (v === undefined) {
+      v = fcnFromPairs(
+        keys,
+        keys.map((k) => xs[k as number] ?? 0),
+      );
+      if (cache.size > 4) cache.clear();
+      cache.set(xs, v);
+    }
+    return v;
+  };
+  return (a) => [
+    a.committed,
+    a.srcTx,
+    fold(a.state),
+    a.mark,
+    setOf([...a.out]),
+    a.outTx,
+    fold(a.dState),
+    a.dMark,
+    setOf([...a.dOut]),
+    tuple([...a.written]),
+    a.sinkMark,
+    tuple([...a.toW]),
+    a.ackW,
+    tuple([...a.toSink]),
+    a.ackS,
+    a.crashes,
+  ];
+}
+
+const RECOVERY_VARIABLES = [
+  'committed',
+  'srcTx',
+  'state',
+  'mark',
+  'out',
+  'outTx',
+  'dState',
+  'dMark',
+  'dOut',
+  'written',
+  'sinkMark',
+  'toW',
+  'ackW',
+  'toSink',
+  'ackS',
+  'crashes',
+] as const;
+
+let recoverySpec: Promise<Awaited<ReturnType<typeof loadSpec>>> | null = null;
+const models = new Map<string, CheckModel>();
+
+async function recoveryModel(msgs: number, maxCrashes: number): Promise<CheckModel> {
+  const key = `${msgs},${maxCrashes}`;
+  const have = models.get(key);
+  if (have) return have;
+  const specFile = `${SPECS_DIR}Recovery.tla`;
+  recoverySpec ??= loadSpec(specFile);
+  const spec = await recoverySpec;
+  const text =
+    `CONSTANTS\n  Msgs = ${msgs}\n  MaxCrashes = ${maxCrashes}\n  NoDedup = FALSE\n  SinkNoDedup = FALSE\n  AckEarly = FALSE\n` +
+    'INIT Init\nNEXT Next\n';
+  const cm = modelFromConfig(
+    spec,
+    specFile,
+    null,
+    parseCfg(text, `trace-validation(Msgs = ${msgs}, MaxCrashes = ${maxCrashes})`),
+  );
+  const vars = cm.model.variables;
+  if (vars.join() !== RECOVERY_VARIABLES.join())
+    throw new Error(
+      `${specFile} declares VARIABLES ${vars.join(', ')}; the trace validation maps ${RECOVERY_VARIABLES.join(', ')} (conformance/trace-validation-recovery.ts)`,
+    );
+  models.set(key, cm);
+  return cm;
+}
+
+let guidedActions: Promise<Map<string, Expr>> | null = null;
+function guided(): Promise<Map<string, Expr>> {
+  guidedActions ??= (async () => {
+    const out = new Map<string, Expr>();
+    for (const a of [
+      'SourceSend',
+      'SourceReceiveAck',
+      'WorkerReceive',
+      'WorkerPersist',
+      'WorkerAck',
+      'WorkerSendOut',
+      'WorkerReceiveSinkAck',
+      'SinkReceive',
+      'CrashWorker',
+      'CrashSource',
+    ])
+      out.set(a, await parseExpression(a));
+    return out;
+  })();
+  return guidedActions;
+}
+
+function safeEquals(a: Value, b: Value): boolean {
+  try {
+    return equals(a, b);
+  } catch {
+    return false;
+  }
+}
+
+const showState = (vars: readonly string[], s: State): string =>
+  vars.map((v, i) => `/\\ ${v} = ${toTla(s[i]!)}`).join('\n');
+
+function checkStates(
+  cm: CheckModel,
+  instance: string,
+  m: Mapped,
+  counts: Record<string, number>,
+  expected: ReadonlyMap<string, Expr>,
+): { steps: number; stutters: number; violation: TraceViolation | null } {
+  const vars = cm.model.variables;
+  const toSpec = specStates(m.msgs);
+  const first = toSpec(m.states[0]!);
+  if (m.initialNote !== undefined)
+    return {
+      steps: 0,
+      stutters: 0,
+      violation: {
+        spec: 'Recovery',
+        instance,
+        step: 0,
+        cause: null,
+        before: null,
+        after: showState(vars, first),
+        changed: [],
+        enabled: [],
+        closest: [],
+        note: m.initialNote,
+      },
+    };
+  let prev = first;
+  let stutters = 0;
+  for (let i = 1; i < m.states.length; i++) {
+    const t = toSpec(m.states[i]!);
+    const note = m.notes.get(i);
+    if (note === undefined && t.every((v, j) => safeEquals(v, prev[j]!))) {
+      stutters++;
+      continue;
+    }
+    const guess = expected.get(m.actions[i] ?? '');
+    let labels =
+      note !== undefined || guess === undefined
+        ? []
+        : labelStepOf(cm.model, { expr: guess, ctx: cm.next.ctx }, prev, t);
+    if (labels.length === 0 && note === undefined) labels = labelStep(cm, prev, t);
+    if (labels.length > 0) {
+      const k = labels[0]!.name;
+      counts[k] = (counts[k] ?? 0) + 1;
+      prev = t;
+      continue;
+    }
+    const changed: [string, string, string][] = [];
+    vars.forEach((v, j) => {
+      if (!safeEquals(prev[j]!, t[j]!)) changed.push([v, toTla(prev[j]!), toTla(t[j]!)]);
+    });
+    const enabled = new Set<string>();
+    const near: { action: string; differ: string[] }[] = [];
+    cm.model.successors(cm.next.expr, cm.next.ctx, prev, (u, l) => {
+      if (u.every((x, j) => safeEquals(x, prev[j]!))) return;
+      const key = labelKey(l);
+      enabled.add(key);
+      near.push({ action: key, differ: vars.filter((_, j) => !safeEquals(u[j]!, t[j]!)) });
+    });
+    near.sort((a, b) => a.differ.length - b.differ.length);
+    const said = note ?? m.explain.get(i);
+    return {
+      steps: i,
+      stutters,
+      violation: {
+        spec: 'Recovery',
+        instance,
+        step: i,
+        cause: m.causes[i] ?? null,
+        before: showState(vars, prev),
+        after: showState(vars, t),
+        changed,
+        enabled: [...enabled],
+        closest: near.slice(0, 3),
+        ...(said !== undefined ? { note: said } : {}),
+      },
+    };
+  }
+  return { steps: m.states.length - 1, stutters, violation: null };
+}
+
+/** The workers' recovery records, per worker, in the run's order. */
+function byWorker(records: readonly ProtocolRecord[]): Map<string, Rec[]> {
+  const out = new Map<string, Rec[]>();
+  for (const r of records) {
+    if (r.p !== 'recovery') continue;
+    let a = out.get(r.end);
+    if (!a) out.set(r.end, (a = []));
+    a.push(r as Rec);
+  }
+  for (const a of out.values()) a.sort((x, y) => x.n - y.n);
+  return out;
+}
+
+export interface RecoveryValidation {
+  readonly instances: readonly InstanceValidation[];
+  readonly steps: number;
+  readonly violations: readonly TraceViolation[];
+  /** Recovery records read. */
+  readonly records: number;
+  readonly elapsedMs: number;
+}
+
+/** Validates every (worker, stream) instance of a run's recovery records against Recovery. */
+export async function validateRecovery(records: readonly ProtocolRecord[]): Promise<RecoveryValidation> {
+  const t0 = performance.now();
+  const instances: InstanceValidation[] = [];
+  const violations: TraceViolation[] = [];
+  let steps = 0;
+  let count = 0;
+  const workers = byWorker(records);
+  if (workers.size === 0) return { instances, steps, violations, records: 0, elapsedMs: 0 };
+  const expected = await guided();
+  for (const [worker, recs] of workers) {
+    count += recs.length;
+    for (const stream of streamsOf(recs)) {
+      const m = mapRecovery(recs, stream);
+      const constants = { Msgs: m.msgs, MaxCrashes: m.states[m.states.length - 1]!.crashes };
+      const cm = await recoveryModel(constants.Msgs, constants.MaxCrashes);
+      const instance = `recovery ${worker} stream ${stream}`;
+      const actions: Record<string, number> = {};
+      const r = checkStates(cm, instance, m, actions, expected);
+      steps += r.steps;
+      if (r.violation) violations.push(r.violation);
+      instances.push({
+        spec: 'Recovery',
+        instance,
+        records: recs.length,
+        steps: r.steps,
+        stutters: r.stutters,
+        constants,
+        actions,
+        violation: r.violation,
+      });
+    }
+  }
+  return { instances, steps, violations, records: count, elapsedMs: performance.now() - t0 };
+}
+
+/** One line: instances, steps, actions, time. */
+export function formatRecoverySummary(r: RecoveryValidation): string {
+  const byAction: Record<string, number> = {};
+  let stutters = 0;
+  for (const i of r.instances) {
+    stutters += i.stutters;
+    for (const [k, n] of Object.entries(i.actions)) byAction[k] = (byAction[k] ?? 0) + n;
+  }
+  const acts = Object.entries(byAction)
+    .sort((a, b) => b[1] - a[1])
+    .map(([k, n]) => `${k} ${n}`)
+    .join(', ');
+  return (
+    `trace validation: Recovery: ${r.instances.length} instances, ${r.steps} steps (${stutters} stuttering; ${acts || 'no actions'}), ` +
+    `${r.violations.length} violations, ${Math.round(r.elapsedMs)} ms`
+  );
+}
