@@ -1,6 +1,6 @@
 // The cost of trace validation (issue 8): simulated 3-worker word counts under every network
 // and process fault, each run without a recorder, with one, and its records validated against
-// specs/Delivery.tla (and the commit tracker's against specs/Ack.tla). Prints per seed the run's wall time both ways, the records, the steps
+// specs/Delivery.tla (the commit tracker's against specs/Ack.tla, the workers' exactly-once cores' against specs/Recovery.tla). Prints per seed the run's wall time both ways, the records, the steps
 // checked, the validation time, ms per 1,000 steps and validation's share of the run; then the
 // totals (the first validation includes loading the spec, reported apart). Times are CPU time
 // of this process (user + system): on a shared machine wall time says more about the neighbours.
@@ -12,6 +12,7 @@ import type { SimFault, SimOptions } from '../runtime/sim/cluster.ts';
 import { MemoryRecorder } from '../runtime/sim/record.ts';
 import { validateRecords } from '../conformance/trace-validation.ts';
 import { validateAckRecords } from '../conformance/trace-validation-ack.ts';
+import { validateRecovery } from '../conformance/trace-validation-recovery.ts';
 
 const APP = fileURLToPath(new URL('../examples/word-count.ts', import.meta.url));
 const FAULTS: SimFault[] = ['drop', 'dup', 'reorder', 'partition', 'crash', 'restart'];
@@ -45,6 +46,9 @@ let first: number | null = null;
 /** The ack tracker's records against specs/Ack.tla (after the first seed). */
 let ackMs = 0;
 let ackSteps = 0;
+/** The workers' exactly-once records against specs/Recovery.tla (after the first seed). */
+let recoveryMs = 0;
+let recoverySteps = 0;
 const w = (s: string): boolean => process.stdout.write(`${s}\n`);
 w(`seeds ${m[1]}..${m[2]}, ${lines} lines, faults ${FAULTS.join(',')}`);
 const cpuMs = (): number => {
@@ -62,13 +66,16 @@ for (let seed = Number(m[1]); seed <= Number(m[2]); seed++) {
   const t3 = cpuMs();
   const a = await validateAckRecords(recorder.records);
   const t4 = cpuMs();
-  if (v.violations.length + a.violations.length > 0)
-    w(`seed ${seed}: ${v.violations.length + a.violations.length} VIOLATIONS`);
+  const r = await validateRecovery(recorder.records);
+  const t5 = cpuMs();
+  const bad = v.violations.length + a.violations.length + r.violations.length;
+  if (bad > 0) w(`seed ${seed}: ${bad} VIOLATIONS`);
   const vm = t3 - t2;
   w(
     `seed ${seed}: run ${(t1 - t0).toFixed(0)} ms CPU, recorded ${(t2 - t1).toFixed(0)} ms, ${recorder.records.length} records, ` +
       `${v.steps} steps validated in ${vm.toFixed(0)} ms (${((1000 * vm) / Math.max(1, v.steps)).toFixed(0)} ms per 1,000 steps, ` +
-      `${((100 * vm) / (t2 - t1)).toFixed(0)}% of the recorded run); Ack: ${a.steps} steps in ${(t4 - t3).toFixed(0)} ms`,
+      `${((100 * vm) / (t2 - t1)).toFixed(0)}% of the recorded run); Ack: ${a.steps} steps in ${(t4 - t3).toFixed(0)} ms; ` +
+      `Recovery: ${r.steps} steps in ${(t5 - t4).toFixed(0)} ms`,
   );
   if (first === null) {
     first = vm;
@@ -76,6 +83,8 @@ for (let seed = Number(m[1]); seed <= Number(m[2]); seed++) {
   }
   ackMs += t4 - t3;
   ackSteps += a.steps;
+  recoveryMs += t5 - t4;
+  recoverySteps += r.steps;
   runMs += t1 - t0;
   recordedMs += t2 - t1;
   validateMs += vm;
@@ -92,4 +101,8 @@ w(
 w(
   `Ack (the commit tracker): ${ackSteps} steps validated in ${ackMs.toFixed(0)} ms: ` +
     `${((1000 * ackMs) / Math.max(1, ackSteps)).toFixed(0)} ms per 1,000 steps, ${((100 * ackMs) / recordedMs).toFixed(0)}% of the recorded runs`,
+);
+w(
+  `Recovery (the workers' exactly-once cores): ${recoverySteps} steps validated in ${recoveryMs.toFixed(0)} ms: ` +
+    `${((1000 * recoveryMs) / Math.max(1, recoverySteps)).toFixed(0)} ms per 1,000 steps, ${((100 * recoveryMs) / recordedMs).toFixed(0)}% of the recorded runs`,
 );
