@@ -38,6 +38,7 @@ import { loadSpec } from '../tla/index.ts';
 import { parseCfg } from '../tla/check/cfg.ts';
 import { modelFromConfig } from '../tla/check/model.ts';
 import { labelKey, type CheckModel, type State } from '../tla/index.ts';
+import type { Ctx } from '../tla/eval/index.ts';
 import { labelStep, parseExpression } from '../tla/index.ts';
 import { labelStepLikely } from '../tla/check/label.ts';
 import type { Expr } from '../tla/ast.ts';
@@ -465,27 +466,80 @@ async function deliveryModel(msgs: number, window: number, maxFaults: number): P
 
 /**
  * The disjunct of Next a recorded event is expected to be (by its role and machine event). A
- * step is first labelled against that disjunct alone (its successors only, not every action's);
+ * step is first labelled against that disjunct alone (its branches only, not every action's);
  * when it is not a step of it, against the whole of Next, so an event may be any action the
- * spec allows, and a violation is a step of no action at all.
+ * spec allows, and a violation is a step of no action at all. Where the states say which
+ * instance of a quantified disjunct the step must be, the guess is that instance alone (`one`:
+ * the operator applied to the witness, bound in the spec's context), so that its quantifier
+ * does not try every element: ReceiveData(s) appends s to delivered, so s is the last frame
+ * delivered after the step; ReceiveAck(k) raises acked to k.ack or keeps it, and limit to
+ * k.limit, so when both rose, k is [ack |-> acked', limit |-> limit']. A wrong witness costs a
+ * try of the whole of Next: it never makes a step pass that the spec does not allow.
  */
-const EXPECTED: Readonly<Record<string, string>> = {
-  'sender Send': 'Send',
-  'sender Transmit': 'Transmit',
-  'sender Retransmit': 'Retransmit',
-  'sender ReceiveAck': '\\E k \\in acks : ReceiveAck(k)',
-  'sender Connect': 'Connect',
-  'sender Break': 'Break',
-  'app deliver': '\\E s \\in data : ReceiveData(s)',
-  'receiver Consume': 'Consume',
-  'receiver Acknowledge': 'Acknowledge',
+const EXPECTED: Readonly<
+  Record<
+    string,
+    {
+      readonly any: string;
+      readonly one?: {
+        readonly text: string;
+        readonly name: string;
+        readonly witness: (before: DeliveryAbstract, after: DeliveryAbstract) => Value | null;
+      };
+    }
+  >
+> = {
+  'sender Send': { any: 'Send' },
+  'sender Transmit': { any: 'Transmit' },
+  'sender Retransmit': { any: 'Retransmit' },
+  'sender ReceiveAck': {
+    any: '\\E k \\in acks : ReceiveAck(k)',
+    one: {
+      text: 'ReceiveAck(k)',
+      name: 'k',
+      witness: (b, a) =>
+        a.acked > b.acked && a.limit > b.limit ? record({ ack: a.acked, limit: a.limit }) : null,
+    },
+  },
+  'sender Connect': { any: 'Connect' },
+  'sender Break': { any: 'Break' },
+  'app deliver': {
+    any: '\\E s \\in data : ReceiveData(s)',
+    one: {
+      text: 'ReceiveData(s)',
+      name: 's',
+      witness: (_, a) => a.delivered.elems[a.delivered.elems.length - 1] ?? null,
+    },
+  },
+  'receiver Consume': { any: 'Consume' },
+  'receiver Acknowledge': { any: 'Acknowledge' },
 };
-let expected: Promise<Map<string, Expr>> | null = null;
 
-function expectedActions(): Promise<Map<string, Expr>> {
+interface Guess {
+  readonly any: Expr;
+  readonly one?: {
+    readonly expr: Expr;
+    readonly name: string;
+    readonly witness: (b: DeliveryAbstract, a: DeliveryAbstract) => Value | null;
+  };
+}
+let expected: Promise<Map<string, Guess>> | null = null;
+
+function expectedActions(): Promise<Map<string, Guess>> {
   expected ??= (async () => {
-    const out = new Map<string, Expr>();
-    for (const [k, text] of Object.entries(EXPECTED)) out.set(k, await parseExpression(text));
+    const out = new Map<string, Guess>();
+    for (const [k, g] of Object.entries(EXPECTED)) {
+      const any = await parseExpression(g.any);
+      out.set(
+        k,
+        g.one
+          ? {
+              any,
+              one: { expr: await parseExpression(g.one.text), name: g.one.name, witness: g.one.witness },
+            }
+          : { any },
+      );
+    }
     return out;
   })();
   return expected;
@@ -509,7 +563,7 @@ function checkStates(
   instance: string,
   m: Mapped,
   actions: Record<string, number>,
-  guided: ReadonlyMap<string, Expr>,
+  guided: ReadonlyMap<string, Guess>,
 ): { steps: number; stutters: number; violation: TraceViolation | null } {
   const vars = cm.model.variables;
   const first = specState(m.states[0]!);
@@ -541,11 +595,19 @@ function checkStates(
     const t = specState(m.states[i]!);
     const cause = m.causes[i];
     const guess = cause ? guided.get(`${cause.role} ${cause.ev}`) : undefined;
+    let likely: { expr: Expr; ctx: Ctx } | null = null;
+    if (guess) {
+      const w = guess.one?.witness(m.states[i - 1]!, m.states[i]!) ?? null;
+      likely =
+        w === null || !guess.one
+          ? { expr: guess.any, ctx: cm.next.ctx }
+          : { expr: guess.one.expr, ctx: cm.model.bind(cm.next.ctx, guess.one.name, w) };
+    }
     const labels = m.notes.has(i)
       ? []
-      : guess === undefined
+      : likely === null
         ? labelStep(cm, prev, t)
-        : labelStepLikely(cm.model, guess, cm.next, prev, t);
+        : labelStepLikely(cm.model, likely, cm.next, prev, t);
     if (labels.length > 0) {
       const k = labels[0]!.name;
       actions[k] = (actions[k] ?? 0) + 1;

@@ -33,12 +33,13 @@ export function labelStep(model: Model, next: Next, s: State, t: State): ActionL
 }
 
 /**
- * `labelStep` trying first `likely`, an action expected to hold (a disjunct of next, evaluated
- * in next's context): its labels when (s, t) is a step of it, else next's. Cheaper when the
- * guess is usually right: only the guessed action's branches are tested.
+ * `labelStep` trying first `likely`, an action expected to hold (a disjunct of next, or an
+ * instance of one, in next's context or one with the instance's parameters bound): its labels
+ * when (s, t) is a step of it, else next's. Cheaper when the guess is usually right: only the
+ * guessed action's branches are tested.
  */
-export function labelStepLikely(model: Model, likely: Expr, next: Next, s: State, t: State): ActionLabel[] {
-  const guess = { expr: likely, ctx: next.ctx };
+export function labelStepLikely(model: Model, likely: Next, next: Next, s: State, t: State): ActionLabel[] {
+  const guess = likely;
   let fast: ActionLabel[] = [];
   try {
     fast = stepLabels(model, guess, s, t);
