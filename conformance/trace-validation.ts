@@ -33,7 +33,14 @@
 // connection the sender never took up are lost with it (the spec's Acknowledge needs up).
 //
 // Constants are chosen from the record: Msgs = the most frames the sender numbered, Window =
-// the receiver's (credit limit - consumed) or the most frames kept, MaxFaults = the Breaks.
+// the receiver's (credit limit - consumed) or the most frames kept, MaxFaults = the Breaks;
+// Msgs and MaxFaults rounded up to a power of two (at least 64 and 4), so that instances share
+// models (their
+// compiled actions, warm): neither changes which recorded steps are steps of Next. Msgs and
+// MaxFaults appear in Next only in guards (next <= Msgs in Send, faults < MaxFaults in Break
+// and the losses) that every recorded step meets already with the exact values (no recorded
+// state numbers more frames or counts more faults), and in Done, a stuttering step, which is
+// not labelled. Window is exact: it is the receiver's credit (Granted).
 import { loadSpec } from '../tla/index.ts';
 import { parseCfg } from '../tla/check/cfg.ts';
 import { modelFromConfig } from '../tla/check/model.ts';
@@ -745,6 +752,14 @@ export function parseProtocolLogs(logs: readonly { file: string; text: string }[
   return merged;
 }
 
+/** 0 for n <= 0, else the least power of two >= n. */
+function powerOfTwoAtLeast(n: number): number {
+  if (n <= 0) return 0;
+  let p = 1;
+  while (p < n) p *= 2;
+  return p;
+}
+
 /** Validates every Delivery instance of a run's records (in the run's order). */
 export async function validateRecords(records: readonly ProtocolRecord[]): Promise<TraceValidationReport> {
   const t0 = performance.now();
@@ -757,7 +772,11 @@ export async function validateRecords(records: readonly ProtocolRecord[]): Promi
   for (const [instance, recs] of deliveryInstances(records)) {
     const m = mapDelivery(recs);
     const faults = m.states[m.states.length - 1]!.faults;
-    const constants = { Msgs: Math.max(0, m.maxNext - 1), Window: Math.max(1, m.window), MaxFaults: faults };
+    const constants = {
+      Msgs: powerOfTwoAtLeast(Math.max(64, m.maxNext - 1)),
+      Window: Math.max(1, m.window),
+      MaxFaults: powerOfTwoAtLeast(Math.max(4, faults)),
+    };
     const cm = await deliveryModel(constants.Msgs, constants.Window, constants.MaxFaults);
     const actions: Record<string, number> = {};
     const r = checkStates(cm, instance, m, actions, guided);
