@@ -122,7 +122,7 @@ export const COMMANDS: readonly CommandEntry[] = [
     name: 'validate-log',
     term: 'validate-log <files...>',
     summary:
-      'check protocol logs of real processes (buffy node --protocol-log FILE) step by step against specs/Delivery.tla and specs/Ack.tla',
+      'check protocol logs of real processes (buffy node --protocol-log FILE) step by step against specs/Delivery.tla, specs/Ack.tla and specs/Recovery.tla',
     group: 'sim',
   },
 ];

@@ -178,7 +178,7 @@ async function runSim(appArg: string | undefined, flags: SimFlags): Promise<numb
       if (err instanceof RangeError) throw new SimUsageError(err.message);
       throw err;
     });
-  // --validate: each run's channel and commit-tracker records checked against specs/Delivery.tla and Ack.tla (cli/validate.ts).
+  // --validate: each run's channel, commit-tracker and exactly-once records checked against specs/Delivery.tla, Ack.tla and Recovery.tla (cli/validate.ts).
   const run = flags.validate
     ? withValidation(
         simulated,
@@ -285,7 +285,7 @@ export function registerSimCommands(program: Command): void {
     .option('--events', 'print the event log (what the hash covers) on stderr as it is written')
     .option(
       '--validate',
-      "record every channel's and the commit tracker's protocol steps and check each against specs/Delivery.tla and specs/Ack.tla (a violation fails the run)",
+      "record the protocol steps of every channel, the commit tracker and every worker's exactly-once core and check each against specs/Delivery.tla, Ack.tla and Recovery.tla (a violation fails the run)",
     )
     .addOption(
       new Option('--mutation <m>', 'test only: run a deliberately broken variant')

@@ -1,8 +1,9 @@
 // Trace validation on the command line (issue 8, docs/trace-validation.md):
 //
 //   buffy sim APP ... --validate      each simulated run records its channels' protocol steps
-//                                     and checks them against specs/Delivery.tla (and the
-//                                     commit tracker's against specs/Ack.tla); a violation
+//                                     and checks them against specs/Delivery.tla (the commit
+//                                     tracker's against specs/Ack.tla, the workers' exactly-once
+//                                     cores' against specs/Recovery.tla); a violation
 //                                     fails the run (and prints the replay command)
 //   buffy validate-log FILE...        checks protocol logs written by real processes
 //                                     (`buffy node --protocol-log FILE`, npm run chaos)
@@ -78,7 +79,7 @@ export function registerValidateCommands(program: Command): void {
   program
     .command('validate-log')
     .description(
-      'check protocol logs of real processes (buffy node --protocol-log FILE) step by step against specs/Delivery.tla and specs/Ack.tla',
+      'check protocol logs of real processes (buffy node --protocol-log FILE) step by step against specs/Delivery.tla, specs/Ack.tla and specs/Recovery.tla',
     )
     .argument('<files...>', 'the protocol logs (JSON lines), one per process, of one run')
     .action(async (files: string[]) => {

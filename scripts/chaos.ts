@@ -13,8 +13,9 @@
 // seed, the kills, the recovery times (a restart until the coordinator says the worker caught
 // up: its durable watermarks reached the cluster's when it registered) and the verdict; the exit
 // code is 1 on a wrong result, 2 on bad flags. Every worker also writes its channels' protocol
-// steps (--protocol-log; the initializer its commit tracker's too), and at the end the logs are
-// checked step by step against specs/Delivery.tla and specs/Ack.tla (conformance/
+// steps (--protocol-log; the initializer its commit tracker's too, every worker its exactly-once
+// core's), and at the end the logs are checked step by step against specs/Delivery.tla,
+// specs/Ack.tla and specs/Recovery.tla (conformance/
 // trace-validation*.ts, docs/trace-validation.md); a violation is a problem of the run
 // (--no-validate skips it).
 //
@@ -74,7 +75,7 @@ export interface ChaosOptions {
   readonly log?: (line: string) => void;
   /**
    * Every worker writes its channels' protocol steps (--protocol-log), and at the end they are
-   * checked against specs/Delivery.tla and Ack.tla (conformance/trace-validation*.ts); default true.
+   * checked against specs/Delivery.tla, Ack.tla and Recovery.tla (conformance/trace-validation*.ts); default true.
    */
   readonly validate?: boolean;
 }
@@ -475,7 +476,7 @@ export async function runChaos(o: ChaosOptions): Promise<ChaosResult> {
   return result;
 }
 
-/** The workers' protocol logs, merged, checked step by step against specs/Delivery.tla and Ack.tla. */
+/** The workers' protocol logs, merged, checked step by step against specs/Delivery.tla, Ack.tla and Recovery.tla. */
 async function validateLogs(files: readonly string[]): Promise<NonNullable<ChaosResult['validation']>> {
   const logs = files
     .filter((f) => fs.existsSync(f))
