@@ -126,6 +126,9 @@ export interface ChainDeps {
   readonly remote: RemoteOutlet;
   /** The sources' durable marks, once end to end (ExactlyOnceOptions.onDurable). */
   onDurable(marks: Readonly<Record<number, number>>): void;
+  /** Tests only: a deliberately broken variant of the outbox machine (the mutations of
+   * conformance/recovery-chain.ts); absent, machines/chain-outbox.ts's. */
+  readonly machine?: typeof chainOutboxMachine;
 }
 
 const enc = encodeURIComponent;
@@ -183,7 +186,7 @@ export class ChainOutbox {
         streams: [...this.ins].filter(([, s]) => s.step.id === st.id).map(([stream]) => stream),
       })),
     ];
-    this.actor = createActor(chainOutboxMachine, {
+    this.actor = createActor(deps.machine ?? chainOutboxMachine, {
       input: {
         outs: this.outs.length,
         streams: [...this.ins.keys()],
