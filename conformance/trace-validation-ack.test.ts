@@ -163,6 +163,17 @@ describe('trace validation of the ack tracker against Ack', () => {
     expect(v.instances[0]!.actions).toMatchObject({ SourceRead: 10, SourceReceiveAck: 10, SourceCommit: 10 });
   });
 
+  it('an instance too large for explicit states is said not validated, not passed', async () => {
+    const { records } = await recordedRun(4, { faults: [] });
+    const v = await validateAckRecords(records, { maxElements: 500 });
+    expect(v.instances).toEqual([]);
+    expect(v.notValidated.map((x) => x.instance)).toEqual(['ack source 0']);
+    expect(v.notValidated[0]!.why).toMatch(
+      /more than 500 set elements by record \d+ \(the tracker keeps up to \d+ offsets/,
+    );
+    expect(formatAckSummary(v)).toMatch(/ack source 0 \(\d+ records\) NOT validated/);
+  }, 60_000);
+
   it('folds runs of enabled actions for the report', () => {
     expect(
       compactLabels([

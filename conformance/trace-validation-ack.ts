@@ -123,8 +123,20 @@ function sameAbstract(x: AckAbstract, y: AckAbstract): boolean {
   );
 }
 
+/**
+ * The most set elements the abstract states of one instance may hold (the sum of the sizes of
+ * the sets the steps build): every state holds `kept` and `dur` whole, so a source that reads
+ * far ahead of the acknowledgements makes states as large as its read-ahead, one per offset
+ * read; past this the instance is not validated (said so), rather than the process running out
+ * of memory.
+ */
+export const ACK_MAX_ELEMENTS = 5_000_000;
+
+/** An instance too large to validate, and why. */
+export class TooLarge extends Error {}
+
 /** One source's tracker records (in the run's order) as abstract states of Ack. */
-function mapAck(recs: readonly Rec[]): Mapped {
+function mapAck(recs: readonly Rec[], maxElements: number): Mapped {
   const states: AckAbstract[] = [];
   const causes: (StepCause | null)[] = [];
   const expected: (Expected | null)[] = [];
@@ -140,8 +152,18 @@ function mapAck(recs: readonly Rec[]): Mapped {
   let durable = -1;
   let started = false;
   let cause: StepCause | null = null;
+  let elements = 0;
+  let widest = 0;
 
   const emit = (next: AckAbstract, what: Expected | null): void => {
+    for (const k of ['kept', 'mem', 'dur', 'toAck', 'toW', 'acksW'] as const)
+      if (next[k] !== cur[k]) elements += next[k].size;
+    widest = Math.max(widest, next.kept.size);
+    if (elements > maxElements)
+      throw new TooLarge(
+        `its states would hold more than ${maxElements.toLocaleString('en-US')} set elements by record ${cause?.n ?? '?'} ` +
+          `(the tracker keeps up to ${widest.toLocaleString('en-US')} offsets at once, and every state holds them all)`,
+      );
     states.push(next);
     causes.push(cause);
     expected.push(what);
@@ -480,22 +502,40 @@ function ackInstances(records: readonly ProtocolRecord[]): Map<string, Rec[]> {
 
 export interface AckValidation {
   readonly instances: readonly InstanceValidation[];
+  /** Instances not validated: too large for explicit states (ACK_MAX_ELEMENTS), and why. */
+  readonly notValidated: readonly {
+    readonly instance: string;
+    readonly records: number;
+    readonly why: string;
+  }[];
   readonly steps: number;
   readonly violations: readonly TraceViolation[];
   readonly elapsedMs: number;
 }
 
 /** Validates the tracker's records of a run (every source) against specs/Ack.tla. */
-export async function validateAckRecords(records: readonly ProtocolRecord[]): Promise<AckValidation> {
+export async function validateAckRecords(
+  records: readonly ProtocolRecord[],
+  o: { readonly maxElements?: number } = {},
+): Promise<AckValidation> {
   const t0 = performance.now();
   const instances: InstanceValidation[] = [];
+  const notValidated: { instance: string; records: number; why: string }[] = [];
   const violations: TraceViolation[] = [];
   let steps = 0;
   const byInstance = ackInstances(records);
-  if (byInstance.size === 0) return { instances, steps, violations, elapsedMs: performance.now() - t0 };
+  if (byInstance.size === 0)
+    return { instances, notValidated, steps, violations, elapsedMs: performance.now() - t0 };
   const exprs = await actionExprs();
   for (const [instance, recs] of byInstance) {
-    const m = mapAck(recs);
+    let m: Mapped;
+    try {
+      m = mapAck(recs, o.maxElements ?? ACK_MAX_ELEMENTS);
+    } catch (err) {
+      if (!(err instanceof TooLarge)) throw err;
+      notValidated.push({ instance, records: recs.length, why: err.message });
+      continue;
+    }
     const constants = { Msgs: m.msgs, MaxCrashes: m.states[m.states.length - 1]!.crashes };
     const cm = await ackModel(constants.Msgs, constants.MaxCrashes);
     const actions: Record<string, number> = {};
@@ -513,7 +553,7 @@ export async function validateAckRecords(records: readonly ProtocolRecord[]): Pr
       violation: r.violation,
     });
   }
-  return { instances, steps, violations, elapsedMs: performance.now() - t0 };
+  return { instances, notValidated, steps, violations, elapsedMs: performance.now() - t0 };
 }
 
 /** One line: instances, steps, actions, time. */
@@ -528,8 +568,9 @@ export function formatAckSummary(r: AckValidation): string {
     .sort((a, b) => b[1] - a[1])
     .map(([k, n]) => `${k} ${n}`)
     .join(', ');
+  const skipped = r.notValidated.map((x) => `; ${x.instance} (${x.records} records) NOT validated: ${x.why}`);
   return (
     `trace validation: Ack: ${r.instances.length} instances, ${r.steps} steps (${stutters} stuttering; ${acts || 'no actions'}), ` +
-    `${r.violations.length} violations, ${Math.round(r.elapsedMs)} ms`
+    `${r.violations.length} violations, ${Math.round(r.elapsedMs)} ms${skipped.join('')}`
   );
 }
