@@ -1,7 +1,7 @@
 // The RecoveryChain conformance suite: traces generated from specs/RecoveryChain.tla at test time
 // (edge cover of every conformance model, plus seeded random walks) replayed against the
-// runtime's commit tracker and, for W1 and W2, machines/recovery-worker.ts and
-// machines/chain-outbox.ts with the adapter as their shell; at every distinct state the spec's
+// runtime's commit tracker and, for W1 and W2, runtime/engine/chain.ts (the chain outbox's shell,
+// running machines/chain-outbox.ts) and machines/recovery-worker.ts; at every distinct state the spec's
 // disabled actions must be refused. Broken variants of the machines and the shell must fail, each
 // where the spec says it breaks.
 import { afterAll, describe, expect, it } from 'vitest';
@@ -22,7 +22,7 @@ import { loadModel } from '../tla/index.ts';
 const traceDir = mkdtempSync(path.join(os.tmpdir(), 'buffy-recovery-chain-test-'));
 afterAll(() => rmSync(traceDir, { recursive: true, force: true }));
 
-describe('conformance: RecoveryChain on the commit tracker, the recovery worker and chain outbox machines', () => {
+describe('conformance: RecoveryChain on the commit tracker, the chain outbox shell and the recovery worker machine', () => {
   for (const cfgFile of RECOVERY_CHAIN_MODELS) {
     it(`${path.basename(cfgFile)}: every edge replayed, seeded random walks too, every disabled action refused`, async () => {
       const r = await runSuite(recoveryChainSuite({ cfgFile }), {
@@ -53,12 +53,8 @@ describe('conformance: RecoveryChain on the commit tracker, the recovery worker 
     'no-dedup2': { action: /^W2Receive$/, variable: 'state2' },
     // W2 acknowledges what is only in memory: W2Ack where the spec has nothing durable to acknowledge.
     'ack-early2': { action: /^\(refused\) W2Ack$/, variable: 'ackW2' },
-    // The outbox decides a send in W1Persist, before the commit is durable: the shell refuses it.
-    'send-early': {
-      action: /^W1Persist$/,
-      variable: null,
-      error: /decided send before the commit is durable/,
-    },
+    // The outbox decides a send in W1Persist, before the commit is durable: chain.ts's ops() refuses it.
+    'send-early': { action: /^W1Persist$/, variable: null, error: /W1Persist decided send/ },
     // The entry leaves the outbox as it is sent, not when W2 acknowledges it.
     'release-on-send': { action: /^W1(Persist|SendOut)$/, variable: 'out1' },
     // The sources' marks are reported while W2 has not acknowledged the entries.
