@@ -192,6 +192,42 @@ function bufOf(before: DeliveryAbstract, ks: readonly [number, number, number]):
     : record({ keptFirst: ks[0], keptLast: ks[1], keptCount: ks[2] });
 }
 
+/** A state (every state is made here: one object shape, no spread of partial objects). */
+function mk(
+  next: number,
+  kept: readonly [number, number, number],
+  buf: Value,
+  acked: number,
+  tx: number,
+  limit: number,
+  delivered: TupleValue,
+  consumed: number,
+  up: boolean,
+  data: SetEnum,
+  acks: SetEnum,
+  faults: number,
+): DeliveryAbstract {
+  return { next, kept, buf, acked, tx, limit, delivered, consumed, up, data, acks, faults };
+}
+
+/** a with the receiver's consumed (and in-flight ACKs) replaced. */
+function withConsumed(a: DeliveryAbstract, consumed: number, acks: SetEnum = a.acks): DeliveryAbstract {
+  return mk(
+    a.next,
+    a.kept,
+    a.buf,
+    a.acked,
+    a.tx,
+    a.limit,
+    a.delivered,
+    consumed,
+    a.up,
+    a.data,
+    acks,
+    a.faults,
+  );
+}
+
 /** s with v (the same set when v is in it already). */
 function withElement(s: SetEnum, v: Value): SetEnum {
   const es = s.elems;
@@ -253,29 +289,75 @@ function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string }
     if (r.role !== 'app' && r.violation !== undefined)
       notes.set(states.length, `the ${r.role} machine reported: ${r.violation}`);
     if (r.role === 'app') {
-      emit({ ...cur, delivered: new TupleValue([...cur.delivered.elems, r.seq]) }, cause);
+      const a = cur;
+      const delivered = new TupleValue([...a.delivered.elems, r.seq]);
+      emit(
+        mk(
+          a.next,
+          a.kept,
+          a.buf,
+          a.acked,
+          a.tx,
+          a.limit,
+          delivered,
+          a.consumed,
+          a.up,
+          a.data,
+          a.acks,
+          a.faults,
+        ),
+        cause,
+      );
       return;
     }
     if (r.role === 'sender') {
       maxNext = Math.max(maxNext, r.next);
       window = Math.max(window, r.kept[2]);
-      const final = (extra: Partial<DeliveryAbstract> = {}): DeliveryAbstract => ({
-        ...cur,
-        next: r.next,
-        kept: r.kept,
-        buf: bufOf(cur, r.kept),
-        acked: r.acked,
-        tx: r.tx,
-        limit: r.limit,
-        ...extra,
-      });
+      // The machine's state after the event (the variables it does not hold from the state before).
+      const final = (
+        data: SetEnum = cur.data,
+        up: boolean = cur.up,
+        acks: SetEnum = cur.acks,
+        faults: number = cur.faults,
+      ): DeliveryAbstract => {
+        const a = cur;
+        const buf = bufOf(a, r.kept);
+        return mk(
+          r.next,
+          r.kept,
+          buf,
+          r.acked,
+          r.tx,
+          r.limit,
+          a.delivered,
+          a.consumed,
+          up,
+          data,
+          acks,
+          faults,
+        );
+      };
       switch (r.ev) {
         case 'Send': {
           // k Send steps: the frames numbered cur.next .. r.next - 1, one at a time.
           let s = cur;
           for (let seq = cur.next; seq < r.next - 1; seq++) {
             const kept = keptAfterAppend(s.kept, seq);
-            s = { ...s, next: seq + 1, kept, buf: bufOf(s, kept) };
+            const b = bufOf(s, kept);
+            s = mk(
+              seq + 1,
+              kept,
+              b,
+              s.acked,
+              s.tx,
+              s.limit,
+              s.delivered,
+              s.consumed,
+              s.up,
+              s.data,
+              s.acks,
+              s.faults,
+            );
             emit(s, cause);
           }
           emit(final(), cause);
@@ -286,16 +368,29 @@ function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string }
           let data = cur.data;
           for (let i = 0; i < r.wrote.length - 1; i++) {
             data = withElement(data, r.wrote[i]!);
-            s = { ...s, tx: s.tx + 1, data };
+            s = mk(
+              s.next,
+              s.kept,
+              s.buf,
+              s.acked,
+              s.tx + 1,
+              s.limit,
+              s.delivered,
+              s.consumed,
+              s.up,
+              data,
+              s.acks,
+              s.faults,
+            );
             emit(s, cause);
           }
           if (r.wrote.length > 0) data = withElement(data, r.wrote[r.wrote.length - 1]!);
-          emit(final({ data }), cause);
+          emit(final(data), cause);
           return;
         }
         case 'Connect': {
           senderUp = r.up;
-          emit(final({ up: r.up }), cause);
+          emit(final(cur.data, r.up), cause);
           const moved2 = held.handshake ?? [];
           held.handshake = null;
           for (const m of moved2) apply(m, "after the sender's Connect (the receiver's HELLO was in flight)");
@@ -312,13 +407,13 @@ function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string }
             emit(final(), cause);
             return;
           }
-          emit(final({ up: false, data: EMPTY_SET, acks: EMPTY_SET, faults: cur.faults + 1 }), cause);
+          emit(final(EMPTY_SET, false, EMPTY_SET, cur.faults + 1), cause);
           return;
         }
         default: {
           let data = cur.data;
           for (const w of r.wrote) data = withElement(data, w);
-          emit(final({ data }), cause);
+          emit(final(data), cause);
           return;
         }
       }
@@ -330,40 +425,40 @@ function mapDelivery(recs: readonly (InstanceRecord & { n: number; end: string }
       case 'Consume': {
         let s = cur;
         for (let c = cur.consumed + 1; c < r.consumed; c++) {
-          s = { ...s, consumed: c };
+          s = withConsumed(s, c);
           emit(s, cause);
         }
-        emit({ ...cur, consumed: r.consumed }, cause);
+        emit(withConsumed(cur, r.consumed), cause);
         return;
       }
       case 'Acknowledge': {
         if (!cur.up) {
           // Written on a connection the sender never took up: lost with it.
-          emit(
-            { ...cur, consumed: r.consumed },
-            { ...cause, moved: 'lost: the sender never took this connection up' },
-          );
+          emit(withConsumed(cur, r.consumed), {
+            ...cause,
+            moved: 'lost: the sender never took this connection up',
+          });
           return;
         }
         let acks = cur.acks;
         for (const a of r.acks) {
           acks = withElement(acks, ackValue(a));
-          emit({ ...cur, consumed: r.consumed, acks }, cause);
+          emit(withConsumed(cur, r.consumed, acks), cause);
         }
-        if (r.acks.length === 0) emit({ ...cur, consumed: r.consumed }, cause);
+        if (r.acks.length === 0) emit(withConsumed(cur, r.consumed), cause);
         return;
       }
       case 'Connect':
         receiverUp = r.up;
-        emit({ ...cur, consumed: r.consumed }, cause);
+        emit(withConsumed(cur, r.consumed), cause);
         return;
       case 'Break':
         receiverUp = r.up;
-        emit({ ...cur, consumed: r.consumed }, cause);
+        emit(withConsumed(cur, r.consumed), cause);
         return;
       default:
         // ReceiveData: what it delivers is the application's records that follow.
-        emit({ ...cur, consumed: r.consumed }, cause);
+        emit(withConsumed(cur, r.consumed), cause);
         return;
     }
   };
@@ -668,13 +763,22 @@ function deliveryInstances(records: readonly ProtocolRecord[]): Map<string, Keye
     peerInc: number | null;
     readonly recs: (ProtocolRecord & InstanceRecord)[];
   }
-  const cores = new Map<string, Piece[]>();
+  // A core is (link, end, incarnation, core number): maps by each, so no key is built per record.
+  const cores: Piece[][] = [];
+  const byLink = new Map<string, Map<string, Map<number, Map<number | undefined, Piece[]>>>>();
   for (const r of records) {
     if (r.p !== 'delivery') continue;
-    const key = `${r.link}|${r.end}|${r.inc}|${r.core ?? ''}`;
-    let pieces = cores.get(key);
-    if (!pieces)
-      cores.set(key, (pieces = [{ peer: r.peer === '?' ? null : r.peer, peerInc: null, recs: [] }]));
+    let byEnd = byLink.get(r.link);
+    if (!byEnd) byLink.set(r.link, (byEnd = new Map()));
+    let byInc = byEnd.get(r.end);
+    if (!byInc) byEnd.set(r.end, (byInc = new Map()));
+    let byCore = byInc.get(r.inc);
+    if (!byCore) byInc.set(r.inc, (byCore = new Map()));
+    let pieces = byCore.get(r.core);
+    if (!pieces) {
+      byCore.set(r.core, (pieces = [{ peer: r.peer === '?' ? null : r.peer, peerInc: null, recs: [] }]));
+      cores.push(pieces);
+    }
     const cur = pieces[pieces.length - 1]!;
     if (r.role === 'core') {
       if (r.ev === 'restart') pieces.push({ peer: r.worker, peerInc: r.incarnation, recs: [] });
@@ -689,18 +793,26 @@ function deliveryInstances(records: readonly ProtocolRecord[]): Map<string, Keye
   const name = (w: string | null, inc: number | null): string =>
     inc === 0 ? (w ?? '?') : `${w ?? '?'}@${inc ?? '?'}`;
   const out = new Map<string, Keyed[]>();
-  for (const pieces of cores.values())
-    for (const piece of pieces)
+  const instance = (key: string): Keyed[] => {
+    let a = out.get(key);
+    if (!a) out.set(key, (a = []));
+    return a;
+  };
+  for (const pieces of cores)
+    for (const piece of pieces) {
+      const r0 = piece.recs[0];
+      if (r0 === undefined) continue;
+      // Every record of a piece has its core's link, end and incarnation.
+      const link = r0.link ? ` (link ${r0.link})` : '';
+      const here = name(r0.end, r0.inc);
+      const peer = name(piece.peer, piece.peerInc);
+      let sending: Keyed[] | null = null;
+      let receiving: Keyed[] | null = null;
       for (const r of piece.recs) {
-        const link = r.link ? ` (link ${r.link})` : '';
-        const key =
-          r.role === 'sender'
-            ? `delivery ${name(r.end, r.inc)} -> ${name(piece.peer, piece.peerInc)}${link}`
-            : `delivery ${name(piece.peer, piece.peerInc)} -> ${name(r.end, r.inc)}${link}`;
-        let a = out.get(key);
-        if (!a) out.set(key, (a = []));
-        a.push(r);
+        if (r.role === 'sender') (sending ??= instance(`delivery ${here} -> ${peer}${link}`)).push(r);
+        else (receiving ??= instance(`delivery ${peer} -> ${here}${link}`)).push(r);
       }
+    }
   for (const a of out.values()) a.sort((x, y) => x.n - y.n);
   return out;
 }
