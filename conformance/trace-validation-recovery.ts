@@ -62,14 +62,14 @@ interface RecoveryAbstract {
   committed: number;
   srcTx: number;
   /** How many times each offset was applied (index = spec offset); null: a torn recovery. */
-  state: readonly number[] | null;
+  state: Counts | null;
   mark: number;
   out: readonly number[];
   outTx: number;
-  dState: readonly number[];
+  dState: Counts;
   dMark: number;
   dOut: readonly number[];
-  written: readonly number[];
+  written: Grown;
   sinkMark: number;
   toW: readonly number[];
   ackW: number;
@@ -78,14 +78,33 @@ interface RecoveryAbstract {
   crashes: number;
 }
 
+/**
+ * A fold, changed in place: each state gets a new wrapper (`a` shared), so a state's value is
+ * read (converted) before the next step changes `a`; a step costs O(1), not O(Msgs). Streams of
+ * real runs have tens of thousands of offsets, and states are checked as they are made.
+ */
+interface Counts {
+  readonly a: number[];
+}
+
+/** A sequence that only grows, in place, as Counts: `n` elements of `a`. */
+interface Grown {
+  readonly a: number[];
+  readonly n: number;
+}
+
+/** What the mapping gives the checker per state (the first: the initial state). */
+type StateSink = (
+  s: RecoveryAbstract,
+  action: string | null,
+  cause: StepCause | null,
+  note: string | undefined,
+  explain: string | undefined,
+) => void;
+
 interface Mapped {
-  readonly states: RecoveryAbstract[];
-  /** The action the mapping placed, per state (null: the initial one). */
-  readonly actions: (string | null)[];
-  readonly causes: (StepCause | null)[];
-  readonly notes: Map<number, string>;
-  /** Said with a violation at that state (without forcing one, as a note does). */
-  readonly explain: Map<number, string>;
+  readonly steps: number;
+  readonly crashes: number;
   readonly msgs: number;
   /** A note on the first state (it is not the spec's initial one). */
   readonly initialNote?: string;
@@ -176,18 +195,17 @@ function streamsOf(recs: readonly Rec[]): number[] {
 }
 
 function initial(msgs: number): RecoveryAbstract {
-  const zeros = new Array<number>(msgs + 1).fill(0);
   return {
     committed: 0,
     srcTx: 1,
-    state: zeros,
+    state: { a: new Array<number>(msgs + 1).fill(0) },
     mark: 0,
     out: [],
     outTx: 0,
-    dState: zeros,
+    dState: { a: new Array<number>(msgs + 1).fill(0) },
     dMark: 0,
     dOut: [],
-    written: [],
+    written: { a: [], n: 0 },
     sinkMark: 0,
     toW: [],
     ackW: 0,
@@ -197,8 +215,8 @@ function initial(msgs: number): RecoveryAbstract {
   };
 }
 
-/** Maps one (worker, stream) instance: the worker's records, in the run's order. */
-function mapRecovery(recs: readonly Rec[], stream: number): Mapped {
+/** The stream's offsets: the highest one its records name (spec offsets). */
+function msgsOf(recs: readonly Rec[], stream: number): number {
   let msgs = 0;
   for (const r of recs) {
     if (r.ev === 'WorkerReceive')
@@ -206,6 +224,13 @@ function mapRecovery(recs: readonly Rec[], stream: number): Mapped {
     if (r.ev === 'WorkerPersist' || r.ev === 'Recover' || r.ev === 'WorkerAck')
       msgs = Math.max(msgs, markOf(r.marks, stream) + 1);
   }
+  return msgs;
+}
+
+/** Maps one (worker, stream) instance: the worker's records, in the run's order, each state
+ * given to `sink` as it is made. */
+function mapRecovery(recs: readonly Rec[], stream: number, sink: StateSink): Mapped {
+  const msgs = msgsOf(recs, stream);
   const { landed, torn, from } = commitOutcomes(recs);
   // Per record: the least offset this stream receives from it on (spec offsets). The source's
   // commit point is never inferred beyond it: a source may replay from below what it had
@@ -222,12 +247,11 @@ function mapRecovery(recs: readonly Rec[], stream: number): Mapped {
     replayFloor[i] = least;
   }
   let at = 0;
-  const states: RecoveryAbstract[] = [initial(msgs)];
-  const actions: (string | null)[] = [null];
-  const causes: (StepCause | null)[] = [null];
-  const notes = new Map<number, string>();
-  const explain = new Map<number, string>();
-  let cur = states[0]!;
+  let cur = initial(msgs);
+  let steps = 0;
+  /** For the next state: a note (the step must fail) or an explanation (said if it does). */
+  let note: string | undefined;
+  let explain: string | undefined;
   /** Landed commits whose messages' outputs wait for the sinks' acknowledgement of `lastId`. */
   const queue: { msgs: number[]; lastId: number }[] = [];
   let sinkAcked = 0;
@@ -243,9 +267,9 @@ function mapRecovery(recs: readonly Rec[], stream: number): Mapped {
   });
   const emit = (action: string, next: Partial<RecoveryAbstract>, cause: StepCause): void => {
     cur = { ...cur, ...next };
-    states.push(cur);
-    actions.push(action);
-    causes.push(cause);
+    steps++;
+    sink(cur, action, cause, note, explain);
+    note = explain = undefined;
   };
   const without = (xs: readonly number[], pred: (x: number) => boolean): number[] =>
     xs.filter((x) => !pred(x));
@@ -261,7 +285,7 @@ function mapRecovery(recs: readonly Rec[], stream: number): Mapped {
       emit(
         'SinkReceive',
         fresh
-          ? { toSink: cur.toSink.slice(1), written: [...cur.written, m], sinkMark: m, ackS: m }
+          ? { toSink: cur.toSink.slice(1), written: grow(cur.written, m), sinkMark: m, ackS: m }
           : { toSink: cur.toSink.slice(1), ackS: cur.sinkMark },
         cause,
       );
@@ -295,32 +319,35 @@ function mapRecovery(recs: readonly Rec[], stream: number): Mapped {
     emit('SourceSend', { toW: [m], srcTx: m + 1 }, causeOf(r));
   };
 
+  const first = recs.find((r) => r.ev === 'Recover');
+  if (
+    first?.ev === 'Recover' &&
+    !sameImage(first, { marks: {}, nextOutput: 1, outboxFloor: 0, image: EMPTY_IMAGE })
+  )
+    initialNote = `the worker's first start recovered a store that is not empty (${showImage(first)}): the spec starts from an empty one`;
+  sink(cur, null, null, initialNote, undefined);
+
   recs.forEach((r, i) => {
     at = i;
     switch (r.ev) {
       case 'Recover': {
         if (inc === null) {
           inc = r.inc;
-          if (!sameImage(r, { marks: {}, nextOutput: 1, outboxFloor: 0, image: EMPTY_IMAGE }))
-            initialNote = `the worker's first start recovered a store that is not empty (${showImage(r)}): the spec starts from an empty one`;
           return;
         }
         if (r.inc === inc) return;
         inc = r.inc;
         const cause = causeOf(r);
         const t = torn.get(i);
-        if (t !== undefined) notes.set(states.length, t);
+        note = t;
         const c = from.get(i);
         if (c !== undefined && markOf(c.marks, stream) !== markOf(r.marks, stream))
-          explain.set(
-            states.length,
-            `the recovered mark of stream ${stream} is ${markOf(r.marks, stream)}, the commit it recovered wrote ${markOf(c.marks, stream)} (runtime offsets)`,
-          );
+          explain = `the recovered mark of stream ${stream} is ${markOf(r.marks, stream)}, the commit it recovered wrote ${markOf(c.marks, stream)} (runtime offsets)`;
         emit(
           'CrashWorker',
           {
             crashes: cur.crashes + 1,
-            state: t !== undefined ? null : cur.dState,
+            state: t !== undefined ? null : { a: cur.dState.a.slice() },
             mark: markOf(r.marks, stream) + 1,
             out: cur.dOut,
             outTx: 0,
@@ -348,11 +375,11 @@ function mapRecovery(recs: readonly Rec[], stream: number): Mapped {
           for (let m = g[1] + 2; m <= g[2] + 1; m++) {
             sendUpTo(m, r);
             if (m > above && cur.state !== null) {
-              const state = [...cur.state];
-              state[m] = (state[m] ?? 0) + 1;
+              const a = cur.state.a;
+              a[m] = (a[m] ?? 0) + 1;
               emit(
                 'WorkerReceive',
-                { toW: [], state, mark: Math.max(cur.mark, m), out: union(cur.out, m) },
+                { toW: [], state: { a }, mark: Math.max(cur.mark, m), out: union(cur.out, m) },
                 causeOf(r),
               );
             } else emit('WorkerReceive', { toW: [] }, causeOf(r));
@@ -366,7 +393,11 @@ function mapRecovery(recs: readonly Rec[], stream: number): Mapped {
         const newly = cur.out.filter((m) => !cur.dOut.includes(m) || m > cur.dMark);
         emit(
           'WorkerPersist',
-          { dState: cur.state ?? cur.dState, dMark: markOf(r.marks, stream) + 1, dOut: cur.out },
+          {
+            dState: cur.state !== null ? { a: cur.state.a.slice() } : cur.dState,
+            dMark: markOf(r.marks, stream) + 1,
+            dOut: cur.out,
+          },
           cause,
         );
         const fresh = newly.filter((m) => m > cur.sinkMark);
@@ -389,7 +420,14 @@ function mapRecovery(recs: readonly Rec[], stream: number): Mapped {
       }
     }
   });
-  return { states, actions, causes, notes, explain, msgs, ...(initialNote ? { initialNote } : {}) };
+  return { steps, crashes: cur.crashes, msgs, ...(initialNote ? { initialNote } : {}) };
+}
+
+/** One more element of a sequence that only grows (in place: earlier states were read). */
+function grow(w: Grown, x: number): Grown {
+  if (w.a.length !== w.n) throw new Error('trace validation: a sequence grew from an older state');
+  w.a.push(x);
+  return { a: w.a, n: w.n + 1 };
 }
 
 // ---------------------------------------------------------------------------------------
@@ -399,20 +437,28 @@ const TORN: Value = record({ recovered: 'a store image no commit wrote' });
 
 function specStates(msgs: number): (a: RecoveryAbstract) => State {
   const keys: Value[] = Array.from({ length: msgs }, (_, i) => i + 1);
-  const cache = new Map<readonly number[], Value>();
-  const fold = (xs: readonly number[] | null): Value => {
-    if (xs === null) return TORN;
-    let v = cache.get(xs);
-    if (v === undefined) {
-      v = fcnFromPairs(
-        keys,
-        keys.map((k) => xs[k as number] ?? 0),
-      );
-      if (cache.size > 4) cache.clear();
-      cache.set(xs, v);
-    }
+  // Each wrapper is read once, when its state is checked (its array changes after): the values
+  // of the last few wrappers are kept, so a variable a step did not change is not rebuilt.
+  const cache = new Map<Counts | Grown, Value>();
+  const remember = (k: Counts | Grown, v: Value): Value => {
+    if (cache.size > 8) cache.clear();
+    cache.set(k, v);
     return v;
   };
+  const fold = (xs: Counts | null): Value => {
+    if (xs === null) return TORN;
+    return (
+      cache.get(xs) ??
+      remember(
+        xs,
+        fcnFromPairs(
+          keys,
+          keys.map((k) => xs.a[k as number] ?? 0),
+        ),
+      )
+    );
+  };
+  const seq = (w: Grown): Value => cache.get(w) ?? remember(w, tuple(w.a.slice(0, w.n)));
   return (a) => [
     a.committed,
     a.srcTx,
@@ -423,7 +469,7 @@ function specStates(msgs: number): (a: RecoveryAbstract) => State {
     fold(a.dState),
     a.dMark,
     setOf([...a.dOut]),
-    tuple([...a.written]),
+    seq(a.written),
     a.sinkMark,
     tuple([...a.toW]),
     a.ackW,
@@ -513,86 +559,86 @@ function safeEquals(a: Value, b: Value): boolean {
 const showState = (vars: readonly string[], s: State): string =>
   vars.map((v, i) => `/\\ ${v} = ${toTla(s[i]!)}`).join('\n');
 
-function checkStates(
+/** Checks the states of one instance as the mapping makes them (a StateSink); stops at the first violation. */
+function stateChecker(
   cm: CheckModel,
   instance: string,
-  m: Mapped,
+  msgs: number,
   counts: Record<string, number>,
   expected: ReadonlyMap<string, Expr>,
-): { steps: number; stutters: number; violation: TraceViolation | null } {
+): { sink: StateSink; result: () => { steps: number; stutters: number; violation: TraceViolation | null } } {
   const vars = cm.model.variables;
-  const toSpec = specStates(m.msgs);
-  const first = toSpec(m.states[0]!);
-  if (m.initialNote !== undefined)
-    return {
-      steps: 0,
-      stutters: 0,
-      violation: {
-        spec: 'Recovery',
-        instance,
-        step: 0,
-        cause: null,
-        before: null,
-        after: showState(vars, first),
-        changed: [],
-        enabled: [],
-        closest: [],
-        note: m.initialNote,
-      },
-    };
-  let prev = first;
+  const toSpec = specStates(msgs);
+  let prev: State | null = null;
+  let i = 0;
   let stutters = 0;
-  for (let i = 1; i < m.states.length; i++) {
-    const t = toSpec(m.states[i]!);
-    const note = m.notes.get(i);
-    if (note === undefined && t.every((v, j) => safeEquals(v, prev[j]!))) {
-      stutters++;
-      continue;
+  let violation: TraceViolation | null = null;
+  const sink: StateSink = (a, action, cause, note, explain) => {
+    if (violation !== null) return;
+    const t = toSpec(a);
+    if (prev === null) {
+      prev = t;
+      if (note !== undefined)
+        violation = {
+          spec: 'Recovery',
+          instance,
+          step: 0,
+          cause: null,
+          before: null,
+          after: showState(vars, t),
+          changed: [],
+          enabled: [],
+          closest: [],
+          note,
+        };
+      return;
     }
-    const guess = expected.get(m.actions[i] ?? '');
+    i++;
+    const before: State = prev;
+    if (note === undefined && t.every((v, j) => safeEquals(v, before[j]!))) {
+      stutters++;
+      return;
+    }
+    const guess = expected.get(action ?? '');
     let labels =
       note !== undefined || guess === undefined
         ? []
-        : labelStepOf(cm.model, { expr: guess, ctx: cm.next.ctx }, prev, t);
-    if (labels.length === 0 && note === undefined) labels = labelStep(cm, prev, t);
+        : labelStepOf(cm.model, { expr: guess, ctx: cm.next.ctx }, before, t);
+    if (labels.length === 0 && note === undefined) labels = labelStep(cm, before, t);
     if (labels.length > 0) {
       const k = labels[0]!.name;
       counts[k] = (counts[k] ?? 0) + 1;
       prev = t;
-      continue;
+      return;
     }
     const changed: [string, string, string][] = [];
     vars.forEach((v, j) => {
-      if (!safeEquals(prev[j]!, t[j]!)) changed.push([v, toTla(prev[j]!), toTla(t[j]!)]);
+      if (!safeEquals(before[j]!, t[j]!)) changed.push([v, toTla(before[j]!), toTla(t[j]!)]);
     });
     const enabled = new Set<string>();
     const near: { action: string; differ: string[] }[] = [];
-    cm.model.successors(cm.next.expr, cm.next.ctx, prev, (u, l) => {
-      if (u.every((x, j) => safeEquals(x, prev[j]!))) return;
+    cm.model.successors(cm.next.expr, cm.next.ctx, before, (u, l) => {
+      if (u.every((x, j) => safeEquals(x, before[j]!))) return;
       const key = labelKey(l);
       enabled.add(key);
       near.push({ action: key, differ: vars.filter((_, j) => !safeEquals(u[j]!, t[j]!)) });
     });
-    near.sort((a, b) => a.differ.length - b.differ.length);
-    const said = note ?? m.explain.get(i);
-    return {
-      steps: i,
-      stutters,
-      violation: {
-        spec: 'Recovery',
-        instance,
-        step: i,
-        cause: m.causes[i] ?? null,
-        before: showState(vars, prev),
-        after: showState(vars, t),
-        changed,
-        enabled: [...enabled],
-        closest: near.slice(0, 3),
-        ...(said !== undefined ? { note: said } : {}),
-      },
+    near.sort((x, y) => x.differ.length - y.differ.length);
+    const said = note ?? explain;
+    violation = {
+      spec: 'Recovery',
+      instance,
+      step: i,
+      cause,
+      before: showState(vars, before),
+      after: showState(vars, t),
+      changed,
+      enabled: [...enabled],
+      closest: near.slice(0, 3),
+      ...(said !== undefined ? { note: said } : {}),
     };
-  }
-  return { steps: m.states.length - 1, stutters, violation: null };
+  };
+  return { sink, result: () => ({ steps: i, stutters, violation }) };
 }
 
 /** The workers' recovery records, per worker, in the run's order. */
@@ -630,12 +676,15 @@ export async function validateRecovery(records: readonly ProtocolRecord[]): Prom
   for (const [worker, recs] of workers) {
     count += recs.length;
     for (const stream of streamsOf(recs)) {
-      const m = mapRecovery(recs, stream);
-      const constants = { Msgs: m.msgs, MaxCrashes: m.states[m.states.length - 1]!.crashes };
+      // Twice: first for the constants (the crashes; a step costs O(1) here), then checked.
+      const dry = mapRecovery(recs, stream, () => {});
+      const constants = { Msgs: dry.msgs, MaxCrashes: dry.crashes };
       const cm = await recoveryModel(constants.Msgs, constants.MaxCrashes);
       const instance = `recovery ${worker} stream ${stream}`;
       const actions: Record<string, number> = {};
-      const r = checkStates(cm, instance, m, actions, expected);
+      const check = stateChecker(cm, instance, dry.msgs, actions, expected);
+      mapRecovery(recs, stream, check.sink);
+      const r = check.result();
       steps += r.steps;
       if (r.violation) violations.push(r.violation);
       instances.push({
