@@ -113,6 +113,11 @@ export interface Ready {
   readonly writable: boolean;
   /** Set when the peer's HELLO showed a restart: the channel started fresh in both directions. */
   readonly peerRestarted: PeerRestart | null;
+  /**
+   * Option `deferAck` only: consumed batches wait for an ACK, which the shell sends with the
+   * `acknowledge` event (its ack timer). Not an action of its own: the shell needs no pass for it.
+   */
+  readonly ackOwed?: boolean;
 }
 
 /** A peer that came back as a new incarnation, and what this side dropped of the old one. */
@@ -229,6 +234,15 @@ export interface ChannelOptions {
    */
   readonly policy?: 'eager' | 'manual';
   /**
+   * Policy `eager` only: when the application has consumed everything delivered but less than
+   * half the window, leave the ACK to the shell (`Ready.ackOwed`; it sends `acknowledge` after
+   * a short delay, runtime/net/endpoint.ts `ackDelayMs`), so that one ACK answers the batches of
+   * that delay instead of one ACK per batch. Half the window consumed still acknowledges at once:
+   * the sender keeps at least half its credit. The spec's Acknowledge is enabled whenever
+   * something is owed, so a later ACK is a behaviour of Delivery.tla too. Default false.
+   */
+  readonly deferAck?: boolean;
+  /**
    * The transport keeps order and loses nothing while connected (TCP, the in-memory test link):
    * a DATA frame from beyond a gap can then only come from a broken peer, and resets the
    * connection. Default false (a lossy transport: the frame is dropped, as in the spec).
@@ -294,6 +308,7 @@ export class DeliveryChannelCore implements ChannelCore {
   private readonly maxQueuedBytes: number;
   private readonly reconnect: boolean;
   private readonly eager: boolean;
+  private readonly deferAck: boolean;
   private readonly fifo: boolean;
   /** Where the frame being handled starts in the byte stream (when the shell said). */
   private frameOffset: number | undefined = undefined;
@@ -358,6 +373,7 @@ export class DeliveryChannelCore implements ChannelCore {
     );
     this.reconnect = options.reconnect ?? false;
     this.eager = (options.policy ?? 'eager') === 'eager';
+    this.deferAck = this.eager && (options.deferAck ?? false);
     this.fifo = options.fifo ?? false;
     this.mutation = options.mutation;
     // A recorder shared by every core of a process says which core a record is from.
@@ -544,6 +560,7 @@ export class DeliveryChannelCore implements ChannelCore {
       disconnected: this.disconnectedOut,
       writable: this.writableOut,
       peerRestarted: this.restartOut,
+      ackOwed: this.deferAck && this.owedFrames > 0 && (this.st === 'open' || this.st === 'closing'),
     };
     if (this.writes.length > 0) this.writes = [];
     if (this.deliveries.length > 0) this.deliveries = [];
@@ -719,9 +736,10 @@ export class DeliveryChannelCore implements ChannelCore {
     this.owedFrames += frames;
     this.owedBytes += bytes;
     if (!this.eager || (this.st !== 'open' && this.st !== 'closing')) return;
-    // Fewer, larger ACKs: once half the window is owed, or nothing is left to consume.
+    // Fewer, larger ACKs: once half the window is owed, or nothing is left to consume (with
+    // `deferAck`, the shell's ack timer says when: Ready.ackOwed).
     const half = this.owedFrames * 2 >= this.windowFrames || this.owedBytes * 2 >= this.windowBytes;
-    if (half || this.unconsumedFrames === 0) this.acknowledge();
+    if (half || (this.unconsumedFrames === 0 && !this.deferAck)) this.acknowledge();
   }
 
   private acknowledge(): void {

@@ -53,7 +53,23 @@ export interface EndpointOptions extends ChannelOptions {
    * every third of it.
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * With a clock: the receiver acknowledges what the application consumed at most this many ms
+   * later (the core's `deferAck`), so that one ACK answers every batch consumed meanwhile instead
+   * of one ACK per batch: fewer writes here and fewer wake-ups of the sender at moderate rates.
+   * Half the window consumed is still acknowledged at once (the sender never waits for credit
+   * because of it). Without it (or without a clock) each batch consumed with nothing else to
+   * consume is acknowledged at once.
+   */
+  readonly ackDelayMs?: number;
 }
+
+/**
+ * The ack delay buffy node's data channels use (EndpointOptions.ackDelayMs): at half the
+ * maximum rate of the 2-worker word count a batch arrives about every 1.5 ms, so one ACK
+ * answers a few batches; the sender's credit is the window, far more than a few ms of batches.
+ */
+export const DATA_ACK_DELAY_MS = 5;
 
 export class ChannelEndpoint {
   readonly core: ChannelCore;
@@ -71,6 +87,15 @@ export class ChannelEndpoint {
   private readonly idleTimeoutMs: number | undefined;
   private handshakeTimer: TimerHandle | null = null;
   private idleTimer: TimerHandle | null = null;
+  private readonly ackDelayMs: number | undefined;
+  private ackTimer: TimerHandle | null = null;
+  private readonly onAckTimer = (): void => {
+    this.ackTimer = null;
+    const st = this.core.state;
+    if (this.closedInfo || (st !== 'open' && st !== 'closing') || this.core.stats.owedFrames === 0) return;
+    this.core.step({ type: 'acknowledge' });
+    this.pump();
+  };
   private lastReceivedMs = 0;
   private readonly onFrameBound: (payload: Uint8Array) => void;
   private readonly scheduledPump = (): void => {
@@ -83,8 +108,13 @@ export class ChannelEndpoint {
 
   constructor(options: EndpointOptions, handlers: EndpointHandlers = {}) {
     this.connection = options.connection ?? `channel of ${options.local.worker}`;
+    const ackDelayMs = options.clock ? options.ackDelayMs : undefined;
+    if (ackDelayMs !== undefined && !(Number.isFinite(ackDelayMs) && ackDelayMs >= 0))
+      throw new RangeError(`${this.connection}: ackDelayMs must be a number of ms >= 0, got ${ackDelayMs}`);
+    this.ackDelayMs = ackDelayMs;
     // A byte stream (TCP, the in-memory test link) keeps order and loses nothing while connected.
-    this.core = options.core ?? new DeliveryChannelCore({ fifo: true, ...options });
+    this.core =
+      options.core ?? new DeliveryChannelCore({ fifo: true, ...options, deferAck: ackDelayMs !== undefined });
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.decoder = new FrameDecoder({ connection: this.connection, maxFrameBytes: this.maxFrameBytes });
     this.handlers = handlers;
@@ -151,8 +181,10 @@ export class ChannelEndpoint {
     if (!this.clock) return;
     if (this.handshakeTimer !== null) this.clock.clearTimer(this.handshakeTimer);
     if (this.idleTimer !== null) this.clock.clearTimer(this.idleTimer);
+    if (this.ackTimer !== null) this.clock.clearTimer(this.ackTimer);
     this.handshakeTimer = null;
     this.idleTimer = null;
+    this.ackTimer = null;
   }
 
   /** The transport attached now (null between connections); a shell ignores events of an older one. */
@@ -284,6 +316,8 @@ export class ChannelEndpoint {
           this.handlers.onPeerRestarted?.(p, this);
         }
         if (r.deliveries.length > 0) this.deliver(r.deliveries);
+        if (r.ackOwed === true && this.ackTimer === null && this.clock && this.ackDelayMs !== undefined)
+          this.ackTimer = this.clock.setTimer(this.ackDelayMs, this.onAckTimer);
         if (r.writable) this.wake();
         if (r.closed) {
           this.closedInfo = r.closed;
