@@ -24,7 +24,7 @@ import type { Durability, LmdbStore } from '../store/lmdb-store.ts';
 import { LatencyHistogram, WarmedUpRecorder, formatLatency } from './latency.ts';
 import { JsonLinesRecorder } from '../sim/record.ts';
 import type { TracingOptions } from '../tracing/tracer.ts';
-import type { EndpointOptions } from '../net/endpoint.ts';
+import { DATA_ACK_DELAY_MS, type EndpointOptions } from '../net/endpoint.ts';
 import { connectChannel, formatAddress, listenChannels, parseHostPort } from '../net/tcp-channel.ts';
 import type { HostPort } from '../net/tcp-channel.ts';
 import { DEFAULT_WINDOW_MESSAGES } from '../net/channel.ts';
@@ -206,6 +206,9 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     // A lost connection loses nothing: the dialling side dials again, the handshake says where
     // to resume, the sender resends (runtime/net/tcp-channel.ts, specs/Delivery.tla).
     reconnect: true,
+    // One ACK per few ms instead of one per batch (runtime/net/endpoint.ts ackDelayMs).
+    clock,
+    ackDelayMs: DATA_ACK_DELAY_MS,
     ...(protocolLog ? { recorder: protocolLog } : {}),
   };
 
