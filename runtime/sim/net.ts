@@ -117,8 +117,20 @@ export class SimWire {
     return {
       write: (chunks) => {
         if (conn.ended || this.conn !== conn) return;
-        // A copy (the writer may reuse its buffers; a Buffer's slice() would be a view).
-        for (const c of chunks) if (c.length > 0) this.write(conn, dir, new Uint8Array(c));
+        // One write is one run of bytes, as a corked TCP write is (send() cuts it at seeded
+        // points): its frames may arrive together, as they do over TCP. One copy of it all (the
+        // writer may reuse its buffers; a Buffer's slice() would be a view). Each chunk went
+        // alone before, a timer and a step each, and a frame's header never came with its body.
+        let total = 0;
+        for (const c of chunks) total += c.length;
+        if (total === 0) return;
+        const bytes = new Uint8Array(total);
+        let at = 0;
+        for (const c of chunks) {
+          bytes.set(c, at);
+          at += c.length;
+        }
+        this.write(conn, dir, bytes);
       },
       close: () => {
         if (conn.ended || this.conn !== conn) return;
