@@ -448,6 +448,9 @@ class FlatMapOp implements Op {
   }
 }
 
+/** A RemoteBatch being built (its optional fields set after the others). */
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
 interface RemoteGroup {
   source: number[];
   offset: number[];
@@ -854,22 +857,22 @@ class StateOp implements Op, EoStateStep {
     for (let w = 0; w < this.workers.length; w++) {
       const g = groups?.[w];
       if (g === undefined && (ranges === null || this.workers[w] === me)) continue;
-      const { traced, ...body } = g ?? {
-        source: [],
-        offset: [],
-        sub: [],
-        bornMs: [],
-        partition: [],
-        payloads: [],
-      };
-      this.core.remoteSent += body.payloads.length;
-      const r = this.remote.send(this.workers[w]!, {
+      // Field by field, in RemoteBatch's order (a rest destructuring and spreads of the group
+      // were most of this function's time in the simulator, which sends one per source batch).
+      const batch: Mutable<RemoteBatch> = {
         step: this.node.name,
         fromWorker: me,
-        ...body,
-        ...(traced !== undefined ? { trace: traced.dense(body.payloads.length) } : {}),
-        ...(ranges !== null ? { ranges } : {}),
-      });
+        source: g ? g.source : [],
+        offset: g ? g.offset : [],
+        sub: g ? g.sub : [],
+        bornMs: g ? g.bornMs : [],
+        partition: g ? g.partition : [],
+        payloads: g ? g.payloads : [],
+      };
+      if (g?.traced !== undefined) batch.trace = g.traced.dense(g.payloads.length);
+      if (ranges !== null) batch.ranges = ranges;
+      this.core.remoteSent += batch.payloads.length;
+      const r = this.remote.send(this.workers[w]!, batch);
       if (r) this.core.pending.push(r);
     }
   }
