@@ -750,32 +750,43 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     // Incremental: each file's lines are read once. What is counted per file (`seen`) belongs
     // to one started incarnation of its worker; when the worker is down or another incarnation
     // runs (recovery cut the file), its counts leave the sum and the file is read afresh.
+    // Per sink, one tally per distinct line (what the fault-free run produced, and what the
+    // sinks hold now): a line read costs one Map lookup.
+    interface Tally {
+      readonly want: number;
+      got: number;
+    }
     interface Seen {
       readonly inc: number;
       /** Bytes read (through the last complete line). */
       bytes: number;
-      readonly counts: Map<string, number>;
+      /** The tally of each line read, once per line (what leaves the sum). */
+      readonly lines: Tally[];
     }
     const seen = new Map<string, Seen>();
-    const gotBySink = new Map(loaded.sinks.map((sk) => [sk.name, new Map<string, number>()]));
+    const talliesBySink = new Map<string, Map<string, Tally>>();
+    for (const sink of loaded.sinks) {
+      const t = new Map<string, Tally>();
+      for (const [l, c] of wantLines.get(sink.name)!) t.set(l, { want: c, got: 0 });
+      talliesBySink.set(sink.name, t);
+    }
     const checkpoint = (): void => {
       for (const sink of loaded.sinks) {
         const base = sinkBase(sink.uri, runId);
-        const want = wantLines.get(sink.name)!;
-        const got = gotBySink.get(sink.name)!;
+        const tallies = talliesBySink.get(sink.name)!;
         for (const n of names) {
           const path = `${base}.${n}`;
           const inc = live.get(n);
           const bytes = inc?.started ? disk.view(path) : null;
           let s = seen.get(path);
           if (s && (!bytes || s.inc !== inc!.n || bytes.length < s.bytes)) {
-            for (const [l, c] of s.counts) got.set(l, got.get(l)! - c);
+            for (const t of s.lines) t.got--;
             seen.delete(path);
             s = undefined;
           }
           if (!bytes) continue;
           if (!s) {
-            s = { inc: inc!.n, bytes: 0, counts: new Map() };
+            s = { inc: inc!.n, bytes: 0, lines: [] };
             seen.set(path, s);
           }
           const end = bytes.lastIndexOf(10) + 1;
@@ -785,11 +796,12 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
           const fresh = text.split('\n');
           fresh.pop(); // after the last newline: empty
           for (const l of fresh) {
-            s.counts.set(l, (s.counts.get(l) ?? 0) + 1);
-            const c = (got.get(l) ?? 0) + 1;
-            got.set(l, c);
-            if (c > (want.get(l) ?? 0) && violation === null) {
-              violation = `checkpoint at ${sched.monotonicMs().toFixed(1)} simulated ms: sink "${sink.name}" on ${n} holds ${JSON.stringify(l)} ${times(c)}, the fault-free run produced it ${times(want.get(l) ?? 0)}`;
+            let t = tallies.get(l);
+            if (t === undefined) tallies.set(l, (t = { want: 0, got: 0 }));
+            s.lines.push(t);
+            const c = ++t.got;
+            if (c > t.want && violation === null) {
+              violation = `checkpoint at ${sched.monotonicMs().toFixed(1)} simulated ms: sink "${sink.name}" on ${n} holds ${JSON.stringify(l)} ${times(c)}, the fault-free run produced it ${times(t.want)}`;
               event(`violation: ${violation}`);
             }
           }
