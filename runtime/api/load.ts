@@ -66,6 +66,11 @@ async function prepareImport(abs: string): Promise<void> {
 
 const ESM_ADVICE = 'name it .ts, .mts, .js or .mjs';
 
+/** The modules imported so far, by absolute path. Node's module map keeps them anyway (a second
+ * import of a file returns the same module); asking it again costs a round trip through the
+ * module hooks (another thread, with tsx), which `buffy sim --seeds` paid for every seed. */
+const imported = new Map<string, { default?: unknown }>();
+
 export async function loadApp(appPath: string, options: AppOptions): Promise<Application> {
   const abs = resolve(appPath);
   if (!existsSync(abs)) throw new AppLoadError(`${appPath}: no such application file`);
@@ -76,8 +81,13 @@ export async function loadApp(appPath: string, options: AppOptions): Promise<App
   }
   let mod: { default?: unknown };
   try {
-    await prepareImport(abs);
-    mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+    const known = imported.get(abs);
+    if (known) mod = known;
+    else {
+      await prepareImport(abs);
+      mod = (await import(pathToFileURL(abs).href)) as { default?: unknown };
+      imported.set(abs, mod);
+    }
   } catch (err) {
     const message = (err as Error).message;
     const hint =
