@@ -389,6 +389,8 @@ export function recoveryChainAdapter(
       streamBase: STREAM_BASE,
       clock: rt.clock,
       log: silent,
+      // One message per entry, as the spec's outputs are (the runtime's default packs a commit's).
+      maxEntryMessages: 1,
       ...(machine ? { machine } : {}),
       remote: {
         send: (worker, b) => {
@@ -412,6 +414,8 @@ export function recoveryChainAdapter(
       streamBase: STREAM_BASE,
       clock: rt.clock,
       log: silent,
+      // One message per entry, as the spec's outputs are (the runtime's default packs a commit's).
+      maxEntryMessages: 1,
       ...(machine ? { machine } : {}),
       remote: {
         send: (worker, b) => {

@@ -129,6 +129,9 @@ export interface ChainDeps {
   /** Tests only: a deliberately broken variant of the outbox machine (the mutations of
    * conformance/recovery-chain.ts); absent, machines/chain-outbox.ts's. */
   readonly machine?: typeof chainOutboxMachine;
+  /** Messages beyond which an entry is cut (default MAX_ENTRY_MESSAGES; conformance/recovery-chain.ts
+   * takes 1: the spec's outputs are entries of one message). */
+  readonly maxEntryMessages?: number;
 }
 
 const enc = encodeURIComponent;
@@ -158,6 +161,11 @@ export class ChainOutbox {
   constructor(private readonly deps: ChainDeps) {
     const { app, workerName, workers } = deps;
     this.where = `worker "${workerName}"`;
+    const max = deps.maxEntryMessages;
+    if (max !== undefined && !(Number.isSafeInteger(max) && max >= 1 && max <= MAX_ENTRY_MESSAGES))
+      throw new ChainError(
+        `${this.where}: maxEntryMessages must be an integer in 1..${MAX_ENTRY_MESSAGES}, got ${max}`,
+      );
     this.chained = chainedStates(app);
     const others = workers.filter((w) => w !== workerName);
     this.chained.forEach((st, i) => {
@@ -275,7 +283,7 @@ export class ChainOutbox {
     const cols: ChainColumns[] = [];
     this.outs.forEach((o, out) => {
       if (o.pending.length === 0) return;
-      for (const c of cut(o.pending)) {
+      for (const c of cut(o.pending, this.deps.maxEntryMessages ?? MAX_ENTRY_MESSAGES)) {
         entries.push({ out, messages: c.payloads.length });
         cols.push(c);
       }
@@ -560,13 +568,13 @@ const payloadBytes = (p: RawPayload): number => (typeof p === 'string' ? p.lengt
 
 /** The pending messages of one out-stream as entries of at most MAX_ENTRY_MESSAGES messages and
  * about MAX_ENTRY_BYTES bytes (a message larger than that is an entry of its own). */
-function cut(pending: readonly ChainColumns[]): ChainColumns[] {
+function cut(pending: readonly ChainColumns[], maxMessages: number): ChainColumns[] {
   if (pending.length === 1) {
     const p = pending[0]!;
     let bytes = 0;
     for (let i = 0; i < p.payloads.length; i++)
       bytes += payloadBytes(p.payloads[i]!) + MESSAGE_OVERHEAD_BYTES;
-    if (bytes <= MAX_ENTRY_BYTES && p.payloads.length <= MAX_ENTRY_MESSAGES) return [p];
+    if (bytes <= MAX_ENTRY_BYTES && p.payloads.length <= maxMessages) return [p];
   }
   const out: ChainColumns[] = [];
   let cur: ChainColumns | null = null;
@@ -576,7 +584,7 @@ function cut(pending: readonly ChainColumns[]): ChainColumns[] {
       const b = payloadBytes(p.payloads[i]!) + MESSAGE_OVERHEAD_BYTES;
       if (
         cur === null ||
-        cur.payloads.length >= MAX_ENTRY_MESSAGES ||
+        cur.payloads.length >= maxMessages ||
         (curBytes + b > MAX_ENTRY_BYTES && cur.payloads.length > 0)
       ) {
         cur = { source: [], offset: [], sub: [], bornMs: [], partition: [], payloads: [] };
