@@ -53,7 +53,8 @@ export function withValidation(
     if (!quiet || v.violations.length > 0) {
       say(`seed ${o.seed}: ${formatValidationSummary(delivery)}${share}`);
       if (ack.instances.length > 0) say(`seed ${o.seed}: ${formatAckSummary(ack)}`);
-      if (recovery.instances.length > 0) say(`seed ${o.seed}: ${formatRecoverySummary(recovery)}`);
+      if (recovery.instances.length + recovery.unchecked.length > 0)
+        say(`seed ${o.seed}: ${formatRecoverySummary(recovery)}`);
     }
     if (v.violations.length === 0) return report;
     for (const x of v.violations.slice(0, 3)) say(formatViolation(x, o.seed));
@@ -109,7 +110,8 @@ export function registerValidateCommands(program: Command): void {
         `${files.length} logs, ${records.length} records: ${formatValidationSummary(delivery)}\n`,
       );
       if (ack.instances.length > 0) process.stdout.write(`${formatAckSummary(ack)}\n`);
-      if (recovery.instances.length > 0) process.stdout.write(`${formatRecoverySummary(recovery)}\n`);
+      if (recovery.instances.length + recovery.unchecked.length > 0)
+        process.stdout.write(`${formatRecoverySummary(recovery)}\n`);
       for (const x of v.violations) process.stdout.write(`${formatViolation(x)}\n`);
       process.exitCode = v.violations.length > 0 ? 1 : 0;
     });

@@ -11,7 +11,11 @@ import type { SimOptions } from '../runtime/sim/cluster.ts';
 import { MemoryRecorder } from '../runtime/sim/record.ts';
 import type { ProtocolRecord } from '../runtime/sim/record.ts';
 import { formatViolation, parseProtocolLogs } from './trace-validation.ts';
-import { validateRecovery, type RecoveryValidation } from './trace-validation-recovery.ts';
+import {
+  formatRecoverySummary,
+  validateRecovery,
+  type RecoveryValidation,
+} from './trace-validation-recovery.ts';
 
 const APP = fileURLToPath(new URL('../examples/word-count.ts', import.meta.url));
 
@@ -131,6 +135,18 @@ describe('trace validation of simulated runs against Recovery', () => {
     expect(v.cause?.n).toBe(r.n);
     expect(v.changed.map((c) => c[0])).toEqual(['ackW']);
     expect(v.closest.map((c) => c.action)).toContain('WorkerAck()');
+  }, 60_000);
+
+  it('a stream longer than the limit is reported as not checked, never passed', async () => {
+    const { records } = await recordedRun(2);
+    const r = await validateRecovery(records, { maxOffsets: 100 });
+    expect(r.instances).toEqual([]);
+    expect(r.unchecked.map((u) => [u.instance, u.offsets]).sort()).toEqual([
+      ['recovery w1 stream 0', 160],
+      ['recovery w2 stream 3', 160],
+      ['recovery w3 stream 3', 160],
+    ]);
+    expect(formatRecoverySummary(r)).toMatch(/NOT CHECKED: .*longer than 100 offsets/);
   }, 60_000);
 
   it('the records as per-process JSON lines (real processes) validate as in memory', async () => {
