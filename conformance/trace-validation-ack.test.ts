@@ -10,6 +10,7 @@ import type { SimOptions } from '../runtime/sim/cluster.ts';
 import { JsonLinesRecorder, MemoryRecorder } from '../runtime/sim/record.ts';
 import type { ProtocolRecord, TrackerRecord } from '../runtime/sim/record.ts';
 import { SourceCommitTracker } from '../runtime/engine/source-commit.ts';
+import { CoordinatorCore } from '../runtime/cluster/coordinator-core.ts';
 import { formatViolation, parseProtocolLogs } from './trace-validation.ts';
 import { compactLabels, formatAckSummary, validateAckRecords } from './trace-validation-ack.ts';
 
@@ -140,6 +141,32 @@ describe('trace validation of the ack tracker against Ack', () => {
       ['ack source 0', 'SourceCommit', expect.any(Number)],
       ['ack source 1', 'SourceCommit', expect.any(Number)],
     ]);
+  });
+
+  it("the coordinator's core tells the tracker of the replay after a worker's restart", async () => {
+    // Before the core followed the tracker's rewind, the replay's reads below the old read
+    // never reached the tracker, and the next commit was beyond what it said it read.
+    const rec = new MemoryRecorder();
+    const c = new CoordinatorCore({
+      sources: 1,
+      nowMs: () => 0,
+      where: 'the test',
+      recorder: rec.forCore({ end: 'w1', peer: '', link: 'tracker', inc: 0 }),
+    });
+    for (const w of ['w1', 'w2']) c.register(w, `${w}#1`);
+    c.formTracker(['w1', 'w2']);
+    c.read(0, 9);
+    c.report('w1', { 0: 9 });
+    c.report('w2', { 0: 3 }); // commits 3
+    expect(c.register('w2', 'w2#2')).toBe('restarted');
+    expect(c.roundDone({ isUp: () => true, exactlyOnce: true, sourcesStopped: false })).toMatchObject([
+      { t: 'rewind', to: { 0: 4 } },
+    ]);
+    c.read(0, 6); // the replay, below the old read
+    expect(c.report('w2', { 0: 6 })).toEqual([{ t: 'committed', committed: { 0: 6 } }]);
+    const v = await validateAckRecords(rec.records);
+    expect(v.violations.map((x) => formatViolation(x))).toEqual([]);
+    expect(v.instances[0]!.actions).toMatchObject({ SourceCommit: 7, CrashWorker: 1, CrashSource: 1 });
   });
 
   it('protocol logs (JSON lines) validate as the records do', async () => {
