@@ -17,9 +17,10 @@
 // manual clock for the resend timer. A restart awaits ChainOutbox.recover() on the store.
 //
 // Offsets and ids: spec offsets are 1..Msgs (0: none), the runtime's from 0 (NO_MARK = -1): runtime
-// offset = spec offset - 1. An entry's payloads are the messages it carries; with one message
-// per commit (the conformance models have Msgs = 1) entry seq = message - 1, W2's in-stream mark
-// (a seq) is mark2 - 1, and every entry W2 admits is checked to carry message seq + 1.
+// offset = spec offset - 1. An entry's payloads are the messages it carries; the shells cut one
+// message per entry (ChainDeps.maxEntryMessages = 1: the spec's outputs are single messages), so
+// entry seq = message - 1, W2's in-stream mark (a seq) is mark2 - 1, and every entry W2 admits
+// is checked to carry message seq + 1.
 //
 // specs/RecoveryChain.cfg (Msgs = 2) is not replayed: its W1Ack may report any offset up to the
 // least unacknowledged output (Acked1, per message), while the runtime's gate reports per commit
