@@ -798,6 +798,23 @@ function deliveryInstances(records: readonly ProtocolRecord[]): Map<string, Keye
     if (!a) out.set(key, (a = []));
     return a;
   };
+  // A piece that never took its peer's HELLO does not know the peer's incarnation, but the
+  // peer may have taken ours (its Connect then needs our HELLO in the same instance): such a
+  // piece pairs with the peer's pieces on the same link that learned our end and incarnation,
+  // when they are all of one incarnation.
+  for (const pieces of cores)
+    for (const piece of pieces) {
+      const r0 = piece.recs[0];
+      if (r0 === undefined || piece.peer === null || piece.peerInc !== null) continue;
+      const incs = new Set<number>();
+      for (const other of cores)
+        for (const q of other) {
+          const q0 = q.recs[0];
+          if (q0 === undefined || q0.link !== r0.link || q0.end !== piece.peer) continue;
+          if (q.peer === r0.end && q.peerInc === r0.inc) incs.add(q0.inc);
+        }
+      if (incs.size === 1) piece.peerInc = [...incs][0]!;
+    }
   for (const pieces of cores)
     for (const piece of pieces) {
       const r0 = piece.recs[0];
