@@ -34,16 +34,13 @@
 // tracker's recorded state: SourceRead of k offsets, the worker's steps and SourceReceiveAck
 // per offset released, SourceCommit per offset committed. Constants from the records: Msgs =
 // the most offsets the source read, MaxCrashes = the crash steps.
-import { loadSpec } from '../tla/index.ts';
-import { parseCfg } from '../tla/check/cfg.ts';
-import { modelFromConfig } from '../tla/check/model.ts';
-import { labelKey, labelStep, parseExpression, type CheckModel, type State } from '../tla/index.ts';
+import { labelStep, parseExpression, type CheckModel, type State } from '../tla/index.ts';
 import { labelStep as labelStepOf } from '../tla/check/label.ts';
 import type { Expr } from '../tla/ast.ts';
-import { equals, setOf, toTla, type Value } from '../tla/values.ts';
+import { setOf, type Value } from '../tla/values.ts';
 import type { ProtocolRecord, TrackerRecord } from '../runtime/sim/record.ts';
 import type { InstanceValidation, StepCause, TraceViolation } from './trace-validation.ts';
-import { SPECS_DIR } from './ack.ts';
+import { diagnoseStep, fittedModel, safeEquals, showState } from './trace-validation-check.ts';
 
 type Nums = ReadonlySet<number>;
 
@@ -295,27 +292,13 @@ function mapAck(recs: readonly Rec[], maxElements: number): Mapped {
 // ---------------------------------------------------------------------------------------
 // The model, with constants fitted to the run.
 
-let ackSpec: Promise<Awaited<ReturnType<typeof loadSpec>>> | null = null;
-const models = new Map<string, CheckModel>();
-
-async function ackModel(msgs: number, maxCrashes: number): Promise<CheckModel> {
-  const key = `${msgs},${maxCrashes}`;
-  const have = models.get(key);
-  if (have) return have;
-  const specFile = `${SPECS_DIR}Ack.tla`;
-  ackSpec ??= loadSpec(specFile);
-  const spec = await ackSpec;
-  const text =
-    `CONSTANTS\n  Msgs = ${msgs}\n  MaxCrashes = ${maxCrashes}\n  AckEarly = FALSE\n  CommitEarly = FALSE\n` +
-    'INIT Init\nNEXT Next\n';
-  const cm = modelFromConfig(
-    spec,
-    specFile,
-    null,
-    parseCfg(text, `trace-validation(Msgs = ${msgs}, MaxCrashes = ${maxCrashes})`),
-  );
-  models.set(key, cm);
-  return cm;
+function ackModel(msgs: number, maxCrashes: number): Promise<CheckModel> {
+  return fittedModel('Ack', [
+    ['Msgs', msgs],
+    ['MaxCrashes', maxCrashes],
+    ['AckEarly', false],
+    ['CommitEarly', false],
+  ]);
 }
 
 /** Each action's expression, parsed once (the message `m` bound per step). */
@@ -397,18 +380,6 @@ export function compactLabels(labels: readonly string[]): string[] {
   return out;
 }
 
-function safeEquals(a: Value, b: Value): boolean {
-  try {
-    return equals(a, b);
-  } catch {
-    return false;
-  }
-}
-
-function showState(vars: readonly string[], s: State): string {
-  return vars.map((v, i) => `/\\ ${v} = ${toTla(s[i]!)}`).join('\n');
-}
-
 function checkAck(
   cm: CheckModel,
   instance: string,
@@ -419,21 +390,7 @@ function checkAck(
   const vars = cm.model.variables;
   const toSpec = specStates();
   const violation = (i: number, prev: State | null, t: State): TraceViolation => {
-    const changed: [string, string, string][] = [];
-    const enabled = new Set<string>();
-    const near: { action: string; differ: string[] }[] = [];
-    if (prev) {
-      vars.forEach((v, j) => {
-        if (!safeEquals(prev[j]!, t[j]!)) changed.push([v, toTla(prev[j]!), toTla(t[j]!)]);
-      });
-      cm.model.successors(cm.next.expr, cm.next.ctx, prev, (u, l) => {
-        if (u.every((x, j) => safeEquals(x, prev[j]!))) return;
-        const key = labelKey(l);
-        enabled.add(key);
-        near.push({ action: key, differ: vars.filter((_, j) => !safeEquals(u[j]!, t[j]!)) });
-      });
-      near.sort((a, b) => a.differ.length - b.differ.length);
-    }
+    const d = prev ? diagnoseStep(cm, prev, t) : { changed: [], enabled: [], closest: [] };
     const note = m.notes.get(i);
     const e = m.expected[i];
     return {
@@ -443,9 +400,9 @@ function checkAck(
       cause: m.causes[i] ?? null,
       before: prev ? showState(vars, prev) : null,
       after: showState(vars, t),
-      changed,
-      enabled: compactLabels([...enabled]),
-      closest: near.slice(0, 3),
+      changed: d.changed,
+      enabled: compactLabels(d.enabled),
+      closest: d.closest,
       ...(note !== undefined || e
         ? {
             note: [note, e ? `the mapping expected ${e.name}${e.m !== undefined ? `(m = ${e.m})` : ''}` : '']

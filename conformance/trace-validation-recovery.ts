@@ -44,16 +44,13 @@
 // range dropped as a gap was sent behind lost frames: no step (as the Delivery mapping keeps
 // losses unobserved). Constants: Msgs = the stream's highest offset seen, MaxCrashes = the
 // crashes mapped.
-import { loadSpec } from '../tla/index.ts';
-import { parseCfg } from '../tla/check/cfg.ts';
-import { modelFromConfig } from '../tla/check/model.ts';
-import { labelKey, labelStep, parseExpression, type CheckModel, type State } from '../tla/index.ts';
+import { labelStep, parseExpression, type CheckModel, type State } from '../tla/index.ts';
 import { labelStep as labelStepOf } from '../tla/check/label.ts';
 import type { Expr } from '../tla/ast.ts';
-import { equals, record, setOf, toTla, tuple, type Value } from '../tla/values.ts';
+import { record, setOf, tuple, type Value } from '../tla/values.ts';
 import type { ProtocolRecord, RecoveryStepRecord } from '../runtime/sim/record.ts';
-import { SPECS_DIR } from './ack.ts';
 import type { InstanceValidation, StepCause, TraceViolation } from './trace-validation.ts';
+import { diagnoseStep, fittedModel, safeEquals, showState } from './trace-validation-check.ts';
 
 type Rec = RecoveryStepRecord & { readonly n: number; readonly end: string; readonly inc: number };
 
@@ -488,31 +485,19 @@ const RECOVERY_VARIABLES = [
   'crashes',
 ] as const;
 
-let recoverySpec: Promise<Awaited<ReturnType<typeof loadSpec>>> | null = null;
-const models = new Map<string, CheckModel>();
-
 async function recoveryModel(msgs: number, maxCrashes: number): Promise<CheckModel> {
-  const key = `${msgs},${maxCrashes}`;
-  const have = models.get(key);
-  if (have) return have;
-  const specFile = `${SPECS_DIR}Recovery.tla`;
-  recoverySpec ??= loadSpec(specFile);
-  const spec = await recoverySpec;
-  const text =
-    `CONSTANTS\n  Msgs = ${msgs}\n  MaxCrashes = ${maxCrashes}\n  NoDedup = FALSE\n  SinkNoDedup = FALSE\n  AckEarly = FALSE\n` +
-    'INIT Init\nNEXT Next\n';
-  const cm = modelFromConfig(
-    spec,
-    specFile,
-    null,
-    parseCfg(text, `trace-validation(Msgs = ${msgs}, MaxCrashes = ${maxCrashes})`),
-  );
+  const cm = await fittedModel('Recovery', [
+    ['Msgs', msgs],
+    ['MaxCrashes', maxCrashes],
+    ['NoDedup', false],
+    ['SinkNoDedup', false],
+    ['AckEarly', false],
+  ]);
   const vars = cm.model.variables;
   if (vars.join() !== RECOVERY_VARIABLES.join())
     throw new Error(
-      `${specFile} declares VARIABLES ${vars.join(', ')}; the trace validation maps ${RECOVERY_VARIABLES.join(', ')} (conformance/trace-validation-recovery.ts)`,
+      `specs/Recovery.tla declares VARIABLES ${vars.join(', ')}; the trace validation maps ${RECOVERY_VARIABLES.join(', ')} (conformance/trace-validation-recovery.ts)`,
     );
-  models.set(key, cm);
   return cm;
 }
 
@@ -537,17 +522,6 @@ function guided(): Promise<Map<string, Expr>> {
   })();
   return guidedActions;
 }
-
-function safeEquals(a: Value, b: Value): boolean {
-  try {
-    return equals(a, b);
-  } catch {
-    return false;
-  }
-}
-
-const showState = (vars: readonly string[], s: State): string =>
-  vars.map((v, i) => `/\\ ${v} = ${toTla(s[i]!)}`).join('\n');
 
 /** Checks the states of one instance as the mapping makes them (a StateSink); stops at the first violation. */
 function stateChecker(
@@ -601,19 +575,6 @@ function stateChecker(
       prev = t;
       return;
     }
-    const changed: [string, string, string][] = [];
-    vars.forEach((v, j) => {
-      if (!safeEquals(before[j]!, t[j]!)) changed.push([v, toTla(before[j]!), toTla(t[j]!)]);
-    });
-    const enabled = new Set<string>();
-    const near: { action: string; differ: string[] }[] = [];
-    cm.model.successors(cm.next.expr, cm.next.ctx, before, (u, l) => {
-      if (u.every((x, j) => safeEquals(x, before[j]!))) return;
-      const key = labelKey(l);
-      enabled.add(key);
-      near.push({ action: key, differ: vars.filter((_, j) => !safeEquals(u[j]!, t[j]!)) });
-    });
-    near.sort((x, y) => x.differ.length - y.differ.length);
     const said = note ?? explain;
     violation = {
       spec: 'Recovery',
@@ -622,9 +583,7 @@ function stateChecker(
       cause,
       before: showState(vars, before),
       after: showState(vars, t),
-      changed,
-      enabled: [...enabled],
-      closest: near.slice(0, 3),
+      ...diagnoseStep(cm, before, t),
       ...(said !== undefined ? { note: said } : {}),
     };
   };

@@ -41,10 +41,7 @@
 // and the losses) that every recorded step meets already with the exact values (no recorded
 // state numbers more frames or counts more faults), and in Done, a stuttering step, which is
 // not labelled. Window is exact: it is the receiver's credit (Granted).
-import { loadSpec } from '../tla/index.ts';
-import { parseCfg } from '../tla/check/cfg.ts';
-import { modelFromConfig } from '../tla/check/model.ts';
-import { labelKey, type CheckModel, type State } from '../tla/index.ts';
+import type { CheckModel, State } from '../tla/index.ts';
 import type { Ctx } from '../tla/eval/index.ts';
 import { labelStep, parseExpression } from '../tla/index.ts';
 import { labelStepLikely } from '../tla/check/label.ts';
@@ -55,14 +52,12 @@ import {
   SetEnum,
   TupleValue,
   compare,
-  equals,
   record,
-  toTla,
   tuple,
   type Value,
 } from '../tla/values.ts';
 import type { DeliverRecord, ProtocolRecord, ReceiverRecord, SenderRecord } from '../runtime/sim/record.ts';
-import { SPECS_DIR } from './delivery.ts';
+import { diagnoseStep, fittedModel, safeEquals, showState } from './trace-validation-check.ts';
 
 /**
  * One protocol instance's abstract state: Delivery's variables as the checker's values (and the
@@ -544,23 +539,12 @@ function sameAbstract(x: DeliveryAbstract, y: DeliveryAbstract): boolean {
 // ---------------------------------------------------------------------------------------
 // The model, with constants fitted to the run.
 
-let deliverySpec: Promise<Awaited<ReturnType<typeof loadSpec>>> | null = null;
-const models = new Map<string, CheckModel>();
-
-async function deliveryModel(msgs: number, window: number, maxFaults: number): Promise<CheckModel> {
-  const key = `${msgs},${window},${maxFaults}`;
-  const have = models.get(key);
-  if (have) return have;
-  const specFile = `${SPECS_DIR}Delivery.tla`;
-  deliverySpec ??= loadSpec(specFile);
-  const spec = await deliverySpec;
-  const text =
-    `CONSTANTS\n  Msgs = ${msgs}\n  Window = ${window}\n  MaxFaults = ${maxFaults}\n` +
-    'INIT Init\nNEXT Next\n';
-  const cfgName = `trace-validation(Msgs = ${msgs}, Window = ${window}, MaxFaults = ${maxFaults})`;
-  const cm = modelFromConfig(spec, specFile, null, parseCfg(text, cfgName));
-  models.set(key, cm);
-  return cm;
+function deliveryModel(msgs: number, window: number, maxFaults: number): Promise<CheckModel> {
+  return fittedModel('Delivery', [
+    ['Msgs', msgs],
+    ['Window', window],
+    ['MaxFaults', maxFaults],
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------
@@ -647,18 +631,6 @@ function expectedActions(): Promise<Map<string, Guess>> {
   return expected;
 }
 
-function safeEquals(a: Value, b: Value): boolean {
-  try {
-    return equals(a, b);
-  } catch {
-    return false;
-  }
-}
-
-function showState(vars: readonly string[], s: State): string {
-  return vars.map((v, i) => `/\\ ${v} = ${toTla(s[i]!)}`).join('\n');
-}
-
 /** Checks one instance's abstract states against the model. */
 function checkStates(
   cm: CheckModel,
@@ -716,19 +688,6 @@ function checkStates(
       prev = t;
       continue;
     }
-    const changed: [string, string, string][] = [];
-    vars.forEach((v, j) => {
-      if (!safeEquals(prev[j]!, t[j]!)) changed.push([v, toTla(prev[j]!), toTla(t[j]!)]);
-    });
-    const enabled = new Set<string>();
-    const near: { action: string; differ: string[] }[] = [];
-    cm.model.successors(cm.next.expr, cm.next.ctx, prev, (u, l) => {
-      const key = labelKey(l);
-      if (u.every((x, j) => safeEquals(x, prev[j]!))) return;
-      enabled.add(key);
-      near.push({ action: key, differ: vars.filter((_, j) => !safeEquals(u[j]!, t[j]!)) });
-    });
-    near.sort((a, b) => a.differ.length - b.differ.length);
     const note = m.notes.get(i);
     return {
       steps: i,
@@ -740,9 +699,7 @@ function checkStates(
         cause: m.causes[i] ?? null,
         before: showState(vars, prev),
         after: showState(vars, t),
-        changed,
-        enabled: [...enabled],
-        closest: near.slice(0, 3),
+        ...diagnoseStep(cm, prev, t),
         ...(note !== undefined ? { note } : {}),
       },
     };
