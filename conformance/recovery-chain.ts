@@ -101,6 +101,7 @@ import {
 import { fcnFromPairs, setOf, tuple, type Value } from '../tla/values.ts';
 import type { ConformanceAdapter, ConformanceSuite, Refusal, SpecAction, SpecState } from './harness.ts';
 import { boolConstant, natConstant, SPECS_DIR } from './ack.ts';
+import { workerMachine } from './recovery.ts';
 
 export type RecoveryChainMutation =
   'no-dedup2' | 'ack-early2' | 'send-early' | 'release-on-send' | 'no-gate' | 'forget-resend';
@@ -124,20 +125,7 @@ const STREAM_BASE = 1;
 // The machines, or deliberately broken variants of them.
 
 function w2RecoveryMachine(mutation: RecoveryChainMutation | undefined) {
-  if (mutation === 'no-dedup2')
-    return recoveryWorkerMachine.provide({
-      actions: {
-        receive: assign(({ context, event }) => {
-          if (event.type !== 'WorkerReceive') return {};
-          for (const r of event.ranges) {
-            context.ready.push({ kind: 'admit', stream: r.stream, above: r.from });
-            context.marks[r.stream] = Math.max(context.marks[r.stream] ?? NO_MARK, r.through);
-          }
-          return {};
-        }),
-      },
-    });
-  return recoveryWorkerMachine;
+  return workerMachine(mutation === 'no-dedup2' ? 'no-dedup' : undefined);
 }
 
 /** The chain step with one rule broken. */

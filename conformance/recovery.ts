@@ -84,8 +84,9 @@ const WORKER = 'worker';
 const SOURCE = 0;
 const STREAM = 0;
 
-/** The worker machine, or a deliberately broken variant of it. */
-function workerMachine(mutation: RecoveryMutation | undefined) {
+/** The worker machine, or a deliberately broken variant of it (conformance/recovery-chain.ts's
+ * W2 takes its `no-dedup` too). */
+export function workerMachine(mutation: RecoveryMutation | undefined) {
   if (mutation === 'no-dedup')
     return recoveryWorkerMachine.provide({
       actions: {
