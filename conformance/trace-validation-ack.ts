@@ -35,7 +35,7 @@
 // per offset released, SourceCommit per offset committed. Constants from the records: Msgs =
 // the most offsets the source read, MaxCrashes = the crash steps.
 import { labelStep, parseExpression, type CheckModel, type State } from '../tla/index.ts';
-import { labelStep as labelStepOf } from '../tla/check/label.ts';
+import { labelStepLikely } from '../tla/check/label.ts';
 import type { Expr } from '../tla/ast.ts';
 import { setOf, type Value } from '../tla/values.ts';
 import type { ProtocolRecord, TrackerRecord } from '../runtime/sim/record.ts';
@@ -431,9 +431,8 @@ function checkAck(
       const expr = e ? exprs.get(e.name) : undefined;
       if (e && expr) {
         const ctx = e.m === undefined ? cm.next.ctx : cm.model.bind(cm.next.ctx, 'm', e.m);
-        labels = labelStepOf(cm.model, { expr, ctx }, prev, t);
-      }
-      if (labels.length === 0) labels = labelStep(cm, prev, t);
+        labels = labelStepLikely(cm.model, { expr, ctx }, cm.next, prev, t);
+      } else labels = labelStep(cm, prev, t);
     }
     if (labels.length === 0) return { steps: i, stutters, violation: violation(i, prev, t) };
     const k = labels[0]!.name;

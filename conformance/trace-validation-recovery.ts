@@ -45,7 +45,7 @@
 // losses unobserved). Constants: Msgs = the stream's highest offset seen, MaxCrashes = the
 // crashes mapped.
 import { labelStep, parseExpression, type CheckModel, type State } from '../tla/index.ts';
-import { labelStep as labelStepOf } from '../tla/check/label.ts';
+import { labelStepLikely } from '../tla/check/label.ts';
 import type { Expr } from '../tla/ast.ts';
 import { record, setOf, tuple, type Value } from '../tla/values.ts';
 import type { ProtocolRecord, RecoveryStepRecord } from '../runtime/sim/record.ts';
@@ -564,11 +564,12 @@ function stateChecker(
       return;
     }
     const guess = expected.get(action ?? '');
-    let labels =
-      note !== undefined || guess === undefined
+    const labels =
+      note !== undefined
         ? []
-        : labelStepOf(cm.model, { expr: guess, ctx: cm.next.ctx }, before, t);
-    if (labels.length === 0 && note === undefined) labels = labelStep(cm, before, t);
+        : guess === undefined
+          ? labelStep(cm, before, t)
+          : labelStepLikely(cm.model, { expr: guess, ctx: cm.next.ctx }, cm.next, before, t);
     if (labels.length > 0) {
       const k = labels[0]!.name;
       counts[k] = (counts[k] ?? 0) + 1;
