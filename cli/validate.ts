@@ -14,14 +14,8 @@ import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
 import type { SimOptions, SimReport } from '../runtime/sim/cluster.ts';
 import { MemoryRecorder } from '../runtime/sim/record.ts';
-import {
-  formatValidationSummary,
-  formatViolation,
-  parseProtocolLogs,
-  validateRecords,
-} from '../conformance/trace-validation.ts';
-import { formatAckSummary, validateAckRecords } from '../conformance/trace-validation-ack.ts';
-import { formatRecoverySummary, validateRecovery } from '../conformance/trace-validation-recovery.ts';
+import { formatViolation, parseProtocolLogs } from '../conformance/trace-validation.ts';
+import { formatRunSummaries, validateRun } from '../conformance/trace-validation-run.ts';
 
 /**
  * Wraps the simulator's run: with a recorder, then the records validated. A violation turns
@@ -37,24 +31,14 @@ export function withValidation(
   return async (o) => {
     const recorder = new MemoryRecorder();
     const report = await run({ ...o, recorder });
-    const delivery = await validateRecords(recorder.records);
-    // Recovery (the workers' exactly-once cores): conformance/trace-validation-recovery.ts.
-    const recovery = await validateRecovery(recorder.records);
-    // Ack (the coordinator's commit tracker): conformance/trace-validation-ack.ts.
-    const ack = await validateAckRecords(recorder.records);
-    const v = {
-      ...delivery,
-      violations: [...delivery.violations, ...ack.violations, ...recovery.violations],
-    };
-    const share =
-      report.wallMs > 0
-        ? ` (${((100 * v.elapsedMs) / report.wallMs).toFixed(0)}% of the run's ${Math.round(report.wallMs)} ms)`
-        : '';
+    const v = await validateRun(recorder.records);
     if (!quiet || v.violations.length > 0) {
-      say(`seed ${o.seed}: ${formatValidationSummary(delivery)}${share}`);
-      if (ack.instances.length > 0) say(`seed ${o.seed}: ${formatAckSummary(ack)}`);
-      if (recovery.instances.length + recovery.unchecked.length > 0)
-        say(`seed ${o.seed}: ${formatRecoverySummary(recovery)}`);
+      for (const line of formatRunSummaries(v)) say(`seed ${o.seed}: ${line}`);
+      if (report.wallMs > 0)
+        say(
+          `seed ${o.seed}: validation of all protocols: ${Math.round(v.elapsedMs)} ms, ` +
+            `${((100 * v.elapsedMs) / report.wallMs).toFixed(0)}% of the run's ${Math.round(report.wallMs)} ms`,
+        );
     }
     if (v.violations.length === 0) return report;
     for (const x of v.violations.slice(0, 3)) say(formatViolation(x, o.seed));
@@ -102,16 +86,10 @@ export function registerValidateCommands(program: Command): void {
         process.exitCode = 1;
         return;
       }
-      const delivery = await validateRecords(records);
-      const recovery = await validateRecovery(records);
-      const ack = await validateAckRecords(records);
-      const v = { violations: [...delivery.violations, ...ack.violations, ...recovery.violations] };
-      process.stdout.write(
-        `${files.length} logs, ${records.length} records: ${formatValidationSummary(delivery)}\n`,
-      );
-      if (ack.instances.length > 0) process.stdout.write(`${formatAckSummary(ack)}\n`);
-      if (recovery.instances.length + recovery.unchecked.length > 0)
-        process.stdout.write(`${formatRecoverySummary(recovery)}\n`);
+      const v = await validateRun(records);
+      const [first, ...rest] = formatRunSummaries(v);
+      process.stdout.write(`${files.length} logs, ${records.length} records: ${first}\n`);
+      for (const line of rest) process.stdout.write(`${line}\n`);
       for (const x of v.violations) process.stdout.write(`${formatViolation(x)}\n`);
       process.exitCode = v.violations.length > 0 ? 1 : 0;
     });
