@@ -92,7 +92,11 @@ function initial(): AckAbstract {
   };
 }
 
-const plus = (s: Nums, m: number): Nums => new Set([...s, m]);
+const plus = (s: Nums, m: number): Nums => {
+  const out = new Set(s);
+  out.add(m);
+  return out;
+};
 const minus = (s: Nums, m: number): Nums => {
   const out = new Set(s);
   out.delete(m);

@@ -84,6 +84,18 @@ interface Counts {
   readonly a: number[];
 }
 
+/**
+ * Per copy of a fold (WorkerPersist's dState := state, CrashWorker's state := dState), the
+ * fold it copies: while that one is the current state's (it changes only through a new
+ * wrapper), the copy's value is its value, so the step's `dState' = state` compares one object.
+ */
+const copied = new WeakMap<Counts, Counts>();
+function copyCounts(c: Counts): Counts {
+  const out = { a: c.a.slice() };
+  copied.set(out, c);
+  return out;
+}
+
 /** A sequence that only grows, in place, as Counts: `n` elements of `a`. */
 interface Grown {
   readonly a: number[];
@@ -344,7 +356,7 @@ function mapRecovery(recs: readonly Rec[], stream: number, sink: StateSink): Map
           'CrashWorker',
           {
             crashes: cur.crashes + 1,
-            state: t !== undefined ? null : { a: cur.dState.a.slice() },
+            state: t !== undefined ? null : copyCounts(cur.dState),
             mark: markOf(r.marks, stream) + 1,
             out: cur.dOut,
             outTx: 0,
@@ -391,7 +403,7 @@ function mapRecovery(recs: readonly Rec[], stream: number, sink: StateSink): Map
         emit(
           'WorkerPersist',
           {
-            dState: cur.state !== null ? { a: cur.state.a.slice() } : cur.dState,
+            dState: cur.state !== null ? copyCounts(cur.state) : cur.dState,
             dMark: markOf(r.marks, stream) + 1,
             dOut: cur.out,
           },
@@ -433,37 +445,53 @@ function grow(w: Grown, x: number): Grown {
 const TORN: Value = record({ recovered: 'a store image no commit wrote' });
 
 function specStates(msgs: number): (a: RecoveryAbstract) => State {
-  // Each wrapper is read once, when its state is checked (its array changes after): the values
-  // of the last few wrappers are kept, so a variable a step did not change is not rebuilt.
-  const cache = new Map<Counts | Grown, Value>();
-  const remember = (k: Counts | Grown, v: Value): Value => {
-    if (cache.size > 8) cache.clear();
-    cache.set(k, v);
+  // Each wrapper (a fold, `written`) is read once, when its state is checked (its array changes
+  // after); the other collections are new arrays whenever they change. The values of the
+  // previous state's objects are kept, so a variable a step did not change is the previous
+  // state's value itself: not rebuilt, and UNCHANGED compares identical objects (O(1), where
+  // rebuilt folds cost O(Msgs) to build and to compare).
+  let last = new Map<object, Value>();
+  let now = new Map<object, Value>();
+  const memo = (k: object, build: () => Value): Value => {
+    let v = now.get(k);
+    if (v === undefined) {
+      v = last.get(k) ?? build();
+      now.set(k, v);
+    }
     return v;
   };
   const fold = (xs: Counts | null): Value => {
     if (xs === null) return TORN;
-    return cache.get(xs) ?? remember(xs, tuple(xs.a.slice(1, msgs + 1)));
+    const src = copied.get(xs);
+    const same = src === undefined ? undefined : (now.get(src) ?? last.get(src));
+    return memo(xs, () => same ?? tuple(xs.a.slice(1, msgs + 1)));
   };
-  const seq = (w: Grown): Value => cache.get(w) ?? remember(w, tuple(w.a.slice(0, w.n)));
-  return (a) => [
-    a.committed,
-    a.srcTx,
-    fold(a.state),
-    a.mark,
-    setOf([...a.out]),
-    a.outTx,
-    fold(a.dState),
-    a.dMark,
-    setOf([...a.dOut]),
-    seq(a.written),
-    a.sinkMark,
-    tuple([...a.toW]),
-    a.ackW,
-    tuple([...a.toSink]),
-    a.ackS,
-    a.crashes,
-  ];
+  const seq = (w: Grown): Value => memo(w, () => tuple(w.a.slice(0, w.n)));
+  const set = (xs: readonly number[]): Value => memo(xs, () => setOf([...xs]));
+  const tup = (xs: readonly number[]): Value => memo(xs, () => tuple([...xs]));
+  return (a) => {
+    const s: State = [
+      a.committed,
+      a.srcTx,
+      fold(a.state),
+      a.mark,
+      set(a.out),
+      a.outTx,
+      fold(a.dState),
+      a.dMark,
+      set(a.dOut),
+      seq(a.written),
+      a.sinkMark,
+      tup(a.toW),
+      a.ackW,
+      tup(a.toSink),
+      a.ackS,
+      a.crashes,
+    ];
+    last = now;
+    now = new Map();
+    return s;
+  };
 }
 
 const RECOVERY_VARIABLES = [
