@@ -108,6 +108,7 @@ const nodeSchema = z.object({
   state: z.string().min(1, '--state needs a directory').optional(),
   protocolLog: z.string().min(1, '--protocol-log needs a file').optional(),
   reconnectTimeout: intFlag('--reconnect-timeout', 1, 86_400_000).optional(),
+  idleTimeout: intFlag('--idle-timeout', 30, 86_400_000).optional(),
   durability: z
     .enum(['sync', 'batch', 'none'], { error: '--durability must be sync, batch or none' })
     .optional(),
@@ -237,6 +238,10 @@ export function registerClusterCommands(program: Command): void {
       '--reconnect-timeout <ms>',
       'how long a worker that lost its initializer keeps trying to reach it again before it stops with exit 1 (default 120000)',
     )
+    .option(
+      '--idle-timeout <ms>',
+      'a data connection on which nothing arrives for this long is dropped and re-established, resuming where the receiver stopped (keepalives every third of it; default 15000)',
+    )
     .action(async (appPath: string, flags: Record<string, unknown>) => {
       let code: number;
       let unwatch = (): void => undefined;
@@ -281,6 +286,7 @@ export function registerClusterCommands(program: Command): void {
           ...(f.protocolLog ? { protocolLog: f.protocolLog.replaceAll('{worker}', f.name) } : {}),
           ...(f.durability ? { durability: f.durability } : {}),
           ...(f.reconnectTimeout ? { reconnectTimeoutMs: f.reconnectTimeout } : {}),
+          ...(f.idleTimeout ? { idleTimeoutMs: f.idleTimeout } : {}),
         });
         let signals = 0;
         const node = handle;

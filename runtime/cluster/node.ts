@@ -24,7 +24,12 @@ import type { Durability, LmdbStore } from '../store/lmdb-store.ts';
 import { LatencyHistogram, WarmedUpRecorder, formatLatency } from './latency.ts';
 import { JsonLinesRecorder } from '../sim/record.ts';
 import type { TracingOptions } from '../tracing/tracer.ts';
-import { DATA_ACK_DELAY_MS, type EndpointOptions } from '../net/endpoint.ts';
+import {
+  DATA_ACK_DELAY_MS,
+  DATA_HANDSHAKE_TIMEOUT_MS,
+  DATA_IDLE_TIMEOUT_MS,
+  type EndpointOptions,
+} from '../net/endpoint.ts';
 import { connectChannel, formatAddress, listenChannels, parseHostPort } from '../net/tcp-channel.ts';
 import type { HostPort } from '../net/tcp-channel.ts';
 import { DEFAULT_WINDOW_MESSAGES } from '../net/channel.ts';
@@ -79,6 +84,11 @@ export interface NodeOptions {
   readonly durability?: Durability;
   /** How long a worker that lost its initializer keeps trying to reach it (default 120 s). */
   readonly reconnectTimeoutMs?: number;
+  /**
+   * A data connection on which nothing arrives for this many ms is dropped and re-established
+   * (default DATA_IDLE_TIMEOUT_MS, runtime/net/endpoint.ts).
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface NodeHandle {
@@ -209,6 +219,10 @@ export async function startNode(o: NodeOptions): Promise<NodeHandle> {
     // One ACK per few ms instead of one per batch (runtime/net/endpoint.ts ackDelayMs).
     clock,
     ackDelayMs: DATA_ACK_DELAY_MS,
+    // A peer that never says HELLO, or goes silent without closing (a partition), loses its
+    // connection instead of holding the channel forever; the dialling side dials again.
+    handshakeTimeoutMs: DATA_HANDSHAKE_TIMEOUT_MS,
+    idleTimeoutMs: o.idleTimeoutMs ?? DATA_IDLE_TIMEOUT_MS,
     ...(protocolLog ? { recorder: protocolLog } : {}),
   };
 

@@ -2,7 +2,9 @@
 // the data channels' reconnect (a worker's `--data` listens on one address and `--advertise`s
 // the proxy's, so its peers dial through the proxy). A cut resets both sockets of every
 // connection through the proxy at once (TCP RST, as when a link or a middlebox drops), losing
-// whatever was in flight; new connections are accepted again at once.
+// whatever was in flight; new connections are accepted again at once. A freeze (`freezeNow`)
+// is the silent kind of partition: the proxy stops forwarding on its connections but keeps
+// them open, no FIN, no RST, as when a link goes dark; only an idle timeout notices it.
 
 import net from 'node:net';
 import type { Random } from '../types.ts';
@@ -32,6 +34,13 @@ export interface CutProxy {
   readonly connections: number;
   /** Resets every connection through the proxy now; returns how many it reset. */
   cutNow(): number;
+  /**
+   * Stops forwarding, both ways, on every connection through the proxy now, keeping them open
+   * (a silent partition); connections made afterwards are forwarded. Returns how many it froze.
+   */
+  freezeNow(): number;
+  /** Connections that the proxy froze and that are still open (their peers have not given up). */
+  readonly frozenOpen: number;
   /** Stops cutting (connections stay up). */
   stopCutting(): void;
   /** Stops cutting, resets every connection and closes the listener. */
@@ -40,6 +49,7 @@ export interface CutProxy {
 
 export async function startCutProxy(o: CutProxyOptions): Promise<CutProxy> {
   const pairs = new Set<readonly [net.Socket, net.Socket]>();
+  const frozen = new Set<readonly [net.Socket, net.Socket]>();
   let cuts = 0;
   let connections = 0;
   let timer: NodeJS.Timeout | null = null;
@@ -54,6 +64,7 @@ export async function startCutProxy(o: CutProxyOptions): Promise<CutProxy> {
     down.pipe(up);
     up.pipe(down);
     const drop = (): void => {
+      frozen.delete(pair);
       if (!pairs.delete(pair)) return;
       down.destroy();
       up.destroy();
@@ -70,6 +81,20 @@ export async function startCutProxy(o: CutProxyOptions): Promise<CutProxy> {
       n++;
     }
     if (n > 0) cuts++;
+    return n;
+  };
+  const freezeNow = (): number => {
+    let n = 0;
+    for (const pair of pairs) {
+      if (frozen.has(pair)) continue;
+      const [down, up] = pair;
+      down.unpipe(up);
+      up.unpipe(down);
+      down.pause();
+      up.pause();
+      frozen.add(pair);
+      n++;
+    }
     return n;
   };
   const schedule = (): void => {
@@ -98,7 +123,11 @@ export async function startCutProxy(o: CutProxyOptions): Promise<CutProxy> {
     get connections() {
       return connections;
     },
+    get frozenOpen() {
+      return frozen.size;
+    },
     cutNow,
+    freezeNow,
     stopCutting,
     close: () =>
       new Promise<void>((resolve) => {

@@ -71,6 +71,23 @@ export interface EndpointOptions extends ChannelOptions {
  */
 export const DATA_ACK_DELAY_MS = 5;
 
+/**
+ * buffy node's data channels drop a connection whose peer has not said HELLO within this
+ * many ms (EndpointOptions.handshakeTimeoutMs): something listening there that is not a
+ * Buffy worker, or a peer stuck before its handshake. The dialling side dials again.
+ */
+export const DATA_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/**
+ * buffy node's data channels drop a connection on which nothing has arrived for this many ms
+ * (EndpointOptions.idleTimeoutMs; each side sends a keepalive ACK every third of it): a peer
+ * that went silent without closing (a partition, a middlebox that drops the connection's
+ * packets, a host that vanished) would otherwise hold the channel, and the sender's credit,
+ * forever. The connection is re-established and resumes where the receiver stopped.
+ * `buffy node --idle-timeout` sets another.
+ */
+export const DATA_IDLE_TIMEOUT_MS = 15_000;
+
 export class ChannelEndpoint {
   readonly core: ChannelCore;
   readonly connection: string;

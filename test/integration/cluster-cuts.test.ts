@@ -4,6 +4,8 @@
 // resets every connection through it now and then, losing what was in flight. The channels
 // reconnect, the handshake says where to resume, the senders resend: the final count of every
 // word must equal a single-process (embedded) run over the same text, each update once.
+// The second case freezes the proxied connections instead (a silent partition: no FIN, no RST,
+// nothing forwarded): only the data channels' idle timeout (--idle-timeout) can notice it.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -49,7 +51,7 @@ function finalCounts(outputLines: readonly string[]): Map<string, number> {
 
 let reference: Map<string, number>;
 let referenceUpdates = 0;
-const proxies: CutProxy[] = [];
+let proxies: CutProxy[] = [];
 
 beforeAll(async () => {
   setMemorySource('cuts-ref', lines, 256);
@@ -74,8 +76,11 @@ afterAll(async () => {
   fs.rmSync(tmp, { recursive: true, force: true });
 });
 
-/** A cut proxy on 127.0.0.2 forwarding to the same port on 127.0.0.1; returns that port. */
-async function proxiedPort(i: number): Promise<number> {
+/**
+ * A cut proxy on 127.0.0.2 forwarding to the same port on 127.0.0.1 (cutting every ~60 ms on
+ * average, unless `cutting` is false); returns that port.
+ */
+async function proxiedPort(i: number, cutting: boolean): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     const probe = await startCutProxy({
       listen: { host: '127.0.0.2', port: 0 },
@@ -90,7 +95,7 @@ async function proxiedPort(i: number): Promise<number> {
           listen: { host: '127.0.0.2', port },
           target: { host: '127.0.0.1', port },
           random: createSeededRandom(SEED * 7 + i),
-          meanIntervalMs: 60,
+          ...(cutting ? { meanIntervalMs: 60 } : {}),
         }),
       );
       return port;
@@ -100,92 +105,132 @@ async function proxiedPort(i: number): Promise<number> {
   }
 }
 
-describe('3-worker cluster with its data connections cut at random', () => {
-  it(`counts exactly as the single-process run (seed ${SEED}; BUFFY_CUTS_SEED sets another)`, async () => {
-    const out = path.join(tmp, 'counts.txt');
-    const receive = startBuffy('receive', ['receive', '--listen', '127.0.0.1:0', '--out', out]);
-    const recvAddr = (await receive.waitFor(/listening on (127\.0\.0\.1:\d+)/))[1]!;
-    const common = ['--workers', '3', '--cluster', 'cuts', '--sink', `tcp:${recvAddr}`, '--param', 'top=0'];
-    const data = async (i: number) => [
-      '--data',
-      `127.0.0.1:${await proxiedPort(i)}`,
-      '--advertise',
-      '127.0.0.2',
-    ];
-    const w1 = startBuffy('w1', [
+/**
+ * Runs the 3-worker word count through the proxies: `cut` resets their connections at seeded
+ * random moments; `freeze` freezes every connection through them twice while the words flow
+ * (the workers run with --idle-timeout 600). Checks the counts and returns the workers' logs.
+ */
+async function runThroughProxies(mode: 'cut' | 'freeze'): Promise<{ logs: string; cuts: number }> {
+  for (const p of proxies) await p.close();
+  proxies = [];
+  const out = path.join(tmp, `counts-${mode}.txt`);
+  const receive = startBuffy('receive', ['receive', '--listen', '127.0.0.1:0', '--out', out]);
+  const recvAddr = (await receive.waitFor(/listening on (127\.0\.0\.1:\d+)/))[1]!;
+  const common = [
+    '--workers',
+    '3',
+    '--cluster',
+    'cuts',
+    '--sink',
+    `tcp:${recvAddr}`,
+    '--param',
+    'top=0',
+    ...(mode === 'freeze' ? ['--idle-timeout', '600'] : []),
+  ];
+  const data = async (i: number) => [
+    '--data',
+    `127.0.0.1:${await proxiedPort(i, mode === 'cut')}`,
+    '--advertise',
+    '127.0.0.2',
+  ];
+  const w1 = startBuffy('w1', [
+    'node',
+    APP,
+    '--name',
+    'w1',
+    '--initializer',
+    '--control',
+    '127.0.0.1:0',
+    '--source',
+    'tcp:127.0.0.1:0',
+    '--dead-letters',
+    path.join(tmp, `dl1-${mode}.jsonl`),
+    ...(await data(1)),
+    ...common,
+  ]);
+  const control = (await w1.waitFor(/control listening on (127\.0\.0\.1:\d+)/))[1]!;
+  const others = [2, 3].map(async (i) =>
+    startBuffy(`w${i}`, [
       'node',
       APP,
       '--name',
-      'w1',
-      '--initializer',
+      `w${i}`,
       '--control',
-      '127.0.0.1:0',
-      '--source',
-      'tcp:127.0.0.1:0',
+      control,
       '--dead-letters',
-      path.join(tmp, 'dl1.jsonl'),
-      ...(await data(1)),
+      path.join(tmp, `dl${i}-${mode}.jsonl`),
+      ...(await data(i)),
       ...common,
-    ]);
-    const control = (await w1.waitFor(/control listening on (127\.0\.0\.1:\d+)/))[1]!;
-    const others = [2, 3].map(async (i) =>
-      startBuffy(`w${i}`, [
-        'node',
-        APP,
-        '--name',
-        `w${i}`,
-        '--control',
-        control,
-        '--dead-letters',
-        path.join(tmp, `dl${i}.jsonl`),
-        ...(await data(i)),
-        ...common,
-      ]),
-    );
-    const [w2, w3] = await Promise.all(others);
-    await w1.waitFor(/cluster 'cuts' started: 3 workers/, 30_000);
-    const sourceAddr = (await w1.waitFor(/source tcp:127\.0\.0\.1:0 listening on (127\.0\.0\.1:\d+)/))[1]!;
-    // Paced over about 1.5 s, so that the cuts fall while the words flow.
-    const send = startBuffy('send', [
-      'send',
-      '--to',
-      sourceAddr,
-      '--file',
-      corpus,
-      '--batch',
-      '20',
-      '--rate',
-      '1000',
-    ]);
-    expect(await send.exited, send.lines.join('\n')).toBe(0);
+    ]),
+  );
+  const [w2, w3] = await Promise.all(others);
+  await w1.waitFor(/cluster 'cuts' started: 3 workers/, 30_000);
+  const sourceAddr = (await w1.waitFor(/source tcp:127\.0\.0\.1:0 listening on (127\.0\.0\.1:\d+)/))[1]!;
+  // Paced over about 1.5 s, so that the cuts fall while the words flow.
+  const send = startBuffy('send', [
+    'send',
+    '--to',
+    sourceAddr,
+    '--file',
+    corpus,
+    '--batch',
+    '20',
+    '--rate',
+    '1000',
+  ]);
+  // Freeze: twice while the words flow, each time every connection open through the proxies.
+  let frozen = 0;
+  const freezes =
+    mode === 'freeze'
+      ? [400, 1100].map((ms) =>
+          setTimeout(() => {
+            for (const p of proxies) frozen += p.freezeNow();
+          }, ms),
+        )
+      : [];
+  expect(await send.exited, send.lines.join('\n')).toBe(0);
 
-    await waitUntil(
-      `${referenceUpdates} update lines in ${out}`,
-      () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').split('\n').length - 1 >= referenceUpdates,
-      40_000,
-    );
-    const cuts = proxies.reduce((n, p) => n + p.cuts, 0);
-    for (const p of proxies) p.stopCutting();
-    const shutdown = startBuffy('shutdown', ['shutdown', '--control', control]);
-    expect(await shutdown.exited, shutdown.lines.join('\n')).toBe(0);
-    expect(await w1.exited, w1.lines.join('\n')).toBe(0);
-    expect(await w2!.exited, w2!.lines.join('\n')).toBe(0);
-    expect(await w3!.exited, w3!.lines.join('\n')).toBe(0);
-    receive.child.kill('SIGTERM');
-    expect(await receive.exited).toBe(0);
+  await waitUntil(
+    `${referenceUpdates} update lines in ${out}`,
+    () => fs.existsSync(out) && fs.readFileSync(out, 'utf8').split('\n').length - 1 >= referenceUpdates,
+    40_000,
+  );
+  for (const t of freezes) clearTimeout(t);
+  const cuts = mode === 'cut' ? proxies.reduce((n, p) => n + p.cuts, 0) : frozen;
+  for (const p of proxies) p.stopCutting();
+  const shutdown = startBuffy('shutdown', ['shutdown', '--control', control]);
+  expect(await shutdown.exited, shutdown.lines.join('\n')).toBe(0);
+  expect(await w1.exited, w1.lines.join('\n')).toBe(0);
+  expect(await w2!.exited, w2!.lines.join('\n')).toBe(0);
+  expect(await w3!.exited, w3!.lines.join('\n')).toBe(0);
+  receive.child.kill('SIGTERM');
+  expect(await receive.exited).toBe(0);
 
-    const got = finalCounts(
-      fs
-        .readFileSync(out, 'utf8')
-        .split('\n')
-        .filter((l) => l.length > 0),
-    );
-    expect(got.size).toBe(reference.size);
-    for (const [w, n] of reference) expect(got.get(w), `count of '${w}'`).toBe(n);
+  const got = finalCounts(
+    fs
+      .readFileSync(out, 'utf8')
+      .split('\n')
+      .filter((l) => l.length > 0),
+  );
+  expect(got.size).toBe(reference.size);
+  for (const [w, n] of reference) expect(got.get(w), `count of '${w}'`).toBe(n);
+  const logs = [w1, w2!, w3!].flatMap((p) => p.lines).join('\n');
+  expect(logs).not.toMatch(/protocol error/);
+  return { logs, cuts };
+}
+
+describe('3-worker cluster with its data connections cut at random', () => {
+  it(`counts exactly as the single-process run (seed ${SEED}; BUFFY_CUTS_SEED sets another)`, async () => {
+    const { logs, cuts } = await runThroughProxies('cut');
     // The connections were cut while data flowed, and the workers noticed and reconnected.
     expect(cuts).toBeGreaterThan(5);
-    const logs = [w1, w2!, w3!].flatMap((p) => p.lines).join('\n');
     expect(logs).toMatch(/data channel .* connection lost/);
-    expect(logs).not.toMatch(/protocol error/);
+  }, 90_000);
+
+  it('counts exactly when its data connections go silent without closing (the idle timeout notices)', async () => {
+    const { logs, cuts } = await runThroughProxies('freeze');
+    // Connections were frozen while data flowed; only the idle timeout could end them.
+    expect(cuts).toBeGreaterThan(0);
+    expect(logs).toMatch(/idle timeout 600 ms/);
   }, 90_000);
 });
