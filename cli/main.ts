@@ -16,8 +16,9 @@ export const EXIT_USAGE = 2;
 
 export const DESCRIPTION =
   'Buffy: a stream processor whose protocols are specified in TLA+, and its TLA+ toolchain.\n' +
-  'Today: in-order delivery over TCP between live workers, dead letters for bad input; ' +
-  'no durability or recovery yet.';
+  'Today: reliable in-order delivery between workers (reconnect and resend), exactly-once ' +
+  'state and file sinks with --state (a durable store), a deterministic cluster simulator, ' +
+  'dead letters for bad input.';
 
 type Register = (program: Command) => void;
 

@@ -100,11 +100,11 @@ describe('buffy (cli/main.ts)', () => {
     expect(r.err).toContain('Usage: buffy');
   });
 
-  it('says what is guaranteed today, not exactly-once (not yet true)', () => {
+  it('says what is guaranteed today (docs/design.md), not what it was before durability', () => {
     for (const text of [DESCRIPTION, pkg.description]) {
-      expect(text).not.toMatch(/exactly[- ]once/i);
-      expect(text).toMatch(/in-order delivery over TCP between live workers/);
-      expect(text).toMatch(/no durability/);
+      expect(text).toMatch(/exactly-once/);
+      expect(text).toMatch(/reliable .*delivery/);
+      expect(text).not.toMatch(/no durability|not yet/);
     }
   });
 });
