@@ -39,8 +39,6 @@ export interface CutProxy {
    * (a silent partition); connections made afterwards are forwarded. Returns how many it froze.
    */
   freezeNow(): number;
-  /** Connections that the proxy froze and that are still open (their peers have not given up). */
-  readonly frozenOpen: number;
   /** Stops cutting (connections stay up). */
   stopCutting(): void;
   /** Stops cutting, resets every connection and closes the listener. */
@@ -122,9 +120,6 @@ export async function startCutProxy(o: CutProxyOptions): Promise<CutProxy> {
     },
     get connections() {
       return connections;
-    },
-    get frozenOpen() {
-      return frozen.size;
     },
     cutNow,
     freezeNow,

@@ -110,7 +110,7 @@ async function proxiedPort(i: number, cutting: boolean): Promise<number> {
  * random moments; `freeze` freezes every connection through them twice while the words flow
  * (the workers run with --idle-timeout 600). Checks the counts and returns the workers' logs.
  */
-async function runThroughProxies(mode: 'cut' | 'freeze'): Promise<{ logs: string; cuts: number }> {
+async function runThroughProxies(mode: 'cut' | 'freeze'): Promise<{ logs: string; faults: number }> {
   for (const p of proxies) await p.close();
   proxies = [];
   const out = path.join(tmp, `counts-${mode}.txt`);
@@ -196,7 +196,8 @@ async function runThroughProxies(mode: 'cut' | 'freeze'): Promise<{ logs: string
     40_000,
   );
   for (const t of freezes) clearTimeout(t);
-  const cuts = mode === 'cut' ? proxies.reduce((n, p) => n + p.cuts, 0) : frozen;
+  // connections reset (cut) or frozen while the words flowed
+  const faults = mode === 'cut' ? proxies.reduce((n, p) => n + p.cuts, 0) : frozen;
   for (const p of proxies) p.stopCutting();
   const shutdown = startBuffy('shutdown', ['shutdown', '--control', control]);
   expect(await shutdown.exited, shutdown.lines.join('\n')).toBe(0);
@@ -216,21 +217,21 @@ async function runThroughProxies(mode: 'cut' | 'freeze'): Promise<{ logs: string
   for (const [w, n] of reference) expect(got.get(w), `count of '${w}'`).toBe(n);
   const logs = [w1, w2!, w3!].flatMap((p) => p.lines).join('\n');
   expect(logs).not.toMatch(/protocol error/);
-  return { logs, cuts };
+  return { logs, faults };
 }
 
 describe('3-worker cluster with its data connections cut at random', () => {
   it(`counts exactly as the single-process run (seed ${SEED}; BUFFY_CUTS_SEED sets another)`, async () => {
-    const { logs, cuts } = await runThroughProxies('cut');
+    const { logs, faults } = await runThroughProxies('cut');
     // The connections were cut while data flowed, and the workers noticed and reconnected.
-    expect(cuts).toBeGreaterThan(5);
+    expect(faults).toBeGreaterThan(5);
     expect(logs).toMatch(/data channel .* connection lost/);
   }, 90_000);
 
   it('counts exactly when its data connections go silent without closing (the idle timeout notices)', async () => {
-    const { logs, cuts } = await runThroughProxies('freeze');
+    const { logs, faults } = await runThroughProxies('freeze');
     // Connections were frozen while data flowed; only the idle timeout could end them.
-    expect(cuts).toBeGreaterThan(0);
+    expect(faults).toBeGreaterThan(0);
     expect(logs).toMatch(/idle timeout 600 ms/);
   }, 90_000);
 });
