@@ -122,7 +122,8 @@ class StoreImage {
 export const MAX_UNCOMMITTED_OUTPUTS = 1 << 18;
 /** Durable outputs not yet written to their sinks beyond which a source's emit waits. */
 export const MAX_UNWRITTEN_OUTPUTS = 1 << 20;
-/** How long committed source offsets wait for a commit of data to ride along with. */
+/** The least time committed source offsets wait for a commit of data to ride along with (at
+ * most until the commit interval is up; see commitSource). */
 export const SOURCE_COMMIT_LINGER_MS = 5;
 /** Default least time between the starts of two commits (ExactlyOnceOptions.commitIntervalMs):
  * LMDB's write blocks the thread for its flush (1-6 ms with `batch` and `sync` on this machine), so
@@ -568,11 +569,14 @@ export class ExactlyOnce {
 
   /** Whether a source should wait before emitting more (see room()). */
   backlogged(): boolean {
-    return (
-      this.pendingCount >= MAX_UNCOMMITTED_OUTPUTS ||
-      this.unwritten >= MAX_UNWRITTEN_OUTPUTS ||
-      this.stagedBusy > 0
-    );
+    return this.commitBacklogged() || this.stagedBusy > 0;
+  }
+
+  /** A backlog that only a commit works off (the outputs waiting for it, or for the sink writes
+   * after it): the next commit does not wait for the interval. A staged sink's write in flight
+   * (stagedBusy) is not one: it ends by itself, and a commit would only wait for it. */
+  private commitBacklogged(): boolean {
+    return this.pendingCount >= MAX_UNCOMMITTED_OUTPUTS || this.unwritten >= MAX_UNWRITTEN_OUTPUTS;
   }
 
   /** Resolves when the backlog has gone down (after a commit or a sink write). */
@@ -594,7 +598,14 @@ export class ExactlyOnce {
     this.sourceCommits.set(source, c);
     this.afterCommit.push(after);
     if (this.lingerTimer === null && !this.failed) {
-      this.lingerTimer = this.deps.clock.setTimer(SOURCE_COMMIT_LINGER_MS, () => {
+      // They ride along with the next commit of data, due when the interval is up: forcing one
+      // sooner would make every commit's offsets force the next (a commit every few ms, whatever
+      // commitIntervalMs says). With no data to commit by then, they are committed alone.
+      const due =
+        this.intervalMs > 0
+          ? this.lastCommitMs + this.commitIntervalNow() - this.deps.clock.monotonicMs()
+          : 0;
+      this.lingerTimer = this.deps.clock.setTimer(Math.max(SOURCE_COMMIT_LINGER_MS, due), () => {
         this.lingerTimer = null;
         if (this.sourceCommits.size > 0) {
           this.forceExtra = true;
@@ -604,17 +615,22 @@ export class ExactlyOnce {
     }
   }
 
+  /** The least time between the starts of two commits: commitIntervalMs, longer when commits
+   * have been costly. */
+  private commitIntervalNow(): number {
+    return Math.max(
+      this.intervalMs,
+      Math.min(MAX_COMMIT_INTERVAL_MS, this.lastCommitCostMs * COMMIT_COST_FACTOR),
+    );
+  }
+
   /** Starts a commit if none is in flight, there is something to commit and the last one
    * started at least commitIntervalMs ago (else a timer starts it then); a backlog or a flush
    * does not wait for the interval. */
   kick(): void {
     if (this.writing !== null || this.failed) return;
-    if (!this.forceExtra && !this.backlogged() && this.intervalMs > 0) {
-      const interval = Math.max(
-        this.intervalMs,
-        Math.min(MAX_COMMIT_INTERVAL_MS, this.lastCommitCostMs * COMMIT_COST_FACTOR),
-      );
-      const wait = this.lastCommitMs + interval - this.deps.clock.monotonicMs();
+    if (!this.forceExtra && !this.commitBacklogged() && this.intervalMs > 0) {
+      const wait = this.lastCommitMs + this.commitIntervalNow() - this.deps.clock.monotonicMs();
       if (wait > 0) {
         this.intervalTimer ??= this.deps.clock.setTimer(wait, () => {
           this.intervalTimer = null;

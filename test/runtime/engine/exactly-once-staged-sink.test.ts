@@ -183,6 +183,55 @@ describe('staged file sink on the simulated disk', () => {
 });
 
 describe('staged sink write order', () => {
+  it('a staged sink write in flight does not hurry the commit: commits keep commitIntervalMs', async () => {
+    // Each write ends a turn of the event loop later (as SimFileSink's and any asynchronous
+    // file's do): a source then always sees a write in flight. That is a reason for it to wait
+    // (backpressure), not for a commit per batch: with a 10 s interval, the first commit (none
+    // before it) and the final flush's are all there may be.
+    let written = 0;
+    registerConnector('slowstaged', {
+      createSink: () => ({
+        uri: 'slowstaged:',
+        write: (b) =>
+          new Promise<void>((res) =>
+            setImmediate(() => {
+              written += Buffer.byteLength(`${(b.payloads as string[]).join('\n')}\n`);
+              res();
+            }),
+          ),
+        flush: async () => undefined,
+        close: async () => undefined,
+        resumable: {
+          truncate: async (n) => void (written = n),
+          settle: async () => written,
+          length: () => written,
+        },
+      }),
+    });
+    const inner = new MemoryStore();
+    let commits = 0;
+    const store: Store = {
+      get: (k) => inner.get(k),
+      scan: (p) => inner.scan(p),
+      close: () => inner.close(),
+      writeBatch(ops) {
+        commits++;
+        return inner.writeBatch(ops);
+      },
+    };
+    const all = lines(200);
+    pacedLines.set('slow-in', all);
+    await runEmbedded(countApp('paced:slow-in', 'slowstaged:'), {
+      clock,
+      log: silent,
+      deadLetters: new MemoryDeadLetterSink(silent),
+      exactlyOnce: { store, durability: 'batch', commitIntervalMs: 10_000 },
+    });
+    expect(written).toBe(Buffer.byteLength(expectedText(all)));
+    expect(commits).toBeGreaterThanOrEqual(1);
+    expect(commits).toBeLessThanOrEqual(4); // 50 source batches: before the fix, about one commit each
+  });
+
   it('a commit records a length only once the sink settled it (fsync with sync), and each output once', async () => {
     for (const durability of ['sync', 'batch'] as const) {
       let written = 0;
