@@ -3,9 +3,10 @@
 // the coordinator's tracker, the fault schedule, the checkpoints), which every part reads.
 //
 // N worker engines (runtime/engine/worker.ts, unchanged) joined by the real DataPlanes,
-// ChannelEndpoints and delivery machines over the simulated network (sim/net.ts), each with a
-// SimStore on one SimDisk and its file sinks as SimFileSinks (sim/disk.ts), every timer on one
-// simulated clock (sim/scheduler.ts) that this module's loop drives: it lets every microtask
+// ChannelEndpoints and delivery machines over the simulated network (sim/net.ts), with buffy
+// node's channel timers (delayed ACK, handshake and idle timeouts) on each worker's clock, each
+// with a SimStore on one SimDisk and its file sinks as SimFileSinks (sim/disk.ts), every timer
+// on one simulated clock (sim/scheduler.ts) that this module's loop drives: it lets every microtask
 // settle, then runs the next timer, so simulated time runs as fast as the CPU allows. Every
 // choice (fault schedule, latencies, where byte streams are cut, which write tears) comes from
 // one seed.
@@ -36,7 +37,12 @@ import { loadApp } from '../api/load.ts';
 import type { Application } from '../api/app.ts';
 import type { AppOptions } from '../api/options.ts';
 import { DataPlane } from '../cluster/data-plane.ts';
-import { ChannelEndpoint } from '../net/endpoint.ts';
+import {
+  ChannelEndpoint,
+  DATA_ACK_DELAY_MS,
+  DATA_HANDSHAKE_TIMEOUT_MS,
+  DATA_IDLE_TIMEOUT_MS,
+} from '../net/endpoint.ts';
 import type { EndpointOptions } from '../net/endpoint.ts';
 import { appForClusterWorker } from '../connectors/index.ts';
 import { createWorkerEngine } from '../engine/worker.ts';
@@ -222,6 +228,8 @@ export function drawSchedule(
 interface Incarnation {
   readonly n: number;
   readonly owner: Owner;
+  /** The worker's own (possibly skewed) clock: its engine's and its channel ends' timers. */
+  readonly clock: WorkerClock;
   readonly engine: WorkerEngineImpl;
   readonly plane: DataPlane;
   started: boolean;
@@ -454,8 +462,15 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
     };
 
     let links = 0;
-    const channelOptions = (from: string, to: string, link: string): EndpointOptions => ({
+    const channelOptions = (from: string, to: string, link: string, clock: WorkerClock): EndpointOptions => ({
       local: { cluster: 'sim', app: loaded.name, worker: from },
+      // The timers of buffy node's data channels, on the worker's simulated clock: the ACK of
+      // what was consumed waits up to DATA_ACK_DELAY_MS (one ACK for many frames), a peer that
+      // never says HELLO or goes silent loses its connection.
+      clock,
+      ackDelayMs: DATA_ACK_DELAY_MS,
+      handshakeTimeoutMs: DATA_HANDSHAKE_TIMEOUT_MS,
+      idleTimeoutMs: DATA_IDLE_TIMEOUT_MS,
       expectedPeer: to,
       connection: `data channel ${from} -> ${to}`,
       windowBytes: 4096,
@@ -468,11 +483,11 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
 
     const joinChannels = (a: Incarnation, an: string, b: Incarnation, bn: string): void => {
       const link = `${an}~${bn}#${++links}`;
-      const epA = new ChannelEndpoint(channelOptions(an, bn, link), {
+      const epA = new ChannelEndpoint(channelOptions(an, bn, link, a.clock), {
         onBatch: (batch, from, ep) => a.plane.onBatch(ep, batch, from),
         log: (m) => tail(`${an}: ${m}`),
       });
-      const epB = new ChannelEndpoint(channelOptions(bn, an, link), {
+      const epB = new ChannelEndpoint(channelOptions(bn, an, link, b.clock), {
         onBatch: (batch, from, ep) => b.plane.onBatch(ep, batch, from),
         log: (m) => tail(`${bn}: ${m}`),
       });
@@ -551,6 +566,7 @@ export async function simulate(o: SimOptions): Promise<SimReport> {
       const inc: Incarnation = {
         n,
         owner,
+        clock,
         engine,
         plane,
         started: false,
