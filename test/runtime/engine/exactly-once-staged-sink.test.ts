@@ -17,6 +17,7 @@ import {
   setMemorySource,
 } from '../../../runtime/connectors/index.ts';
 import { MemoryDeadLetterSink } from '../../../runtime/engine/dead-letters.ts';
+import { probedStore } from './store-probe.ts';
 import { runEmbedded } from '../../../runtime/engine/embedded.ts';
 import { SimDisk, SimFileSink } from '../../../runtime/sim/disk.ts';
 import { MemoryStore, createSeededRandom, createSystemClock } from '../../../runtime/system.ts';
@@ -210,15 +211,10 @@ describe('staged sink write order', () => {
     });
     const inner = new MemoryStore();
     let commits = 0;
-    const store: Store = {
-      get: (k) => inner.get(k),
-      scan: (p) => inner.scan(p),
-      close: () => inner.close(),
-      writeBatch(ops) {
-        commits++;
-        return inner.writeBatch(ops);
-      },
-    };
+    const store = probedStore(inner, (ops) => {
+      commits++;
+      return inner.writeBatch(ops);
+    });
     const all = lines(200);
     pacedLines.set('slow-in', all);
     await runEmbedded(countApp('paced:slow-in', 'slowstaged:'), {
@@ -267,20 +263,15 @@ describe('staged sink write order', () => {
         }),
       });
       const inner = new MemoryStore();
-      const store: Store = {
-        get: (k) => inner.get(k),
-        scan: (p) => inner.scan(p),
-        close: () => inner.close(),
-        async writeBatch(ops) {
-          for (const o of ops) {
-            if (o.key !== 'k/out' || o.value === null) continue;
-            const [, bytes] = unpack(o.value) as [number, number];
-            recorded.push(bytes);
-            if (bytes > settled) violations.push(`commit of length ${bytes} with ${settled} settled`);
-          }
-          await inner.writeBatch(ops);
-        },
-      };
+      const store = probedStore(inner, async (ops) => {
+        for (const o of ops) {
+          if (o.key !== 'k/out' || o.value === null) continue;
+          const [, bytes] = unpack(o.value) as [number, number];
+          recorded.push(bytes);
+          if (bytes > settled) violations.push(`commit of length ${bytes} with ${settled} settled`);
+        }
+        await inner.writeBatch(ops);
+      });
       const all = lines(200);
       pacedLines.set('order-in', all);
       await runEmbedded(countApp('paced:order-in', 'orderprobe:'), {

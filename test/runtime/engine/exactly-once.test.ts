@@ -22,6 +22,7 @@ import { MemoryDeadLetterSink } from '../../../runtime/engine/dead-letters.ts';
 import { runEmbedded, startEmbedded } from '../../../runtime/engine/embedded.ts';
 import { partitionOfKey } from '../../../runtime/engine/partition.ts';
 import { createWorkerEngine } from '../../../runtime/engine/worker.ts';
+import { probedStore } from './store-probe.ts';
 import { MemoryStore, createSystemClock } from '../../../runtime/system.ts';
 import type { Logger, RemoteBatch, SourceBatch, Store } from '../../../runtime/types.ts';
 
@@ -200,15 +201,10 @@ describe('recovery from the store', () => {
       // and never committed.
       const inner = new MemoryStore();
       let commits = 0;
-      const store: Store = {
-        get: (k) => inner.get(k),
-        scan: (p) => inner.scan(p),
-        close: () => inner.close(),
-        async writeBatch(ops) {
-          await new Promise((res) => setTimeout(res, 1));
-          if (++commits <= keep) await inner.writeBatch(ops);
-        },
-      };
+      const store = probedStore(inner, async (ops) => {
+        await new Promise((res) => setTimeout(res, 1));
+        if (++commits <= keep) await inner.writeBatch(ops);
+      });
       await run(countApp('paced:crash-in', `file:${output}`), store);
       expect(readFileSync(output, 'utf8')).toBe(want);
       const recorded = await inner.get('k/out');
