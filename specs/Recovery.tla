@@ -56,6 +56,7 @@ vars == <<committed, srcTx, state, mark, out, outTx, dState, dMark, dOut,
 
 Seqs == 1..Msgs
 Max(a, b) == IF a >= b THEN a ELSE b
+Least(S) == CHOOSE x \in S : \A y \in S : x <= y
 \* The fold of a set of distinct messages: each applied once.
 Fold(S) == [m \in Seqs |-> IF m \in S THEN 1 ELSE 0]
 Range(s) == {s[i] : i \in DOMAIN s}
@@ -126,20 +127,23 @@ WorkerAck == /\ Acked > ackW
 
 \* The next durable output still in the outbox goes to the sink (after a restart: the whole
 \* stored outbox, again; what the sink acknowledged since is not sent again).
-WorkerSendOut == /\ \E o \in dOut \cap out : o > outTx
-                 /\ LET o == CHOOSE x \in dOut \cap out : x > outTx /\ \A y \in dOut \cap out : y > outTx => x <= y
-                    IN /\ toSink' = Append(toSink, o)
-                       /\ outTx' = o
-                 /\ UNCHANGED <<committed, srcTx, state, mark, out, dState, dMark, dOut,
-                                written, sinkMark, toW, ackW, ackS, crashes>>
+\* (A set, not an \E over the outputs: in an action each witness of an \E is a branch of its own,
+\* which makes the same successor again at the cost of another pass over the outbox.)
+WorkerSendOut == LET pending == {x \in dOut \cap out : x > outTx}
+                 IN  /\ pending # {}
+                     /\ toSink' = Append(toSink, Least(pending))
+                     /\ outTx' = Least(pending)
+                     /\ UNCHANGED <<committed, srcTx, state, mark, out, dState, dMark, dOut,
+                                    written, sinkMark, toW, ackW, ackS, crashes>>
 
 \* The sink acknowledged: the worker drops those outputs from its outbox. The store's copy is
 \* trimmed by the next WorkerPersist (the runtime writes the trim with the next batch's commit);
 \* a crash before it sends them again, and the sink's watermark drops them.
-WorkerReceiveSinkAck == /\ \E o \in out : o <= ackS
-                        /\ out' = {o \in out : o > ackS}
-                        /\ UNCHANGED <<committed, srcTx, state, mark, outTx, dState, dMark, dOut,
-                                       written, sinkMark, toW, ackW, toSink, ackS, crashes>>
+WorkerReceiveSinkAck == LET kept == {o \in out : o > ackS}
+                        IN  /\ kept # out
+                            /\ out' = kept
+                            /\ UNCHANGED <<committed, srcTx, state, mark, outTx, dState, dMark, dOut,
+                                           written, sinkMark, toW, ackW, toSink, ackS, crashes>>
 
 -----------------------------------------------------------------------------
 (* The sink: writes the next output if beyond its watermark, and acknowledges. *)

@@ -121,12 +121,14 @@ W1Ack == /\ Acked1 > ackW1
          /\ UNCHANGED <<src, w1, w2, snk, toW1, toW2, ackW2, toSink, ackS, crashes>>
 
 \* Only what a commit made durable is sent (after a restart of either end: the whole outbox).
-W1SendOut == /\ \E o \in dOut1 \cap out1 : o > outTx1
-             /\ LET o == Least({x \in dOut1 \cap out1 : x > outTx1})
-                IN /\ toW2' = Append(toW2, o)
-                   /\ outTx1' = o
-             /\ UNCHANGED <<src, state1, mark1, out1, acked2, dState1, dMark1, dOut1, w2, snk,
-                            toW1, ackW1, ackW2, toSink, ackS, crashes>>
+\* (A set, not an \E over the outputs: in an action each witness of an \E is a branch of its own,
+\* which makes the same successor again at the cost of another pass over the outbox.)
+W1SendOut == LET pending == {x \in dOut1 \cap out1 : x > outTx1}
+             IN  /\ pending # {}
+                 /\ toW2' = Append(toW2, Least(pending))
+                 /\ outTx1' = Least(pending)
+                 /\ UNCHANGED <<src, state1, mark1, out1, acked2, dState1, dMark1, dOut1, w2, snk,
+                                toW1, ackW1, ackW2, toSink, ackS, crashes>>
 
 \* W2 acknowledged: those outputs leave the outbox (the store's copy at the next W1Persist).
 W1ReceiveAck == /\ ackW2 > acked2
@@ -159,17 +161,18 @@ W2Ack == /\ Acked2 > ackW2
          /\ ackW2' = Acked2
          /\ UNCHANGED <<src, w1, w2, snk, toW1, ackW1, toW2, toSink, ackS, crashes>>
 
-W2SendOut == /\ \E o \in dOut2 \cap out2 : o > outTx2
-             /\ LET o == Least({x \in dOut2 \cap out2 : x > outTx2})
-                IN /\ toSink' = Append(toSink, o)
-                   /\ outTx2' = o
-             /\ UNCHANGED <<src, w1, state2, mark2, out2, dState2, dMark2, dOut2, snk,
-                            toW1, ackW1, toW2, ackW2, ackS, crashes>>
+W2SendOut == LET pending == {x \in dOut2 \cap out2 : x > outTx2}
+             IN  /\ pending # {}
+                 /\ toSink' = Append(toSink, Least(pending))
+                 /\ outTx2' = Least(pending)
+                 /\ UNCHANGED <<src, w1, state2, mark2, out2, dState2, dMark2, dOut2, snk,
+                                toW1, ackW1, toW2, ackW2, ackS, crashes>>
 
-W2ReceiveSinkAck == /\ \E o \in out2 : o <= ackS
-                    /\ out2' = {o \in out2 : o > ackS}
-                    /\ UNCHANGED <<src, w1, state2, mark2, outTx2, dState2, dMark2, dOut2, snk,
-                                   toW1, ackW1, toW2, ackW2, toSink, ackS, crashes>>
+W2ReceiveSinkAck == LET kept == {o \in out2 : o > ackS}
+                    IN  /\ kept # out2
+                        /\ out2' = kept
+                        /\ UNCHANGED <<src, w1, state2, mark2, outTx2, dState2, dMark2, dOut2, snk,
+                                       toW1, ackW1, toW2, ackW2, toSink, ackS, crashes>>
 
 -----------------------------------------------------------------------------
 (* The sink (Recovery.tla's) *)
