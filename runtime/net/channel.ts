@@ -467,8 +467,17 @@ export class DeliveryChannelCore implements ChannelCore {
   get stats(): ChannelStats {
     const s = this.senderState;
     const r = this.receiverState;
+    const c = this.counters;
+    // Every field named: a spread of the counters followed by more fields made this getter
+    // about 11 us a call (V8's object-literal path), and the shells poll it.
     return {
-      ...this.counters,
+      sentFrames: c.sentFrames,
+      sentMessages: c.sentMessages,
+      sentBytes: c.sentBytes,
+      resentFrames: c.resentFrames,
+      receivedFrames: c.receivedFrames,
+      receivedMessages: c.receivedMessages,
+      receivedBytes: c.receivedBytes,
       droppedFrames: this.droppedBefore + r.dropped,
       queuedBatches:
         this.pending.length - this.pendingHead + (s.next - 1 - Math.max(this.highestSent, s.acked)),
