@@ -41,6 +41,27 @@ export async function fittedModel(
   return cm;
 }
 
+/**
+ * Whether two states are equal (a stuttering step), cheapest test first: a variable that holds
+ * the same object, or two numbers, strings or booleans, is settled without a deep comparison,
+ * so a step that changed a counter is not a stutter before any long value (a fold, a sequence of
+ * the stream's length) is compared element by element.
+ */
+export function sameState(a: State, b: State): boolean {
+  if (a.length !== b.length) return false;
+  let deep = false;
+  for (let j = 0; j < a.length; j++) {
+    const x = a[j]!;
+    const y = b[j]!;
+    if (x === y) continue;
+    if (typeof x !== 'object' || typeof y !== 'object') return false;
+    deep = true;
+  }
+  if (!deep) return true;
+  for (let j = 0; j < a.length; j++) if (a[j] !== b[j] && !safeEquals(a[j]!, b[j]!)) return false;
+  return true;
+}
+
 /** Value equality that answers false where TLA+ leaves the comparison undefined. */
 export function safeEquals(a: Value, b: Value): boolean {
   try {
