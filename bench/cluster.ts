@@ -3,7 +3,7 @@
 //
 //   node --import tsx --conditions=buffy-source bench/cluster.ts [words] [workers]
 //        [--latency-words N] [--warmup-ms MS] [--rate WORDS_PER_S] [--latency-only]
-//        [--cut-ms M] [--seed S]
+//        [--cut-ms M] [--seed S] [--max-batch N]
 //
 // It prints, in this order:
 // 1. Throughput at full speed: `words` (default 2,000,000) words / (time from the first byte
@@ -13,12 +13,15 @@
 //    --latency-words (default 6,000,000) words paced at that rate, so the run lasts about ten
 //    seconds; what reaches a worker's sinks in its first --warmup-ms (default 2,000) ms is left
 //    out (JIT compilation and heap growth, not the steady state). A message is born when the
-//    initializer's source hands its line to the engine and is recorded at the sink of
-//    whichever worker owns its word: on the initializer the path is local, on the others it
-//    crosses the data channel. Merged over all workers, then each worker's own line.
+//    initializer's source received its line (the wait in the source's buffer counts) and is
+//    recorded at the sink of whichever worker owns its word: on the initializer the path is
+//    local, on the others it crosses the data channel. Merged over all workers, then each
+//    worker's own line.
 // 3. Unless --latency-only: the same word count with its data connections going through a proxy
 //    in this process (runtime/net/cut-proxy.ts), once without cuts and once with the proxy
 //    resetting them every M ms on average (seeded), and the ratio.
+// --max-batch N gives the initializer's tcp: source `max-batch=N` (lines per source batch, in
+// every run; the default is the source's, 256).
 // NODE_ARGS='--cpu-prof --cpu-prof-dir=DIR' (for example) passes options to the latency run's
 // node processes.
 // Every line says the machine's load (1-minute load average): on a shared machine compare runs
@@ -74,6 +77,8 @@ export interface ClusterBenchOptions {
   readonly latencyWarmupMs?: number;
   /** Options for each node's `node` process (e.g. `--cpu-prof`), before the buffy script. */
   readonly nodeArgs?: readonly string[];
+  /** The tcp: source's `max-batch=N` (lines per source batch; default the source's). */
+  readonly sourceMaxBatch?: number;
 }
 
 export interface ClusterBenchResult {
@@ -210,7 +215,7 @@ export async function measureClusterWordCount(options: ClusterBenchOptions): Pro
       '--control',
       '127.0.0.1:0',
       '--source',
-      'tcp:127.0.0.1:0?end-after=1',
+      `tcp:127.0.0.1:0?end-after=1${options.sourceMaxBatch !== undefined ? `&max-batch=${options.sourceMaxBatch}` : ''}`,
       '--stop-when-done',
     ]);
     const control = (
@@ -286,6 +291,8 @@ export interface LatencyRunOptions {
   readonly warmupMs?: number;
   readonly nodeArgs?: readonly string[];
   readonly verbose?: boolean;
+  /** The tcp: source's `max-batch=N`. */
+  readonly sourceMaxBatch?: number;
 }
 
 /** Source-to-sink latency at a given rate, on a corpus of its own (seed 43) long enough that the
@@ -305,6 +312,7 @@ export async function measureLatencyAtRate(o: LatencyRunOptions): Promise<Cluste
       latencyWarmupMs: o.warmupMs ?? DEFAULT_LATENCY_WARMUP_MS,
       ...(o.nodeArgs ? { nodeArgs: o.nodeArgs } : {}),
       ...(o.verbose ? { verbose: true } : {}),
+      ...(o.sourceMaxBatch !== undefined ? { sourceMaxBatch: o.sourceMaxBatch } : {}),
     });
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
@@ -331,6 +339,8 @@ async function main(): Promise<void> {
   const warmupMs = argValue('--warmup-ms', DEFAULT_LATENCY_WARMUP_MS);
   const fixedRate = process.argv.includes('--rate') ? argValue('--rate', 1) : null;
   const latencyOnly = process.argv.includes('--latency-only');
+  const maxBatch = process.argv.includes('--max-batch') ? argValue('--max-batch', 256) : undefined;
+  const batchOption = maxBatch !== undefined ? { sourceMaxBatch: maxBatch } : {};
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffy-bench-cluster-'));
   const load = () => `load ${os.loadavg()[0]!.toFixed(2)}`;
   try {
@@ -343,6 +353,7 @@ async function main(): Promise<void> {
         words,
         workers,
         verbose: process.env.VERBOSE === '1',
+        ...batchOption,
       });
       console.log(
         `(d) Buffy ${r.workers}-worker cluster: ${Math.round(r.wordsPerSecond).toLocaleString('en-US')} words/s ` +
@@ -360,6 +371,7 @@ async function main(): Promise<void> {
       warmupMs,
       nodeArgs: (process.env.NODE_ARGS ?? '').split(' ').filter((a) => a !== ''),
       verbose: process.env.VERBOSE === '1',
+      ...batchOption,
     });
     console.log(
       `(d) latency source-to-sink at ${fixedRate === null ? 'half rate' : '--rate'} (${Math.round(half.wordsPerSecond).toLocaleString('en-US')} words/s, ` +
@@ -368,12 +380,19 @@ async function main(): Promise<void> {
     for (const w of half.perWorker) console.log(`(d)   ${w}`);
     if (latencyOnly) return;
     // Data connections through the cut proxy: without cuts, then cut every ~cutMs ms.
-    const through = await measureClusterWordCount({ corpusFile: file, words, workers, proxy: { seed } });
+    const through = await measureClusterWordCount({
+      corpusFile: file,
+      words,
+      workers,
+      proxy: { seed },
+      ...batchOption,
+    });
     const cut = await measureClusterWordCount({
       corpusFile: file,
       words,
       workers,
       proxy: { seed, meanCutIntervalMs: cutMs },
+      ...batchOption,
     });
     const wps = (x: ClusterBenchResult) => Math.round(x.wordsPerSecond).toLocaleString('en-US');
     console.log(

@@ -102,6 +102,13 @@ export interface SourceBatch {
   /** Where reading resumes after the batch's last message (a file source: the byte position
    * after its last line), for exactly-once resume and rewind; see SourcePosition. */
   readonly endPosition?: number;
+  /**
+   * When each message reached the source (ms, the context's `clock.nowMs()`; one per payload):
+   * a source that is pushed messages and buffers them (`tcp:`) says so, and source-to-sink
+   * latency counts the time they waited there. Without it latency starts when the engine takes
+   * the batch.
+   */
+  readonly receivedMs?: readonly number[];
 }
 
 /** Where a source (re)starts: the first message to emit has offset `offset`, and reading

@@ -60,9 +60,14 @@ import {
 } from './tcp-protocol.ts';
 import type { Batch, Hello, SourceMessage } from './tcp-protocol.ts';
 
+/** Lines per batch the `tcp:` source emits at most, unless its URI says `max-batch=N`. */
+export const DEFAULT_TCP_MAX_BATCH = 256;
+
 export interface TcpSourceOptions {
   readonly maxFrameBytes?: number;
-  /** Messages per emitted batch at most. */
+  /** Messages per emitted batch at most (default DEFAULT_TCP_MAX_BATCH; the URI's `max-batch=N`).
+   * Each batch costs the engine a remote batch and a socket write per peer, so smaller ones cost
+   * throughput, and under a backlog lines wait longer here (README: measured, not faster). */
   readonly maxBatchMessages?: number;
   /** Pause the sockets when this many messages wait for the engine (default 65536). */
   readonly highWaterMessages?: number;
@@ -113,6 +118,9 @@ export class TcpSource implements SourceConnector {
   private readonly conns = new Set<Conn>();
   /** Received, not yet emitted; pending[i] has offset pendingStart + i. */
   private pending: Uint8Array[] = [];
+  /** When pending[i] arrived (the run's clock, ms): the batches' receivedMs. */
+  private pendingAt: number[] = [];
+  private clock: SourceContext['clock'] | null = null;
   private pendingStart = 0;
   private wake: (() => void) | null = null;
   private stopping = false;
@@ -147,7 +155,7 @@ export class TcpSource implements SourceConnector {
     this.uri = uri;
     this.address = address;
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.maxBatch = options.maxBatchMessages ?? 256;
+    this.maxBatch = options.maxBatchMessages ?? DEFAULT_TCP_MAX_BATCH;
     this.highWater = options.highWaterMessages ?? 65536;
     this.highWaterBytes = options.highWaterBytes ?? 64 * 1024 * 1024;
     this.acknowledge = options.acknowledge ?? 'receipt';
@@ -187,12 +195,14 @@ export class TcpSource implements SourceConnector {
     if (s === null) return;
     if (offset <= this.pendingStart) {
       this.pending = [];
+      this.pendingAt = [];
       this.pendingBytes = 0;
       this.pendingStart = offset;
     } else {
       for (let i = offset - this.pendingStart; i < this.pending.length; i++)
         this.pendingBytes -= this.pending[i]!.length;
       this.pending.length = offset - this.pendingStart;
+      this.pendingAt.length = this.pending.length;
     }
     s.gapReported = false;
     if (s.conn) this.write(s.conn, { kind: 'rewind', next: offset - s.base });
@@ -204,6 +214,7 @@ export class TcpSource implements SourceConnector {
 
   async run(ctx: SourceContext): Promise<void> {
     this.log = ctx.log;
+    this.clock = ctx.clock;
     if (ctx.resume) {
       // Exactly-once: everything before `resume.offset` is durable from an earlier run; offsets
       // continue there, and lines are acknowledged on `commit` only.
@@ -231,17 +242,22 @@ export class TcpSource implements SourceConnector {
           continue;
         }
         let batch: Uint8Array[];
+        let receivedMs: number[];
         if (this.pending.length <= this.maxBatch) {
           batch = this.pending;
+          receivedMs = this.pendingAt;
           this.pending = [];
+          this.pendingAt = [];
         } else {
           batch = this.pending.slice(0, this.maxBatch);
+          receivedMs = this.pendingAt.slice(0, this.maxBatch);
           this.pending = this.pending.slice(this.maxBatch);
+          this.pendingAt = this.pendingAt.slice(this.maxBatch);
         }
         for (const p of batch) this.pendingBytes -= p.length;
         const firstOffset = this.pendingStart;
         this.pendingStart += batch.length;
-        const taken = ctx.emit({ payloads: batch, firstOffset });
+        const taken = ctx.emit({ payloads: batch, firstOffset, receivedMs });
         // Without a store, handed to the engine is as far as a line gets acknowledged.
         if (this.acknowledge === 'receipt') this.commit(firstOffset + batch.length - 1);
         await taken;
@@ -365,9 +381,11 @@ export class TcpSource implements SourceConnector {
   }
 
   private take(lines: readonly Uint8Array[], from: number): void {
+    const at = this.clock !== null && lines.length > from ? this.clock.nowMs() : 0;
     for (let i = from; i < lines.length; i++) {
       const p = lines[i]!;
       this.pending.push(p);
+      this.pendingAt.push(at);
       this.pendingBytes += p.length;
     }
     if (lines.length > from) this.tookAny = true;
@@ -710,35 +728,40 @@ export class TcpSink implements SinkConnector {
   }
 }
 
-/** `HOST:PORT[?end-after=N]` (source), `HOST:PORT[?ids=1]` (sink) -> address and options;
- * errors name the URI. */
+/** `HOST:PORT[?end-after=N][&max-batch=N]` (source), `HOST:PORT[?ids=1]` (sink) -> address and
+ * options; errors name the URI. */
 export function parseTcpUri(
   uri: ConnectorUri,
   role: 'source' | 'sink',
-): { address: HostPort; endAfterConnections?: number; ids?: boolean } {
+): { address: HostPort; endAfterConnections?: number; maxBatchMessages?: number; ids?: boolean } {
   const q = uri.rest.indexOf('?');
   const address = parseHostPort(q < 0 ? uri.rest : uri.rest.slice(0, q), `${role} '${uri.raw}'`);
   if (q < 0) return { address };
   const params = new URLSearchParams(uri.rest.slice(q + 1));
   let endAfterConnections: number | undefined;
+  let maxBatchMessages: number | undefined;
   let ids: boolean | undefined;
+  const positive = (k: string, v: string): number => {
+    if (!/^\d+$/.test(v) || Number(v) < 1)
+      throw new Error(`${role} '${uri.raw}': ${k} must be a positive integer, got '${v}'`);
+    return Number(v);
+  };
   for (const [k, v] of params) {
-    if (k === 'end-after' && role === 'source') {
-      if (!/^\d+$/.test(v) || Number(v) < 1)
-        throw new Error(`${role} '${uri.raw}': end-after must be a positive integer, got '${v}'`);
-      endAfterConnections = Number(v);
-    } else if (k === 'ids' && role === 'sink') {
+    if (k === 'end-after' && role === 'source') endAfterConnections = positive(k, v);
+    else if (k === 'max-batch' && role === 'source') maxBatchMessages = positive(k, v);
+    else if (k === 'ids' && role === 'sink') {
       if (v !== '0' && v !== '1') throw new Error(`${role} '${uri.raw}': ids must be 0 or 1, got '${v}'`);
       ids = v === '1';
     } else {
       throw new Error(
-        `${role} '${uri.raw}': unknown option '${k}' (known: ${role === 'source' ? 'end-after=N' : 'ids=1'})`,
+        `${role} '${uri.raw}': unknown option '${k}' (known: ${role === 'source' ? 'end-after=N, max-batch=N' : 'ids=1'})`,
       );
     }
   }
   return {
     address,
     ...(endAfterConnections !== undefined ? { endAfterConnections } : {}),
+    ...(maxBatchMessages !== undefined ? { maxBatchMessages } : {}),
     ...(ids !== undefined ? { ids } : {}),
   };
 }
@@ -746,8 +769,11 @@ export function parseTcpUri(
 /** The `tcp:` connector factory, registered under scheme `tcp`. */
 export const tcpConnector: ConnectorFactory = {
   createSource: (uri) => {
-    const { address, endAfterConnections } = parseTcpUri(uri, 'source');
-    return new TcpSource(uri.raw, address, endAfterConnections !== undefined ? { endAfterConnections } : {});
+    const { address, endAfterConnections, maxBatchMessages } = parseTcpUri(uri, 'source');
+    return new TcpSource(uri.raw, address, {
+      ...(endAfterConnections !== undefined ? { endAfterConnections } : {}),
+      ...(maxBatchMessages !== undefined ? { maxBatchMessages } : {}),
+    });
   },
   createSink: (uri, ctx) => {
     const { address, ids } = parseTcpUri(uri, 'sink');

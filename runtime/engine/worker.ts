@@ -1311,13 +1311,18 @@ class Engine implements WorkerEngine {
         (drop ??= new Uint8Array(n))[i] = 1;
       }
     }
-    const now = this.opts.clock.nowMs();
+    // Born when the source received them (a source that buffers says when), else now.
+    const received = sb.receivedMs;
+    const born =
+      received !== undefined && received.length === n
+        ? Array.from(received)
+        : new Array<number>(n).fill(this.opts.clock.nowMs());
     let b = new Batch(
       values,
       new Array<number>(n).fill(node.sourceId),
       offset,
       new Array<number>(n).fill(0),
-      new Array<number>(n).fill(now),
+      born,
     );
     if (drop) b = compact(values, b, drop);
     if (core.tracer !== null) b.trace = traceSource(core.tracer, node.name, b);

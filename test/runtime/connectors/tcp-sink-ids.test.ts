@@ -81,7 +81,7 @@ describe('tcp sink with ids=1 and buffy receive --check', () => {
     expect(parseTcpUri(uri('127.0.0.1:9?ids=1'), 'sink')).toMatchObject({ ids: true });
     expect(() => parseTcpUri(uri('127.0.0.1:9?ids=yes'), 'sink')).toThrow(/ids must be 0 or 1, got 'yes'/);
     expect(() => parseTcpUri(uri('127.0.0.1:9?ids=1'), 'source')).toThrow(
-      /unknown option 'ids' \(known: end-after=N\)/,
+      /unknown option 'ids' \(known: end-after=N, max-batch=N\)/,
     );
   });
 

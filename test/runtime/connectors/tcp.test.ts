@@ -2,7 +2,13 @@ import { afterEach, describe, expect, it } from 'vitest';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { TcpSink, TcpSource } from '../../../runtime/connectors/tcp.ts';
+import {
+  DEFAULT_TCP_MAX_BATCH,
+  TcpSink,
+  TcpSource,
+  parseTcpUri,
+  tcpConnector,
+} from '../../../runtime/connectors/tcp.ts';
 import { sendFile, startReceiver, frameLines } from '../../../runtime/cluster/tools.ts';
 import type { Receiver } from '../../../runtime/cluster/tools.ts';
 import { FrameDecoder, encodeFrames } from '../../../runtime/net/framing.ts';
@@ -63,6 +69,11 @@ describe('tcp source', () => {
     const running = source.run(
       sourceContext(async (b) => {
         expect(b.payloads.length).toBeLessThanOrEqual(700);
+        // When each line arrived: one time per line, in order, not after the batch is emitted.
+        const at = b.receivedMs!;
+        expect(at).toHaveLength(b.payloads.length);
+        for (let i = 1; i < at.length; i++) expect(at[i]!).toBeGreaterThanOrEqual(at[i - 1]!);
+        expect(at.at(-1)!).toBeLessThanOrEqual(clock.nowMs());
         b.payloads.forEach((p, i) => {
           got.push(typeof p === 'string' ? p : Buffer.from(p).toString());
           offsets.push(b.firstOffset + i);
@@ -78,6 +89,50 @@ describe('tcp source', () => {
     await running;
     expect(got).toEqual(lines);
     expect(offsets).toEqual(lines.map((_, i) => i));
+  });
+
+  it('emits at most max-batch=N lines per batch when its URI says so (default DEFAULT_TCP_MAX_BATCH)', async () => {
+    const uri = (rest: string) => ({ raw: `tcp:${rest}`, scheme: 'tcp', rest });
+    expect(parseTcpUri(uri('127.0.0.1:0?end-after=1&max-batch=64'), 'source')).toMatchObject({
+      endAfterConnections: 1,
+      maxBatchMessages: 64,
+    });
+    expect(parseTcpUri(uri('127.0.0.1:0'), 'source').maxBatchMessages).toBeUndefined();
+    expect(() => parseTcpUri(uri('127.0.0.1:0?max-batch=0'), 'source')).toThrow(
+      /source 'tcp:127.0.0.1:0\?max-batch=0': max-batch must be a positive integer, got '0'/,
+    );
+    expect(() => parseTcpUri(uri('127.0.0.1:0?max-batch=64'), 'sink')).toThrow(/unknown option 'max-batch'/);
+    const file = path.join(tmp, 'max-batch.txt');
+    const lines = Array.from({ length: 3000 }, (_, i) => `line ${i}`);
+    fs.writeFileSync(file, lines.join('\n') + '\n');
+    for (const [rest, max] of [
+      ['127.0.0.1:0?max-batch=50', 50],
+      ['127.0.0.1:0', DEFAULT_TCP_MAX_BATCH],
+    ] as const) {
+      const source = tcpConnector.createSource!(uri(rest), {} as ConnectorContext) as TcpSource;
+      const got: string[] = [];
+      let largest = 0;
+      // The engine is slow at first, so that lines pile up and batches reach their bound.
+      let slow = true;
+      const running = source.run(
+        sourceContext(async (b) => {
+          largest = Math.max(largest, b.payloads.length);
+          for (const p of b.payloads) got.push(typeof p === 'string' ? p : Buffer.from(p).toString());
+          if (slow) await new Promise((res) => setTimeout(res, 100));
+          slow = false;
+        }),
+      );
+      cleanups.push(() => source.stop());
+      for (let i = 0; i < 200 && source.boundAddress === null; i++)
+        await new Promise((res) => setTimeout(res, 5));
+      await sendFile({ to: source.boundAddress!, file, batch: 1000 });
+      for (let i = 0; i < 200 && got.length < lines.length; i++)
+        await new Promise((res) => setTimeout(res, 10));
+      await source.stop();
+      await running;
+      expect(got).toEqual(lines);
+      expect(largest).toBe(max);
+    }
   });
 
   it('pauses the connection while the engine is slow (bounded buffering)', async () => {
