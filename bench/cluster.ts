@@ -38,6 +38,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { BUFFY_BIN, eachLine } from '../runtime/cluster/local.ts';
 import { sendFile } from '../runtime/cluster/tools.ts';
+import { DEFAULT_TCP_MAX_BATCH } from '../runtime/connectors/tcp.ts';
 import { parseHostPort } from '../runtime/net/tcp-channel.ts';
 import { startCutProxy, type CutProxy } from '../runtime/net/cut-proxy.ts';
 import { createSeededRandom } from '../runtime/system.ts';
@@ -339,7 +340,9 @@ async function main(): Promise<void> {
   const warmupMs = argValue('--warmup-ms', DEFAULT_LATENCY_WARMUP_MS);
   const fixedRate = process.argv.includes('--rate') ? argValue('--rate', 1) : null;
   const latencyOnly = process.argv.includes('--latency-only');
-  const maxBatch = process.argv.includes('--max-batch') ? argValue('--max-batch', 256) : undefined;
+  const maxBatch = process.argv.includes('--max-batch')
+    ? argValue('--max-batch', DEFAULT_TCP_MAX_BATCH)
+    : undefined;
   const batchOption = maxBatch !== undefined ? { sourceMaxBatch: maxBatch } : {};
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'buffy-bench-cluster-'));
   const load = () => `load ${os.loadavg()[0]!.toFixed(2)}`;

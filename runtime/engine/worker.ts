@@ -1112,6 +1112,10 @@ function checkOffsets(rs: RunningSource, sb: SourceBatch): void {
   const n = sb.payloads.length;
   if (n === 0) return;
   const where = `source "${rs.node.name}" (${rs.connector.uri})`;
+  if (sb.receivedMs !== undefined && sb.receivedMs.length !== n)
+    throw new EngineError(
+      `${where} emitted ${n} payloads with ${sb.receivedMs.length} receipt times (receivedMs)`,
+    );
   if (sb.offsets) {
     if (sb.offsets.length !== n) {
       throw new EngineError(`${where} emitted ${n} payloads with ${sb.offsets.length} offsets`);
@@ -1311,11 +1315,11 @@ class Engine implements WorkerEngine {
         (drop ??= new Uint8Array(n))[i] = 1;
       }
     }
-    // Born when the source received them (a source that buffers says when), else now.
-    const received = sb.receivedMs;
+    // Born when the source received them (a source that buffers says when; checkOffsets checked
+    // there is one time per payload), else now.
     const born =
-      received !== undefined && received.length === n
-        ? Array.from(received)
+      sb.receivedMs !== undefined
+        ? Array.from(sb.receivedMs)
         : new Array<number>(n).fill(this.opts.clock.nowMs());
     let b = new Batch(
       values,

@@ -14,7 +14,8 @@ const clock = createSystemClock();
 const WAITED_MS = 40;
 
 /** `stamped:with` emits one batch of three lines, the first two received WAITED_MS ago;
- * `stamped:without` the same lines without receivedMs. */
+ * `stamped:without` the same lines without receivedMs; `stamped:short` with one time for three
+ * lines (a broken source). */
 registerConnector('stamped', {
   createSource: (uri) => ({
     uri: uri.raw,
@@ -24,6 +25,7 @@ registerConnector('stamped', {
         payloads: ['a', 'b', 'c'],
         firstOffset: 0,
         ...(uri.rest === 'with' ? { receivedMs: [now - WAITED_MS, now - WAITED_MS, now] } : {}),
+        ...(uri.rest === 'short' ? { receivedMs: [now] } : {}),
       };
       await ctx.emit(batch);
     },
@@ -66,5 +68,11 @@ describe('source-to-sink latency', () => {
     const us = await latenciesUs('stamped:without');
     expect(us).toHaveLength(3);
     for (const u of us) expect(u).toBeLessThan(WAITED_MS * 1000);
+  });
+
+  it('refuses a batch whose receivedMs does not give one time per payload, naming the source', async () => {
+    await expect(latenciesUs('stamped:short')).rejects.toThrow(
+      /source "lines" \(stamped:short\) emitted 3 payloads with 1 receipt times \(receivedMs\)/,
+    );
   });
 });
