@@ -40,8 +40,12 @@ describe.skipIf(!onLinux)('chaos (real processes, seeded SIGKILLs)', () => {
     const r = await runChaos({
       seed: 1,
       kills: 1,
-      // The file source, long enough that the one kill lands while the input is read.
-      lines: 200_000,
+      // buffy send at a fixed rate (6 s of input), so that the one kill lands while the input is
+      // read however fast the machine: the file source's 200,000 lines took 3.9 s on a quick
+      // machine, and the run ended before the seeded kill.
+      source: 'tcp',
+      rate: 5_000,
+      lines: 30_000,
       exactlyOnce: false,
       log: (l) => lines.push(l),
       timeoutMs: 120_000,
